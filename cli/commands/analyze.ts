@@ -1,0 +1,25 @@
+import { analyzeModel, DEFAULT_ENERGY } from '../../core/analysis.js';
+import { createEngine, type EngineChoice } from '../../core/engines/select.js';
+import { openModel } from '../../core/formats/open.js';
+import { InputError } from '../../core/types.js';
+import { numberFlag, parseArgs } from '../args.js';
+import { formatAnalysis } from '../format.js';
+import type { Command } from './command.js';
+
+export const analyze: Command = {
+  usage: 'reducible analyze  <model> [--json] [--energy E] [--engine auto|wasm|torch|tfjs-node]',
+  async run(argv) {
+    const { flags, positional } = parseArgs(argv, { json: 'boolean', energy: 'string', engine: 'string' });
+    if (positional.length !== 1) throw new InputError(undefined, `analyze needs exactly one model path\nusage: ${this.usage}`);
+    const energy = numberFlag(flags, 'energy', 0, 1, true) ?? DEFAULT_ENERGY;
+    const model = await openModel(positional[0]);
+    const engine = await createEngine((flags.engine as EngineChoice) ?? 'auto');
+    try {
+      const analysis = await analyzeModel(model, engine, energy);
+      process.stdout.write(flags.json ? `${JSON.stringify(analysis)}\n` : `${formatAnalysis(analysis)}\n`);
+    } finally {
+      await Promise.all([model.close(), engine.close()]);
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,31 @@
+// `reducible` command line: thin wrapper over core. Exit codes (contract): 0 ok,
+// 1 runtime failure, 2 bad usage or unreadable / unsupported input, one line, no stack.
+import { CancelledError, InputError } from '../core/types.js';
+import { analyze } from './commands/analyze.js';
+import type { Command } from './commands/command.js';
+import { demo } from './commands/demo.js';
+
+const COMMANDS: Record<string, Command> = { analyze, demo };
+
+function usage(): string {
+  return `usage:\n${Object.values(COMMANDS).map((c) => `  ${c.usage}`).join('\n')}`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h') { console.log(usage()); return name ? 0 : 2; }
+  const cmd = COMMANDS[name];
+  if (!cmd) throw new InputError(undefined, `unknown command "${name}"\n${usage()}`);
+  return cmd.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (err: unknown) => {
+    if (err instanceof InputError) { console.error(`reducible: ${err.message}`); process.exitCode = 2; return; }
+    if (err instanceof CancelledError) { console.error('reducible: cancelled'); process.exitCode = 1; return; }
+    console.error(`reducible: ${err instanceof Error ? err.message : String(err)}`);
+    if (process.env.REDUCIBLE_DEBUG) console.error(err);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,72 @@
+// Model → Analysis: every layer's spectrum and the rank numbers derived from it.
+import type { Engine } from './engines/engine.js';
+import { breakEvenRank, cumulativeEnergy, paramsAtRank, suggestedRank } from './ranks/ranks.js';
+import type { JobOptions, LayerKind, Model, ModelFormat } from './types.js';
+import { throwIfAborted } from './types.js';
+
+/** One layer in `analyze --json` (contract) plus additive fields the IDE uses. */
+export interface LayerAnalysis {
+  name: string;
+  kind: LayerKind;
+  shape: number[];
+  params: number;
+  singularValues: number[];
+  breakEvenRank: number;
+  suggestedRank: number;
+  rows: number;
+  cols: number;
+  dtype: string;
+  factorisable: boolean;
+  /** Parameters after factorising at the suggested rank. */
+  suggestedParams: number;
+  /** Energy share kept at the suggested rank. */
+  energyKept: number;
+}
+
+/** `analyze --json` (contract). */
+export interface Analysis {
+  format: ModelFormat;
+  path: string;
+  fileBytes: number;
+  totalParams: number;
+  energy: number;
+  layers: LayerAnalysis[];
+}
+
+export const DEFAULT_ENERGY = 0.99;
+
+export async function analyzeModel(model: Model, engine: Engine, energy = DEFAULT_ENERGY, opts: JobOptions = {}): Promise<Analysis> {
+  let done = 0;
+  const work = model.layers.map(async (layer) => {
+    const data = await model.readMatrix(layer);
+    throwIfAborted(opts.signal);
+    const sigma = await engine.spectrum({ data, rows: layer.matrix.rows, cols: layer.matrix.cols }, opts);
+    opts.progress?.report(++done / model.layers.length, layer.name);
+    return layerAnalysis(layer, Array.from(sigma), energy);
+  });
+  return {
+    format: model.format, path: model.path, fileBytes: model.fileBytes, totalParams: model.totalParams,
+    energy, layers: await Promise.all(work),
+  };
+}
+
+export function layerAnalysis(
+  layer: Model['layers'][number], singular: number[], energy: number,
+): LayerAnalysis {
+  const { rows, cols } = layer.matrix;
+  const full = Math.min(rows, cols);
+  const rank = layer.factorisable ? suggestedRank(singular, rows, cols, energy) : full;
+  return {
+    name: layer.name, kind: layer.kind, shape: layer.shape, params: layer.params,
+    singularValues: singular, breakEvenRank: breakEvenRank(rows, cols), suggestedRank: rank,
+    rows, cols, dtype: layer.dtype, factorisable: layer.factorisable,
+    suggestedParams: paramsAtRank(rows, cols, rank),
+    energyKept: cumulativeEnergy(singular)[Math.min(rank, singular.length)],
+  };
+}
+
+/** Share of the model's parameters removable at the suggested ranks. */
+export function removableShare(a: Analysis): number {
+  const saved = a.layers.reduce((s, l) => s + l.params - l.suggestedParams, 0);
+  return a.totalParams > 0 ? saved / a.totalParams : 0;
+}

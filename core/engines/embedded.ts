@@ -1,0 +1,96 @@
+// The default engine: our own f64 kernels on a pool of worker threads. Needs no native
+// install; one worker per core so layers are analysed in parallel.
+import { Worker } from 'node:worker_threads';
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { CancelledError, type JobOptions } from '../types.js';
+import type { Engine, MatrixInput } from './engine.js';
+import type { WorkerRequest, WorkerResponse } from './workerProtocol.js';
+
+/** The bundled worker sits next to the bundle; from sources (tests) it is in dist/. */
+function workerPath(): string {
+  const here = new URL('./worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(here))) return fileURLToPath(here);
+  return fileURLToPath(new URL('../../dist/worker.js', import.meta.url));
+}
+
+interface Pending { resolve: (v: Float64Array) => void; reject: (e: Error) => void; worker: PoolWorker }
+interface PoolWorker { worker: Worker; busy: boolean }
+
+export class EmbeddedEngine implements Engine {
+  readonly name = 'embedded' as const;
+  readonly description: string;
+  private readonly size: number;
+  private readonly pool: PoolWorker[] = [];
+  private readonly queue: { req: WorkerRequest; pending: Omit<Pending, 'worker'>; signal?: AbortSignal }[] = [];
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+
+  constructor(workers = Math.max(1, availableParallelism())) {
+    this.size = workers;
+    this.description = `CPU · embedded f64 kernels · ${workers} worker${workers > 1 ? 's' : ''}`;
+  }
+
+  spectrum(m: MatrixInput, opts: JobOptions = {}): Promise<Float64Array> {
+    if (opts.signal?.aborted) return Promise.reject(new CancelledError());
+    return new Promise((resolve, reject) => {
+      const req: WorkerRequest = { id: this.nextId++, op: 'spectrum', data: m.data, rows: m.rows, cols: m.cols };
+      this.queue.push({ req, pending: { resolve, reject }, signal: opts.signal });
+      opts.signal?.addEventListener('abort', () => this.cancel(req.id), { once: true });
+      this.pump();
+    });
+  }
+
+  private cancel(id: number): void {
+    const qi = this.queue.findIndex((q) => q.req.id === id);
+    if (qi >= 0) { this.queue.splice(qi, 1)[0].pending.reject(new CancelledError()); return; }
+    const p = this.pending.get(id);
+    if (!p) return;
+    // A running kernel cannot be interrupted: replace its worker.
+    this.pending.delete(id);
+    void p.worker.worker.terminate();
+    this.pool.splice(this.pool.indexOf(p.worker), 1);
+    p.reject(new CancelledError());
+    this.pump();
+  }
+
+  private spawn(): PoolWorker {
+    const pw: PoolWorker = { worker: new Worker(workerPath()), busy: false };
+    pw.worker.on('message', (res: WorkerResponse) => {
+      const p = this.pending.get(res.id);
+      this.pending.delete(res.id);
+      pw.busy = false;
+      if (p) { if (res.ok) p.resolve(res.values); else p.reject(new Error(res.error)); }
+      this.pump();
+    });
+    pw.worker.on('error', (err: Error) => {
+      for (const [id, p] of this.pending) if (p.worker === pw) { this.pending.delete(id); p.reject(err); }
+      const i = this.pool.indexOf(pw);
+      if (i >= 0) this.pool.splice(i, 1);
+      this.pump();
+    });
+    pw.worker.unref();
+    this.pool.push(pw);
+    return pw;
+  }
+
+  private pump(): void {
+    while (this.queue.length) {
+      let w = this.pool.find((p) => !p.busy);
+      if (!w && this.pool.length < this.size) w = this.spawn();
+      if (!w) return;
+      const { req, pending } = this.queue.shift()!;
+      w.busy = true;
+      w.worker.ref();
+      this.pending.set(req.id, { ...pending, worker: w });
+      w.worker.postMessage(req);
+    }
+    for (const p of this.pool) if (!p.busy) p.worker.unref();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.pool.map((p) => p.worker.terminate()));
+    this.pool.length = 0;
+  }
+}

@@ -1,0 +1,35 @@
+// Picks the reader for a path by extension and content.
+import { extname } from 'node:path';
+import { stat } from 'node:fs/promises';
+import type { Model } from '../types.js';
+import { InputError } from '../types.js';
+import { isTfjsJson, readTfjs } from './tfjs.js';
+import { readSafetensors } from './safetensors.js';
+
+export type Reader = (path: string) => Promise<Model>;
+
+/** Extension → reader. Other formats register here as they land. */
+export const READERS: Record<string, Reader> = {
+  '.safetensors': readSafetensors,
+};
+
+export async function openModel(path: string): Promise<Model> {
+  try {
+    await stat(path);
+  } catch {
+    throw new InputError(path, 'no such file');
+  }
+  const ext = extname(path).toLowerCase();
+  if (ext === '.json') {
+    if (await isTfjsJson(path)) return readTfjs(path);
+    throw new InputError(path, 'JSON file is not a TF.js model (no weightsManifest)');
+  }
+  const reader = READERS[ext];
+  if (!reader) throw new InputError(path, `unsupported model format "${ext || 'no extension'}" (supported: .json TF.js, ${Object.keys(READERS).join(', ')})`);
+  return reader(path);
+}
+
+export function isModelPath(path: string): boolean {
+  const ext = extname(path).toLowerCase();
+  return ext === '.json' ? !path.endsWith('.report.json') : ext in READERS;
+}

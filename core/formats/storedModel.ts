@@ -1,0 +1,80 @@
+// Shared Model implementation for readers whose tensors sit at known byte ranges.
+import type { ByteSource } from '../io/byteSource.js';
+import { decodeToFloat32, transpose } from '../io/decode.js';
+import type { DType, Layer, Model, ModelFormat, TensorRef } from '../types.js';
+import { InputError } from '../types.js';
+
+export interface StoredTensor extends TensorRef {
+  source: ByteSource;
+  offset: number;
+  /** TF.js manifest quantization: stored ints → v·scale + min (float16 needs none). */
+  affine?: { scale: number; min: number };
+}
+
+/** How a layer's matrix view maps onto its stored tensor. */
+export interface MatrixLayout {
+  /** The matrix is the transpose of the stored tensor reshaped to cols×rows. */
+  transposed: boolean;
+}
+
+export interface StoredModelInit {
+  format: ModelFormat;
+  path: string;
+  files: string[];
+  fileBytes: number;
+  tensors: StoredTensor[];
+  layers: (Layer & MatrixLayout)[];
+  sources: ByteSource[];
+  /** Format-specific extras writers need (topology JSON, ONNX graph, …). */
+  extra?: unknown;
+}
+
+export class StoredModel implements Model {
+  readonly format: ModelFormat;
+  readonly path: string;
+  readonly files: string[];
+  readonly fileBytes: number;
+  readonly totalParams: number;
+  readonly layers: (Layer & MatrixLayout)[];
+  readonly tensors: StoredTensor[];
+  readonly extra: unknown;
+  private readonly byName = new Map<string, StoredTensor>();
+  private readonly sources: ByteSource[];
+
+  constructor(init: StoredModelInit) {
+    this.format = init.format;
+    this.path = init.path;
+    this.files = init.files;
+    this.fileBytes = init.fileBytes;
+    this.tensors = init.tensors;
+    this.layers = init.layers;
+    this.sources = init.sources;
+    this.extra = init.extra;
+    for (const t of init.tensors) this.byName.set(t.name, t);
+    this.totalParams = init.tensors.reduce((s, t) => s + t.shape.reduce((a, b) => a * b, 1), 0);
+  }
+
+  tensor(name: string): StoredTensor {
+    const t = this.byName.get(name);
+    if (!t) throw new InputError(this.path, `no tensor named ${name}`);
+    return t;
+  }
+
+  async readTensor(name: string): Promise<Float32Array> {
+    const t = this.tensor(name);
+    const raw = await t.source.read(t.offset, t.storedBytes);
+    const values = decodeToFloat32(raw, t.dtype);
+    if (t.affine) for (let i = 0; i < values.length; i++) values[i] = values[i] * t.affine.scale + t.affine.min;
+    return values;
+  }
+
+  async readMatrix(layer: Layer): Promise<Float32Array> {
+    const l = this.layers.find((x) => x.name === layer.name) ?? (layer as Layer & MatrixLayout);
+    const v = await this.readTensor(l.weight);
+    return l.transposed ? transpose(v, l.matrix.cols, l.matrix.rows) : v;
+  }
+
+  async close(): Promise<void> { await Promise.all(this.sources.map((s) => s.close())); }
+}
+
+export type { DType };

@@ -1,0 +1,167 @@
+// TF.js layers and graph models: a JSON file with a `weightsManifest` plus binary shards.
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve, relative, isAbsolute } from 'node:path';
+import { ConcatSource, FileSource, type ByteSource } from '../io/byteSource.js';
+import { DTYPE_BYTES, checkedSize } from '../io/decode.js';
+import type { DType, Layer, LayerKind } from '../types.js';
+import { InputError } from '../types.js';
+import { StoredModel, type MatrixLayout, type StoredTensor } from './storedModel.js';
+
+export interface ManifestWeight {
+  name: string;
+  shape: number[];
+  dtype: string;
+  quantization?: { dtype: 'uint8' | 'uint16' | 'float16'; scale?: number; min?: number };
+}
+export interface ManifestGroup { paths: string[]; weights: ManifestWeight[] }
+
+interface KerasLayerJson { class_name: string; config: Record<string, unknown> & { name?: string; layers?: unknown } }
+
+const MAX_JSON = 256 * 1024 * 1024;
+
+export async function isTfjsJson(path: string): Promise<boolean> {
+  if (!path.endsWith('.json')) return false;
+  try {
+    const j = JSON.parse(await readFile(path, 'utf8'));
+    return Array.isArray(j?.weightsManifest);
+  } catch { return false; }
+}
+
+export async function readTfjs(path: string): Promise<StoredModel> {
+  const src = await FileSource.open(path);
+  if (src.size > MAX_JSON) { await src.close(); throw new InputError(path, 'model JSON is larger than 256 MB'); }
+  const text = new TextDecoder().decode(await src.read(0, src.size));
+  let fileBytes = src.size;
+  await src.close();
+  let json: { format?: string; modelTopology?: unknown; weightsManifest?: ManifestGroup[] };
+  try { json = JSON.parse(text); } catch (e) { throw new InputError(path, `invalid JSON (${(e as Error).message})`); }
+  if (!Array.isArray(json.weightsManifest)) throw new InputError(path, 'not a TF.js model: no weightsManifest');
+  const dir = dirname(path);
+  const sources: ByteSource[] = [];
+  const files = [path];
+  const tensors: StoredTensor[] = [];
+  try {
+    for (const group of json.weightsManifest) {
+      if (!Array.isArray(group?.paths) || !Array.isArray(group?.weights)) throw new InputError(path, 'malformed weightsManifest group');
+      const parts: FileSource[] = [];
+      for (const p of group.paths) {
+        const full = resolve(dir, String(p));
+        const rel = relative(dir, full);
+        if (rel.startsWith('..') || isAbsolute(rel)) throw new InputError(path, `weight path ${p} points outside the model folder`);
+        const part = await FileSource.open(full).catch((e: Error) => {
+          throw new InputError(path, `weight file ${p}: ${e.message.replace(`${full}: `, '')}`);
+        });
+        parts.push(part);
+        files.push(full);
+        fileBytes += part.size;
+      }
+      const source = new ConcatSource(parts);
+      sources.push(source);
+      let offset = 0;
+      for (const w of group.weights) {
+        const count = checkedSize(w.shape);
+        if (count === undefined) throw new InputError(path, `weight ${w.name} has an invalid shape`);
+        const q = w.quantization;
+        const dtype = (q ? q.dtype : w.dtype) as DType;
+        if (!(dtype in DTYPE_BYTES)) throw new InputError(path, `weight ${w.name} has unsupported dtype ${q ? q.dtype : w.dtype}`);
+        const storedBytes = count * DTYPE_BYTES[dtype];
+        if (offset + storedBytes > source.size) throw new InputError(path, `weights truncated: ${w.name} needs bytes up to ${offset + storedBytes}, shards hold ${source.size}`);
+        const affine = q && q.dtype !== 'float16' ? { scale: Number(q.scale ?? 1), min: Number(q.min ?? 0) } : undefined;
+        tensors.push({ name: w.name, shape: w.shape, dtype, storedBytes, source, offset, affine });
+        offset += storedBytes;
+      }
+    }
+  } catch (e) {
+    await Promise.all(sources.map((s) => s.close()));
+    throw e;
+  }
+  const byName = new Map(tensors.map((t) => [t.name, t]));
+  const graph = json.format === 'graph-model' || (json.modelTopology as { node?: unknown })?.node !== undefined;
+  const layers = graph ? graphLayers(json.modelTopology, byName) : layersModelLayers(json.modelTopology, byName);
+  return new StoredModel({ format: graph ? 'tfjs-graph' : 'tfjs-layers', path, files, fileBytes, tensors, layers, sources, extra: json });
+}
+
+const LAYER_KINDS: Record<string, LayerKind> = {
+  Dense: 'dense', Conv1D: 'conv1d', Conv2D: 'conv2d', Conv3D: 'conv3d',
+  Conv2DTranspose: 'conv-transpose', Conv3DTranspose: 'conv-transpose',
+  DepthwiseConv2D: 'depthwise', Embedding: 'embedding', LSTM: 'lstm', GRU: 'gru',
+};
+const KERNEL_NAMES: Partial<Record<LayerKind, string>> = { depthwise: 'depthwise_kernel', embedding: 'embeddings' };
+
+/** Flattens the Keras topology of a layers model (Sequential or functional, nested). */
+export function kerasLayers(topology: unknown): KerasLayerJson[] {
+  const out: KerasLayerJson[] = [];
+  const visit = (node: unknown): void => {
+    const n = node as { model_config?: unknown; config?: { layers?: unknown }; class_name?: string };
+    if (!n || typeof n !== 'object') return;
+    if (n.model_config) return visit(n.model_config);
+    const list = Array.isArray(n.config) ? n.config : n.config?.layers;
+    if (!Array.isArray(list)) return;
+    for (const l of list as KerasLayerJson[]) {
+      if (l?.config?.layers) visit(l);
+      else if (l?.class_name) out.push(l);
+    }
+  };
+  visit(topology);
+  return out;
+}
+
+function layersModelLayers(topology: unknown, byName: Map<string, StoredTensor>): (Layer & MatrixLayout)[] {
+  const layers: (Layer & MatrixLayout)[] = [];
+  for (const l of kerasLayers(topology)) {
+    const kind = LAYER_KINDS[l.class_name];
+    const name = String(l.config?.name ?? '');
+    if (!kind || !name) continue;
+    const kernelName = KERNEL_NAMES[kind] ?? 'kernel';
+    const weight = findWeight(byName, name, kernelName);
+    if (!weight) continue;
+    const shape = weight.shape;
+    const cols = kind === 'embedding' ? shape[1] : shape[shape.length - 1];
+    const rows = shape.reduce((a, b) => a * b, 1) / (cols || 1);
+    const bias = findWeight(byName, name, 'bias');
+    layers.push({
+      name, kind, shape, matrix: { rows, cols }, params: rows * cols, dtype: weight.dtype,
+      weight: weight.name, bias: bias?.name, transposed: false,
+      factorisable: kind === 'dense' || kind === 'conv1d' || kind === 'conv2d' || kind === 'conv3d' || kind === 'embedding',
+    });
+  }
+  return layers;
+}
+
+/** Weights are named `<layer>/<kernel>`, possibly with a scope prefix. */
+function findWeight(byName: Map<string, StoredTensor>, layer: string, leaf: string): StoredTensor | undefined {
+  const exact = byName.get(`${layer}/${leaf}`);
+  if (exact) return exact;
+  for (const [n, t] of byName) if (n.endsWith(`/${layer}/${leaf}`)) return t;
+  return undefined;
+}
+
+interface GraphNode { name: string; op: string; input?: string[]; attr?: Record<string, { b?: boolean; list?: { s?: string[] } }> }
+
+const GRAPH_OPS: Record<string, LayerKind> = {
+  MatMul: 'matmul', _FusedMatMul: 'matmul', Conv2D: 'conv2d', _FusedConv2D: 'conv2d',
+  DepthwiseConv2dNative: 'depthwise', FusedDepthwiseConv2dNative: 'depthwise',
+};
+
+function graphLayers(topology: unknown, byName: Map<string, StoredTensor>): (Layer & MatrixLayout)[] {
+  const nodes = ((topology as { node?: GraphNode[] })?.node ?? []) as GraphNode[];
+  const layers: (Layer & MatrixLayout)[] = [];
+  for (const node of nodes) {
+    const kind = GRAPH_OPS[node.op];
+    if (!kind || !node.input || node.input.length < 2) continue;
+    const wName = node.input[1].replace(/^\^/, '').replace(/:0$/, '');
+    const weight = byName.get(wName);
+    if (!weight || weight.shape.length < 2) continue;
+    const shape = weight.shape;
+    const transposed = kind === 'matmul' && node.attr?.transpose_b?.b === true;
+    const cols = transposed ? shape[0] : shape[shape.length - 1];
+    const rows = shape.reduce((a, b) => a * b, 1) / (cols || 1);
+    const biasName = node.op.startsWith('_Fused') && node.input[2] ? node.input[2].replace(/:0$/, '') : undefined;
+    layers.push({
+      name: node.name, kind, shape, matrix: { rows, cols }, params: rows * cols, dtype: weight.dtype,
+      weight: weight.name, bias: biasName && byName.has(biasName) ? biasName : undefined, transposed,
+      factorisable: kind !== 'depthwise',
+    });
+  }
+  return layers;
+}

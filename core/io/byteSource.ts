@@ -1,0 +1,76 @@
+// Bounded random access to the bytes of one file or of several files read as one
+// (TF.js weight shards). Readers never load a whole model into memory.
+import { open, type FileHandle } from 'node:fs/promises';
+import { InputError } from '../types.js';
+
+export interface ByteSource {
+  readonly size: number;
+  read(offset: number, length: number): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+/** Refuses single reads above this; a header or tensor claiming more is treated as hostile. */
+export const MAX_READ = 2 ** 31 - 1;
+
+export class FileSource implements ByteSource {
+  private constructor(readonly path: string, private readonly fh: FileHandle, readonly size: number) {}
+
+  static async open(path: string): Promise<FileSource> {
+    let fh: FileHandle;
+    try {
+      fh = await open(path, 'r');
+    } catch (e) {
+      throw new InputError(path, `cannot open (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    }
+    const st = await fh.stat();
+    if (!st.isFile()) { await fh.close(); throw new InputError(path, 'not a regular file'); }
+    return new FileSource(path, fh, st.size);
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.size) {
+      throw new InputError(this.path, `truncated or corrupt: read of ${length} bytes at ${offset} is outside the ${this.size}-byte file`);
+    }
+    if (length > MAX_READ) throw new InputError(this.path, `refusing a single ${length}-byte read`);
+    const buf = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await this.fh.read(buf, done, length - done, offset + done);
+      if (bytesRead === 0) throw new InputError(this.path, 'file shrank while reading');
+      done += bytesRead;
+    }
+    return buf;
+  }
+
+  close(): Promise<void> { return this.fh.close(); }
+}
+
+/** Several files addressed as one contiguous byte range, in order. */
+export class ConcatSource implements ByteSource {
+  readonly size: number;
+  private readonly starts: number[] = [];
+  constructor(private readonly parts: ByteSource[]) {
+    let s = 0;
+    for (const p of parts) { this.starts.push(s); s += p.size; }
+    this.size = s;
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    if (offset < 0 || length < 0 || offset + length > this.size) {
+      throw new InputError(undefined, `weights truncated: need bytes ${offset}..${offset + length} of ${this.size}`);
+    }
+    const out = new Uint8Array(length);
+    let pos = offset, filled = 0;
+    while (filled < length) {
+      let i = this.starts.length - 1;
+      while (this.starts[i] > pos) i--;
+      const inPart = pos - this.starts[i];
+      const n = Math.min(length - filled, this.parts[i].size - inPart);
+      out.set(await this.parts[i].read(inPart, n), filled);
+      filled += n; pos += n;
+    }
+    return out;
+  }
+
+  async close(): Promise<void> { await Promise.all(this.parts.map((p) => p.close())); }
+}

@@ -1,0 +1,82 @@
+// The engine's data model: what a reader produces and what analysis consumes.
+// Nothing here imports VS Code; the same types cross the CLI/LSP boundaries as JSON.
+
+export type ModelFormat = 'tfjs-layers' | 'tfjs-graph' | 'keras-h5' | 'keras' | 'onnx' | 'safetensors' | 'pytorch';
+
+export type LayerKind =
+  | 'dense' | 'conv1d' | 'conv2d' | 'conv3d' | 'conv-transpose' | 'depthwise'
+  | 'matmul' | 'gemm' | 'linear' | 'embedding' | 'lstm' | 'gru';
+
+export type DType = 'float64' | 'float32' | 'float16' | 'bfloat16' | 'int32' | 'int64' | 'int8' | 'uint8' | 'uint16';
+
+/** A weight as stored: how to find its bytes and decode them, without reading them yet. */
+export interface TensorRef {
+  name: string;
+  shape: number[];
+  dtype: DType;
+  /** Bytes the tensor occupies in the file(s). */
+  storedBytes: number;
+}
+
+/**
+ * One factorisable (or reported) layer. `matrix` is the 2-D view whose singular values we
+ * compute: Dense in×out, convs prod(kernel)·cin × cout, Linear out×in, Gemm with transB undone.
+ */
+export interface Layer {
+  name: string;
+  kind: LayerKind;
+  /** Shape of the weight tensor as stored. */
+  shape: number[];
+  matrix: { rows: number; cols: number };
+  /** Parameters of the weight tensor (bias excluded: it is kept as is). */
+  params: number;
+  dtype: DType;
+  weight: string;
+  bias?: string;
+  /** False for layers we report but never factorise (depthwise convs, recurrent kernels). */
+  factorisable: boolean;
+}
+
+export interface Model {
+  format: ModelFormat;
+  path: string;
+  /** Bytes on disk of every file the model consists of. */
+  fileBytes: number;
+  files: string[];
+  /** All parameters in the file, factorisable or not. */
+  totalParams: number;
+  layers: Layer[];
+  tensors: TensorRef[];
+  /** Reads a tensor's values decoded to float32, in stored (row-major) order. */
+  readTensor(name: string): Promise<Float32Array>;
+  /** Reads a layer's matrix view, row-major rows×cols, as float32. */
+  readMatrix(layer: Layer): Promise<Float32Array>;
+  close(): Promise<void>;
+}
+
+/** A user-facing failure: bad input, unsupported file, bad flags. Exit code 2, one line. */
+export class InputError extends Error {
+  constructor(readonly file: string | undefined, message: string) {
+    super(file ? `${file}: ${message}` : message);
+    this.name = 'InputError';
+  }
+}
+
+/** Raised when the user (or a client) cancels a job. */
+export class CancelledError extends Error {
+  constructor() { super('cancelled'); this.name = 'CancelledError'; }
+}
+
+export interface Progress {
+  /** Fraction done in [0,1] and a short label of the current step. */
+  report(fraction: number, label: string): void;
+}
+
+export interface JobOptions {
+  signal?: AbortSignal;
+  progress?: Progress;
+}
+
+export function throwIfAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new CancelledError();
+}

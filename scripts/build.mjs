@@ -1,0 +1,33 @@
+// Bundles every entry point with esbuild. Entries whose source is absent are skipped so a
+// partial checkout still builds.
+import { build } from 'esbuild';
+import { existsSync } from 'node:fs';
+
+const watch = process.argv.includes('--watch');
+// ESM bundles may contain CommonJS dependencies that call require(); give them one.
+const requireShim = "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);";
+
+const entries = [
+  { in: 'cli/main.ts', out: 'dist/cli.js', format: 'esm', platform: 'node' },
+  { in: 'server/main.ts', out: 'dist/server.js', format: 'esm', platform: 'node' },
+  { in: 'core/engines/workerMain.ts', out: 'dist/worker.js', format: 'esm', platform: 'node' },
+  { in: 'client/extension.ts', out: 'dist/extension.cjs', format: 'cjs', platform: 'node' },
+  { in: 'webview/main.ts', out: 'dist/webview.js', format: 'iife', platform: 'browser' },
+];
+
+const external = ['vscode', 'onnxruntime-node', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'h5wasm', 'h5wasm/node'];
+
+await Promise.all(entries.filter((e) => existsSync(e.in)).map((e) => build({
+  entryPoints: [e.in],
+  outfile: e.out,
+  bundle: true,
+  format: e.format,
+  platform: e.platform,
+  target: e.platform === 'node' ? 'node20' : 'chrome120',
+  sourcemap: true,
+  minify: e.platform === 'browser',
+  external: e.platform === 'node' ? external : [],
+  banner: e.format === 'esm' ? { js: requireShim } : undefined,
+  logLevel: 'warning',
+})));
+if (watch) console.log('watch mode is not supported; rerun npm run build');

@@ -1,0 +1,25 @@
+// Runs the built CLI (dist/cli.js) as a user would.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PYTHON } from './python.js';
+
+export interface CliResult { code: number; stdout: string; stderr: string }
+
+export function cli(...args: string[]): CliResult {
+  const r = spawnSync(process.execPath, ['dist/cli.js', ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function tempDir(prefix = 'reducible-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Runs a fixture-generating script into a fresh folder and returns it. */
+export function makeFixtures(script: string): string {
+  const dir = tempDir();
+  const r = spawnSync(PYTHON, [script, dir], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${script} failed: ${r.stderr}`);
+  return dir;
+}

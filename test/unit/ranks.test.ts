@@ -1,0 +1,89 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { allocate, type AllocLayer } from '../../core/ranks/allocate.js';
+import { breakEvenRank, cumulativeEnergy, paramsAtRank, rankForEnergy, suggestedRank } from '../../core/ranks/ranks.js';
+
+test('break-even rank is the largest k with k(m+n) < mn', () => {
+  for (const [m, n] of [[784, 512], [1, 50], [10, 10], [3, 4], [4096, 4096], [768, 3072]]) {
+    const k = breakEvenRank(m, n);
+    assert.ok(k * (m + n) < m * n || k === 0, `${m}×${n}: ${k}`);
+    assert.ok((k + 1) * (m + n) >= m * n || k === Math.min(m, n), `${m}×${n}: ${k}+1 still pays`);
+  }
+  assert.equal(breakEvenRank(784, 512), 309);
+  assert.equal(breakEvenRank(1, 50), 0);
+});
+
+test('energy rank and suggested rank', () => {
+  const sigma = [10, 5, 1, 0.1];
+  assert.equal(rankForEnergy(sigma, 0.75), 1);
+  assert.equal(rankForEnergy(sigma, 0.8), 2);
+  assert.equal(rankForEnergy(sigma, 0.99), 2);
+  assert.equal(rankForEnergy(sigma, 1), 4);
+  // 4×4: break-even is 1, so rank 2 does not pay: leave dense.
+  assert.equal(suggestedRank(sigma, 4, 4, 0.99), 4);
+  assert.equal(suggestedRank(sigma, 100, 100, 0.99), 2);
+  const cum = cumulativeEnergy(sigma);
+  assert.equal(cum[0], 0);
+  assert.ok(Math.abs(cum[4] - 1) < 1e-15);
+});
+
+function objective(layers: AllocLayer[], ranks: number[]): number {
+  return layers.reduce((s, l, i) => {
+    const full = Math.min(l.rows, l.cols);
+    return s + (ranks[i] >= full ? 0 : 1 - cumulativeEnergy(l.sigma)[ranks[i]]);
+  }, 0);
+}
+
+function bruteForce(layers: AllocLayer[], budget: number): number {
+  let best = Infinity;
+  const opts = layers.map((l) => [...Array.from({ length: breakEvenRank(l.rows, l.cols) }, (_, i) => i + 1), Math.min(l.rows, l.cols)]);
+  const walk = (i: number, ranks: number[], params: number): void => {
+    if (params > budget) return;
+    if (i === layers.length) { best = Math.min(best, objective(layers, ranks)); return; }
+    for (const k of opts[i]) walk(i + 1, [...ranks, k], params + paramsAtRank(layers[i].rows, layers[i].cols, k));
+  };
+  walk(0, [], 0);
+  return best;
+}
+
+const layerArb = fc.record({
+  rows: fc.integer({ min: 3, max: 12 }),
+  cols: fc.integer({ min: 3, max: 12 }),
+  decay: fc.double({ min: 0.1, max: 0.99, noNaN: true }),
+}).map(({ rows, cols, decay }) => ({ rows, cols, sigma: Array.from({ length: Math.min(rows, cols) }, (_, i) => decay ** i) }));
+
+test('allocation is optimal against brute force on random small instances', () => {
+  fc.assert(fc.property(fc.array(layerArb, { minLength: 1, maxLength: 4 }), fc.double({ min: 0.05, max: 1, noNaN: true }), (layers, frac) => {
+    const total = layers.reduce((s, l) => s + l.rows * l.cols, 0);
+    const minimum = layers.reduce((s, l) => s + paramsAtRank(l.rows, l.cols, breakEvenRank(l.rows, l.cols) > 0 ? 1 : Math.min(l.rows, l.cols)), 0);
+    const budget = Math.max(minimum, Math.floor(total * frac));
+    const a = allocate(layers, budget);
+    assert.ok(a.params <= budget, `params ${a.params} > budget ${budget}`);
+    const best = bruteForce(layers, budget);
+    assert.ok(a.objective <= best + 1e-9, `objective ${a.objective} vs optimum ${best}`);
+  }), { numRuns: 400, seed: 7 });
+});
+
+test('pinned layers keep their rank', () => {
+  const layers: AllocLayer[] = [
+    { rows: 50, cols: 40, sigma: Array.from({ length: 40 }, (_, i) => 0.9 ** i), pinned: 7 },
+    { rows: 60, cols: 30, sigma: Array.from({ length: 30 }, (_, i) => 0.8 ** i) },
+  ];
+  const a = allocate(layers, 1500);
+  assert.equal(a.ranks[0], 7);
+  assert.ok(a.params <= 1500);
+});
+
+test('large instances use the greedy path and stay within budget, close to the LP bound', () => {
+  const layers: AllocLayer[] = Array.from({ length: 60 }, (_, i) => {
+    const n = 64 + (i % 7) * 64;
+    return { rows: n, cols: n + 32, sigma: Array.from({ length: n }, (_, j) => Math.exp(-j / (10 + (i % 13)))) };
+  });
+  const total = layers.reduce((s, l) => s + l.rows * l.cols, 0);
+  const a = allocate(layers, total * 0.3);
+  assert.ok(a.params <= total * 0.3);
+  assert.ok(a.params >= total * 0.3 - 2 * (448 + 480), 'budget is spent up to less than a rank step or two');
+  // More budget never hurts.
+  assert.ok(allocate(layers, total * 0.4).objective <= a.objective);
+});
