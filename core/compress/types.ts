@@ -1,0 +1,43 @@
+// What a compression job passes between planning, factorisation and writing.
+import type { Layer } from '../types.js';
+
+export type StorageDType = 'f32' | 'f16' | 'int8';
+export type Method = 'svd' | 'whitened';
+
+/** Chosen rank per layer name; a rank ≥ min(rows, cols) (or absence) leaves the layer dense. */
+export type Plan = Map<string, number>;
+
+/**
+ * W ≈ A·B for the layer's matrix view (rows×cols, see Layer.matrix): A is rows×rank and
+ * B is rank×cols, both row-major. A = U_k·√Σ_k, B = √Σ_k·V_kᵀ.
+ * For a layer stored transposed (PyTorch Linear [out,in], ONNX Gemm transB) the stored
+ * weight is (A·B)ᵀ = Bᵀ·Aᵀ: writers transpose accordingly.
+ */
+export interface Factorisation {
+  layer: Layer;
+  rank: number;
+  a: Float32Array;
+  b: Float32Array;
+  /** ‖W − A·B‖_F / ‖W‖_F */
+  relativeError: number;
+}
+
+export interface WriteOptions {
+  /** Storage precision of the factors; undefined keeps the source's precision. */
+  dtype?: StorageDType;
+}
+
+/** Where writers put files: nothing appears at a final path until the whole job commits. */
+export interface OutputSink {
+  file(finalPath: string): Promise<OutputFile>;
+}
+export interface OutputFile {
+  readonly path: string;
+  write(chunk: Uint8Array): Promise<void>;
+}
+
+/**
+ * Writes the factorised model to `out` (plus sibling files it needs, e.g. weight shards)
+ * through `sink`, copying every untouched tensor as it is.
+ */
+export type Writer<M> = (model: M, factors: Map<string, Factorisation>, out: string, sink: OutputSink, opts: WriteOptions) => Promise<void>;
