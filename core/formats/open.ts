@@ -5,12 +5,14 @@ import type { Model } from '../types.js';
 import { InputError } from '../types.js';
 import { isTfjsJson, readTfjs } from './tfjs.js';
 import { readSafetensors } from './safetensors.js';
+import { readOnnx } from './onnx.js';
 
 export type Reader = (path: string) => Promise<Model>;
 
 /** Extension → reader. Other formats register here as they land. */
 export const READERS: Record<string, Reader> = {
   '.safetensors': readSafetensors,
+  '.onnx': readOnnx,
 };
 
 export async function openModel(path: string): Promise<Model> {

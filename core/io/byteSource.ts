@@ -74,3 +74,14 @@ export class ConcatSource implements ByteSource {
 
   async close(): Promise<void> { await Promise.all(this.parts.map((p) => p.close())); }
 }
+
+/** Bytes already in memory (tensors decoded from in-message number lists). */
+export class MemorySource implements ByteSource {
+  constructor(private readonly bytes: Uint8Array) {}
+  get size(): number { return this.bytes.byteLength; }
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    if (offset < 0 || length < 0 || offset + length > this.size) throw new InputError(undefined, `read of ${length} bytes at ${offset} is outside a ${this.size}-byte buffer`);
+    return this.bytes.slice(offset, offset + length);
+  }
+  async close(): Promise<void> {}
+}

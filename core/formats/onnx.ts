@@ -1,0 +1,167 @@
+// ONNX models: a protobuf ModelProto. Layers are the weights (initializers or Constant node
+// tensors) feeding MatMul, Gemm and Conv. The model file is read once (protobuf caps one
+// message at 2 GB; larger models keep their tensors in external data files), its fields are
+// located with checked lengths, and tensors stay on disk as byte ranges read on demand.
+import { dirname } from 'node:path';
+import { FileSource, MAX_READ, type ByteSource } from '../io/byteSource.js';
+import type { Layer, LayerKind } from '../types.js';
+import { InputError } from '../types.js';
+import { NodeProto, OperatorSetIdProto, TensorProto, ValueInfoProto, int64, type Int64, type NodeMessage, type TensorMessage } from './onnxSchema.js';
+import { ExternalFiles, onnxTensor, type OnnxTensor } from './onnxTensors.js';
+import { messageFields, varint, type FieldRange } from './onnxWire.js';
+import { StoredModel, type MatrixLayout } from './storedModel.js';
+
+/** ModelProto and GraphProto field numbers the reader and writer look at. */
+export const MODEL_FIELD = { irVersion: 1, graph: 7, opsetImport: 8 } as const;
+export const GRAPH_FIELD = { node: 1, initializer: 5, input: 11, output: 12, valueInfo: 13 } as const;
+
+/** One field of the GraphProto with what the writer needs to know about it. */
+export interface GraphEntry {
+  range: FieldRange;
+  node?: NodeMessage;
+  /** Initializer name, or the value name of an input / output / value_info. */
+  name?: string;
+}
+
+/** What readOnnx keeps for writeOnnx (StoredModel.extra). */
+export interface OnnxGraph {
+  irVersion: number;
+  /** Version of the default ("ai.onnx") operator set. */
+  opset: number;
+  topFields: FieldRange[];
+  graph: FieldRange;
+  entries: GraphEntry[];
+  /** Layer name → index in entries of the node that uses the weight. */
+  layerNodes: Map<string, number>;
+  /** Every value and tensor name, so new names can avoid them. */
+  names: Set<string>;
+}
+
+const LAYER_OPS = new Set(['MatMul', 'Gemm', 'Conv']);
+const CONV_KINDS: LayerKind[] = ['conv1d', 'conv2d', 'conv3d'];
+
+export const isDefaultDomain = (n: NodeMessage): boolean => !n.domain || n.domain === 'ai.onnx';
+export function intAttr(n: NodeMessage, name: string, fallback: number): number {
+  const a = n.attribute.find((x) => x.name === name);
+  return a?.i !== undefined && a.i !== null ? int64(a.i as Int64) : fallback;
+}
+
+export async function readOnnx(path: string): Promise<StoredModel> {
+  const src = await FileSource.open(path);
+  const external = new ExternalFiles(path, dirname(path));
+  const close = (): Promise<unknown> => Promise.all([src, ...external.opened.values()].map((s) => s.close()));
+  try {
+    if (src.size > MAX_READ) throw new InputError(path, `${src.size} bytes is over the 2 GB protobuf limit of one .onnx file`);
+    const bytes = await src.read(0, src.size);
+    const model = await parseModel(bytes, src, external, path);
+    return model;
+  } catch (e) {
+    await close();
+    if (e instanceof InputError) throw e;
+    // Wire errors and protobufjs decode errors (lengths past the end, bad tags) mean a corrupt file.
+    throw new InputError(path, `not a valid ONNX model (${(e as Error).message})`);
+  }
+}
+
+async function parseModel(bytes: Uint8Array, src: FileSource, external: ExternalFiles, path: string): Promise<StoredModel> {
+  const topFields = messageFields(bytes, 0, bytes.length);
+  const graphs = topFields.filter((f) => f.field === MODEL_FIELD.graph && f.wire === 2);
+  if (graphs.length !== 1) throw new InputError(path, graphs.length ? 'not a valid ONNX model (several graphs)' : 'not an ONNX model (no graph)');
+  const graph = graphs[0];
+  const ir = topFields.find((f) => f.field === MODEL_FIELD.irVersion && f.wire === 0);
+  if (!ir) throw new InputError(path, 'not an ONNX model (no ir_version)');
+  const irVersion = varint(bytes, ir.dataStart, ir.end)[0];
+  let opset = 1;
+  for (const f of topFields) {
+    if (f.field !== MODEL_FIELD.opsetImport || f.wire !== 2) continue;
+    const o = OperatorSetIdProto.decode(bytes.subarray(f.dataStart, f.end)) as unknown as { domain?: string; version?: Int64 };
+    if (!o.domain || o.domain === 'ai.onnx') opset = int64(o.version);
+  }
+
+  const entries: GraphEntry[] = [];
+  const tensors: OnnxTensor[] = [];
+  const names = new Set<string>();
+  const addTensor = async (msg: TensorMessage, name: string): Promise<void> => {
+    const t = await onnxTensor(msg, name, bytes, src, external, path);
+    if (t) tensors.push(t);
+  };
+  for (const range of messageFields(bytes, graph.dataStart, graph.end)) {
+    const body = bytes.subarray(range.dataStart, range.end);
+    const entry: GraphEntry = { range };
+    if (range.wire !== 2) { entries.push(entry); continue; }
+    if (range.field === GRAPH_FIELD.node) {
+      const node = NodeProto.decode(body) as unknown as NodeMessage;
+      entry.node = node;
+      node.output.forEach((o) => names.add(o));
+      const value = node.opType === 'Constant' && isDefaultDomain(node) ? node.attribute.find((a) => a.name === 'value')?.t : undefined;
+      if (value && node.output[0]) await addTensor(value, node.output[0]);
+    } else if (range.field === GRAPH_FIELD.initializer) {
+      const msg = TensorProto.decode(body) as unknown as TensorMessage;
+      entry.name = msg.name ?? '';
+      await addTensor(msg, entry.name);
+    } else if (range.field === GRAPH_FIELD.input || range.field === GRAPH_FIELD.output || range.field === GRAPH_FIELD.valueInfo) {
+      entry.name = (ValueInfoProto.decode(body) as unknown as { name?: string }).name ?? '';
+    }
+    if (entry.name) names.add(entry.name);
+    entries.push(entry);
+  }
+
+  const { layers, layerNodes } = findLayers(entries, tensors);
+  const files = [path, ...[...external.opened.values()].map((s) => s.path)];
+  const fileBytes = src.size + [...external.opened.values()].reduce((s, f) => s + f.size, 0);
+  const extra: OnnxGraph = { irVersion, opset, topFields, graph, entries, layerNodes, names };
+  return new StoredModel({ format: 'onnx', path, files, fileBytes, tensors, layers, sources: [src, ...external.opened.values()], extra });
+}
+
+function findLayers(entries: GraphEntry[], tensors: OnnxTensor[]): { layers: (Layer & MatrixLayout)[]; layerNodes: Map<string, number> } {
+  const byName = new Map(tensors.map((t) => [t.name, t]));
+  const uses = new Map<string, number>();
+  const nodeNames = new Map<string, number>();
+  for (const e of entries) {
+    if (e.node) {
+      for (const i of e.node.input) uses.set(i, (uses.get(i) ?? 0) + 1);
+      if (e.node.name) nodeNames.set(e.node.name, (nodeNames.get(e.node.name) ?? 0) + 1);
+    }
+    // A weight that is also a graph output cannot be replaced by factors.
+    if (e.range.field === GRAPH_FIELD.output && e.name) uses.set(e.name, (uses.get(e.name) ?? 0) + 1);
+  }
+  const layers: (Layer & MatrixLayout)[] = [];
+  const layerNodes = new Map<string, number>();
+  entries.forEach((e, index) => {
+    const node = e.node;
+    if (!node || !isDefaultDomain(node) || !LAYER_OPS.has(node.opType)) return;
+    const w = byName.get(node.input[1] ?? '');
+    if (!w || !(w.dtype.startsWith('float') || w.dtype === 'bfloat16')) return;
+    const view = matrixView(node, w.shape);
+    if (!view) return;
+    const biasName = node.opType === 'MatMul' ? undefined : node.input[2];
+    const name = node.name && nodeNames.get(node.name) === 1 && !layerNodes.has(node.name) ? node.name : w.name;
+    if (layerNodes.has(name)) return;
+    layerNodes.set(name, index);
+    layers.push({
+      name, kind: view.kind, shape: w.shape, matrix: { rows: view.rows, cols: view.cols }, params: view.rows * view.cols,
+      dtype: w.dtype, weight: w.name, bias: biasName && byName.has(biasName) ? biasName : undefined,
+      transposed: view.transposed, factorisable: view.factorisable && uses.get(w.name) === 1,
+    });
+  });
+  return { layers, layerNodes };
+}
+
+interface MatrixView { kind: LayerKind; rows: number; cols: number; transposed: boolean; factorisable: boolean }
+
+/** The matrix view of the weight (input 1) of a MatMul, Gemm or Conv node. */
+function matrixView(node: NodeMessage, shape: number[]): MatrixView | undefined {
+  if (node.opType === 'MatMul') {
+    return shape.length === 2 ? { kind: 'matmul', rows: shape[0], cols: shape[1], transposed: false, factorisable: true } : undefined;
+  }
+  if (node.opType === 'Gemm') {
+    if (shape.length !== 2) return undefined;
+    // transB=1 stores W as [out, in]; the matrix view is always in×out.
+    const t = intAttr(node, 'transB', 0) === 1;
+    return { kind: 'gemm', rows: t ? shape[1] : shape[0], cols: t ? shape[0] : shape[1], transposed: t, factorisable: true };
+  }
+  const kind = CONV_KINDS[shape.length - 3];
+  if (!kind) return undefined;
+  // W is [cout, cin/group, k…]: the view is (cin/group)·prod(k) × cout, the stored tensor transposed.
+  return { kind, rows: shape.slice(1).reduce((a, b) => a * b, 1), cols: shape[0], transposed: true, factorisable: intAttr(node, 'group', 1) === 1 };
+}

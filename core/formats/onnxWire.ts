@@ -1,0 +1,69 @@
+// Protobuf wire format at the level of fields: where each field of a message sits, so the
+// ONNX writer can copy untouched fields byte for byte (unknown ones included) and the reader
+// can find tensor bytes without trusting any length it has not checked.
+
+export interface FieldRange {
+  field: number;
+  wire: number;
+  /** First byte of the tag. */
+  start: number;
+  /** First byte of the payload (after the length prefix for length-delimited fields). */
+  dataStart: number;
+  end: number;
+}
+
+export class WireError extends Error {}
+
+export function varint(buf: Uint8Array, pos: number, end: number): [value: number, next: number] {
+  let value = 0;
+  for (let shift = 0, i = pos; i < end && shift < 70; shift += 7, i++) {
+    const b = buf[i];
+    // Only the low 53 bits matter: lengths and tags above that are refused by the callers.
+    if (shift < 53) value += (b & 0x7f) * 2 ** shift;
+    if (!(b & 0x80)) return [value, i + 1];
+  }
+  throw new WireError(`truncated varint at byte ${pos}`);
+}
+
+/** The fields of the message in buf[start, end), in stored order; every length is checked. */
+export function messageFields(buf: Uint8Array, start: number, end: number): FieldRange[] {
+  const out: FieldRange[] = [];
+  let pos = start;
+  while (pos < end) {
+    const [tag, afterTag] = varint(buf, pos, end);
+    const field = Math.floor(tag / 8), wire = tag % 8;
+    if (field === 0) throw new WireError(`field number 0 at byte ${pos}`);
+    let dataStart = afterTag, next: number;
+    switch (wire) {
+      case 0: next = varint(buf, afterTag, end)[1]; break;
+      case 1: next = afterTag + 8; break;
+      case 5: next = afterTag + 4; break;
+      case 2: {
+        const [len, afterLen] = varint(buf, afterTag, end);
+        dataStart = afterLen;
+        next = afterLen + len;
+        break;
+      }
+      default: throw new WireError(`unsupported wire type ${wire} at byte ${pos}`);
+    }
+    if (next > end) throw new WireError(`field ${field} at byte ${pos} runs ${next - end} bytes past the end of its message`);
+    out.push({ field, wire, start: pos, dataStart, end: next });
+    pos = next;
+  }
+  return out;
+}
+
+export function encodeVarint(n: number): Uint8Array {
+  const out: number[] = [];
+  while (n >= 0x80) { out.push((n % 0x80) | 0x80); n = Math.floor(n / 0x80); }
+  out.push(n);
+  return Uint8Array.from(out);
+}
+
+/** Tag and length prefix of a length-delimited field. */
+export function lengthPrefix(field: number, length: number): Uint8Array {
+  const tag = encodeVarint(field * 8 + 2), len = encodeVarint(length);
+  const out = new Uint8Array(tag.length + len.length);
+  out.set(tag); out.set(len, tag.length);
+  return out;
+}
