@@ -3,7 +3,7 @@
 // message at 2 GB; larger models keep their tensors in external data files), its fields are
 // located with checked lengths, and tensors stay on disk as byte ranges read on demand.
 import { dirname } from 'node:path';
-import { FileSource, MAX_READ, type ByteSource } from '../io/byteSource.js';
+import { FileSource, MAX_READ } from '../io/byteSource.js';
 import type { Layer, LayerKind } from '../types.js';
 import { InputError } from '../types.js';
 import { NodeProto, OperatorSetIdProto, TensorProto, ValueInfoProto, int64, type Int64, type NodeMessage, type TensorMessage } from './onnxSchema.js';
