@@ -5,7 +5,8 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { CancelledError, type JobOptions } from '../types.js';
-import type { Engine, MatrixInput } from './engine.js';
+import type { Engine, MatrixInput, TruncatedSvd } from './engine.js';
+import { truncatedSvd } from './embeddedSvd.js';
 import type { WorkerRequest, WorkerResponse } from './workerProtocol.js';
 
 /** The bundled worker sits next to the bundle; from sources (tests) it is in dist/. */
@@ -40,6 +41,12 @@ export class EmbeddedEngine implements Engine {
       opts.signal?.addEventListener('abort', () => this.cancel(req.id), { once: true });
       this.pump();
     });
+  }
+
+  /** Runs on the calling thread for now; moving it into the worker pool is a follow-up. */
+  async truncatedSvd(m: MatrixInput, rank: number, opts: JobOptions = {}): Promise<TruncatedSvd> {
+    if (opts.signal?.aborted) throw new CancelledError();
+    return truncatedSvd(m.data, m.rows, m.cols, rank);
   }
 
   private cancel(id: number): void {

@@ -1,5 +1,5 @@
 // Where the maths runs. Every engine answers the same calls; results agree across engines
-// to 1e-4·σ_max (spectra).
+// to 1e-4·σ_max (spectra) and 1e-3 relative (truncated-SVD reconstruction errors).
 import type { JobOptions } from '../types.js';
 
 export type EngineName = 'embedded' | 'torch' | 'tfjs-node';
@@ -11,11 +11,23 @@ export interface MatrixInput {
   cols: number;
 }
 
+/** W ≈ U·diag(s)·Vᵀ with orthonormal columns of U and rows of Vᵀ. */
+export interface TruncatedSvd {
+  /** rows×rank, row-major. */
+  u: Float32Array;
+  /** rank values, descending. */
+  s: Float64Array;
+  /** rank×cols, row-major. */
+  vt: Float32Array;
+}
+
 export interface Engine {
   readonly name: EngineName;
-  /** Human description for status bars and logs, e.g. "WASM/JS · 2 workers". */
+  /** Human description for status bars and logs, e.g. "CUDA · NVIDIA H100". */
   readonly description: string;
   /** All min(rows, cols) singular values, descending. */
   spectrum(m: MatrixInput, opts?: JobOptions): Promise<Float64Array>;
+  /** The best rank-`rank` approximation (Eckart–Young); 0 ≤ rank ≤ min(rows, cols). */
+  truncatedSvd(m: MatrixInput, rank: number, opts?: JobOptions): Promise<TruncatedSvd>;
   close(): Promise<void>;
 }

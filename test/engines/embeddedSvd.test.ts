@@ -1,0 +1,96 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { exactTruncatedSvd, randomizedTruncatedSvd, symmetricEigen, truncatedSvd } from '../../core/engines/embeddedSvd.js';
+import { EmbeddedEngine } from '../../core/engines/embedded.js';
+import { numpySingularValues } from '../helpers/python.js';
+import { lowRankMatrix, randomMatrix } from '../helpers/random.js';
+import { assertDescending, assertOrthonormal, optimalError, reconstructionError } from './svdCheck.js';
+
+const geometric = (k: number, ratio: number): number[] => Array.from({ length: k }, (_, i) => ratio ** i);
+
+const cases: { name: string; a: Float32Array; m: number; n: number; k: number }[] = [
+  { name: 'random square', a: randomMatrix(240, 240, 1), m: 240, n: 240, k: 12 },
+  { name: 'random tall', a: randomMatrix(400, 90, 2), m: 400, n: 90, k: 9 },
+  { name: 'random wide', a: randomMatrix(80, 350, 3), m: 80, n: 350, k: 15 },
+  { name: 'decaying spectrum', a: lowRankMatrix(300, 260, geometric(120, 0.95), 4), m: 300, n: 260, k: 20 },
+  { name: 'low rank, cut inside', a: lowRankMatrix(200, 300, geometric(30, 0.9), 5), m: 200, n: 300, k: 10 },
+];
+
+for (const route of [exactTruncatedSvd, randomizedTruncatedSvd]) {
+  for (const { name, a, m, n, k } of cases) {
+    test(`${route.name}: ${name} ${m}×${n} at rank ${k} reaches the Eckart–Young error`, () => {
+      const ref = numpySingularValues(a, m, n);
+      const f = route(a, m, n, k);
+      assert.equal(f.u.length, m * k);
+      assert.equal(f.vt.length, k * n);
+      assert.equal(f.s.length, k);
+      assertDescending(f.s);
+      assertOrthonormal(f, m, n);
+      const err = reconstructionError(a, m, n, f);
+      const opt = optimalError(ref, k);
+      assert.ok(Math.abs(err - opt) <= 1e-3 * opt, `error ${err} vs optimal ${opt}`);
+      // Exact: σ to LAPACK precision. Randomized: Ritz values of a projection, which
+      // interlace (never exceed) the true σ and lie close to them.
+      const tol = route === exactTruncatedSvd ? 1e-4 * ref[0] : 1e-2 * ref[0];
+      for (let i = 0; i < k; i++) {
+        assert.ok(Math.abs(f.s[i] - ref[i]) <= tol && f.s[i] <= ref[i] * (1 + 1e-9), `s[${i}] ${f.s[i]} vs ${ref[i]}`);
+      }
+    });
+  }
+
+  test(`${route.name}: rank above the true rank reconstructs exactly with an orthonormal completion`, () => {
+    const a = lowRankMatrix(60, 45, [5, 3, 2], 6);
+    const f = route(a, 60, 45, 8);
+    assertOrthonormal(f, 60, 45);
+    assert.ok(reconstructionError(a, 60, 45, f) < 1e-6);
+    assert.ok(f.s[7] < 1e-5 * f.s[0]);
+  });
+}
+
+test('the route choice gives the optimum for small and large ranks', () => {
+  const a = lowRankMatrix(260, 200, geometric(150, 0.96), 7);
+  const ref = numpySingularValues(a, 260, 200);
+  for (const k of [5, 120, 200]) {
+    const f = truncatedSvd(a, 260, 200, k);
+    const opt = optimalError(ref, k);
+    const err = reconstructionError(a, 260, 200, f);
+    assert.ok(Math.abs(err - opt) <= 1e-3 * opt + 1e-6, `k=${k}: ${err} vs ${opt}`);
+  }
+});
+
+test('rank 0 gives empty factors and bad ranks are refused', () => {
+  const f = truncatedSvd(randomMatrix(5, 4, 8), 5, 4, 0);
+  assert.deepEqual([f.u.length, f.s.length, f.vt.length], [0, 0, 0]);
+  assert.throws(() => truncatedSvd(randomMatrix(5, 4, 8), 5, 4, 5), /rank 5 is outside \[0, 4\]/);
+  assert.throws(() => truncatedSvd(randomMatrix(5, 4, 8), 5, 4, 1.5), RangeError);
+});
+
+test('symmetricEigen: A·v = λ·v, descending, on a matrix with repeated eigenvalues', () => {
+  const b = lowRankMatrix(30, 30, [4, 4, 2, 1], 9);
+  const n = 30;
+  const g = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let k = 0; k < n; k++) g[i * n + j] += b[k * n + i] * b[k * n + j];
+  const { values, vectors } = symmetricEigen(g, n);
+  assertDescending(values);
+  for (let c = 0; c < n; c++) {
+    for (let i = 0; i < n; i++) {
+      let av = 0;
+      for (let j = 0; j < n; j++) av += g[i * n + j] * vectors[c * n + j];
+      assert.ok(Math.abs(av - values[c] * vectors[c * n + i]) <= 1e-9 * values[0], `residual of vector ${c}`);
+    }
+  }
+});
+
+test('EmbeddedEngine.truncatedSvd answers through the engine interface', async () => {
+  const engine = new EmbeddedEngine(1);
+  try {
+    const a = lowRankMatrix(70, 50, geometric(40, 0.8), 10);
+    const f = await engine.truncatedSvd({ data: a, rows: 70, cols: 50 }, 6);
+    const opt = optimalError(numpySingularValues(a, 70, 50), 6);
+    assert.ok(Math.abs(reconstructionError(a, 70, 50, f) - opt) <= 1e-3 * opt);
+    const aborted = AbortSignal.abort();
+    await assert.rejects(engine.truncatedSvd({ data: a, rows: 70, cols: 50 }, 6, { signal: aborted }), /cancelled/);
+  } finally {
+    await engine.close();
+  }
+});
