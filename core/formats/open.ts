@@ -6,6 +6,7 @@ import { InputError } from '../types.js';
 import { isTfjsJson, readTfjs } from './tfjs.js';
 import { readSafetensors } from './safetensors.js';
 import { readOnnx } from './onnx.js';
+import { readPytorch } from './pytorch.js';
 
 export type Reader = (path: string) => Promise<Model>;
 
@@ -13,6 +14,10 @@ export type Reader = (path: string) => Promise<Model>;
 export const READERS: Record<string, Reader> = {
   '.safetensors': readSafetensors,
   '.onnx': readOnnx,
+  // torch.save zips; readPytorch refuses a `.bin` that is not one (e.g. a TF.js shard).
+  '.pt': readPytorch,
+  '.pth': readPytorch,
+  '.bin': readPytorch,
 };
 
 export async function openModel(path: string): Promise<Model> {
@@ -31,7 +36,10 @@ export async function openModel(path: string): Promise<Model> {
   return reader(path);
 }
 
+/** TF.js weight shards share PyTorch's `.bin`; they belong to their model.json, not listed alone. */
+const TFJS_SHARD = /shard\d+of\d+\.bin$/i;
+
 export function isModelPath(path: string): boolean {
   const ext = extname(path).toLowerCase();
-  return ext === '.json' ? !path.endsWith('.report.json') : ext in READERS;
+  return ext === '.json' ? !path.endsWith('.report.json') : ext in READERS && !TFJS_SHARD.test(path);
 }
