@@ -2,10 +2,12 @@
 // 1 runtime failure, 2 bad usage or unreadable / unsupported input, one line, no stack.
 import { CancelledError, InputError } from '../core/types.js';
 import { analyze } from './commands/analyze.js';
+import { compress } from './commands/compress.js';
+import { evaluateCommand } from './commands/evaluate.js';
 import type { Command } from './commands/command.js';
 import { demo } from './commands/demo.js';
 
-const COMMANDS: Record<string, Command> = { analyze, demo };
+const COMMANDS: Record<string, Command> = { analyze, compress, evaluate: evaluateCommand, demo };
 
 function usage(): string {
   return `usage:\n${Object.values(COMMANDS).map((c) => `  ${c.usage}`).join('\n')}`;
@@ -15,7 +17,7 @@ async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h') { console.log(usage()); return name ? 0 : 2; }
   const cmd = COMMANDS[name];
-  if (!cmd) throw new InputError(undefined, `unknown command "${name}"\n${usage()}`);
+  if (!cmd) throw new InputError(undefined, `unknown command "${name}" (try --help)`);
   return cmd.run(rest);
 }
 

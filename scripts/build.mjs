@@ -15,7 +15,8 @@ const entries = [
   { in: 'webview/main.ts', out: 'dist/webview.js', format: 'iife', platform: 'browser' },
 ];
 
-const external = ['vscode', 'onnxruntime-node', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'h5wasm', 'h5wasm/node'];
+// tfjs and onnxruntime load .wasm/.node files relative to their own package: keep them external.
+const external = ['vscode', 'onnxruntime-node', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'h5wasm', 'h5wasm/node'];
 
 await Promise.all(entries.filter((e) => existsSync(e.in)).map((e) => build({
   entryPoints: [e.in],

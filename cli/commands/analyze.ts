@@ -10,7 +10,7 @@ export const analyze: Command = {
   usage: 'reducible analyze  <model> [--json] [--energy E] [--engine auto|wasm|torch|tfjs-node]',
   async run(argv) {
     const { flags, positional } = parseArgs(argv, { json: 'boolean', energy: 'string', engine: 'string' });
-    if (positional.length !== 1) throw new InputError(undefined, `analyze needs exactly one model path\nusage: ${this.usage}`);
+    if (positional.length !== 1) throw new InputError(undefined, `analyze needs exactly one model path`);
     const energy = numberFlag(flags, 'energy', 0, 1, true) ?? DEFAULT_ENERGY;
     const model = await openModel(positional[0]);
     const engine = await createEngine((flags.engine as EngineChoice) ?? 'auto');

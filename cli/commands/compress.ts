@@ -1,0 +1,63 @@
+import { compressFile } from '../../core/compress/job.js';
+import type { Goal } from '../../core/compress/plan.js';
+import type { CompressReport } from '../../core/compress/report.js';
+import type { StorageDType } from '../../core/compress/types.js';
+import { createEngine, ENGINE_CHOICES, type EngineChoice } from '../../core/engines/select.js';
+import { InputError } from '../../core/types.js';
+import { numberFlag, parseArgs } from '../args.js';
+import { formatBytes, formatCount } from '../format.js';
+import type { Command } from './command.js';
+
+const USAGE = 'reducible compress <model> (--ratio R | --energy E | --ranks plan.json) [--dtype f32|f16|int8] [--method svd] [--engine auto|wasm|torch|tfjs-node] [-o out] [--force] [--json]';
+
+export function parseGoal(flags: Record<string, string | boolean>): Goal {
+  const given = ['ratio', 'energy', 'ranks'].filter((k) => flags[k] !== undefined);
+  if (given.length !== 1) throw new InputError(undefined, `give exactly one of --ratio, --energy, --ranks`);
+  if (flags.ratio !== undefined) return { kind: 'ratio', ratio: numberFlag(flags, 'ratio', 0, 1, true)! };
+  if (flags.energy !== undefined) return { kind: 'energy', energy: numberFlag(flags, 'energy', 0, 1, true)! };
+  return { kind: 'ranks', file: String(flags.ranks) };
+}
+
+export function formatReport(r: CompressReport): string {
+  const pct = (a: number, b: number): string => `${((1 - a / b) * 100).toFixed(1)} %`;
+  return [
+    `wrote ${r.output}`,
+    `params: ${formatCount(r.originalParams)} → ${formatCount(r.compressedParams)} (−${pct(r.compressedParams, r.originalParams)})`,
+    `bytes on disk: ${formatBytes(r.originalBytes)} → ${formatBytes(r.compressedBytes)} (−${pct(r.compressedBytes, r.originalBytes)}; predicted ${formatBytes(r.predictedBytes)})`,
+    `layers factorised: ${r.layers.map((l) => `${l.name}@${l.rank}`).join(', ') || 'none'}`,
+  ].join('\n');
+}
+
+export const compress: Command = {
+  usage: USAGE,
+  async run(argv) {
+    const { flags, positional } = parseArgs(argv, {
+      ratio: 'string', energy: 'string', ranks: 'string', dtype: 'string', method: 'string', engine: 'string',
+      out: 'string', force: 'boolean', json: 'boolean', python: 'string',
+    }, { o: 'out' });
+    if (positional.length !== 1) throw new InputError(undefined, `compress needs exactly one model path`);
+    const goal = parseGoal(flags);
+    const dtype = flags.dtype as StorageDType | undefined;
+    if (dtype !== undefined && !['f32', 'f16', 'int8'].includes(dtype)) throw new InputError(undefined, `--dtype must be f32, f16 or int8, got ${dtype}`);
+    if (flags.method !== undefined && flags.method !== 'svd') throw new InputError(undefined, `--method ${String(flags.method)} is not available yet (svd is)`);
+    const choice = (flags.engine ?? 'auto') as EngineChoice;
+    if (!ENGINE_CHOICES.includes(choice)) throw new InputError(undefined, `--engine must be one of ${ENGINE_CHOICES.join(', ')}`);
+    const engine = await createEngine(choice);
+    const abort = new AbortController();
+    const onSignal = (): void => abort.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      const report = await compressFile(positional[0], {
+        goal, dtype, out: flags.out as string | undefined, force: flags.force === true, engine, signal: abort.signal,
+        progress: flags.json ? { report: (f, label) => process.stderr.write(`${JSON.stringify({ progress: f, label })}\n`) } : undefined,
+      });
+      process.stdout.write(flags.json ? `${JSON.stringify(report)}\n` : `${formatReport(report)}\n`);
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      await engine.close();
+    }
+    return 0;
+  },
+};

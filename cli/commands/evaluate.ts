@@ -1,0 +1,31 @@
+import { evaluate, type EvalReport } from '../../core/eval/evaluate.js';
+import { InputError } from '../../core/types.js';
+import { parseArgs } from '../args.js';
+import { formatBytes, formatCount, table } from '../format.js';
+import type { Command } from './command.js';
+
+const USAGE = 'reducible evaluate <original> <compressed> [--inputs x.npy|x.npz[:key] [--labels y.npy|y.npz[:key]]] [--json]';
+
+export function formatEval(r: EvalReport): string {
+  const pct = (v?: number): string => (v === undefined ? '–' : `${(v * 100).toFixed(2)} %`);
+  const rows = [['', 'params', 'bytes on disk', 'accuracy'],
+    ['original', formatCount(r.original.params), formatBytes(r.original.bytes), pct(r.original.accuracy)],
+    ['compressed', formatCount(r.compressed.params), formatBytes(r.compressed.bytes), pct(r.compressed.accuracy)]];
+  const lines = [table(rows)];
+  if (r.top1Agreement !== undefined) lines.push(`top-1 agreement ${pct(r.top1Agreement)}, relative output error ${r.relativeOutputError!.toExponential(3)} on ${r.samples} ${r.inputsFrom} samples`);
+  if (r.original.accuracy !== undefined) lines.push(`accuracy drop: ${((r.original.accuracy - r.compressed.accuracy!) * 100).toFixed(2)} points`);
+  for (const l of r.layers ?? []) lines.push(`${l.name}: relative weight error ${l.relativeError.toExponential(3)}`);
+  return lines.join('\n');
+}
+
+export const evaluateCommand: Command = {
+  usage: USAGE,
+  async run(argv) {
+    const { flags, positional } = parseArgs(argv, { inputs: 'string', labels: 'string', json: 'boolean' });
+    if (positional.length !== 2) throw new InputError(undefined, `evaluate needs an original and a compressed model`);
+    if (flags.labels && !flags.inputs) throw new InputError(undefined, '--labels needs --inputs');
+    const r = await evaluate(positional[0], positional[1], { inputs: flags.inputs as string | undefined, labels: flags.labels as string | undefined });
+    process.stdout.write(flags.json ? `${JSON.stringify(r)}\n` : `${formatEval(r)}\n`);
+    return 0;
+  },
+};

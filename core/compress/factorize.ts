@@ -1,0 +1,25 @@
+// One layer's truncated SVD turned into the two factors a writer stores.
+import type { Engine } from '../engines/engine.js';
+import type { JobOptions, Layer, Model } from '../types.js';
+import type { Factorisation } from './types.js';
+
+/** A = U_k·√Σ_k (rows×k), B = √Σ_k·V_kᵀ (k×cols): balanced, so both quantise alike. */
+export async function factorize(model: Model, layer: Layer, rank: number, engine: Engine, opts: JobOptions = {}): Promise<Factorisation> {
+  const { rows, cols } = layer.matrix;
+  const data = await model.readMatrix(layer);
+  const k = Math.max(1, Math.min(rank, rows, cols));
+  const { u, s, vt } = await engine.truncatedSvd({ data, rows, cols }, k, opts);
+  const a = new Float32Array(rows * k);
+  const b = new Float32Array(k * cols);
+  for (let j = 0; j < k; j++) {
+    const r = Math.sqrt(s[j]);
+    for (let i = 0; i < rows; i++) a[i * k + j] = u[i * k + j] * r;
+    for (let c = 0; c < cols; c++) b[j * cols + c] = vt[j * cols + c] * r;
+  }
+  let total = 0;
+  for (let i = 0; i < data.length; i++) total += data[i] * data[i];
+  let kept = 0;
+  for (let j = 0; j < k; j++) kept += s[j] * s[j];
+  const relativeError = total > 0 ? Math.sqrt(Math.max(0, total - kept) / total) : 0;
+  return { layer, rank: k, a, b, relativeError };
+}

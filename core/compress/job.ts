@@ -1,0 +1,69 @@
+// A whole compression job: analyse, plan, factorise, write atomically, report.
+import { resolve } from 'node:path';
+import { analyzeModel, type Analysis } from '../analysis.js';
+import type { Engine } from '../engines/engine.js';
+import { openModel } from '../formats/open.js';
+import type { StoredModel } from '../formats/storedModel.js';
+import { defaultOutput, WRITERS } from '../formats/writers.js';
+import { AtomicOutput } from '../io/atomicOutput.js';
+import { InputError, throwIfAborted, type JobOptions } from '../types.js';
+import { factorize } from './factorize.js';
+import { makePlan, type Goal } from './plan.js';
+import { predictBytes, storageName, type CompressReport } from './report.js';
+import type { Factorisation, StorageDType } from './types.js';
+
+export interface CompressOptions extends JobOptions {
+  goal: Goal;
+  dtype?: StorageDType;
+  out?: string;
+  force?: boolean;
+  engine: Engine;
+  /** Reuse an analysis already computed for this file (the IDE has one cached). */
+  analysis?: Analysis;
+}
+
+export async function compressFile(path: string, o: CompressOptions): Promise<CompressReport> {
+  const model = await openModel(resolve(path)) as StoredModel;
+  try {
+    const writer = WRITERS[model.format];
+    if (!writer) throw new InputError(path, `compressing ${model.format} models is not supported yet (analysis is)`);
+    const out = resolve(o.out ?? defaultOutput(model.path, writer.ext));
+    if (model.files.includes(out)) throw new InputError(out, 'output path is the input model; choose another -o');
+    const analysis = o.analysis ?? await analyzeModel(model, o.engine, undefined, { signal: o.signal, progress: { report: (f, l) => o.progress?.report(f * 0.3, `analysing ${l}`) } });
+    const plan = await makePlan(analysis, o.goal);
+    const factors = new Map<string, Factorisation>();
+    const todo = model.layers.filter((l) => (plan.get(l.name) ?? Infinity) < Math.min(l.matrix.rows, l.matrix.cols));
+    let done = 0;
+    for (const layer of todo) {
+      throwIfAborted(o.signal);
+      factors.set(layer.name, await factorize(model, layer, plan.get(layer.name)!, o.engine, o));
+      o.progress?.report(0.3 + 0.6 * (++done / todo.length), `factorised ${layer.name}`);
+    }
+    const sink = new AtomicOutput(model.files, o.force);
+    try {
+      await writer.write(model, factors, out, sink, { dtype: o.dtype });
+      throwIfAborted(o.signal);
+      const predicted = predictBytes(model, factors, o.dtype);
+      const written = [...sink.sizes().values()].reduce((a, b) => a + b, 0);
+      const report: CompressReport = {
+        originalParams: model.totalParams,
+        compressedParams: predicted.params,
+        originalBytes: model.fileBytes,
+        compressedBytes: written,
+        predictedBytes: predicted.bytes,
+        layers: [...factors.values()].map((f) => ({ name: f.layer.name, rank: f.rank, dtype: storageName(f.layer.dtype, o.dtype), relativeError: f.relativeError })),
+        source: model.path, output: out, files: [...sink.sizes().keys()], format: model.format, engine: o.engine.description,
+      };
+      const rep = await sink.file(`${out}.report.json`);
+      await rep.write(new TextEncoder().encode(`${JSON.stringify(report, null, 2)}\n`));
+      await sink.commit();
+      o.progress?.report(1, 'done');
+      return report;
+    } catch (e) {
+      await sink.abort();
+      throw e;
+    }
+  } finally {
+    await model.close();
+  }
+}

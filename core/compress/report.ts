@@ -1,0 +1,50 @@
+// `<out>.report.json` (contract).
+import { DTYPE_BYTES } from '../io/decode.js';
+import type { Model } from '../types.js';
+import type { Factorisation, StorageDType } from './types.js';
+
+export interface LayerReport { name: string; rank: number; dtype: string; relativeError: number }
+
+export interface CompressReport {
+  originalParams: number;
+  compressedParams: number;
+  originalBytes: number;
+  compressedBytes: number;
+  predictedBytes: number;
+  layers: LayerReport[];
+  /** Additive fields. */
+  source: string;
+  output: string;
+  files: string[];
+  format: string;
+  engine: string;
+}
+
+const STORAGE_BYTES: Record<StorageDType, number> = { f32: 4, f16: 2, int8: 1 };
+
+/** Storage dtype a factor of this tensor gets: the requested one, else the source's. */
+export function factorBytesPerParam(sourceDtype: keyof typeof DTYPE_BYTES, requested?: StorageDType): number {
+  if (requested) return STORAGE_BYTES[requested];
+  return Math.min(DTYPE_BYTES[sourceDtype], 4);
+}
+
+export function predictBytes(model: Model, factors: Map<string, Factorisation>, requested?: StorageDType): { params: number; bytes: number } {
+  const replaced = new Map([...factors.values()].map((f) => [f.layer.weight, f]));
+  let params = 0, bytes = 0;
+  for (const t of model.tensors) {
+    const f = replaced.get(t.name);
+    if (f) {
+      const p = f.a.length + f.b.length;
+      params += p;
+      bytes += p * factorBytesPerParam(t.dtype, requested);
+    } else {
+      params += t.shape.reduce((a, b) => a * b, 1);
+      bytes += t.storedBytes;
+    }
+  }
+  return { params, bytes };
+}
+
+export function storageName(sourceDtype: string, requested?: StorageDType): string {
+  return requested ?? ({ float32: 'f32', float16: 'f16', bfloat16: 'bf16', float64: 'f64', uint8: 'int8', uint16: 'int16' } as Record<string, string>)[sourceDtype] ?? sourceDtype;
+}

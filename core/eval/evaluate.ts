@@ -1,0 +1,112 @@
+// Compares an original and a compressed model on the same inputs in their stock runtime.
+import { openModel } from '../formats/open.js';
+import { readArray, toFloat32 } from '../io/npy.js';
+import { InputError, type Model, type ModelFormat } from '../types.js';
+import type { Tensor } from './tensor.js';
+import { runTfjs, tfjsInputShape } from './tfjsRuntime.js';
+
+export interface ModelSide { path: string; format: ModelFormat; params: number; bytes: number; accuracy?: number }
+
+export interface EvalReport {
+  original: ModelSide;
+  compressed: ModelSide;
+  samples: number;
+  inputsFrom: 'file' | 'random';
+  /** Share of samples whose arg-max output agrees. */
+  top1Agreement?: number;
+  /** ‖y − y'‖ / ‖y‖ over all outputs. */
+  relativeOutputError?: number;
+  /** Weight-only formats: per-layer ‖W − W'‖/‖W‖ of the reconstructed matrices. */
+  layers?: { name: string; relativeError: number }[];
+}
+
+interface Runtime { inputShape(path: string): Promise<(number | null)[]>; run(path: string, x: Tensor): Promise<Tensor> }
+
+/** Runtimes by format; formats without one are compared weight by weight. */
+export const RUNTIMES: Partial<Record<ModelFormat, Runtime>> = {
+  'tfjs-layers': { inputShape: tfjsInputShape, run: runTfjs },
+};
+
+export interface EvalOptions { inputs?: string; labels?: string; samples?: number; seed?: number }
+
+export async function evaluate(originalPath: string, compressedPath: string, o: EvalOptions = {}): Promise<EvalReport> {
+  const [a, b] = [await openModel(originalPath), await openModel(compressedPath)];
+  try {
+    const side = (m: Model): ModelSide => ({ path: m.path, format: m.format, params: m.totalParams, bytes: m.fileBytes });
+    const report: EvalReport = { original: side(a), compressed: side(b), samples: 0, inputsFrom: o.inputs ? 'file' : 'random' };
+    const runtime = RUNTIMES[a.format];
+    if (!runtime || RUNTIMES[b.format] !== runtime) {
+      if (o.inputs) throw new InputError(originalPath, `no runtime to run ${a.format} models; evaluate compares weights only (drop --inputs)`);
+      report.layers = await compareWeights(a, b);
+      return report;
+    }
+    const x = o.inputs ? await inputsFromFile(o.inputs) : randomInputs(await runtime.inputShape(a.path), o.samples ?? 256, o.seed ?? 1);
+    const ya = await runtime.run(a.path, x), yb = await runtime.run(b.path, x);
+    const n = x.shape[0];
+    report.samples = n;
+    const width = ya.data.length / n;
+    let agree = 0, num = 0, den = 0;
+    for (let i = 0; i < n; i++) if (argmax(ya.data, i, width) === argmax(yb.data, i, width)) agree++;
+    for (let i = 0; i < ya.data.length; i++) { const d = ya.data[i] - yb.data[i]; num += d * d; den += ya.data[i] * ya.data[i]; }
+    report.top1Agreement = agree / n;
+    report.relativeOutputError = den > 0 ? Math.sqrt(num / den) : Math.sqrt(num);
+    if (o.labels) {
+      const y = toFloat32(await readArray(o.labels));
+      if (y.length !== n) throw new InputError(o.labels, `has ${y.length} labels for ${n} inputs`);
+      const acc = (out: Tensor): number => { let c = 0; for (let i = 0; i < n; i++) if (argmax(out.data, i, width) === y[i]) c++; return c / n; };
+      report.original.accuracy = acc(ya);
+      report.compressed.accuracy = acc(yb);
+    }
+    return report;
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+}
+
+function argmax(d: Float32Array, row: number, width: number): number {
+  let best = 0;
+  for (let j = 1; j < width; j++) if (d[row * width + j] > d[row * width + best]) best = j;
+  return best;
+}
+
+async function inputsFromFile(spec: string): Promise<Tensor> {
+  const arr = await readArray(spec);
+  if (arr.shape.length < 1) throw new InputError(spec, 'inputs must have a leading sample dimension');
+  return { data: toFloat32(arr), shape: arr.shape };
+}
+
+function randomInputs(shape: (number | null)[], samples: number, seed: number): Tensor {
+  const dims = shape.slice(1).map((d) => d ?? 1);
+  const full = [samples, ...dims];
+  const data = new Float32Array(full.reduce((a, b) => a * b, 1));
+  let s = seed >>> 0;
+  for (let i = 0; i < data.length; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; data[i] = s / 2 ** 32 * 2 - 1; }
+  return { data, shape: full };
+}
+
+/**
+ * For weight-only formats: reconstruct each factorised layer from the compressed file's
+ * factors (matched by the writers' naming) and compare with the original matrix.
+ */
+async function compareWeights(a: Model, b: Model): Promise<{ name: string; relativeError: number }[]> {
+  const out: { name: string; relativeError: number }[] = [];
+  const bNames = new Set(b.tensors.map((t) => t.name));
+  for (const layer of a.layers) {
+    if (bNames.has(layer.weight)) continue; // untouched
+    const u = b.layers.find((l) => l.name === `${layer.name}.0` || l.name === `${layer.name}_u`);
+    const v = b.layers.find((l) => l.name === `${layer.name}.1` || l.name === `${layer.name}_v`);
+    if (!u || !v) continue;
+    const w = await a.readMatrix(layer);
+    const ma = await b.readMatrix(u), mb = await b.readMatrix(v);
+    const rows = layer.matrix.rows, cols = layer.matrix.cols, k = u.matrix.cols;
+    let num = 0, den = 0;
+    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += ma[i * k + p] * mb[p * cols + j];
+      const d = w[i * cols + j] - s;
+      num += d * d; den += w[i * cols + j] ** 2;
+    }
+    out.push({ name: layer.name, relativeError: den > 0 ? Math.sqrt(num / den) : 0 });
+  }
+  return out;
+}

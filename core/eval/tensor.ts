@@ -1,0 +1,2 @@
+/** A dense float tensor crossing runtime boundaries. */
+export interface Tensor { data: Float32Array; shape: number[] }

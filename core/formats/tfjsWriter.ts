@@ -1,0 +1,135 @@
+// Writes a factorised TF.js layers model: Dense → Dense(k, linear, no bias) + Dense(units,
+// activation, bias); Conv → Conv(k, same geometry, no bias) + Conv 1×1. Standard layers
+// only, so stock `tf.loadLayersModel` loads it.
+import { basename, dirname, join } from 'node:path';
+import type { Factorisation, OutputSink, WriteOptions } from '../compress/types.js';
+import { InputError } from '../types.js';
+import { encodeFloat16, encodeFloat32, encodeUint8Affine, type Encoded } from './quantize.js';
+import type { StoredModel, StoredTensor } from './storedModel.js';
+import type { ManifestWeight } from './tfjs.js';
+
+type Json = Record<string, unknown>;
+interface KerasLayer { class_name: string; config: Json & { name: string }; inbound_nodes?: unknown; name?: string }
+
+/** `model.json` → `model.reduced.json` + `model.reduced.weights.bin`. */
+export function weightsPathFor(out: string): string {
+  return join(dirname(out), `${basename(out).replace(/\.json$/, '')}.weights.bin`);
+}
+
+function encodeLike(values: Float32Array, source: StoredTensor, opts: WriteOptions): Encoded {
+  const target = opts.dtype ?? (source.dtype === 'uint8' || source.dtype === 'uint16' ? 'int8' : source.dtype === 'float16' ? 'f16' : 'f32');
+  return target === 'f16' ? encodeFloat16(values) : target === 'int8' ? encodeUint8Affine(values) : encodeFloat32(values);
+}
+
+function manifestEntry(name: string, shape: number[], e: Encoded): ManifestWeight {
+  const w: ManifestWeight = { name, shape, dtype: 'float32' };
+  if (e.dtype === 'float16') w.quantization = { dtype: 'float16' };
+  if (e.dtype === 'uint8') w.quantization = { dtype: 'uint8', scale: e.scale, min: e.min };
+  return w;
+}
+
+function splitLayer(layer: KerasLayer, f: Factorisation): [KerasLayer, KerasLayer] {
+  const c = layer.config;
+  const name = c.name;
+  const u: KerasLayer = { class_name: layer.class_name, config: { ...c, name: `${name}_u`, use_bias: false, activation: 'linear' } };
+  const v: KerasLayer = { class_name: layer.class_name, config: { ...c, name: `${name}_v` } };
+  delete u.config.bias_initializer; delete u.config.bias_regularizer; delete u.config.bias_constraint;
+  delete u.config.activity_regularizer;
+  if (layer.class_name === 'Dense') {
+    u.config.units = f.rank;
+  } else {
+    u.config.filters = f.rank;
+    const dims = Array.isArray(c.kernel_size) ? c.kernel_size.length : 1;
+    const ones = Array(dims).fill(1);
+    Object.assign(v.config, { kernel_size: ones, strides: ones, dilation_rate: ones, padding: 'valid' });
+  }
+  // Only the first layer of a Sequential carries the input shape.
+  delete v.config.batch_input_shape; delete v.config.input_shape;
+  if (layer.inbound_nodes !== undefined) {
+    u.inbound_nodes = layer.inbound_nodes;
+    v.inbound_nodes = [[[`${name}_u`, 0, 0, {}]]];
+    u.name = `${name}_u`; v.name = `${name}_v`;
+  }
+  return [u, v];
+}
+
+/** Replaces references to `from` (functional models' inbound_nodes / output_layers) by `to`. */
+function renameRefs(node: unknown, from: string, to: string): unknown {
+  if (Array.isArray(node)) {
+    if (node.length >= 3 && node[0] === from && typeof node[1] === 'number') return [to, ...node.slice(1)];
+    return node.map((x) => renameRefs(x, from, to));
+  }
+  if (node && typeof node === 'object') {
+    const o = node as Json;
+    if (o.inbound_layers === from) return { ...o, inbound_layers: to };
+    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, renameRefs(v, from, to)]));
+  }
+  return node;
+}
+
+function rewriteTopology(topology: Json, factors: Map<string, Factorisation>, path: string): Json {
+  const visit = (model: Json): Json => {
+    const config = model.config as Json | KerasLayer[];
+    const list = (Array.isArray(config) ? config : (config as Json).layers) as KerasLayer[] | undefined;
+    if (!Array.isArray(list)) throw new InputError(path, 'model topology has no layer list');
+    let layers: KerasLayer[] = [];
+    const renamed: [string, string][] = [];
+    for (const l of list) {
+      if ((l.config as Json)?.layers) { layers.push(visit(l as unknown as Json) as unknown as KerasLayer); continue; }
+      const f = factors.get(l.config?.name);
+      if (!f) { layers.push(l); continue; }
+      if (!['Dense', 'Conv1D', 'Conv2D', 'Conv3D'].includes(l.class_name)) throw new InputError(path, `cannot factorise ${l.class_name} layer ${l.config.name}`);
+      layers.push(...splitLayer(l, f));
+      renamed.push([l.config.name, `${l.config.name}_v`]);
+    }
+    let newConfig: Json | KerasLayer[] = Array.isArray(config) ? layers : { ...config, layers };
+    for (const [from, to] of renamed) {
+      layers = layers.map((l) => (l.name === `${from}_u` ? l : (renameRefs(l, from, to) as KerasLayer)));
+      newConfig = Array.isArray(config) ? layers : { ...(renameRefs({ ...config, layers: [] }, from, to) as Json), layers };
+    }
+    return { ...model, config: newConfig };
+  };
+  const t = topology as Json;
+  return t.model_config ? { ...t, model_config: visit(t.model_config as Json) } : visit(t);
+}
+
+export async function writeTfjsLayers(model: StoredModel, factors: Map<string, Factorisation>, out: string, sink: OutputSink, opts: WriteOptions): Promise<void> {
+  const json = model.extra as Json & { modelTopology: Json };
+  const weightsPath = weightsPathFor(out);
+  const bin = await sink.file(weightsPath);
+  const manifest: ManifestWeight[] = [];
+  const replaced = new Map<string, Factorisation>();
+  const biasOwner = new Map<string, string>();
+  for (const f of factors.values()) {
+    replaced.set(f.layer.weight, f);
+    if (f.layer.bias) biasOwner.set(f.layer.bias, f.layer.name);
+  }
+  for (const t of model.tensors) {
+    const f = replaced.get(t.name);
+    if (f) {
+      const kernelShape = t.shape;
+      const lead = kernelShape.slice(0, -1); // kernel dims × cin
+      const uShape = [...lead, f.rank];
+      const vShape = [...Array(kernelShape.length - 2).fill(1), f.rank, kernelShape[kernelShape.length - 1]];
+      const ea = encodeLike(f.a, t, opts), eb = encodeLike(f.b, t, opts);
+      await bin.write(ea.bytes); manifest.push(manifestEntry(`${f.layer.name}_u/kernel`, uShape, ea));
+      await bin.write(eb.bytes); manifest.push(manifestEntry(`${f.layer.name}_v/kernel`, vShape, eb));
+      continue;
+    }
+    const raw = await t.source.read(t.offset, t.storedBytes);
+    await bin.write(raw);
+    const owner = biasOwner.get(t.name);
+    const name = owner ? `${owner}_v/bias` : t.name;
+    const entry: ManifestWeight = { name, shape: t.shape, dtype: t.affine || t.dtype === 'float16' ? 'float32' : t.dtype };
+    if (t.affine) entry.quantization = { dtype: t.dtype as 'uint8' | 'uint16', scale: t.affine.scale, min: t.affine.min };
+    else if (t.dtype === 'float16') entry.quantization = { dtype: 'float16' };
+    manifest.push(entry);
+  }
+  const outJson = {
+    ...json,
+    modelTopology: rewriteTopology(json.modelTopology, factors, model.path),
+    weightsManifest: [{ paths: [basename(weightsPath)], weights: manifest }],
+  };
+  const main = await sink.file(out);
+  await main.write(new TextEncoder().encode(JSON.stringify(outJson)));
+}

@@ -1,0 +1,22 @@
+// Format → writer and default output name. A format without a writer can be analysed but not compressed.
+import { basename, dirname, extname, join } from 'node:path';
+import type { Writer } from '../compress/types.js';
+import type { ModelFormat } from '../types.js';
+import type { StoredModel } from './storedModel.js';
+import { writeTfjsLayers } from './tfjsWriter.js';
+
+export interface WriterEntry {
+  write: Writer<StoredModel>;
+  /** Extension of the output (PyTorch checkpoints are written as safetensors). */
+  ext?: string;
+}
+
+export const WRITERS: Partial<Record<ModelFormat, WriterEntry>> = {
+  'tfjs-layers': { write: writeTfjsLayers },
+};
+
+/** `dir/name.ext` → `dir/name.reduced.ext`. */
+export function defaultOutput(path: string, ext?: string): string {
+  const e = extname(path);
+  return join(dirname(path), `${basename(path, e)}.reduced${ext ?? e}`);
+}
