@@ -35,6 +35,8 @@ export interface OnnxGraph {
   layerNodes: Map<string, number>;
   /** Every value and tensor name, so new names can avoid them. */
   names: Set<string>;
+  /** Initializers whose bytes live in external data files (the writer inlines them). */
+  external: Set<string>;
 }
 
 const LAYER_OPS = new Set(['MatMul', 'Gemm', 'Conv']);
@@ -109,7 +111,8 @@ async function parseModel(bytes: Uint8Array, src: FileSource, external: External
   const { layers, layerNodes } = findLayers(entries, tensors);
   const files = [path, ...[...external.opened.values()].map((s) => s.path)];
   const fileBytes = src.size + [...external.opened.values()].reduce((s, f) => s + f.size, 0);
-  const extra: OnnxGraph = { irVersion, opset, topFields, graph, entries, layerNodes, names };
+  const externalNames = new Set(tensors.filter((t) => t.external).map((t) => t.name));
+  const extra: OnnxGraph = { irVersion, opset, topFields, graph, entries, layerNodes, names, external: externalNames };
   return new StoredModel({ format: 'onnx', path, files, fileBytes, tensors, layers, sources: [src, ...external.opened.values()], extra });
 }
 

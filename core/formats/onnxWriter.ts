@@ -1,0 +1,97 @@
+// Writes a factorised ONNX model by splicing the original file: every field of the ModelProto
+// and GraphProto is copied byte for byte (unknown fields, metadata, functions included)
+// except the nodes replaced by their factorised form, the weights they no longer use (and
+// their graph input / value_info entries), and external-data tensors, which are inlined.
+// The output is streamed; only new factors and external tensors pass through memory.
+import type { OutputFile, Writer } from '../compress/types.js';
+import { FileSource } from '../io/byteSource.js';
+import type { DType } from '../types.js';
+import { InputError } from '../types.js';
+import { GRAPH_FIELD, MODEL_FIELD, type GraphEntry, type OnnxGraph } from './onnx.js';
+import { GraphEdit, encodeInputFor, encodeNode, encodeTensor } from './onnxEmit.js';
+import { rewriteLayer } from './onnxRewrite.js';
+import { lengthPrefix, messageFields } from './onnxWire.js';
+import type { StoredModel } from './storedModel.js';
+
+const STORAGE: Record<string, DType> = { f32: 'float32', f16: 'float16', int8: 'int8' };
+const TENSOR_FIELD = { rawData: 9, externalData: 13, dataLocation: 14 };
+const COPY_CHUNK = 16 * 1024 * 1024;
+const MAX_MODEL = 2 ** 31 - 1;
+
+/** A piece of output of known length, produced when its turn comes. */
+interface Part { length: number; write(out: OutputFile): Promise<void> }
+
+const bytesPart = (b: Uint8Array): Part => ({ length: b.length, write: (out) => out.write(b) });
+const fieldPart = (field: number, body: Uint8Array): Part[] => [bytesPart(lengthPrefix(field, body.length)), bytesPart(body)];
+
+export const writeOnnx: Writer<StoredModel> = async (model, factors, out, sink, opts) => {
+  const g = model.extra as OnnxGraph;
+  const edit = new GraphEdit(new Set(g.names));
+  const replaced = new Map<number, Uint8Array[]>();
+  const dropped = new Set<string>();
+  for (const [name, f] of factors) {
+    const layer = model.layers.find((l) => l.name === name);
+    const index = g.layerNodes.get(name);
+    if (!layer || index === undefined) throw new InputError(model.path, `no layer named ${name}`);
+    if (!layer.factorisable) throw new InputError(model.path, `layer ${name} cannot be factorised`);
+    const storage = opts.dtype ? STORAGE[opts.dtype] : layer.dtype;
+    if (storage === 'int8' && g.opset < 10) throw new InputError(model.path, `int8 factors need DequantizeLinear (opset 10); the model uses opset ${g.opset}`);
+    replaced.set(index, rewriteLayer(edit, g.entries[index].node!, layer, f, storage).map(encodeNode));
+    dropped.add(layer.weight);
+  }
+
+  const src = await FileSource.open(model.path);
+  try {
+    const copy = (start: number, end: number): Part => ({
+      length: end - start,
+      write: async (o) => { for (let p = start; p < end; p += COPY_CHUNK) await o.write(await src.read(p, Math.min(COPY_CHUNK, end - p))); },
+    });
+    const graphParts: Part[] = [];
+    for (const [i, e] of g.entries.entries()) {
+      const nodes = replaced.get(i);
+      if (nodes) graphParts.push(...nodes.flatMap((n) => fieldPart(GRAPH_FIELD.node, n)));
+      else if (isDropped(e, dropped)) continue;
+      else if (e.range.field === GRAPH_FIELD.initializer && e.name && g.external.has(e.name)) {
+        graphParts.push(...fieldPart(GRAPH_FIELD.initializer, await inlined(model, e, src)));
+      } else graphParts.push(copy(e.range.start, e.range.end));
+    }
+    for (const t of edit.initializers) graphParts.push(...fieldPart(GRAPH_FIELD.initializer, encodeTensor(t)));
+    // Before IR 4 every initializer had to be declared as a graph input too.
+    if (g.irVersion < 4) for (const t of edit.initializers) graphParts.push(...fieldPart(GRAPH_FIELD.input, encodeInputFor(t)));
+
+    const graphLength = graphParts.reduce((s, p) => s + p.length, 0);
+    const parts: Part[] = [];
+    for (const f of g.topFields) {
+      if (f.field === MODEL_FIELD.graph) parts.push(bytesPart(lengthPrefix(MODEL_FIELD.graph, graphLength)), ...graphParts);
+      else parts.push(copy(f.start, f.end));
+    }
+    const total = parts.reduce((s, p) => s + p.length, 0);
+    if (total > MAX_MODEL) throw new InputError(model.path, `the factorised model would be ${total} bytes, over the 2 GB protobuf limit of one .onnx file`);
+    const file = await sink.file(out);
+    for (const p of parts) await p.write(file);
+  } finally {
+    await src.close();
+  }
+};
+
+/** The weight itself (initializer or Constant node) and its input / value_info declarations. */
+function isDropped(e: GraphEntry, dropped: Set<string>): boolean {
+  if (e.node) return e.node.opType === 'Constant' && dropped.has(e.node.output[0]);
+  const declares = e.range.field === GRAPH_FIELD.initializer || e.range.field === GRAPH_FIELD.input || e.range.field === GRAPH_FIELD.valueInfo;
+  return declares && e.name !== undefined && dropped.has(e.name);
+}
+
+/** The initializer's TensorProto with its external data moved into raw_data. */
+async function inlined(model: StoredModel, e: GraphEntry, src: FileSource): Promise<Uint8Array> {
+  const t = model.tensor(e.name!);
+  const body = await src.read(e.range.dataStart, e.range.end - e.range.dataStart);
+  const kept = messageFields(body, 0, body.length)
+    .filter((f) => f.field !== TENSOR_FIELD.externalData && f.field !== TENSOR_FIELD.dataLocation && f.field !== TENSOR_FIELD.rawData)
+    .map((f) => body.subarray(f.start, f.end));
+  const data = await t.source.read(t.offset, t.storedBytes);
+  const pieces = [...kept, lengthPrefix(TENSOR_FIELD.rawData, data.length), data];
+  const out = new Uint8Array(pieces.reduce((s, p) => s + p.length, 0));
+  let at = 0;
+  for (const p of pieces) { out.set(p, at); at += p.length; }
+  return out;
+}
