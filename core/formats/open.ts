@@ -5,6 +5,7 @@ import type { Model } from '../types.js';
 import { InputError } from '../types.js';
 import { isTfjsJson, readTfjs } from './tfjs.js';
 import { readSafetensors } from './safetensors.js';
+import { readKeras, readKerasH5 } from './keras.js';
 import { readOnnx } from './onnx.js';
 import { readPytorch } from './pytorch.js';
 
@@ -13,6 +14,8 @@ export type Reader = (path: string) => Promise<Model>;
 /** Extension → reader. Other formats register here as they land. */
 export const READERS: Record<string, Reader> = {
   '.safetensors': readSafetensors,
+  '.h5': readKerasH5,
+  '.keras': readKeras,
   '.onnx': readOnnx,
   // torch.save zips; readPytorch refuses a `.bin` that is not one (e.g. a TF.js shard).
   '.pt': readPytorch,

@@ -15,7 +15,7 @@ export interface ManifestWeight {
 }
 export interface ManifestGroup { paths: string[]; weights: ManifestWeight[] }
 
-interface KerasLayerJson { class_name: string; config: Record<string, unknown> & { name?: string; layers?: unknown } }
+export interface KerasLayerJson { class_name: string; config: Record<string, unknown> & { name?: string; layers?: unknown } }
 
 const MAX_JSON = 256 * 1024 * 1024;
 
@@ -81,12 +81,12 @@ export async function readTfjs(path: string): Promise<StoredModel> {
   return new StoredModel({ format: graph ? 'tfjs-graph' : 'tfjs-layers', path, files, fileBytes, tensors, layers, sources, extra: json });
 }
 
-const LAYER_KINDS: Record<string, LayerKind> = {
+export const LAYER_KINDS: Record<string, LayerKind> = {
   Dense: 'dense', Conv1D: 'conv1d', Conv2D: 'conv2d', Conv3D: 'conv3d',
   Conv2DTranspose: 'conv-transpose', Conv3DTranspose: 'conv-transpose',
   DepthwiseConv2D: 'depthwise', Embedding: 'embedding', LSTM: 'lstm', GRU: 'gru',
 };
-const KERNEL_NAMES: Partial<Record<LayerKind, string>> = { depthwise: 'depthwise_kernel', embedding: 'embeddings' };
+export const KERNEL_NAMES: Partial<Record<LayerKind, string>> = { depthwise: 'depthwise_kernel', embedding: 'embeddings' };
 
 /** Flattens the Keras topology of a layers model (Sequential or functional, nested). */
 export function kerasLayers(topology: unknown): KerasLayerJson[] {
@@ -115,17 +115,21 @@ function layersModelLayers(topology: unknown, byName: Map<string, StoredTensor>)
     const kernelName = KERNEL_NAMES[kind] ?? 'kernel';
     const weight = findWeight(byName, name, kernelName);
     if (!weight) continue;
-    const shape = weight.shape;
-    const cols = kind === 'embedding' ? shape[1] : shape[shape.length - 1];
-    const rows = shape.reduce((a, b) => a * b, 1) / (cols || 1);
-    const bias = findWeight(byName, name, 'bias');
-    layers.push({
-      name, kind, shape, matrix: { rows, cols }, params: rows * cols, dtype: weight.dtype,
-      weight: weight.name, bias: bias?.name, transposed: false,
-      factorisable: kind === 'dense' || kind === 'conv1d' || kind === 'conv2d' || kind === 'conv3d' || kind === 'embedding',
-    });
+    layers.push(kerasLayer(name, kind, weight, findWeight(byName, name, 'bias')));
   }
   return layers;
+}
+
+/** A Keras layer's matrix view (TF.js and Keras files store kernels alike): [..., cin, cout] → prod(..)·cin × cout. */
+export function kerasLayer(name: string, kind: LayerKind, weight: StoredTensor, bias?: StoredTensor): Layer & MatrixLayout {
+  const shape = weight.shape;
+  const cols = kind === 'embedding' ? shape[1] : shape[shape.length - 1];
+  const rows = shape.reduce((a, b) => a * b, 1) / (cols || 1);
+  return {
+    name, kind, shape, matrix: { rows, cols }, params: rows * cols, dtype: weight.dtype,
+    weight: weight.name, bias: bias?.name, transposed: false,
+    factorisable: kind === 'dense' || kind === 'conv1d' || kind === 'conv2d' || kind === 'conv3d' || kind === 'embedding',
+  };
 }
 
 /** Weights are named `<layer>/<kernel>`, possibly with a scope prefix. */

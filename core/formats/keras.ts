@@ -1,0 +1,167 @@
+// Keras model files, read through h5wasm (see kerasHdf5.ts for its limits).
+//
+// Legacy `.h5` (Keras 2 `model.save('m.h5')`): root attributes `model_config` (the model's
+// JSON), `keras_version`, `backend`; group `model_weights` lists its layer groups in the
+// attribute `layer_names`, and each layer group lists its datasets in `weight_names`
+// (`dense/kernel:0`, `lstm/lstm_cell/kernel:0`, for a nested model `dense_3/kernel:0` inside
+// the nested model's group), each stored at `model_weights/<group>/<weight name>`.
+//
+// Keras 3 `.keras`: a zip (kerasArchive.ts) whose `model.weights.h5` holds one group per
+// saveable, `vars/<i>` numbered in the layer's variable order: `layers/<name>/vars/0` is a
+// kernel, `…/1` its bias; recurrent layers keep theirs in `layers/<name>/cell/vars/…`;
+// nested models nest as `layers/<model>/layers/<name>/…`; `optimizer/vars/…` is the
+// optimizer state. Layer names are unique within a model, which is what finds a layer's group.
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { File, Group } from 'h5wasm/node';
+import type { ByteSource } from '../io/byteSource.js';
+import { DTYPE_BYTES } from '../io/decode.js';
+import type { Layer, LayerKind } from '../types.js';
+import { InputError } from '../types.js';
+import { type KerasArchive, WEIGHTS_ENTRY, readKerasArchive } from './kerasArchive.js';
+import { datasetDType, isDataset, isGroup, openH5, readDatasetBytes, stringAttr } from './kerasHdf5.js';
+import { StoredModel, type MatrixLayout, type StoredModelInit, type StoredTensor } from './storedModel.js';
+import { KERNEL_NAMES, LAYER_KINDS, type KerasLayerJson, kerasLayer, kerasLayers } from './tfjs.js';
+
+export interface KerasExtra {
+  /** The model's `{class_name, config}` JSON, as stored. */
+  config: unknown;
+  /** The open weights file: the `.h5` itself, or the archive's weights copied to `tempDir`. */
+  h5: File;
+  archive?: KerasArchive;
+}
+
+export class KerasModel extends StoredModel {
+  declare readonly extra: KerasExtra;
+  constructor(init: StoredModelInit & { extra: KerasExtra }, private readonly tempDir?: string) { super(init); }
+
+  override async close(): Promise<void> {
+    await super.close();
+    this.extra.h5.close();
+    if (this.tempDir) await rm(this.tempDir, { recursive: true, force: true });
+  }
+}
+
+export async function readKerasH5(path: string): Promise<KerasModel> {
+  const full = resolve(path);
+  const { size } = await stat(full);
+  const h5 = await openH5(full, 'r', path);
+  try {
+    const text = stringAttr(h5, 'model_config');
+    if (typeof text !== 'string') throw new InputError(path, 'no model_config attribute: a weights-only file (save_weights) has no architecture; save the whole model');
+    const config = parseConfig(text, path, 'model_config');
+    const weights = h5.get('model_weights');
+    if (!isGroup(weights)) throw new InputError(path, 'no model_weights group');
+    const tensors = collectTensors(weights, path);
+    const layers = kerasModelLayers(config, path, (l) => legacyWeights(tensors, l));
+    return new KerasModel({ format: 'keras-h5', path, files: [path], fileBytes: size, tensors, layers, sources: [], extra: { config, h5 } });
+  } catch (e) {
+    h5.close();
+    throw e;
+  }
+}
+
+export async function readKeras(path: string): Promise<KerasModel> {
+  const archive = await readKerasArchive(path);
+  const tempDir = await mkdtemp(join(tmpdir(), 'reducible-keras-'));
+  let h5: File | undefined;
+  try {
+    const weightsPath = join(tempDir, WEIGHTS_ENTRY);
+    await writeFile(weightsPath, archive.entries.get(WEIGHTS_ENTRY)!);
+    h5 = await openH5(weightsPath, 'r', `${path}:${WEIGHTS_ENTRY}`);
+    const all = collectTensors(h5, `${path}:${WEIGHTS_ENTRY}`);
+    // The optimizer's state is training bookkeeping, not part of the model's parameters.
+    const tensors = all.filter((t) => !t.name.startsWith('optimizer/'));
+    const layers = kerasModelLayers(archive.config, path, (l) => v3Weights(tensors, l));
+    const { size } = await stat(path);
+    return new KerasModel({ format: 'keras', path, files: [path], fileBytes: size, tensors, layers, sources: [], extra: { config: archive.config, h5, archive } }, tempDir);
+  } catch (e) {
+    h5?.close();
+    await rm(tempDir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+function parseConfig(text: string, path: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new InputError(path, `${what} is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** Reads one dataset on demand; tensors are offset 0 of their own source. */
+class DatasetSource implements ByteSource {
+  constructor(private readonly h5: File, private readonly path: string, readonly size: number, private readonly shownAs: string) {}
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    const ds = this.h5.get(this.path);
+    if (!isDataset(ds)) throw new InputError(this.shownAs, `dataset ${this.path} disappeared`);
+    const bytes = await readDatasetBytes(ds, this.shownAs);
+    return offset === 0 && length === bytes.length ? bytes : bytes.slice(offset, offset + length);
+  }
+  async close(): Promise<void> {}
+}
+
+/** Every numeric dataset under `root`, named by its path in the file without the leading '/'. */
+function collectTensors(root: Group, shownAs: string): StoredTensor[] {
+  const out: StoredTensor[] = [];
+  const file = root as File;
+  const visit = (g: Group): void => {
+    for (const key of g.keys()) {
+      const child = g.get(key);
+      if (isGroup(child)) visit(child);
+      else if (isDataset(child)) {
+        const dtype = datasetDType(child);
+        const shape = child.shape;
+        if (!dtype || !shape) continue;
+        const storedBytes = shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[dtype];
+        const name = child.path.replace(/^\//, '');
+        out.push({ name, shape, dtype, storedBytes, offset: 0, source: new DatasetSource(file, child.path, storedBytes, shownAs) });
+      }
+    }
+  };
+  visit(root);
+  return out;
+}
+
+interface LayerWeights { weight?: StoredTensor; bias?: StoredTensor }
+
+/** Layers of the topology whose kernels are found by `find`, with their matrix views. */
+function kerasModelLayers(config: unknown, path: string, find: (l: KerasTopologyLayer) => LayerWeights): (Layer & MatrixLayout)[] {
+  if (!config || typeof config !== 'object') throw new InputError(path, 'model config is not a JSON object');
+  const layers: (Layer & MatrixLayout)[] = [];
+  for (const l of kerasLayers(config)) {
+    const kind = LAYER_KINDS[l.class_name];
+    const name = typeof l.config?.name === 'string' ? l.config.name : '';
+    if (!kind || !name) continue;
+    const { weight, bias } = find({ name, kind, json: l });
+    if (!weight || weight.shape.length < 2 || !weight.dtype.startsWith('float')) continue;
+    const layer = kerasLayer(name, kind, weight, bias);
+    // A grouped conv's kernel holds `groups` separate matrices side by side, not one.
+    if (Number(l.config.groups ?? 1) > 1) layer.factorisable = false;
+    layers.push(layer);
+  }
+  return layers;
+}
+
+export interface KerasTopologyLayer { name: string; kind: LayerKind; json: KerasLayerJson }
+
+/** Legacy weight names: `<…>/<layer>/<…>/<leaf>:0`; the layer's name is one of the scopes. */
+function legacyWeights(tensors: StoredTensor[], l: KerasTopologyLayer): LayerWeights {
+  const find = (leaf: string): StoredTensor | undefined => tensors.find((t) => {
+    const parts = t.name.split('/');
+    return parts.at(-1)!.replace(/:\d+$/, '') === leaf && parts.slice(1, -1).includes(l.name);
+  });
+  return { weight: find(KERNEL_NAMES[l.kind] ?? 'kernel'), bias: find('bias') };
+}
+
+/** Keras 3: `…layers/<name>/vars/<i>` (recurrent layers: `…/cell/vars/<i>`), kernel first, then bias. */
+function v3Weights(tensors: StoredTensor[], l: KerasTopologyLayer): LayerWeights {
+  const vars = (index: number): StoredTensor | undefined => tensors.find((t) => {
+    const m = /(?:^|\/)layers\/([^/]+)\/(?:cell\/)?vars\/(\d+)$/.exec(t.name);
+    return m !== null && m[1] === l.name && Number(m[2]) === index;
+  });
+  const recurrent = l.kind === 'lstm' || l.kind === 'gru';
+  return { weight: vars(0), bias: recurrent || l.kind === 'embedding' ? undefined : vars(1) };
+}
