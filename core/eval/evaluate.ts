@@ -3,6 +3,7 @@ import { openModel } from '../formats/open.js';
 import { readArray, toFloat32 } from '../io/npy.js';
 import { InputError, type Model, type ModelFormat } from '../types.js';
 import type { Tensor } from './tensor.js';
+import { onnxInputShape, runOnnx } from './onnxRuntime.js';
 import { runTfjs, tfjsInputShape } from './tfjsRuntime.js';
 
 export interface ModelSide { path: string; format: ModelFormat; params: number; bytes: number; accuracy?: number }
@@ -25,6 +26,7 @@ interface Runtime { inputShape(path: string): Promise<(number | null)[]>; run(pa
 /** Runtimes by format; formats without one are compared weight by weight. */
 export const RUNTIMES: Partial<Record<ModelFormat, Runtime>> = {
   'tfjs-layers': { inputShape: tfjsInputShape, run: runTfjs },
+  onnx: { inputShape: (p) => onnxInputShape(p).then((s) => s.map((d) => (d < 0 ? null : d))), run: runOnnx },
 };
 
 export interface EvalOptions { inputs?: string; labels?: string; samples?: number; seed?: number }

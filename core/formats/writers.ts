@@ -3,6 +3,7 @@ import { basename, dirname, extname, join } from 'node:path';
 import type { Writer } from '../compress/types.js';
 import type { ModelFormat } from '../types.js';
 import type { StoredModel } from './storedModel.js';
+import { writeOnnx } from './onnxWriter.js';
 import { writeTfjsLayers } from './tfjsWriter.js';
 
 export interface WriterEntry {
@@ -13,6 +14,7 @@ export interface WriterEntry {
 
 export const WRITERS: Partial<Record<ModelFormat, WriterEntry>> = {
   'tfjs-layers': { write: writeTfjsLayers },
+  onnx: { write: writeOnnx },
 };
 
 /** `dir/name.ext` → `dir/name.reduced.ext`. */
