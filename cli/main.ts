@@ -26,7 +26,8 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     if (err instanceof InputError) { console.error(`reducible: ${err.message}`); process.exitCode = 2; return; }
     if (err instanceof CancelledError) { console.error('reducible: cancelled'); process.exitCode = 1; return; }
-    console.error(`reducible: ${err instanceof Error ? err.message : String(err)}`);
+    // Runtimes (onnxruntime, tfjs) throw multi-line messages; the contract is one line.
+    console.error(`reducible: ${(err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' ')}`);
     if (process.env.REDUCIBLE_DEBUG) console.error(err);
     process.exitCode = 1;
   },

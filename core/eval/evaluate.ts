@@ -42,8 +42,11 @@ export async function evaluate(originalPath: string, compressedPath: string, o: 
       report.layers = await compareWeights(a, b);
       return report;
     }
-    const x = o.inputs ? await inputsFromFile(o.inputs) : randomInputs(await runtime.inputShape(a.path), o.samples ?? 256, o.seed ?? 1);
-    const ya = await runtime.run(a.path, x), yb = await runtime.run(b.path, x);
+    const signature = await runtime.inputShape(a.path);
+    const x = o.inputs ? await inputsFromFile(o.inputs) : randomInputs(signature, o.samples ?? 256, o.seed ?? 1);
+    // Models exported with a fixed batch size (often 1) are run in chunks of that size.
+    const batch = typeof signature[0] === 'number' && signature[0] > 0 ? signature[0] : x.shape[0];
+    const ya = await runBatched(runtime, a.path, x, batch), yb = await runBatched(runtime, b.path, x, batch);
     const n = x.shape[0];
     report.samples = n;
     const width = ya.data.length / n;
@@ -63,6 +66,21 @@ export async function evaluate(originalPath: string, compressedPath: string, o: 
   } finally {
     await Promise.all([a.close(), b.close()]);
   }
+}
+
+async function runBatched(runtime: Runtime, path: string, x: Tensor, batch: number): Promise<Tensor> {
+  const n = x.shape[0];
+  if (batch >= n) return runtime.run(path, x);
+  if (n % batch !== 0) throw new InputError(path, `model takes batches of ${batch}; ${n} inputs do not divide evenly`);
+  const per = x.data.length / n;
+  const parts: Tensor[] = [];
+  for (let i = 0; i < n; i += batch) {
+    parts.push(await runtime.run(path, { data: x.data.subarray(i * per, (i + batch) * per), shape: [batch, ...x.shape.slice(1)] }));
+  }
+  const data = new Float32Array(parts.reduce((s, p) => s + p.data.length, 0));
+  let off = 0;
+  for (const p of parts) { data.set(p.data, off); off += p.data.length; }
+  return { data, shape: [n, ...parts[0].shape.slice(1)] };
 }
 
 function argmax(d: Float32Array, row: number, width: number): number {
