@@ -7,13 +7,13 @@ import { formatAnalysis } from '../format.js';
 import type { Command } from './command.js';
 
 export const analyze: Command = {
-  usage: 'reducible analyze  <model> [--json] [--energy E] [--engine auto|wasm|torch|tfjs-node]',
+  usage: 'reducible analyze  <model> [--json] [--energy E] [--engine auto|wasm|torch|tfjs-node] [--python PATH]',
   async run(argv) {
-    const { flags, positional } = parseArgs(argv, { json: 'boolean', energy: 'string', engine: 'string' });
+    const { flags, positional } = parseArgs(argv, { json: 'boolean', energy: 'string', engine: 'string', python: 'string' });
     if (positional.length !== 1) throw new InputError(undefined, `analyze needs exactly one model path`);
     const energy = numberFlag(flags, 'energy', 0, 1, true) ?? DEFAULT_ENERGY;
     const model = await openModel(positional[0]);
-    const engine = await createEngine((flags.engine as EngineChoice) ?? 'auto');
+    const engine = await createEngine((flags.engine as EngineChoice) ?? 'auto', { python: flags.python as string | undefined });
     try {
       const analysis = await analyzeModel(model, engine, energy);
       process.stdout.write(flags.json ? `${JSON.stringify(analysis)}\n` : `${formatAnalysis(analysis)}\n`);

@@ -1,0 +1,85 @@
+// The PyTorch engine: the maths runs in one long-lived python/torch_worker.py per job, on
+// CUDA when available, else Apple MPS, else CPU. Matrices travel as raw bytes (see
+// torchProtocol.ts); concurrent calls are pipelined through the one worker, which
+// prefetches the next matrices while it computes.
+import { CancelledError, type JobOptions } from '../types.js';
+import type { Engine, MatrixInput, TruncatedSvd } from './engine.js';
+import { parts, type ResultFrame, type WorkerRequest } from './torchProtocol.js';
+import { resolvePython, TorchWorker, type Hello } from './torchWorker.js';
+
+export interface TorchOptions {
+  /** Interpreter path; see resolvePython for the fallbacks. */
+  python?: string;
+}
+
+export class TorchEngine implements Engine {
+  readonly name = 'torch' as const;
+  private worker: TorchWorker;
+  /** The handshake of the current worker; a restart replaces both together. */
+  private ready: Promise<unknown>;
+  private nextId = 1;
+
+  private constructor(readonly python: string, first: TorchWorker, private readonly info: Hello) {
+    this.worker = first;
+    this.ready = first.hello;
+  }
+
+  /** Starts the worker and waits for its handshake; fails with a one-line InputError when Python or torch is unusable. */
+  static async start(opts: TorchOptions = {}): Promise<TorchEngine> {
+    const python = resolvePython(opts.python);
+    const worker = new TorchWorker(python);
+    return new TorchEngine(python, worker, await worker.hello);
+  }
+
+  /** E.g. "CUDA · NVIDIA H100" or "CPU · torch 1.13". */
+  get description(): string { return this.info.device; }
+  get gpu(): boolean { return this.info.gpu; }
+  /** Process id of the live worker, if any (diagnostics, tests). */
+  get workerPid(): number | undefined { return this.worker.pid; }
+
+  async spectrum(m: MatrixInput, opts: JobOptions = {}): Promise<Float64Array> {
+    const f = await this.call({ id: 0, op: 'spectrum', rows: m.rows, cols: m.cols, bytes: m.data.byteLength }, m.data, opts);
+    return parts(f).get('s') as Float64Array;
+  }
+
+  async truncatedSvd(m: MatrixInput, rank: number, opts: JobOptions = {}): Promise<TruncatedSvd> {
+    if (!Number.isInteger(rank) || rank < 0 || rank > Math.min(m.rows, m.cols)) {
+      throw new RangeError(`rank ${rank} is outside [0, ${Math.min(m.rows, m.cols)}] for a ${m.rows}×${m.cols} matrix`);
+    }
+    const f = await this.call({ id: 0, op: 'svd', rows: m.rows, cols: m.cols, rank, bytes: m.data.byteLength }, m.data, opts);
+    const p = parts(f);
+    return { u: p.get('u') as Float32Array, s: p.get('s') as Float64Array, vt: p.get('vt') as Float32Array };
+  }
+
+  /**
+   * Sends one request. Aborting kills the worker (a running torch kernel cannot be
+   * interrupted otherwise), failing every call in flight with CancelledError; the next
+   * call starts a fresh worker.
+   */
+  private async call(req: WorkerRequest, data: Float32Array, opts: JobOptions): Promise<ResultFrame> {
+    if (opts.signal?.aborted) throw new CancelledError();
+    const worker = await this.liveWorker();
+    if (opts.signal?.aborted) throw new CancelledError();
+    const onAbort = (): void => worker.kill(new CancelledError());
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await worker.request({ ...req, id: this.nextId++ }, data);
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private async liveWorker(): Promise<TorchWorker> {
+    if (this.worker.pid === undefined) {
+      this.worker = new TorchWorker(this.python);
+      this.ready = this.worker.hello;
+    }
+    const worker = this.worker;
+    await this.ready;
+    return worker;
+  }
+
+  async close(): Promise<void> {
+    await this.worker.close();
+  }
+}
