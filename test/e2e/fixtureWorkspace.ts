@@ -1,0 +1,46 @@
+// The folder opened in VS Code: the bundled Fashion-MNIST TF.js model (or, before it is
+// trained, a small TF.js model made by the fixture script) plus a safetensors checkpoint.
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { lowRankMlp } from '../fixtures/tfjsModels.js';
+import { PYTHON } from '../helpers/python.js';
+
+const root = resolve(import.meta.dirname, '../..');
+const example = join(root, 'examples/fashion-mnist');
+
+export interface FixtureWorkspace {
+  dir: string;
+  /** Workspace-relative paths of the model files VS Code should list. */
+  models: string[];
+  /** The TF.js topology file and the name of its first Dense layer, for the hover scenario. */
+  tfjsModel: string;
+  denseLayer: string;
+}
+
+export async function makeFixtureWorkspace(dir: string, scratch: string): Promise<FixtureWorkspace> {
+  const tfjsDir = join(dir, 'fashion-mnist');
+  mkdirSync(tfjsDir, { recursive: true });
+  if (existsSync(join(example, 'model.json')) && existsSync(join(example, 'weights.bin'))) {
+    for (const f of ['model.json', 'weights.bin']) copyFileSync(join(example, f), join(tfjsDir, f));
+  } else {
+    console.log(`e2e: ${example} has no trained model yet; using a generated TF.js MLP instead`);
+    await lowRankMlp(tfjsDir, 4);
+  }
+  const r = spawnSync(PYTHON, [join(root, 'test/fixtures/make_safetensors.py'), scratch], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`make_safetensors.py failed: ${r.stderr}`);
+  copyFileSync(join(scratch, 'mlp-float32.safetensors'), join(dir, 'mlp.safetensors'));
+  return {
+    dir,
+    models: ['fashion-mnist/model.json', 'mlp.safetensors'],
+    tfjsModel: 'fashion-mnist/model.json',
+    denseLayer: firstDenseLayer(join(tfjsDir, 'model.json')),
+  };
+}
+
+function firstDenseLayer(modelJson: string): string {
+  const m = JSON.parse(readFileSync(modelJson, 'utf8')) as { modelTopology: { config: { layers: { class_name: string; config: { name: string } }[] } } };
+  const dense = m.modelTopology.config.layers.find((l) => l.class_name === 'Dense');
+  if (!dense) throw new Error(`${modelJson} has no Dense layer`);
+  return dense.config.name;
+}

@@ -1,0 +1,110 @@
+// Drives the VS Code workbench in Debian's Chromium through playwright-core, the way a
+// user would: command palette, explorer, editor, context menus. Selectors are VS Code's
+// own stable class names (monaco-workbench, quick-input-widget, monaco-list-row, …).
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+
+export const CHROMIUM = '/usr/bin/chromium';
+const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** Launches Chromium with a fresh temporary profile (Playwright's default for launch()). */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: chromiumArgs });
+}
+
+export class Workbench {
+  private shots = 0;
+  constructor(readonly page: Page, private readonly artifacts: string) {
+    mkdirSync(artifacts, { recursive: true });
+  }
+
+  static async open(browser: Browser, url: string, folder: string, artifacts: string): Promise<Workbench> {
+    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    await page.goto(`${url}/?folder=${encodeURIComponent(folder)}`);
+    await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+    await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 90_000 });
+    return new Workbench(page, artifacts);
+  }
+
+  /** Saves a numbered full-page screenshot under the artifacts folder; returns its path. */
+  async screenshot(name: string): Promise<string> {
+    const path = join(this.artifacts, `${String(++this.shots).padStart(2, '0')}-${name}.png`);
+    await this.page.screenshot({ path });
+    return path;
+  }
+
+  private quickInput(): Locator {
+    return this.page.locator('.quick-input-widget');
+  }
+
+  /** Picks the visible quick-input row whose label contains `text`. */
+  async pick(text: string | RegExp, timeout = 30_000): Promise<void> {
+    const row = this.quickInput().locator('.monaco-list-row', { hasText: text }).first();
+    await row.waitFor({ timeout });
+    await row.click();
+  }
+
+  /** Runs a command by its palette title, as typed into F1. */
+  async runCommand(title: string): Promise<void> {
+    await this.page.keyboard.press('Escape');
+    await this.page.keyboard.press('F1');
+    const input = this.quickInput().locator('input');
+    await input.waitFor();
+    await input.fill(`>${title}`);
+    await this.pick(title);
+  }
+
+  /** Opens a workspace file through Quick Open. */
+  async openFile(relPath: string): Promise<void> {
+    await this.page.keyboard.press('Escape');
+    await this.page.keyboard.press('F1');
+    const input = this.quickInput().locator('input');
+    await input.waitFor();
+    await input.fill(relPath);
+    const base = relPath.split('/').pop()!;
+    await this.pick(base);
+    await this.page.locator(`.tabs-container .tab[aria-label*="${base}"]`).first().waitFor();
+    await this.page.locator('.monaco-editor .view-lines').first().waitFor();
+  }
+
+  /** Moves the active editor's cursor onto the first occurrence of `text` (Find, then close Find). */
+  async moveCursorTo(text: string): Promise<void> {
+    await this.page.locator('.monaco-editor .view-lines').first().click();
+    await this.page.keyboard.press('Control+Home');
+    await this.page.keyboard.press('Control+F');
+    const find = this.page.locator('.find-widget textarea, .find-widget input').first();
+    await find.waitFor();
+    await find.fill(text);
+    await this.page.locator('.find-widget .matchesCount', { hasText: /^1 of/ }).waitFor();
+    await this.page.keyboard.press('Escape');
+    // Find leaves the match selected with the cursor at its end; step back inside it.
+    await this.page.keyboard.press('ArrowLeft');
+  }
+
+  /** The explorer row of a file or folder, found by its label. */
+  explorerRow(name: string): Locator {
+    return this.page.locator(`.explorer-folders-view .monaco-list-row[aria-label=${JSON.stringify(name)}]`);
+  }
+
+  /** Expands collapsed explorer folders along `relPath` so its file row is rendered. */
+  async revealInExplorer(relPath: string): Promise<Locator> {
+    const parts = relPath.split('/');
+    for (const folder of parts.slice(0, -1)) {
+      const row = this.explorerRow(folder);
+      if ((await row.getAttribute('aria-expanded')) === 'false') await row.click();
+    }
+    const row = this.explorerRow(parts.at(-1)!);
+    await row.waitFor();
+    return row;
+  }
+
+  /** Right-clicks an explorer row and chooses a context-menu item by its label. */
+  async explorerContextMenu(row: Locator, item: string | RegExp): Promise<void> {
+    await row.click({ button: 'right' });
+    const entry = this.page.locator('.monaco-menu .action-item .action-label', { hasText: item }).first();
+    await entry.waitFor();
+    await entry.click();
+  }
+}
