@@ -3,7 +3,9 @@ import { basename, dirname, extname, join } from 'node:path';
 import type { Writer } from '../compress/types.js';
 import type { ModelFormat } from '../types.js';
 import type { StoredModel } from './storedModel.js';
+import { writeKeras } from './kerasWriter.js';
 import { writeOnnx } from './onnxWriter.js';
+import { writeSafetensors } from './safetensorsWriter.js';
 import { writeTfjsLayers } from './tfjsWriter.js';
 
 export interface WriterEntry {
@@ -15,6 +17,10 @@ export interface WriterEntry {
 export const WRITERS: Partial<Record<ModelFormat, WriterEntry>> = {
   'tfjs-layers': { write: writeTfjsLayers },
   onnx: { write: writeOnnx },
+  'keras-h5': { write: writeKeras },
+  keras: { write: writeKeras },
+  safetensors: { write: writeSafetensors },
+  pytorch: { write: writeSafetensors, ext: '.safetensors' },
 };
 
 /** `dir/name.ext` → `dir/name.reduced.ext`. */

@@ -1,0 +1,162 @@
+// Writes a factorised state dict as safetensors (for safetensors and PyTorch inputs alike).
+// Each factorised module `p` becomes the state dict of an nn.Sequential of two stock modules:
+//   Linear  p.weight [out,in]        → p.0.weight [k,in] (Aᵀ),          p.1.weight [out,k] (Bᵀ)
+//   Conv    p.weight [out,in,kh,kw]  → p.0.weight [k,in,kh,kw] (Aᵀ),    p.1.weight [out,k,1,1] (Bᵀ)
+//   Embedding p.weight [vocab,dim]   → p.0.weight [vocab,k] (A),        p.1.weight [dim,k] (Bᵀ)
+// with `p.bias` moving to `p.1.bias`. `__metadata__.reducible` (JSON) lists the modules so
+// python/reducible_load.py can swap them before a stock load_state_dict. Untouched tensors
+// are copied byte for byte, streamed from the source.
+import type { Factorisation, OutputFile, WriteOptions, Writer } from '../compress/types.js';
+import { transpose } from '../io/decode.js';
+import type { DType } from '../types.js';
+import { InputError } from '../types.js';
+import { encodeFloat16, encodeFloat32 } from './quantize.js';
+import { SAFETENSORS_DTYPES } from './safetensors.js';
+import type { StoredModel, StoredTensor } from './storedModel.js';
+
+const COPY_CHUNK = 16 * 1024 * 1024;
+const CODES = Object.fromEntries(Object.entries(SAFETENSORS_DTYPES).map(([code, dtype]) => [dtype, code])) as Record<DType, string>;
+
+type FactorCode = 'F32' | 'F16' | 'BF16' | 'I8';
+
+interface Entry {
+  name: string;
+  dtype: string;
+  shape: number[];
+  bytes: number;
+  write(out: OutputFile): Promise<void>;
+}
+
+/** What `__metadata__.reducible.layers[p]` says about one factorised module. */
+export interface ReducedLayerMeta {
+  kind: 'linear' | 'conv' | 'embedding';
+  rank: number;
+  in: number;
+  out: number;
+  kernel: number[];
+  dtype: FactorCode;
+  /** int8 factors: `p.0.weight_scale`/`p.1.weight_scale` hold one scale per rank component. */
+  scales?: true;
+}
+
+export const writeSafetensors: Writer<StoredModel> = async (model, factors, out, sink, opts) => {
+  const byWeight = new Map([...factors.values()].map((f) => [f.layer.weight, f]));
+  const movedBias = new Map<string, string>();
+  for (const f of factors.values()) if (f.layer.bias) movedBias.set(f.layer.bias, `${f.layer.name}.1.bias`);
+  const layers: Record<string, ReducedLayerMeta> = {};
+  const entries: Entry[] = [];
+  for (const t of model.tensors) {
+    const f = byWeight.get(t.name);
+    if (f) {
+      const { meta, tensors } = factorEntries(model.path, t, f, opts);
+      layers[f.layer.name] = meta;
+      entries.push(...tensors);
+    } else {
+      entries.push(copyEntry(t, movedBias.get(t.name) ?? t.name));
+    }
+  }
+  const source = (model.extra as { metadata?: Record<string, string> } | undefined)?.metadata ?? {};
+  const metadata = { ...source, format: source.format ?? 'pt', reducible: JSON.stringify({ version: 1, layers }) };
+  const header: Record<string, unknown> = { __metadata__: metadata };
+  let offset = 0;
+  for (const e of entries) {
+    header[e.name] = { dtype: e.dtype, shape: e.shape, data_offsets: [offset, offset + e.bytes] };
+    offset += e.bytes;
+  }
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  // Pad with spaces so the data starts 8-byte aligned (what the reference implementation does).
+  const padded = new Uint8Array(Math.ceil(json.length / 8) * 8).fill(0x20);
+  padded.set(json);
+  const file = await sink.file(out);
+  const len = new Uint8Array(8);
+  new DataView(len.buffer).setBigUint64(0, BigInt(padded.length), true);
+  await file.write(len);
+  await file.write(padded);
+  for (const e of entries) await e.write(file);
+};
+
+function copyEntry(t: StoredTensor, name: string): Entry {
+  return {
+    name, dtype: CODES[t.dtype], shape: t.shape, bytes: t.storedBytes,
+    async write(out) {
+      for (let at = 0; at < t.storedBytes; at += COPY_CHUNK) {
+        await out.write(await t.source.read(t.offset + at, Math.min(COPY_CHUNK, t.storedBytes - at)));
+      }
+    },
+  };
+}
+
+function factorEntries(path: string, t: StoredTensor, f: Factorisation, opts: WriteOptions): { meta: ReducedLayerMeta; tensors: Entry[] } {
+  const p = f.layer.name;
+  if (t.name !== `${p}.weight`) throw new InputError(path, `cannot write ${t.name} as a module's factors: its name is not <module>.weight`);
+  const { rows, cols } = f.layer.matrix;
+  const k = f.rank;
+  const code = factorCode(t.dtype, opts);
+  const aT = transpose(f.a, rows, k);
+  const bT = transpose(f.b, k, cols);
+  let meta: ReducedLayerMeta, first: [Float32Array, number[]], second: [Float32Array, number[]];
+  if (f.layer.kind === 'embedding') {
+    meta = { kind: 'embedding', rank: k, in: rows, out: cols, kernel: [], dtype: code };
+    first = [f.a, [rows, k]];
+    second = [bT, [cols, k]];
+  } else if (f.layer.kind === 'linear' || /^conv[123]d$/.test(f.layer.kind)) {
+    const [outCh, inCh, ...kernel] = t.shape;
+    meta = { kind: kernel.length ? 'conv' : 'linear', rank: k, in: inCh, out: outCh, kernel, dtype: code };
+    first = [aT, [k, inCh, ...kernel]];
+    second = [bT, [outCh, k, ...kernel.map(() => 1)]];
+  } else {
+    throw new InputError(path, `cannot write factors of a ${f.layer.kind} layer (${p}) as a state dict`);
+  }
+  const tensors = [encodedEntry(`${p}.0.weight`, first, code), encodedEntry(`${p}.1.weight`, second, code)];
+  if (code === 'I8') {
+    meta.scales = true;
+    // Both factors are quantised per rank component: rows of p.0 (or columns of the embedding's A), columns of p.1.
+    const [q0, s0] = quantizeInt8(first[0], meta.kind === 'embedding' ? 'columns' : 'rows', first[1][0], k);
+    const [q1, s1] = quantizeInt8(second[0], 'columns', second[1][0], k);
+    tensors.splice(0, 2,
+      rawEntry(`${p}.0.weight`, 'I8', first[1], q0), rawEntry(`${p}.0.weight_scale`, 'F32', [k], s0),
+      rawEntry(`${p}.1.weight`, 'I8', second[1], q1), rawEntry(`${p}.1.weight_scale`, 'F32', [k], s1));
+  }
+  return { meta, tensors };
+}
+
+/** Storage of the factors: as requested, else the source's precision (f64 sources get f32: the factors are f32). */
+function factorCode(source: DType, opts: WriteOptions): FactorCode {
+  if (opts.dtype) return ({ f32: 'F32', f16: 'F16', int8: 'I8' } as const)[opts.dtype];
+  return source === 'float16' ? 'F16' : source === 'bfloat16' ? 'BF16' : 'F32';
+}
+
+function encodedEntry(name: string, [values, shape]: [Float32Array, number[]], code: FactorCode): Entry {
+  return rawEntry(name, code, shape, encodeFloats(values, code));
+}
+
+function rawEntry(name: string, dtype: string, shape: number[], bytes: Uint8Array): Entry {
+  return { name, dtype, shape, bytes: bytes.length, write: (out) => out.write(bytes) };
+}
+
+function encodeFloats(v: Float32Array, code: FactorCode): Uint8Array {
+  if (code === 'F32') return encodeFloat32(v).bytes;
+  if (code === 'F16') return encodeFloat16(v).bytes;
+  // bfloat16: the top half of the float32 bits, rounded to nearest even (NaN stays NaN).
+  const bits = new Uint32Array(v.buffer, v.byteOffset, v.length);
+  const out = new Uint16Array(v.length);
+  for (let i = 0; i < v.length; i++) {
+    const x = bits[i];
+    out[i] = (x & 0x7fffffff) > 0x7f800000 ? (x >>> 16) | 0x40 : (x + 0x7fff + ((x >>> 16) & 1)) >>> 16;
+  }
+  return new Uint8Array(out.buffer);
+}
+
+/**
+ * Symmetric int8 with one scale per rank component (the factor's `axis` of length k):
+ * A's columns and B's rows carry √σ_j, so one scale per component fits each to its range.
+ */
+function quantizeInt8(v: Float32Array, axis: 'rows' | 'columns', rows: number, k: number): [Uint8Array, Uint8Array] {
+  const cols = v.length / rows;
+  const comp = (i: number): number => (axis === 'rows' ? Math.floor(i / cols) : i % cols);
+  const scale = new Float32Array(k);
+  for (let i = 0; i < v.length; i++) scale[comp(i)] = Math.max(scale[comp(i)], Math.abs(v[i]) / 127);
+  const q = new Int8Array(v.length);
+  for (let i = 0; i < v.length; i++) { const s = scale[comp(i)]; q[i] = s > 0 ? Math.round(v[i] / s) : 0; }
+  return [new Uint8Array(q.buffer), new Uint8Array(scale.buffer)];
+}
