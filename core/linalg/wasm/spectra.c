@@ -1,0 +1,328 @@
+// WebAssembly SIMD (f64x2) kernels behind singularValues.ts: the f64 Gram matrix of the
+// smaller side, and its blocked Householder tridiagonalisation (LAPACK dsytrd/dlatrd,
+// lower). Built by scripts/build-wasm.sh; the JS side owns all memory layout.
+//
+// Storage: symmetric matrices are kept as their lower triangle in column-major order with
+// leading dimension ld (column c, rows c..n-1, contiguous). ld ≥ n+4 and is even, so 4×4
+// tiles that overhang the last row or column land in padding instead of needing edge code.
+//
+// Threads: several instances share one memory. Every parallel kernel takes (tid, nthreads)
+// and touches only its own share of columns, so callers need nothing but a barrier between
+// steps. Kernels use no shadow stack (scalars only), which is what makes one memory safe
+// for several instances whose stack pointers all start at the same address.
+
+#include <wasm_simd128.h>
+
+typedef v128_t f64x2;
+
+#define LD2(p) wasm_v128_load(p)
+#define ST2(p, v) wasm_v128_store((p), (v))
+
+// ---------------------------------------------------------------------------------------
+// Tiles: A(i0..i0+3, c0..c0+3) += sign·Σ_k P[k][0..3] ⊗ Q[k][0..3] (+ P2 ⊗ Q2 when two).
+// Panels are packed 4 rows at a time, k-major: P[k*4 + r] = X(i0 + r, k).
+
+static inline void tile(double *a, int ld, const double *p, const double *q,
+                        const double *p2, const double *q2, int K, int two, double sign) {
+  f64x2 c00 = wasm_f64x2_splat(0), c01 = c00, c10 = c00, c11 = c00;
+  f64x2 c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  for (int k = 0; k < K; k++) {
+    const double *pk = p + 4 * k, *qk = q + 4 * k;
+    f64x2 lo = LD2(pk), hi = LD2(pk + 2);
+    f64x2 s;
+    s = wasm_f64x2_splat(qk[0]); c00 = wasm_f64x2_add(c00, wasm_f64x2_mul(lo, s)); c01 = wasm_f64x2_add(c01, wasm_f64x2_mul(hi, s));
+    s = wasm_f64x2_splat(qk[1]); c10 = wasm_f64x2_add(c10, wasm_f64x2_mul(lo, s)); c11 = wasm_f64x2_add(c11, wasm_f64x2_mul(hi, s));
+    s = wasm_f64x2_splat(qk[2]); c20 = wasm_f64x2_add(c20, wasm_f64x2_mul(lo, s)); c21 = wasm_f64x2_add(c21, wasm_f64x2_mul(hi, s));
+    s = wasm_f64x2_splat(qk[3]); c30 = wasm_f64x2_add(c30, wasm_f64x2_mul(lo, s)); c31 = wasm_f64x2_add(c31, wasm_f64x2_mul(hi, s));
+    if (two) {
+      const double *pk2 = p2 + 4 * k, *qk2 = q2 + 4 * k;
+      lo = LD2(pk2); hi = LD2(pk2 + 2);
+      s = wasm_f64x2_splat(qk2[0]); c00 = wasm_f64x2_add(c00, wasm_f64x2_mul(lo, s)); c01 = wasm_f64x2_add(c01, wasm_f64x2_mul(hi, s));
+      s = wasm_f64x2_splat(qk2[1]); c10 = wasm_f64x2_add(c10, wasm_f64x2_mul(lo, s)); c11 = wasm_f64x2_add(c11, wasm_f64x2_mul(hi, s));
+      s = wasm_f64x2_splat(qk2[2]); c20 = wasm_f64x2_add(c20, wasm_f64x2_mul(lo, s)); c21 = wasm_f64x2_add(c21, wasm_f64x2_mul(hi, s));
+      s = wasm_f64x2_splat(qk2[3]); c30 = wasm_f64x2_add(c30, wasm_f64x2_mul(lo, s)); c31 = wasm_f64x2_add(c31, wasm_f64x2_mul(hi, s));
+    }
+  }
+  f64x2 sg = wasm_f64x2_splat(sign);
+  double *a0 = a, *a1 = a + ld, *a2 = a + 2 * ld, *a3 = a + 3 * ld;
+  ST2(a0, wasm_f64x2_add(LD2(a0), wasm_f64x2_mul(sg, c00))); ST2(a0 + 2, wasm_f64x2_add(LD2(a0 + 2), wasm_f64x2_mul(sg, c01)));
+  ST2(a1, wasm_f64x2_add(LD2(a1), wasm_f64x2_mul(sg, c10))); ST2(a1 + 2, wasm_f64x2_add(LD2(a1 + 2), wasm_f64x2_mul(sg, c11)));
+  ST2(a2, wasm_f64x2_add(LD2(a2), wasm_f64x2_mul(sg, c20))); ST2(a2 + 2, wasm_f64x2_add(LD2(a2 + 2), wasm_f64x2_mul(sg, c21)));
+  ST2(a3, wasm_f64x2_add(LD2(a3), wasm_f64x2_mul(sg, c30))); ST2(a3 + 2, wasm_f64x2_add(LD2(a3 + 2), wasm_f64x2_mul(sg, c31)));
+}
+
+// First column block owned by thread tid when `blocks` column blocks of a lower triangle
+// are shared out by area (block b has blocks-b tiles).
+static int share_start(int blocks, int tid, int nthreads) {
+  if (tid == 0) return 0;
+  if (tid >= nthreads) return blocks;
+  double total = (double)blocks * (blocks + 1) / 2, want = total * tid / nthreads, acc = 0;
+  int b = 0;
+  while (b < blocks && acc + (blocks - b) <= want) { acc += blocks - b; b++; }
+  return b;
+}
+
+// Lower-triangle rank-K update of the trailing block starting at row/col `off`:
+//   A(off+i, off+c) += sign·Σ_k (P(i,k)Q(c,k) [+ P2(i,k)Q2(c,k)])   for c ≤ i < n-off.
+// Panels hold round4(n-off) rows, zero beyond n-off.
+static void lower_update(double *a, int ld, int off, int n, const double *p, const double *q,
+                         const double *p2, const double *q2, int K, int two, double sign,
+                         int tid, int nthreads) {
+  int rows = n - off, blocks = (rows + 3) / 4;
+  int b0 = share_start(blocks, tid, nthreads), b1 = share_start(blocks, tid + 1, nthreads);
+  for (int u = b0; u < b1; u++) {
+    int c0 = off + 4 * u;
+    const double *qu = q + 4 * K * u, *q2u = two ? q2 + 4 * K * u : 0;
+    double *col = a + (long)c0 * ld;
+    // The diagonal tile is computed whole; its strictly-upper part lands in the upper
+    // triangle, which nothing reads.
+    tile(col + c0, ld, p + 4 * K * u, qu, two ? p2 + 4 * K * u : 0, q2u, K, two, sign);
+    for (int t = u + 1; t < blocks; t++)
+      tile(col + off + 4 * t, ld, p + 4 * K * t, qu, two ? p2 + 4 * K * t : 0, q2u, K, two, sign);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Threads. All instances see one control block; thread 0 (the caller) publishes a task and
+// its arguments, bumps `gen`, does its own share and waits for the others to check in.
+
+enum { TASK_QUIT = 0, TASK_GRAM = 1, TASK_SYMV = 2, TASK_SYR2K = 3 };
+
+typedef struct {
+  int gen, task, done, nthreads;
+  int arg[8];
+} Ctrl;
+
+static void symv_share(Ctrl *c, int tid, int nthreads);
+static void syr2k_share(Ctrl *c, int tid, int nthreads);
+static void gram_share(Ctrl *c, int tid, int nthreads);
+
+static void run_task(Ctrl *c, int tid, int nthreads) {
+  switch (c->task) {
+    case TASK_GRAM: gram_share(c, tid, nthreads); break;
+    case TASK_SYMV: symv_share(c, tid, nthreads); break;
+    case TASK_SYR2K: syr2k_share(c, tid, nthreads); break;
+  }
+}
+
+// Runs the published task on all threads, or on the caller alone when `small`.
+static void parallel(Ctrl *c, int task, int small) {
+  c->task = task;
+  int nthreads = c->nthreads;
+  if (nthreads == 1 || small) { run_task(c, 0, 1); return; }
+  __atomic_store_n(&c->done, 0, __ATOMIC_SEQ_CST);
+  __atomic_fetch_add(&c->gen, 1, __ATOMIC_SEQ_CST);
+  __builtin_wasm_memory_atomic_notify(&c->gen, (unsigned)-1);
+  run_task(c, 0, nthreads);
+  for (;;) {
+    int done = __atomic_load_n(&c->done, __ATOMIC_SEQ_CST);
+    if (done == nthreads - 1) break;
+    __builtin_wasm_memory_atomic_wait32(&c->done, done, -1);
+  }
+}
+
+/**
+ * Body of a helper thread (tid ≥ 1): runs published tasks until TASK_QUIT. The control block
+ * starts zeroed, so a helper that arrives late still sees every generation after 0.
+ */
+void helper_loop(Ctrl *c, int tid) {
+  int seen = 0;
+  for (;;) {
+    int gen;
+    while ((gen = __atomic_load_n(&c->gen, __ATOMIC_SEQ_CST)) == seen)
+      __builtin_wasm_memory_atomic_wait32(&c->gen, seen, -1);
+    seen = gen;
+    if (c->task == TASK_QUIT) return;
+    run_task(c, tid, c->nthreads);
+    __atomic_fetch_add(&c->done, 1, __ATOMIC_SEQ_CST);
+    __builtin_wasm_memory_atomic_notify(&c->done, 1);
+  }
+}
+
+/** Releases the helper threads from helper_loop. */
+void stop_helpers(Ctrl *c) {
+  c->task = TASK_QUIT;
+  __atomic_fetch_add(&c->gen, 1, __ATOMIC_SEQ_CST);
+  __builtin_wasm_memory_atomic_notify(&c->gen, (unsigned)-1);
+}
+
+// ---------------------------------------------------------------------------------------
+// Gram: G += XᵀX one chunk of K samples at a time, X given as f32 with X(i,k) at
+// src[i*strideI + k*strideK] (i < s). Packing converts to f64 once per chunk so the tiles
+// stream contiguous f64 panels.
+
+static void gram_share(Ctrl *c, int tid, int nthreads) {
+  double *g = (double *)c->arg[0];
+  const double *xp = (const double *)c->arg[3];
+  lower_update(g, c->arg[1], 0, c->arg[2], xp, xp, 0, 0, c->arg[4], 0, 1.0, tid, nthreads);
+}
+
+void gram_chunk(Ctrl *c, double *g, int ld, int s, const float *src, int strideI, int strideK,
+                int K, double *xp) {
+  int s4 = (s + 3) & ~3;
+  for (int i = 0; i < s4; i++) {
+    double *dst = xp + (i >> 2) * 4 * K + (i & 3);
+    if (i < s) {
+      const float *row = src + (long)i * strideI;
+      for (int k = 0; k < K; k++) dst[4 * k] = row[(long)k * strideK];
+    } else {
+      for (int k = 0; k < K; k++) dst[4 * k] = 0;
+    }
+  }
+  c->arg[0] = (int)g; c->arg[1] = ld; c->arg[2] = s; c->arg[3] = (int)xp; c->arg[4] = K;
+  parallel(c, TASK_GRAM, s < 128);
+}
+
+// ---------------------------------------------------------------------------------------
+// Tridiagonalisation (dsytrd/dlatrd, lower). Per column: apply the panel's earlier
+// reflectors to it, form its reflector, and w = A22·v by a symmetric matrix-vector product
+// over the not-yet-updated trailing matrix, corrected with the panel's V and W. Once per
+// panel the trailing matrix takes the whole rank-2·nb update A −= VWᵀ + WVᵀ as tiles. So
+// half the flops are tile (GEMM-like) work; the other half, the symv, reads the lower
+// triangle once per column and is bound by memory bandwidth.
+
+static void symv_share(Ctrl *c, int tid, int nthreads) {
+  const double *a = (const double *)c->arg[0];
+  int ld = c->arg[1], j0 = c->arg[2], n = c->arg[3];
+  const double *v = (const double *)c->arg[4];
+  double *y = (double *)c->arg[5] + (long)tid * ld;
+  int cols = n - j0;
+  int b0 = j0 + share_start(cols, tid, nthreads), b1 = j0 + share_start(cols, tid + 1, nthreads);
+  for (int i = j0; i < n; i++) y[i] = 0;
+  int col = b0;
+  // Two columns per pass: each y element loaded and stored once for both.
+  for (; col + 1 < b1; col += 2) {
+    const double *a0 = a + (long)col * ld, *a1 = a0 + ld;
+    double v0 = v[col], v1 = v[col + 1], off = a0[col + 1];
+    f64x2 vs0 = wasm_f64x2_splat(v0), vs1 = wasm_f64x2_splat(v1), s0 = wasm_f64x2_splat(0), s1 = s0;
+    int i = col + 2;
+    for (; i + 1 < n; i += 2) {
+      f64x2 x0 = LD2(a0 + i), x1 = LD2(a1 + i), vi = LD2(v + i);
+      ST2(y + i, wasm_f64x2_add(LD2(y + i), wasm_f64x2_add(wasm_f64x2_mul(x0, vs0), wasm_f64x2_mul(x1, vs1))));
+      s0 = wasm_f64x2_add(s0, wasm_f64x2_mul(x0, vi));
+      s1 = wasm_f64x2_add(s1, wasm_f64x2_mul(x1, vi));
+    }
+    double t0 = wasm_f64x2_extract_lane(s0, 0) + wasm_f64x2_extract_lane(s0, 1);
+    double t1 = wasm_f64x2_extract_lane(s1, 0) + wasm_f64x2_extract_lane(s1, 1);
+    for (; i < n; i++) { y[i] += a0[i] * v0 + a1[i] * v1; t0 += a0[i] * v[i]; t1 += a1[i] * v[i]; }
+    y[col] += a0[col] * v0 + off * v1 + t0;
+    y[col + 1] += off * v0 + a1[col + 1] * v1 + t1;
+  }
+  if (col < b1) {
+    const double *ac = a + (long)col * ld;
+    double vc = v[col], t = ac[col] * vc;
+    for (int i = col + 1; i < n; i++) { y[i] += ac[i] * vc; t += ac[i] * v[i]; }
+    y[col] += t;
+  }
+}
+
+static void syr2k_share(Ctrl *c, int tid, int nthreads) {
+  const double *vp = (const double *)c->arg[4], *wp = (const double *)c->arg[5];
+  lower_update((double *)c->arg[0], c->arg[1], c->arg[2], c->arg[3], vp, wp, wp, vp, c->arg[6], 1,
+               -1.0, tid, nthreads);
+}
+
+static double dot(const double *x, const double *y, int from, int to) {
+  f64x2 s0 = wasm_f64x2_splat(0), s1 = s0;
+  int i = from;
+  for (; i + 3 < to; i += 4) {
+    s0 = wasm_f64x2_add(s0, wasm_f64x2_mul(wasm_v128_load(x + i), wasm_v128_load(y + i)));
+    s1 = wasm_f64x2_add(s1, wasm_f64x2_mul(wasm_v128_load(x + i + 2), wasm_v128_load(y + i + 2)));
+  }
+  s0 = wasm_f64x2_add(s0, s1);
+  double s = wasm_f64x2_extract_lane(s0, 0) + wasm_f64x2_extract_lane(s0, 1);
+  for (; i < to; i++) s += x[i] * y[i];
+  return s;
+}
+
+// y[i] += α·x[i] + β·z[i] over [from, to).
+static void axpy2(double *y, double alpha, const double *x, double beta, const double *z, int from, int to) {
+  f64x2 av = wasm_f64x2_splat(alpha), bv = wasm_f64x2_splat(beta);
+  int i = from;
+  for (; i + 1 < to; i += 2)
+    ST2(y + i, wasm_f64x2_add(LD2(y + i), wasm_f64x2_add(wasm_f64x2_mul(av, LD2(x + i)), wasm_f64x2_mul(bv, LD2(z + i)))));
+  for (; i < to; i++) y[i] += alpha * x[i] + beta * z[i];
+}
+
+static double hypot2(double x, double y) {
+  x = __builtin_fabs(x); y = __builtin_fabs(y);
+  double big = x > y ? x : y, small = x > y ? y : x;
+  if (big == 0) return 0;
+  double r = small / big;
+  return big * __builtin_sqrt(1 + r * r);
+}
+
+// ‖x[from..to)‖ without overflow or underflow: scaled by the largest magnitude.
+static double norm2(const double *x, int from, int to) {
+  double big = 0;
+  for (int i = from; i < to; i++) { double t = __builtin_fabs(x[i]); if (t > big) big = t; }
+  if (big == 0) return 0;
+  double inv = 1 / big, s = 0;
+  for (int i = from; i < to; i++) { double t = x[i] * inv; s += t * t; }
+  return big * __builtin_sqrt(s);
+}
+
+/**
+ * Reduces the symmetric n×n matrix (lower, column-major, leading dimension ld, destroyed) to
+ * tridiagonal form: d (n) diagonal, e (n-1) sub-diagonal. Workspace: v and w are ld×nb
+ * (column-major), vp and wp hold (ld)·nb doubles each, y holds nthreads·ld doubles.
+ */
+void tridiagonalize(Ctrl *c, double *a, int ld, int n, int nb, double *d, double *e,
+                    double *v, double *w, double *vp, double *wp, double *y) {
+  for (int k0 = 0; k0 < n; k0 += nb) {
+    int k1 = k0 + nb < n ? k0 + nb : n;
+    for (int p = 0; p < nb; p++)
+      for (int i = 0; i < ld; i++) { v[(long)p * ld + i] = 0; w[(long)p * ld + i] = 0; }
+    for (int j = k0; j < k1; j++) {
+      int jj = j - k0;
+      double *aj = a + (long)j * ld;
+      for (int p = 0; p < jj; p++) {
+        const double *vq = v + (long)p * ld, *wq = w + (long)p * ld;
+        axpy2(aj, -wq[j], vq, -vq[j], wq, j, n);
+      }
+      d[j] = aj[j];
+      if (j == n - 1) break;
+      double *vj = v + (long)jj * ld, *wj = w + (long)jj * ld;
+      double alpha = aj[j + 1], xnorm = norm2(aj, j + 2, n), tau = 0;
+      vj[j + 1] = 1;
+      if (xnorm == 0) {
+        e[j] = alpha;
+      } else {
+        double beta = -__builtin_copysign(hypot2(alpha, xnorm), alpha);
+        tau = (beta - alpha) / beta;
+        double scale = 1 / (alpha - beta);
+        for (int i = j + 2; i < n; i++) vj[i] = aj[i] * scale;
+        e[j] = beta;
+      }
+      if (tau == 0) continue;  // H = I: w stays 0
+      c->arg[0] = (int)a; c->arg[1] = ld; c->arg[2] = j + 1; c->arg[3] = n;
+      c->arg[4] = (int)vj; c->arg[5] = (int)y;
+      parallel(c, TASK_SYMV, n - j < 256);
+      int nt = (n - j < 256) ? 1 : c->nthreads;
+      for (int i = j + 1; i < n; i++) wj[i] = y[i];
+      for (int t = 1; t < nt; t++) axpy2(wj, 1, y + (long)t * ld, 0, y, j + 1, n);
+      for (int p = 0; p < jj; p++) {
+        const double *vq = v + (long)p * ld, *wq = w + (long)p * ld;
+        axpy2(wj, -dot(wq, vj, j + 1, n), vq, -dot(vq, vj, j + 1, n), wq, j + 1, n);
+      }
+      for (int i = j + 1; i < n; i++) wj[i] *= tau;
+      double half = -0.5 * tau * dot(wj, vj, j + 1, n);
+      axpy2(wj, half, vj, 0, vj, j + 1, n);
+    }
+    if (k1 >= n) break;
+    // Trailing update of rows/cols ≥ k1 with the whole panel, as packed 4-row tiles.
+    int rows = n - k1, K = k1 - k0;
+    for (int i = 0; i < ((rows + 3) & ~3); i++) {
+      long at = (long)(i >> 2) * 4 * K + (i & 3);
+      for (int p = 0; p < K; p++) {
+        vp[at + 4 * p] = i < rows ? v[(long)p * ld + k1 + i] : 0;
+        wp[at + 4 * p] = i < rows ? w[(long)p * ld + k1 + i] : 0;
+      }
+    }
+    c->arg[0] = (int)a; c->arg[1] = ld; c->arg[2] = k1; c->arg[3] = n;
+    c->arg[4] = (int)vp; c->arg[5] = (int)wp; c->arg[6] = K;
+
+    parallel(c, TASK_SYR2K, rows < 128);
+
+  }
+}
