@@ -69,11 +69,23 @@ function entryProblem(name: string, originalSize: number): string | undefined {
   return undefined;
 }
 
-/**
- * Streams an archive to `out`: entries are stored uncompressed (weights barely deflate and
- * stored entries keep the size honest); `files` name on-disk files streamed in 1 MB reads.
- */
-export async function writeKerasArchive(out: OutputFile, entries: [string, Uint8Array | { file: string }][]): Promise<void> {
+/** A file's bytes in 1 MB reads, so outputs are streamed rather than held whole. */
+export async function* fileChunks(path: string): AsyncGenerator<Uint8Array> {
+  const fh = await open(path, 'r');
+  try {
+    for (;;) {
+      const buf = new Uint8Array(1 << 20);
+      const { bytesRead } = await fh.read(buf, 0, buf.length);
+      if (bytesRead === 0) return;
+      yield buf.subarray(0, bytesRead);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Streams an archive to `out`, entries stored uncompressed (as Keras writes them; weights barely deflate). */
+export async function writeKerasArchive(out: OutputFile, entries: [string, Uint8Array | AsyncIterable<Uint8Array>][]): Promise<void> {
   const chunks: Uint8Array[] = [];
   let failure: Error | null = null;
   const zip = new Zip((err, chunk) => { if (err) failure = err; else chunks.push(chunk); });
@@ -87,18 +99,8 @@ export async function writeKerasArchive(out: OutputFile, entries: [string, Uint8
     if (data instanceof Uint8Array) {
       entry.push(data, true);
     } else {
-      const fh = await open(data.file, 'r');
-      try {
-        const buf = new Uint8Array(1 << 20);
-        for (;;) {
-          const { bytesRead } = await fh.read(buf, 0, buf.length);
-          entry.push(buf.slice(0, bytesRead), bytesRead === 0);
-          await flush();
-          if (bytesRead === 0) break;
-        }
-      } finally {
-        await fh.close();
-      }
+      for await (const chunk of data) { entry.push(chunk); await flush(); }
+      entry.push(new Uint8Array(0), true);
     }
     await flush();
   }

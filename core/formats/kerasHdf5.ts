@@ -79,12 +79,12 @@ const WRITABLE: Partial<Record<DType, { code: string; view: (b: ArrayBuffer) => 
 };
 
 /** Creates `name` in `group` holding `bytes` of `dtype` (contiguous, uncompressed, as Keras writes). */
-export function writeDataset(group: Group, name: string, bytes: Uint8Array, dtype: DType, shape: number[], shownAs: string): void {
+export function writeDataset(group: Group, name: string, bytes: Uint8Array, dtype: DType, shape: number[], shownAs: string): Dataset {
   const w = WRITABLE[dtype];
   if (!w) throw new InputError(shownAs, `cannot write ${dtype} weights to HDF5 (h5wasm supports float32/float64 and integers; use --dtype f32)`);
   if (bytes.byteLength !== shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[dtype]) throw new Error(`dataset ${name}: ${bytes.byteLength} bytes do not fit shape ${shape.join('×')}`);
   const copy = bytes.slice().buffer;
-  group.create_dataset({ name, data: w.view(copy) as Float32Array, shape, dtype: w.code });
+  return group.create_dataset({ name, data: w.view(copy) as Float32Array, shape, dtype: w.code });
 }
 
 /** A string or list-of-strings attribute (fixed or variable length), or undefined. */

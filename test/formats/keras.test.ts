@@ -1,0 +1,371 @@
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { zipSync } from 'fflate';
+import { cli, makeFixtures, tempDir } from '../helpers/cli.js';
+import { python } from '../helpers/python.js';
+import { factorize } from '../../core/compress/factorize.js';
+import type { Factorisation, StorageDType } from '../../core/compress/types.js';
+import { EmbeddedEngine } from '../../core/engines/embedded.js';
+import { openModel } from '../../core/formats/open.js';
+import { KerasModel } from '../../core/formats/keras.js';
+import { writeKeras } from '../../core/formats/kerasWriter.js';
+import { AtomicOutput } from '../../core/io/atomicOutput.js';
+import { InputError } from '../../core/types.js';
+
+const dir = makeFixtures('test/fixtures/make_keras.py');
+const engine = new EmbeddedEngine(1);
+after(() => engine.close());
+
+// Reference side, independent of our reader: h5py opens the file (the .keras weights from
+// the zip), numpy computes the spectrum of each kernel reshaped to (-1, last axis).
+const H5PY_OPEN = `
+import sys, json, io, zipfile, h5py, numpy as np
+def open_model(path):
+    if path.endswith('.keras'):
+        z = zipfile.ZipFile(path)
+        return json.loads(z.read('config.json')), h5py.File(io.BytesIO(z.read('model.weights.h5')), 'r')
+    f = h5py.File(path, 'r')
+    c = f.attrs['model_config']
+    return json.loads(c.decode() if isinstance(c, bytes) else c), f
+`;
+const SPECTRA = `${H5PY_OPEN}
+config, f = open_model(sys.argv[1])
+total = 0
+def count(name, obj):
+    global total
+    if isinstance(obj, h5py.Dataset) and not name.startswith(('optimizer', 'optimizer_weights')): total += int(obj.size)
+f.visititems(count)
+out = {'total': total}
+for path in json.loads(sys.argv[2]):
+    k = np.array(f[path], dtype=np.float64)
+    out[path] = np.linalg.svd(k.reshape(-1, k.shape[-1]), compute_uv=False).tolist()
+print(json.dumps(out))
+`;
+
+interface Expected { name: string; kind: string; shape: number[]; path: string }
+
+function expectLayers(file: string, expected: Expected[]): void {
+  const r = cli('analyze', join(dir, file), '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const a = JSON.parse(r.stdout);
+  const ref = JSON.parse(python(SPECTRA, undefined, [join(dir, file), JSON.stringify(expected.map((e) => e.path))]).toString());
+  assert.equal(a.format, file.endsWith('.keras') ? 'keras' : 'keras-h5');
+  assert.equal(a.totalParams, ref.total);
+  assert.deepEqual(a.layers.map((l: { name: string }) => l.name), expected.map((e) => e.name));
+  for (const e of expected) {
+    const l = a.layers.find((x: { name: string }) => x.name === e.name);
+    assert.equal(l.kind, e.kind, e.name);
+    assert.deepEqual(l.shape, e.shape, e.name);
+    const sigma = ref[e.path] as number[];
+    assert.equal(l.singularValues.length, sigma.length, e.name);
+    sigma.forEach((s, i) => assert.ok(Math.abs(l.singularValues[i] - s) <= 1e-4 * sigma[0], `${file} ${e.name} σ[${i}]: ${l.singularValues[i]} vs ${s}`));
+  }
+}
+
+const DENSE = (name: string, shape: number[], path: string): Expected => ({ name, kind: 'dense', shape, path });
+
+test('legacy .h5: Sequential MLP, functional model with a nested Sequential', () => {
+  expectLayers('mlp.h5', [
+    DENSE('dense', [64, 48], 'model_weights/dense/dense/kernel:0'),
+    DENSE('dense_1', [48, 32], 'model_weights/dense_1/dense_1/kernel:0'),
+    DENSE('dense_2', [32, 10], 'model_weights/dense_2/dense_2/kernel:0'),
+  ]);
+  expectLayers('functional.h5', [
+    DENSE('dense_a', [64, 48], 'model_weights/dense_a/dense_a/kernel:0'),
+    DENSE('dense_b', [48, 32], 'model_weights/encoder/dense_b/kernel:0'),
+    DENSE('dense_c', [32, 32], 'model_weights/encoder/dense_c/kernel:0'),
+    DENSE('dense_d', [48, 32], 'model_weights/dense_d/dense_d/kernel:0'),
+    DENSE('dense_out', [32, 10], 'model_weights/dense_out/dense_out/kernel:0'),
+  ]);
+});
+
+test('legacy .h5: embedding, conv1d, recurrent kernels, conv2d, depthwise and grouped convs', () => {
+  expectLayers('zoo.h5', [
+    { name: 'embedding', kind: 'embedding', shape: [1000, 32], path: 'model_weights/embedding/embedding/embeddings:0' },
+    { name: 'conv1d', kind: 'conv1d', shape: [3, 32, 24], path: 'model_weights/conv1d/conv1d/kernel:0' },
+    { name: 'lstm', kind: 'lstm', shape: [24, 64], path: 'model_weights/lstm/lstm/lstm_cell/kernel:0' },
+    { name: 'gru', kind: 'gru', shape: [16, 24], path: 'model_weights/gru/gru/gru_cell/kernel:0' },
+    DENSE('dense_z', [8, 4], 'model_weights/dense_z/dense_z/kernel:0'),
+  ]);
+  expectLayers('convnet.h5', [
+    { name: 'conv2d', kind: 'conv2d', shape: [3, 3, 3, 8], path: 'model_weights/conv2d/conv2d/kernel:0' },
+    { name: 'depthwise_conv2d', kind: 'depthwise', shape: [3, 3, 8, 1], path: 'model_weights/depthwise_conv2d/depthwise_conv2d/depthwise_kernel:0' },
+    { name: 'conv2d_1', kind: 'conv2d', shape: [3, 3, 8, 16], path: 'model_weights/conv2d_1/conv2d_1/kernel:0' },
+    { name: 'grouped', kind: 'conv2d', shape: [3, 3, 4, 16], path: 'model_weights/grouped/grouped/kernel:0' },
+    DENSE('dense_head', [784, 10], 'model_weights/dense_head/dense_head/kernel:0'),
+  ]);
+});
+
+test('Keras 3 .keras: vars layout, nested models, recurrent cells; optimizer state is not counted', () => {
+  expectLayers('mlp.keras', [
+    DENSE('dense', [64, 48], 'layers/dense/vars/0'),
+    DENSE('dense_1', [48, 32], 'layers/dense_1/vars/0'),
+    DENSE('dense_2', [32, 10], 'layers/dense_2/vars/0'),
+  ]);
+  expectLayers('functional.keras', [
+    DENSE('dense_a', [64, 48], 'layers/dense_a/vars/0'),
+    DENSE('dense_b', [48, 32], 'layers/encoder/layers/dense_b/vars/0'),
+    DENSE('dense_c', [32, 32], 'layers/encoder/layers/dense_c/vars/0'),
+    DENSE('dense_d', [48, 32], 'layers/dense_d/vars/0'),
+    DENSE('dense_out', [32, 10], 'layers/dense_out/vars/0'),
+  ]);
+  expectLayers('zoo.keras', [
+    { name: 'embedding', kind: 'embedding', shape: [1000, 32], path: 'layers/embedding/vars/0' },
+    { name: 'conv1d', kind: 'conv1d', shape: [3, 32, 24], path: 'layers/conv1d/vars/0' },
+    { name: 'lstm', kind: 'lstm', shape: [24, 64], path: 'layers/lstm/cell/vars/0' },
+    { name: 'gru', kind: 'gru', shape: [16, 24], path: 'layers/gru/cell/vars/0' },
+    DENSE('dense_z', [8, 4], 'layers/dense_z/vars/0'),
+  ]);
+});
+
+test('the reader flags what must not be factorised', async () => {
+  for (const file of ['zoo.h5', 'convnet.h5', 'zoo.keras']) {
+    const m = await openModel(join(dir, file));
+    try {
+      const flags = Object.fromEntries(m.layers.map((l) => [l.name, l.factorisable]));
+      for (const n of ['lstm', 'gru', 'depthwise_conv2d', 'grouped']) if (n in flags) assert.equal(flags[n], false, `${file} ${n}`);
+      for (const n of ['embedding', 'conv1d', 'conv2d', 'conv2d_1', 'dense_z']) if (n in flags) assert.equal(flags[n], true, `${file} ${n}`);
+    } finally {
+      await m.close();
+    }
+  }
+});
+
+/** Factorises `layers` (every factorisable one when omitted) at `rank` (capped per layer) and writes the result. */
+async function compress(file: string, rank: (rows: number, cols: number) => number, opts: { dtype?: StorageDType; layers?: string[] } = {}): Promise<string> {
+  const model = await openModel(join(dir, file));
+  try {
+    assert.ok(model instanceof KerasModel);
+    const factors = new Map<string, Factorisation>();
+    for (const l of model.layers) {
+      if (!l.factorisable || (opts.layers && !opts.layers.includes(l.name))) continue;
+      factors.set(l.name, await factorize(model, l, rank(l.matrix.rows, l.matrix.cols), engine));
+    }
+    const out = join(tempDir(), file.replace(/\.(h5|keras)$/, '.reduced.$1'));
+    const sink = new AtomicOutput(model.files);
+    try {
+      await writeKeras(model, factors, out, sink, { dtype: opts.dtype });
+      await sink.commit();
+    } catch (e) {
+      await sink.abort();
+      throw e;
+    }
+    return out;
+  } finally {
+    await model.close();
+  }
+}
+
+// A numpy forward pass that reads the architecture and weights from the file itself:
+// Sequential and functional graphs (legacy node lists and Keras 3 keras_history), nested
+// models, Dense with activations by name, Dropout (inference: identity) and Add.
+// `truncate` replaces named kernels of the model by their rank-k numpy SVD first.
+const FORWARD = `${H5PY_OPEN}
+def weights(config, f):
+    out = {}
+    if 'model_weights' in f:
+        mw = f['model_weights']
+        for g in mw.attrs['layer_names']:
+            g = g.decode()
+            for n in mw[g].attrs['weight_names']:
+                n = n.decode()
+                out.setdefault(n.split('/')[-2], []).append(np.array(mw[g][n]))
+    else:
+        def visit(name, obj):
+            parts = name.split('/')
+            if isinstance(obj, h5py.Group) and len(parts) >= 3 and parts[-1] == 'vars' and parts[-3] == 'layers':
+                out[parts[-2]] = [np.array(obj[str(i)]) for i in range(len(obj))]
+        f.visititems(visit)
+    return out
+def softmax(x):
+    e = np.exp(x - x.max(-1, keepdims=True)); return e / e.sum(-1, keepdims=True)
+ACT = {'linear': lambda x: x, 'relu': lambda x: np.maximum(x, 0), 'tanh': np.tanh, 'softmax': softmax}
+def call(l, x, W, names):
+    c, cfg = l['class_name'], l['config']
+    if c in ('Sequential', 'Functional', 'Model'): return model(l, x, W, names)
+    names.append(cfg['name'])
+    if c in ('InputLayer', 'Dropout'): return x
+    if c == 'Add': return sum(x)
+    if c != 'Dense': raise ValueError('layer ' + c)
+    w = W[cfg['name']]
+    y = x @ w[0] + (w[1] if cfg.get('use_bias', True) else 0)
+    return ACT[cfg['activation']](y)
+def model(m, x, W, names):
+    c = m['config']
+    if m['class_name'] == 'Sequential':
+        for l in c['layers']: x = call(l, x, W, names)
+        return x
+    out = {(c['input_layers'][0][0], 0): x}
+    def value(t):
+        if isinstance(t, dict): return out[tuple(t['config']['keras_history'][:2])]
+        if isinstance(t, list) and len(t) == 4 and isinstance(t[0], str): return out[(t[0], t[1])]
+        return [value(y) for y in t]
+    for l in c['layers']:
+        if l['class_name'] == 'InputLayer': continue
+        for i, node in enumerate(l['inbound_nodes']):
+            args = value(node['args'][0]) if isinstance(node, dict) else value(node)
+            out[(l['name'], i)] = call(l, args[0] if isinstance(node, list) and len(node) == 1 else args, W, names)
+    o = c['output_layers'][0]
+    return out[(o[0], o[1])]
+config, f = open_model(sys.argv[1])
+W = weights(config, f)
+for name, k in json.loads(sys.argv[2]).items():
+    u, s, vt = np.linalg.svd(W[name][0].astype(np.float64), full_matrices=False)
+    W[name][0] = ((u[:, :k] * s[:k]) @ vt[:k]).astype(np.float32)
+x = np.random.default_rng(0).standard_normal((16, 64)).astype(np.float32)
+names = []
+y = model(config, x, W, names)
+print(json.dumps({'y': y.astype(np.float64).ravel().tolist(), 'layers': names}))
+`;
+
+interface Forward { y: number[]; layers: string[] }
+function forward(path: string, truncate: Record<string, number> = {}): Forward {
+  return JSON.parse(python(FORWARD, undefined, [path, JSON.stringify(truncate)]).toString());
+}
+const maxDiff = (a: number[], b: number[]): number => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+
+const MLP_LAYERS: Record<string, string[]> = {
+  mlp: ['dense', 'dense_1', 'dense_2'],
+  functional: ['dense_a', 'dense_b', 'dense_c', 'dense_d', 'dense_out'],
+};
+
+for (const file of ['mlp.h5', 'functional.h5', 'mlp.keras', 'functional.keras']) {
+  test(`${file}: factorised at full rank, h5py + numpy reproduce the original outputs`, async () => {
+    const original = forward(join(dir, file));
+    const out = await compress(file, (r, c) => Math.min(r, c));
+    const reduced = forward(out);
+    const dense = MLP_LAYERS[file.replace(/\.(h5|keras)$/, '')];
+    for (const n of dense) {
+      assert.ok(reduced.layers.includes(`${n}_u`) && reduced.layers.includes(`${n}_v`), `${n} split: ${reduced.layers}`);
+      assert.ok(!reduced.layers.includes(n), `${n} removed`);
+    }
+    assert.equal(reduced.y.length, original.y.length);
+    assert.ok(maxDiff(reduced.y, original.y) <= 1e-4, `max diff ${maxDiff(reduced.y, original.y)}`);
+  });
+
+  test(`${file}: lower ranks give the outputs of the rank-k truncated model, degrading as k falls`, async () => {
+    const original = forward(join(dir, file));
+    const dense = MLP_LAYERS[file.replace(/\.(h5|keras)$/, '')];
+    let previous = 0;
+    for (const k of [12, 6, 2]) {
+      const reduced = forward(await compress(file, (r, c) => Math.min(k, r, c)));
+      const reference = forward(join(dir, file), Object.fromEntries(dense.map((n) => [n, k])));
+      assert.ok(maxDiff(reduced.y, reference.y) <= 1e-4, `rank ${k}: ${maxDiff(reduced.y, reference.y)} from the numpy truncation`);
+      const err = maxDiff(reduced.y, original.y);
+      assert.ok(err > previous, `rank ${k}: error ${err} should exceed ${previous}`);
+      previous = err;
+    }
+  });
+}
+
+// The pair's kernels compose to the truncated kernel: ConvND(k) then a 1×…×1 conv is one conv
+// whose kernel is u·v, so this checks the conv split without a numpy conv implementation.
+const PAIRS = `${H5PY_OPEN}
+config, f = open_model(sys.argv[1])
+_, original = open_model(sys.argv[2])
+def kernel(h5, layer):
+    hits = []
+    h5.visititems(lambda n, o: hits.append(n) if isinstance(o, h5py.Dataset) and layer in n.split('/')[:-1] and (n.split('/')[-1] in ('0', 'kernel:0', 'embeddings:0') or n.endswith('/vars/0')) else None)
+    return np.array(h5[hits[0]])
+def flat(m):
+    out = []
+    for l in m['config']['layers']:
+        out += flat(l) if isinstance(l['config'].get('layers'), list) else [l]
+    return out
+layers = {l['config']['name']: l for l in flat(config)}
+out = {}
+for name, k in json.loads(sys.argv[3]).items():
+    u, v, w = kernel(f, name + '_u'), kernel(f, name + '_v'), kernel(original, name)
+    a, s, bt = np.linalg.svd(w.reshape(-1, w.shape[-1]).astype(np.float64), full_matrices=False)
+    truncated = (a[:, :k] * s[:k]) @ bt[:k]
+    product = u.reshape(-1, u.shape[-1]).astype(np.float64) @ v.reshape(-1, v.shape[-1])
+    out[name] = {'u': layers[name + '_u'], 'v': layers[name + '_v'], 'uShape': list(u.shape), 'vShape': list(v.shape),
+                 'diff': float(np.abs(product - truncated).max()), 'scale': float(s[0])}
+print(json.dumps(out))
+`;
+
+test('Conv1D/Conv2D split into ConvND(k, same kernel) + 1×…×1 conv; Embedding into Embedding(k) + Dense', async () => {
+  const cases: [string, string[], number][] = [['convnet.h5', ['conv2d_1'], 4], ['zoo.h5', ['conv1d', 'embedding'], 5], ['zoo.keras', ['conv1d', 'embedding'], 5]];
+  for (const [file, layers, k] of cases) {
+    const out = await compress(file, () => k, { layers });
+    const pairs = JSON.parse(python(PAIRS, undefined, [out, join(dir, file), JSON.stringify(Object.fromEntries(layers.map((n) => [n, k])))]).toString());
+    for (const n of layers) {
+      const p = pairs[n];
+      assert.ok(p.diff <= 1e-4 * p.scale, `${file} ${n}: u·v differs from the truncated kernel by ${p.diff}`);
+      if (n === 'conv2d_1') {
+        assert.deepEqual(p.uShape, [3, 3, 8, 4]);
+        assert.deepEqual(p.vShape, [1, 1, 4, 16]);
+        assert.equal(p.u.class_name, 'Conv2D');
+        assert.deepEqual([p.u.config.filters, p.u.config.strides, p.u.config.padding, p.u.config.use_bias, p.u.config.activation], [4, [2, 2], 'valid', false, 'linear']);
+        assert.deepEqual([p.v.config.filters, p.v.config.kernel_size, p.v.config.strides, p.v.config.use_bias, p.v.config.activation], [16, [1, 1], [1, 1], true, 'relu']);
+      }
+      if (n === 'embedding') {
+        assert.equal(p.u.class_name, 'Embedding');
+        assert.equal(p.v.class_name, 'Dense');
+        assert.equal(p.v.config.units, 32);
+        assert.equal(p.v.config.use_bias, false);
+        if (file.endsWith('.h5')) assert.deepEqual(p.u.config.batch_input_shape, [null, 20], 'the input shape stays on the first layer');
+        assert.equal(p.v.config.batch_input_shape, undefined);
+      }
+    }
+  }
+});
+
+test('legacy output keeps Keras metadata and drops the optimizer state', async () => {
+  const out = await compress('mlp.h5', () => 8);
+  const attrs = JSON.parse(python(`${H5PY_OPEN}
+config, f = open_model(sys.argv[1])
+s = lambda v: v.decode() if isinstance(v, bytes) else str(v)
+print(json.dumps({'root': sorted(f.attrs.keys()), 'keras_version': s(f.attrs['keras_version']), 'groups': sorted(f.keys()),
+  'layer_names': [s(n) for n in f['model_weights'].attrs['layer_names']], 'dropout': len(f['model_weights/dropout'].attrs['weight_names'])}))
+`, undefined, [out]).toString());
+  assert.deepEqual(attrs.root, ['backend', 'keras_version', 'model_config', 'training_config']);
+  assert.equal(attrs.keras_version, '2.15.0');
+  assert.deepEqual(attrs.groups, ['model_weights']);
+  assert.deepEqual(attrs.layer_names, ['dense_u', 'dense_v', 'dropout', 'dense_1_u', 'dense_1_v', 'dense_2_u', 'dense_2_v']);
+  assert.equal(attrs.dropout, 0);
+});
+
+test('float16 factors are refused with one clear line (h5wasm cannot create float16 datasets)', async () => {
+  await assert.rejects(compress('mlp.h5', () => 4, { dtype: 'f16' }), (e: Error) => e instanceof InputError && /--dtype f16 is not available for Keras files/.test(e.message) && !e.message.includes('\n'));
+});
+
+function assertRefused(file: string, pattern: RegExp): void {
+  const r = cli('analyze', file);
+  assert.equal(r.code, 2, `exit code for ${file}: ${r.stderr}`);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `one line: ${r.stderr}`);
+  assert.ok(lines[0].includes(file), `names the file: ${lines[0]}`);
+  assert.match(lines[0], pattern);
+}
+
+test('hostile and broken Keras files: one-line refusals naming the file', () => {
+  const bad = tempDir();
+  const put = (name: string, bytes: Uint8Array | string): string => { const p = join(bad, name); writeFileSync(p, bytes); return p; };
+  const h5 = readFileSync(join(dir, 'mlp.h5'));
+  assertRefused(put('truncated.h5', h5.subarray(0, h5.length >> 1)), /not a readable HDF5 file \(truncated file: eof = \d+/);
+  assertRefused(put('junk.h5', 'this is not HDF5'), /not a readable HDF5 file \(file signature not found\)/);
+  assertRefused(join(dir, 'weights-only.h5'), /no model_config attribute/);
+
+  const weights = readFileSync(join(dir, 'mlp.keras'));
+  const config = new TextEncoder().encode('{"class_name": "Sequential", "config": {"layers": []}}');
+  const h5Entry = new Uint8Array(readFileSync(join(dir, 'mlp.h5')));
+  assertRefused(put('escape.keras', zipSync({ 'config.json': config, 'model.weights.h5': h5Entry, '../../evil.sh': new Uint8Array([1]) })), /entry "\.\.\/\.\.\/evil\.sh" has a path that escapes the archive/);
+  assertRefused(put('absolute.keras', zipSync({ 'config.json': config, '/etc/passwd': new Uint8Array([1]) })), /escapes the archive/);
+  assertRefused(put('noconfig.keras', zipSync({ 'model.weights.h5': h5Entry })), /no config\.json/);
+  assertRefused(put('badconfig.keras', zipSync({ 'config.json': new TextEncoder().encode('{{'), 'model.weights.h5': h5Entry })), /config\.json is not valid JSON/);
+  assertRefused(put('truncated.keras', weights.subarray(0, weights.length - 200)), /not a valid \.keras zip archive/);
+  assertRefused(put('badweights.keras', zipSync({ 'config.json': config, 'model.weights.h5': new Uint8Array(100) })), /model\.weights\.h5: not a readable HDF5 file/);
+
+  // A 4 GB declared size in both the local header and the central directory of a real archive.
+  const huge = new Uint8Array(zipSync({ 'config.json': config, 'model.weights.h5': h5Entry }, { level: 0 }));
+  const dv = new DataView(huge.buffer);
+  for (let i = 0; i + 4 <= huge.length; i++) {
+    const sig = dv.getUint32(i, true);
+    if (sig === 0x04034b50) dv.setUint32(i + 22, 0xfffffff0, true);
+    if (sig === 0x02014b50) dv.setUint32(i + 24, 0xfffffff0, true);
+  }
+  assertRefused(put('huge.keras', huge), /declares 4294967280 bytes/);
+});
