@@ -1,0 +1,45 @@
+// Messages between the tradeoff panel's host (client/panel) and its webview (webview/).
+// Both sides import these types; nothing else defines them.
+import type { Analysis } from '../core/analysis.js';
+
+/** A compression plan as `reducible compress --ranks plan.json` reads it (rank ≥ min(rows, cols) = dense). */
+export interface PlanFile {
+  layers: Record<string, number>;
+}
+
+/** Analysis progress and the engine doing the work, shown in the panel's header. */
+export interface PanelStatus {
+  engine?: string;
+  /** Fraction done in [0,1]; absent once the analysis is complete. */
+  progress?: number;
+  label?: string;
+}
+
+export type HostToPanel =
+  | { type: 'analysis'; uri: string; analysis: Analysis; engine?: string }
+  | { type: 'status'; status: PanelStatus }
+  | { type: 'error'; message: string };
+
+export type PanelToHost =
+  /** Sent once the webview listens, so the host never posts into the void. */
+  | { type: 'ready' }
+  | { type: 'compress'; plan: PlanFile }
+  | { type: 'exportPlan'; plan: PlanFile };
+
+/** What the webview keeps in `vscode.setState`, also read by the panel serializer after a reload. */
+export interface PanelViewState {
+  /** The model the panel shows, so a restored panel can ask for its analysis again. */
+  uri?: string;
+  goal: 'ratio' | 'energy';
+  /** Fraction of parameters to keep (goal 'ratio'). */
+  keep: number;
+  /** Energy share to keep per layer (goal 'energy'). */
+  energy: number;
+  /** User-chosen ranks by layer name. */
+  pins: Record<string, number>;
+  sort: { key: SortKey; descending: boolean };
+  filter: string;
+  selected?: string;
+}
+
+export type SortKey = 'index' | 'name' | 'kind' | 'params' | 'breakEven' | 'rank' | 'energy' | 'error' | 'after';

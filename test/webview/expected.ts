@@ -1,0 +1,15 @@
+// What the panel must show, computed here straight from the core, independently of webview/.
+import type { Analysis } from '../../core/analysis.js';
+import { allocate } from '../../core/ranks/allocate.js';
+
+export interface Expected { ranks: Map<string, number>; params: number }
+
+/** The allocation for keeping `keep` of all parameters: layers' budget is that minus the unlayered ones. */
+export function expectedAllocation(a: Analysis, keep: number, pins: Record<string, number> = {}): Expected {
+  const unlayered = a.totalParams - a.layers.reduce((s, l) => s + l.params, 0);
+  const alloc = allocate(a.layers.map((l) => ({
+    rows: l.rows, cols: l.cols, sigma: l.singularValues,
+    pinned: l.factorisable ? pins[l.name] : Math.min(l.rows, l.cols),
+  })), keep * a.totalParams - unlayered);
+  return { ranks: new Map(a.layers.map((l, i) => [l.name, alloc.ranks[i]])), params: alloc.params + unlayered };
+}

@@ -1,0 +1,195 @@
+// The built tradeoff panel in Chromium, driven as a user would, checked against the core.
+import assert from 'node:assert/strict';
+import { mkdirSync, statSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { suggestedRank } from '../../core/ranks/ranks.js';
+import { contentSecurityPolicy } from '../../client/panel/html.js';
+import { expectedAllocation } from './expected.js';
+import { analysisFixture } from './fixture.js';
+import { BUNDLE, launchChromium, Panel, type Browser } from './harness.js';
+import { DARK, LIGHT, rgb } from './themes.js';
+
+const analysis = analysisFixture(200);
+const ARTIFACTS = '.test-artifacts';
+
+/** Fails when the table or any chart has nothing in it. */
+async function assertNotEmpty(panel: Panel): Promise<void> {
+  const rows = await panel.page.$$eval('table.layers tbody tr:not([hidden])', (trs) => trs.map((tr) => tr.textContent ?? ''));
+  assert.ok(rows.length > 0, 'the table has rows');
+  assert.ok(rows.every((t) => t.trim() !== ''), 'every row has content');
+  const charts = await panel.page.$$eval('svg.chart', (svgs) => svgs.map((s) => ({
+    title: s.getAttribute('aria-label'),
+    points: [...s.querySelectorAll('polyline')].map((p) => (p.getAttribute('points') ?? '').trim().split(/\s+/).filter(Boolean).length),
+  })));
+  assert.equal(charts.length, 3, 'spectrum, energy and whole-model charts');
+  for (const c of charts) assert.ok(c.points.length > 0 && c.points.every((n) => n >= 2), `${c.title} has a line`);
+}
+
+describe('tradeoff panel (built bundle in Chromium)', () => {
+  let browser: Browser;
+  before(async () => { browser = await launchChromium(); });
+  after(async () => { await browser?.close(); });
+
+  test('renders all 200 layers, the header and three non-empty charts, under a strict CSP', async () => {
+    assert.ok(statSync(BUNDLE).size <= 400 * 1024, 'bundle ≤ 400 KB');
+    const panel = await Panel.open(browser);
+    await panel.load(analysis);
+    assert.equal(await panel.page.locator('table.layers tbody tr').count(), 200);
+    assert.equal(await panel.page.textContent('dd[data-fact="params"]'), analysis.totalParams.toLocaleString('en-US'));
+    assert.equal(await panel.page.textContent('dd[data-fact="format"]'), 'onnx');
+    assert.equal(await panel.page.textContent('dd[data-fact="engine"]'), 'wasm');
+    await assertNotEmpty(panel);
+    const dense = analysis.layers.filter((l) => !l.factorisable).map((l) => l.name);
+    for (const name of dense) {
+      assert.match(await panel.page.textContent(`tr[data-name="${name}"] .rank-text`) ?? '', /^dense/);
+    }
+    const csp = contentSecurityPolicy({ cspSource: 'x', scriptUri: 'x', nonce: 'n' });
+    assert.doesNotMatch(csp, /unsafe/);
+    const host = await panel.host();
+    assert.deepEqual(host.violations, []);
+    assert.deepEqual(panel.errors, []);
+  });
+
+  test('the global budget (slider by keyboard, then numeric field) sets ranks and totals to allocate()', async () => {
+    const panel = await Panel.open(browser);
+    await panel.load(analysis);
+    const expect = async (keep: number) => {
+      const want = expectedAllocation(analysis, keep);
+      assert.deepEqual(await panel.ranks(), want.ranks);
+      assert.equal(await panel.total('params'), want.params);
+      assert.equal(await panel.total('f32'), want.params * 4);
+      assert.equal(await panel.total('f16'), want.params * 2);
+      assert.equal(await panel.total('int8'), want.params);
+    };
+    await expect(0.5);
+    const slider = panel.page.locator('#budget');
+    await slider.focus();
+    for (let i = 0; i < 20; i++) await panel.page.keyboard.press('ArrowLeft'); // 0.5 % a step
+    assert.equal(await slider.getAttribute('aria-valuetext'), 'keep 40.0 % of parameters');
+    await expect(0.4);
+    await panel.page.locator('#budget-value input').fill('12.5');
+    await panel.page.keyboard.press('Enter');
+    await expect(0.125);
+    assert.equal(await slider.inputValue(), '12.5');
+    const error = await panel.total('error');
+    assert.ok(error > 0 && error < 1, `proxy error ${error}`);
+  });
+
+  test('a per-layer override pins that layer and the rest are re-allocated around it', async () => {
+    const panel = await Panel.open(browser);
+    await panel.load(analysis);
+    const layer = analysis.layers.find((l) => l.factorisable && l.breakEvenRank > 10)!;
+    const row = panel.page.locator(`tr[data-name="${layer.name}"]`);
+    await row.locator('input[type=range]').focus();
+    await panel.page.keyboard.press('Home');
+    assert.equal(await row.getAttribute('data-rank'), '1');
+    assert.match(await row.getAttribute('class') ?? '', /\bpinned\b/);
+    assert.equal(await row.locator('input[type=range]').getAttribute('aria-valuetext'), 'rank 1');
+    assert.deepEqual((await panel.host()).state?.pins, { [layer.name]: 1 });
+    const want = expectedAllocation(analysis, 0.5, { [layer.name]: 1 });
+    assert.deepEqual(await panel.ranks(), want.ranks);
+    assert.equal(await panel.total('params'), want.params);
+    // The charts follow the layer being edited.
+    assert.match(await panel.page.getAttribute('svg.chart >> nth=0', 'aria-label') ?? '', new RegExp(layer.name.replace('/', '\\/')));
+
+    // A rank past break-even cannot pay, so typing one means dense.
+    await row.locator('input.rank-number').fill(String(layer.breakEvenRank + 1));
+    await panel.page.keyboard.press('Enter');
+    assert.equal(await row.getAttribute('data-rank'), String(Math.min(layer.rows, layer.cols)));
+    assert.match(await row.locator('.rank-text').textContent() ?? '', /^dense \(pinned\)/);
+
+    await row.locator('button.unpin').click();
+    assert.deepEqual((await panel.host()).state?.pins, {});
+    assert.deepEqual(await panel.ranks(), expectedAllocation(analysis, 0.5).ranks);
+  });
+
+  test('the energy goal gives every free layer its energy rank', async () => {
+    const panel = await Panel.open(browser);
+    await panel.load(analysis);
+    await panel.page.locator('vscode-radio[value="energy"]').click();
+    await panel.page.locator('#budget-value input').fill('95');
+    await panel.page.keyboard.press('Enter');
+    const ranks = await panel.ranks();
+    for (const l of analysis.layers) {
+      const want = l.factorisable ? suggestedRank(l.singularValues, l.rows, l.cols, 0.95) : Math.min(l.rows, l.cols);
+      assert.equal(ranks.get(l.name), want, l.name);
+    }
+  });
+
+  test('sorting and filtering the table', async () => {
+    const panel = await Panel.open(browser);
+    await panel.load(analysis);
+    const names = () => panel.page.$$eval('table.layers tbody tr:not([hidden])', (trs) => trs.map((t) => t.getAttribute('data-name')));
+    const params = new Map(analysis.layers.map((l, i) => [l.name, [l.params, i] as const]));
+    const byParams = [...analysis.layers].sort((a, b) => a.params - b.params || params.get(a.name)![1] - params.get(b.name)![1]).map((l) => l.name);
+    await panel.page.locator('th[data-key="params"] button').click();
+    assert.deepEqual(await names(), byParams);
+    assert.equal(await panel.page.getAttribute('th[data-key="params"]', 'aria-sort'), 'ascending');
+    await panel.page.locator('th[data-key="params"] button').click();
+    assert.equal(await panel.page.getAttribute('th[data-key="params"]', 'aria-sort'), 'descending');
+    assert.equal((await names())[0], byParams.at(-1) === byParams[byParams.length - 1] ? (await names())[0] : '');
+    assert.deepEqual((await names()).map((n) => params.get(n!)![0]), [...byParams].map((n) => params.get(n)![0]).reverse());
+    await panel.page.locator('vscode-textfield[aria-label="Filter layers"] input').fill('depthwise');
+    assert.deepEqual((await names()).sort(), analysis.layers.filter((l) => l.kind === 'depthwise').map((l) => l.name).sort());
+  });
+
+  test('Compress and Export plan post the plan the table shows', async () => {
+    const panel = await Panel.open(browser);
+    await panel.load(analysis);
+    const shown = Object.fromEntries(await panel.ranks());
+    await panel.page.locator('#compress').click();
+    await panel.page.locator('#export-plan').click();
+    const posted = (await panel.host()).posted.filter((m) => m.type !== 'ready');
+    assert.deepEqual(posted, [{ type: 'compress', plan: { layers: shown } }, { type: 'exportPlan', plan: { layers: shown } }]);
+  });
+
+  test('state survives a reload: goal, budget and pins come back', async () => {
+    const first = await Panel.open(browser);
+    await first.load(analysis);
+    await first.page.locator('#budget-value input').fill('30');
+    await first.page.keyboard.press('Enter');
+    const layer = analysis.layers[3];
+    await first.page.locator(`tr[data-name="${layer.name}"] input.rank-number`).fill('2');
+    await first.page.keyboard.press('Enter');
+    const saved = (await first.host()).state!;
+    assert.equal(saved.uri, 'file:///models/fixture.onnx');
+    const shown = await first.ranks();
+
+    const second = await Panel.open(browser, saved);
+    await second.load(analysis);
+    assert.deepEqual(await second.ranks(), shown);
+    assert.deepEqual(shown, expectedAllocation(analysis, 0.3, { [layer.name]: 2 }).ranks);
+    assert.equal(await second.page.locator('#budget').inputValue(), '30');
+    // A different model starts without the old model's pins.
+    await second.load(analysis, 'file:///models/other.onnx');
+    assert.deepEqual((await second.host()).state?.pins, {});
+  });
+
+  test('light and dark theme variables switch the colours cleanly (screenshots in .test-artifacts)', async () => {
+    const panel = await Panel.open(browser);
+    await panel.load(analysis);
+    const colours = () => panel.page.evaluate(() => {
+      const body = getComputedStyle(document.body);
+      const line = document.querySelector('svg .spectrum');
+      // The component draws itself inside its shadow root.
+      const button = document.querySelector('#compress')?.shadowRoot?.querySelector('.base');
+      return {
+        text: body.color, background: body.backgroundColor,
+        spectrum: line ? getComputedStyle(line).stroke : '',
+        button: button ? getComputedStyle(button).backgroundColor : '',
+      };
+    });
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await panel.theme('vscode-light', LIGHT);
+    const light = await colours();
+    await panel.page.screenshot({ path: `${ARTIFACTS}/panel-light.png`, fullPage: false });
+    await panel.theme('vscode-dark', DARK);
+    const dark = await colours();
+    await panel.page.screenshot({ path: `${ARTIFACTS}/panel-dark.png`, fullPage: false });
+    assert.deepEqual(light, { text: rgb(LIGHT['--vscode-foreground']), background: rgb(LIGHT['--vscode-editor-background']),
+      spectrum: rgb(LIGHT['--vscode-charts-blue']), button: rgb(LIGHT['--vscode-button-background']) });
+    assert.deepEqual(dark, { text: rgb(DARK['--vscode-foreground']), background: rgb(DARK['--vscode-editor-background']),
+      spectrum: rgb(DARK['--vscode-charts-blue']), button: rgb(DARK['--vscode-button-background']) });
+    await assertNotEmpty(panel);
+  });
+});

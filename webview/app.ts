@@ -1,0 +1,164 @@
+// The panel: holds the analysis and the user's choices, derives the plan from them, and
+// keeps every view and the persisted state in step with it.
+import type { Analysis } from '../core/analysis.js';
+import type { HostToPanel, PanelStatus, PanelViewState, PlanFile, SortKey } from '../shared/panelProtocol.js';
+import { h } from './dom.js';
+import { chooseRanks, normaliseRank } from './model/allocation.js';
+import { tradeoffCurve, type CurvePoint } from './model/curve.js';
+import { layerOutcome, totals, type LayerOutcome, type Totals } from './model/totals.js';
+import { BudgetControls } from './view/budgetControls.js';
+import { energyChart, spectrumChart, tradeoffChart } from './view/charts.js';
+import { Header } from './view/header.js';
+import { LayerTable } from './view/layerTable.js';
+import { runInSlices, type SlicedJob } from './slices.js';
+import type { PanelHost } from './vscodeApi.js';
+
+const INITIAL: PanelViewState = {
+  goal: 'ratio', keep: 0.5, energy: 0.99, pins: {}, sort: { key: 'index', descending: false }, filter: '',
+};
+
+export class PanelApp {
+  private state: PanelViewState;
+  private analysis?: Analysis;
+  private status: PanelStatus = {};
+  private outcomes: LayerOutcome[] = [];
+  private totals?: Totals;
+  private curve: CurvePoint[] = [];
+  private curveJob?: SlicedJob;
+  private readonly header = new Header();
+  private readonly budget: BudgetControls;
+  private readonly table: LayerTable;
+  private readonly charts = h('section', { class: 'charts', 'aria-label': 'Charts' });
+  private readonly filter = h('vscode-textfield', { type: 'search', placeholder: 'Filter by name or kind', 'aria-label': 'Filter layers' });
+
+  constructor(root: HTMLElement, private readonly host: PanelHost) {
+    this.state = { ...INITIAL, ...host.getState() };
+    this.budget = new BudgetControls({
+      goal: (goal) => this.change({ goal }),
+      value: (v) => this.change(this.state.goal === 'ratio' ? { keep: v } : { energy: v }),
+      compress: () => this.post('compress'),
+      exportPlan: () => this.post('exportPlan'),
+    });
+    this.table = new LayerTable({
+      select: (selected) => { this.state.selected = selected; this.render(); },
+      pin: (name, rank) => this.pin(name, rank),
+      unpin: (name) => this.pin(name, undefined),
+      sort: (key) => this.sortBy(key),
+    });
+    this.filter.value = this.state.filter;
+    this.filter.addEventListener('input', () => {
+      this.state.filter = this.filter.value;
+      this.arrange();
+      this.host.setState(this.state);
+    });
+    root.append(this.header.element, this.budget.element, this.charts,
+      h('section', { 'aria-label': 'Layers' }, h('div', { class: 'table-tools' }, h('h2', {}, 'Layers'), this.filter), this.table.element));
+    this.render();
+  }
+
+  receive(message: HostToPanel): void {
+    switch (message.type) {
+      case 'analysis': this.load(message.uri, message.analysis, message.engine); break;
+      case 'status': this.status = { ...this.status, ...message.status }; this.header.show(this.analysis, this.status); break;
+      case 'error': this.header.showError(message.message); break;
+    }
+  }
+
+  private load(uri: string, analysis: Analysis, engine: string | undefined): void {
+    const names = new Set(analysis.layers.map((l) => l.name));
+    // Choices made for another model mean nothing here; for the same model keep those that still apply.
+    const pins = uri === this.state.uri
+      ? Object.fromEntries(Object.entries(this.state.pins).filter(([n]) => names.has(n))) : {};
+    const selected = this.state.selected !== undefined && names.has(this.state.selected)
+      ? this.state.selected : largestLayer(analysis);
+    this.state = { ...this.state, uri, pins, selected };
+    this.analysis = analysis;
+    this.status = { ...this.status, engine: engine ?? this.status.engine, progress: undefined, label: undefined };
+    this.header.showError(undefined);
+    this.table.setLayers(analysis.layers);
+    this.replan(true);
+  }
+
+  private change(patch: Partial<PanelViewState>): void {
+    this.state = { ...this.state, ...patch };
+    this.replan(false);
+  }
+
+  private pin(name: string, rank: number | undefined): void {
+    const layer = this.analysis?.layers.find((l) => l.name === name);
+    if (!layer) return;
+    const pins = { ...this.state.pins };
+    if (rank === undefined) delete pins[name];
+    else pins[name] = normaliseRank(layer, rank);
+    this.state = { ...this.state, pins, selected: name };
+    this.replan(true);
+  }
+
+  private sortBy(key: SortKey): void {
+    const { sort } = this.state;
+    this.state.sort = { key, descending: sort.key === key ? !sort.descending : false };
+    this.arrange();
+    this.host.setState(this.state);
+  }
+
+  /**
+   * Recomputes the plan. The tradeoff curve depends only on the pins, so it is redone only
+   * when they change, in the background: it takes dozens of allocations.
+   */
+  private replan(pinsChanged: boolean): void {
+    const a = this.analysis;
+    if (a) {
+      const ranks = chooseRanks(a, this.state);
+      this.outcomes = a.layers.map((l, i) => layerOutcome(l, ranks[i]));
+      this.totals = totals(a, this.outcomes);
+      if (pinsChanged) this.recomputeCurve(a);
+      this.table.update(this.outcomes, this.state.pins);
+      if (pinsChanged || LayerTable.planSorted(this.state.sort.key)) this.arrange();
+    }
+    this.render();
+    this.host.setState(this.state);
+  }
+
+  private recomputeCurve(a: Analysis): void {
+    this.curveJob?.cancel();
+    this.curveJob = runInSlices(tradeoffCurve(a, this.state.pins), (curve) => {
+      this.curve = curve;
+      this.render();
+    });
+  }
+
+  private arrange(): void {
+    if (this.analysis) this.table.arrange(this.outcomes, this.state.sort, this.state.filter);
+  }
+
+  private render(): void {
+    const a = this.analysis;
+    this.header.show(a, this.status);
+    const { goal } = this.state;
+    this.budget.show(goal, goal === 'ratio' ? this.state.keep : this.state.energy, this.totals, a?.totalParams ?? 0);
+    this.table.select(this.state.selected);
+    if (!a || !this.totals) return;
+    const index = a.layers.findIndex((l) => l.name === this.state.selected);
+    const figure = (caption: string, chart: SVGElement) => h('figure', {}, h('figcaption', {}, caption), chart);
+    const current = { keep: this.totals.params / a.totalParams, proxyError: this.totals.proxyError };
+    this.charts.replaceChildren(
+      ...(index < 0 ? [] : [
+        figure(`Singular values — ${a.layers[index].name}`, spectrumChart(a.layers[index], this.outcomes[index])),
+        figure(`Cumulative energy — ${a.layers[index].name}`, energyChart(a.layers[index], this.outcomes[index])),
+      ]),
+      figure('Whole model — parameters kept vs proxy error', tradeoffChart(this.curve, current)),
+    );
+  }
+
+  private post(type: 'compress' | 'exportPlan'): void {
+    if (this.analysis) this.host.postMessage({ type, plan: this.plan(this.analysis) });
+  }
+
+  private plan(a: Analysis): PlanFile {
+    return { layers: Object.fromEntries(a.layers.map((l, i) => [l.name, this.outcomes[i].rank])) };
+  }
+}
+
+function largestLayer(a: Analysis): string | undefined {
+  return a.layers.reduce<Analysis['layers'][number] | undefined>((best, l) => (!best || l.params > best.params ? l : best), undefined)?.name;
+}

@@ -1,0 +1,70 @@
+// The panel's stylesheet. Every colour is a VS Code theme variable, so light, dark and
+// high-contrast themes need no code; it is adopted as a constructed sheet, which a strict
+// CSP (no inline styles) allows.
+const CSS = `
+body { margin: 0; padding: 12px 16px; color: var(--vscode-foreground); background: var(--vscode-editor-background);
+  font-family: var(--vscode-font-family); font-size: var(--vscode-font-size); }
+h1 { font-size: 1.4em; margin: 0 0 6px; font-weight: 600; }
+h2 { font-size: 1.1em; margin: 0 0 6px; font-weight: 600; }
+dl { display: flex; flex-wrap: wrap; gap: 4px 20px; margin: 0; }
+dl > div { display: flex; gap: 6px; }
+dt { color: var(--vscode-descriptionForeground); }
+dd { margin: 0; font-variant-numeric: tabular-nums; }
+.hint { color: var(--vscode-descriptionForeground); }
+.error { color: var(--vscode-errorForeground); }
+header, section { margin-bottom: 14px; }
+.progress { display: flex; align-items: center; gap: 8px; margin-top: 4px; }
+.progress vscode-progress-bar { width: 200px; }
+.budget { display: grid; gap: 8px; padding: 10px; border: 1px solid var(--vscode-panel-border, var(--vscode-contrastBorder, transparent)); }
+.budget-row { display: flex; align-items: center; gap: 8px; flex-wrap: wrap; }
+.budget-row input[type=range] { flex: 1 1 240px; }
+#budget-value { width: 90px; }
+.actions { display: flex; gap: 8px; }
+input[type=range] { accent-color: var(--vscode-button-background); }
+input[type=number] { width: 64px; color: var(--vscode-input-foreground); background: var(--vscode-input-background);
+  border: 1px solid var(--vscode-input-border, var(--vscode-panel-border, transparent)); font: inherit; }
+:focus-visible { outline: 1px solid var(--vscode-focusBorder); outline-offset: 1px; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(300px, 1fr)); gap: 12px; }
+.charts figure { margin: 0; }
+.charts figcaption { color: var(--vscode-descriptionForeground); margin-bottom: 2px; }
+svg.chart { width: 100%; height: auto; font-size: 10px; color: var(--vscode-foreground); }
+svg.chart text { fill: currentColor; }
+svg.chart .label { fill: var(--vscode-descriptionForeground); }
+svg.chart .grid { stroke: var(--vscode-panel-border, var(--vscode-contrastBorder, currentColor)); stroke-opacity: .5; }
+svg.chart .frame { stroke: var(--vscode-foreground); stroke-opacity: .6; }
+svg.chart .series { fill: none; stroke-width: 1.6; }
+svg.chart .spectrum, svg.chart .tradeoff { stroke: var(--vscode-charts-blue); }
+svg.chart .energy { stroke: var(--vscode-charts-green); }
+svg.chart .marker line { stroke-width: 1.2; stroke-dasharray: 4 3; }
+svg.chart .marker.chosen line { stroke: var(--vscode-charts-orange); stroke-dasharray: none; }
+svg.chart .marker.chosen text { fill: var(--vscode-charts-orange); }
+svg.chart .marker.suggested line { stroke: var(--vscode-charts-purple); }
+svg.chart .marker.suggested text { fill: var(--vscode-charts-purple); }
+svg.chart .marker.break-even line { stroke: var(--vscode-charts-red); }
+svg.chart .marker.break-even text { fill: var(--vscode-charts-red); }
+svg.chart .dot.current { fill: var(--vscode-charts-orange); }
+.table-tools { display: flex; align-items: center; gap: 8px; margin-bottom: 6px; }
+table.layers { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
+table.layers th, table.layers td { padding: 2px 6px; text-align: left; border-bottom: 1px solid var(--vscode-panel-border, transparent); white-space: nowrap; }
+table.layers td.num { text-align: right; }
+table.layers th { position: sticky; top: 0; background: var(--vscode-editor-background); }
+table.layers th[aria-sort=ascending] button::after { content: ' ▲'; }
+table.layers th[aria-sort=descending] button::after { content: ' ▼'; }
+table.layers tr:hover { background: var(--vscode-list-hoverBackground); }
+table.layers tr[aria-current=true] { background: var(--vscode-list-activeSelectionBackground); color: var(--vscode-list-activeSelectionForeground); }
+table.layers tr.dense .rank-text { color: var(--vscode-descriptionForeground); font-style: italic; }
+table.layers tr.pinned .rank-text { color: var(--vscode-charts-orange); }
+td.rank { display: flex; align-items: center; gap: 6px; }
+td.rank input[type=range] { width: 110px; }
+button.sort, button.link, button.unpin { background: none; border: none; color: inherit; font: inherit; padding: 0; cursor: pointer; }
+button.sort { font-weight: 600; }
+button.link { color: var(--vscode-textLink-foreground); max-width: 280px; overflow: hidden; text-overflow: ellipsis; }
+tr[aria-current=true] button.link { color: inherit; }
+button.unpin { color: var(--vscode-descriptionForeground); }
+`;
+
+export function installStyles(doc: Document): void {
+  const sheet = new CSSStyleSheet();
+  sheet.replaceSync(CSS);
+  doc.adoptedStyleSheets = [...doc.adoptedStyleSheets, sheet];
+}

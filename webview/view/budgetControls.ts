@@ -1,0 +1,100 @@
+// The global budget: goal choice, one slider with a numeric twin, the totals it implies,
+// and the actions that use the resulting plan.
+import type { PanelViewState } from '../../shared/panelProtocol.js';
+import { h } from '../dom.js';
+import { formatBytes, formatCount, formatError, formatPercent } from '../format.js';
+import type { Totals } from '../model/totals.js';
+
+type GoalName = PanelViewState['goal'];
+
+export interface BudgetEvents {
+  goal(goal: GoalName): void;
+  /** The goal's value as a fraction: parameters kept (ratio) or energy kept (energy). */
+  value(fraction: number): void;
+  compress(): void;
+  exportPlan(): void;
+}
+
+/** Slider range and step per goal, in percent. */
+const RANGE: Record<GoalName, { min: number; step: number; text: (v: string) => string }> = {
+  ratio: { min: 1, step: 0.5, text: (v) => `keep ${v} % of parameters` },
+  energy: { min: 50, step: 0.1, text: (v) => `keep ${v} % of each layer's energy` },
+};
+
+export class BudgetControls {
+  readonly element: HTMLElement;
+  private readonly radios: Record<GoalName, HTMLElementTagNameMap['vscode-radio']>;
+  private readonly slider: HTMLInputElement;
+  private readonly field: HTMLElementTagNameMap['vscode-textfield'];
+  private readonly hint = h('span', { id: 'budget-hint', class: 'hint' });
+  private readonly totals = new Map<string, HTMLElement>();
+  private readonly actions: HTMLElementTagNameMap['vscode-button'][];
+
+  constructor(events: BudgetEvents) {
+    this.radios = {
+      ratio: h('vscode-radio', { name: 'goal', value: 'ratio', label: 'Parameter budget' }, 'Parameter budget'),
+      energy: h('vscode-radio', { name: 'goal', value: 'energy', label: 'Energy per layer' }, 'Energy per layer'),
+    };
+    for (const [goal, radio] of Object.entries(this.radios)) {
+      radio.addEventListener('change', () => { if (radio.checked) events.goal(goal as GoalName); });
+    }
+    this.slider = h('input', { type: 'range', id: 'budget', max: 100, 'aria-describedby': 'budget-hint' });
+    this.slider.addEventListener('input', () => events.value(Number(this.slider.value) / 100));
+    this.field = h('vscode-textfield', { type: 'number', id: 'budget-value', max: 100, 'aria-label': 'Budget in percent' });
+    this.field.addEventListener('change', () => {
+      const v = Number(this.field.value);
+      if (Number.isFinite(v) && v > 0 && v <= 100) events.value(v / 100);
+    });
+    const compress = h('vscode-button', { id: 'compress' }, 'Compress');
+    compress.addEventListener('click', () => events.compress());
+    const exportPlan = h('vscode-button', { id: 'export-plan', secondary: true }, 'Export plan');
+    exportPlan.addEventListener('click', () => events.exportPlan());
+    this.actions = [compress, exportPlan];
+
+    const total = (key: string, label: string) => {
+      const dd = h('dd', { 'data-total': key });
+      this.totals.set(key, dd);
+      return h('div', {}, h('dt', {}, label), dd);
+    };
+    this.element = h('section', { class: 'budget', 'aria-label': 'Budget' },
+      h('vscode-radio-group', { 'aria-label': 'Goal' }, this.radios.ratio, this.radios.energy),
+      h('div', { class: 'budget-row' },
+        h('label', { for: 'budget' }, 'Keep'), this.slider, this.field, h('span', {}, '%'),
+        this.hint),
+      h('dl', { class: 'totals' },
+        total('params', 'Parameters after'), total('keep', 'Kept'), total('f32', 'f32 on disk'),
+        total('f16', 'f16 on disk'), total('int8', 'int8 on disk'), total('error', 'Proxy error')),
+      h('div', { class: 'actions' }, compress, exportPlan),
+    );
+  }
+
+  show(goal: GoalName, fraction: number, totals: Totals | undefined, totalParams: number): void {
+    const range = RANGE[goal];
+    this.radios.ratio.checked = goal === 'ratio';
+    this.radios.energy.checked = goal === 'energy';
+    const percent = (fraction * 100).toFixed(goal === 'ratio' ? 1 : 2);
+    this.slider.min = String(range.min);
+    this.slider.step = String(range.step);
+    this.slider.value = percent;
+    this.slider.setAttribute('aria-valuetext', range.text(percent));
+    this.slider.setAttribute('aria-label', goal === 'ratio' ? 'Parameters to keep' : 'Energy to keep per layer');
+    if (this.field !== document.activeElement) this.field.value = percent;
+    this.field.setAttribute('min', String(range.min));
+    this.hint.textContent = range.text(percent);
+    for (const b of this.actions) b.disabled = !totals;
+    if (!totals) return;
+    this.set('params', totals.params, formatCount(totals.params));
+    this.set('keep', totals.params / totalParams, formatPercent(totals.params / totalParams));
+    this.set('f32', totals.bytes.f32, formatBytes(totals.bytes.f32));
+    this.set('f16', totals.bytes.f16, formatBytes(totals.bytes.f16));
+    this.set('int8', totals.bytes.int8, formatBytes(totals.bytes.int8));
+    this.set('error', totals.proxyError, formatError(totals.proxyError));
+  }
+
+  /** Shows a total; the exact number rides along in data-value for tools and tests. */
+  private set(key: string, value: number, text: string): void {
+    const dd = this.totals.get(key)!;
+    dd.textContent = text;
+    dd.dataset.value = String(value);
+  }
+}

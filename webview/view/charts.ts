@@ -1,0 +1,54 @@
+// The panel's three charts: the selected layer's spectrum and energy curve, and the model's tradeoff.
+import type { LayerAnalysis } from '../../core/analysis.js';
+import { cumulativeEnergy } from '../../core/ranks/ranks.js';
+import { formatPercent } from '../format.js';
+import type { CurvePoint } from '../model/curve.js';
+import type { LayerOutcome } from '../model/totals.js';
+import { lineChart, type Marker } from './lineChart.js';
+
+/** Singular values this far below σ₁ are numerically zero; the log axis stops there. */
+const LOG_FLOOR = 1e-12;
+
+function rankMarkers(layer: LayerAnalysis, outcome: LayerOutcome): Marker[] {
+  const n = layer.singularValues.length;
+  return [
+    { x: Math.min(outcome.rank, n), label: outcome.dense ? 'chosen (dense)' : `chosen ${outcome.rank}`, className: 'chosen' },
+    { x: Math.min(layer.suggestedRank, n), label: `suggested ${layer.suggestedRank}`, className: 'suggested' },
+    { x: layer.breakEvenRank, label: `break-even ${layer.breakEvenRank}`, className: 'break-even' },
+  ];
+}
+
+export function spectrumChart(layer: LayerAnalysis, outcome: LayerOutcome): SVGElement {
+  const sigma = layer.singularValues;
+  const top = sigma[0] > 0 ? sigma[0] : 1;
+  const floor = Math.max(top * LOG_FLOOR, sigma.reduce((m, s) => (s > 0 && s < m ? s : m), top));
+  return lineChart({
+    title: `Singular values of ${layer.name}`,
+    x: { min: 1, max: Math.max(2, sigma.length), label: 'index', format: (v) => String(Math.round(v)) },
+    y: { min: floor, max: top, log: true, label: 'σ', format: (v) => v.toExponential(0) },
+    series: [{ points: sigma.map((s, i) => [i + 1, Math.max(s, floor)]), className: 'spectrum' }],
+    markers: rankMarkers(layer, outcome),
+  });
+}
+
+export function energyChart(layer: LayerAnalysis, outcome: LayerOutcome): SVGElement {
+  const cum = cumulativeEnergy(layer.singularValues);
+  return lineChart({
+    title: `Cumulative energy of ${layer.name}`,
+    x: { min: 0, max: Math.max(1, layer.singularValues.length), label: 'rank', format: (v) => String(Math.round(v)) },
+    y: { min: 0, max: 1, label: 'energy kept', format: (v) => formatPercent(v, 0) },
+    series: [{ points: Array.from(cum, (e, k) => [k, e]), className: 'energy' }],
+    markers: rankMarkers(layer, outcome),
+  });
+}
+
+export function tradeoffChart(curve: CurvePoint[], current: CurvePoint): SVGElement {
+  const maxError = Math.max(1e-9, current.proxyError, ...curve.map((p) => p.proxyError));
+  return lineChart({
+    title: 'Whole model: parameters kept vs proxy error',
+    x: { min: 0, max: 1, label: 'parameters kept', format: (v) => formatPercent(v, 0) },
+    y: { min: 0, max: maxError, label: 'proxy error', format: (v) => v.toFixed(2) },
+    series: [{ points: curve.map((p) => [p.keep, p.proxyError]), className: 'tradeoff' }],
+    dots: [{ x: current.keep, y: current.proxyError, label: 'current plan', className: 'current' }],
+  });
+}
