@@ -55,8 +55,7 @@ export async function readOnnx(path: string): Promise<StoredModel> {
   try {
     if (src.size > MAX_READ) throw new InputError(path, `${src.size} bytes is over the 2 GB protobuf limit of one .onnx file`);
     const bytes = await src.read(0, src.size);
-    const model = await parseModel(bytes, src, external, path);
-    return model;
+    return await parseModel(bytes, src, external, path);
   } catch (e) {
     await close();
     if (e instanceof InputError) throw e;
@@ -93,10 +92,10 @@ async function parseModel(bytes: Uint8Array, src: FileSource, external: External
     if (range.wire !== 2) { entries.push(entry); continue; }
     if (range.field === GRAPH_FIELD.node) {
       const node = NodeProto.decode(body) as unknown as NodeMessage;
-      entry.node = node;
       node.output.forEach((o) => names.add(o));
       const value = node.opType === 'Constant' && isDefaultDomain(node) ? node.attribute.find((a) => a.name === 'value')?.t : undefined;
       if (value && node.output[0]) await addTensor(value, node.output[0]);
+      entry.node = retained(node);
     } else if (range.field === GRAPH_FIELD.initializer) {
       const msg = TensorProto.decode(body) as unknown as TensorMessage;
       entry.name = msg.name ?? '';
@@ -114,6 +113,15 @@ async function parseModel(bytes: Uint8Array, src: FileSource, external: External
   const externalNames = new Set(tensors.filter((t) => t.external).map((t) => t.name));
   const extra: OnnxGraph = { irVersion, opset, topFields, graph, entries, layerNodes, names, external: externalNames };
   return new StoredModel({ format: 'onnx', path, files, fileBytes, tensors, layers, sources: [src, ...external.opened.values()], extra });
+}
+
+/**
+ * What the writer needs of a node. Decoded bytes fields are views of the whole file, so
+ * keeping them would pin it in memory: only layer nodes keep attributes, with copied bytes.
+ */
+function retained(n: NodeMessage): NodeMessage {
+  const attribute = LAYER_OPS.has(n.opType) ? n.attribute.map((a) => ({ ...a, s: a.s?.slice(), t: undefined })) : [];
+  return { input: n.input, output: n.output, name: n.name ?? '', opType: n.opType ?? '', domain: n.domain ?? '', attribute };
 }
 
 function findLayers(entries: GraphEntry[], tensors: OnnxTensor[]): { layers: (Layer & MatrixLayout)[]; layerNodes: Map<string, number> } {
