@@ -56,7 +56,10 @@ export const writeSafetensors: Writer<StoredModel> = async (model, factors, out,
     }
   }
   const source = (model.extra as { metadata?: Record<string, string> } | undefined)?.metadata ?? {};
-  const metadata = { ...source, format: source.format ?? 'pt', reducible: JSON.stringify({ version: 1, layers }) };
+  // Re-reducing a reduced file keeps the earlier swaps first: load_reduced applies them in
+  // order, so `p` becomes a Sequential before `p.0` inside it is swapped in turn.
+  const earlier = source.reducible ? earlierLayers(model.path, source.reducible) : {};
+  const metadata = { ...source, format: source.format ?? 'pt', reducible: JSON.stringify({ version: 1, layers: { ...earlier, ...layers } }) };
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const e of entries) {
@@ -74,6 +77,14 @@ export const writeSafetensors: Writer<StoredModel> = async (model, factors, out,
   await file.write(padded);
   for (const e of entries) await e.write(file);
 };
+
+function earlierLayers(path: string, json: string): Record<string, ReducedLayerMeta> {
+  try {
+    const layers = (JSON.parse(json) as { layers?: unknown }).layers;
+    if (layers && typeof layers === 'object' && !Array.isArray(layers)) return layers as Record<string, ReducedLayerMeta>;
+  } catch { /* reported below */ }
+  throw new InputError(path, '__metadata__.reducible is not valid JSON with a layers object');
+}
 
 function copyEntry(t: StoredTensor, name: string): Entry {
   return {

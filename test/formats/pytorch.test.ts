@@ -13,27 +13,32 @@ const dir = makeFixtures('test/fixtures/make_pytorch.py');
 
 interface TorchTensor { shape: number[]; values: Float32Array }
 
-/** Tensors as torch.load sees them (only ever called on the well-formed fixtures), as float32. */
-function torchTensors(file: string, key = ''): Map<string, TorchTensor> {
+/**
+ * Tensors as torch.load sees them, as float32, one map per `file` or `file:key` (a key picks a
+ * nested dict). One Python start for all: importing torch dominates. Only well-formed fixtures.
+ */
+function torchTensors(...specs: string[]): Map<string, TorchTensor>[] {
   const out = python(`
 import sys, json, torch
-sd = torch.load(sys.argv[1], map_location="cpu")
-sd = sd[sys.argv[2]] if sys.argv[2] else sd
 meta, blobs = [], []
-for n, t in sd.items():
-    b = t.detach().float().contiguous().numpy().tobytes()
-    meta.append([n, list(t.shape), len(b)]); blobs.append(b)
+for spec in sys.argv[1:]:
+    file, _, key = spec.partition(":")
+    sd = torch.load(file, map_location="cpu")
+    sd = sd[key] if key else sd
+    meta.append([])
+    for n, t in sd.items():
+        b = t.detach().float().contiguous().numpy().tobytes()
+        meta[-1].append([n, list(t.shape), len(b)]); blobs.append(b)
 h = json.dumps(meta).encode()
-sys.stdout.buffer.write(len(h).to_bytes(4, "little") + h + b"".join(blobs))`, undefined, [file, key]);
+sys.stdout.buffer.write(len(h).to_bytes(4, "little") + h + b"".join(blobs))`, undefined, specs);
   const len = out.readUInt32LE(0);
-  const meta = JSON.parse(out.subarray(4, 4 + len).toString()) as [string, number[], number][];
-  const result = new Map<string, TorchTensor>();
+  const meta = JSON.parse(out.subarray(4, 4 + len).toString()) as [string, number[], number][][];
   let at = 4 + len;
-  for (const [name, shape, bytes] of meta) {
-    result.set(name, { shape, values: new Float32Array(Uint8Array.prototype.slice.call(out, at, at + bytes).buffer) });
+  return meta.map((file) => new Map(file.map(([name, shape, bytes]) => {
+    const values = new Float32Array(Uint8Array.prototype.slice.call(out, at, at + bytes).buffer);
     at += bytes;
-  }
-  return result;
+    return [name, { shape, values }];
+  })));
 }
 
 async function assertSameTensors(file: string, reference: Map<string, TorchTensor>): Promise<void> {
@@ -51,12 +56,14 @@ async function assertSameTensors(file: string, reference: Map<string, TorchTenso
 }
 
 test('tensors read exactly as torch.load gives them', async () => {
-  for (const f of ['mlp.pt', 'cnn.pth', 'tagger.bin', 'mlp-bf16.pt', 'views.pt']) await assertSameTensors(join(dir, f), torchTensors(join(dir, f)));
-  // A deflated re-zip (inflated on demand) and a nested checkpoint hold the same state dict.
-  const mlp = torchTensors(join(dir, 'mlp.pt'));
-  await assertSameTensors(join(dir, 'deflated.pt'), mlp);
-  await assertSameTensors(join(dir, 'nested.pt'), mlp);
-  assert.deepEqual(torchTensors(join(dir, 'nested.pt'), 'state_dict'), mlp);
+  const files = ['mlp.pt', 'cnn.pth', 'tagger.bin', 'mlp-bf16.pt', 'views.pt'];
+  const refs = torchTensors(...files.map((f) => join(dir, f)), join(dir, 'zip64.pt'), `${join(dir, 'nested.pt')}:state_dict`);
+  for (let i = 0; i < files.length; i++) await assertSameTensors(join(dir, files[i]), refs[i]);
+  // A deflated re-zip (inflated on demand), a ZIP64 one and a nested checkpoint hold the same state dict.
+  const [mlp, zip64, nested] = [refs[0], refs[files.length], refs[files.length + 1]];
+  assert.deepEqual(zip64, mlp);
+  assert.deepEqual(nested, mlp);
+  for (const f of ['deflated.pt', 'zip64.pt', 'nested.pt']) await assertSameTensors(join(dir, f), mlp);
 });
 
 test('layers of a state dict: Linear, Conv2d, Embedding', async () => {
@@ -76,12 +83,13 @@ test('layers of a state dict: Linear, Conv2d, Embedding', async () => {
 });
 
 test('analyze --json: pytorch format and spectra agree with LAPACK', () => {
-  for (const f of ['mlp.pt', 'cnn.pth']) {
+  const refs = torchTensors(join(dir, 'mlp.pt'), join(dir, 'cnn.pth'));
+  for (const [i, f] of ['mlp.pt', 'cnn.pth'].entries()) {
     const r = cli('analyze', join(dir, f), '--json');
     assert.equal(r.code, 0, r.stderr);
     const a = JSON.parse(r.stdout);
     assert.equal(a.format, 'pytorch');
-    const ref = torchTensors(join(dir, f));
+    const ref = refs[i];
     assert.equal(a.totalParams, [...ref.values()].reduce((s, t) => s + t.values.length, 0));
     for (const layer of a.layers as { name: string; singularValues: number[] }[]) {
       const w = ref.get(`${layer.name}.weight`)!;

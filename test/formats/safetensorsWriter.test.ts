@@ -85,17 +85,23 @@ x = {"Mlp": lambda: torch.randn(16, 64), "Cnn": lambda: torch.randn(4, 3, 8, 8),
 if x.is_floating_point(): x = x.to(next(ref.parameters()).dtype)
 with torch.no_grad():
     y, y2 = ref.eval()(x).double(), model(x).double()
-def effective(p, spec):
-    w0, w1 = (m.weight.double() for m in model.get_submodule(p))
-    if spec["kind"] == "embedding": return w0 @ w1.T
-    return (w1.flatten(1) @ w0.flatten(1)).reshape(sd[p + ".weight"].shape)
-errors = {p: ((effective(p, s) - sd[p + ".weight"].double()).norm() / sd[p + ".weight"].double().norm()).item() for p, s in layers.items()}
+def matrix(m):
+    """The module as one matrix acting on flattened inputs (Sequentials multiply out)."""
+    if isinstance(m, torch.nn.Sequential):
+        out = None
+        for c in m: out = matrix(c) if out is None else matrix(c) @ out
+        return out
+    return m.weight.double().T if isinstance(m, torch.nn.Embedding) else m.weight.double().flatten(1)
+def error(p):
+    w = matrix(ref.get_submodule(p))
+    return ((matrix(model.get_submodule(p)) - w).norm() / w.norm()).item()
+errors = {p: error(p) for p in layers if p + ".weight" in sd}
 same = True
 for k, v in sd.items():
     p = k.rsplit(".", 1)[0]
     if p in layers and k.endswith(".weight"): continue
-    t = tensors[p + ".1.bias"] if p in layers else tensors[k]
-    same = same and t.dtype == v.dtype and torch.equal(t, v)
+    t = tensors.get(p + ".1.bias" if p in layers else k)
+    same = same and t is not None and t.dtype == v.dtype and torch.equal(t, v)
 print(json.dumps({"outputError": ((y2 - y).abs().max() / y.abs().max()).item(), "weightErrors": errors,
                   "untouchedEqual": same, "dtypes": {k: str(v.dtype) for k, v in tensors.items()}, "metadata": meta}))`,
   undefined, [cls, original, reduced, cast]);
@@ -211,6 +217,13 @@ test('safetensors input: copy without factors is lossless, then factorises like 
     const c = torchCheck('Mlp', join(dir, 'mlp.pt'), await write(st, factors, 'mlp-from-st.safetensors'));
     assert.ok(c.outputError <= 1e-4 && c.untouchedEqual, `output error ${c.outputError}`);
     assert.equal(c.metadata.format, 'pt');
+    // Reducing the reduced file again nests the swaps (fc1 → fc1.0 → fc1.0.0 …) and still loads.
+    const again = await readSafetensors(join(out, 'mlp-from-st.safetensors'));
+    const twice = await write(again, await factorAll(again, full), 'mlp-twice.safetensors');
+    await again.close();
+    const t = torchCheck('Mlp', join(dir, 'mlp.pt'), twice);
+    assert.deepEqual(Object.keys(JSON.parse(t.metadata.reducible).layers), ['fc1', 'fc2', 'head', 'fc1.0', 'fc1.1', 'fc2.0', 'fc2.1', 'head.0', 'head.1']);
+    assert.ok(t.outputError <= 1e-4, `output error ${t.outputError}`);
   } finally {
     await st.close();
   }
