@@ -3,8 +3,8 @@
 // Screenshots of every step (and of any failure) go to .test-artifacts/e2e/.
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { tempDir } from '../helpers/cli.js';
 import { ensureCodeServer, listExtensions, makeProfile, startCodeServer, type RunningCodeServer } from './codeServer.js';
@@ -14,6 +14,8 @@ import { launchChromium, Workbench } from './workbench.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const artifacts = join(root, '.test-artifacts/e2e');
+const noClient = existsSync(join(root, 'client/extension.ts')) ? false
+  : 'client/extension.ts does not exist yet, so there is no extension client to drive';
 
 let server: RunningCodeServer | undefined;
 let browser: Browser | undefined;
@@ -65,4 +67,55 @@ test('VS Code lists the extension as installed', { timeout: 120_000 }, (t) => sc
   await row.first().waitFor({ timeout: 60_000 });
   await wb.screenshot('extensions-installed');
   await wb.runCommand('View: Show Explorer');
+}));
+
+test('the Models view lists the fixture models', { skip: noClient, timeout: 180_000 }, (t) => scenario(t, async () => {
+  const view = await wb.viewPane('Models');
+  for (const m of ws.models) {
+    const name = m.split('/').pop()!;
+    await view.locator('.monaco-list-row', { hasText: name }).first().waitFor({ timeout: 150_000 });
+  }
+  // Each model's description is filled in once the language server has analysed it.
+  await view.locator('.monaco-list-row', { hasText: /removable/ }).first().waitFor({ timeout: 150_000 });
+  await wb.screenshot('models-view');
+}));
+
+test('hovering a layer in model.json shows the rank hint', { skip: noClient, timeout: 180_000 }, (t) => scenario(t, async () => {
+  await wb.openFile(ws.tfjsModel);
+  await wb.moveCursorTo(ws.denseLayer);
+  const deadline = Date.now() + 150_000;
+  // The hover is empty until the server has analysed the model; ask again until it is there.
+  for (;;) {
+    const hover = await wb.hoverAtCursor();
+    const text = await hover.innerText();
+    if (/break-even rank/.test(text)) {
+      assert.match(text, new RegExp(ws.denseLayer));
+      assert.match(text, /suggested rank/);
+      break;
+    }
+    assert.ok(Date.now() < deadline, `no rank hint in the hover; it showed: ${text}`);
+    await wb.page.keyboard.press('Escape');
+    await wb.page.waitForTimeout(1000);
+  }
+  await wb.screenshot('hover-rank-hint');
+  await wb.page.keyboard.press('Escape');
+}));
+
+test('explorer right-click → Reducible: Compress Model… writes the reduced file', { skip: noClient, timeout: 300_000 }, (t) => scenario(t, async () => {
+  const reducedName = basename(ws.tfjsModel).replace(/\.json$/, '.reduced.json');
+  const reduced = join(ws.dir, dirname(ws.tfjsModel), reducedName);
+  assert.ok(!existsSync(reduced), `${reduced} exists before compressing`);
+  const row = await wb.revealInExplorer(ws.tfjsModel);
+  await wb.explorerContextMenu(row, 'Compress Model');
+  await wb.screenshot('compress-goal');
+  // Accept the offered defaults (suggested ranks, original dtype) in each quick pick the
+  // command shows, until the job has written the file.
+  const deadline = Date.now() + 240_000;
+  while (!existsSync(reduced)) {
+    assert.ok(Date.now() < deadline, `${reducedName} did not appear next to the original`);
+    if (await wb.page.locator('.quick-input-widget:visible').count()) await wb.page.keyboard.press('Enter');
+    await wb.page.waitForTimeout(500);
+  }
+  await wb.explorerRow(reducedName).waitFor({ timeout: 30_000 });
+  await wb.screenshot('compress-done');
 }));

@@ -37,6 +37,8 @@ const quietSettings = {
   'extensions.ignoreRecommendations': true,
   'update.mode': 'none',
   'editor.hover.delay': 100,
+  // model.json is one long line; wrapped, the layer under the cursor is on screen for the screenshots.
+  'editor.wordWrap': 'on',
 };
 
 export function makeProfile(dir: string): Profile {

@@ -83,6 +83,22 @@ export class Workbench {
     await this.page.keyboard.press('ArrowLeft');
   }
 
+  /** Shows the editor hover at the cursor (what resting the mouse there shows) and returns it. */
+  async hoverAtCursor(): Promise<Locator> {
+    await this.runCommand('Show or Focus Hover');
+    const hover = this.page.locator('.monaco-editor .monaco-hover:not(.hidden)').first();
+    await hover.waitFor();
+    return hover;
+  }
+
+  /** The body of a side-bar view (Explorer's "Outline", an extension's view, …), expanded. */
+  async viewPane(title: string): Promise<Locator> {
+    const header = this.page.locator('.pane-header', { has: this.page.locator(`.title:text-is(${JSON.stringify(title)})`) }).first();
+    await header.waitFor();
+    if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
+    return header.locator('xpath=..').locator('.pane-body');
+  }
+
   /** The explorer row of a file or folder, found by its label. */
   explorerRow(name: string): Locator {
     return this.page.locator(`.explorer-folders-view .monaco-list-row[aria-label=${JSON.stringify(name)}]`);
