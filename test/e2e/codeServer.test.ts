@@ -3,11 +3,11 @@
 // Screenshots of every step (and of any failure) go to .test-artifacts/e2e/.
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { tempDir } from '../helpers/cli.js';
-import { ensureCodeServer, listExtensions, makeProfile, startCodeServer, type RunningCodeServer } from './codeServer.js';
+import { ensureCodeServer, listExtensions, makeProfile, startCodeServer, type Profile, type RunningCodeServer } from './codeServer.js';
 import { makeFixtureWorkspace, type FixtureWorkspace } from './fixtureWorkspace.js';
 import { installUnpacked, type InstalledExtension } from './installExtension.js';
 import { launchChromium, Workbench } from './workbench.js';
@@ -17,6 +17,7 @@ const artifacts = join(root, '.test-artifacts/e2e');
 const noClient = existsSync(join(root, 'client/extension.ts')) ? false
   : 'client/extension.ts does not exist yet, so there is no extension client to drive';
 
+let profile: Profile | undefined;
 let server: RunningCodeServer | undefined;
 let browser: Browser | undefined;
 let wb: Workbench;
@@ -31,7 +32,7 @@ before(async () => {
   mkdirSync(artifacts, { recursive: true });
   const tmp = tempDir('reducible-e2e-');
   ws = await makeFixtureWorkspace(join(tmp, 'workspace'), join(tmp, 'scratch'));
-  const profile = makeProfile(join(tmp, 'profile'));
+  profile = makeProfile(join(tmp, 'profile'));
   ext = installUnpacked(profile.extensionsDir);
   listed = listExtensions(profile);
   server = await startCodeServer(profile, join(artifacts, 'code-server.log'));
@@ -43,6 +44,9 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await server?.stop();
+  // VS Code's own logs (extension host, language server output channels) for failure triage.
+  const logs = profile && join(profile.userDataDir, 'logs');
+  if (logs && existsSync(logs)) cpSync(logs, join(artifacts, 'vscode-logs'), { recursive: true });
 });
 
 /** Runs a scenario, saving a screenshot of the workbench if it fails. */
