@@ -65,7 +65,8 @@ export function parsePickle(bytes: Uint8Array, file: string, hooks: PickleHooks)
   };
   const appendItems = (list: unknown, items: unknown[]): void => {
     if (!Array.isArray(list)) fail(`APPEND on a non-list at byte ${pos}`);
-    (list as unknown[]).push(...items);
+    // A loop, not push(...items): a hostile APPENDS of millions of items would overflow the call stack.
+    for (const item of items) (list as unknown[]).push(item);
   };
 
   for (;;) {
