@@ -1,11 +1,10 @@
 // Messages between the tradeoff panel's host (client/panel) and its webview (webview/).
 // Both sides import these types; nothing else defines them.
 import type { Analysis } from '../core/analysis.js';
+import type { PlanFile } from '../core/compress/plan.js';
 
-/** A compression plan as `reducible compress --ranks plan.json` reads it (rank ≥ min(rows, cols) = dense). */
-export interface PlanFile {
-  layers: Record<string, number>;
-}
+/** The plan the panel exports and compresses with: `reducible compress --ranks plan.json`'s format. */
+export type { PlanFile };
 
 /** Analysis progress and the engine doing the work, shown in the panel's header. */
 export interface PanelStatus {
@@ -18,6 +17,8 @@ export interface PanelStatus {
 export type HostToPanel =
   | { type: 'analysis'; uri: string; analysis: Analysis; engine?: string }
   | { type: 'status'; status: PanelStatus }
+  /** Show this layer (a code lens opened the panel on it). */
+  | { type: 'select'; layer: string }
   | { type: 'error'; message: string };
 
 export type PanelToHost =

@@ -40,7 +40,7 @@ export class PanelApp {
       exportPlan: () => this.post('exportPlan'),
     });
     this.table = new LayerTable({
-      select: (selected) => { this.state.selected = selected; this.render(); },
+      select: (name) => this.select(name),
       pin: (name, rank) => this.pin(name, rank),
       unpin: (name) => this.pin(name, undefined),
       sort: (key) => this.sortBy(key),
@@ -61,6 +61,7 @@ export class PanelApp {
       case 'analysis': this.load(message.uri, message.analysis, message.engine); break;
       case 'status': this.status = { ...this.status, ...message.status }; this.header.show(this.analysis, this.status); break;
       case 'error': this.header.showError(message.message); break;
+      case 'select': this.select(message.layer); break;
     }
   }
 
@@ -77,6 +78,13 @@ export class PanelApp {
     this.header.showError(undefined);
     this.table.setLayers(analysis.layers);
     this.replan(true);
+  }
+
+  private select(name: string): void {
+    this.state.selected = name;
+    this.render();
+    this.table.reveal(name);
+    this.host.setState(this.state);
   }
 
   private change(patch: Partial<PanelViewState>): void {
@@ -154,8 +162,9 @@ export class PanelApp {
     if (this.analysis) this.host.postMessage({ type, plan: this.plan(this.analysis) });
   }
 
+  /** Every factorisable layer's rank; `--ranks` refuses layers that cannot be factorised. */
   private plan(a: Analysis): PlanFile {
-    return { layers: Object.fromEntries(a.layers.map((l, i) => [l.name, this.outcomes[i].rank])) };
+    return { layers: Object.fromEntries(a.layers.flatMap((l, i) => (l.factorisable ? [[l.name, this.outcomes[i].rank]] : []))) };
   }
 }
 

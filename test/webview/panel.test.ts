@@ -1,7 +1,10 @@
 // The built tradeoff panel in Chromium, driven as a user would, checked against the core.
 import assert from 'node:assert/strict';
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { readPlanFile } from '../../core/compress/plan.js';
 import { suggestedRank } from '../../core/ranks/ranks.js';
 import { contentSecurityPolicy } from '../../client/panel/html.js';
 import { expectedAllocation } from './expected.js';
@@ -127,20 +130,42 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
     assert.equal(await panel.page.getAttribute('th[data-key="params"]', 'aria-sort'), 'ascending');
     await panel.page.locator('th[data-key="params"] button').click();
     assert.equal(await panel.page.getAttribute('th[data-key="params"]', 'aria-sort'), 'descending');
-    assert.equal((await names())[0], byParams.at(-1) === byParams[byParams.length - 1] ? (await names())[0] : '');
     assert.deepEqual((await names()).map((n) => params.get(n!)![0]), [...byParams].map((n) => params.get(n)![0]).reverse());
     await panel.page.locator('vscode-textfield[aria-label="Filter layers"] input').fill('depthwise');
     assert.deepEqual((await names()).sort(), analysis.layers.filter((l) => l.kind === 'depthwise').map((l) => l.name).sort());
   });
 
-  test('Compress and Export plan post the plan the table shows', async () => {
+  test('Compress and Export plan post the plan the table shows, in the form `--ranks` reads', async () => {
     const panel = await Panel.open(browser);
     await panel.load(analysis);
-    const shown = Object.fromEntries(await panel.ranks());
+    const shown = await panel.ranks();
     await panel.page.locator('#compress').click();
     await panel.page.locator('#export-plan').click();
     const posted = (await panel.host()).posted.filter((m) => m.type !== 'ready');
-    assert.deepEqual(posted, [{ type: 'compress', plan: { layers: shown } }, { type: 'exportPlan', plan: { layers: shown } }]);
+    const factorisable = analysis.layers.filter((l) => l.factorisable).map((l) => l.name);
+    const plan = { layers: Object.fromEntries(factorisable.map((n) => [n, shown.get(n)])) };
+    assert.deepEqual(posted, [{ type: 'compress', plan }, { type: 'exportPlan', plan }]);
+    const dir = mkdtempSync(join(tmpdir(), 'reducible-plan-'));
+    try {
+      writeFileSync(join(dir, 'plan.json'), JSON.stringify(plan));
+      assert.deepEqual(await readPlanFile(join(dir, 'plan.json'), analysis), new Map(Object.entries(plan.layers)));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('host messages: progress and engine in the header, a layer selected by the host, errors shown', async () => {
+    const panel = await Panel.open(browser);
+    await panel.send({ type: 'status', status: { engine: 'torch (cuda)', progress: 0.25, label: 'dense_3' } });
+    assert.equal(await panel.page.textContent('header [role=status]'), 'Analysing… 25 % (dense_3)');
+    const layer = analysis.layers[42].name;
+    await panel.send({ type: 'select', layer });
+    await panel.load(analysis);
+    assert.equal(await panel.page.getAttribute(`tr[data-name="${layer}"]`, 'aria-current'), 'true');
+    assert.equal(await panel.page.getAttribute('svg.chart >> nth=0', 'aria-label'), `Singular values of ${layer}`);
+    assert.equal(await panel.page.textContent('header [role=status]'), 'Analysis complete');
+    await panel.send({ type: 'error', message: 'fixture.onnx: truncated file' });
+    assert.equal(await panel.page.textContent('header [role=alert]'), 'fixture.onnx: truncated file');
   });
 
   test('state survives a reload: goal, budget and pins come back', async () => {

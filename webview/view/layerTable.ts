@@ -142,6 +142,10 @@ export class LayerTable {
     }
   }
 
+  reveal(name: string): void {
+    this.byName.get(name)?.tr.scrollIntoView({ block: 'nearest' });
+  }
+
   private rowOf(el: Element): Row | undefined {
     const tr = el.closest('tr');
     return tr ? this.byName.get(tr.dataset.name ?? '') : undefined;

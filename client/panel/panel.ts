@@ -1,0 +1,79 @@
+// The tradeoff panel's registrations: the `reducible.openPanel` command, the read-only
+// custom editor for binary model files, the serializer that brings command-opened panels
+// back after a window reload, and the routing of the server's status to open panels.
+import * as vscode from 'vscode';
+import type { BaseLanguageClient } from 'vscode-languageclient';
+import type { PanelViewState } from '../../shared/panelProtocol.js';
+import { analysisRequest, COMMANDS, statusNotification, type OpenPanelArgs, type StatusParams } from '../../shared/protocol.js';
+import { PanelSession, webviewOptions, type FetchAnalysis } from './panelSession.js';
+
+export const CUSTOM_EDITOR_VIEW_TYPE = 'reducible.modelPanel';
+export const PANEL_VIEW_TYPE = 'reducible.tradeoffPanel';
+
+export function registerTradeoffPanel(context: vscode.ExtensionContext, client: BaseLanguageClient): vscode.Disposable {
+  const fetch: FetchAnalysis = (uri, token) => client.sendRequest(analysisRequest, { uri }, token);
+  const sessions = new Set<PanelSession>();
+  let engine: string | undefined;
+
+  const track = (panel: vscode.WebviewPanel, model: vscode.Uri): PanelSession => {
+    const session = new PanelSession(panel, model, context.extensionUri, fetch);
+    if (engine) session.setStatus({ engine });
+    sessions.add(session);
+    panel.onDidDispose(() => { sessions.delete(session); session.dispose(); });
+    return session;
+  };
+
+  const open = (arg?: vscode.Uri | OpenPanelArgs): void => {
+    const model = modelUri(arg);
+    if (!model) {
+      void vscode.window.showWarningMessage('Reducible: open a model file first, or pick one in the Models view.');
+      return;
+    }
+    const layer = arg && !(arg instanceof vscode.Uri) ? arg.layer : undefined;
+    const existing = [...sessions].find((s) => s.panel.viewType === PANEL_VIEW_TYPE && s.model.toString() === model.toString());
+    const session = existing ?? track(vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, panelTitle(model),
+      vscode.ViewColumn.Active, webviewOptions(context.extensionUri)), model);
+    session.panel.reveal();
+    if (layer) session.selectLayer(layer);
+  };
+
+  const onStatus = (status: StatusParams): void => {
+    engine = status.engine;
+    for (const s of sessions) {
+      const mine = status.current?.uri === s.model.toString();
+      s.setStatus(mine
+        ? { engine, progress: status.current!.fraction, label: status.current!.layer }
+        : { engine, progress: status.quiescent ? undefined : 0, label: status.quiescent ? undefined : 'queued' });
+    }
+  };
+
+  const editor: vscode.CustomReadonlyEditorProvider = {
+    openCustomDocument: (uri) => ({ uri, dispose: () => undefined }),
+    resolveCustomEditor: (document, panel) => { track(panel, document.uri); },
+  };
+
+  return vscode.Disposable.from(
+    vscode.commands.registerCommand(COMMANDS.openPanel, open),
+    vscode.window.registerCustomEditorProvider(CUSTOM_EDITOR_VIEW_TYPE, editor, {
+      supportsMultipleEditorsPerDocument: true,
+    }),
+    vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
+      deserializeWebviewPanel: async (panel, state: PanelViewState | undefined) => {
+        if (state?.uri) track(panel, vscode.Uri.parse(state.uri));
+        else panel.dispose();
+      },
+    }),
+    client.onNotification(statusNotification, onStatus),
+  );
+}
+
+/** The model a command invocation means: an explorer Uri, a code lens's args, or the active editor's file. */
+function modelUri(arg: vscode.Uri | OpenPanelArgs | undefined): vscode.Uri | undefined {
+  if (arg instanceof vscode.Uri) return arg;
+  if (arg?.uri) return vscode.Uri.parse(arg.uri);
+  return vscode.window.activeTextEditor?.document.uri;
+}
+
+function panelTitle(model: vscode.Uri): string {
+  return `Reducible: ${model.path.split('/').pop() ?? model.path}`;
+}
