@@ -4,8 +4,10 @@
 //   Conv    p.weight [out,in,kh,kw]  → p.0.weight [k,in,kh,kw] (Aᵀ),    p.1.weight [out,k,1,1] (Bᵀ)
 //   Embedding p.weight [vocab,dim]   → p.0.weight [vocab,k] (A),        p.1.weight [dim,k] (Bᵀ)
 // with `p.bias` moving to `p.1.bias`. `__metadata__.reducible` (JSON) lists the modules so
-// python/reducible_load.py can swap them before a stock load_state_dict. Untouched tensors
-// are copied byte for byte, streamed from the source.
+// python/reducible_load.py can swap them before a stock load_state_dict. Factors are F32,
+// F16 or BF16 (the source's precision unless asked otherwise); int8 factors are I8 with one
+// F32 scale per rank component (`p.0.weight_scale`, `p.1.weight_scale`), which the helper
+// folds back in. Untouched tensors are copied byte for byte, streamed from the source.
 import type { Factorisation, OutputFile, WriteOptions, Writer } from '../compress/types.js';
 import { transpose } from '../io/decode.js';
 import type { DType } from '../types.js';
@@ -63,6 +65,7 @@ export const writeSafetensors: Writer<StoredModel> = async (model, factors, out,
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const e of entries) {
+    if (e.name in header) throw new InputError(model.path, `cannot write ${e.name}: the model already has a tensor of that name`);
     header[e.name] = { dtype: e.dtype, shape: e.shape, data_offsets: [offset, offset + e.bytes] };
     offset += e.bytes;
   }
@@ -103,7 +106,6 @@ function factorEntries(path: string, t: StoredTensor, f: Factorisation, opts: Wr
   const { rows, cols } = f.layer.matrix;
   const k = f.rank;
   const code = factorCode(t.dtype, opts);
-  const aT = transpose(f.a, rows, k);
   const bT = transpose(f.b, k, cols);
   let meta: ReducedLayerMeta, first: [Float32Array, number[]], second: [Float32Array, number[]];
   if (f.layer.kind === 'embedding') {
@@ -113,21 +115,22 @@ function factorEntries(path: string, t: StoredTensor, f: Factorisation, opts: Wr
   } else if (f.layer.kind === 'linear' || /^conv[123]d$/.test(f.layer.kind)) {
     const [outCh, inCh, ...kernel] = t.shape;
     meta = { kind: kernel.length ? 'conv' : 'linear', rank: k, in: inCh, out: outCh, kernel, dtype: code };
-    first = [aT, [k, inCh, ...kernel]];
+    first = [transpose(f.a, rows, k), [k, inCh, ...kernel]];
     second = [bT, [outCh, k, ...kernel.map(() => 1)]];
   } else {
     throw new InputError(path, `cannot write factors of a ${f.layer.kind} layer (${p}) as a state dict`);
   }
-  const tensors = [encodedEntry(`${p}.0.weight`, first, code), encodedEntry(`${p}.1.weight`, second, code)];
-  if (code === 'I8') {
-    meta.scales = true;
-    // Both factors are quantised per rank component: rows of p.0 (or columns of the embedding's A), columns of p.1.
-    const [q0, s0] = quantizeInt8(first[0], meta.kind === 'embedding' ? 'columns' : 'rows', first[1][0], k);
-    const [q1, s1] = quantizeInt8(second[0], 'columns', second[1][0], k);
-    tensors.splice(0, 2,
-      rawEntry(`${p}.0.weight`, 'I8', first[1], q0), rawEntry(`${p}.0.weight_scale`, 'F32', [k], s0),
-      rawEntry(`${p}.1.weight`, 'I8', second[1], q1), rawEntry(`${p}.1.weight_scale`, 'F32', [k], s1));
+  if (code !== 'I8') {
+    return { meta, tensors: [rawEntry(`${p}.0.weight`, code, first[1], encodeFloats(first[0], code)), rawEntry(`${p}.1.weight`, code, second[1], encodeFloats(second[0], code))] };
   }
+  meta.scales = true;
+  // One scale per rank component: rows of p.0 (columns of an embedding's A), columns of p.1.
+  const [q0, s0] = quantizeInt8(first[0], meta.kind === 'embedding' ? 'columns' : 'rows', first[1][0], k);
+  const [q1, s1] = quantizeInt8(second[0], 'columns', second[1][0], k);
+  const tensors = [
+    rawEntry(`${p}.0.weight`, 'I8', first[1], q0), rawEntry(`${p}.0.weight_scale`, 'F32', [k], s0),
+    rawEntry(`${p}.1.weight`, 'I8', second[1], q1), rawEntry(`${p}.1.weight_scale`, 'F32', [k], s1),
+  ];
   return { meta, tensors };
 }
 
@@ -137,15 +140,11 @@ function factorCode(source: DType, opts: WriteOptions): FactorCode {
   return source === 'float16' ? 'F16' : source === 'bfloat16' ? 'BF16' : 'F32';
 }
 
-function encodedEntry(name: string, [values, shape]: [Float32Array, number[]], code: FactorCode): Entry {
-  return rawEntry(name, code, shape, encodeFloats(values, code));
-}
-
 function rawEntry(name: string, dtype: string, shape: number[], bytes: Uint8Array): Entry {
   return { name, dtype, shape, bytes: bytes.length, write: (out) => out.write(bytes) };
 }
 
-function encodeFloats(v: Float32Array, code: FactorCode): Uint8Array {
+function encodeFloats(v: Float32Array, code: Exclude<FactorCode, 'I8'>): Uint8Array {
   if (code === 'F32') return encodeFloat32(v).bytes;
   if (code === 'F16') return encodeFloat16(v).bytes;
   // bfloat16: the top half of the float32 bits, rounded to nearest even (NaN stays NaN).

@@ -195,6 +195,10 @@ test('f16 and int8 storage load and stay close; bf16 sources keep bf16', async (
     assert.equal(int8.dtypes['fc1.0.weight'], 'torch.int8');
     assert.ok(int8.outputError <= 0.05, `int8 output error ${int8.outputError}`);
     assert.ok(statSync(int8Path).size <= 1.02 * predictedBytes(mlp, factors, 1) + 4096, 'int8 size (scales included)');
+    const tagger = await readPytorch(join(dir, 'tagger.bin'));
+    const embedInt8 = torchCheck('Tagger', join(dir, 'tagger.bin'), await write(tagger, await factorAll(tagger, full), 'tagger-int8.safetensors', 'int8'));
+    await tagger.close();
+    assert.ok(embedInt8.outputError <= 0.05 && embedInt8.weightErrors.embed <= 0.05, `int8 embedding: ${JSON.stringify(embedInt8.weightErrors)}`);
     const bFactors = await factorAll(bf16, full);
     const b = torchCheck('Mlp', join(dir, 'mlp-bf16.pt'), await write(bf16, bFactors, 'mlp-bf16.safetensors'), 'bfloat16');
     assert.equal(b.dtypes['fc1.0.weight'], 'torch.bfloat16');
