@@ -15,6 +15,8 @@ export interface PickleHooks {
   global(module: string, name: string): unknown;
   /** Resolves a BINPERSID reference (PyTorch uses these for tensor storages). */
   persistentLoad(pid: unknown): unknown;
+  /** Appended to a refused global's message: what the user can do instead. */
+  refusalHint?: string;
 }
 
 export function parsePickle(bytes: Uint8Array, file: string, hooks: PickleHooks): unknown {
@@ -56,7 +58,7 @@ export function parsePickle(bytes: Uint8Array, file: string, hooks: PickleHooks)
   const push = (v: unknown): void => { stack.push(v); };
   const lookupGlobal = (module: string, name: string): void => {
     const v = hooks.global(module, name);
-    if (v === undefined) throw new InputError(file, `refusing pickle global ${module}.${name} (nothing from the file is run)`);
+    if (v === undefined) throw new InputError(file, `refusing pickle global ${module}.${name} (nothing from the file is run)${hooks.refusalHint ? `; ${hooks.refusalHint}` : ''}`);
     push(v);
   };
   const setItems = (dict: unknown, kv: unknown[]): void => {

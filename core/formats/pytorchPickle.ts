@@ -63,6 +63,7 @@ export function torchHooks(file: string): PickleHooks {
   for (const c of TENSOR_CLASSES) globals[c] = c;
 
   return {
+    refusalHint: 'only checkpoints of tensors are read: save model.state_dict(), not the model object',
     global(module, name) {
       const qualified = `${module}.${name}`;
       if (qualified in globals) return globals[qualified];

@@ -103,6 +103,7 @@ test('analyze --json: pytorch format and spectra agree with LAPACK', () => {
 test('hostile or unsupported checkpoints: one-line refusals, nothing executed', () => {
   const cases: [string, RegExp][] = [
     ['evil.pt', /refusing pickle global posix\.system/],
+    ['module.pt', /refusing pickle global __main__\.Mlp .*save model\.state_dict\(\)/],
     ['opcode.pt', /unsupported pickle opcode 0x70/],
     ['huge.pt', /declares 2147483632 bytes, past the end/],
     ['overlap.pt', /overlap/],
