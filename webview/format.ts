@@ -7,8 +7,12 @@ export function formatBytes(n: number): string {
   return `${u === 0 ? v : v.toFixed(v < 10 ? 2 : 1)} ${UNITS[u]}`;
 }
 
+// One formatter for all counts: toLocaleString builds a new one per call, which costs
+// milliseconds across a 200-row table.
+const COUNT = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+
 export function formatCount(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
+  return COUNT.format(Math.round(n));
 }
 
 export function formatPercent(fraction: number, digits = 1): string {

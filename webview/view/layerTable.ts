@@ -24,6 +24,8 @@ interface Row {
   energy: HTMLElement;
   error: HTMLElement;
   after: HTMLElement;
+  /** The rank and pin state the row last showed. */
+  shown?: string;
 }
 
 // Shape has no order of its own, so its header does not sort.
@@ -91,13 +93,17 @@ export class LayerTable {
     this.rows.forEach((row, i) => {
       const o = outcomes[i];
       const pinned = pins[row.layer.name] !== undefined;
+      // A budget move changes few ranks; rows whose rank and pin are unchanged stay as they are.
+      const key = `${o.rank}${pinned ? 'p' : ''}`;
+      if (row.shown === key) return;
+      row.shown = key;
       const dense = o.dense ? 'dense' : String(o.rank);
       row.tr.classList.toggle('dense', o.dense);
       row.tr.classList.toggle('pinned', pinned);
       row.tr.dataset.rank = String(o.rank);
       row.slider.value = String(o.dense ? Number(row.slider.max) : o.rank);
       row.slider.setAttribute('aria-valuetext', o.dense ? 'dense' : `rank ${o.rank}`);
-      if (row.number !== document.activeElement) row.number.value = String(o.rank);
+      row.number.value = String(o.rank);
       row.rankText.textContent = pinned ? `${dense} (pinned)` : dense;
       row.unpin.hidden = !pinned;
       row.energy.textContent = formatPercent(o.energyKept, 2);
@@ -158,6 +164,8 @@ export class LayerTable {
     if ((input === row.slider && kind === 'input') || (input === row.number && kind === 'change')) {
       const value = Number(input.value);
       if (Number.isFinite(value)) this.events.pin(row.layer.name, value);
+      // Show the rank the typed value became (e.g. dense), even when that changed nothing.
+      if (input === row.number) input.value = row.tr.dataset.rank ?? input.value;
     }
   }
 
