@@ -3,7 +3,7 @@
 // system (NODERAWFS): files are read and written in place, but every dataset read or
 // written passes through the wasm heap, so one tensor is limited by Module.MAXIMUM_MEMORY.
 // h5wasm cannot create float16 datasets (its type builder knows 4- and 8-byte floats only),
-// so float16 weights can be read but not written.
+// so float16 datasets are written by kerasHalf.ts.
 import h5wasm, { type Dataset, type File, type Group } from 'h5wasm/node';
 import { DTYPE_BYTES } from '../io/decode.js';
 import type { DType } from '../types.js';
@@ -28,7 +28,9 @@ export function h5Reason(e: unknown): string {
 export async function openH5(path: string, mode: 'r' | 'w', shownAs: string = path): Promise<File> {
   await h5();
   try {
-    return new h5wasm.File(path, mode);
+    // New files use the oldest formats that hold them (as h5py does): HDF5 1.8+ readers,
+    // and the version-1 object headers kerasHalf.ts patches.
+    return mode === 'w' ? new h5wasm.File(path, mode, { libver: ['earliest', 'v110'] }) : new h5wasm.File(path, mode);
   } catch (e) {
     throw new InputError(shownAs, `not a readable HDF5 file (${h5Reason(e)})`);
   }
@@ -81,7 +83,7 @@ const WRITABLE: Partial<Record<DType, { code: string; view: (b: ArrayBuffer) => 
 /** Creates `name` in `group` holding `bytes` of `dtype` (contiguous, uncompressed, as Keras writes). */
 export function writeDataset(group: Group, name: string, bytes: Uint8Array, dtype: DType, shape: number[], shownAs: string): Dataset {
   const w = WRITABLE[dtype];
-  if (!w) throw new InputError(shownAs, `cannot write ${dtype} weights to HDF5 (h5wasm supports float32/float64 and integers; use --dtype f32)`);
+  if (!w) throw new InputError(shownAs, `cannot write ${dtype} weights to HDF5`);
   if (bytes.byteLength !== shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[dtype]) throw new Error(`dataset ${name}: ${bytes.byteLength} bytes do not fit shape ${shape.join('×')}`);
   const copy = bytes.slice().buffer;
   return group.create_dataset({ name, data: w.view(copy) as Float32Array, shape, dtype: w.code });

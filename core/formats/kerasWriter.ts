@@ -12,8 +12,10 @@ import type { Factorisation, OutputFile, OutputSink, WriteOptions } from '../com
 import { DTYPE_BYTES } from '../io/decode.js';
 import type { DType, Layer } from '../types.js';
 import { InputError } from '../types.js';
+import { encodeFloat16, encodeFloat32 } from './quantize.js';
 import { CONFIG_ENTRY, WEIGHTS_ENTRY, fileChunks, writeKerasArchive } from './kerasArchive.js';
 import { type SplitSpec, splitConfig, uName, vName } from './kerasConfig.js';
+import { type HalfPatch, applyHalfPatches, createHalfStandIn } from './kerasHalf.js';
 import { datasetDType, isDataset, isGroup, nameListAttr, openH5, readDatasetBytes, writeDataset, writeNameListAttr } from './kerasHdf5.js';
 import { KerasModel } from './keras.js';
 import type { StoredModel } from './storedModel.js';
@@ -24,26 +26,26 @@ interface Split { layer: Layer; u: Stored[]; v: Stored[] }
 
 export async function writeKeras(model: StoredModel, factors: Map<string, Factorisation>, out: string, sink: OutputSink, opts: WriteOptions): Promise<void> {
   if (!(model instanceof KerasModel)) throw new Error(`${model.path}: not read by the Keras reader`);
-  if (opts.dtype && opts.dtype !== 'f32') {
-    throw new InputError(out, `--dtype ${opts.dtype} is not available for Keras files: h5wasm can only create float32/float64 datasets`);
-  }
+  if (opts.dtype === 'int8') throw new InputError(out, '--dtype int8 is not available for Keras files: Keras layers have no way to dequantise stored weights (use f16 or f32)');
   const file = await sink.file(out);
   const splits = new Map<string, Split>();
-  for (const f of factors.values()) splits.set(f.layer.name, await split(model, f, out));
+  for (const f of factors.values()) splits.set(f.layer.name, await split(model, f, opts, out));
   const specs = new Map<string, SplitSpec>([...splits].map(([n, s]) => [n, { kind: s.layer.kind, rank: s.u[0].shape.at(-1)! }]));
-  const config = splitConfig(model.extra.config, specs);
+  const config = JSON.stringify(splitConfig(model.extra.config, specs));
   const dir = await mkdtemp(join(tmpdir(), 'reducible-keras-out-'));
   try {
     const weights = join(dir, 'weights.h5');
+    const builder = new Builder(out);
     const dst = await openH5(weights, 'w', out);
     try {
-      if (model.format === 'keras-h5') await writeLegacy(model.extra.h5, dst, splits, JSON.stringify(config), out);
-      else await writeV3(model.extra.h5, dst, splits, out);
+      if (model.format === 'keras-h5') await writeLegacy(builder, model.extra.h5, dst, splits, config);
+      else await writeV3(builder, model.extra.h5, dst, splits);
     } finally {
       dst.close();
     }
+    await applyHalfPatches(weights, builder.halves);
     if (model.format === 'keras-h5') await pipe(fileChunks(weights), file);
-    else await writeKerasArchive(file, archiveEntries(model, JSON.stringify(config), weights));
+    else await writeKerasArchive(file, archiveEntries(model, config, weights));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -59,19 +61,20 @@ async function pipe(chunks: AsyncIterable<Uint8Array>, out: OutputFile): Promise
   for await (const c of chunks) await out.write(c);
 }
 
-/** The factors as datasets, in the kernel's precision (Keras loads weights as the layer dtype). */
-async function split(model: KerasModel, f: Factorisation, out: string): Promise<Split> {
+/** The factors as datasets: float16 when asked, else the kernel's precision (Keras casts to the layer dtype on load). */
+async function split(model: KerasModel, f: Factorisation, opts: WriteOptions, out: string): Promise<Split> {
   const { layer, rank: k } = f;
-  const dtype = layer.dtype;
-  if (dtype !== 'float32' && dtype !== 'float64') throw new InputError(out, `layer ${layer.name}: cannot write ${dtype} weights (h5wasm creates float32/float64 datasets only)`);
+  const dtype = opts.dtype === 'f16' ? 'float16' : layer.dtype;
   const encode = (v: Float32Array, shape: number[]): Stored => {
-    const typed = dtype === 'float64' ? Float64Array.from(v) : v;
-    return { bytes: new Uint8Array(typed.buffer.slice(typed.byteOffset, typed.byteOffset + typed.byteLength)), dtype, shape };
+    if (dtype === 'float16') return { bytes: encodeFloat16(v).bytes, dtype, shape };
+    if (dtype === 'float32') return { bytes: encodeFloat32(v).bytes, dtype, shape };
+    if (dtype === 'float64') return { bytes: new Uint8Array(Float64Array.from(v).buffer), dtype, shape };
+    throw new InputError(out, `layer ${layer.name}: cannot store factors of a ${dtype} kernel`);
   };
   const { rows, cols } = layer.matrix;
-  const spatial = layer.kind === 'dense' || layer.kind === 'embedding' ? [] : layer.shape.slice(0, -2);
-  const u = encode(f.a, layer.kind === 'dense' || layer.kind === 'embedding' ? [rows, k] : [...layer.shape.slice(0, -1), k]);
-  const v = [encode(f.b, [...spatial.map(() => 1), k, cols])];
+  const matrixLike = layer.kind === 'dense' || layer.kind === 'embedding';
+  const u = encode(f.a, matrixLike ? [rows, k] : [...layer.shape.slice(0, -1), k]);
+  const v = [encode(f.b, [...(matrixLike ? [] : layer.shape.slice(0, -2).map(() => 1)), k, cols])];
   if (layer.bias) {
     const t = model.tensor(layer.bias);
     v.push({ bytes: await t.source.read(t.offset, t.storedBytes), dtype: t.dtype, shape: t.shape });
@@ -81,12 +84,13 @@ async function split(model: KerasModel, f: Factorisation, out: string): Promise<
 
 // ---- legacy .h5 ---------------------------------------------------------------------------
 
-async function writeLegacy(src: File, dst: File, splits: Map<string, Split>, config: string, out: string): Promise<void> {
-  copyAttrs(src, dst, ['model_config'], out);
+async function writeLegacy(b: Builder, src: File, dst: File, splits: Map<string, Split>, config: string): Promise<void> {
+  const out = b.out;
+  b.copyAttrs(src, dst, ['model_config']);
   dst.create_attribute('model_config', config);
   const srcWeights = src.get('model_weights') as Group;
   const dstWeights = dst.create_group('model_weights');
-  copyAttrs(srcWeights, dstWeights, ['layer_names'], out);
+  b.copyAttrs(srcWeights, dstWeights, ['layer_names']);
   const layerNames: string[] = [];
   for (const g of nameListAttr(srcWeights, 'layer_names')) {
     const srcGroup = srcWeights.get(g);
@@ -98,25 +102,25 @@ async function writeLegacy(src: File, dst: File, splits: Map<string, Split>, con
       for (const [group, weights, stored] of [[uName(g), names.u, top.u], [vName(g), names.v, top.v]] as const) {
         const dg = dstWeights.create_group(group);
         writeNameListAttr(dg, 'weight_names', [...weights]);
-        weights.forEach((w, i) => put(dg, w, stored[i], out));
+        weights.forEach((w, i) => b.put(dg, w, stored[i]));
         layerNames.push(group);
       }
       continue;
     }
     const dg = dstWeights.create_group(g);
-    copyAttrs(srcGroup, dg, ['weight_names'], out);
+    b.copyAttrs(srcGroup, dg, ['weight_names']);
     const weightNames: string[] = [];
     for (const w of nameListAttr(srcGroup, 'weight_names')) {
       const path = `model_weights/${g}/${w}`;
       const inner = [...splits.values()].find((s) => isWeightOf(s.layer, path));
       if (!inner) {
-        await copyDataset(src, path, dg, w, out);
+        await b.copyDataset(src, path, dg, w);
         weightNames.push(w);
       } else if (inner.layer.weight === path) {
         // A layer inside a nested model: its weights are replaced where they stood.
         const names = legacyNames(inner, `model_weights/${g}/`);
-        names.u.forEach((n, i) => put(dg, n, inner.u[i], out));
-        names.v.forEach((n, i) => put(dg, n, inner.v[i], out));
+        names.u.forEach((n, i) => b.put(dg, n, inner.u[i]));
+        names.v.forEach((n, i) => b.put(dg, n, inner.v[i]));
         weightNames.push(...names.u, ...names.v);
       }
     }
@@ -127,8 +131,8 @@ async function writeLegacy(src: File, dst: File, splits: Map<string, Split>, con
   for (const key of src.keys()) {
     if (key === 'model_weights' || key === 'optimizer_weights') continue;
     const child = src.get(key);
-    if (isGroup(child)) await copyGroup(child, dst.create_group(key), out);
-    else await copyDataset(src, key, dst, key, out);
+    if (isGroup(child)) await b.copyGroup(child, dst.create_group(key));
+    else await b.copyDataset(src, key, dst, key);
   }
 }
 
@@ -154,46 +158,71 @@ function legacyNames(s: Split, prefix: string): { u: string[]; v: string[] } {
 
 // ---- Keras 3 .keras -----------------------------------------------------------------------
 
-async function writeV3(src: File, dst: File, splits: Map<string, Split>, out: string): Promise<void> {
+async function writeV3(b: Builder, src: File, dst: File, splits: Map<string, Split>): Promise<void> {
   // A split layer's group is `…/layers/<name>`; its pair is written beside it.
   const groups = new Map([...splits.values()].map((s) => [`/${s.layer.weight.replace(/\/vars\/0$/, '')}`, s]));
-  await copyGroup(src, dst, out, (path) => path === '/optimizer' || groups.has(path));
+  await b.copyGroup(src, dst, (path) => path === '/optimizer' || groups.has(path));
   for (const [path, s] of groups) {
     const parent = posix.dirname(path);
     for (const [name, stored] of [[uName(s.layer.name), s.u], [vName(s.layer.name), s.v]] as const) {
       const vars = requireGroup(dst, `${parent}/${name}/vars`);
-      stored.forEach((t, i) => put(vars, String(i), t, out));
+      stored.forEach((t, i) => b.put(vars, String(i), t));
     }
   }
 }
 
 // ---- HDF5 copying -------------------------------------------------------------------------
 
-async function copyGroup(src: Group, dst: Group, out: string, skip: (path: string) => boolean = () => false): Promise<void> {
-  copyAttrs(src, dst, [], out);
-  for (const key of src.keys()) {
-    const child = src.get(key);
-    if (!child || skip((child as Group).path)) continue;
-    if (isGroup(child)) await copyGroup(child, dst.create_group(key), out, skip);
-    else if (isDataset(child)) await copyDataset(src, key, dst, key, out);
-    else throw new InputError(out, `cannot copy ${src.path}/${key}: links and named types are not supported`);
+/** Builds the output file: copies what is kept, writes the factors, remembers float16 stand-ins. */
+class Builder {
+  readonly halves: HalfPatch[] = [];
+  constructor(readonly out: string) {}
+
+  /** Writes a dataset at `path` below `group`, creating the groups on the way. */
+  put(group: Group, path: string, t: Stored): void {
+    if (t.bytes.byteLength !== t.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[t.dtype]) throw new Error(`${path}: bytes do not match shape ${t.shape.join('×')}`);
+    const dir = posix.dirname(path);
+    const parent = dir === '.' ? group : requireGroup(group, dir);
+    if (t.dtype === 'float16') this.halves.push(createHalfStandIn(parent, posix.basename(path), t.bytes, t.shape));
+    else writeDataset(parent, posix.basename(path), t.bytes, t.dtype, t.shape, this.out);
   }
-}
 
-async function copyDataset(srcRoot: Group, srcPath: string, dst: Group, name: string, out: string): Promise<void> {
-  const ds = srcRoot.get(srcPath);
-  if (!isDataset(ds)) throw new InputError(out, `weight ${srcPath} is missing from the source file`);
-  const dtype = datasetDType(ds);
-  if (!dtype) throw new InputError(out, `cannot copy ${ds.path}: its element type is not a plain number`);
-  const written = put(dst, name, { bytes: await readDatasetBytes(ds, out), dtype, shape: ds.shape ?? [] }, out);
-  copyAttrs(ds, written, [], out);
-}
+  async copyGroup(src: Group, dst: Group, skip: (path: string) => boolean = () => false): Promise<void> {
+    this.copyAttrs(src, dst, []);
+    for (const key of src.keys()) {
+      const child = src.get(key);
+      if (!child || skip((child as Group).path)) continue;
+      if (isGroup(child)) await this.copyGroup(child, dst.create_group(key), skip);
+      else if (isDataset(child)) await this.copyDataset(src, key, dst, key);
+      else throw new InputError(this.out, `cannot copy ${src.path}/${key}: links and named types are not supported`);
+    }
+  }
 
-/** Writes a dataset at `path` below `group`, creating the groups on the way. */
-function put(group: Group, path: string, t: Stored, out: string): Dataset {
-  if (t.bytes.byteLength !== t.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[t.dtype]) throw new Error(`${path}: bytes do not match shape ${t.shape.join('×')}`);
-  const dir = posix.dirname(path);
-  return writeDataset(dir === '.' ? group : requireGroup(group, dir), posix.basename(path), t.bytes, t.dtype, t.shape, out);
+  async copyDataset(srcRoot: Group, srcPath: string, dst: Group, name: string): Promise<void> {
+    const ds = srcRoot.get(srcPath);
+    if (!isDataset(ds)) throw new InputError(this.out, `weight ${srcPath} is missing from the source file`);
+    const dtype = datasetDType(ds);
+    if (!dtype) throw new InputError(this.out, `cannot copy ${ds.path}: its element type is not a plain number`);
+    this.put(dst, name, { bytes: await readDatasetBytes(ds, this.out), dtype, shape: ds.shape ?? [] });
+    this.copyAttrs(ds, dst.get(name) as Dataset, []);
+  }
+
+  copyAttrs(src: Group | Dataset, dst: Group | Dataset, skip: string[]): void {
+    for (const [name, attr] of Object.entries(src.attrs)) {
+      if (skip.includes(name)) continue;
+      const m = attr.metadata;
+      const value = attr.value;
+      if (m.type === 3) {
+        const strings = value as string | string[];
+        if (m.vlen) dst.create_attribute(name, strings);
+        else dst.create_attribute(name, strings, m.shape, `A${m.size + 1}`);
+      } else if (m.type === 0 || m.type === 1) {
+        dst.create_attribute(name, (ArrayBuffer.isView(value) ? value : [value]) as Float64Array, m.shape, attr.dtype as string);
+      } else {
+        throw new InputError(this.out, `cannot copy attribute ${src.path}@${name}: unsupported type`);
+      }
+    }
+  }
 }
 
 function requireGroup(root: Group, path: string): Group {
@@ -203,21 +232,4 @@ function requireGroup(root: Group, path: string): Group {
     g = isGroup(next) ? next : g.create_group(part);
   }
   return g;
-}
-
-function copyAttrs(src: Group | Dataset, dst: Group | Dataset, skip: string[], out: string): void {
-  for (const [name, attr] of Object.entries(src.attrs)) {
-    if (skip.includes(name)) continue;
-    const m = attr.metadata;
-    const value = attr.value;
-    if (m.type === 3) {
-      const strings = value as string | string[];
-      if (m.vlen) dst.create_attribute(name, strings);
-      else dst.create_attribute(name, strings, m.shape, `A${m.size + 1}`);
-    } else if (m.type === 0 || m.type === 1) {
-      dst.create_attribute(name, (ArrayBuffer.isView(value) ? value : [value]) as Float64Array, m.shape, attr.dtype as string);
-    } else {
-      throw new InputError(out, `cannot copy attribute ${src.path}@${name}: unsupported type`);
-    }
-  }
 }

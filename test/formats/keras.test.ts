@@ -328,8 +328,46 @@ print(json.dumps({'root': sorted(f.attrs.keys()), 'keras_version': s(f.attrs['ke
   assert.equal(attrs.dropout, 0);
 });
 
-test('float16 factors are refused with one clear line (h5wasm cannot create float16 datasets)', async () => {
-  await assert.rejects(compress('mlp.h5', () => 4, { dtype: 'f16' }), (e: Error) => e instanceof InputError && /--dtype f16 is not available for Keras files/.test(e.message) && !e.message.includes('\n'));
+for (const file of ['functional.h5', 'functional.keras']) {
+  test(`${file}: --dtype f16 stores the factors as float16 datasets that h5py reads`, async () => {
+    const k = 6;
+    const f32 = await compress(file, () => k);
+    const f16 = await compress(file, () => k, { dtype: 'f16' });
+    const dtypes = JSON.parse(python(`${H5PY_OPEN}
+config, f = open_model(sys.argv[1])
+out = {}
+f.visititems(lambda n, o: out.__setitem__(n, [str(o.dtype), list(o.shape)]) if isinstance(o, h5py.Dataset) else None)
+print(json.dumps(out))
+`, undefined, [f16]).toString()) as Record<string, [string, number[]]>;
+    const factors = Object.entries(dtypes).filter(([n]) => /_(u|v)\//.test(n) && !/bias/.test(n) && !n.endsWith('/1'));
+    assert.equal(factors.length, 10, JSON.stringify(dtypes));
+    for (const [n, [dtype]] of factors) assert.equal(dtype, 'float16', n);
+    const biases = Object.entries(dtypes).filter(([n]) => /_v\//.test(n) && (/bias/.test(n) || n.endsWith('/1')));
+    for (const [n, [dtype]] of biases) assert.equal(dtype, 'float32', `${n} keeps its stored precision`);
+    const reference = forward(join(dir, file), Object.fromEntries(MLP_LAYERS.functional.map((n) => [n, k])));
+    const half = forward(f16).y, full = forward(f32).y;
+    const scale = Math.max(...reference.y.map(Math.abs));
+    assert.ok(maxDiff(full, reference.y) <= 1e-4 * scale, 'f32 factors');
+    // float16 keeps 11 significant bits: outputs agree to ~1e-3 of their scale, not better.
+    assert.ok(maxDiff(half, reference.y) <= 5e-3 * scale, `f16 factors: ${maxDiff(half, reference.y)}`);
+    assert.ok(maxDiff(half, reference.y) > maxDiff(full, reference.y), 'f16 rounding is visible');
+    const factorBytes = factors.reduce((sum, [, [, shape]]) => sum + shape.reduce((a, b) => a * b, 1), 0) * 2;
+    const saved = readFileSync(f32).length - readFileSync(f16).length;
+    const reread = await openModel(f16);
+    try {
+      const u = reread.layers.find((l) => l.name === 'dense_a_u')!;
+      assert.equal(u.dtype, 'float16');
+      assert.equal((await reread.readMatrix(u)).length, 64 * k);
+    } finally {
+      await reread.close();
+    }
+    // libhdf5 hands out space for small datasets in 2 KiB blocks, hence the slack.
+    assert.ok(Math.abs(saved - factorBytes) <= 2048, `f16 saves the factors' 2 bytes per value: ${saved} vs ${factorBytes}`);
+  });
+}
+
+test('--dtype int8 is refused for Keras files with one clear line', async () => {
+  await assert.rejects(compress('mlp.h5', () => 4, { dtype: 'int8' }), (e: Error) => e instanceof InputError && /--dtype int8 is not available for Keras files/.test(e.message) && !e.message.includes('\n'));
 });
 
 function assertRefused(file: string, pattern: RegExp): void {
