@@ -41,6 +41,9 @@ def read_safetensors(path):
 
 def factorised(old, spec):
     """The nn.Sequential that replaces `old` (same input and output, rank `spec['rank']`)."""
+    kinds = {"linear": nn.Linear, "embedding": nn.Embedding, "conv": (nn.Conv1d, nn.Conv2d, nn.Conv3d)}
+    if not isinstance(old, kinds[spec["kind"]]):
+        raise TypeError(f"the file factorises a {spec['kind']} here, but the model has {type(old).__name__}")
     k, kw = spec["rank"], {"device": old.weight.device, "dtype": old.weight.dtype}
     if spec["kind"] == "linear":
         return nn.Sequential(nn.Linear(spec["in"], k, bias=False, **kw), nn.Linear(k, spec["out"], bias=old.bias is not None, **kw))
@@ -48,7 +51,7 @@ def factorised(old, spec):
         return nn.Sequential(nn.Embedding(spec["in"], k, padding_idx=old.padding_idx, **kw), nn.Linear(k, spec["out"], bias=False, **kw))
     if old.groups != 1:
         raise ValueError("grouped convolutions cannot be loaded as factorised")
-    conv = type(old)  # Conv1d/2d/3d: same class, 1×…×1 kernel for the second one
+    conv = type(old)  # same dimensionality; the second has a 1×…×1 kernel
     return nn.Sequential(
         conv(spec["in"], k, old.kernel_size, old.stride, old.padding, old.dilation, bias=False, padding_mode=old.padding_mode, **kw),
         conv(k, spec["out"], 1, bias=old.bias is not None, **kw))

@@ -255,3 +255,21 @@ test('reducible compress on a .pt writes <name>.reduced.safetensors that loads a
   assert.equal(byDefault.code, 0, byDefault.stderr);
   assert.ok(existsSync(join(work, 'cnn.reduced.safetensors')));
 });
+
+test('reducible_load refuses a module of another kind than the file factorised', async () => {
+  const model = await readPytorch(join(dir, 'mlp.pt'));
+  const path = await write(model, await factorAll(model, half), 'mlp-kind.safetensors');
+  await model.close();
+  const r = python(`
+import sys, torch
+sys.path[:0] = ["python", "test/fixtures"]
+from reducible_load import load_reduced
+import make_pytorch
+m = make_pytorch.Mlp()
+m.fc1 = torch.nn.ConvTranspose1d(64, 48, 1)
+try:
+    load_reduced(m, sys.argv[1])
+except TypeError as e:
+    print(e)`, undefined, [path]);
+  assert.equal(r.toString().trim(), 'the file factorises a linear here, but the model has ConvTranspose1d');
+});
