@@ -135,6 +135,38 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
     assert.deepEqual((await names()).sort(), analysis.layers.filter((l) => l.kind === 'depthwise').map((l) => l.name).sort());
   });
 
+  test('keyboard: Tab reaches every kind of control and Enter/Space act on them', async () => {
+    const panel = await Panel.open(browser);
+    await panel.load(analysis);
+    const focused = () => panel.page.evaluate(() => {
+      const host = document.activeElement;
+      const el = host?.shadowRoot?.activeElement ?? host;
+      if (!host || !el) return '';
+      const id = host.id || host.getAttribute('value') || host.getAttribute('aria-label') || '';
+      return `${host.tagName.toLowerCase()}${id ? `:${id}` : ''}${el.closest('th') ? `:${el.closest('th')!.getAttribute('data-key')}` : ''}`;
+    });
+    const seen: string[] = [];
+    for (let i = 0; i < 22; i++) {
+      await panel.page.keyboard.press('Tab');
+      seen.push(await focused());
+    }
+    const first = analysis.layers[0].name;
+    for (const want of ['vscode-radio:ratio', 'input:budget', 'vscode-textfield:budget-value', 'vscode-button:compress',
+      'vscode-button:export-plan', 'vscode-textfield:Filter layers', 'button:params', 'button', `input:Rank of ${first}`]) {
+      assert.ok(seen.includes(want), `Tab reaches ${want} (saw ${seen.join(', ')})`);
+    }
+    await panel.page.locator('th[data-key="name"] button').focus();
+    await panel.page.keyboard.press('Space');
+    assert.equal(await panel.page.getAttribute('th[data-key="name"]', 'aria-sort'), 'ascending');
+    const layer = analysis.layers[17].name;
+    await panel.page.locator(`tr[data-name="${layer}"] button.link`).focus();
+    await panel.page.keyboard.press('Enter');
+    assert.equal(await panel.page.getAttribute(`tr[data-name="${layer}"]`, 'aria-current'), 'true');
+    await panel.page.locator('vscode-radio[value="ratio"]').focus();
+    await panel.page.keyboard.press('ArrowRight');
+    assert.equal((await panel.host()).state?.goal, 'energy');
+  });
+
   test('Compress and Export plan post the plan the table shows, in the form `--ranks` reads', async () => {
     const panel = await Panel.open(browser);
     await panel.load(analysis);

@@ -29,15 +29,21 @@ export class BudgetControls {
   private readonly hint = h('span', { id: 'budget-hint', class: 'hint' });
   private readonly totals = new Map<string, HTMLElement>();
   private readonly actions: HTMLElementTagNameMap['vscode-button'][];
+  private goal?: GoalName;
 
   constructor(events: BudgetEvents) {
     this.radios = {
       ratio: h('vscode-radio', { name: 'goal', value: 'ratio', label: 'Parameter budget' }, 'Parameter budget'),
       energy: h('vscode-radio', { name: 'goal', value: 'energy', label: 'Energy per layer' }, 'Energy per layer'),
     };
-    for (const [goal, radio] of Object.entries(this.radios)) {
-      radio.addEventListener('change', () => { if (radio.checked) events.goal(goal as GoalName); });
-    }
+    const goals = h('vscode-radio-group', { 'aria-label': 'Goal' }, this.radios.ratio, this.radios.energy);
+    // The group checks a radio on arrow keys without a change event, so read the choice after keys too.
+    const syncGoal = () => {
+      const goal = this.radios.energy.checked ? 'energy' : 'ratio';
+      if (goal !== this.goal) events.goal(goal);
+    };
+    goals.addEventListener('change', syncGoal);
+    goals.addEventListener('keydown', syncGoal);
     this.slider = h('input', { type: 'range', id: 'budget', max: 100, 'aria-describedby': 'budget-hint' });
     this.slider.addEventListener('input', () => events.value(Number(this.slider.value) / 100));
     this.field = h('vscode-textfield', { type: 'number', id: 'budget-value', max: 100, 'aria-label': 'Budget in percent' });
@@ -57,7 +63,7 @@ export class BudgetControls {
       return h('div', {}, h('dt', {}, label), dd);
     };
     this.element = h('section', { class: 'budget', 'aria-label': 'Budget' },
-      h('vscode-radio-group', { 'aria-label': 'Goal' }, this.radios.ratio, this.radios.energy),
+      goals,
       h('div', { class: 'budget-row' },
         h('label', { for: 'budget' }, 'Keep'), this.slider, this.field, h('span', {}, '%'),
         this.hint),
@@ -70,6 +76,7 @@ export class BudgetControls {
 
   show(goal: GoalName, fraction: number, totals: Totals | undefined, totalParams: number): void {
     const range = RANGE[goal];
+    this.goal = goal;
     this.radios.ratio.checked = goal === 'ratio';
     this.radios.energy.checked = goal === 'energy';
     const percent = (fraction * 100).toFixed(goal === 'ratio' ? 1 : 2);
