@@ -25,17 +25,17 @@ DTYPES = {"F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF1
 
 def read_safetensors(path):
     """Returns ({name: tensor}, metadata dict) from a safetensors file."""
+    tensors = {}
     with open(path, "rb") as f:
         (n,) = struct.unpack("<Q", f.read(8))
         header = json.loads(f.read(n))
-        data = f.read()
-    meta = header.pop("__metadata__", {})
-    tensors = {}
-    for name, e in header.items():
-        begin, end = e["data_offsets"]
-        buf = bytearray(data[begin:end])
-        flat = torch.frombuffer(buf, dtype=DTYPES[e["dtype"]]) if buf else torch.empty(0, dtype=DTYPES[e["dtype"]])
-        tensors[name] = flat.reshape(e["shape"])
+        meta = header.pop("__metadata__", {})
+        for name, e in header.items():  # one tensor at a time: never the whole file in memory twice
+            begin, end = e["data_offsets"]
+            f.seek(8 + n + begin)
+            buf = bytearray(f.read(end - begin))
+            flat = torch.frombuffer(buf, dtype=DTYPES[e["dtype"]]) if buf else torch.empty(0, dtype=DTYPES[e["dtype"]])
+            tensors[name] = flat.reshape(e["shape"])
     return tensors, meta
 
 

@@ -24,7 +24,6 @@ const TORCH_DTYPES: Record<string, DType> = {
   float32: 'float32', float: 'float32', float64: 'float64', double: 'float64', float16: 'float16', half: 'float16',
   bfloat16: 'bfloat16', int64: 'int64', long: 'int64', int32: 'int32', int: 'int32', int8: 'int8', uint8: 'uint8', bool: 'uint8',
 };
-const UNSUPPORTED_STORAGES = new Set(['Short', 'ComplexFloat', 'ComplexDouble', 'QInt8', 'QUInt8', 'QInt32']);
 /** Classes _rebuild_from_type_v2 may name: plain tensors and parameters carry no extra state we need. */
 const TENSOR_CLASSES = new Set(['torch.Tensor', 'torch.nn.parameter.Parameter']);
 
@@ -66,12 +65,14 @@ export function torchHooks(file: string): PickleHooks {
     refusalHint: 'only checkpoints of tensors are read: save model.state_dict(), not the model object',
     global(module, name) {
       const qualified = `${module}.${name}`;
-      if (qualified in globals) return globals[qualified];
+      if (Object.hasOwn(globals, qualified)) return globals[qualified];
       if (module !== 'torch') return undefined;
+      // Any storage class is an inert marker; one we cannot decode (int16, complex, float8, …)
+      // is refused by name only if a tensor actually uses it.
       const storage = /^(\w+)Storage$/.exec(name)?.[1];
-      if (storage && (storage in STORAGE_DTYPES || UNSUPPORTED_STORAGES.has(storage))) return new StorageType(name, STORAGE_DTYPES[storage]);
-      if (name === 'UntypedStorage') return new StorageType(name, 'uint8');
-      if (name in TORCH_DTYPES) return new StorageType(name, TORCH_DTYPES[name]);
+      if (storage === 'Untyped') return new StorageType(name, 'uint8');
+      if (storage) return new StorageType(name, Object.hasOwn(STORAGE_DTYPES, storage) ? STORAGE_DTYPES[storage] : undefined);
+      if (Object.hasOwn(TORCH_DTYPES, name)) return new StorageType(name, TORCH_DTYPES[name]);
       return undefined;
     },
     persistentLoad(pid) {

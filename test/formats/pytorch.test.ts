@@ -110,6 +110,7 @@ test('hostile or unsupported checkpoints: one-line refusals, nothing executed', 
     ['escape.pt', /entry name "\.\.\/\.\.\/outside\.txt" escapes the archive/],
     ['bomb.pt', /zip bomb/],
     ['noncontig.pt', /w\.weight is not contiguous/],
+    ['int16.pt', /tensor w\.weight has unsupported element type ShortStorage/],
     ['legacy.pt', /legacy \(pre-1\.6, non-zip\) PyTorch checkpoint/],
     ['shard.bin', /not a PyTorch zip checkpoint \(a TF\.js weight shard/],
   ];
