@@ -67,11 +67,12 @@ export function registerTradeoffPanel(context: vscode.ExtensionContext, client: 
   );
 }
 
-/** The model a command invocation means: an explorer Uri, a code lens's args, or the active editor's file. */
+/** The model a command invocation means: an explorer Uri, a code lens's args, or the active tab's file. */
 function modelUri(arg: vscode.Uri | OpenPanelArgs | undefined): vscode.Uri | undefined {
   if (arg instanceof vscode.Uri) return arg;
   if (arg?.uri) return vscode.Uri.parse(arg.uri);
-  return vscode.window.activeTextEditor?.document.uri;
+  const tab = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+  return tab instanceof vscode.TabInputText || tab instanceof vscode.TabInputCustom ? tab.uri : undefined;
 }
 
 function panelTitle(model: vscode.Uri): string {

@@ -3,12 +3,13 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import { readPlanFile } from '../../core/compress/plan.js';
 import { suggestedRank } from '../../core/ranks/ranks.js';
 import { contentSecurityPolicy } from '../../client/panel/html.js';
 import { expectedAllocation } from './expected.js';
 import { analysisFixture } from './fixture.js';
+import type { PanelViewState } from '../../shared/panelProtocol.js';
 import { BUNDLE, launchChromium, Panel, type Browser } from './harness.js';
 import { DARK, LIGHT, rgb } from './themes.js';
 
@@ -30,12 +31,27 @@ async function assertNotEmpty(panel: Panel): Promise<void> {
 
 describe('tradeoff panel (built bundle in Chromium)', () => {
   let browser: Browser;
+  let opened: Panel[] = [];
+  const open = async (state?: PanelViewState) => {
+    const panel = await Panel.open(browser, state);
+    opened.push(panel);
+    return panel;
+  };
   before(async () => { browser = await launchChromium(); });
   after(async () => { await browser?.close(); });
+  // Whatever a test did, the page must not have broken its CSP or thrown.
+  afterEach(async () => {
+    for (const panel of opened) {
+      assert.deepEqual((await panel.host()).violations, [], 'CSP violations');
+      assert.deepEqual(panel.errors, [], 'page errors');
+      await panel.page.close();
+    }
+    opened = [];
+  });
 
   test('renders all 200 layers, the header and three non-empty charts, under a strict CSP', async () => {
     assert.ok(statSync(BUNDLE).size <= 400 * 1024, 'bundle ≤ 400 KB');
-    const panel = await Panel.open(browser);
+    const panel = await open();
     await panel.load(analysis);
     assert.equal(await panel.page.locator('table.layers tbody tr').count(), 200);
     assert.equal(await panel.page.textContent('dd[data-fact="params"]'), analysis.totalParams.toLocaleString('en-US'));
@@ -48,13 +64,10 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
     }
     const csp = contentSecurityPolicy({ cspSource: 'x', scriptUri: 'x', nonce: 'n' });
     assert.doesNotMatch(csp, /unsafe/);
-    const host = await panel.host();
-    assert.deepEqual(host.violations, []);
-    assert.deepEqual(panel.errors, []);
   });
 
   test('the global budget (slider by keyboard, then numeric field) sets ranks and totals to allocate()', async () => {
-    const panel = await Panel.open(browser);
+    const panel = await open();
     await panel.load(analysis);
     const expect = async (keep: number) => {
       const want = expectedAllocation(analysis, keep);
@@ -79,7 +92,7 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
   });
 
   test('a per-layer override pins that layer and the rest are re-allocated around it', async () => {
-    const panel = await Panel.open(browser);
+    const panel = await open();
     await panel.load(analysis);
     const layer = analysis.layers.find((l) => l.factorisable && l.breakEvenRank > 10)!;
     const row = panel.page.locator(`tr[data-name="${layer.name}"]`);
@@ -107,7 +120,7 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
   });
 
   test('the energy goal gives every free layer its energy rank', async () => {
-    const panel = await Panel.open(browser);
+    const panel = await open();
     await panel.load(analysis);
     await panel.page.locator('vscode-radio[value="energy"]').click();
     await panel.page.locator('#budget-value input').fill('95');
@@ -120,7 +133,7 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
   });
 
   test('sorting and filtering the table', async () => {
-    const panel = await Panel.open(browser);
+    const panel = await open();
     await panel.load(analysis);
     const names = () => panel.page.$$eval('table.layers tbody tr:not([hidden])', (trs) => trs.map((t) => t.getAttribute('data-name')));
     const params = new Map(analysis.layers.map((l, i) => [l.name, [l.params, i] as const]));
@@ -136,7 +149,7 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
   });
 
   test('keyboard: Tab reaches every kind of control and Enter/Space act on them', async () => {
-    const panel = await Panel.open(browser);
+    const panel = await open();
     await panel.load(analysis);
     const focused = () => panel.page.evaluate(() => {
       const host = document.activeElement;
@@ -168,7 +181,7 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
   });
 
   test('Compress and Export plan post the plan the table shows, in the form `--ranks` reads', async () => {
-    const panel = await Panel.open(browser);
+    const panel = await open();
     await panel.load(analysis);
     const shown = await panel.ranks();
     await panel.page.locator('#compress').click();
@@ -187,7 +200,7 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
   });
 
   test('host messages: progress and engine in the header, a layer selected by the host, errors shown', async () => {
-    const panel = await Panel.open(browser);
+    const panel = await open();
     await panel.send({ type: 'status', status: { engine: 'torch (cuda)', progress: 0.25, label: 'dense_3' } });
     assert.equal(await panel.page.textContent('header [role=status]'), 'Analysing… 25 % (dense_3)');
     const layer = analysis.layers[42].name;
@@ -201,7 +214,7 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
   });
 
   test('state survives a reload: goal, budget and pins come back', async () => {
-    const first = await Panel.open(browser);
+    const first = await open();
     await first.load(analysis);
     await first.page.locator('#budget-value input').fill('30');
     await first.page.keyboard.press('Enter');
@@ -212,7 +225,7 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
     assert.equal(saved.uri, 'file:///models/fixture.onnx');
     const shown = await first.ranks();
 
-    const second = await Panel.open(browser, saved);
+    const second = await open(saved);
     await second.load(analysis);
     assert.deepEqual(await second.ranks(), shown);
     assert.deepEqual(shown, expectedAllocation(analysis, 0.3, { [layer.name]: 2 }).ranks);
@@ -223,7 +236,7 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
   });
 
   test('light and dark theme variables switch the colours cleanly (screenshots in .test-artifacts)', async () => {
-    const panel = await Panel.open(browser);
+    const panel = await open();
     await panel.load(analysis);
     const colours = () => panel.page.evaluate(() => {
       const body = getComputedStyle(document.body);
