@@ -20,7 +20,7 @@ header, section { margin-bottom: 14px; }
 .budget-row input[type=range] { flex: 1 1 240px; }
 #budget-value { width: 90px; }
 .actions { display: flex; gap: 8px; }
-input[type=range] { accent-color: var(--vscode-button-background); }
+input[type=range] { accent-color: var(--vscode-focusBorder); }
 input[type=number] { width: 64px; color: var(--vscode-input-foreground); background: var(--vscode-input-background);
   border: 1px solid var(--vscode-input-border, var(--vscode-panel-border, transparent)); font: inherit; }
 :focus-visible { outline: 1px solid var(--vscode-focusBorder); outline-offset: 1px; }
@@ -51,7 +51,8 @@ table.layers th { position: sticky; top: 0; background: var(--vscode-editor-back
 table.layers th[aria-sort=ascending] button::after { content: ' ▲'; }
 table.layers th[aria-sort=descending] button::after { content: ' ▼'; }
 table.layers tr:hover { background: var(--vscode-list-hoverBackground); }
-table.layers tr[aria-current=true] { background: var(--vscode-list-activeSelectionBackground); color: var(--vscode-list-activeSelectionForeground); }
+table.layers tr[aria-current=true] { background: var(--vscode-list-activeSelectionBackground); color: var(--vscode-list-activeSelectionForeground);
+  outline: 1px dashed var(--vscode-contrastActiveBorder, transparent); outline-offset: -1px; }
 table.layers tr.dense .rank-text { color: var(--vscode-descriptionForeground); font-style: italic; }
 table.layers tr.pinned .rank-text { color: var(--vscode-charts-orange); }
 td.rank { display: flex; align-items: center; gap: 6px; }

@@ -102,9 +102,9 @@ export class Panel {
   }
 
   /** Applies a theme the way VS Code does: a body class and CSS variables on <html>. */
-  async theme(kind: 'vscode-light' | 'vscode-dark', vars: Record<string, string>): Promise<void> {
+  async theme(kind: 'vscode-light' | 'vscode-dark' | 'vscode-high-contrast', vars: Record<string, string>): Promise<void> {
     await this.page.evaluate(({ kind, vars }) => {
-      document.body.classList.remove('vscode-light', 'vscode-dark');
+      document.body.classList.remove('vscode-light', 'vscode-dark', 'vscode-high-contrast');
       document.body.classList.add(kind);
       for (const [k, v] of Object.entries(vars)) document.documentElement.style.setProperty(k, v);
     }, { kind, vars });

@@ -11,7 +11,7 @@ import { expectedAllocation } from './expected.js';
 import { analysisFixture } from './fixture.js';
 import type { PanelViewState } from '../../shared/panelProtocol.js';
 import { BUNDLE, launchChromium, Panel, type Browser } from './harness.js';
-import { DARK, LIGHT, rgb } from './themes.js';
+import { DARK, HIGH_CONTRAST, LIGHT, rgb } from './themes.js';
 
 const analysis = analysisFixture(200);
 const ARTIFACTS = '.test-artifacts';
@@ -235,31 +235,33 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
     assert.deepEqual((await second.host()).state?.pins, {});
   });
 
-  test('light and dark theme variables switch the colours cleanly (screenshots in .test-artifacts)', async () => {
+  test('light, dark and high-contrast theme variables switch the colours cleanly (screenshots in .test-artifacts)', async () => {
     const panel = await open();
     await panel.load(analysis);
-    const colours = () => panel.page.evaluate(() => {
-      const body = getComputedStyle(document.body);
-      const line = document.querySelector('svg .spectrum');
-      // The component draws itself inside its shadow root.
-      const button = document.querySelector('#compress')?.shadowRoot?.querySelector('.base');
-      return {
-        text: body.color, background: body.backgroundColor,
-        spectrum: line ? getComputedStyle(line).stroke : '',
-        button: button ? getComputedStyle(button).backgroundColor : '',
-      };
-    });
     mkdirSync(ARTIFACTS, { recursive: true });
-    await panel.theme('vscode-light', LIGHT);
-    const light = await colours();
-    await panel.page.screenshot({ path: `${ARTIFACTS}/panel-light.png`, fullPage: false });
-    await panel.theme('vscode-dark', DARK);
-    const dark = await colours();
-    await panel.page.screenshot({ path: `${ARTIFACTS}/panel-dark.png`, fullPage: false });
-    assert.deepEqual(light, { text: rgb(LIGHT['--vscode-foreground']), background: rgb(LIGHT['--vscode-editor-background']),
-      spectrum: rgb(LIGHT['--vscode-charts-blue']), button: rgb(LIGHT['--vscode-button-background']) });
-    assert.deepEqual(dark, { text: rgb(DARK['--vscode-foreground']), background: rgb(DARK['--vscode-editor-background']),
-      spectrum: rgb(DARK['--vscode-charts-blue']), button: rgb(DARK['--vscode-button-background']) });
+    const themes = [['light', 'vscode-light', LIGHT], ['dark', 'vscode-dark', DARK], ['high-contrast', 'vscode-high-contrast', HIGH_CONTRAST]] as const;
+    for (const [name, kind, vars] of themes) {
+      await panel.theme(kind, vars);
+      const colours = await panel.page.evaluate(() => {
+        const body = getComputedStyle(document.body);
+        const line = document.querySelector('svg .spectrum');
+        // The component draws itself inside its shadow root.
+        const button = document.querySelector('#compress')?.shadowRoot?.querySelector('.base');
+        const budget = document.querySelector('section.budget');
+        return {
+          text: body.color, background: body.backgroundColor,
+          spectrum: line ? getComputedStyle(line).stroke : '',
+          button: button ? getComputedStyle(button).backgroundColor : '',
+          border: budget ? getComputedStyle(budget).borderTopColor : '',
+        };
+      });
+      assert.deepEqual(colours, {
+        text: rgb(vars['--vscode-foreground']), background: rgb(vars['--vscode-editor-background']),
+        spectrum: rgb(vars['--vscode-charts-blue']), button: rgb(vars['--vscode-button-background']),
+        border: rgb(vars['--vscode-panel-border']),
+      }, name);
+      await panel.page.screenshot({ path: `${ARTIFACTS}/panel-${name}.png` });
+    }
     await assertNotEmpty(panel);
   });
 });

@@ -11,6 +11,7 @@ export const LIGHT: Record<string, string> = {
   '--vscode-input-background': '#ffffff', '--vscode-input-foreground': '#3b3b3b', '--vscode-input-border': '#cecece',
   '--vscode-input-placeholderForeground': '#767676', '--vscode-progressBar-background': '#005fb8',
   '--vscode-settings-textInputBackground': '#ffffff', '--vscode-settings-textInputForeground': '#3b3b3b',
+  '--vscode-settings-textInputBorder': '#cecece',
   '--vscode-settings-checkboxBackground': '#f8f8f8', '--vscode-settings-checkboxBorder': '#cecece',
   '--vscode-settings-checkboxForeground': '#3b3b3b',
   '--vscode-charts-blue': '#1a85ff', '--vscode-charts-green': '#388a34', '--vscode-charts-orange': '#d18616',
@@ -29,6 +30,7 @@ export const DARK: Record<string, string> = {
   '--vscode-input-background': '#313131', '--vscode-input-foreground': '#cccccc', '--vscode-input-border': '#3c3c3c',
   '--vscode-input-placeholderForeground': '#989898', '--vscode-progressBar-background': '#0078d4',
   '--vscode-settings-textInputBackground': '#313131', '--vscode-settings-textInputForeground': '#cccccc',
+  '--vscode-settings-textInputBorder': '#3c3c3c',
   '--vscode-settings-checkboxBackground': '#313131', '--vscode-settings-checkboxBorder': '#3c3c3c',
   '--vscode-settings-checkboxForeground': '#cccccc',
   '--vscode-charts-blue': '#3794ff', '--vscode-charts-green': '#89d185', '--vscode-charts-orange': '#d18616',
@@ -40,3 +42,11 @@ export function rgb(hex: string): string {
   const n = parseInt(hex.slice(1), 16);
   return `rgb(${n >> 16}, ${(n >> 8) & 255}, ${n & 255})`;
 }
+
+export const HIGH_CONTRAST: Record<string, string> = {
+  ...DARK,
+  '--vscode-foreground': '#ffffff', '--vscode-editor-background': '#000000',
+  '--vscode-contrastBorder': '#6fc3df', '--vscode-contrastActiveBorder': '#f38518', '--vscode-panel-border': '#6fc3df', '--vscode-focusBorder': '#f38518',
+  '--vscode-button-background': '#000000', '--vscode-button-border': '#6fc3df',
+  '--vscode-charts-blue': '#3794ff', '--vscode-list-activeSelectionBackground': '#000000',
+};
