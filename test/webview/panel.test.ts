@@ -89,6 +89,11 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
     assert.equal(await slider.inputValue(), '12.5');
     const error = await panel.total('error');
     assert.ok(error > 0 && error < 1, `proxy error ${error}`);
+    // Below the smallest reachable size the panel says so instead of missing the budget silently.
+    await panel.page.locator('#budget-value input').fill('1');
+    await panel.page.keyboard.press('Enter');
+    assert.ok(await panel.total('keep') > 0.01);
+    assert.match(await panel.page.textContent('#budget-hint') ?? '', /smallest reachable is \d/);
   });
 
   test('a per-layer override pins that layer and the rest are re-allocated around it', async () => {

@@ -90,8 +90,11 @@ export class BudgetControls {
     this.hint.textContent = range.text(percent);
     for (const b of this.actions) b.disabled = !totals;
     if (!totals) return;
+    const kept = totals.params / totalParams;
+    // Every layer at rank 1 is as small as factorisation gets; say so rather than miss the budget silently.
+    if (goal === 'ratio' && kept > fraction + 1e-9) this.hint.textContent += ` — the smallest reachable is ${formatPercent(kept)}`;
     this.set('params', totals.params, formatCount(totals.params));
-    this.set('keep', totals.params / totalParams, formatPercent(totals.params / totalParams));
+    this.set('keep', kept, formatPercent(kept));
     this.set('f32', totals.bytes.f32, formatBytes(totals.bytes.f32));
     this.set('f16', totals.bytes.f16, formatBytes(totals.bytes.f16));
     this.set('int8', totals.bytes.int8, formatBytes(totals.bytes.int8));
