@@ -1,14 +1,15 @@
 import { compressFile } from '../../core/compress/job.js';
+import { inputsFromFile } from '../../core/eval/evaluate.js';
 import type { Goal } from '../../core/compress/plan.js';
 import type { CompressReport } from '../../core/compress/report.js';
-import type { StorageDType } from '../../core/compress/types.js';
+import type { Method, StorageDType } from '../../core/compress/types.js';
 import { createEngine, ENGINE_CHOICES, type EngineChoice } from '../../core/engines/select.js';
 import { InputError } from '../../core/types.js';
 import { numberFlag, parseArgs } from '../args.js';
 import { formatBytes, formatCount } from '../format.js';
 import type { Command } from './command.js';
 
-const USAGE = 'reducible compress <model> (--ratio R | --energy E | --ranks plan.json) [--dtype f32|f16|int8] [--method svd] [--engine auto|wasm|torch|tfjs-node] [-o out] [--force] [--json]';
+const USAGE = 'reducible compress <model> (--ratio R | --energy E | --ranks plan.json) [--dtype f32|f16|int8] [--method svd|whitened] [--calibration x.npy|x.npz[:key]] [--finetune STEPS] [--engine auto|wasm|torch|tfjs-node] [-o out] [--force] [--json]';
 
 export function parseGoal(flags: Record<string, string | boolean>): Goal {
   const given = ['ratio', 'energy', 'ranks'].filter((k) => flags[k] !== undefined);
@@ -33,23 +34,27 @@ export const compress: Command = {
   async run(argv) {
     const { flags, positional } = parseArgs(argv, {
       ratio: 'string', energy: 'string', ranks: 'string', dtype: 'string', method: 'string', engine: 'string',
-      out: 'string', force: 'boolean', json: 'boolean', python: 'string',
+      out: 'string', force: 'boolean', json: 'boolean', python: 'string', calibration: 'string', finetune: 'string',
     }, { o: 'out' });
     if (positional.length !== 1) throw new InputError(undefined, `compress needs exactly one model path`);
     const goal = parseGoal(flags);
     const dtype = flags.dtype as StorageDType | undefined;
     if (dtype !== undefined && !['f32', 'f16', 'int8'].includes(dtype)) throw new InputError(undefined, `--dtype must be f32, f16 or int8, got ${dtype}`);
-    if (flags.method !== undefined && flags.method !== 'svd') throw new InputError(undefined, `--method ${String(flags.method)} is not available yet (svd is)`);
+    const method = (flags.method ?? 'svd') as Method;
+    if (!['svd', 'whitened'].includes(method)) throw new InputError(undefined, `--method must be svd or whitened, got ${method}`);
+    const finetune = numberFlag(flags, 'finetune', 0, 1e7);
+    if (finetune !== undefined && !Number.isInteger(finetune)) throw new InputError(undefined, '--finetune takes a whole number of steps');
+    const calibration = flags.calibration ? await inputsFromFile(String(flags.calibration)) : undefined;
     const choice = (flags.engine ?? 'auto') as EngineChoice;
     if (!ENGINE_CHOICES.includes(choice)) throw new InputError(undefined, `--engine must be one of ${ENGINE_CHOICES.join(', ')}`);
-    const engine = await createEngine(choice);
+    const engine = await createEngine(choice, { python: flags.python as string | undefined });
     const abort = new AbortController();
     const onSignal = (): void => abort.abort();
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     try {
       const report = await compressFile(positional[0], {
-        goal, dtype, out: flags.out as string | undefined, force: flags.force === true, engine, signal: abort.signal,
+        goal, dtype, method, calibration, finetune, out: flags.out as string | undefined, force: flags.force === true, engine, signal: abort.signal,
         progress: flags.json ? { report: (f, label) => process.stderr.write(`${JSON.stringify({ progress: f, label })}\n`) } : undefined,
       });
       process.stdout.write(flags.json ? `${JSON.stringify(report)}\n` : `${formatReport(report)}\n`);
