@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'out/**', '.test-artifacts/**', 'examples/**/*.js'] },
+  { ignores: ['dist/**', 'bench/gpu/carry/**', 'bench/gpu/work*/**', 'node_modules/**', 'out/**', '.test-artifacts/**', 'examples/**/*.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
