@@ -2,6 +2,7 @@
 // Both sides import these types; nothing else defines them.
 import type { Analysis } from '../core/analysis.js';
 import type { PlanFile } from '../core/compress/plan.js';
+import type { CompressReport } from '../core/compress/report.js';
 
 /** The plan the panel exports and compresses with: `reducible compress --ranks plan.json`'s format. */
 export type { PlanFile };
@@ -19,7 +20,9 @@ export type HostToPanel =
   | { type: 'status'; status: PanelStatus }
   /** Show this layer (a code lens opened the panel on it). */
   | { type: 'select'; layer: string }
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string }
+  /** What a compression started from the panel measured, to show beside the prediction. */
+  | { type: 'report'; report: CompressReport };
 
 export type PanelToHost =
   /** Sent once the webview listens, so the host never posts into the void. */

@@ -1,6 +1,7 @@
 // The panel: holds the analysis and the user's choices, derives the plan from them, and
 // keeps every view and the persisted state in step with it.
 import type { Analysis } from '../core/analysis.js';
+import type { CompressReport } from '../core/compress/report.js';
 import type { HostToPanel, PanelStatus, PanelViewState, PlanFile, SortKey } from '../shared/panelProtocol.js';
 import { h } from './dom.js';
 import { chooseRanks, normaliseRank } from './model/allocation.js';
@@ -10,6 +11,7 @@ import { BudgetControls } from './view/budgetControls.js';
 import { energyChart, spectrumChart, tradeoffChart } from './view/charts.js';
 import { Header } from './view/header.js';
 import { LayerTable } from './view/layerTable.js';
+import { ReportView } from './view/reportView.js';
 import { runInSlices, type SlicedJob } from './slices.js';
 import type { PanelHost } from './vscodeApi.js';
 
@@ -25,6 +27,8 @@ export class PanelApp {
   private totals?: Totals;
   private curve: CurvePoint[] = [];
   private curveJob?: SlicedJob;
+  private measured?: CurvePoint;
+  private readonly report = new ReportView();
   private readonly header = new Header();
   private readonly budget: BudgetControls;
   private readonly table: LayerTable;
@@ -51,7 +55,7 @@ export class PanelApp {
       this.arrange();
       this.host.setState(this.state);
     });
-    root.append(this.header.element, this.budget.element, this.charts,
+    root.append(this.header.element, this.budget.element, this.report.element, this.charts,
       h('section', { 'aria-label': 'Layers' }, h('div', { class: 'table-tools' }, h('h2', {}, 'Layers'), this.filter), this.table.element));
     this.render();
   }
@@ -62,6 +66,7 @@ export class PanelApp {
       case 'status': this.status = { ...this.status, ...message.status }; this.header.show(this.analysis, this.status); break;
       case 'error': this.header.showError(message.message); break;
       case 'select': this.select(message.layer); break;
+      case 'report': this.showReport(message.report); break;
     }
   }
 
@@ -76,8 +81,19 @@ export class PanelApp {
     this.analysis = analysis;
     this.status = { ...this.status, engine: engine ?? this.status.engine, progress: undefined, label: undefined };
     this.header.showError(undefined);
+    if (uri !== this.state.uri) this.measured = undefined;
     this.table.setLayers(analysis.layers);
     this.replan(true);
+  }
+
+  /** Shows a compression's measurements, and its truncation error as a point beside the predicted curve. */
+  private showReport(report: CompressReport): void {
+    this.report.show(report);
+    const layers = this.analysis?.layers.length ?? 0;
+    const squared = report.layers.reduce((s, l) => s + l.relativeError ** 2, 0);
+    this.measured = layers > 0 && report.originalParams > 0
+      ? { keep: report.compressedParams / report.originalParams, proxyError: Math.sqrt(squared / layers) } : undefined;
+    this.render();
   }
 
   private select(name: string): void {
@@ -154,7 +170,7 @@ export class PanelApp {
         figure(`Singular values — ${a.layers[index].name}`, spectrumChart(a.layers[index], this.outcomes[index])),
         figure(`Cumulative energy — ${a.layers[index].name}`, energyChart(a.layers[index], this.outcomes[index])),
       ]),
-      figure('Whole model — parameters kept vs proxy error', tradeoffChart(this.curve, current)),
+      figure('Whole model — parameters kept vs proxy error', tradeoffChart(this.curve, current, this.measured)),
     );
   }
 

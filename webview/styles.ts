@@ -20,6 +20,7 @@ header, section { margin-bottom: 14px; }
 .budget-row input[type=range] { flex: 1 1 240px; }
 #budget-value { width: 90px; }
 .actions { display: flex; gap: 8px; }
+.report { padding: 10px; border: 1px solid var(--vscode-charts-green); }
 input[type=range] { accent-color: var(--vscode-focusBorder); }
 input[type=number] { width: 64px; color: var(--vscode-input-foreground); background: var(--vscode-input-background);
   border: 1px solid var(--vscode-input-border, var(--vscode-panel-border, transparent)); font: inherit; }
@@ -43,6 +44,7 @@ svg.chart .marker.suggested text { fill: var(--vscode-charts-purple); }
 svg.chart .marker.break-even line { stroke: var(--vscode-charts-red); }
 svg.chart .marker.break-even text { fill: var(--vscode-charts-red); }
 svg.chart .dot.current { fill: var(--vscode-charts-orange); }
+svg.chart .dot.measured { fill: none; stroke: var(--vscode-charts-green); stroke-width: 2; }
 .table-tools { display: flex; align-items: center; gap: 8px; margin-bottom: 6px; }
 table.layers { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
 table.layers th, table.layers td { padding: 2px 6px; text-align: left; border-bottom: 1px solid var(--vscode-panel-border, transparent); white-space: nowrap; }

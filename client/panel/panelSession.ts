@@ -2,7 +2,8 @@
 // the analysis and status, and acts on what the webview asks for.
 import * as vscode from 'vscode';
 import type { Analysis } from '../../core/analysis.js';
-import type { HostToPanel, PanelStatus, PanelToHost } from '../../shared/panelProtocol.js';
+import type { CompressReport } from '../../core/compress/report.js';
+import type { HostToPanel, PanelStatus, PanelToHost, PlanFile } from '../../shared/panelProtocol.js';
 import { COMMANDS, type CompressArgs } from '../../shared/protocol.js';
 import { makeNonce, panelHtml } from './html.js';
 import { exportPlan } from './planFile.js';
@@ -70,16 +71,21 @@ export class PanelSession implements vscode.Disposable {
         if (this.error) this.post({ type: 'error', message: this.error });
         this.sendAnalysis();
         break;
-      case 'compress': {
-        const args: CompressArgs = { uri: this.model.toString(), plan: message.plan };
-        void vscode.commands.executeCommand(COMMANDS.compress, args);
+      case 'compress':
+        void this.compress(message.plan);
         break;
-      }
       case 'exportPlan':
         exportPlan(this.model, message.plan).catch((e: unknown) =>
           vscode.window.showErrorMessage(`Reducible: could not write the plan: ${errorText(e)}`));
         break;
     }
+  }
+
+  /** Runs the same job as the explorer command; when it resolves to its report, the panel shows it. */
+  private async compress(plan: PlanFile): Promise<void> {
+    const args: CompressArgs = { uri: this.model.toString(), plan };
+    const report = await vscode.commands.executeCommand<CompressReport | undefined>(COMMANDS.compress, args);
+    if (report && typeof report.compressedBytes === 'number') this.post({ type: 'report', report });
   }
 
   private sendAnalysis(): void {

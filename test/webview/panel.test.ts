@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { readPlanFile } from '../../core/compress/plan.js';
+import type { CompressReport } from '../../core/compress/report.js';
 import { suggestedRank } from '../../core/ranks/ranks.js';
 import { contentSecurityPolicy } from '../../client/panel/html.js';
 import { expectedAllocation } from './expected.js';
@@ -216,6 +217,24 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
     assert.equal(await panel.page.textContent('header [role=status]'), 'Analysis complete');
     await panel.send({ type: 'error', message: 'fixture.onnx: truncated file' });
     assert.equal(await panel.page.textContent('header [role=alert]'), 'fixture.onnx: truncated file');
+  });
+
+  test("a compression's report is shown beside the prediction, with its measured point on the curve", async () => {
+    const panel = await open();
+    await panel.load(analysis);
+    const predicted = await panel.total('f32');
+    const report: CompressReport = {
+      originalParams: analysis.totalParams, compressedParams: await panel.total('params'),
+      originalBytes: analysis.fileBytes, compressedBytes: Math.round(predicted * 1.01), predictedBytes: predicted,
+      layers: [{ name: analysis.layers[5].name, rank: 3, dtype: 'f32', relativeError: 0.3 }],
+      source: '/models/fixture.onnx', output: '/models/fixture.reduced.onnx', files: ['/models/fixture.reduced.onnx'],
+      format: 'onnx', engine: 'wasm',
+    };
+    assert.equal(await panel.page.locator('svg .dot.measured').count(), 0);
+    await panel.send({ type: 'report', report });
+    assert.equal(await panel.page.textContent('section.report h2'), 'Compressed: fixture.reduced.onnx');
+    assert.match(await panel.page.textContent('dd[data-report="bytes"]') ?? '', /\(predicted 15\.0 MB, \+1\.0 %\)$/);
+    assert.equal(await panel.page.locator('svg .dot.measured').count(), 1);
   });
 
   test('state survives a reload: goal, budget and pins come back', async () => {

@@ -42,13 +42,17 @@ export function energyChart(layer: LayerAnalysis, outcome: LayerOutcome): SVGEle
   });
 }
 
-export function tradeoffChart(curve: CurvePoint[], current: CurvePoint): SVGElement {
-  const maxError = Math.max(1e-9, current.proxyError, ...curve.map((p) => p.proxyError));
+/** The predicted curve, the current plan on it, and a compression's measured point when there is one. */
+export function tradeoffChart(curve: CurvePoint[], current: CurvePoint, measured?: CurvePoint): SVGElement {
+  const maxError = Math.max(1e-9, current.proxyError, measured?.proxyError ?? 0, ...curve.map((p) => p.proxyError));
   return lineChart({
     title: 'Whole model: parameters kept vs proxy error',
     x: { min: 0, max: 1, label: 'parameters kept', format: (v) => formatPercent(v, 0) },
     y: { min: 0, max: maxError, label: 'proxy error', format: (v) => v.toFixed(2) },
     series: [{ points: curve.map((p) => [p.keep, p.proxyError]), className: 'tradeoff' }],
-    dots: [{ x: current.keep, y: current.proxyError, label: 'current plan', className: 'current' }],
+    dots: [
+      { x: current.keep, y: current.proxyError, label: 'current plan', className: 'current' },
+      ...(measured ? [{ x: measured.keep, y: measured.proxyError, label: 'measured (last compression)', className: 'measured' }] : []),
+    ],
   });
 }
