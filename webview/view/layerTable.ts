@@ -97,14 +97,14 @@ export class LayerTable {
       const key = `${o.rank}${pinned ? 'p' : ''}`;
       if (row.shown === key) return;
       row.shown = key;
-      const dense = o.dense ? 'dense' : String(o.rank);
+      const label = o.dense ? 'dense' : String(o.rank);
       row.tr.classList.toggle('dense', o.dense);
       row.tr.classList.toggle('pinned', pinned);
       row.tr.dataset.rank = String(o.rank);
       row.slider.value = String(o.dense ? Number(row.slider.max) : o.rank);
       row.slider.setAttribute('aria-valuetext', o.dense ? 'dense' : `rank ${o.rank}`);
       row.number.value = String(o.rank);
-      row.rankText.textContent = pinned ? `${dense} (pinned)` : dense;
+      row.rankText.textContent = pinned ? `${label} (pinned)` : label;
       row.unpin.hidden = !pinned;
       row.energy.textContent = formatPercent(o.energyKept, 2);
       row.error.textContent = formatError(o.relativeError);
