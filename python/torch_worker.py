@@ -21,7 +21,7 @@ import threading
 MIN_TORCH = (1, 9)  # torch.linalg.eigvalsh / eigh / qr as used below
 PREFETCH = 3
 MAX_POWER_ITERATIONS = 30
-ENERGY_TOLERANCE = 1e-5
+ENERGY_TOLERANCE = 1e-4
 
 out = sys.stdout.buffer
 # Anything a library prints must not corrupt the protocol stream.
