@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { CancelledError, type JobOptions } from '../types.js';
 import type { Engine, MatrixInput, TruncatedSvd } from './engine.js';
-import { truncatedSvd } from './embeddedSvd.js';
+import { SvdPool } from './embeddedSvdPool.js';
 import type { WorkerRequest, WorkerResponse } from './workerProtocol.js';
 
 /** The bundled worker sits next to the bundle; from sources (tests) it is in dist/. */
@@ -43,10 +43,12 @@ export class EmbeddedEngine implements Engine {
     });
   }
 
-  /** Runs on the calling thread for now; moving it into the worker pool is a follow-up. */
-  async truncatedSvd(m: MatrixInput, rank: number, opts: JobOptions = {}): Promise<TruncatedSvd> {
-    if (opts.signal?.aborted) throw new CancelledError();
-    return truncatedSvd(m.data, m.rows, m.cols, rank);
+  private svdPool?: SvdPool;
+
+  /** Runs in its own worker threads (embeddedSvdPool.ts), as many as the spectra pool. */
+  truncatedSvd(m: MatrixInput, rank: number, opts: JobOptions = {}): Promise<TruncatedSvd> {
+    this.svdPool ??= new SvdPool(this.size);
+    return this.svdPool.run(m, rank, opts.signal);
   }
 
   private cancel(id: number): void {
@@ -97,7 +99,7 @@ export class EmbeddedEngine implements Engine {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.pool.map((p) => p.worker.terminate()));
+    await Promise.all([...this.pool.map((p) => p.worker.terminate()), this.svdPool?.close()]);
     this.pool.length = 0;
   }
 }

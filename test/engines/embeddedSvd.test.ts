@@ -81,15 +81,24 @@ test('symmetricEigen: A·v = λ·v, descending, on a matrix with repeated eigenv
   }
 });
 
-test('EmbeddedEngine.truncatedSvd answers through the engine interface', async () => {
+test('EmbeddedEngine.truncatedSvd runs in worker threads; aborting a running job ends it and the next call works', async () => {
   const engine = new EmbeddedEngine(1);
   try {
     const a = lowRankMatrix(70, 50, geometric(40, 0.8), 10);
-    const f = await engine.truncatedSvd({ data: a, rows: 70, cols: 50 }, 6);
+    const m = { data: a, rows: 70, cols: 50 };
     const opt = optimalError(numpySingularValues(a, 70, 50), 6);
+    const ac = new AbortController();
+    // One thread: the big job starts once the small one has answered, and is then running.
+    const small = engine.truncatedSvd(m, 6, { signal: ac.signal });
+    const big = engine.truncatedSvd({ data: randomMatrix(1200, 1200, 11), rows: 1200, cols: 1200 }, 600, { signal: ac.signal });
+    const f = await small;
     assert.ok(Math.abs(reconstructionError(a, 70, 50, f) - opt) <= 1e-3 * opt);
-    const aborted = AbortSignal.abort();
-    await assert.rejects(engine.truncatedSvd({ data: a, rows: 70, cols: 50 }, 6, { signal: aborted }), /cancelled/);
+    ac.abort();
+    await assert.rejects(big, /cancelled/);
+    const again = await engine.truncatedSvd(m, 6);
+    assert.ok(Math.abs(reconstructionError(a, 70, 50, again) - opt) <= 1e-3 * opt);
+    await assert.rejects(engine.truncatedSvd(m, 6, { signal: AbortSignal.abort() }), /cancelled/);
+    await assert.rejects(engine.truncatedSvd(m, 51), /rank 51 is outside \[0, 50\]/);
   } finally {
     await engine.close();
   }
