@@ -3,9 +3,8 @@
 // or effective weights (low rank) are compared with the original and with numpy's SVD.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { copyFileSync, existsSync } from 'node:fs';
 import { cli, makeFixtures, tempDir } from '../helpers/cli.js';
 import { python } from '../helpers/python.js';
 import type { Factorisation, StorageDType } from '../../core/compress/types.js';
@@ -272,4 +271,35 @@ try:
 except TypeError as e:
     print(e)`, undefined, [path]);
   assert.equal(r.toString().trim(), 'the file factorises a linear here, but the model has ConvTranspose1d');
+});
+
+// Debian has no python3-safetensors; where the machine keeps the library's wheel, its Rust
+// parser (the one the ecosystem loads with) is used unpacked from it as a strict second reader.
+const WHEELS = '/opt/pypi/files';
+const wheel = existsSync(WHEELS) ? readdirSync(WHEELS).find((f) => /^safetensors-.*-abi3-.*x86_64.*\.whl$/.test(f)) : undefined;
+
+test('the safetensors library reads every variant exactly as reducible_load does', { skip: wheel ? false : `no safetensors wheel in ${WHEELS}` }, async () => {
+  const lib = tempDir();
+  python('import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])', undefined, [join(WHEELS, wheel!), lib]);
+  const files: string[] = [];
+  for (const [file, rank, dtype] of [['mlp.pt', half, undefined], ['mlp.pt', full, 'f16'], ['cnn.pth', half, 'int8'], ['tagger.bin', half, undefined], ['mlp-bf16.pt', half, undefined]] as const) {
+    const model = await readPytorch(join(dir, file));
+    files.push(await write(model, await factorAll(model, rank), `lib-${files.length}.safetensors`, dtype));
+    await model.close();
+  }
+  const r = python(`
+import sys, torch
+sys.path[:0] = [sys.argv[1], "python"]
+from safetensors import safe_open
+from safetensors.torch import load_file
+from reducible_load import read_safetensors
+for f in sys.argv[2:]:
+    ours, meta = read_safetensors(f)
+    theirs = load_file(f)
+    with safe_open(f, "pt") as g: assert g.metadata() == meta, f
+    assert sorted(theirs) == sorted(ours), f
+    for k, v in theirs.items():
+        assert v.dtype == ours[k].dtype and torch.equal(v, ours[k]), (f, k)
+print(len(sys.argv) - 2)`, undefined, [lib, ...files]);
+  assert.equal(r.toString().trim(), String(files.length));
 });
