@@ -1,12 +1,27 @@
-// Worker thread of the embedded engine: runs one kernel per message.
-import { parentPort } from 'node:worker_threads';
+// Worker thread of the embedded engine: runs one kernel per message. Started with
+// HELPER_ROLE it is instead a helper thread that joins another worker's big kernels.
+import { parentPort, workerData } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
 import { singularValues } from '../linalg/singularValues.js';
+import { HelperThreads, isHelperRole, serveAsHelper } from '../linalg/helperThreads.js';
 import type { WorkerRequest, WorkerResponse } from './workerProtocol.js';
 
-parentPort?.on('message', (req: WorkerRequest) => {
+/** Below this min(rows, cols) a second thread's barriers cost more than its share saves. */
+const HELP_FROM = 384;
+
+let helpers: HelperThreads | undefined;
+function helpersFor(rows: number, cols: number): HelperThreads | undefined {
+  const extra = availableParallelism() - 1;
+  if (extra < 1 || Math.min(rows, cols) < HELP_FROM) return undefined;
+  helpers ??= new HelperThreads(new URL(import.meta.url), extra);
+  return helpers;
+}
+
+if (isHelperRole(workerData)) serveAsHelper(parentPort!);
+else parentPort?.on('message', (req: WorkerRequest) => {
   let res: WorkerResponse;
   try {
-    const values = singularValues(req.data, req.rows, req.cols);
+    const values = singularValues(req.data, req.rows, req.cols, helpersFor(req.rows, req.cols));
     res = { id: req.id, ok: true, values };
     parentPort!.postMessage(res, [values.buffer as ArrayBuffer]);
   } catch (e) {

@@ -60,12 +60,13 @@ export function tridiagonalEigenvalues(dIn: Float64Array, eIn: Float64Array): Fl
   const d = Float64Array.from(dIn);
   const e = new Float64Array(n);
   for (let i = 0; i < n - 1; i++) e[i] = eIn[i];
-  // Off-diagonals below this absolute size are zero for our purposes: it bounds the
-  // eigenvalue perturbation far below the 1e-4·σ_max² we need, and lets clusters near zero
-  // (low-rank layers) deflate instead of stalling the relative test.
+  // Off-diagonals below ε·‖T‖ are zero for our purposes: dropping one moves eigenvalues by
+  // no more than the rounding the f64 Gram already carries (σ by ≤ √ε·σ_max ≈ 1.5e-8·σ_max),
+  // and it lets clusters of near-zero eigenvalues (low-rank layers) deflate; a tighter floor
+  // leaves the relative test chasing rounding noise there until the iteration limit.
   let norm = 0;
   for (let i = 0; i < n; i++) norm = Math.max(norm, Math.abs(d[i]) + Math.abs(e[i]) + (i > 0 ? Math.abs(e[i - 1]) : 0));
-  const floor = Number.EPSILON * Number.EPSILON * norm;
+  const floor = Number.EPSILON * norm;
   for (let l = 0; l < n; l++) {
     let iter = 0;
     for (;;) {

@@ -1,11 +1,12 @@
-import { test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { singularValues } from '../../core/linalg/singularValues.js';
+import { HelperThreads } from '../../core/linalg/helperThreads.js';
+import { EmbeddedEngine } from '../../core/engines/embedded.js';
 import { numpySingularValues } from '../helpers/python.js';
 import { lowRankMatrix, randomMatrix } from '../helpers/random.js';
 
-function assertMatchesLapack(a: Float32Array, m: number, n: number): void {
-  const ours = singularValues(a, m, n);
+function assertMatchesLapack(a: Float32Array, m: number, n: number, ours = singularValues(a, m, n)): void {
   const ref = numpySingularValues(a, m, n);
   assert.equal(ours.length, Math.min(m, n));
   assert.equal(ref.length, ours.length);
@@ -32,3 +33,41 @@ test('zero matrix', () => {
   assert.deepEqual(Array.from(s), [0, 0, 0]);
 });
 test('matrix with repeated singular values', () => assertMatchesLapack(lowRankMatrix(40, 40, [3, 3, 3, 1, 1], 8), 40, 40));
+
+// Sizes that leave partial 4-row tiles, partial 32-column panels and partial 128-sample
+// Gram chunks, on both sides of the transpose.
+test('odd shapes: partial tiles, panels and chunks', () => {
+  for (const [m, n, seed] of [[333, 130, 9], [130, 333, 10], [7, 5, 11], [2, 2, 12], [65, 66, 13]]) {
+    assertMatchesLapack(randomMatrix(m, n, seed), m, n);
+  }
+});
+test('ill-conditioned and low-rank at blocked sizes', () => {
+  assertMatchesLapack(lowRankMatrix(300, 280, geometric(280, 0.9), 14), 300, 280);
+  assertMatchesLapack(lowRankMatrix(260, 300, geometric(20, 0.5), 15), 260, 300);
+});
+
+describe('with helper threads sharing the kernel memory', () => {
+  // The built worker script doubles as the helper (npm run build first).
+  const helpers = new HelperThreads(new URL('../../dist/worker.js', import.meta.url), 1);
+  after(() => helpers.close());
+  test('tall and wide matrices big enough to split every step', () => {
+    for (const [m, n, seed] of [[450, 401, 16], [401, 450, 17]]) {
+      const a = randomMatrix(m, n, seed);
+      assertMatchesLapack(a, m, n, singularValues(a, m, n, helpers));
+    }
+  });
+  test('a second job on the same helpers', () => {
+    const a = lowRankMatrix(300, 300, geometric(100, 0.8), 18);
+    assertMatchesLapack(a, 300, 300, singularValues(a, 300, 300, helpers));
+  });
+});
+
+test('EmbeddedEngine.spectrum (workers from dist/worker.js) matches numpy', async () => {
+  const engine = new EmbeddedEngine();
+  try {
+    const a = randomMatrix(520, 610, 19);
+    assertMatchesLapack(a, 520, 610, await engine.spectrum({ data: a, rows: 520, cols: 610 }));
+  } finally {
+    await engine.close();
+  }
+});

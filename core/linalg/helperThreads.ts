@@ -1,0 +1,46 @@
+// Helper threads for the spectra kernels: worker threads that instantiate the kernel module
+// on a job's shared memory and work through helper_loop until the job stops them. They are
+// started once and reused, job after job.
+import { Worker, type MessagePort } from 'node:worker_threads';
+import type { Helpers } from './wasmSpectra.js';
+
+/** What a helper is sent for each job. */
+interface HelperJob { module: WebAssembly.Module; memory: WebAssembly.Memory; ctrl: number; tid: number }
+
+/** workerData that makes a worker script call serveAsHelper instead of its usual role. */
+export const HELPER_ROLE = { role: 'spectra-helper' } as const;
+
+export function isHelperRole(data: unknown): boolean {
+  return (data as { role?: unknown } | null)?.role === HELPER_ROLE.role;
+}
+
+export class HelperThreads implements Helpers {
+  private readonly workers: Worker[];
+
+  /** `script` must call serveAsHelper when started with HELPER_ROLE as its workerData. */
+  constructor(script: string | URL, readonly count: number) {
+    this.workers = Array.from({ length: count }, () => {
+      const w = new Worker(script, { workerData: HELPER_ROLE });
+      w.unref();
+      return w;
+    });
+  }
+
+  start(module: WebAssembly.Module, memory: WebAssembly.Memory, ctrl: number): void {
+    this.workers.forEach((w, i) => w.postMessage({ module, memory, ctrl, tid: i + 1 } satisfies HelperJob));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+/** Body of a helper thread. helper_loop blocks this thread until the job's end. */
+export function serveAsHelper(port: MessagePort): void {
+  port.on('message', (job: HelperJob) => {
+    const k = new WebAssembly.Instance(job.module, { env: { memory: job.memory } }).exports as {
+      helper_loop(ctrl: number, tid: number): void;
+    };
+    k.helper_loop(job.ctrl, job.tid);
+  });
+}
