@@ -1,16 +1,19 @@
 // A whole compression job: analyse, plan, factorise, write atomically, report.
 import { resolve } from 'node:path';
-import { analyzeModel, type Analysis } from '../analysis.js';
+import type { Analysis } from '../analysis.js';
 import type { Engine } from '../engines/engine.js';
 import { openModel } from '../formats/open.js';
 import type { StoredModel } from '../formats/storedModel.js';
 import { defaultOutput, WRITERS } from '../formats/writers.js';
 import { AtomicOutput } from '../io/atomicOutput.js';
 import { InputError, throwIfAborted, type JobOptions } from '../types.js';
-import { factorize } from './factorize.js';
+import type { Tensor } from '../eval/tensor.js';
+import { finetuneTfjs, type FinetuneResult } from './finetuneTfjs.js';
+import { plainStrategy, whitenedStrategy } from './strategy.js';
+import { rewriteTopology } from '../formats/tfjsWriter.js';
 import { makePlan, type Goal } from './plan.js';
 import { predictBytes, storageName, type CompressReport } from './report.js';
-import type { Factorisation, StorageDType } from './types.js';
+import type { Factorisation, Method, StorageDType } from './types.js';
 
 export interface CompressOptions extends JobOptions {
   goal: Goal;
@@ -18,8 +21,13 @@ export interface CompressOptions extends JobOptions {
   out?: string;
   force?: boolean;
   engine: Engine;
-  /** Reuse an analysis already computed for this file (the IDE has one cached). */
+  /** Reuse an analysis already computed for this file (the IDE has one cached; plain SVD only). */
   analysis?: Analysis;
+  method?: Method;
+  /** Unlabeled inputs for whitening and fine-tuning. */
+  calibration?: Tensor;
+  /** Fine-tuning steps after factorising (TF.js layers models). */
+  finetune?: number;
 }
 
 export async function compressFile(path: string, o: CompressOptions): Promise<CompressReport> {
@@ -29,15 +37,27 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
     if (!writer) throw new InputError(path, `compressing ${model.format} models is not supported yet (analysis is)`);
     const out = resolve(o.out ?? defaultOutput(model.path, writer.ext));
     if (model.files.includes(out)) throw new InputError(out, 'output path is the input model; choose another -o');
-    const analysis = o.analysis ?? await analyzeModel(model, o.engine, undefined, { signal: o.signal, progress: { report: (f, l) => o.progress?.report(f * 0.3, `analysing ${l}`) } });
-    const plan = await makePlan(analysis, o.goal);
+    const stage = { signal: o.signal, progress: { report: (f: number, l: string) => o.progress?.report(f * 0.3, `analysing: ${l}`) } };
+    if ((o.method === 'whitened' || o.finetune) && !o.calibration) throw new InputError(path, `${o.method === 'whitened' ? '--method whitened' : '--finetune'} needs --calibration inputs`);
+    if (o.finetune && model.format !== 'tfjs-layers') throw new InputError(path, `--finetune is available for TF.js layers models (this is ${model.format})`);
+    const strategy = o.method === 'whitened'
+      ? await whitenedStrategy(model, o.engine, o.calibration!, stage)
+      : await plainStrategy(model, o.engine, stage, o.analysis);
+    const plan = await makePlan(strategy.analysis, o.goal);
     const factors = new Map<string, Factorisation>();
     const todo = model.layers.filter((l) => (plan.get(l.name) ?? Infinity) < Math.min(l.matrix.rows, l.matrix.cols));
     let done = 0;
     for (const layer of todo) {
       throwIfAborted(o.signal);
-      factors.set(layer.name, await factorize(model, layer, plan.get(layer.name)!, o.engine, o));
-      o.progress?.report(0.3 + 0.6 * (++done / todo.length), `factorised ${layer.name}`);
+      factors.set(layer.name, await strategy.factor(layer, plan.get(layer.name)!));
+      o.progress?.report(0.3 + (o.finetune ? 0.6 : 0.69) * (++done / todo.length), `factorised ${layer.name}`);
+    }
+    let finetune: FinetuneResult | undefined;
+    if (o.finetune && factors.size) {
+      const topology = rewriteTopology((model.extra as { modelTopology: Record<string, unknown> }).modelTopology, factors, model.path);
+      finetune = await finetuneTfjs(model.path, topology, factors, o.calibration!, {
+        steps: o.finetune, signal: o.signal, progress: { report: (f, l) => o.progress?.report(0.9 + 0.09 * f, l) },
+      });
     }
     const sink = new AtomicOutput(model.files, o.force);
     try {
@@ -53,6 +73,7 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
         predictedBytes: predicted.bytes,
         layers: [...factors.values()].map((f) => ({ name: f.layer.name, rank: f.rank, dtype: storageName(f.layer.dtype, o.dtype), relativeError: f.relativeError })),
         source: model.path, output: out, files: [...sink.sizes().keys()], format: model.format, engine: o.engine.description,
+        method: o.method ?? 'svd', finetune,
       };
       const rep = await sink.file(`${out}.report.json`);
       await rep.write(new TextEncoder().encode(`${JSON.stringify(report, null, 2)}\n`));

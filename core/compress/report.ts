@@ -1,7 +1,8 @@
 // `<out>.report.json` (contract).
 import { DTYPE_BYTES } from '../io/decode.js';
 import type { Model } from '../types.js';
-import type { Factorisation, StorageDType } from './types.js';
+import type { FinetuneResult } from './finetuneTfjs.js';
+import type { Factorisation, Method, StorageDType } from './types.js';
 
 export interface LayerReport { name: string; rank: number; dtype: string; relativeError: number }
 
@@ -18,6 +19,8 @@ export interface CompressReport {
   files: string[];
   format: string;
   engine: string;
+  method: Method;
+  finetune?: FinetuneResult;
 }
 
 const STORAGE_BYTES: Record<StorageDType, number> = { f32: 4, f16: 2, int8: 1 };

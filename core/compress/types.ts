@@ -20,6 +20,8 @@ export interface Factorisation {
   b: Float32Array;
   /** ‖W − A·B‖_F / ‖W‖_F */
   relativeError: number;
+  /** A replacement for the layer's bias (fine-tuning trains it); absent keeps the stored one. */
+  bias?: Float32Array;
 }
 
 export interface WriteOptions {

@@ -89,7 +89,7 @@ function argmax(d: Float32Array, row: number, width: number): number {
   return best;
 }
 
-async function inputsFromFile(spec: string): Promise<Tensor> {
+export async function inputsFromFile(spec: string): Promise<Tensor> {
   const arr = await readArray(spec);
   if (arr.shape.length < 1) throw new InputError(spec, 'inputs must have a leading sample dimension');
   return { data: toFloat32(arr), shape: arr.shape };

@@ -67,7 +67,7 @@ function renameRefs(node: unknown, from: string, to: string): unknown {
   return node;
 }
 
-function rewriteTopology(topology: Json, factors: Map<string, Factorisation>, path: string): Json {
+export function rewriteTopology(topology: Json, factors: Map<string, Factorisation>, path: string): Json {
   const visit = (model: Json): Json => {
     const config = model.config as Json | KerasLayer[];
     const list = (Array.isArray(config) ? config : (config as Json).layers) as KerasLayer[] | undefined;
@@ -99,10 +99,10 @@ export async function writeTfjsLayers(model: StoredModel, factors: Map<string, F
   const bin = await sink.file(weightsPath);
   const manifest: ManifestWeight[] = [];
   const replaced = new Map<string, Factorisation>();
-  const biasOwner = new Map<string, string>();
+  const biasOwner = new Map<string, Factorisation>();
   for (const f of factors.values()) {
     replaced.set(f.layer.weight, f);
-    if (f.layer.bias) biasOwner.set(f.layer.bias, f.layer.name);
+    if (f.layer.bias) biasOwner.set(f.layer.bias, f);
   }
   for (const t of model.tensors) {
     const f = replaced.get(t.name);
@@ -116,10 +116,15 @@ export async function writeTfjsLayers(model: StoredModel, factors: Map<string, F
       await bin.write(eb.bytes); manifest.push(manifestEntry(`${f.layer.name}_v/kernel`, vShape, eb));
       continue;
     }
-    const raw = await t.source.read(t.offset, t.storedBytes);
-    await bin.write(raw);
     const owner = biasOwner.get(t.name);
-    const name = owner ? `${owner}_v/bias` : t.name;
+    const name = owner ? `${owner.layer.name}_v/bias` : t.name;
+    if (owner?.bias) {
+      const e = encodeLike(owner.bias, t, {}); // biases keep their stored precision, as predicted
+      await bin.write(e.bytes);
+      manifest.push(manifestEntry(name, t.shape, e));
+      continue;
+    }
+    await bin.write(await t.source.read(t.offset, t.storedBytes));
     const entry: ManifestWeight = { name, shape: t.shape, dtype: t.affine || t.dtype === 'float16' ? 'float32' : t.dtype };
     if (t.affine) entry.quantization = { dtype: t.dtype as 'uint8' | 'uint16', scale: t.affine.scale, min: t.affine.min };
     else if (t.dtype === 'float16') entry.quantization = { dtype: 'float16' };

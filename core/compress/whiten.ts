@@ -1,0 +1,82 @@
+// Data-aware (whitened) truncated SVD. With C = XᵀX/N the input second moment of a layer
+// y = x·W, the output error on the calibration data is ‖Lᵀ(W − W')‖_F with C = L·Lᵀ. So we
+// truncate the SVD of M = Lᵀ·W and map back: W' = L⁻ᵀ·M_k. The discarded singular values of
+// M are exactly the output error — which is what both the factors and the allocator should
+// minimise, not the weight error.
+import type { Engine } from '../engines/engine.js';
+import type { JobOptions } from '../types.js';
+
+/** Lower Cholesky factor of the symmetric n×n f64 matrix `c`, with jitter added until PD. */
+export function choleskyWithJitter(c: Float64Array, n: number): Float64Array {
+  let trace = 0;
+  for (let i = 0; i < n; i++) trace += c[i * n + i];
+  let jitter = 1e-8 * (trace / n || 1);
+  for (let attempt = 0; attempt < 12; attempt++, jitter *= 10) {
+    const l = tryCholesky(c, n, jitter);
+    if (l) return l;
+  }
+  throw new Error('calibration statistics are not positive definite even with jitter');
+}
+
+function tryCholesky(c: Float64Array, n: number, jitter: number): Float64Array | undefined {
+  const l = new Float64Array(n * n);
+  for (let j = 0; j < n; j++) {
+    let d = c[j * n + j] + jitter;
+    for (let p = 0; p < j; p++) d -= l[j * n + p] * l[j * n + p];
+    if (!(d > 0)) return undefined;
+    const ljj = Math.sqrt(d);
+    l[j * n + j] = ljj;
+    for (let i = j + 1; i < n; i++) {
+      let s = c[i * n + j];
+      for (let p = 0; p < j; p++) s -= l[i * n + p] * l[j * n + p];
+      l[i * n + j] = s / ljj;
+    }
+  }
+  return l;
+}
+
+/** M = Lᵀ·W for lower-triangular L (n×n) and W (n×cols), as f32 for the engine. */
+export function whitenWeight(l: Float64Array, w: Float32Array, n: number, cols: number): Float32Array {
+  const m = new Float64Array(n * cols);
+  for (let p = 0; p < n; p++) {
+    for (let i = 0; i <= p; i++) {
+      const lpi = l[p * n + i]; // (Lᵀ)[i][p]
+      if (lpi === 0) continue;
+      for (let j = 0; j < cols; j++) m[i * cols + j] += lpi * w[p * cols + j];
+    }
+  }
+  return Float32Array.from(m);
+}
+
+/** Solves Lᵀ·X = Y (Y n×k) by back substitution. */
+export function solveLowerTransposed(l: Float64Array, y: Float64Array, n: number, k: number): Float64Array {
+  const x = Float64Array.from(y);
+  for (let i = n - 1; i >= 0; i--) {
+    for (let p = i + 1; p < n; p++) {
+      const lpi = l[p * n + i];
+      if (lpi === 0) continue;
+      for (let j = 0; j < k; j++) x[i * k + j] -= lpi * x[p * k + j];
+    }
+    const d = l[i * n + i];
+    for (let j = 0; j < k; j++) x[i * k + j] /= d;
+  }
+  return x;
+}
+
+export interface WhitenedFactors { a: Float32Array; b: Float32Array; whitenedSigma: Float64Array }
+
+/**
+ * Rank-k factors minimising the calibration output error of y = x·W (W rows×cols, rows =
+ * inputs): A = L⁻ᵀ·U_k·√Σ_k, B = √Σ_k·V_kᵀ where M = Lᵀ·W = U·Σ·Vᵀ.
+ */
+export async function whitenedFactors(w: Float32Array, rows: number, cols: number, l: Float64Array, rank: number, engine: Engine, opts: JobOptions = {}): Promise<WhitenedFactors> {
+  const m = whitenWeight(l, w, rows, cols);
+  const { u, s, vt } = await engine.truncatedSvd({ data: m, rows, cols }, rank, opts);
+  const k = s.length;
+  const us = new Float64Array(rows * k);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < k; j++) us[i * k + j] = u[i * k + j] * Math.sqrt(s[j]);
+  const a = Float32Array.from(solveLowerTransposed(l, us, rows, k));
+  const b = new Float32Array(k * cols);
+  for (let j = 0; j < k; j++) { const r = Math.sqrt(s[j]); for (let c = 0; c < cols; c++) b[j * cols + c] = vt[j * cols + c] * r; }
+  return { a, b, whitenedSigma: s };
+}

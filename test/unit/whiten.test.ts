@@ -1,0 +1,58 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EmbeddedEngine } from '../../core/engines/embedded.js';
+import { choleskyWithJitter, whitenedFactors, whitenWeight } from '../../core/compress/whiten.js';
+import { singularValues } from '../../core/linalg/singularValues.js';
+import { randomMatrix } from '../helpers/random.js';
+
+function gram(x: Float32Array, n: number, d: number): Float64Array {
+  const c = new Float64Array(d * d);
+  for (let s = 0; s < n; s++) for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) c[i * d + j] += x[s * d + i] * x[s * d + j] / n;
+  return c;
+}
+
+function matmul(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k: number, n: number): Float64Array {
+  const out = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) for (let p = 0; p < k; p++) { const v = a[i * k + p]; for (let j = 0; j < n; j++) out[i * n + j] += v * b[p * n + j]; }
+  return out;
+}
+
+test('Cholesky with jitter reconstructs a PD matrix and survives a singular one', () => {
+  const d = 12;
+  const c = gram(randomMatrix(200, d, 1), 200, d);
+  const l = choleskyWithJitter(c, d);
+  const llt = matmul(l, Array.from({ length: d * d }, (_, i) => l[(i % d) * d + Math.floor(i / d)]), d, d, d);
+  // The first attempt adds 1e-8·mean(diag) of jitter; nothing else may differ.
+  for (let i = 0; i < d * d; i++) assert.ok(Math.abs(llt[i] - c[i]) < 1e-7 * (1 + Math.abs(c[i])));
+  const singular = gram(randomMatrix(5, d, 2), 5, d); // rank 5 < 12
+  assert.ok(choleskyWithJitter(singular, d).every(Number.isFinite));
+});
+
+test('whitened SVD: the calibration output error equals the discarded whitened singular values', async () => {
+  const n = 400, d = 30, out = 20, k = 6;
+  // Correlated inputs, so whitening differs from plain SVD.
+  const z = randomMatrix(n, d, 3);
+  const mix = randomMatrix(d, d, 4);
+  const x = Float32Array.from(matmul(z, mix, n, d, d));
+  const w = randomMatrix(d, out, 5);
+  const l = choleskyWithJitter(gram(x, n, d), d);
+  const engine = new EmbeddedEngine(1);
+  try {
+    const f = await whitenedFactors(w, d, out, l, k, engine);
+    const sigma = singularValues(whitenWeight(l, w, d, out), d, out);
+    const discarded = sigma.slice(k).reduce((s, v) => s + v * v, 0);
+    const y = matmul(x, w, n, d, out), yk = matmul(matmul(x, f.a, n, d, k), f.b, n, k, out);
+    let err = 0;
+    for (let i = 0; i < y.length; i++) err += (y[i] - yk[i]) ** 2;
+    assert.ok(Math.abs(err / n - discarded) <= 1e-3 * discarded, `output error ${err / n} vs discarded ${discarded}`);
+    // And it beats plain SVD's output error at the same rank.
+    const { u, s, vt } = await engine.truncatedSvd({ data: w, rows: d, cols: out }, k);
+    const us = Float64Array.from({ length: d * k }, (_, i) => u[i] * s[i % k]);
+    const yp = matmul(matmul(x, us, n, d, k), vt, n, k, out);
+    let plain = 0;
+    for (let i = 0; i < y.length; i++) plain += (y[i] - yp[i]) ** 2;
+    assert.ok(err < plain, `whitened ${err} vs plain ${plain}`);
+  } finally {
+    await engine.close();
+  }
+});
