@@ -28,9 +28,9 @@ export function h5Reason(e: unknown): string {
 export async function openH5(path: string, mode: 'r' | 'w', shownAs: string = path): Promise<File> {
   await h5();
   try {
-    // New files use the oldest formats that hold them (as h5py does): HDF5 1.8+ readers,
-    // and the version-1 object headers kerasHalf.ts patches.
-    return mode === 'w' ? new h5wasm.File(path, mode, { libver: ['earliest', 'v110'] }) : new h5wasm.File(path, mode);
+    // HDF5 1.8 formats: compact groups (a group costs ~100 bytes, not the ~1.5 KB of a
+    // symbol-table group), readable by any HDF5 ≥ 1.8, i.e. every h5py Keras has used.
+    return mode === 'w' ? new h5wasm.File(path, mode, { libver: ['v108', 'v110'] }) : new h5wasm.File(path, mode);
   } catch (e) {
     throw new InputError(shownAs, `not a readable HDF5 file (${h5Reason(e)})`);
   }

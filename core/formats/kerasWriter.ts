@@ -65,21 +65,23 @@ async function pipe(chunks: AsyncIterable<Uint8Array>, out: OutputFile): Promise
 async function split(model: KerasModel, f: Factorisation, opts: WriteOptions, out: string): Promise<Split> {
   const { layer, rank: k } = f;
   const dtype = opts.dtype === 'f16' ? 'float16' : layer.dtype;
-  const encode = (v: Float32Array, shape: number[]): Stored => {
-    if (dtype === 'float16') return { bytes: encodeFloat16(v).bytes, dtype, shape };
-    if (dtype === 'float32') return { bytes: encodeFloat32(v).bytes, dtype, shape };
-    if (dtype === 'float64') return { bytes: new Uint8Array(Float64Array.from(v).buffer), dtype, shape };
-    throw new InputError(out, `layer ${layer.name}: cannot store factors of a ${dtype} kernel`);
-  };
   const { rows, cols } = layer.matrix;
   const matrixLike = layer.kind === 'dense' || layer.kind === 'embedding';
-  const u = encode(f.a, matrixLike ? [rows, k] : [...layer.shape.slice(0, -1), k]);
-  const v = [encode(f.b, [...(matrixLike ? [] : layer.shape.slice(0, -2).map(() => 1)), k, cols])];
+  const u = encode(f.a, dtype, matrixLike ? [rows, k] : [...layer.shape.slice(0, -1), k], out);
+  const v = [encode(f.b, dtype, [...(matrixLike ? [] : layer.shape.slice(0, -2).map(() => 1)), k, cols], out)];
   if (layer.bias) {
+    // The bias keeps its stored precision; fine-tuning may have replaced its values.
     const t = model.tensor(layer.bias);
-    v.push({ bytes: await t.source.read(t.offset, t.storedBytes), dtype: t.dtype, shape: t.shape });
+    v.push(f.bias ? encode(f.bias, t.dtype, t.shape, out) : { bytes: await t.source.read(t.offset, t.storedBytes), dtype: t.dtype, shape: t.shape });
   }
   return { layer, u: [u], v };
+}
+
+function encode(values: Float32Array, dtype: DType, shape: number[], out: string): Stored {
+  if (dtype === 'float16') return { bytes: encodeFloat16(values).bytes, dtype, shape };
+  if (dtype === 'float32') return { bytes: encodeFloat32(values).bytes, dtype, shape };
+  if (dtype === 'float64') return { bytes: new Uint8Array(Float64Array.from(values).buffer), dtype, shape };
+  throw new InputError(out, `cannot store ${dtype} weights in a Keras file`);
 }
 
 // ---- legacy .h5 ---------------------------------------------------------------------------

@@ -134,14 +134,16 @@ test('the reader flags what must not be factorised', async () => {
 });
 
 /** Factorises `layers` (every factorisable one when omitted) at `rank` (capped per layer) and writes the result. */
-async function compress(file: string, rank: (rows: number, cols: number) => number, opts: { dtype?: StorageDType; layers?: string[] } = {}): Promise<string> {
+async function compress(file: string, rank: (rows: number, cols: number) => number, opts: { dtype?: StorageDType; layers?: string[]; adjust?: (f: Factorisation) => void } = {}): Promise<string> {
   const model = await openModel(join(dir, file));
   try {
     assert.ok(model instanceof KerasModel);
     const factors = new Map<string, Factorisation>();
     for (const l of model.layers) {
       if (!l.factorisable || (opts.layers && !opts.layers.includes(l.name))) continue;
-      factors.set(l.name, await factorize(model, l, rank(l.matrix.rows, l.matrix.cols), engine));
+      const f = await factorize(model, l, rank(l.matrix.rows, l.matrix.cols), engine);
+      opts.adjust?.(f);
+      factors.set(l.name, f);
     }
     const out = join(tempDir(), file.replace(/\.(h5|keras)$/, '.reduced.$1'));
     const sink = new AtomicOutput(model.files);
@@ -214,7 +216,8 @@ W = weights(config, f)
 for name, k in json.loads(sys.argv[2]).items():
     u, s, vt = np.linalg.svd(W[name][0].astype(np.float64), full_matrices=False)
     W[name][0] = ((u[:, :k] * s[:k]) @ vt[:k]).astype(np.float32)
-x = np.random.default_rng(0).standard_normal((16, 64)).astype(np.float32)
+first = config['config']['layers'][0]['config']
+x = np.random.default_rng(0).standard_normal((16, (first.get('batch_input_shape') or first['batch_shape'])[-1])).astype(np.float32)
 names = []
 y = model(config, x, W, names)
 print(json.dumps({'y': y.astype(np.float64).ravel().tolist(), 'layers': names}))
@@ -363,6 +366,32 @@ print(json.dumps(out))
     }
     // libhdf5 hands out space for small datasets in 2 KiB blocks, hence the slack.
     assert.ok(Math.abs(saved - factorBytes) <= 2048, `f16 saves the factors' 2 bytes per value: ${saved} vs ${factorBytes}`);
+  });
+}
+
+test('a bias replaced by fine-tuning is written to L_v in its stored precision', async () => {
+  for (const file of ['mlp.h5', 'mlp.keras']) {
+    const out = await compress(file, () => 4, { layers: ['dense_1'], adjust: (f) => { f.bias = Float32Array.from({ length: 32 }, (_, i) => i / 4); } });
+    const bias = JSON.parse(python(`${H5PY_OPEN}
+config, f = open_model(sys.argv[1])
+d = f['model_weights/dense_1_v/dense_1_v/bias:0'] if 'model_weights' in f else f['layers/dense_1_v/vars/1']
+print(json.dumps([str(d.dtype), d[()].tolist()]))
+`, undefined, [out]).toString());
+    assert.deepEqual(bias, ['float32', Array.from({ length: 32 }, (_, i) => i / 4)], file);
+  }
+});
+
+for (const [file, dtype] of [['wide.h5', 'f32'], ['wide.keras', 'f32'], ['wide.h5', 'f16'], ['wide.keras', 'f16']]) {
+  test(`${file} through \`reducible compress --dtype ${dtype}\`: the bytes written are what the parameters predict`, () => {
+    const out = join(tempDir(), file.replace('wide', 'wide.reduced'));
+    const r = cli('compress', join(dir, file), '--ratio', '0.4', '--dtype', dtype, '--engine', 'embedded', '-o', out);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(readFileSync(`${out}.report.json`, 'utf8'));
+    assert.equal(report.compressedBytes, readFileSync(out).length);
+    assert.ok(report.compressedBytes <= 1.02 * report.predictedBytes + 4096, `${report.compressedBytes} bytes written, ${report.predictedBytes} predicted`);
+    assert.ok(report.layers.length >= 2);
+    const names = forward(out).layers;
+    for (const l of report.layers) assert.ok(names.includes(`${l.name}_u`) && names.includes(`${l.name}_v`), `${l.name} in ${names}`);
   });
 }
 
