@@ -3,7 +3,7 @@
 # h5py, torch) and as real peers (chromium). Idempotent: does nothing when all are present.
 set -euo pipefail
 pkgs=(python3-numpy libopenblas0-pthread python3-onnx python3-h5py python3-torch
-      python3-safetensors dataset-fashion-mnist chromium)
+      dataset-fashion-mnist chromium time)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
