@@ -196,25 +196,45 @@ static void symv_share(Ctrl *c, int tid, int nthreads) {
   int b0 = j0 + share_start(cols, tid, nthreads), b1 = j0 + share_start(cols, tid + 1, nthreads);
   for (int i = j0; i < n; i++) y[i] = 0;
   int col = b0;
-  // Two columns per pass: each y element loaded and stored once for both.
-  for (; col + 1 < b1; col += 2) {
-    const double *a0 = a + (long)col * ld, *a1 = a0 + ld;
-    double v0 = v[col], v1 = v[col + 1], off = a0[col + 1];
-    f64x2 vs0 = wasm_f64x2_splat(v0), vs1 = wasm_f64x2_splat(v1), s0 = wasm_f64x2_splat(0), s1 = s0;
-    int i = col + 2;
+  // Four columns per pass: each y element is loaded and stored once for all four, so the
+  // loop is bound by streaming A rather than by y traffic.
+  for (; col + 3 < b1; col += 4) {
+    const double *a0 = a + (long)col * ld, *a1 = a0 + ld, *a2 = a1 + ld, *a3 = a2 + ld;
+    const double *aq[4] = {a0, a1, a2, a3};
+    // The 4×4 lower triangle on the diagonal, each off-diagonal entry used both ways.
+    for (int q = 0; q < 4; q++) {
+      y[col + q] += aq[q][col + q] * v[col + q];
+      for (int r = q + 1; r < 4; r++) {
+        y[col + r] += aq[q][col + r] * v[col + q];
+        y[col + q] += aq[q][col + r] * v[col + r];
+      }
+    }
+    f64x2 vs0 = wasm_f64x2_splat(v[col]), vs1 = wasm_f64x2_splat(v[col + 1]);
+    f64x2 vs2 = wasm_f64x2_splat(v[col + 2]), vs3 = wasm_f64x2_splat(v[col + 3]);
+    f64x2 s0 = wasm_f64x2_splat(0), s1 = s0, s2 = s0, s3 = s0;
+    int i = col + 4;
     for (; i + 1 < n; i += 2) {
-      f64x2 x0 = LD2(a0 + i), x1 = LD2(a1 + i), vi = LD2(v + i);
-      ST2(y + i, wasm_f64x2_add(LD2(y + i), wasm_f64x2_add(wasm_f64x2_mul(x0, vs0), wasm_f64x2_mul(x1, vs1))));
+      f64x2 x0 = LD2(a0 + i), x1 = LD2(a1 + i), x2 = LD2(a2 + i), x3 = LD2(a3 + i), vi = LD2(v + i);
+      f64x2 u = wasm_f64x2_add(wasm_f64x2_mul(x0, vs0), wasm_f64x2_mul(x1, vs1));
+      u = wasm_f64x2_add(u, wasm_f64x2_add(wasm_f64x2_mul(x2, vs2), wasm_f64x2_mul(x3, vs3)));
+      ST2(y + i, wasm_f64x2_add(LD2(y + i), u));
       s0 = wasm_f64x2_add(s0, wasm_f64x2_mul(x0, vi));
       s1 = wasm_f64x2_add(s1, wasm_f64x2_mul(x1, vi));
+      s2 = wasm_f64x2_add(s2, wasm_f64x2_mul(x2, vi));
+      s3 = wasm_f64x2_add(s3, wasm_f64x2_mul(x3, vi));
     }
     double t0 = wasm_f64x2_extract_lane(s0, 0) + wasm_f64x2_extract_lane(s0, 1);
     double t1 = wasm_f64x2_extract_lane(s1, 0) + wasm_f64x2_extract_lane(s1, 1);
-    for (; i < n; i++) { y[i] += a0[i] * v0 + a1[i] * v1; t0 += a0[i] * v[i]; t1 += a1[i] * v[i]; }
-    y[col] += a0[col] * v0 + off * v1 + t0;
-    y[col + 1] += off * v0 + a1[col + 1] * v1 + t1;
+    double t2 = wasm_f64x2_extract_lane(s2, 0) + wasm_f64x2_extract_lane(s2, 1);
+    double t3 = wasm_f64x2_extract_lane(s3, 0) + wasm_f64x2_extract_lane(s3, 1);
+    for (; i < n; i++) {
+      y[i] += a0[i] * v[col] + a1[i] * v[col + 1] + a2[i] * v[col + 2] + a3[i] * v[col + 3];
+      t0 += a0[i] * v[i]; t1 += a1[i] * v[i]; t2 += a2[i] * v[i]; t3 += a3[i] * v[i];
+    }
+    y[col] += t0; y[col + 1] += t1; y[col + 2] += t2; y[col + 3] += t3;
   }
-  if (col < b1) {
+  // The share's last few columns one at a time.
+  for (; col < b1; col++) {
     const double *ac = a + (long)col * ld;
     double vc = v[col], t = ac[col] * vc;
     for (int i = col + 1; i < n; i++) { y[i] += ac[i] * vc; t += ac[i] * v[i]; }
