@@ -43,8 +43,8 @@ export interface ReducedLayerMeta {
 
 export const writeSafetensors: Writer<StoredModel> = async (model, factors, out, sink, opts) => {
   const byWeight = new Map([...factors.values()].map((f) => [f.layer.weight, f]));
-  const movedBias = new Map<string, string>();
-  for (const f of factors.values()) if (f.layer.bias) movedBias.set(f.layer.bias, `${f.layer.name}.1.bias`);
+  const biasOwner = new Map<string, Factorisation>();
+  for (const f of factors.values()) if (f.layer.bias) biasOwner.set(f.layer.bias, f);
   const layers: Record<string, ReducedLayerMeta> = {};
   const entries: Entry[] = [];
   for (const t of model.tensors) {
@@ -54,7 +54,8 @@ export const writeSafetensors: Writer<StoredModel> = async (model, factors, out,
       layers[f.layer.name] = meta;
       entries.push(...tensors);
     } else {
-      entries.push(copyEntry(t, movedBias.get(t.name) ?? t.name));
+      const owner = biasOwner.get(t.name);
+      entries.push(!owner ? copyEntry(t, t.name) : owner.bias ? biasEntry(owner, t) : copyEntry(t, `${owner.layer.name}.1.bias`));
     }
   }
   const source = (model.extra as { metadata?: Record<string, string> } | undefined)?.metadata ?? {};
@@ -98,6 +99,12 @@ function copyEntry(t: StoredTensor, name: string): Entry {
       }
     },
   };
+}
+
+/** A bias the job replaced (fine-tuning), stored at the bias's own float precision. */
+function biasEntry(f: Factorisation, t: StoredTensor): Entry {
+  const code = t.dtype === 'float16' ? 'F16' : t.dtype === 'bfloat16' ? 'BF16' : 'F32';
+  return rawEntry(`${f.layer.name}.1.bias`, code, t.shape, encodeFloats(f.bias!, code));
 }
 
 function factorEntries(path: string, t: StoredTensor, f: Factorisation, opts: WriteOptions): { meta: ReducedLayerMeta; tensors: Entry[] } {

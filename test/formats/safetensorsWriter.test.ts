@@ -303,3 +303,16 @@ for f in sys.argv[2:]:
 print(len(sys.argv) - 2)`, undefined, [lib, ...files]);
   assert.equal(r.toString().trim(), String(files.length));
 });
+
+test('a replaced bias (fine-tuning) is written in place of the stored one, at its precision', async () => {
+  for (const [file, dtype] of [['mlp.pt', 'float32'], ['mlp-bf16.pt', 'bfloat16']] as const) {
+    const model = await readPytorch(join(dir, file));
+    const head = await numpyFactors(model, 'head', half);
+    const bias = Float32Array.from({ length: 10 }, (_, i) => i - 4.5);
+    const st = await readSafetensors(await write(model, [{ ...head, bias }], `bias-${dtype}.safetensors`));
+    assert.equal(st.tensor('head.1.bias').dtype, dtype);
+    assert.deepEqual(await st.readTensor('head.1.bias'), bias);
+    assert.deepEqual(await st.readTensor('fc1.bias'), await model.readTensor('fc1.bias'));
+    await st.close(); await model.close();
+  }
+});
