@@ -415,6 +415,9 @@ test('hostile and broken Keras files: one-line refusals naming the file', () => 
   assertRefused(put('truncated.h5', h5.subarray(0, h5.length >> 1)), /not a readable HDF5 file \(truncated file: eof = \d+/);
   assertRefused(put('junk.h5', 'this is not HDF5'), /not a readable HDF5 file \(file signature not found\)/);
   assertRefused(join(dir, 'weights-only.h5'), /no model_config attribute/);
+  assertRefused(join(dir, 'bad-config.h5'), /model_config is not valid JSON/);
+  assertRefused(join(dir, 'no-weights.h5'), /no model_weights group/);
+  assertRefused(join(dir, 'huge-kernel.h5'), /kernel:0 \(8796093022208 bytes\) is too large/);
 
   const weights = readFileSync(join(dir, 'mlp.keras'));
   const config = new TextEncoder().encode('{"class_name": "Sequential", "config": {"layers": []}}');
