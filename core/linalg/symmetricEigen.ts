@@ -54,6 +54,13 @@ export function tridiagonalize(a: Float64Array, n: number): { d: Float64Array; e
   return { d, e };
 }
 
+/** √(x²+y²); Math.hypot's general path costs more than the rest of a QL rotation. */
+function hypot(x: number, y: number): number {
+  const h = Math.sqrt(x * x + y * y);
+  // Squares that overflow or lose everything to underflow need the scaled version.
+  return h < 1e150 && (h > 1e-150 || h === 0) ? h : Math.hypot(x, y);
+}
+
 /** Eigenvalues of the symmetric tridiagonal (d, e) by implicit QL; returns them unsorted. */
 export function tridiagonalEigenvalues(dIn: Float64Array, eIn: Float64Array): Float64Array {
   const n = dIn.length;
@@ -78,14 +85,14 @@ export function tridiagonalEigenvalues(dIn: Float64Array, eIn: Float64Array): Fl
       if (m === l) break;
       if (++iter > 200) throw new Error('eigenvalue iteration did not converge');
       let g = (d[l + 1] - d[l]) / (2 * e[l]);
-      let r = Math.hypot(g, 1);
+      let r = hypot(g, 1);
       g = d[m] - d[l] + e[l] / (g + (g >= 0 ? Math.abs(r) : -Math.abs(r)));
       let s = 1, c = 1, p = 0;
       let i = m - 1;
       for (; i >= l; i--) {
         const f = s * e[i];
         const b = c * e[i];
-        r = Math.hypot(f, g);
+        r = hypot(f, g);
         e[i + 1] = r;
         if (r === 0) { d[i + 1] -= p; e[m] = 0; break; }
         s = f / r; c = g / r;
