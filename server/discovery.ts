@@ -1,0 +1,67 @@
+// Which files in a workspace folder are models: the readers' extensions, TF.js JSON by content.
+import type { Dirent } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { dirname, extname, join, relative, resolve, sep } from 'node:path';
+import { READERS, isModelPath } from '../core/formats/open.js';
+import { isTfjsJson } from '../core/formats/tfjs.js';
+
+/** Folders never holding models the user means (and costly to walk). */
+const SKIPPED_DIRS = new Set(['node_modules', '__pycache__', 'site-packages', 'dist-packages', 'venv']);
+
+/** JSON bigger than this is data, not a TF.js topology; not worth parsing to find out. */
+const MAX_MODEL_JSON = 64 * 2 ** 20;
+
+/** Extensions whose changes can affect a model: model files plus TF.js weight shards. */
+export function watchedExtensions(): string[] {
+  return ['json', 'bin', ...Object.keys(READERS).map((e) => e.slice(1))];
+}
+
+const skippedDir = (name: string): boolean => name.startsWith('.') || SKIPPED_DIRS.has(name);
+
+/** The folder that holds the path, when it lies in a folder we search (watch events come from everywhere). */
+export function searchedRoot(roots: string[], path: string): string | undefined {
+  return roots.find((root) => {
+    const rel = relative(root, path);
+    return rel !== '' && !rel.startsWith('..') && !rel.split(sep).slice(0, -1).some(skippedDir);
+  });
+}
+
+export async function isModelFile(path: string): Promise<boolean> {
+  if (!isModelPath(path)) return false;
+  if (extname(path).toLowerCase() !== '.json') return true;
+  try {
+    return (await stat(path)).size <= MAX_MODEL_JSON && await isTfjsJson(path);
+  } catch {
+    return false;
+  }
+}
+
+/** The weight files a TF.js model.json names: they are part of that model, not models of their own. */
+async function tfjsShards(jsonPath: string): Promise<string[]> {
+  try {
+    const manifest = JSON.parse(await readFile(jsonPath, 'utf8')).weightsManifest as { paths?: unknown[] }[];
+    return manifest.flatMap((g) => (Array.isArray(g?.paths) ? g.paths : [])).map((p) => resolve(dirname(jsonPath), String(p)));
+  } catch {
+    return [];
+  }
+}
+
+export async function findModelFiles(root: string): Promise<string[]> {
+  const found: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    let entries: Dirent[];
+    try { entries = await readdir(dir, { withFileTypes: true }); } catch { return; }
+    for (const e of entries) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) {
+        if (!skippedDir(e.name)) await walk(p);
+      } else if (e.isFile() && await isModelFile(p)) {
+        found.push(p);
+      }
+    }
+  };
+  await walk(root);
+  const jsons = found.filter((p) => extname(p).toLowerCase() === '.json');
+  const shards = new Set((await Promise.all(jsons.map(tfjsShards))).flat());
+  return found.filter((p) => !shards.has(p));
+}

@@ -1,0 +1,213 @@
+// The Reducible language server: `node dist/server.js --stdio` (contract). Wires LSP
+// messages to the model store; all state lives in the store, all wording in render.ts.
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import {
+  CodeActionKind, CodeLensRefreshRequest, createConnection, DidChangeWatchedFilesNotification, FileChangeType, ProposedFeatures,
+  ResponseError, TextDocuments, TextDocumentSyncKind, type Diagnostic,
+} from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { removableShare } from '../core/analysis.js';
+import type { Engine } from '../core/engines/engine.js';
+import { openModel } from '../core/formats/open.js';
+import {
+  analysisRequest, DEFAULT_SETTINGS, modelsRequest, outlineRequest, statusNotification,
+  type InitializationOptions, type ModelSummary, type ServerSettings, type StatusParams,
+} from '../shared/protocol.js';
+import { AnalysisCache } from './analysisCache.js';
+import { findModelFiles, isModelFile, searchedRoot, watchedExtensions } from './discovery.js';
+import { chooseEngine } from './engineChoice.js';
+import { codeActions } from './features/codeActions.js';
+import { codeLenses } from './features/codeLens.js';
+import { fileErrorDiagnostic, layerDiagnostics } from './features/diagnostics.js';
+import { hover } from './features/hover.js';
+import { ModelStore, type ModelEntry, type Round } from './modelStore.js';
+import { mergeSettings } from './settings.js';
+import { sitesFor } from './sites/index.js';
+import { modelJsonSites } from './sites/modelJson.js';
+import { renderOutline } from './sites/outline.js';
+import { fileUri, modelPathOf } from './uris.js';
+
+const connection = createConnection(ProposedFeatures.all);
+const documents = new TextDocuments(TextDocument);
+
+let settings: ServerSettings = DEFAULT_SETTINGS;
+let roots: string[] = [];
+let engine: Engine;
+let engineMessage: string | undefined;
+let store: ModelStore;
+let watchers = false;
+let lensRefresh = false;
+let folderEvents = false;
+let lastProgress = 0;
+
+function sendStatus(round: Round, quiescent: boolean): void {
+  // Progress is throttled; state changes (start, end) always go out.
+  const now = Date.now();
+  if (!quiescent && round.current?.fraction && now - lastProgress < 100) return;
+  lastProgress = now;
+  const params: StatusParams = {
+    quiescent, done: round.done, total: round.total, engine: engine.description, message: engineMessage,
+    current: round.current && { uri: fileUri(round.current.path), fraction: round.current.fraction, layer: round.current.layer },
+  };
+  void connection.sendNotification(statusNotification, params);
+}
+
+async function publishDiagnostics(entry: ModelEntry): Promise<void> {
+  const uri = fileUri(entry.path);
+  let diagnostics: Diagnostic[] = [];
+  if (entry.state === 'error') diagnostics = [fileErrorDiagnostic(entry.message ?? 'cannot read this model')];
+  else if (entry.analysis?.format.startsWith('tfjs')) {
+    const doc = documents.get(uri) ?? TextDocument.create(uri, 'json', 0, await readFile(entry.path, 'utf8').catch(() => ''));
+    diagnostics = layerDiagnostics(modelJsonSites(doc, entry.analysis));
+  }
+  void connection.sendDiagnostics({ uri, diagnostics });
+  for (const doc of documents.all()) {
+    const m = modelPathOf(doc.uri);
+    if (m?.outline && m.path === entry.path) void connection.sendDiagnostics({ uri: doc.uri, diagnostics: layerDiagnostics(sitesFor(doc, store)) });
+  }
+}
+
+function onChanged(entry: ModelEntry): void {
+  void publishDiagnostics(entry);
+  if (lensRefresh && entry.state !== 'pending' && entry.state !== 'analysing') void connection.sendRequest(CodeLensRefreshRequest.type);
+}
+
+async function rescan(): Promise<void> {
+  const found = (await Promise.all(roots.map(findModelFiles))).flat();
+  await store.replaceAll(found);
+  if (store.idle()) sendStatus({ done: 0, total: 0 }, true);
+}
+
+connection.onInitialize(async (params) => {
+  const init = (params.initializationOptions ?? {}) as InitializationOptions;
+  settings = mergeSettings(DEFAULT_SETTINGS, init.settings);
+  roots = (params.workspaceFolders ?? []).map((f) => fileURLToPath(f.uri));
+  if (!roots.length && params.rootUri) roots = [fileURLToPath(params.rootUri)];
+  ({ engine, message: engineMessage } = await chooseEngine(settings.engine));
+  const cache = await AnalysisCache.open(init.storagePath);
+  store = new ModelStore(cache, async () => engine, () => settings, {
+    changed: onChanged,
+    removed: (e) => void connection.sendDiagnostics({ uri: fileUri(e.path), diagnostics: [] }),
+    progress: sendStatus,
+  });
+  watchers = params.capabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration === true;
+  lensRefresh = params.capabilities.workspace?.codeLens?.refreshSupport === true;
+  folderEvents = params.capabilities.workspace?.workspaceFolders === true;
+  return {
+    capabilities: {
+      textDocumentSync: TextDocumentSyncKind.Incremental,
+      hoverProvider: true,
+      codeLensProvider: { resolveProvider: false },
+      codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix, CodeActionKind.RefactorRewrite] },
+      workspace: { workspaceFolders: { supported: true, changeNotifications: true } },
+    },
+    serverInfo: { name: 'reducible', version: '0.1.0' },
+  };
+});
+
+connection.onInitialized(async () => {
+  if (watchers) {
+    await connection.client.register(DidChangeWatchedFilesNotification.type, {
+      watchers: [{ globPattern: `**/*.{${watchedExtensions().join(',')}}` }],
+    });
+  }
+  if (folderEvents) {
+    connection.workspace.onDidChangeWorkspaceFolders((e) => {
+      const removed = new Set(e.removed.map((f) => fileURLToPath(f.uri)));
+      roots = [...roots.filter((r) => !removed.has(r)), ...e.added.map((f) => fileURLToPath(f.uri))];
+      void rescan();
+    });
+  }
+  await rescan();
+});
+
+connection.onDidChangeConfiguration(async (params) => {
+  const raw = (params.settings as { reducible?: unknown } | undefined)?.reducible;
+  if (!raw) return;
+  const before = settings;
+  settings = mergeSettings(settings, raw);
+  if (settings.engine !== before.engine) {
+    const old = engine;
+    ({ engine, message: engineMessage } = await chooseEngine(settings.engine));
+    void old.close();
+  }
+  if (settings.energy !== before.energy) store.setEnergy(settings.energy);
+  if (settings.maxFileSizeMB !== before.maxFileSizeMB || (settings.autoRun && !before.autoRun)) {
+    // Entries whose fate depends on the limit or that waited for autoRun are looked at again.
+    const limit = settings.maxFileSizeMB * 2 ** 20;
+    for (const e of [...store.entries.values()]) {
+      if (e.state === 'skipped' || e.state === 'pending' || e.fileBytes > limit) await store.touch(e.path);
+    }
+  }
+  if (store.idle()) sendStatus({ done: 0, total: 0 }, true);
+});
+
+connection.onDidChangeWatchedFiles(async ({ changes }) => {
+  for (const change of changes) {
+    const path = modelPathOf(change.uri)?.path;
+    if (!path) continue;
+    const owners = store.ownersOf(path).filter((o) => o.path !== path);
+    for (const owner of owners) await store.touch(owner.path);
+    if (change.type === FileChangeType.Deleted || owners.length) store.remove(path);
+    else if (searchedRoot(roots, path) && await isModelFile(path)) await store.touch(path);
+    else store.remove(path);
+  }
+});
+
+const docSites = (uri: string) => {
+  const doc = documents.get(uri);
+  return doc ? sitesFor(doc, store) : [];
+};
+
+connection.onHover((p) => hover(docSites(p.textDocument.uri), p.position));
+connection.onCodeLens((p) => codeLenses(docSites(p.textDocument.uri)));
+connection.onCodeAction((p) => codeActions(docSites(p.textDocument.uri), p));
+
+documents.onDidChangeContent(({ document }) => {
+  const m = modelPathOf(document.uri);
+  const entry = m && store.entries.get(m.path);
+  if (entry) void publishDiagnostics(entry);
+});
+documents.onDidClose(({ document }) => {
+  if (modelPathOf(document.uri)?.outline) void connection.sendDiagnostics({ uri: document.uri, diagnostics: [] });
+});
+
+connection.onRequest(modelsRequest, (): ModelSummary[] => [...store.entries.values()].map((e) => ({
+  uri: fileUri(e.path), format: e.format ?? e.analysis?.format, fileBytes: e.fileBytes, state: e.state, message: e.message,
+  totalParams: e.analysis?.totalParams, removable: e.analysis && removableShare(e.analysis), energy: settings.energy,
+})));
+
+/** A model's path from a request's uri, adding a model file outside the workspace folders on demand. */
+async function modelPath(uri: string): Promise<string> {
+  const path = modelPathOf(uri)?.path;
+  if (!path) throw new ResponseError(1, `${uri}: not a file`);
+  if (!store.entries.has(path) && await isModelFile(path)) await store.touch(path);
+  return path;
+}
+
+const asResponseError = (e: unknown): ResponseError => new ResponseError(1, (e as Error).message ?? String(e));
+
+connection.onRequest(analysisRequest, async ({ uri }) => {
+  try {
+    return await store.analysis(await modelPath(uri));
+  } catch (e) { throw asResponseError(e); }
+});
+
+connection.onRequest(outlineRequest, async ({ uri }) => {
+  const path = modelPathOf(uri)?.path;
+  if (!path) throw new ResponseError(1, `${uri}: not a file`);
+  try {
+    const model = await openModel(path);
+    try { return { text: renderOutline(model) }; } finally { await model.close(); }
+  } catch (e) { throw asResponseError(e); }
+});
+
+connection.onShutdown(async () => { await engine?.close(); });
+
+// A bug in one request must not take every other file's hints down with it.
+process.on('uncaughtException', (e) => connection.console.error(`reducible: ${e.stack ?? e.message}`));
+process.on('unhandledRejection', (e) => connection.console.error(`reducible: ${(e as Error)?.stack ?? String(e)}`));
+
+documents.listen(connection);
+connection.listen();

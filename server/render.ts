@@ -1,0 +1,64 @@
+// How one layer's analysis reads to a person: sparkline, verdict line, hover card.
+import type { LayerAnalysis } from '../core/analysis.js';
+import { DTYPE_BYTES } from '../core/io/decode.js';
+import { rankForEnergy } from '../core/ranks/ranks.js';
+import type { DType } from '../core/types.js';
+import { formatBytes, formatCount } from '../cli/format.js';
+
+const BLOCKS = '▁▂▃▄▅▆▇█';
+
+/** The spectrum as unicode blocks, σ/σ_max per column; each column is the largest σ it covers. */
+export function sparkline(sigma: number[], width = 32): string {
+  if (sigma.length === 0 || !(sigma[0] > 0)) return '';
+  const cols = Math.min(width, sigma.length);
+  let out = '';
+  for (let c = 0; c < cols; c++) {
+    const v = sigma[Math.floor((c * sigma.length) / cols)] / sigma[0];
+    out += BLOCKS[Math.min(BLOCKS.length - 1, Math.max(0, Math.round(v * (BLOCKS.length - 1))))];
+  }
+  return out;
+}
+
+const pct = (x: number, digits = 1): string => `${(x * 100).toFixed(digits)} %`;
+
+/** True when the suggested rank stores fewer parameters than the dense matrix. */
+export function worthFactorising(l: LayerAnalysis): boolean {
+  return l.factorisable && l.suggestedRank < Math.min(l.rows, l.cols);
+}
+
+export function savedShare(l: LayerAnalysis): number {
+  return l.params > 0 ? (l.params - l.suggestedParams) / l.params : 0;
+}
+
+/** One line: "factorise to rank 48: −71 % params, 99.0 % energy" or why the layer stays dense. */
+export function verdict(l: LayerAnalysis, energy: number): string {
+  if (!l.factorisable) return `keep dense: ${l.kind} layers are not factorised`;
+  if (worthFactorising(l)) return `factorise to rank ${l.suggestedRank}: −${Math.round(savedShare(l) * 100)} % params, ${pct(l.energyKept)} energy`;
+  const k = rankForEnergy(l.singularValues, energy);
+  return `keep dense: ${pct(energy)} energy needs rank ${k}, above break-even ${l.breakEvenRank}`;
+}
+
+export function hoverMarkdown(l: LayerAnalysis, energy: number, modelName: string): string {
+  const bytesPer = DTYPE_BYTES[l.dtype as DType] ?? 4;
+  const saved = l.params - l.suggestedParams;
+  const rows = [
+    ['shape', `${l.shape.join(' × ')} (matrix ${l.rows} × ${l.cols}, ${l.dtype})`],
+    ['params', worthFactorising(l) ? `${formatCount(l.params)} → ${formatCount(l.suggestedParams)}` : formatCount(l.params)],
+    ['break-even rank', String(l.breakEvenRank)],
+    ['suggested rank', worthFactorising(l) ? `${l.suggestedRank} of ${Math.min(l.rows, l.cols)}` : 'dense'],
+    ['params saved', `${formatCount(saved)} (${pct(savedShare(l))})`],
+    ['bytes saved', formatBytes(saved * bytesPer)],
+    ['energy kept', pct(l.energyKept, 2)],
+  ];
+  return [
+    `**${l.name}** · ${l.kind} · ${modelName}`,
+    '',
+    `\`${sparkline(l.singularValues)}\` σ spectrum (${l.singularValues.length} values)`,
+    '',
+    '| | |',
+    '|---|---|',
+    ...rows.map(([k, v]) => `| ${k} | ${v} |`),
+    '',
+    `**${verdict(l, energy)}**`,
+  ].join('\n');
+}

@@ -1,0 +1,234 @@
+// The language server as any editor sees it: real dist/server.js over stdio, a real LSP
+// client, a fixture workspace with a TF.js model, a safetensors checkpoint, a corrupt file
+// and training code. Expected numbers come from the CLI's analysis of the same files.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  CodeActionRequest, CodeLensRequest, DidChangeConfigurationNotification, DiagnosticSeverity, FileChangeType, HoverRequest,
+  type Diagnostic, type Hover, type MarkupContent, type Position,
+} from 'vscode-languageserver-protocol/node';
+import type { Analysis } from '../../core/analysis.js';
+import { analysisRequest, modelsRequest, OUTLINE_SCHEME, outlineRequest, type CompressArgs } from '../../shared/protocol.js';
+import { cli, makeFixtures, tempDir } from '../helpers/cli.js';
+import { fileUri, LspSession } from './lspClient.js';
+
+const ENERGY = 0.9;
+const fixtures = makeFixtures('test/fixtures/make_safetensors.py');
+const ws = tempDir('reducible-lsp-ws-');
+const storage = tempDir('reducible-lsp-storage-');
+const tfjs = join(ws, 'fashion', 'model.json');
+const ckpt = join(ws, 'ckpt', 'mlp.safetensors');
+const broken = join(ws, 'ckpt', 'broken.safetensors');
+const trainPy = join(ws, 'train.py');
+mkdirSync(join(ws, 'fashion'));
+mkdirSync(join(ws, 'ckpt'));
+mkdirSync(join(ws, 'node_modules', 'dep'), { recursive: true });
+copyFileSync('examples/fashion-mnist/model.json', tfjs);
+copyFileSync('examples/fashion-mnist/weights.bin', join(ws, 'fashion', 'weights.bin'));
+copyFileSync(join(fixtures, 'mlp-float32.safetensors'), ckpt);
+// Ignored folders are never searched.
+copyFileSync(join(fixtures, 'mlp-float32.safetensors'), join(ws, 'node_modules', 'dep', 'hidden.safetensors'));
+writeFileSync(broken, Buffer.from('this is not a safetensors file at all'));
+writeFileSync(trainPy, [
+  'import torch.nn as nn',
+  'class MLP(nn.Module):',
+  '    def __init__(self):',
+  '        super().__init__()',
+  '        self.fc1 = nn.Linear(784, 256)',
+  '        self.fc2 = nn.Linear(256, 999)',
+  '',
+].join('\n'));
+
+function cliAnalysis(path: string, energy = ENERGY): Analysis {
+  const r = cli('analyze', path, '--json', '--energy', String(energy));
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout);
+}
+const worth = (a: Analysis): string[] => a.layers.filter((l) => l.factorisable && l.suggestedRank < Math.min(l.rows, l.cols)).map((l) => l.name).sort();
+
+function positionAt(text: string, offset: number): Position {
+  const lines = text.slice(0, offset).split('\n');
+  return { line: lines.length - 1, character: lines[lines.length - 1].length };
+}
+
+/** Position of the first occurrence of `needle` in `text`, plus `shift` characters. */
+function positionOf(text: string, needle: string, shift = 1): Position {
+  const at = text.indexOf(needle);
+  assert.ok(at >= 0, `${needle} in text`);
+  return positionAt(text, at + shift);
+}
+const message = (d: Diagnostic): string => (typeof d.message === 'string' ? d.message : d.message.value);
+const hoverText = (h: Hover | null): string => (h?.contents as MarkupContent | undefined)?.value ?? '';
+
+describe('language server over stdio', () => {
+  let lsp: LspSession;
+  const tfjsText = readFileSync(tfjs, 'utf8');
+
+  before(async () => {
+    lsp = await LspSession.start(ws, { storagePath: storage, settings: { energy: ENERGY } });
+    await lsp.quiescent(0);
+  });
+  after(async () => { await lsp.stop(); });
+
+  test('reducible/models lists every model with its analysis, and the corrupt file as an error', async () => {
+    const models = await lsp.connection.sendRequest(modelsRequest);
+    const byUri = new Map(models.map((m) => [m.uri, m]));
+    assert.deepEqual([...byUri.keys()].sort(), [fileUri(broken), fileUri(ckpt), fileUri(tfjs)].sort());
+    const ref = cliAnalysis(ckpt);
+    const m = byUri.get(fileUri(ckpt))!;
+    assert.equal(m.state, 'ready');
+    assert.equal(m.format, 'safetensors');
+    assert.equal(m.totalParams, ref.totalParams);
+    assert.equal(m.fileBytes, ref.fileBytes);
+    const saved = ref.layers.reduce((s, l) => s + l.params - l.suggestedParams, 0);
+    assert.ok(Math.abs(m.removable! - saved / ref.totalParams) < 1e-12);
+    assert.equal(byUri.get(fileUri(tfjs))!.format, 'tfjs-layers');
+    assert.equal(byUri.get(fileUri(broken))!.state, 'error');
+    assert.ok(lsp.watcherGlobs.some((g) => g.includes('safetensors') && g.includes('json')), `watchers: ${lsp.watcherGlobs}`);
+  });
+
+  test('reducible/analysis matches the CLI', async () => {
+    const a = await lsp.connection.sendRequest(analysisRequest, { uri: fileUri(ckpt) });
+    const ref = cliAnalysis(ckpt);
+    assert.deepEqual(a.layers.map((l) => [l.name, l.suggestedRank, l.breakEvenRank]), ref.layers.map((l) => [l.name, l.suggestedRank, l.breakEvenRank]));
+    await assert.rejects(lsp.connection.sendRequest(analysisRequest, { uri: fileUri(broken) }), /broken\.safetensors/);
+  });
+
+  test('corrupt file: one error diagnostic naming it, and the server keeps answering', async () => {
+    const diags = await lsp.until(() => lsp.diagnostics.get(fileUri(broken)));
+    assert.equal(diags.length, 1);
+    assert.equal(diags[0].severity, DiagnosticSeverity.Error);
+    assert.match(message(diags[0]), /broken\.safetensors/);
+    assert.equal((await lsp.connection.sendRequest(modelsRequest)).length, 3);
+  });
+
+  test('model.json: diagnostics on exactly the layers worth compressing, at their names', async () => {
+    const expected = worth(cliAnalysis(tfjs));
+    const diags = await lsp.until(() => lsp.diagnostics.get(fileUri(tfjs)));
+    assert.deepEqual(diags.map((d) => message(d).split(':')[0]).sort(), expected);
+    for (const d of diags) {
+      assert.ok(d.severity === DiagnosticSeverity.Information || d.severity === DiagnosticSeverity.Hint);
+      const line = tfjsText.split('\n')[d.range.start.line];
+      assert.match(line.slice(d.range.start.character, d.range.end.character), /^"name"\s*:\s*"[^"]+"$/);
+    }
+  });
+
+  test('hover on a layer in model.json shows the rank hint', async () => {
+    await lsp.open(tfjs);
+    const ref = cliAnalysis(tfjs).layers.find((l) => l.name === 'dense_1')!;
+    // Anywhere in the layer's config answers, e.g. on its "units".
+    const at = tfjsText.indexOf('"units"', tfjsText.indexOf('"class_name":"Dense"'));
+    const h = await lsp.connection.sendRequest(HoverRequest.type, { textDocument: { uri: fileUri(tfjs) }, position: positionAt(tfjsText, at + 2) });
+    const text = hoverText(h);
+    assert.match(text, /\*\*dense_1\*\*/);
+    assert.match(text, /[▁▂▃▄▅▆▇█]{8,}/);
+    assert.match(text, new RegExp(`break-even rank \\| ${ref.breakEvenRank} \\|`));
+    assert.match(text, /784 × 512/);
+    if (ref.suggestedRank < 512) assert.match(text, new RegExp(`factorise to rank ${ref.suggestedRank}: −\\d+ % params, \\d+\\.\\d % energy`));
+    // Outside every layer (the weights manifest) there is nothing to say.
+    const none = await lsp.connection.sendRequest(HoverRequest.type, { textDocument: { uri: fileUri(tfjs) }, position: positionOf(tfjsText, '"weightsManifest"') });
+    assert.equal(none, null);
+  });
+
+  test('code lens above every layer, opening the panel', async () => {
+    const lenses = await lsp.connection.sendRequest(CodeLensRequest.type, { textDocument: { uri: fileUri(tfjs) } });
+    assert.deepEqual(lenses!.map((l) => l.command!.arguments![0].layer).sort(), cliAnalysis(tfjs).layers.map((l) => l.name).sort());
+    for (const l of lenses!) {
+      assert.equal(l.command!.command, 'reducible.openPanel');
+      assert.equal(l.command!.arguments![0].uri, fileUri(tfjs));
+      assert.match(l.command!.title, /: (factorise to rank \d+|keep dense)/);
+    }
+  });
+
+  test('code actions on a layer run reducible.compress with a plan or a ratio', async () => {
+    const ref = cliAnalysis(tfjs);
+    const layer = ref.layers.find((l) => worth(ref).includes(l.name));
+    assert.ok(layer, 'the fixture model has a layer worth compressing at this energy');
+    const pos = positionOf(tfjsText, `"name":"${layer.name}"`);
+    const actions = await lsp.connection.sendRequest(CodeActionRequest.type, {
+      textDocument: { uri: fileUri(tfjs) }, range: { start: pos, end: pos }, context: { diagnostics: [] },
+    });
+    const byTitle = new Map(actions!.map((a) => ['command' in a && a.command ? a.title : '', a as { command: { command: string; arguments: CompressArgs[] } }]));
+    const one = byTitle.get(`Compress ${layer.name} to rank ${layer.suggestedRank}`);
+    assert.ok(one, [...byTitle.keys()].join(' / '));
+    assert.equal(one.command.command, 'reducible.compress');
+    assert.deepEqual(one.command.arguments[0], { uri: fileUri(tfjs), plan: { layers: { [layer.name]: layer.suggestedRank } } });
+    const all = byTitle.get('Compress model at suggested ranks')!;
+    assert.deepEqual(all.command.arguments[0].plan!.layers, Object.fromEntries(ref.layers.filter((l) => worth(ref).includes(l.name)).map((l) => [l.name, l.suggestedRank])));
+    const ratio = [...byTitle.entries()].find(([t]) => /^Compress model to \d+ % of parameters…$/.test(t));
+    assert.ok(ratio && ratio[1].command.arguments[0].ratio! > 0 && ratio[1].command.arguments[0].ratio! <= 1);
+  });
+
+  test('training code: nn.Linear matched by attribute and shape to the checkpoint', async () => {
+    const py = readFileSync(trainPy, 'utf8');
+    await lsp.open(trainPy);
+    const uri = fileUri(trainPy);
+    const h = await lsp.connection.sendRequest(HoverRequest.type, { textDocument: { uri }, position: positionOf(py, 'nn.Linear(784') });
+    assert.match(hoverText(h), /\*\*fc1\*\* · linear · mlp\.safetensors/);
+    assert.match(hoverText(h), /256 × 784/);
+    // fc2 exists in the checkpoint but with another shape: no match, no hint.
+    assert.equal(await lsp.connection.sendRequest(HoverRequest.type, { textDocument: { uri }, position: positionOf(py, 'nn.Linear(256') }), null);
+    const lenses = await lsp.connection.sendRequest(CodeLensRequest.type, { textDocument: { uri } });
+    assert.deepEqual(lenses!.map((l) => l.command!.arguments![0].layer), ['fc1']);
+    assert.equal(lenses![0].command!.arguments![0].uri, fileUri(ckpt));
+  });
+
+  test('outline of a binary model, with hovers on its rows', async () => {
+    const { text } = await lsp.connection.sendRequest(outlineRequest, { uri: fileUri(ckpt) });
+    for (const name of ['fc1', 'fc2', 'head', 'conv', 'embed']) assert.match(text, new RegExp(`^${name} +\\S+ +`, 'm'));
+    assert.match(text, /^fc1\.bias +256 +float32/m);
+    const uri = `${OUTLINE_SCHEME}:${fileUri(ckpt).slice('file:'.length)}`;
+    await lsp.open(ckpt, text, uri);
+    const h = await lsp.connection.sendRequest(HoverRequest.type, { textDocument: { uri }, position: positionOf(text, '\nembed ', 3) });
+    assert.match(hoverText(h), /\*\*embed\*\* · embedding/);
+    const lenses = await lsp.connection.sendRequest(CodeLensRequest.type, { textDocument: { uri } });
+    assert.equal(lenses!.length, 5);
+    await assert.rejects(lsp.connection.sendRequest(outlineRequest, { uri: fileUri(broken) }), /broken\.safetensors/);
+  });
+
+  test('file changes: a fixed file loses its error, an edited checkpoint is re-analysed', async () => {
+    let mark = lsp.statuses.length;
+    copyFileSync(join(fixtures, 'mlp-float32.safetensors'), broken);
+    await lsp.changed(broken, FileChangeType.Changed);
+    await lsp.quiescent(mark);
+    assert.deepEqual(await lsp.until(() => (lsp.diagnostics.get(fileUri(broken))?.length === 0 ? [] : undefined)), []);
+    mark = lsp.statuses.length;
+    copyFileSync(join(fixtures, 'mlp-float16.safetensors'), ckpt);
+    await lsp.changed(ckpt, FileChangeType.Changed);
+    await lsp.quiescent(mark);
+    const models = await lsp.connection.sendRequest(modelsRequest);
+    const m = models.find((x) => x.uri === fileUri(ckpt))!;
+    assert.equal(m.fileBytes, readFileSync(ckpt).length);
+    const a = await lsp.connection.sendRequest(analysisRequest, { uri: fileUri(ckpt) });
+    assert.equal(a.layers.find((l) => l.name === 'fc1')!.dtype, 'float16');
+    mark = lsp.statuses.length;
+    await lsp.connection.sendNotification(DidChangeConfigurationNotification.type, { settings: { reducible: { energy: 0.99 } } });
+    const diags = await lsp.until(() => {
+      const d = lsp.diagnostics.get(fileUri(tfjs));
+      return d && d.every((x) => message(x).includes('99.0 %')) ? d : undefined;
+    });
+    assert.deepEqual(diags.map((d) => message(d).split(':')[0]).sort(), worth(cliAnalysis(tfjs, 0.99)));
+  });
+});
+
+test('a reopened workspace takes its analyses from the persisted cache', async () => {
+  const stored = join(storage, readdirSync(storage)[0]);
+  const files = readdirSync(stored).filter((f) => /^[0-9a-f]{64}\.json$/.test(f));
+  assert.ok(files.length >= 2, `cache entries: ${files}`);
+  // Mark every cached analysis so that an answer from the cache is recognisable.
+  for (const f of files) {
+    const a = JSON.parse(readFileSync(join(stored, f), 'utf8')) as Analysis;
+    a.layers[0].singularValues[0] = 12345;
+    writeFileSync(join(stored, f), JSON.stringify(a));
+  }
+  const lsp = await LspSession.start(ws, { storagePath: storage, settings: { energy: ENERGY } });
+  try {
+    await lsp.quiescent(0);
+    const a = await lsp.connection.sendRequest(analysisRequest, { uri: fileUri(tfjs) });
+    assert.equal(a.layers[0].singularValues[0], 12345);
+  } finally {
+    await lsp.stop();
+  }
+});
