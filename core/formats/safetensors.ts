@@ -36,7 +36,7 @@ export async function readSafetensors(path: string): Promise<StoredModel> {
     for (const [name, v] of Object.entries(header)) {
       if (name === '__metadata__') continue;
       const e = v as SafetensorsHeaderEntry;
-      const dtype = SAFETENSORS_DTYPES[e?.dtype];
+      const dtype = Object.hasOwn(SAFETENSORS_DTYPES, e?.dtype) ? SAFETENSORS_DTYPES[e.dtype] : undefined;
       if (!dtype) throw new InputError(path, `tensor ${name} has unsupported dtype ${String(e?.dtype)}`);
       const count = checkedSize(e.shape);
       if (count === undefined) throw new InputError(path, `tensor ${name} has an invalid shape`);
