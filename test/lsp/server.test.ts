@@ -62,7 +62,8 @@ function positionOf(text: string, needle: string, shift = 1): Position {
 const message = (d: Diagnostic): string => (typeof d.message === 'string' ? d.message : d.message.value);
 const hoverText = (h: Hover | null): string => (h?.contents as MarkupContent | undefined)?.value ?? '';
 
-describe('language server over stdio', () => {
+// Waits are on server messages; the timeouts only turn a hang into a failure.
+describe('language server over stdio', { timeout: 300_000 }, () => {
   let lsp: LspSession;
   const tfjsText = readFileSync(tfjs, 'utf8');
 
@@ -203,17 +204,15 @@ describe('language server over stdio', () => {
     assert.equal(m.fileBytes, readFileSync(ckpt).length);
     const a = await lsp.connection.sendRequest(analysisRequest, { uri: fileUri(ckpt) });
     assert.equal(a.layers.find((l) => l.name === 'fc1')!.dtype, 'float16');
-    mark = lsp.statuses.length;
+    // A new energy target re-derives every suggestion: the diagnostics follow the CLI at that energy.
+    const expected = worth(cliAnalysis(tfjs, 0.99)).join();
+    assert.notEqual(expected, worth(cliAnalysis(tfjs)).join(), 'the fixture differs between the two energies');
     await lsp.connection.sendNotification(DidChangeConfigurationNotification.type, { settings: { reducible: { energy: 0.99 } } });
-    const diags = await lsp.until(() => {
-      const d = lsp.diagnostics.get(fileUri(tfjs));
-      return d && d.every((x) => message(x).includes('99.0 %')) ? d : undefined;
-    });
-    assert.deepEqual(diags.map((d) => message(d).split(':')[0]).sort(), worth(cliAnalysis(tfjs, 0.99)));
+    await lsp.until(() => (lsp.diagnostics.get(fileUri(tfjs))?.map((d) => message(d).split(':')[0]).sort().join() === expected ? true : undefined));
   });
 });
 
-test('a reopened workspace takes its analyses from the persisted cache', async () => {
+test('a reopened workspace takes its analyses from the persisted cache', { timeout: 120_000 }, async () => {
   const stored = join(storage, readdirSync(storage)[0]);
   const files = readdirSync(stored).filter((f) => /^[0-9a-f]{64}\.json$/.test(f));
   assert.ok(files.length >= 2, `cache entries: ${files}`);
