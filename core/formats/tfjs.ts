@@ -63,7 +63,7 @@ export async function readTfjs(path: string): Promise<StoredModel> {
         if (count === undefined) throw new InputError(path, `weight ${w.name} has an invalid shape`);
         const q = w.quantization;
         const dtype = (q ? q.dtype : w.dtype) as DType;
-        if (!(dtype in DTYPE_BYTES)) throw new InputError(path, `weight ${w.name} has unsupported dtype ${q ? q.dtype : w.dtype}`);
+        if (!Object.hasOwn(DTYPE_BYTES, dtype)) throw new InputError(path, `weight ${w.name} has unsupported dtype ${q ? q.dtype : w.dtype}`);
         const storedBytes = count * DTYPE_BYTES[dtype];
         if (offset + storedBytes > source.size) throw new InputError(path, `weights truncated: ${w.name} needs bytes up to ${offset + storedBytes}, shards hold ${source.size}`);
         const affine = q && q.dtype !== 'float16' ? { scale: Number(q.scale ?? 1), min: Number(q.min ?? 0) } : undefined;
