@@ -69,6 +69,8 @@ export async function readKeras(path: string): Promise<KerasModel> {
   try {
     const weightsPath = join(tempDir, WEIGHTS_ENTRY);
     await writeFile(weightsPath, archive.entries.get(WEIGHTS_ENTRY)!);
+    // The weights now live in the temporary file; the entry keeps its place in the archive order.
+    archive.entries.set(WEIGHTS_ENTRY, new Uint8Array(0));
     h5 = await openH5(weightsPath, 'r', `${path}:${WEIGHTS_ENTRY}`);
     const all = collectTensors(h5, `${path}:${WEIGHTS_ENTRY}`);
     // The optimizer's state is training bookkeeping, not part of the model's parameters.
@@ -145,7 +147,7 @@ function kerasModelLayers(config: unknown, path: string, find: (l: KerasTopology
   return layers;
 }
 
-export interface KerasTopologyLayer { name: string; kind: LayerKind; json: KerasLayerJson }
+interface KerasTopologyLayer { name: string; kind: LayerKind; json: KerasLayerJson }
 
 /** Legacy weight names: `<…>/<layer>/<…>/<leaf>:0`; the layer's name is one of the scopes. */
 function legacyWeights(tensors: StoredTensor[], l: KerasTopologyLayer): LayerWeights {

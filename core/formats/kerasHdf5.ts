@@ -5,7 +5,6 @@
 // h5wasm cannot create float16 datasets (its type builder knows 4- and 8-byte floats only),
 // so float16 datasets are written by kerasHalf.ts.
 import h5wasm, { type Dataset, type File, type Group } from 'h5wasm/node';
-import { DTYPE_BYTES } from '../io/decode.js';
 import type { DType } from '../types.js';
 import { InputError } from '../types.js';
 
@@ -84,7 +83,6 @@ const WRITABLE: Partial<Record<DType, { code: string; view: (b: ArrayBuffer) => 
 export function writeDataset(group: Group, name: string, bytes: Uint8Array, dtype: DType, shape: number[], shownAs: string): Dataset {
   const w = WRITABLE[dtype];
   if (!w) throw new InputError(shownAs, `cannot write ${dtype} weights to HDF5`);
-  if (bytes.byteLength !== shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[dtype]) throw new Error(`dataset ${name}: ${bytes.byteLength} bytes do not fit shape ${shape.join('×')}`);
   const copy = bytes.slice().buffer;
   return group.create_dataset({ name, data: w.view(copy) as Float32Array, shape, dtype: w.code });
 }

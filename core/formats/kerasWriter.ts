@@ -18,19 +18,23 @@ import { type SplitSpec, splitConfig, uName, vName } from './kerasConfig.js';
 import { type HalfPatch, applyHalfPatches, createHalfStandIn } from './kerasHalf.js';
 import { datasetDType, isDataset, isGroup, nameListAttr, openH5, readDatasetBytes, writeDataset, writeNameListAttr } from './kerasHdf5.js';
 import { KerasModel } from './keras.js';
+import { kerasLayers } from './tfjs.js';
 import type { StoredModel } from './storedModel.js';
 
 interface Stored { bytes: Uint8Array; dtype: DType; shape: number[] }
 /** One factorised layer: the datasets of L_u and L_v, in Keras' variable order. */
-interface Split { layer: Layer; u: Stored[]; v: Stored[] }
+interface Split { layer: Layer; rank: number; u: Stored[]; v: Stored[] }
 
 export async function writeKeras(model: StoredModel, factors: Map<string, Factorisation>, out: string, sink: OutputSink, opts: WriteOptions): Promise<void> {
   if (!(model instanceof KerasModel)) throw new Error(`${model.path}: not read by the Keras reader`);
-  if (opts.dtype === 'int8') throw new InputError(out, '--dtype int8 is not available for Keras files: Keras layers have no way to dequantise stored weights (use f16 or f32)');
+  if (opts.dtype === 'int8') throw new InputError(out, '--dtype int8 is not available for Keras files: plain Keras layers load float weights only (use f16 or f32)');
   const file = await sink.file(out);
   const splits = new Map<string, Split>();
   for (const f of factors.values()) splits.set(f.layer.name, await split(model, f, opts, out));
-  const specs = new Map<string, SplitSpec>([...splits].map(([n, s]) => [n, { kind: s.layer.kind, rank: s.u[0].shape.at(-1)! }]));
+  const taken = new Set(kerasLayers(model.extra.config).map((l) => String(l.config.name)));
+  const clash = [...splits.keys()].flatMap((n) => [uName(n), vName(n)]).find((n) => taken.has(n));
+  if (clash) throw new InputError(out, `the model already has a layer named ${clash}, the name a factorised layer would take`);
+  const specs = new Map<string, SplitSpec>([...splits].map(([n, s]) => [n, { kind: s.layer.kind, rank: s.rank }]));
   const config = JSON.stringify(splitConfig(model.extra.config, specs));
   const dir = await mkdtemp(join(tmpdir(), 'reducible-keras-out-'));
   try {
@@ -74,7 +78,7 @@ async function split(model: KerasModel, f: Factorisation, opts: WriteOptions, ou
     const t = model.tensor(layer.bias);
     v.push(f.bias ? encode(f.bias, t.dtype, t.shape, out) : { bytes: await t.source.read(t.offset, t.storedBytes), dtype: t.dtype, shape: t.shape });
   }
-  return { layer, u: [u], v };
+  return { layer, rank: k, u: [u], v };
 }
 
 function encode(values: Float32Array, dtype: DType, shape: number[], out: string): Stored {
