@@ -18,6 +18,8 @@ export class TorchEngine implements Engine {
   /** The handshake of the current worker; a restart replaces both together. */
   private ready: Promise<unknown>;
   private nextId = 1;
+  /** Calls not yet answered: close() lets them finish first. */
+  private readonly inflight = new Set<Promise<unknown>>();
 
   private constructor(readonly python: string, first: TorchWorker, private readonly info: Hello) {
     this.worker = first;
@@ -56,7 +58,15 @@ export class TorchEngine implements Engine {
    * interrupted otherwise), failing every call in flight with CancelledError; the next
    * call starts a fresh worker.
    */
-  private async call(req: WorkerRequest, data: Float32Array, opts: JobOptions): Promise<ResultFrame> {
+  private call(req: WorkerRequest, data: Float32Array, opts: JobOptions): Promise<ResultFrame> {
+    const job = this.send(req, data, opts);
+    this.inflight.add(job);
+    const forget = (): void => { this.inflight.delete(job); };
+    job.then(forget, forget);
+    return job;
+  }
+
+  private async send(req: WorkerRequest, data: Float32Array, opts: JobOptions): Promise<ResultFrame> {
     if (opts.signal?.aborted) throw new CancelledError();
     const worker = await this.liveWorker();
     if (opts.signal?.aborted) throw new CancelledError();
@@ -80,6 +90,7 @@ export class TorchEngine implements Engine {
   }
 
   async close(): Promise<void> {
+    await Promise.allSettled(this.inflight);
     await this.worker.close();
   }
 }

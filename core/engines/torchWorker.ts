@@ -85,7 +85,7 @@ export class TorchWorker {
       started.reject(e);
       this.failAll(e);
     });
-    this.child.on('exit', (code, signal) => {
+    this.child.on('close', (code, signal) => {
       clearTimeout(timer);
       this.alive = false;
       const how = signal ? `signal ${signal}` : `code ${code}`;
@@ -118,7 +118,7 @@ export class TorchWorker {
   /** Lets the worker finish its queue and exit on end of input. */
   async close(): Promise<void> {
     if (!this.alive) return;
-    const done = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    const done = new Promise<void>((resolve) => this.child.once('close', () => resolve()));
     this.child.stdin!.end();
     await done;
   }

@@ -136,3 +136,13 @@ test('a torch that is too old is refused by name', async () => {
   chmodSync(wrapper, 0o755);
   await assert.rejects(TorchEngine.start({ python: wrapper }), /torch 1\.4\.0 is too old \(needs 1\.9\+\)$/);
 });
+
+test('close() lets the jobs in flight finish, then the worker exits', async () => {
+  const engine = await TorchEngine.start({ python: PYTHON });
+  const pid = engine.workerPid!;
+  const jobs = matrices.map((m) => engine.spectrum(m));
+  await engine.close();
+  const spectra = await Promise.all(jobs);
+  spectra.forEach((s, i) => assert.equal(s.length, Math.min(matrices[i].rows, matrices[i].cols)));
+  assert.ok(await gone(pid));
+});
