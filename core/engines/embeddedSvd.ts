@@ -6,7 +6,7 @@
 // c·len), so every kernel below streams memory in order.
 import { smallGram } from '../linalg/gram.js';
 import { symmetricEigenvalues } from '../linalg/symmetricEigen.js';
-import type { TruncatedSvd } from './engine.js';
+import { checkRank, type TruncatedSvd } from './engine.js';
 
 type Matrix = Float32Array | Float64Array;
 
@@ -82,12 +82,6 @@ export function randomizedTruncatedSvd(a: Matrix, m: number, n: number, rank: nu
   const v = combine(b, l, n, vectors, rank);
   orthonormalize(v, rank, n, rand);
   return pack(u, s, v, m, n, rank);
-}
-
-function checkRank(m: number, n: number, rank: number): void {
-  if (!Number.isInteger(rank) || rank < 0 || rank > Math.min(m, n)) {
-    throw new RangeError(`rank ${rank} is outside [0, ${Math.min(m, n)}] for a ${m}×${n} matrix`);
-  }
 }
 
 /** Rank plus oversampling: extra directions make the range finder converge much faster. */

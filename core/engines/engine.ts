@@ -31,3 +31,10 @@ export interface Engine {
   truncatedSvd(m: MatrixInput, rank: number, opts?: JobOptions): Promise<TruncatedSvd>;
   close(): Promise<void>;
 }
+
+/** Every engine refuses the same bad ranks with the same message, before doing any work. */
+export function checkRank(rows: number, cols: number, rank: number): void {
+  if (!Number.isInteger(rank) || rank < 0 || rank > Math.min(rows, cols)) {
+    throw new RangeError(`rank ${rank} is outside [0, ${Math.min(rows, cols)}] for a ${rows}×${cols} matrix`);
+  }
+}

@@ -3,8 +3,8 @@
 // torchProtocol.ts); concurrent calls are pipelined through the one worker, which
 // prefetches the next matrices while it computes.
 import { CancelledError, type JobOptions } from '../types.js';
-import type { Engine, MatrixInput, TruncatedSvd } from './engine.js';
-import { parts, type ResultFrame, type WorkerRequest } from './torchProtocol.js';
+import { checkRank, type Engine, type MatrixInput, type TruncatedSvd } from './engine.js';
+import { parts, type ResultFrame, type Unnumbered, type WorkerRequest } from './torchProtocol.js';
 import { resolvePython, TorchWorker, type Hello } from './torchWorker.js';
 
 export interface TorchOptions {
@@ -40,25 +40,18 @@ export class TorchEngine implements Engine {
   get workerPid(): number | undefined { return this.worker.pid; }
 
   async spectrum(m: MatrixInput, opts: JobOptions = {}): Promise<Float64Array> {
-    const f = await this.call({ id: 0, op: 'spectrum', rows: m.rows, cols: m.cols, bytes: m.data.byteLength }, m.data, opts);
+    const f = await this.call({ op: 'spectrum', rows: m.rows, cols: m.cols, bytes: m.data.byteLength }, m.data, opts);
     return parts(f).get('s') as Float64Array;
   }
 
   async truncatedSvd(m: MatrixInput, rank: number, opts: JobOptions = {}): Promise<TruncatedSvd> {
-    if (!Number.isInteger(rank) || rank < 0 || rank > Math.min(m.rows, m.cols)) {
-      throw new RangeError(`rank ${rank} is outside [0, ${Math.min(m.rows, m.cols)}] for a ${m.rows}×${m.cols} matrix`);
-    }
-    const f = await this.call({ id: 0, op: 'svd', rows: m.rows, cols: m.cols, rank, bytes: m.data.byteLength }, m.data, opts);
+    checkRank(m.rows, m.cols, rank);
+    const f = await this.call({ op: 'svd', rows: m.rows, cols: m.cols, rank, bytes: m.data.byteLength }, m.data, opts);
     const p = parts(f);
     return { u: p.get('u') as Float32Array, s: p.get('s') as Float64Array, vt: p.get('vt') as Float32Array };
   }
 
-  /**
-   * Sends one request. Aborting kills the worker (a running torch kernel cannot be
-   * interrupted otherwise), failing every call in flight with CancelledError; the next
-   * call starts a fresh worker.
-   */
-  private call(req: WorkerRequest, data: Float32Array, opts: JobOptions): Promise<ResultFrame> {
+  private call(req: Unnumbered, data: Float32Array, opts: JobOptions): Promise<ResultFrame> {
     const job = this.send(req, data, opts);
     this.inflight.add(job);
     const forget = (): void => { this.inflight.delete(job); };
@@ -66,14 +59,19 @@ export class TorchEngine implements Engine {
     return job;
   }
 
-  private async send(req: WorkerRequest, data: Float32Array, opts: JobOptions): Promise<ResultFrame> {
+  /**
+   * Sends one request. Aborting kills the worker (a running torch kernel cannot be
+   * interrupted otherwise), failing every call in flight with CancelledError; the next
+   * call starts a fresh worker.
+   */
+  private async send(req: Unnumbered, data: Float32Array, opts: JobOptions): Promise<ResultFrame> {
     if (opts.signal?.aborted) throw new CancelledError();
     const worker = await this.liveWorker();
     if (opts.signal?.aborted) throw new CancelledError();
     const onAbort = (): void => worker.kill(new CancelledError());
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      return await worker.request({ ...req, id: this.nextId++ }, data);
+      return await worker.request({ ...req, id: this.nextId++ } as WorkerRequest, data);
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
     }

@@ -4,6 +4,8 @@
 export interface SpectrumRequest { id: number; op: 'spectrum'; rows: number; cols: number; bytes: number }
 export interface SvdRequest { id: number; op: 'svd'; rows: number; cols: number; rank: number; bytes: number }
 export type WorkerRequest = SpectrumRequest | SvdRequest;
+/** A request before the engine numbers it. */
+export type Unnumbered = Omit<SpectrumRequest, 'id'> | Omit<SvdRequest, 'id'>;
 
 /** One named array inside a result payload: [name, dtype, byte length], in payload order. */
 export type Part = [name: string, dtype: 'f32' | 'f64', bytes: number];
