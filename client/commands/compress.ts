@@ -1,0 +1,105 @@
+// `reducible.compress`: from the explorer menu (a Uri), a code action or the panel
+// (CompressArgs), or the palette (the active file). Asks for what is not given, then runs
+// the CLI job under a cancellable progress notification.
+import * as vscode from 'vscode';
+import type { StorageDType } from '../../core/compress/types.js';
+import type { CompressArgs } from '../../shared/protocol.js';
+import { CompressError, runCompress, type CompressGoal, type CompressJob } from '../compressJob.js';
+import type { Config } from '../config.js';
+
+const DTYPES: (vscode.QuickPickItem & { dtype?: StorageDType })[] = [
+  { label: 'Keep stored precision', description: 'factors in the dtype of the original weights' },
+  { label: 'f32', description: 'float32 factors', dtype: 'f32' },
+  { label: 'f16', description: 'float16 factors: half the bytes', dtype: 'f16' },
+  { label: 'int8', description: 'int8 factors with a scale: a quarter of the bytes', dtype: 'int8' },
+];
+
+async function askFraction(prompt: string, value: number): Promise<number | undefined> {
+  const text = await vscode.window.showInputBox({
+    prompt, value: String(+(value * 100).toFixed(1)),
+    validateInput: (v) => (Number(v) > 0 && Number(v) <= 100 ? undefined : 'a percentage in (0, 100]'),
+  });
+  return text === undefined ? undefined : Number(text) / 100;
+}
+
+async function askGoal(args: CompressArgs | undefined, config: Config): Promise<CompressGoal | undefined> {
+  if (args?.plan) return { plan: args.plan };
+  if (args?.ratio !== undefined && !args.askRatio) return { ratio: args.ratio };
+  if (args?.askRatio) {
+    const ratio = await askFraction('Keep this percentage of the parameters', args.ratio ?? 0.5);
+    return ratio === undefined ? undefined : { ratio };
+  }
+  const energy = config.energy;
+  const pick = await vscode.window.showQuickPick([
+    { label: 'Suggested ranks', description: `per layer, the smallest rank keeping ${+(energy * 100).toFixed(2)} % energy (dense where low rank does not pay)`, goal: 'suggested' },
+    { label: 'Keep N % of parameters…', description: 'one budget for the whole model, spread where it costs least', goal: 'ratio' },
+    { label: 'Keep energy E…', description: 'the same energy share in every layer', goal: 'energy' },
+  ], { title: 'Reducible: compression goal' });
+  if (!pick) return undefined;
+  if (pick.goal === 'suggested') return { energy };
+  const value = await askFraction(pick.goal === 'ratio' ? 'Keep this percentage of the parameters' : 'Keep this percentage of each layer\'s energy', pick.goal === 'ratio' ? 0.5 : energy);
+  if (value === undefined) return undefined;
+  return pick.goal === 'ratio' ? { ratio: value } : { energy: value };
+}
+
+function modelOf(arg: vscode.Uri | CompressArgs | undefined): vscode.Uri | undefined {
+  if (arg instanceof vscode.Uri) return arg;
+  if (arg?.uri) return vscode.Uri.parse(arg.uri);
+  return vscode.window.activeTextEditor?.document.uri;
+}
+
+export function compressCommand(context: vscode.ExtensionContext, config: Config): vscode.Disposable {
+  const cli = context.asAbsolutePath('dist/cli.js');
+
+  const run = (job: CompressJob, name: string) => vscode.window.withProgress({
+    location: vscode.ProgressLocation.Notification, title: `Reducible: compressing ${name}`, cancellable: true,
+  }, (progress, token) => {
+    const abort = new AbortController();
+    token.onCancellationRequested(() => abort.abort());
+    let done = 0;
+    return runCompress(cli, job, {
+      signal: abort.signal,
+      progress: (fraction, label) => {
+        progress.report({ increment: Math.max(0, fraction - done) * 100, message: label });
+        done = Math.max(done, fraction);
+      },
+    });
+  });
+
+  return vscode.commands.registerCommand('reducible.compress', async (arg?: vscode.Uri | CompressArgs) => {
+    if (!vscode.workspace.isTrusted) {
+      const manage = await vscode.window.showWarningMessage('Reducible compresses models only in a trusted workspace: it writes files and may run Python.', 'Manage Workspace Trust');
+      if (manage) await vscode.commands.executeCommand('workbench.trust.manage');
+      return;
+    }
+    const model = modelOf(arg);
+    if (model?.scheme !== 'file') { void vscode.window.showWarningMessage('Reducible: pick a model file to compress.'); return; }
+    const goal = await askGoal(arg instanceof vscode.Uri ? undefined : arg, config);
+    if (!goal) return;
+    const dtype = await vscode.window.showQuickPick(DTYPES, { title: 'Reducible: precision of the factors' });
+    if (!dtype) return;
+    const job: CompressJob = { model: model.fsPath, goal, dtype: dtype.dtype, engine: config.engine, python: config.engine === 'torch' ? config.pythonPath : undefined };
+    const name = model.path.split('/').pop()!;
+    try {
+      let report;
+      try {
+        report = await run(job, name);
+      } catch (e) {
+        if (!(e instanceof CompressError && /output exists/.test(e.message))) throw e;
+        const replace = await vscode.window.showWarningMessage(`Reducible: ${e.message}`, { modal: true }, 'Replace');
+        if (!replace) return;
+        report = await run({ ...job, force: true }, name);
+      }
+      const output = vscode.Uri.file(report.output);
+      const saved = (1 - report.compressedBytes / report.originalBytes) * 100;
+      const choice = await vscode.window.showInformationMessage(
+        `Reducible: wrote ${output.path.split('/').pop()} — ${saved.toFixed(1)} % smaller (${report.layers.length} layers factorised).`,
+        'Open Report', 'Reveal in Explorer');
+      if (choice === 'Open Report') await vscode.window.showTextDocument(vscode.Uri.file(`${report.output}.report.json`));
+      if (choice === 'Reveal in Explorer') await vscode.commands.executeCommand('revealInExplorer', output);
+    } catch (e) {
+      if (e instanceof CompressError && e.message === 'cancelled') return;
+      void vscode.window.showErrorMessage(`Reducible: ${(e as Error).message}`);
+    }
+  });
+}

@@ -1,0 +1,25 @@
+// Typed view of the `reducible.*` settings (declared in package.json `contributes.configuration`).
+import * as vscode from 'vscode';
+import type { ServerSettings } from '../shared/protocol.js';
+
+export const SECTION = 'reducible';
+
+export class Config {
+  private get raw(): vscode.WorkspaceConfiguration {
+    return vscode.workspace.getConfiguration(SECTION);
+  }
+
+  get engine(): string { return this.raw.get<string>('engine', 'auto'); }
+  get energy(): number { return this.raw.get<number>('energy', 0.99); }
+  get maxFileSizeMB(): number { return this.raw.get<number>('maxFileSizeMB', 2048); }
+  get autoRun(): boolean { return this.raw.get<boolean>('analysis.autoRun', true); }
+
+  /** The interpreter for the PyTorch engine: our setting, else the Python extension's default. */
+  get pythonPath(): string | undefined {
+    return this.raw.get<string>('pythonPath') || vscode.workspace.getConfiguration('python').get<string>('defaultInterpreterPath') || undefined;
+  }
+
+  serverSettings(): ServerSettings {
+    return { engine: this.engine, energy: this.energy, maxFileSizeMB: this.maxFileSizeMB, autoRun: this.autoRun };
+  }
+}

@@ -1,0 +1,56 @@
+// The extension host side: starts the language server (dist/server.js over stdio) and adds
+// what LSP has no words for — the Models view, the compress job, outlines, the status bar.
+import * as vscode from 'vscode';
+import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import { OUTLINE_SCHEME, type InitializationOptions } from '../shared/protocol.js';
+import { compressCommand } from './commands/compress.js';
+import { openOutlineCommand } from './commands/openOutline.js';
+import { Config, SECTION } from './config.js';
+import { modelsView } from './modelsView.js';
+import { outlineProvider } from './outlineProvider.js';
+import { registerTradeoffPanel } from './panel/panel.js';
+import { ServerStatus } from './serverStatus.js';
+import { statusBar } from './statusBar.js';
+
+let client: LanguageClient | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const config = new Config();
+  const module = context.asAbsolutePath('dist/server.js');
+  const serverOptions: ServerOptions = {
+    run: { module, transport: TransportKind.stdio },
+    debug: { module, transport: TransportKind.stdio, options: { execArgv: ['--inspect=6010'] } },
+  };
+  const initializationOptions: InitializationOptions = {
+    // Analyses are cached by content, so one cache serves every workspace.
+    storagePath: context.globalStorageUri.fsPath,
+    settings: config.serverSettings(),
+  };
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: [
+      { scheme: 'file', pattern: '**/*.json' },
+      { scheme: OUTLINE_SCHEME },
+      { scheme: 'file', language: 'python' },
+      { scheme: 'file', language: 'javascript' },
+      { scheme: 'file', language: 'typescript' },
+    ],
+    initializationOptions,
+    synchronize: { configurationSection: SECTION },
+  };
+  client = new LanguageClient('reducible', 'Reducible', serverOptions, clientOptions);
+  const status = new ServerStatus(client);
+  context.subscriptions.push(
+    status,
+    statusBar(status),
+    modelsView(client, status),
+    outlineProvider(client),
+    compressCommand(context, config),
+    openOutlineCommand(),
+    registerTradeoffPanel(context, status.sharedClient(client)),
+  );
+  await client.start();
+}
+
+export async function deactivate(): Promise<void> {
+  await client?.stop();
+}

@@ -1,0 +1,62 @@
+// Explorer "Models" view: every model the server found, with what low rank would remove.
+import * as vscode from 'vscode';
+import type { BaseLanguageClient } from 'vscode-languageclient';
+import { COMMANDS, modelsRequest, type ModelSummary } from '../shared/protocol.js';
+import type { ServerStatus } from './serverStatus.js';
+
+export const MODELS_VIEW = 'reducible.models';
+/** Context key listing model file paths, so explorer menus offer our commands on models only. */
+const MODEL_FILES_KEY = 'reducible.modelFiles';
+
+const count = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n));
+const size = (b: number): string => (b >= 2 ** 20 ? `${(b / 2 ** 20).toFixed(1)} MiB` : `${(b / 2 ** 10).toFixed(1)} KiB`);
+
+function describe(m: ModelSummary): string {
+  const parts = [m.format, size(m.fileBytes)];
+  if (m.totalParams !== undefined) parts.push(`${count(m.totalParams)} params`);
+  if (m.removable !== undefined) parts.push(`≈${Math.round(m.removable * 100)} % removable at ${+(m.energy * 100).toFixed(1)} % energy`);
+  else parts.push(m.state === 'error' ? 'unreadable' : m.state === 'skipped' ? 'too large (reducible.maxFileSizeMB)' : 'analysing…');
+  return parts.filter(Boolean).join(' · ');
+}
+
+class ModelsProvider implements vscode.TreeDataProvider<ModelSummary> {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeTreeData = this.changed.event;
+
+  constructor(private readonly client: BaseLanguageClient) {}
+
+  refresh(): void { this.changed.fire(); }
+
+  async getChildren(element?: ModelSummary): Promise<ModelSummary[]> {
+    if (element || !this.client.isRunning()) return [];
+    const models = (await this.client.sendRequest(modelsRequest)).sort((a, b) => a.uri.localeCompare(b.uri));
+    void vscode.commands.executeCommand('setContext', MODEL_FILES_KEY, models.map((m) => vscode.Uri.parse(m.uri).fsPath));
+    return models;
+  }
+
+  getTreeItem(m: ModelSummary): vscode.TreeItem {
+    const uri = vscode.Uri.parse(m.uri);
+    const item = new vscode.TreeItem(vscode.workspace.asRelativePath(uri), vscode.TreeItemCollapsibleState.None);
+    item.resourceUri = uri;
+    item.description = describe(m);
+    item.tooltip = m.message ?? `${uri.fsPath}\n${describe(m)}`;
+    item.contextValue = m.state === 'ready' ? 'reducible.model.ready' : 'reducible.model';
+    item.iconPath = new vscode.ThemeIcon(m.state === 'error' ? 'error' : m.state === 'ready' ? 'layers' : 'loading~spin');
+    item.command = { title: 'Open Tradeoff Panel', command: COMMANDS.openPanel, arguments: [{ uri: m.uri }] };
+    return item;
+  }
+}
+
+export function modelsView(client: BaseLanguageClient, status: ServerStatus): vscode.Disposable {
+  const provider = new ModelsProvider(client);
+  let seen = '';
+  return vscode.Disposable.from(
+    vscode.window.createTreeView(MODELS_VIEW, { treeDataProvider: provider, showCollapseAll: false }),
+    vscode.commands.registerCommand('reducible.refreshModels', () => provider.refresh()),
+    // Redraw when a model finishes (or the round ends), not on every progress tick.
+    status.onDidChange((s) => {
+      const key = `${s.quiescent}:${s.done}:${s.total}`;
+      if (key !== seen) { seen = key; provider.refresh(); }
+    }),
+  );
+}
