@@ -1,0 +1,58 @@
+// The extension's compress job (client/compressJob.ts) driving the real CLI: a plan goes
+// through --ranks, progress arrives, an existing output is refused until forced, and
+// cancelling kills the job with nothing left behind.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve, join } from 'node:path';
+import { CompressError, runCompress } from '../../client/compressJob.js';
+import { makeFixtures, tempDir } from '../helpers/cli.js';
+import { randomMatrix } from '../helpers/random.js';
+
+const CLI = resolve('dist/cli.js');
+const fixtures = makeFixtures('test/fixtures/make_safetensors.py');
+
+test('a plan runs through --ranks; progress is reported; an existing output needs force', async () => {
+  const dir = tempDir();
+  const model = join(dir, 'mlp.safetensors');
+  copyFileSync(join(fixtures, 'mlp-float32.safetensors'), model);
+  const fractions: number[] = [];
+  const report = await runCompress(CLI, { model, goal: { plan: { layers: { fc1: 16, fc2: 8 } } } }, { progress: (f) => fractions.push(f) });
+  assert.equal(report.output, join(dir, 'mlp.reduced.safetensors'));
+  assert.ok(existsSync(report.output) && existsSync(`${report.output}.report.json`));
+  assert.deepEqual(report.layers.map((l) => [l.name, l.rank]).sort(), [['fc1', 16], ['fc2', 8]]);
+  assert.deepEqual(JSON.parse(readFileSync(`${report.output}.report.json`, 'utf8')).layers, report.layers);
+  assert.ok(fractions.length > 0 && fractions.every((f) => f >= 0 && f <= 1), `progress ${fractions}`);
+  await assert.rejects(runCompress(CLI, { model, goal: { ratio: 0.5 } }), (e: Error) => e instanceof CompressError && /output exists/.test(e.message) && e.exitCode === 2);
+  const forced = await runCompress(CLI, { model, goal: { ratio: 0.5 }, force: true, dtype: 'f16' });
+  assert.ok(forced.compressedParams <= 0.5 * forced.originalParams + 1);
+});
+
+test('bad input comes back as the CLI\'s one-line message', async () => {
+  const dir = tempDir();
+  const model = join(dir, 'broken.safetensors');
+  writeFileSync(model, 'not a model');
+  await assert.rejects(runCompress(CLI, { model, goal: { energy: 0.9 } }), (e: Error) => e instanceof CompressError && e.message.includes(model) && !e.message.includes('\n'));
+});
+
+/** A safetensors file with a few large random layers: slow enough to cancel mid-job. */
+function bigModel(path: string): void {
+  const n = 1024, names = ['a', 'b', 'c', 'd'];
+  const header: Record<string, unknown> = {};
+  names.forEach((name, i) => { header[`${name}.weight`] = { dtype: 'F32', shape: [n, n], data_offsets: [i * n * n * 4, (i + 1) * n * n * 4] }; });
+  const json = Buffer.from(JSON.stringify(header));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(json.length));
+  const data = names.map((_, i) => Buffer.from(randomMatrix(n, n, i).buffer));
+  writeFileSync(path, Buffer.concat([len, json, ...data]));
+}
+
+test('cancelling kills the job and leaves no output', async () => {
+  const dir = tempDir();
+  const model = join(dir, 'big.safetensors');
+  bigModel(model);
+  const abort = new AbortController();
+  const job = runCompress(CLI, { model, goal: { ratio: 0.3 } }, { signal: abort.signal, progress: () => abort.abort() });
+  await assert.rejects(job, (e: Error) => e instanceof CompressError && e.message === 'cancelled');
+  assert.deepEqual(readdirSync(dir), ['big.safetensors']);
+});
