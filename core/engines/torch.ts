@@ -5,11 +5,17 @@
 import { CancelledError, type JobOptions } from '../types.js';
 import { checkRank, type Engine, type MatrixInput, type TruncatedSvd } from './engine.js';
 import { parts, type ResultFrame, type Unnumbered, type WorkerRequest } from './torchProtocol.js';
-import { resolvePython, TorchWorker, type Hello } from './torchWorker.js';
+import { resolvePython, TorchWorker, type Hello, type Precision, type WorkerSpawn } from './torchWorker.js';
 
 export interface TorchOptions {
   /** Interpreter path; see resolvePython for the fallbacks. */
   python?: string;
+  /**
+   * Precision of the truncated SVD's big products: `auto` (default) uses f64 where the
+   * device runs it at full speed (CPUs, A100/H100-class GPUs) and f32 elsewhere. Spectra
+   * and small factorisations are always f64.
+   */
+  precision?: Precision;
 }
 
 export class TorchEngine implements Engine {
@@ -21,16 +27,16 @@ export class TorchEngine implements Engine {
   /** Calls not yet answered: close() lets them finish first. */
   private readonly inflight = new Set<Promise<unknown>>();
 
-  private constructor(readonly python: string, first: TorchWorker, private readonly info: Hello) {
+  private constructor(private readonly spawnWith: WorkerSpawn, first: TorchWorker, private readonly info: Hello) {
     this.worker = first;
     this.ready = first.hello;
   }
 
   /** Starts the worker and waits for its handshake; fails with a one-line InputError when Python or torch is unusable. */
   static async start(opts: TorchOptions = {}): Promise<TorchEngine> {
-    const python = resolvePython(opts.python);
-    const worker = new TorchWorker(python);
-    return new TorchEngine(python, worker, await worker.hello);
+    const spawnWith: WorkerSpawn = { python: resolvePython(opts.python), precision: opts.precision ?? 'auto' };
+    const worker = new TorchWorker(spawnWith);
+    return new TorchEngine(spawnWith, worker, await worker.hello);
   }
 
   /** E.g. "CUDA · NVIDIA H100" or "CPU · torch 1.13". */
@@ -79,7 +85,7 @@ export class TorchEngine implements Engine {
 
   private async liveWorker(): Promise<TorchWorker> {
     if (this.worker.pid === undefined) {
-      this.worker = new TorchWorker(this.python);
+      this.worker = new TorchWorker(this.spawnWith);
       this.ready = this.worker.hello;
     }
     const worker = this.worker;

@@ -23,6 +23,8 @@ export function workerScript(): string {
 }
 
 export interface Hello { device: string; gpu: boolean; torch: string }
+export type Precision = 'auto' | 'f32' | 'f64';
+export interface WorkerSpawn { python: string; precision: Precision }
 
 const START_TIMEOUT_MS = 120_000;
 const STDERR_KEEP = 4096;
@@ -39,8 +41,14 @@ export class TorchWorker {
   private killedWith: Error | undefined;
   readonly hello: Promise<Hello>;
 
-  constructor(readonly python: string) {
-    this.child = spawn(python, ['-u', workerScript()], { stdio: ['pipe', 'pipe', 'pipe'] });
+  private readonly python: string;
+
+  constructor({ python, precision }: WorkerSpawn) {
+    this.python = python;
+    this.child = spawn(python, ['-u', workerScript()], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, REDUCIBLE_TORCH_PRECISION: precision },
+    });
     const reader = new FrameReader();
     let started: { resolve: (h: Hello) => void; reject: (e: Error) => void };
     this.hello = new Promise((resolve, reject) => { started = { resolve, reject }; });

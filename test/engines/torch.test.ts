@@ -146,3 +146,18 @@ test('close() lets the jobs in flight finish, then the worker exits', async () =
   spectra.forEach((s, i) => assert.equal(s.length, Math.min(matrices[i].rows, matrices[i].cols)));
   assert.ok(await gone(pid));
 });
+
+test('f32 big products (the consumer-GPU and MPS path) keep errors within 1e-3 of the embedded engine', async () => {
+  const f32 = await TorchEngine.start({ python: PYTHON, precision: 'f32' });
+  try {
+    for (const m of matrices.slice(0, 3)) {
+      const [ours, ref] = await Promise.all([f32.truncatedSvd(m, 5), embedded.truncatedSvd(m, 5)]);
+      assertOrthonormal(ours, m.rows, m.cols);
+      const e1 = reconstructionError(m.data, m.rows, m.cols, ours);
+      const e2 = reconstructionError(m.data, m.rows, m.cols, ref);
+      assert.ok(Math.abs(e1 - e2) <= 1e-3 * e2, `${m.name}: torch f32 ${e1} vs embedded ${e2}`);
+    }
+  } finally {
+    await f32.close();
+  }
+});
