@@ -63,7 +63,7 @@ export class LspSession {
   }
 
   open(path: string, text = readFileSync(path, 'utf8'), uri = fileUri(path)): Promise<void> {
-    const languageId = ({ '.py': 'python', '.json': 'json' } as Record<string, string>)[extname(path)] ?? 'plaintext';
+    const languageId = ({ '.py': 'python', '.json': 'json', '.ts': 'typescript' } as Record<string, string>)[extname(path)] ?? 'plaintext';
     return this.connection.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId, version: 1, text } });
   }
 

@@ -38,6 +38,16 @@ writeFileSync(trainPy, [
   '        super().__init__()',
   '        self.fc1 = nn.Linear(784, 256)',
   '        self.fc2 = nn.Linear(256, 999)',
+  '        self.conv = nn.Conv2d(in_channels=16, out_channels=32, kernel_size=3)',
+  '',
+].join('\n'));
+const trainTs = join(ws, 'train.ts');
+writeFileSync(trainTs, [
+  "model.add(tf.layers.dense({",
+  "  units: 512, activation: 'relu',",
+  "  name: 'dense_1',",
+  '}));',
+  "model.add(tf.layers.dense({ units: 7, name: 'dense_2' }));",
   '',
 ].join('\n'));
 
@@ -172,8 +182,21 @@ describe('language server over stdio', { timeout: 300_000 }, () => {
     // fc2 exists in the checkpoint but with another shape: no match, no hint.
     assert.equal(await lsp.connection.sendRequest(HoverRequest.type, { textDocument: { uri }, position: positionOf(py, 'nn.Linear(256') }), null);
     const lenses = await lsp.connection.sendRequest(CodeLensRequest.type, { textDocument: { uri } });
-    assert.deepEqual(lenses!.map((l) => l.command!.arguments![0].layer), ['fc1']);
+    assert.deepEqual(lenses!.map((l) => l.command!.arguments![0].layer), ['fc1', 'conv']);
     assert.equal(lenses![0].command!.arguments![0].uri, fileUri(ckpt));
+    const conv = await lsp.connection.sendRequest(HoverRequest.type, { textDocument: { uri }, position: positionOf(py, 'nn.Conv2d') });
+    assert.match(hoverText(conv), /\*\*conv\*\* · conv2d/);
+  });
+
+  test('training code: tf.layers.dense matched by name and units to model.json', async () => {
+    const ts = readFileSync(trainTs, 'utf8');
+    await lsp.open(trainTs);
+    const uri = fileUri(trainTs);
+    // The call spans lines; a hover anywhere in it answers.
+    const h = await lsp.connection.sendRequest(HoverRequest.type, { textDocument: { uri }, position: positionOf(ts, "name: 'dense_1'") });
+    assert.match(hoverText(h), /\*\*dense_1\*\* · dense · model\.json/);
+    // dense_2 has 256 units in the model, not 7.
+    assert.equal(await lsp.connection.sendRequest(HoverRequest.type, { textDocument: { uri }, position: positionOf(ts, 'units: 7') }), null);
   });
 
   test('outline of a binary model, with hovers on its rows', async () => {
