@@ -39,11 +39,23 @@ export class Workbench {
     return this.page.locator('.quick-input-widget');
   }
 
+  quickPickRow(text: string | RegExp): Locator {
+    return this.quickInput().locator('.monaco-list-row', { hasText: text }).first();
+  }
+
   /** Picks the visible quick-input row whose label contains `text`. */
   async pick(text: string | RegExp, timeout = 30_000): Promise<void> {
-    const row = this.quickInput().locator('.monaco-list-row', { hasText: text }).first();
+    const row = this.quickPickRow(text);
     await row.waitFor({ timeout });
     await row.click();
+  }
+
+  /** Waits for the input box (showInputBox) showing `prompt`, replaces its value and accepts it. */
+  async answerInputBox(prompt: string, value: string): Promise<void> {
+    await this.quickInput().filter({ hasText: prompt }).waitFor();
+    const input = this.quickInput().locator('input');
+    await input.fill(value);
+    await input.press('Enter');
   }
 
   /** Runs a command by its palette title, as typed into F1. */
