@@ -19,7 +19,11 @@ export class Config {
     return this.raw.get<string>('pythonPath') || vscode.workspace.getConfiguration('python').get<string>('defaultInterpreterPath') || undefined;
   }
 
-  serverSettings(): ServerSettings {
-    return { engine: this.engine, energy: this.energy, maxFileSizeMB: this.maxFileSizeMB, autoRun: this.autoRun };
+  /** What the server gets. Untrusted workspaces analyse with the embedded engine: no Python starts there. */
+  serverSettings(trusted: boolean): ServerSettings {
+    return {
+      engine: trusted ? this.engine : 'embedded', pythonPath: trusted ? this.pythonPath : undefined,
+      energy: this.energy, maxFileSizeMB: this.maxFileSizeMB, autoRun: this.autoRun,
+    };
   }
 }

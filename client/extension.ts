@@ -5,11 +5,12 @@ import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerO
 import { OUTLINE_SCHEME, type InitializationOptions } from '../shared/protocol.js';
 import { compressCommand } from './commands/compress.js';
 import { openOutlineCommand } from './commands/openOutline.js';
-import { Config, SECTION } from './config.js';
+import { Config } from './config.js';
 import { modelsView } from './modelsView.js';
 import { outlineProvider } from './outlineProvider.js';
 import { registerTradeoffPanel } from './panel/panel.js';
 import { ServerStatus } from './serverStatus.js';
+import { settingsSync } from './settingsSync.js';
 import { statusBar } from './statusBar.js';
 
 let client: LanguageClient | undefined;
@@ -24,7 +25,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const initializationOptions: InitializationOptions = {
     // Analyses are cached by content, so one cache serves every workspace.
     storagePath: context.globalStorageUri.fsPath,
-    settings: config.serverSettings(),
+    settings: config.serverSettings(vscode.workspace.isTrusted),
   };
   const clientOptions: LanguageClientOptions = {
     documentSelector: [
@@ -35,7 +36,6 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       { scheme: 'file', language: 'typescript' },
     ],
     initializationOptions,
-    synchronize: { configurationSection: SECTION },
   };
   client = new LanguageClient('reducible', 'Reducible', serverOptions, clientOptions);
   const status = new ServerStatus(client);
@@ -43,9 +43,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     status,
     statusBar(status),
     modelsView(client, status),
-    outlineProvider(client),
+    outlineProvider(client, status),
     compressCommand(context, config),
     openOutlineCommand(),
+    settingsSync(client, config),
     registerTradeoffPanel(context, status.sharedClient(client)),
   );
   await client.start();

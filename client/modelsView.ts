@@ -53,10 +53,11 @@ export function modelsView(client: BaseLanguageClient, status: ServerStatus): vs
   return vscode.Disposable.from(
     vscode.window.createTreeView(MODELS_VIEW, { treeDataProvider: provider, showCollapseAll: false }),
     vscode.commands.registerCommand('reducible.refreshModels', () => provider.refresh()),
-    // Redraw when a model finishes (or the round ends), not on every progress tick.
+    // Redraw when a model finishes or a round ends, not on every progress tick.
     status.onDidChange((s) => {
       const key = `${s.quiescent}:${s.done}:${s.total}`;
-      if (key !== seen) { seen = key; provider.refresh(); }
+      if (s.quiescent || key !== seen) provider.refresh();
+      seen = key;
     }),
   );
 }

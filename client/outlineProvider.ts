@@ -2,17 +2,28 @@
 import * as vscode from 'vscode';
 import type { BaseLanguageClient } from 'vscode-languageclient';
 import { OUTLINE_SCHEME, outlineRequest } from '../shared/protocol.js';
+import type { ServerStatus } from './serverStatus.js';
 
 export function outlineUriOf(model: vscode.Uri): vscode.Uri {
   return model.with({ scheme: OUTLINE_SCHEME });
 }
 
-export function outlineProvider(client: BaseLanguageClient): vscode.Disposable {
+export function outlineProvider(client: BaseLanguageClient, status: ServerStatus): vscode.Disposable {
+  const changed = new vscode.EventEmitter<vscode.Uri>();
   const provider: vscode.TextDocumentContentProvider = {
+    onDidChange: changed.event,
     async provideTextDocumentContent(uri, token) {
       const { text } = await client.sendRequest(outlineRequest, { uri: uri.with({ scheme: 'file' }).toString() }, token);
       return text;
     },
   };
-  return vscode.workspace.registerTextDocumentContentProvider(OUTLINE_SCHEME, provider);
+  return vscode.Disposable.from(
+    changed,
+    vscode.workspace.registerTextDocumentContentProvider(OUTLINE_SCHEME, provider),
+    // A model file that changed was re-analysed by the time a round ends: redraw open outlines.
+    status.onDidChange((s) => {
+      if (!s.quiescent) return;
+      for (const doc of vscode.workspace.textDocuments) if (doc.uri.scheme === OUTLINE_SCHEME) changed.fire(doc.uri);
+    }),
+  );
 }

@@ -3,9 +3,9 @@
 import type { Engine } from '../core/engines/engine.js';
 import { createEngine, type EngineChoice } from '../core/engines/select.js';
 
-export async function chooseEngine(choice: string): Promise<{ engine: Engine; message?: string }> {
+export async function chooseEngine(choice: string, python?: string): Promise<{ engine: Engine; message?: string }> {
   try {
-    return { engine: await createEngine(choice as EngineChoice) };
+    return { engine: await createEngine(choice as EngineChoice, { python }) };
   } catch (e) {
     return { engine: await createEngine('auto'), message: `engine "${choice}" unavailable (${(e as Error).message}); using the embedded engine` };
   }

@@ -33,8 +33,9 @@ const documents = new TextDocuments(TextDocument);
 
 let settings: ServerSettings = DEFAULT_SETTINGS;
 let roots: string[] = [];
-let engine: Engine;
-let engineMessage: string | undefined;
+/** Starting an engine may mean starting Python: it runs beside initialization, not before it. */
+let engine: Promise<{ engine: Engine; message?: string }>;
+let engineReady: { engine: Engine; message?: string } | undefined;
 let store: ModelStore;
 let watchers = false;
 let lensRefresh = false;
@@ -47,7 +48,8 @@ function sendStatus(round: Round, quiescent: boolean): void {
   if (!quiescent && round.current?.fraction && now - lastProgress < 100) return;
   lastProgress = now;
   const params: StatusParams = {
-    quiescent, done: round.done, total: round.total, engine: engine.description, message: engineMessage,
+    quiescent, done: round.done, total: round.total,
+    engine: engineReady?.engine.description ?? 'starting…', message: engineReady?.message,
     current: round.current && { uri: fileUri(round.current.path), fraction: round.current.fraction, layer: round.current.layer },
   };
   void connection.sendNotification(statusNotification, params);
@@ -73,6 +75,14 @@ function onChanged(entry: ModelEntry): void {
   if (lensRefresh && entry.state !== 'pending' && entry.state !== 'analysing') void connection.sendRequest(CodeLensRefreshRequest.type);
 }
 
+function startEngine(): void {
+  const previous = engine;
+  engineReady = undefined;
+  engine = chooseEngine(settings.engine, settings.pythonPath).then((e) => (engineReady = e));
+  // A kernel cut off by close() would never answer: move the running analysis first.
+  void previous?.then(async (p) => { await store.interrupt(); await p.engine.close(); });
+}
+
 async function rescan(): Promise<void> {
   const found = (await Promise.all(roots.map(findModelFiles))).flat();
   await store.replaceAll(found);
@@ -84,11 +94,15 @@ connection.onInitialize(async (params) => {
   settings = mergeSettings(DEFAULT_SETTINGS, init.settings);
   roots = (params.workspaceFolders ?? []).map((f) => fileURLToPath(f.uri));
   if (!roots.length && params.rootUri) roots = [fileURLToPath(params.rootUri)];
-  ({ engine, message: engineMessage } = await chooseEngine(settings.engine));
+  startEngine();
   const cache = await AnalysisCache.open(init.storagePath);
-  store = new ModelStore(cache, async () => engine, () => settings, {
+  store = new ModelStore(cache, async () => (await engine).engine, () => settings, {
     changed: onChanged,
-    removed: (e) => void connection.sendDiagnostics({ uri: fileUri(e.path), diagnostics: [] }),
+    removed: (e) => {
+      void connection.sendDiagnostics({ uri: fileUri(e.path), diagnostics: [] });
+      // Lists (the Models view) redraw on a quiescent status; a removal outside a round needs one.
+      if (store.idle()) sendStatus({ done: 0, total: 0 }, true);
+    },
     progress: sendStatus,
   });
   watchers = params.capabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration === true;
@@ -127,11 +141,7 @@ connection.onDidChangeConfiguration(async (params) => {
   if (!raw) return;
   const before = settings;
   settings = mergeSettings(settings, raw);
-  if (settings.engine !== before.engine) {
-    const old = engine;
-    ({ engine, message: engineMessage } = await chooseEngine(settings.engine));
-    void old.close();
-  }
+  if (settings.engine !== before.engine || settings.pythonPath !== before.pythonPath) startEngine();
   if (settings.energy !== before.energy) store.setEnergy(settings.energy);
   if (settings.maxFileSizeMB !== before.maxFileSizeMB || (settings.autoRun && !before.autoRun)) {
     // Entries whose fate depends on the limit or that waited for autoRun are looked at again.
@@ -203,7 +213,7 @@ connection.onRequest(outlineRequest, async ({ uri }) => {
   } catch (e) { throw asResponseError(e); }
 });
 
-connection.onShutdown(async () => { await engine?.close(); });
+connection.onShutdown(async () => { await (await engine)?.engine.close(); });
 
 // A bug in one request must not take every other file's hints down with it.
 process.on('uncaughtException', (e) => connection.console.error(`reducible: ${e.stack ?? e.message}`));

@@ -86,6 +86,11 @@ export class ModelStore {
     return !this.running && this.queue.length === 0;
   }
 
+  /** Stops the running analysis and queues it again, e.g. before its engine is closed. */
+  async interrupt(): Promise<void> {
+    if (this.running) await this.touch(this.running.path);
+  }
+
   remove(path: string): void {
     const entry = this.entries.get(path);
     if (!entry) return;

@@ -8,6 +8,7 @@ export function mergeSettings(base: ServerSettings, raw: unknown): ServerSetting
   const autoRun = (r.analysis as { autoRun?: unknown } | undefined)?.autoRun ?? r.autoRun;
   return {
     engine: typeof r.engine === 'string' ? r.engine : base.engine,
+    pythonPath: typeof r.pythonPath === 'string' ? r.pythonPath || undefined : base.pythonPath,
     energy: num(r.energy, 0, 1, base.energy),
     maxFileSizeMB: num(r.maxFileSizeMB, 0, Number.MAX_SAFE_INTEGER, base.maxFileSizeMB),
     autoRun: typeof autoRun === 'boolean' ? autoRun : base.autoRun,

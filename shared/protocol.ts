@@ -7,7 +7,10 @@ import type { ModelFormat } from '../core/types.js';
 
 /** Settings the server reads, from `initializationOptions.settings` or `workspace/didChangeConfiguration` ({ reducible: … }). */
 export interface ServerSettings {
+  /** `reducible.engine`; the VS Code client sends 'embedded' in an untrusted workspace, so no Python starts there. */
   engine: string;
+  /** Interpreter for the torch engine (`reducible.pythonPath`). */
+  pythonPath?: string;
   /** Energy share the suggested ranks keep, in (0,1]. */
   energy: number;
   /** Model files bigger than this are listed but not analysed. */
