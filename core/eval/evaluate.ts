@@ -5,6 +5,7 @@ import { InputError, type Model, type ModelFormat } from '../types.js';
 import type { Tensor } from './tensor.js';
 import { onnxInputShape, runOnnx } from './onnxRuntime.js';
 import { runTfjs, tfjsInputShape } from './tfjsRuntime.js';
+import { kerasInputShape, runKeras } from '../formats/kerasTfjs.js';
 
 export interface ModelSide { path: string; format: ModelFormat; params: number; bytes: number; accuracy?: number }
 
@@ -23,8 +24,12 @@ export interface EvalReport {
 
 interface Runtime { inputShape(path: string): Promise<(number | null)[]>; run(path: string, x: Tensor): Promise<Tensor> }
 
+const KERAS: Runtime = { inputShape: kerasInputShape, run: runKeras };
+
 /** Runtimes by format; formats without one are compared weight by weight. */
 export const RUNTIMES: Partial<Record<ModelFormat, Runtime>> = {
+  'keras-h5': KERAS,
+  keras: KERAS,
   'tfjs-layers': { inputShape: tfjsInputShape, run: runTfjs },
   onnx: { inputShape: (p) => onnxInputShape(p).then((s) => s.map((d) => (d < 0 ? null : d))), run: runOnnx },
 };

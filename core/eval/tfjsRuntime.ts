@@ -37,15 +37,23 @@ export async function loadTfjsLayersModel(path: string): Promise<import('@tensor
 }
 
 export async function tfjsInputShape(path: string): Promise<(number | null)[]> {
-  const model = await loadTfjsLayersModel(path);
+  return inputShape(await loadTfjsLayersModel(path));
+}
+
+export async function runTfjs(path: string, input: Tensor): Promise<Tensor> {
+  return predict(await loadTfjsLayersModel(path), input);
+}
+
+/** The model's first input shape; disposes the model. */
+export function inputShape(model: import('@tensorflow/tfjs').LayersModel): (number | null)[] {
   const shape = model.inputs[0].shape;
   model.dispose();
   return shape;
 }
 
-export async function runTfjs(path: string, input: Tensor): Promise<Tensor> {
+/** Runs the model on `input`; disposes the model. */
+export async function predict(model: import('@tensorflow/tfjs').LayersModel, input: Tensor): Promise<Tensor> {
   const tf = await tfjs();
-  const model = await loadTfjsLayersModel(path);
   try {
     const x = tf.tensor(input.data, input.shape);
     const y = model.predict(x, { batchSize: 512 }) as import('@tensorflow/tfjs').Tensor;

@@ -20,7 +20,7 @@ import { DTYPE_BYTES } from '../io/decode.js';
 import type { Layer, LayerKind } from '../types.js';
 import { InputError } from '../types.js';
 import { type KerasArchive, WEIGHTS_ENTRY, readKerasArchive } from './kerasArchive.js';
-import { datasetDType, isDataset, isGroup, openH5, readDatasetBytes, stringAttr } from './kerasHdf5.js';
+import { datasetDType, isDataset, isGroup, nameListAttr, openH5, readDatasetBytes, stringAttr } from './kerasHdf5.js';
 import { StoredModel, type MatrixLayout, type StoredModelInit, type StoredTensor } from './storedModel.js';
 import { KERNEL_NAMES, LAYER_KINDS, type KerasLayerJson, kerasLayer, kerasLayers } from './tfjs.js';
 
@@ -158,12 +158,39 @@ function legacyWeights(tensors: StoredTensor[], l: KerasTopologyLayer): LayerWei
   return { weight: find(KERNEL_NAMES[l.kind] ?? 'kernel'), bias: find('bias') };
 }
 
+/** A Keras 3 variable: `…layers/<layer>/vars/<i>`, or `…/cell/vars/<i>` for a recurrent layer. */
+const V3_VAR = /(?:^|\/)layers\/([^/]+)\/(?:cell\/)?vars\/(\d+)$/;
+
 /** Keras 3: `…layers/<name>/vars/<i>` (recurrent layers: `…/cell/vars/<i>`), kernel first, then bias. */
 function v3Weights(tensors: StoredTensor[], l: KerasTopologyLayer): LayerWeights {
   const vars = (index: number): StoredTensor | undefined => tensors.find((t) => {
-    const m = /(?:^|\/)layers\/([^/]+)\/(?:cell\/)?vars\/(\d+)$/.exec(t.name);
+    const m = V3_VAR.exec(t.name);
     return m !== null && m[1] === l.name && Number(m[2]) === index;
   });
   const recurrent = l.kind === 'lstm' || l.kind === 'gru';
   return { weight: vars(0), bias: recurrent || l.kind === 'embedding' ? undefined : vars(1) };
+}
+
+/**
+ * Every layer's weights by layer name, in Keras' order (what `layer.weights` lists and
+ * `set_weights` takes): legacy files in `weight_names` order, a weight belonging to the
+ * first of its scopes that names a layer; Keras 3 files in `vars` index order.
+ */
+export function weightsByLayer(model: KerasModel): Map<string, string[]> {
+  const layerNames = new Set(kerasLayers(model.extra.config).map((l) => String(l.config?.name)));
+  const out = new Map<string, string[]>();
+  const add = (layer: string, tensor: string): void => { out.set(layer, [...(out.get(layer) ?? []), tensor]); };
+  if (model.format === 'keras-h5') {
+    const weights = model.extra.h5.get('model_weights') as Group;
+    for (const g of nameListAttr(weights, 'layer_names')) {
+      const group = weights.get(g);
+      if (!isGroup(group)) continue;
+      for (const w of nameListAttr(group, 'weight_names')) add(w.split('/').slice(0, -1).find((s) => layerNames.has(s)) ?? g, `model_weights/${g}/${w}`);
+    }
+    return out;
+  }
+  const vars = model.tensors.map((t) => ({ t: t.name, m: V3_VAR.exec(t.name) }))
+    .filter((x) => x.m !== null).sort((a, b) => Number(a.m![2]) - Number(b.m![2]));
+  for (const { t, m } of vars) add(m![1], t);
+  return out;
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { zipSync } from 'fflate';
-import { cli, makeFixtures, tempDir } from '../helpers/cli.js';
+import { cli, makeFixtures, tempDir, type CliResult } from '../helpers/cli.js';
 import { python } from '../helpers/python.js';
 import { randomMatrix } from '../helpers/random.js';
 import { factorize } from '../../core/compress/factorize.js';
@@ -13,6 +13,7 @@ import { openModel } from '../../core/formats/open.js';
 import { KerasModel } from '../../core/formats/keras.js';
 import { writeKeras } from '../../core/formats/kerasWriter.js';
 import { AtomicOutput } from '../../core/io/atomicOutput.js';
+import { encodeNpy } from '../../core/io/npy.js';
 import { InputError } from '../../core/types.js';
 
 const dir = makeFixtures('test/fixtures/make_keras.py');
@@ -222,15 +223,15 @@ for name, k in json.loads(sys.argv[2]).items():
     u, s, vt = np.linalg.svd(W[name][0].astype(np.float64), full_matrices=False)
     W[name][0] = ((u[:, :k] * s[:k]) @ vt[:k]).astype(np.float32)
 first = config['config']['layers'][0]['config']
-x = np.random.default_rng(0).standard_normal((16, (first.get('batch_input_shape') or first['batch_shape'])[-1])).astype(np.float32)
+x = np.load(sys.argv[3]) if len(sys.argv) > 3 else np.random.default_rng(0).standard_normal((16, (first.get('batch_input_shape') or first['batch_shape'])[-1])).astype(np.float32)
 names = []
 y = model(config, x, W, names)
 print(json.dumps({'y': y.astype(np.float64).ravel().tolist(), 'layers': names}))
 `;
 
 interface Forward { y: number[]; layers: string[] }
-function forward(path: string, truncate: Record<string, number> = {}): Forward {
-  return JSON.parse(python(FORWARD, undefined, [path, JSON.stringify(truncate)]).toString());
+function forward(path: string, truncate: Record<string, number> = {}, inputs?: string): Forward {
+  return JSON.parse(python(FORWARD, undefined, [path, JSON.stringify(truncate), ...(inputs ? [inputs] : [])]).toString());
 }
 const maxDiff = (a: number[], b: number[]): number => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 
@@ -365,6 +366,24 @@ print(json.dumps({'config': config, 'weights': {k: [[list(a.shape), a.ravel().to
   }
 });
 
+test('`reducible evaluate` runs Keras files in TF.js: its output error is the numpy forward pass\'s', () => {
+  const inputs = join(tempDir(), 'x.npy');
+  writeFileSync(inputs, encodeNpy({ dtype: 'float32', shape: [32, 64], data: randomMatrix(32, 64, 3) }));
+  for (const file of ['mlp.h5', 'branches.h5', 'mlp.keras']) {
+    const out = join(tempDir(), file.replace(/\.(h5|keras)$/, '.reduced.$1'));
+    assert.equal(cli('compress', join(dir, file), '--ratio', '0.5', '--engine', 'embedded', '-o', out).code, 0);
+    const r = cli('evaluate', join(dir, file), out, '--inputs', inputs, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout);
+    const a = forward(join(dir, file), {}, inputs).y, b = forward(out, {}, inputs).y;
+    const expected = Math.sqrt(a.reduce((s, v, i) => s + (v - b[i]) ** 2, 0) / a.reduce((s, v) => s + v * v, 0));
+    assert.equal(report.samples, 32);
+    assert.ok(expected > 1e-3, `${file}: compression changes the outputs (${expected})`);
+    assert.ok(Math.abs(report.relativeOutputError - expected) <= 1e-4 * expected + 1e-6, `${file}: TF.js ${report.relativeOutputError}, numpy ${expected}`);
+  }
+  assertRefusedWith(cli('evaluate', join(dir, 'functional.keras'), join(dir, 'functional.keras')), join(dir, 'functional.keras'), /TF\.js cannot build this model/);
+});
+
 for (const file of ['functional.h5', 'functional.keras']) {
   test(`${file}: --dtype f16 stores the factors as float16 datasets that h5py reads`, async () => {
     const k = 6;
@@ -434,7 +453,10 @@ test('--dtype int8 is refused for Keras files with one clear line', async () => 
 });
 
 function assertRefused(file: string, pattern: RegExp): void {
-  const r = cli('analyze', file);
+  assertRefusedWith(cli('analyze', file), file, pattern);
+}
+
+function assertRefusedWith(r: CliResult, file: string, pattern: RegExp): void {
   assert.equal(r.code, 2, `exit code for ${file}: ${r.stderr}`);
   const lines = r.stderr.trim().split('\n');
   assert.equal(lines.length, 1, `one line: ${r.stderr}`);
