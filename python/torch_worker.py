@@ -108,7 +108,7 @@ def read_exact(stream, n):
 
 
 def reader(jobs):
-    """Parses request frames and queues (header, matrix on the f64 device), then None at EOF."""
+    """Parses request frames and queues (header, f32 matrix already on DEVICE), then None at EOF."""
     stream = sys.stdin.buffer
     try:
         while True:
@@ -133,6 +133,7 @@ def writer(results):
 
 
 def small(x):
+    """x in f64 on F64_DEVICE: where spectra and the small, precision-sensitive steps run."""
     return x.to(F64_DEVICE, torch.float64)
 
 
