@@ -115,7 +115,9 @@ export class ModelStore {
     const entry = this.entries.get(path);
     if (!entry) return Promise.reject(new InputError(path, 'not a model in this workspace'));
     if (entry.analysis) return Promise.resolve(entry.analysis);
-    if (entry.state === 'error' || entry.state === 'skipped') return Promise.reject(new InputError(undefined, entry.message ?? entry.state));
+    // A skipped file may fit a limit raised since (the settings change and this request can cross).
+    const stillSkipped = entry.state === 'skipped' && entry.fileBytes > this.settings().maxFileSizeMB * MB;
+    if (entry.state === 'error' || stillSkipped) return Promise.reject(new InputError(undefined, entry.message ?? entry.state));
     return new Promise((resolve, reject) => {
       this.waiters.set(path, [...(this.waiters.get(path) ?? []), { resolve, reject }]);
       this.urgent.add(path);

@@ -254,3 +254,20 @@ test('a reopened workspace takes its analyses from the persisted cache', { timeo
     await lsp.stop();
   }
 });
+
+test('settings: models over maxFileSizeMB are listed but skipped; autoRun off analyses on request', { timeout: 120_000 }, async () => {
+  const lsp = await LspSession.start(ws, { settings: { maxFileSizeMB: 0.001, autoRun: false } });
+  try {
+    await lsp.quiescent(0);
+    const states = async (): Promise<string[]> => (await lsp.connection.sendRequest(modelsRequest)).map((m) => m.state).sort();
+    assert.deepEqual(await states(), ['pending', 'pending', 'pending']);
+    await assert.rejects(lsp.connection.sendRequest(analysisRequest, { uri: fileUri(ckpt) }), /maxFileSizeMB/);
+    await lsp.connection.sendNotification(DidChangeConfigurationNotification.type, { settings: { reducible: { maxFileSizeMB: 100 } } });
+    const a = await lsp.connection.sendRequest(analysisRequest, { uri: fileUri(ckpt) });
+    assert.equal(a.format, 'safetensors');
+    // Only the requested model was analysed: autoRun is still off.
+    assert.deepEqual(await states(), ['pending', 'pending', 'ready']);
+  } finally {
+    await lsp.stop();
+  }
+});
