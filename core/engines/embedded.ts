@@ -90,6 +90,8 @@ export class EmbeddedEngine implements Engine {
       if (!w && this.pool.length < this.size) w = this.spawn();
       if (!w) return;
       const { req, pending } = this.queue.shift()!;
+      // A lone job may split itself over the cores no other job is using or waiting for.
+      req.threads = Math.max(1, this.size - this.pool.filter((p) => p.busy).length - this.queue.length);
       w.busy = true;
       w.worker.ref();
       this.pending.set(req.id, { ...pending, worker: w });

@@ -4,24 +4,24 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { singularValues } from '../linalg/singularValues.js';
 import { HelperThreads, isHelperRole, serveAsHelper } from '../linalg/helperThreads.js';
+import type { Helpers } from '../linalg/wasmSpectra.js';
 import type { WorkerRequest, WorkerResponse } from './workerProtocol.js';
 
 /** Below this min(rows, cols) a second thread's barriers cost more than its share saves. */
 const HELP_FROM = 384;
 
-let helpers: HelperThreads | undefined;
-function helpersFor(rows: number, cols: number): HelperThreads | undefined {
-  const extra = availableParallelism() - 1;
-  if (extra < 1 || Math.min(rows, cols) < HELP_FROM) return undefined;
-  helpers ??= new HelperThreads(new URL(import.meta.url), extra);
-  return helpers;
+const helpers = new HelperThreads(new URL(import.meta.url));
+function helpersFor(req: WorkerRequest): Helpers | undefined {
+  const extra = Math.min(req.threads ?? 1, availableParallelism()) - 1;
+  if (extra < 1 || Math.min(req.rows, req.cols) < HELP_FROM) return undefined;
+  return helpers.take(extra);
 }
 
 if (isHelperRole(workerData)) serveAsHelper(parentPort!);
 else parentPort?.on('message', (req: WorkerRequest) => {
   let res: WorkerResponse;
   try {
-    const values = singularValues(req.data, req.rows, req.cols, helpersFor(req.rows, req.cols));
+    const values = singularValues(req.data, req.rows, req.cols, helpersFor(req));
     res = { id: req.id, ok: true, values };
     parentPort!.postMessage(res, [values.buffer as ArrayBuffer]);
   } catch (e) {

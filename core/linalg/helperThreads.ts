@@ -14,24 +14,30 @@ export function isHelperRole(data: unknown): boolean {
   return (data as { role?: unknown } | null)?.role === HELPER_ROLE.role;
 }
 
-export class HelperThreads implements Helpers {
-  private readonly workers: Worker[];
+/** A pool of helper threads, started on first use and reused job after job. */
+export class HelperThreads {
+  private readonly workers: Worker[] = [];
 
   /** `script` must call serveAsHelper when started with HELPER_ROLE as its workerData. */
-  constructor(script: string | URL, readonly count: number) {
-    this.workers = Array.from({ length: count }, () => {
-      const w = new Worker(script, { workerData: HELPER_ROLE });
-      w.unref();
-      return w;
-    });
-  }
+  constructor(private readonly script: string | URL) {}
 
-  start(module: WebAssembly.Module, memory: WebAssembly.Memory, ctrl: number): void {
-    this.workers.forEach((w, i) => w.postMessage({ module, memory, ctrl, tid: i + 1 } satisfies HelperJob));
+  /** Helpers for one job: the pool's first `count` threads. */
+  take(count: number): Helpers {
+    while (this.workers.length < count) {
+      const w = new Worker(this.script, { workerData: HELPER_ROLE });
+      w.unref();
+      this.workers.push(w);
+    }
+    const workers = this.workers.slice(0, count);
+    return {
+      count,
+      start: (module, memory, ctrl) =>
+        workers.forEach((w, i) => w.postMessage({ module, memory, ctrl, tid: i + 1 } satisfies HelperJob)),
+    };
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    await Promise.all(this.workers.splice(0).map((w) => w.terminate()));
   }
 }
 

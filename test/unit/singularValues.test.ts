@@ -48,8 +48,9 @@ test('ill-conditioned and low-rank at blocked sizes', () => {
 
 describe('with helper threads sharing the kernel memory', () => {
   // The built worker script doubles as the helper (npm run build first).
-  const helpers = new HelperThreads(new URL('../../dist/worker.js', import.meta.url), 1);
-  after(() => helpers.close());
+  const pool = new HelperThreads(new URL('../../dist/worker.js', import.meta.url));
+  const helpers = pool.take(1);
+  after(() => pool.close());
   test('tall and wide matrices big enough to split every step', () => {
     for (const [m, n, seed] of [[450, 401, 16], [401, 450, 17]]) {
       const a = randomMatrix(m, n, seed);
@@ -65,8 +66,12 @@ describe('with helper threads sharing the kernel memory', () => {
 test('EmbeddedEngine.spectrum (workers from dist/worker.js) matches numpy', async () => {
   const engine = new EmbeddedEngine();
   try {
-    const a = randomMatrix(520, 610, 19);
+    // Alone, the job takes both cores (worker + helper); then two at once, one core each.
+    const a = randomMatrix(520, 610, 19), b = randomMatrix(480, 400, 20);
     assertMatchesLapack(a, 520, 610, await engine.spectrum({ data: a, rows: 520, cols: 610 }));
+    const [sa, sb] = await Promise.all([engine.spectrum({ data: a, rows: 520, cols: 610 }), engine.spectrum({ data: b, rows: 480, cols: 400 })]);
+    assertMatchesLapack(a, 520, 610, sa);
+    assertMatchesLapack(b, 480, 400, sb);
   } finally {
     await engine.close();
   }
