@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEngine } from '../../core/engines/select.js';
+import { resolvePython } from '../../core/engines/torchWorker.js';
 import { InputError } from '../../core/types.js';
 import { cli, makeFixtures } from '../helpers/cli.js';
 import { numpySingularValues, PYTHON } from '../helpers/python.js';
@@ -47,4 +48,18 @@ test('analyze with an unusable interpreter or engine exits 2 with one line', () 
   assert.equal(t.code, 2);
   assert.equal(t.stderr.trim().split('\n').length, 1);
   assert.match(t.stderr, /needs @tensorflow\/tfjs-node, which is not installed/);
+});
+
+test('the interpreter comes from --python, else REDUCIBLE_PYTHON, else Debian\'s python3', () => {
+  const saved = process.env.REDUCIBLE_PYTHON;
+  try {
+    process.env.REDUCIBLE_PYTHON = '/opt/env/bin/python';
+    assert.equal(resolvePython('/explicit/python'), '/explicit/python');
+    assert.equal(resolvePython(), '/opt/env/bin/python');
+    delete process.env.REDUCIBLE_PYTHON;
+    assert.equal(resolvePython(), existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+  } finally {
+    if (saved === undefined) delete process.env.REDUCIBLE_PYTHON;
+    else process.env.REDUCIBLE_PYTHON = saved;
+  }
 });
