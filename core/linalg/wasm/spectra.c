@@ -65,20 +65,24 @@ static int share_start(int blocks, int tid, int nthreads) {
 // Lower-triangle rank-K update of the trailing block starting at row/col `off`:
 //   A(off+i, off+c) += sign·Σ_k (P(i,k)Q(c,k) [+ P2(i,k)Q2(c,k)])   for c ≤ i < n-off.
 // Panels hold round4(n-off) rows, zero beyond n-off.
+#define ROW_TILES 16
 static void lower_update(double *a, int ld, int off, int n, const double *p, const double *q,
                          const double *p2, const double *q2, int K, int two, double sign,
                          int tid, int nthreads) {
   int rows = n - off, blocks = (rows + 3) / 4;
   int b0 = share_start(blocks, tid, nthreads), b1 = share_start(blocks, tid + 1, nthreads);
-  for (int u = b0; u < b1; u++) {
-    int c0 = off + 4 * u;
-    const double *qu = q + 4 * K * u, *q2u = two ? q2 + 4 * K * u : 0;
-    double *col = a + (long)c0 * ld;
-    // The diagonal tile is computed whole; its strictly-upper part lands in the upper
-    // triangle, which nothing reads.
-    tile(col + c0, ld, p + 4 * K * u, qu, two ? p2 + 4 * K * u : 0, q2u, K, two, sign);
-    for (int t = u + 1; t < blocks; t++)
-      tile(col + off + 4 * t, ld, p + 4 * K * t, qu, two ? p2 + 4 * K * t : 0, q2u, K, two, sign);
+  // Rows go in blocks of ROW_TILES tiles so their panels stay in L1/L2 while every column
+  // block of this thread's share passes over them.
+  for (int t0 = b0; t0 < blocks; t0 += ROW_TILES) {
+    int t1 = t0 + ROW_TILES < blocks ? t0 + ROW_TILES : blocks;
+    for (int u = b0; u < b1 && u < t1; u++) {
+      const double *qu = q + 4 * K * u, *q2u = two ? q2 + 4 * K * u : 0;
+      double *col = a + (long)(off + 4 * u) * ld;
+      // The diagonal tile (t == u) is computed whole; its strictly-upper part lands in the
+      // upper triangle, which nothing reads.
+      for (int t = u > t0 ? u : t0; t < t1; t++)
+        tile(col + off + 4 * t, ld, p + 4 * K * t, qu, two ? p2 + 4 * K * t : 0, q2u, K, two, sign);
+    }
   }
 }
 
