@@ -79,12 +79,13 @@ export interface RunningCodeServer {
   stop(): Promise<void>;
 }
 
-export async function startCodeServer(p: Profile, logFile: string): Promise<RunningCodeServer> {
+/** `env` adds variables for the server and the extension host it spawns. */
+export async function startCodeServer(p: Profile, logFile: string, env: Record<string, string> = {}): Promise<RunningCodeServer> {
   const port = await freePort();
   const args = [CODE_SERVER_ENTRY, ...profileArgs(p), '--auth', 'none', '--disable-telemetry', '--disable-update-check',
     '--disable-workspace-trust', '--bind-addr', `127.0.0.1:${port}`];
   // Its own process group, so stop() also ends the extension host and language server it spawns.
-  const child = spawn(NODE24, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
+  const child = spawn(NODE24, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '', ...env } });
   let out = '';
   writeFileSync(logFile, '');
   const collect = (b: Buffer) => { out += b.toString(); appendFileSync(logFile, b); };

@@ -2,6 +2,7 @@
 // The fixture workspace and extension id come from the runner through the environment.
 import * as vscode from 'vscode';
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import type { FixtureWorkspace } from '../../e2e/fixtureWorkspace.js';
 
 const fixture = JSON.parse(process.env.REDUCIBLE_FIXTURE ?? 'null') as FixtureWorkspace;
@@ -53,6 +54,35 @@ export const scenarios: Scenario[] = [
         return /break-even rank/i.test(t) ? t : undefined;
       });
       assert.match(text, /suggested rank/i);
+    },
+  },
+  {
+    // The view's items are not readable through the API; the code-server suite checks them.
+    name: 'the Models view opens in the Explorer',
+    async run() {
+      await vscode.commands.executeCommand('workbench.view.explorer');
+      await vscode.commands.executeCommand('reducible.models.focus');
+    },
+  },
+  {
+    name: 'Reducible: Compress Model… to 50 % writes the reduced file',
+    async run() {
+      const model = fileUri(fixture.tfjsModel);
+      const reduced = model.fsPath.replace(/\.json$/, '.reduced.json');
+      assert.ok(!existsSync(reduced), `${reduced} exists before compressing`);
+      // Not awaited: the command ends only when its closing notification is dismissed.
+      const done = vscode.commands.executeCommand('reducible.compress', { uri: model.toString(), ratio: 0.5 });
+      void Promise.resolve(done).catch(() => undefined);
+      // The goal is given; the precision quick pick remains. Accept its first item (keep dtype).
+      await eventually('the reduced model', async () => {
+        await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+        return existsSync(reduced) || undefined;
+      }, 240_000);
+      const report = await eventually('the report', async () => {
+        try { return JSON.parse(readFileSync(`${reduced}.report.json`, 'utf8')) as { originalParams: number; compressedParams: number; layers: unknown[] }; } catch { return undefined; }
+      });
+      assert.ok(report.layers.length > 0, 'no layer was factorised');
+      assert.ok(report.compressedParams <= 0.51 * report.originalParams, `kept ${report.compressedParams} of ${report.originalParams} params`);
     },
   },
 ];
