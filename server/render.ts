@@ -7,13 +7,17 @@ import { formatBytes, formatCount } from '../cli/format.js';
 
 const BLOCKS = '▁▂▃▄▅▆▇█';
 
-/** The spectrum as unicode blocks, σ/σ_max per column; each column is the largest σ it covers. */
+/** Decades of σ/σ_max the sparkline spans: trained spectra fall steeply, a linear scale shows one bar. */
+const DECADES = 3;
+
+/** The spectrum as unicode blocks on a log scale; each column is the largest σ it covers. */
 export function sparkline(sigma: number[], width = 32): string {
   if (sigma.length === 0 || !(sigma[0] > 0)) return '';
   const cols = Math.min(width, sigma.length);
   let out = '';
   for (let c = 0; c < cols; c++) {
-    const v = sigma[Math.floor((c * sigma.length) / cols)] / sigma[0];
+    const ratio = sigma[Math.floor((c * sigma.length) / cols)] / sigma[0];
+    const v = ratio > 0 ? 1 + Math.log10(ratio) / DECADES : 0;
     out += BLOCKS[Math.min(BLOCKS.length - 1, Math.max(0, Math.round(v * (BLOCKS.length - 1))))];
   }
   return out;
@@ -53,7 +57,7 @@ export function hoverMarkdown(l: LayerAnalysis, energy: number, modelName: strin
   return [
     `**${l.name}** · ${l.kind} · ${modelName}`,
     '',
-    `\`${sparkline(l.singularValues)}\` σ spectrum (${l.singularValues.length} values)`,
+    `\`${sparkline(l.singularValues)}\` σ spectrum, log scale over ${DECADES} decades (${l.singularValues.length} values)`,
     '',
     '| | |',
     '|---|---|',
