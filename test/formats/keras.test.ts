@@ -276,7 +276,7 @@ config, f = open_model(sys.argv[1])
 _, original = open_model(sys.argv[2])
 def kernel(h5, layer):
     hits = []
-    h5.visititems(lambda n, o: hits.append(n) if isinstance(o, h5py.Dataset) and layer in n.split('/')[:-1] and (n.split('/')[-1] in ('0', 'kernel:0', 'embeddings:0') or n.endswith('/vars/0')) else None)
+    h5.visititems(lambda n, o: hits.append(n) if isinstance(o, h5py.Dataset) and layer in n.split('/')[:-1] and n.split('/')[-1] in ('0', 'kernel:0', 'embeddings:0') else None)
     return np.array(h5[hits[0]])
 def flat(m):
     out = []
@@ -447,6 +447,10 @@ for (const [file, dtype] of [['wide.h5', 'f32'], ['wide.keras', 'f32'], ['wide.h
     for (const l of report.layers) assert.ok(names.includes(`${l.name}_u`) && names.includes(`${l.name}_v`), `${l.name} in ${names}`);
   });
 }
+
+test('a factorised layer whose pair name is taken is refused, not silently renamed', async () => {
+  await assert.rejects(compress('clash.h5', () => 4, { layers: ['dense'] }), (e: Error) => e instanceof InputError && /already has a layer named dense_u/.test(e.message));
+});
 
 test('--dtype int8 is refused for Keras files with one clear line', async () => {
   await assert.rejects(compress('mlp.h5', () => 4, { dtype: 'int8' }), (e: Error) => e instanceof InputError && /--dtype int8 is not available for Keras files/.test(e.message) && !e.message.includes('\n'));
