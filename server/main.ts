@@ -179,6 +179,11 @@ documents.onDidChangeContent(({ document }) => {
   const entry = m && store.entries.get(m.path);
   if (entry) void publishDiagnostics(entry);
 });
+// A model opened from outside the workspace folders (or its outline) gets analysed too.
+documents.onDidOpen(async ({ document }) => {
+  const m = modelPathOf(document.uri);
+  if (m && !store.entries.has(m.path) && await isModelFile(m.path)) await store.touch(m.path);
+});
 documents.onDidClose(({ document }) => {
   if (modelPathOf(document.uri)?.outline) void connection.sendDiagnostics({ uri: document.uri, diagnostics: [] });
 });

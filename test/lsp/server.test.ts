@@ -255,6 +255,24 @@ test('a reopened workspace takes its analyses from the persisted cache', { timeo
   }
 });
 
+test('a model opened from outside the workspace is analysed on open', { timeout: 120_000 }, async () => {
+  const elsewhere = join(tempDir(), 'model.json');
+  copyFileSync(tfjs, elsewhere);
+  copyFileSync(join(ws, 'fashion', 'weights.bin'), join(elsewhere, '..', 'weights.bin'));
+  const lsp = await LspSession.start(join(ws, 'ckpt'), {});
+  try {
+    await lsp.quiescent(0);
+    const mark = lsp.statuses.length;
+    await lsp.open(elsewhere);
+    await lsp.quiescent(mark);
+    const text = readFileSync(elsewhere, 'utf8');
+    const h = await lsp.connection.sendRequest(HoverRequest.type, { textDocument: { uri: fileUri(elsewhere) }, position: positionOf(text, '"name":"dense_1"', 9) });
+    assert.match(hoverText(h), /\*\*dense_1\*\*/);
+  } finally {
+    await lsp.stop();
+  }
+});
+
 test('settings: models over maxFileSizeMB are listed but skipped; autoRun off analyses on request', { timeout: 120_000 }, async () => {
   const lsp = await LspSession.start(ws, { settings: { maxFileSizeMB: 0.001, autoRun: false } });
   try {
