@@ -55,6 +55,8 @@ async function scenario(t: TestContext, body: () => Promise<void>): Promise<void
     await body();
   } catch (e) {
     await wb?.screenshot(`FAILED-${t.name.replace(/\W+/g, '-')}`).catch(() => undefined);
+    // Close whatever menu or picker the failure left open, so the next scenario starts clean.
+    for (let i = 0; i < 3; i++) await wb?.page.keyboard.press('Escape').catch(() => undefined);
     throw e;
   }
 }
