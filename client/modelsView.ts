@@ -19,6 +19,10 @@ function describe(m: ModelSummary): string {
   return parts.filter(Boolean).join(' · ');
 }
 
+function setModelFiles(models: ModelSummary[]): void {
+  void vscode.commands.executeCommand('setContext', MODEL_FILES_KEY, models.map((m) => vscode.Uri.parse(m.uri).fsPath));
+}
+
 class ModelsProvider implements vscode.TreeDataProvider<ModelSummary> {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
@@ -30,7 +34,7 @@ class ModelsProvider implements vscode.TreeDataProvider<ModelSummary> {
   async getChildren(element?: ModelSummary): Promise<ModelSummary[]> {
     if (element || !this.client.isRunning()) return [];
     const models = (await this.client.sendRequest(modelsRequest)).sort((a, b) => a.uri.localeCompare(b.uri));
-    void vscode.commands.executeCommand('setContext', MODEL_FILES_KEY, models.map((m) => vscode.Uri.parse(m.uri).fsPath));
+    setModelFiles(models);
     return models;
   }
 
@@ -58,6 +62,8 @@ export function modelsView(client: BaseLanguageClient, status: ServerStatus): vs
       const key = `${s.quiescent}:${s.done}:${s.total}`;
       if (s.quiescent || key !== seen) provider.refresh();
       seen = key;
+      // The explorer menus need the list even when this view was never opened.
+      if (s.quiescent && client.isRunning()) void client.sendRequest(modelsRequest).then(setModelFiles, () => undefined);
     }),
   );
 }
