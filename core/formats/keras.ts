@@ -22,7 +22,7 @@ import { InputError } from '../types.js';
 import { type KerasArchive, WEIGHTS_ENTRY, readKerasArchive } from './kerasArchive.js';
 import { datasetDType, isDataset, isGroup, nameListAttr, openH5, readDatasetBytes, stringAttr } from './kerasHdf5.js';
 import { StoredModel, type MatrixLayout, type StoredModelInit, type StoredTensor } from './storedModel.js';
-import { KERNEL_NAMES, LAYER_KINDS, type KerasLayerJson, kerasLayer, kerasLayers } from './tfjs.js';
+import { KERNEL_NAMES, LAYER_KINDS, kerasLayer, kerasLayers } from './tfjs.js';
 
 export interface KerasExtra {
   /** The model's `{class_name, config}` JSON, as stored. */
@@ -95,7 +95,7 @@ function parseConfig(text: string, path: string, what: string): unknown {
 
 /** Reads one dataset on demand; tensors are offset 0 of their own source. */
 class DatasetSource implements ByteSource {
-  constructor(private readonly h5: File, private readonly path: string, readonly size: number, private readonly shownAs: string) {}
+  constructor(private readonly h5: Group, private readonly path: string, readonly size: number, private readonly shownAs: string) {}
   async read(offset: number, length: number): Promise<Uint8Array> {
     const ds = this.h5.get(this.path);
     if (!isDataset(ds)) throw new InputError(this.shownAs, `dataset ${this.path} disappeared`);
@@ -108,7 +108,6 @@ class DatasetSource implements ByteSource {
 /** Every numeric dataset under `root`, named by its path in the file without the leading '/'. */
 function collectTensors(root: Group, shownAs: string): StoredTensor[] {
   const out: StoredTensor[] = [];
-  const file = root as File;
   const visit = (g: Group): void => {
     for (const key of g.keys()) {
       const child = g.get(key);
@@ -119,7 +118,7 @@ function collectTensors(root: Group, shownAs: string): StoredTensor[] {
         if (!dtype || !shape) continue;
         const storedBytes = shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[dtype];
         const name = child.path.replace(/^\//, '');
-        out.push({ name, shape, dtype, storedBytes, offset: 0, source: new DatasetSource(file, child.path, storedBytes, shownAs) });
+        out.push({ name, shape, dtype, storedBytes, offset: 0, source: new DatasetSource(root, child.path, storedBytes, shownAs) });
       }
     }
   };
@@ -137,7 +136,7 @@ function kerasModelLayers(config: unknown, path: string, find: (l: KerasTopology
     const kind = LAYER_KINDS[l.class_name];
     const name = typeof l.config?.name === 'string' ? l.config.name : '';
     if (!kind || !name) continue;
-    const { weight, bias } = find({ name, kind, json: l });
+    const { weight, bias } = find({ name, kind });
     if (!weight || weight.shape.length < 2 || !weight.dtype.startsWith('float')) continue;
     const layer = kerasLayer(name, kind, weight, bias);
     // A grouped conv's kernel holds `groups` separate matrices side by side, not one.
@@ -147,7 +146,7 @@ function kerasModelLayers(config: unknown, path: string, find: (l: KerasTopology
   return layers;
 }
 
-interface KerasTopologyLayer { name: string; kind: LayerKind; json: KerasLayerJson }
+interface KerasTopologyLayer { name: string; kind: LayerKind }
 
 /** Legacy weight names: `<…>/<layer>/<…>/<leaf>:0`; the layer's name is one of the scopes. */
 function legacyWeights(tensors: StoredTensor[], l: KerasTopologyLayer): LayerWeights {

@@ -15,7 +15,7 @@ export interface ManifestWeight {
 }
 export interface ManifestGroup { paths: string[]; weights: ManifestWeight[] }
 
-export interface KerasLayerJson { class_name: string; config: Record<string, unknown> & { name?: string; layers?: unknown } }
+interface KerasLayerJson { class_name: string; config: Record<string, unknown> & { name?: string; layers?: unknown } }
 
 const MAX_JSON = 256 * 1024 * 1024;
 
