@@ -2,7 +2,7 @@
 // on a job's shared memory and work through helper_loop until the job stops them. They are
 // started once and reused, job after job.
 import { Worker, type MessagePort } from 'node:worker_threads';
-import type { Helpers } from './wasmSpectra.js';
+import { CTRL, TASK_QUIT, type Helpers } from './wasmSpectra.js';
 
 /** What a helper is sent for each job. */
 interface HelperJob { module: WebAssembly.Module; memory: WebAssembly.Memory; ctrl: number; tid: number }
@@ -44,9 +44,29 @@ export class HelperThreads {
 /** Body of a helper thread. helper_loop blocks this thread until the job's end. */
 export function serveAsHelper(port: MessagePort): void {
   port.on('message', (job: HelperJob) => {
-    const k = new WebAssembly.Instance(job.module, { env: { memory: job.memory } }).exports as {
-      helper_loop(ctrl: number, tid: number): void;
-    };
+    let k: { helper_loop(ctrl: number, tid: number): void };
+    try {
+      k = new WebAssembly.Instance(job.module, { env: { memory: job.memory } }).exports as typeof k;
+    } catch {
+      standIn(job);
+      return;
+    }
     k.helper_loop(job.ctrl, job.tid);
   });
+}
+
+/**
+ * helper_loop's barrier protocol without the work, for a helper that cannot run the kernels:
+ * the job's other threads would otherwise wait for it forever. It flags the job as failed.
+ */
+function standIn(job: HelperJob): void {
+  const c = new Int32Array(job.memory.buffer, job.ctrl, 16);
+  Atomics.store(c, CTRL.failed, 1);
+  for (let seen = 0; ;) {
+    Atomics.wait(c, CTRL.gen, seen);
+    seen = Atomics.load(c, CTRL.gen);
+    if (Atomics.load(c, CTRL.task) === TASK_QUIT) return;
+    Atomics.add(c, CTRL.done, 1);
+    Atomics.notify(c, CTRL.done, 1);
+  }
 }

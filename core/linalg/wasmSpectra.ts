@@ -19,6 +19,10 @@ interface Kernels {
   __heap_base: WebAssembly.Global;
 }
 
+/** Int32 indices into the control block (struct Ctrl in spectra.c). */
+export const CTRL = { gen: 0, task: 1, done: 2, nthreads: 3, failed: 12 } as const;
+export const TASK_QUIT = 0;
+
 /** Samples per Gram chunk: enough to amortise a pass over G, small enough to stay in cache. */
 const CHUNK = 128;
 /** Panel width of the blocked tridiagonalisation. */
@@ -69,7 +73,8 @@ export function gramTridiagonal(a: Float32Array, m: number, n: number, helpers?:
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
   const k = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Kernels;
   const heap = memory.buffer as unknown as ArrayBuffer;
-  new Int32Array(heap, L.ctrl, 16)[3] = threads;
+  const ctrl = new Int32Array(heap, L.ctrl, 16);
+  ctrl[CTRL.nthreads] = threads;
   if (helpers && helpers.count > 0) helpers.start(module, memory, L.ctrl);
   try {
     const f32 = new Float32Array(heap);
@@ -89,5 +94,6 @@ export function gramTridiagonal(a: Float32Array, m: number, n: number, helpers?:
   } finally {
     k.stop_helpers(L.ctrl);
   }
+  if (Atomics.load(ctrl, CTRL.failed)) throw new Error('a spectra helper thread failed; its share of the result is missing');
   return { d: Float64Array.from(new Float64Array(heap, L.d, s)), e: Float64Array.from(new Float64Array(heap, L.e, s)) };
 }

@@ -57,6 +57,13 @@ describe('with helper threads sharing the kernel memory', () => {
       assertMatchesLapack(a, m, n, singularValues(a, m, n, helpers));
     }
   });
+  test('a helper that cannot instantiate the kernels fails the job instead of hanging it', { timeout: 60_000 }, () => {
+    // A module importing a function nobody provides: instantiating it throws a LinkError.
+    const unlinkable = new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0,
+      2, 9, 1, 3, 101, 110, 118, 1, 102, 0, 0]));
+    const broken = { count: 1, start: (_m: WebAssembly.Module, memory: WebAssembly.Memory, ctrl: number) => helpers.start(unlinkable, memory, ctrl) };
+    assert.throws(() => singularValues(randomMatrix(300, 300, 21), 300, 300, broken), /helper thread failed/);
+  });
   test('a second job on the same helpers', () => {
     const a = lowRankMatrix(300, 300, geometric(100, 0.8), 18);
     assertMatchesLapack(a, 300, 300, singularValues(a, 300, 300, helpers));

@@ -92,9 +92,11 @@ static void lower_update(double *a, int ld, int off, int n, const double *p, con
 
 enum { TASK_QUIT = 0, TASK_GRAM = 1, TASK_SYMV = 2, TASK_SYR2K = 3 };
 
+// Field order is mirrored by CTRL in wasmSpectra.ts.
 typedef struct {
   int gen, task, done, nthreads;
   int arg[8];
+  int failed;  // set by a helper that could not run its shares (it still checks in)
 } Ctrl;
 
 static void symv_share(Ctrl *c, int tid, int nthreads);
