@@ -1,39 +1,96 @@
-// Accuracy against parameters kept, per method, on the bundled Fashion-MNIST example
-// (10 000 test images). Run: npm run bench:quality
-import { mkdtempSync, rmSync } from 'node:fs';
+// Accuracy against parameters kept, per method, on real models (issue 7's evidence).
+// For each model and each --ratio it compresses with every method through the same
+// compressFile the CLI uses, evaluates original and compressed in stock @tensorflow/tfjs
+// on the model's test set, and prints the drop against the uncompressed model. Writes
+// bench/quality/RESULTS.md (markdown tables) and bench/quality/curve.svg (line chart).
+// Each model's measurements are also kept in bench/quality/results/<id>.json, so models can
+// be measured by separate runs (MODELS=mlp, MODELS=cnn) and the outputs re-rendered from all.
+// Run: npm run bench:quality       (FINETUNE=steps, default 1000; MODELS=mlp,cnn to pick)
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compressFile } from '../../core/compress/job.js';
+import { fileURLToPath } from 'node:url';
+import { compressFile, type CompressOptions } from '../../core/compress/job.js';
+import type { Goal } from '../../core/compress/plan.js';
 import { createEngine } from '../../core/engines/select.js';
-import { evaluate } from '../../core/eval/evaluate.js';
+import type { Engine } from '../../core/engines/engine.js';
+import { evaluate, inputsFromFile } from '../../core/eval/evaluate.js';
+import { renderResults, renderSvg, type BenchModel, type Cell, type MethodId } from './render.js';
 
-const MODEL = 'examples/fashion-mnist/model.json';
-const TEST = 'examples/fashion-mnist/test.npz';
+const HERE = fileURLToPath(new URL('.', import.meta.url));
 const RATIOS = [1.0, 0.5, 0.34, 0.2, 0.1, 0.05];
+const FINETUNE = Number(process.env.FINETUNE ?? 1000);
+
+interface ModelSpec { id: string; title: string; path: string; test: string; labels?: string; calibration: string }
+
+const FASHION = 'examples/fashion-mnist';
+const MODELS: ModelSpec[] = [
+  { id: 'mlp', title: 'Fashion-MNIST MLP (784-512-256-10, 535 818 params)', path: `${FASHION}/model.json`, test: `${FASHION}/test.npz:x`, labels: `${FASHION}/test.npz:y`, calibration: `${FASHION}/calib.npz:x` },
+  { id: 'cnn', title: 'Fashion-MNIST CNN (conv 16, conv 32, dense 64, dense 10)', path: 'examples/fashion-cnn/model.json', test: `${FASHION}/test.npz:x`, labels: `${FASHION}/test.npz:y`, calibration: `${FASHION}/calib.npz:x` },
+];
+
+async function measure(spec: ModelSpec, engine: Engine, dir: string): Promise<BenchModel> {
+  const calibration = await inputsFromFile(spec.calibration);
+  const cells: Cell[] = [];
+  let baseline = NaN;
+  let samples = 0;
+  for (const ratio of RATIOS) {
+    const tag = `${spec.id}-${ratio}`;
+    const run = async (method: MethodId, extra: Partial<CompressOptions>, goal: Goal = { kind: 'ratio', ratio }): Promise<Cell> => {
+      const out = join(dir, `${tag}-${method}.json`);
+      const t0 = Date.now();
+      const rep = await compressFile(spec.path, { goal, engine, out, force: true, ...extra });
+      const seconds = (Date.now() - t0) / 1000;
+      const ev = await evaluate(spec.path, out, { inputs: spec.test, labels: spec.labels });
+      baseline = ev.original.accuracy ?? 1;
+      samples = ev.samples;
+      const score = ev.compressed.accuracy ?? ev.top1Agreement!;
+      const cell: Cell = {
+        method, ratio, paramsKept: rep.compressedParams / rep.originalParams, bytesKept: rep.compressedBytes / rep.originalBytes,
+        score, drop: (baseline - score) * 100, agreement: ev.top1Agreement!, seconds,
+        ranks: Object.fromEntries(rep.layers.map((l) => [l.name, l.rank])),
+      };
+      if (rep.finetune) cell.finetune = { before: rep.finetune.before.top1Agreement, after: rep.finetune.after.top1Agreement };
+      console.error(`${spec.id} r=${ratio} ${method}: params ${(cell.paramsKept * 100).toFixed(1)} %, score ${(score * 100).toFixed(2)} %, drop ${cell.drop.toFixed(2)}, ranks ${JSON.stringify(cell.ranks)} (${seconds.toFixed(0)} s)`);
+      return cell;
+    };
+    const plain = await run('svd', { method: 'svd' });
+    cells.push(plain);
+    if (!Object.keys(plain.ranks).length) {
+      // Nothing is factorised at this budget: every method returns the original weights.
+      for (const method of ['whitened-plain-alloc', 'whitened', 'whitened-finetune'] as const) cells.push({ ...plain, method });
+      continue;
+    }
+    // Whitened factors at the ranks plain SVD chose: isolates the effect of whitening.
+    const planPath = join(dir, `${tag}-plan.json`);
+    writeFileSync(planPath, JSON.stringify({ layers: plain.ranks }));
+    cells.push(await run('whitened-plain-alloc', { method: 'whitened', calibration }, { kind: 'ranks', file: planPath }));
+    cells.push(await run('whitened', { method: 'whitened', calibration }));
+    if (FINETUNE > 0) cells.push(await run('whitened-finetune', { method: 'whitened', calibration, finetune: FINETUNE }));
+  }
+  return { id: spec.id, title: spec.title, path: spec.path, baseline, samples, labelled: spec.labels !== undefined, cells, finetuneSteps: FINETUNE };
+}
 
 async function main(): Promise<void> {
+  const pick = process.env.MODELS?.split(',');
   const engine = await createEngine('auto');
   const dir = mkdtempSync(join(tmpdir(), 'reducible-quality-'));
-  const rows: string[] = [];
-  let baseline: number | undefined;
+  const results = join(HERE, 'results');
+  mkdirSync(results, { recursive: true });
   try {
-    for (const ratio of RATIOS) {
-      const out = join(dir, `r${ratio}.json`);
-      const rep = await compressFile(MODEL, { goal: { kind: 'ratio', ratio }, engine, out });
-      const ev = await evaluate(MODEL, out, { inputs: `${TEST}:x`, labels: `${TEST}:y` });
-      baseline ??= ev.original.accuracy!;
-      const acc = ev.compressed.accuracy!;
-      rows.push(`| svd | ${ratio.toFixed(2)} | ${(rep.compressedParams / rep.originalParams * 100).toFixed(1)} % | ${(rep.compressedBytes / rep.originalBytes * 100).toFixed(1)} % | ${(acc * 100).toFixed(2)} % | ${((baseline - acc) * 100).toFixed(2)} | ${(ev.top1Agreement! * 100).toFixed(2)} % |`);
-      console.error(rows[rows.length - 1]);
+    for (const spec of MODELS.filter((m) => !pick || pick.includes(m.id))) {
+      writeFileSync(join(results, `${spec.id}.json`), `${JSON.stringify(await measure(spec, engine, dir), null, 1)}\n`);
     }
   } finally {
     await engine.close();
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log(`Fashion-MNIST MLP (${MODEL}), 10 000 test images, uncompressed accuracy ${(baseline! * 100).toFixed(2)} %\n`);
-  console.log('| method | --ratio | params kept | bytes kept | accuracy | drop (points) | top-1 agreement |');
-  console.log('|---|---|---|---|---|---|---|');
-  for (const r of rows) console.log(r);
+  const models = MODELS.map((m) => join(results, `${m.id}.json`)).filter((f) => existsSync(f)).map((f) => JSON.parse(readFileSync(f, 'utf8')) as BenchModel);
+  const md = renderResults(models, engine.description);
+  console.log(md);
+  writeFileSync(join(HERE, 'RESULTS.md'), md);
+  writeFileSync(join(HERE, 'curve.svg'), renderSvg(models));
+  console.error(`wrote ${join(HERE, 'RESULTS.md')} and ${join(HERE, 'curve.svg')}`);
 }
 
 void main();

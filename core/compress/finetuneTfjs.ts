@@ -9,7 +9,11 @@ import type { Factorisation } from './types.js';
 type TfTensor = import('@tensorflow/tfjs').Tensor;
 
 export interface Fidelity { top1Agreement: number; relativeOutputError: number; samples: number }
-export interface FinetuneResult { steps: number; before: Fidelity; after: Fidelity }
+export interface FinetuneResult {
+  steps: number; before: Fidelity; after: Fidelity;
+  /** Factor layers kept as factorised but not trained: the backend has no gradient kernel for them. */
+  frozen?: string[];
+}
 
 export interface FinetuneOptions extends JobOptions {
   steps: number;
@@ -32,6 +36,10 @@ export async function finetuneTfjs(modelPath: string, topology: object, factors:
   const teacher = await loadTfjsLayersModel(modelPath);
   const student = await tf.models.modelFromJSON({ modelTopology: topology } as unknown as import('@tensorflow/tfjs').io.ModelJSON);
   try {
+    // tfjs-backend-wasm has no Conv2DBackpropFilter: there, convolution factors stay as
+    // factorised and the Dense factors (usually most of the parameters) are trained.
+    const convTrainable = tf.getKernel('Conv2DBackpropFilter', tf.getBackend()) !== undefined;
+    const frozen: string[] = [];
     for (const layer of student.layers) {
       const m = /^(.*)_(u|v)$/.exec(layer.name);
       const f = m ? factors.get(m[1]) : undefined;
@@ -41,6 +49,7 @@ export async function finetuneTfjs(modelPath: string, topology: object, factors:
         continue;
       }
       const [kernel] = layer.weights;
+      if (!convTrainable && layer.getClassName() !== 'Dense') { layer.trainable = false; frozen.push(layer.name); }
       if (m![2] === 'u') layer.setWeights([tf.tensor(f.a, kernel.shape as number[])]);
       else layer.setWeights([tf.tensor(f.b, kernel.shape as number[]), ...teacher.getLayer(m![1]).getWeights().slice(1)]);
     }
@@ -72,7 +81,7 @@ export async function finetuneTfjs(modelPath: string, topology: object, factors:
       if (bias) f.bias = bias.dataSync() as Float32Array;
     }
     tf.dispose([all, xTrain, xHeld, yTrain, yHeld]);
-    return { steps: o.steps, before, after };
+    return { steps: o.steps, before, after, ...(frozen.length ? { frozen } : {}) };
   } finally {
     teacher.dispose();
     student.dispose();

@@ -1,0 +1,148 @@
+// Renders the quality bench's measurements: markdown tables (RESULTS.md) and a hand-written
+// SVG line chart (curve.svg), one panel per model, accuracy against params kept.
+
+export type MethodId = 'svd' | 'whitened-plain-alloc' | 'whitened' | 'whitened-finetune';
+
+export interface Cell {
+  method: MethodId;
+  ratio: number;
+  paramsKept: number;
+  bytesKept: number;
+  /** Accuracy on the labels, or top-1 agreement with the original where there are none. */
+  score: number;
+  /** (uncompressed − compressed) score, in percentage points. */
+  drop: number;
+  agreement: number;
+  seconds: number;
+  ranks: Record<string, number>;
+  finetune?: { before: number; after: number };
+}
+
+export interface BenchModel {
+  id: string;
+  title: string;
+  path: string;
+  baseline: number;
+  samples: number;
+  labelled: boolean;
+  cells: Cell[];
+  finetuneSteps: number;
+}
+
+export function methodLabel(m: MethodId, steps: number): string {
+  switch (m) {
+    case 'svd': return 'plain SVD (allocation on weight spectra)';
+    case 'whitened-plain-alloc': return 'whitened SVD (same ranks as plain SVD)';
+    case 'whitened': return 'whitened SVD (allocation on whitened spectra)';
+    case 'whitened-finetune': return `whitened + allocation + fine-tuning (${steps} steps)`;
+  }
+}
+
+const METHODS: MethodId[] = ['svd', 'whitened-plain-alloc', 'whitened', 'whitened-finetune'];
+const COLORS: Record<MethodId, string> = { 'svd': '#888888', 'whitened-plain-alloc': '#1f77b4', 'whitened': '#2ca02c', 'whitened-finetune': '#d62728' };
+const pct = (x: number, d = 2): string => (x * 100).toFixed(d);
+const signed = (x: number): string => (Math.abs(x) < 0.005 ? '0.00' : x > 0 ? `−${x.toFixed(2)}` : `+${(-x).toFixed(2)}`);
+
+function ratios(m: BenchModel): number[] {
+  return [...new Set(m.cells.map((c) => c.ratio))];
+}
+
+function modelTable(m: BenchModel): string[] {
+  const rs = ratios(m);
+  const metric = m.labelled ? 'accuracy' : 'top-1 agreement';
+  const lines = [
+    `### ${m.title}`,
+    '',
+    `\`${m.path}\`, ${m.samples.toLocaleString('en')} test samples, uncompressed ${metric} ${pct(m.baseline)} %. ` +
+      `Cells: ${metric} % (change vs uncompressed, points).`,
+    '',
+    `| method | ${rs.map((r) => `--ratio ${r}`).join(' | ')} |`,
+    `|---|${rs.map(() => '---').join('|')}|`,
+  ];
+  const row = (label: string, f: (r: number) => string): string => `| ${label} | ${rs.map(f).join(' | ')} |`;
+  lines.push(row('params kept (plain / whitened)', (r) => {
+    const kept = METHODS.map((id) => m.cells.find((c) => c.ratio === r && c.method === id)?.paramsKept).filter((x) => x !== undefined);
+    return [...new Set(kept.map((x) => `${pct(x!, 1)} %`))].join(' / ');
+  }));
+  for (const id of METHODS) {
+    if (!m.cells.some((c) => c.method === id)) continue;
+    lines.push(row(methodLabel(id, m.finetuneSteps), (r) => {
+      const c = m.cells.find((x) => x.ratio === r && x.method === id);
+      return c ? `${pct(c.score)} (${signed(c.drop)})` : '–';
+    }));
+  }
+  lines.push(row('DeepThin re-layout', () => 'not implemented'));
+  const ft = m.cells.filter((c) => c.finetune && c.ratio < 1);
+  if (ft.length) {
+    lines.push('', `Fine-tuning, top-1 agreement with the original on the held-out 10 % of the calibration inputs, before → after: ${ft.map((c) => `${c.ratio}: ${pct(c.finetune!.before, 1)} → ${pct(c.finetune!.after, 1)} %`).join('; ')}.`);
+  }
+  return lines;
+}
+
+export function renderResults(models: BenchModel[], engine: string): string {
+  const out = [
+    '## Quality: accuracy against parameters kept',
+    '',
+    `Measured by \`npm run bench:quality\` (bench/quality/run.ts; engine: ${engine}; stock @tensorflow/tfjs evaluation). ` +
+      'Every method runs through the same `compressFile` as `reducible compress`; calibration inputs are ' +
+      '`examples/fashion-mnist/calib.npz` (5 000 unlabeled *training* images, disjoint from the test set). ' +
+      '"same ranks as plain SVD" isolates whitening; "allocation on whitened spectra" lets the global allocator ' +
+      'rank layers by their whitened singular values, i.e. by measured output error on the calibration data ' +
+      '(the sensitivity-aware allocation); fine-tuning distils the original model\'s outputs into the factor layers ' +
+      'on the calibration inputs (no labels). DeepThin re-layout is not implemented. Plot: `bench/quality/curve.svg`.',
+    '',
+  ];
+  for (const m of models) out.push(...modelTable(m), '');
+  return `${out.join('\n').trimEnd()}\n`;
+}
+
+const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** One panel per model: x = params kept (log scale), y = accuracy (%), a line per method. */
+export function renderSvg(models: BenchModel[]): string {
+  const W = 460, H = 330, L = 56, R = 14, T = 34, B = 52;
+  const legendH = 22 * METHODS.length + 10;
+  const width = W * Math.max(1, models.length), height = H + legendH;
+  const parts: string[] = [];
+  models.forEach((m, idx) => {
+    const ox = idx * W;
+    const pw = W - L - R, ph = H - T - B;
+    const xs = ratios(m);
+    const kept = m.cells.map((c) => c.paramsKept);
+    const xmin = Math.log(Math.min(...kept, ...xs) * 0.9), xmax = Math.log(1.05);
+    const scores = m.cells.map((c) => c.score * 100);
+    const ytop = Math.ceil(Math.max(m.baseline * 100, ...scores) + 0.5);
+    const ybot = Math.floor(Math.min(...scores) - 0.5);
+    const px = (v: number): number => ox + L + (Math.log(v) - xmin) / (xmax - xmin) * pw;
+    const py = (v: number): number => T + (ytop - v) / (ytop - ybot) * ph;
+    parts.push(`<text x="${ox + W / 2}" y="18" text-anchor="middle" font-size="13" font-weight="bold">${esc(m.title)}</text>`);
+    parts.push(`<rect x="${ox + L}" y="${T}" width="${pw}" height="${ph}" fill="none" stroke="#444"/>`);
+    for (const r of xs) {
+      parts.push(`<line x1="${px(r).toFixed(1)}" y1="${T}" x2="${px(r).toFixed(1)}" y2="${T + ph}" stroke="#ddd"/>`);
+      parts.push(`<text x="${px(r).toFixed(1)}" y="${T + ph + 16}" text-anchor="middle" font-size="11">${Math.round(r * 100)} %</text>`);
+    }
+    const step = Math.max(1, Math.ceil((ytop - ybot) / 8));
+    for (let v = ytop; v >= ybot; v -= step) {
+      parts.push(`<line x1="${ox + L}" y1="${py(v).toFixed(1)}" x2="${ox + L + pw}" y2="${py(v).toFixed(1)}" stroke="#eee"/>`);
+      parts.push(`<text x="${ox + L - 6}" y="${(py(v) + 4).toFixed(1)}" text-anchor="end" font-size="11">${v}</text>`);
+    }
+    parts.push(`<line x1="${ox + L}" y1="${py(m.baseline * 100).toFixed(1)}" x2="${ox + L + pw}" y2="${py(m.baseline * 100).toFixed(1)}" stroke="#000" stroke-dasharray="4 3"/>`);
+    parts.push(`<text x="${ox + L + pw - 4}" y="${(py(m.baseline * 100) - 4).toFixed(1)}" text-anchor="end" font-size="10">uncompressed ${pct(m.baseline)} %</text>`);
+    parts.push(`<text x="${ox + L + pw / 2}" y="${T + ph + 36}" text-anchor="middle" font-size="12">parameters kept (log scale)</text>`);
+    parts.push(`<text transform="translate(${ox + 16},${T + ph / 2}) rotate(-90)" text-anchor="middle" font-size="12">${m.labelled ? 'test accuracy' : 'top-1 agreement'} (%)</text>`);
+    for (const id of METHODS) {
+      const cs = m.cells.filter((c) => c.method === id).sort((a, b) => a.paramsKept - b.paramsKept);
+      if (!cs.length) continue;
+      const pts = cs.map((c) => `${px(c.paramsKept).toFixed(1)},${py(c.score * 100).toFixed(1)}`);
+      parts.push(`<polyline points="${pts.join(' ')}" fill="none" stroke="${COLORS[id]}" stroke-width="2"/>`);
+      for (const p of pts) { const [x, y] = p.split(','); parts.push(`<circle cx="${x}" cy="${y}" r="3" fill="${COLORS[id]}"/>`); }
+    }
+  });
+  METHODS.forEach((id, i) => {
+    const y = H + 14 + i * 22;
+    parts.push(`<line x1="${L}" y1="${y}" x2="${L + 28}" y2="${y}" stroke="${COLORS[id]}" stroke-width="2"/>`);
+    parts.push(`<text x="${L + 36}" y="${y + 4}" font-size="12">${esc(methodLabel(id, models[0]?.finetuneSteps ?? 0))}</text>`);
+  });
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">\n` +
+    `<rect width="100%" height="100%" fill="#fff"/>\n${parts.join('\n')}\n</svg>\n`;
+}
