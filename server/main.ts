@@ -41,6 +41,8 @@ let watchers = false;
 let lensRefresh = false;
 let folderEvents = false;
 let lastProgress = 0;
+/** Folder walks under way; -1 until the first one starts. "Quiescent" means none is running. */
+let scans = -1;
 
 function sendStatus(round: Round, quiescent: boolean): void {
   // Progress is throttled; state changes (start, end) always go out.
@@ -78,15 +80,30 @@ function onChanged(entry: ModelEntry): void {
 function startEngine(): void {
   const previous = engine;
   engineReady = undefined;
-  engine = chooseEngine(settings.engine, settings.pythonPath).then((e) => (engineReady = e));
+  engine = chooseEngine(settings.engine, settings.pythonPath).then((e) => {
+    engineReady = e;
+    // Status bars show the engine: tell them now rather than at the next analysis.
+    reportIfIdle();
+    return e;
+  });
   // A kernel cut off by close() would never answer: move the running analysis first.
   void previous?.then(async (p) => { await store.interrupt(); await p.engine.close(); });
 }
 
+/** A quiescent status outside analysis rounds (they report their own end). */
+function reportIfIdle(): void {
+  if (scans === 0 && store.idle()) sendStatus({ done: 0, total: 0 }, true);
+}
+
 async function rescan(): Promise<void> {
-  const found = (await Promise.all(roots.map(findModelFiles))).flat();
-  await store.replaceAll(found);
-  if (store.idle()) sendStatus({ done: 0, total: 0 }, true);
+  scans = Math.max(scans, 0) + 1;
+  try {
+    const found = (await Promise.all(roots.map(findModelFiles))).flat();
+    await store.replaceAll(found);
+  } finally {
+    scans--;
+  }
+  reportIfIdle();
 }
 
 connection.onInitialize(async (params) => {
@@ -101,7 +118,7 @@ connection.onInitialize(async (params) => {
     removed: (e) => {
       void connection.sendDiagnostics({ uri: fileUri(e.path), diagnostics: [] });
       // Lists (the Models view) redraw on a quiescent status; a removal outside a round needs one.
-      if (store.idle()) sendStatus({ done: 0, total: 0 }, true);
+      reportIfIdle();
     },
     progress: sendStatus,
   });
@@ -150,7 +167,7 @@ connection.onDidChangeConfiguration(async (params) => {
       if (e.state === 'skipped' || e.state === 'pending' || e.fileBytes > limit) await store.touch(e.path);
     }
   }
-  if (store.idle()) sendStatus({ done: 0, total: 0 }, true);
+  reportIfIdle();
 });
 
 connection.onDidChangeWatchedFiles(async ({ changes }) => {
