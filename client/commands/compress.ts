@@ -92,11 +92,10 @@ export function compressCommand(context: vscode.ExtensionContext, config: Config
       }
       const output = vscode.Uri.file(report.output);
       const saved = (1 - report.compressedBytes / report.originalBytes) * 100;
-      const choice = await vscode.window.showInformationMessage(
-        `Reducible: wrote ${output.path.split('/').pop()} — ${saved.toFixed(1)} % smaller (${report.layers.length} layers factorised).`,
-        'Open Report', 'Reveal in Explorer');
-      if (choice === 'Open Report') await vscode.window.showTextDocument(vscode.Uri.file(`${report.output}.report.json`));
-      if (choice === 'Reveal in Explorer') await vscode.commands.executeCommand('revealInExplorer', output);
+      await vscode.window.showTextDocument(vscode.Uri.file(`${report.output}.report.json`), { preview: true });
+      await vscode.commands.executeCommand('revealInExplorer', output);
+      void vscode.window.showInformationMessage(
+        `Reducible: wrote ${output.path.split('/').pop()} — ${saved.toFixed(1)} % smaller on disk, ${report.layers.length} layers factorised.`);
     } catch (e) {
       if (e instanceof CompressError && e.message === 'cancelled') return;
       void vscode.window.showErrorMessage(`Reducible: ${(e as Error).message}`);
