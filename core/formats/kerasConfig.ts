@@ -123,3 +123,55 @@ function splitLayer(entry: Json, spec: SplitSpec): [Json, Json] {
     }
   }
 }
+
+/**
+ * The order Keras 2 gives a model's layers (`model.layers`), which legacy `.h5` loading
+ * pairs with the `layer_names` groups by position: a Sequential's list order; for a
+ * functional model, deepest first counting from the outputs, ties in depth-first order from
+ * the outputs (keras/engine/functional.py `_map_graph_network` and `_build_map`). Splitting a
+ * layer deepens everything upstream of it, which can reorder parallel branches.
+ */
+export function kerasLayerOrder(model: unknown): string[] {
+  const config = (model as Json).config as Json | unknown[];
+  const list = (Array.isArray(config) ? config : config?.layers) as Json[] | undefined;
+  if (!Array.isArray(list)) return [];
+  const outputs = (config as Json).output_layers;
+  if (!Array.isArray(outputs)) return list.map(layerName);
+  const inbound = new Map(list.map((e) => [layerName(e), ((e.inbound_nodes ?? []) as unknown[]).map(nodeRefs)]));
+  const parents = (layer: string, node: number): [string, number][] => inbound.get(layer)?.[node] ?? [];
+  const index = new Map<string, number>();
+  const postorder: [string, number][] = [];
+  const done = new Set<string>();
+  const visit = (layer: string, node: number): void => {
+    if (done.has(`${layer}#${node}`)) return;
+    if (!index.has(layer)) index.set(layer, index.size);
+    for (const [l, n] of parents(layer, node)) visit(l, n);
+    done.add(`${layer}#${node}`);
+    postorder.push([layer, node]);
+  };
+  const outs = (typeof outputs[0] === 'string' ? [outputs] : outputs) as [string, number][];
+  for (const [l, n] of outs) visit(l, n);
+  const nodeDepth = new Map<string, number>(), layerDepth = new Map<string, number>();
+  for (const [layer, node] of postorder.reverse()) {
+    const depth = Math.max(nodeDepth.get(`${layer}#${node}`) ?? 0, layerDepth.get(layer) ?? 0);
+    layerDepth.set(layer, depth);
+    nodeDepth.set(`${layer}#${node}`, depth);
+    for (const [l, n] of parents(layer, node)) nodeDepth.set(`${l}#${n}`, Math.max(depth + 1, nodeDepth.get(`${l}#${n}`) ?? 0));
+  }
+  return [...layerDepth.keys()].sort((a, b) => layerDepth.get(b)! - layerDepth.get(a)! || index.get(a)! - index.get(b)!);
+}
+
+/** The `[layer, node]` inputs of one inbound node, legacy (`[[name, node, tensor, kwargs]…]`) or Keras 3. */
+function nodeRefs(node: unknown): [string, number][] {
+  if (Array.isArray(node)) return node.map((r) => [String((r as unknown[])[0]), Number((r as unknown[])[1])]);
+  const refs: [string, number][] = [];
+  const walk = (x: unknown): void => {
+    if (Array.isArray(x)) x.forEach(walk);
+    else if (x && typeof x === 'object') {
+      const o = x as Json;
+      if (o.class_name === '__keras_tensor__') { const h = (o.config as Json).keras_history as unknown[]; refs.push([String(h[0]), Number(h[1])]); } else Object.values(o).forEach(walk);
+    }
+  };
+  walk((node as Json).args);
+  return refs;
+}

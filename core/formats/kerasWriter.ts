@@ -14,7 +14,7 @@ import type { DType, Layer } from '../types.js';
 import { InputError } from '../types.js';
 import { encodeFloat16, encodeFloat32 } from './quantize.js';
 import { CONFIG_ENTRY, WEIGHTS_ENTRY, fileChunks, writeKerasArchive } from './kerasArchive.js';
-import { type SplitSpec, splitConfig, uName, vName } from './kerasConfig.js';
+import { type SplitSpec, kerasLayerOrder, splitConfig, uName, vName } from './kerasConfig.js';
 import { type HalfPatch, applyHalfPatches, createHalfStandIn } from './kerasHalf.js';
 import { datasetDType, isDataset, isGroup, nameListAttr, openH5, readDatasetBytes, writeDataset, writeNameListAttr } from './kerasHdf5.js';
 import { KerasModel } from './keras.js';
@@ -133,7 +133,10 @@ async function writeLegacy(b: Builder, src: File, dst: File, splits: Map<string,
     writeNameListAttr(dg, 'weight_names', weightNames);
     layerNames.push(g);
   }
-  writeNameListAttr(dstWeights, 'layer_names', layerNames);
+  // Keras loads the groups by position in its own layer order, which splitting may change.
+  const order = new Map(kerasLayerOrder(JSON.parse(config)).map((n, i) => [n, i]));
+  const rank = (n: string): number => order.get(n) ?? order.size;
+  writeNameListAttr(dstWeights, 'layer_names', [...layerNames].sort((a, b) => rank(a) - rank(b)));
   for (const key of src.keys()) {
     if (key === 'model_weights' || key === 'optimizer_weights') continue;
     const child = src.get(key);

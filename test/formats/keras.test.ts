@@ -322,6 +322,43 @@ test('Conv1D/Conv2D split into ConvND(k, same kernel) + 1×…×1 conv; Embeddin
   }
 });
 
+// Keras 2 loads a legacy file's layer groups by position in model.layers, whose order for a
+// functional model is computed from the graph; this is keras/engine/functional.py's
+// _map_graph_network + _build_map, run on the config.
+const KERAS_ORDER = `${H5PY_OPEN}
+def keras_order(m):
+    c = m['config']
+    inbound = {l['name']: [[(r[0], r[1]) for r in node] for node in l['inbound_nodes']] for l in c['layers']}
+    parents = lambda layer, ni: inbound[layer][ni] if ni < len(inbound[layer]) else []
+    index, post, done = {}, [], set()
+    def visit(layer, ni):
+        if (layer, ni) in done: return
+        index.setdefault(layer, len(index))
+        for l, n in parents(layer, ni): visit(l, n)
+        done.add((layer, ni)); post.append((layer, ni))
+    for o in c['output_layers']: visit(o[0], o[1])
+    nodes_depths, layers_depths = {}, {}
+    for layer, ni in reversed(post):
+        depth = max(nodes_depths.setdefault((layer, ni), 0), layers_depths.get(layer, 0))
+        layers_depths[layer] = depth; nodes_depths[(layer, ni)] = depth
+        for p in parents(layer, ni): nodes_depths[p] = max(depth + 1, nodes_depths.get(p, 0))
+    return sorted(layers_depths, key=lambda l: (-layers_depths[l], index[l]))
+config, f = open_model(sys.argv[1])
+print(json.dumps([keras_order(config), [n.decode() for n in f['model_weights'].attrs['layer_names']]]))
+`;
+
+test('legacy functional output lists its layer groups in the order Keras 2 will load them', async () => {
+  const [stored, names] = JSON.parse(python(KERAS_ORDER, undefined, [join(dir, 'branches.h5')]).toString());
+  assert.deepEqual(names, stored, 'the fixture itself is in Keras order');
+  const out = await compress('branches.h5', () => 6, { layers: ['dense_d'] });
+  const [order, written] = JSON.parse(python(KERAS_ORDER, undefined, [out]).toString());
+  // dense_d_u now sits deeper than dense_b: in place would have been dense_b, dense_d_u, dense_d_v.
+  assert.deepEqual(order, ['input_1', 'dense_a', 'dense_d_u', 'dense_b', 'dense_d_v', 'add', 'dense_out']);
+  assert.deepEqual(written, order);
+  const [allOrder, allWritten] = JSON.parse(python(KERAS_ORDER, undefined, [await compress('functional.h5', () => 6)]).toString());
+  assert.deepEqual(allWritten, allOrder);
+});
+
 test('legacy output keeps Keras metadata and drops the optimizer state', async () => {
   const out = await compress('mlp.h5', () => 8);
   const attrs = JSON.parse(python(`${H5PY_OPEN}
