@@ -175,3 +175,16 @@ function nodeRefs(node: unknown): [string, number][] {
   walk((node as Json).args);
   return refs;
 }
+
+/** The nested model named `name` inside `model` (at any depth), if there is one. */
+export function nestedModel(model: unknown, name: string): unknown {
+  const config = (model as Json)?.config as Json | unknown[];
+  const list = (Array.isArray(config) ? config : config?.layers) as Json[] | undefined;
+  for (const entry of Array.isArray(list) ? list : []) {
+    if (!Array.isArray((entry.config as Json)?.layers)) continue;
+    if (layerName(entry) === name) return entry;
+    const inner = nestedModel(entry, name);
+    if (inner) return inner;
+  }
+  return undefined;
+}

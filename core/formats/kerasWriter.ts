@@ -14,7 +14,7 @@ import type { DType, Layer } from '../types.js';
 import { InputError } from '../types.js';
 import { encodeFloat16, encodeFloat32 } from './quantize.js';
 import { CONFIG_ENTRY, WEIGHTS_ENTRY, fileChunks, writeKerasArchive } from './kerasArchive.js';
-import { type SplitSpec, kerasLayerOrder, splitConfig, uName, vName } from './kerasConfig.js';
+import { type SplitSpec, kerasLayerOrder, nestedModel, splitConfig, uName, vName } from './kerasConfig.js';
 import { type HalfPatch, applyHalfPatches, createHalfStandIn } from './kerasHalf.js';
 import { datasetDType, isDataset, isGroup, nameListAttr, openH5, readDatasetBytes, writeDataset, writeNameListAttr } from './kerasHdf5.js';
 import { KerasModel } from './keras.js';
@@ -42,7 +42,7 @@ export async function writeKeras(model: StoredModel, factors: Map<string, Factor
     const builder = new Builder(out);
     const dst = await openH5(weights, 'w', out);
     try {
-      if (model.format === 'keras-h5') await writeLegacy(builder, model.extra.h5, dst, splits, config);
+      if (model.format === 'keras-h5') await writeLegacy(builder, model.extra.h5, dst, splits, model.extra.config, config);
       else await writeV3(builder, model.extra.h5, dst, splits);
     } finally {
       dst.close();
@@ -90,7 +90,7 @@ function encode(values: Float32Array, dtype: DType, shape: number[], out: string
 
 // ---- legacy .h5 ---------------------------------------------------------------------------
 
-async function writeLegacy(b: Builder, src: File, dst: File, splits: Map<string, Split>, config: string): Promise<void> {
+async function writeLegacy(b: Builder, src: File, dst: File, splits: Map<string, Split>, original: unknown, config: string): Promise<void> {
   const out = b.out;
   b.copyAttrs(src, dst, ['model_config']);
   dst.create_attribute('model_config', config);
@@ -115,22 +115,29 @@ async function writeLegacy(b: Builder, src: File, dst: File, splits: Map<string,
     }
     const dg = dstWeights.create_group(g);
     b.copyAttrs(srcGroup, dg, ['weight_names']);
-    const weightNames: string[] = [];
+    // A nested model lists its layers' trainable weights, then the others, each part in its
+    // layer order: the part of each weight is read off the original list, where the layer
+    // order restarts.
+    const before = layerRank(nestedModel(original, g)), after = layerRank(nestedModel(JSON.parse(config), g));
+    const weightNames: { name: string; part: number }[] = [];
+    let part = 0, last = -Infinity;
     for (const w of nameListAttr(srcGroup, 'weight_names')) {
+      if (before(w) < last) part++;
+      last = before(w);
       const path = `model_weights/${g}/${w}`;
       const inner = [...splits.values()].find((s) => isWeightOf(s.layer, path));
       if (!inner) {
         await b.copyDataset(src, path, dg, w);
-        weightNames.push(w);
+        weightNames.push({ name: w, part });
       } else if (inner.layer.weight === path) {
-        // A layer inside a nested model: its weights are replaced where they stood.
         const names = legacyNames(inner, `model_weights/${g}/`);
         names.u.forEach((n, i) => b.put(dg, n, inner.u[i]));
         names.v.forEach((n, i) => b.put(dg, n, inner.v[i]));
-        weightNames.push(...names.u, ...names.v);
+        weightNames.push(...[...names.u, ...names.v].map((name) => ({ name, part })));
       }
     }
-    writeNameListAttr(dg, 'weight_names', weightNames);
+    weightNames.sort((x, y) => x.part - y.part || after(x.name) - after(y.name));
+    writeNameListAttr(dg, 'weight_names', weightNames.map((w) => w.name));
     layerNames.push(g);
   }
   // Keras loads the groups by position in its own layer order, which splitting may change.
@@ -143,6 +150,12 @@ async function writeLegacy(b: Builder, src: File, dst: File, splits: Map<string,
     if (isGroup(child)) await b.copyGroup(child, dst.create_group(key));
     else await b.copyDataset(src, key, dst, key);
   }
+}
+
+/** A weight's rank by its layer's place in `model`'s Keras order (0 for all when `model` is not a model). */
+function layerRank(model: unknown): (weight: string) => number {
+  const order = new Map(model ? kerasLayerOrder(model).map((n, i) => [n, i]) : []);
+  return (w) => order.get(w.split('/').slice(0, -1).find((s) => order.has(s)) ?? '') ?? 0;
 }
 
 const isWeightOf = (layer: Layer, path: string): boolean => layer.weight === path || layer.bias === path;

@@ -344,7 +344,13 @@ def keras_order(m):
         for p in parents(layer, ni): nodes_depths[p] = max(depth + 1, nodes_depths.get(p, 0))
     return sorted(layers_depths, key=lambda l: (-layers_depths[l], index[l]))
 config, f = open_model(sys.argv[1])
-print(json.dumps([keras_order(config), [n.decode() for n in f['model_weights'].attrs['layer_names']]]))
+if len(sys.argv) > 2:
+    # A nested model: the owners of its group's weights, in the order they are listed.
+    inner = next(l for l in config['config']['layers'] if l['name'] == sys.argv[2])
+    owners = [n.decode().split('/')[-2] for n in f['model_weights'][sys.argv[2]].attrs['weight_names']]
+    print(json.dumps([keras_order(inner), [o for i, o in enumerate(owners) if i == 0 or owners[i - 1] != o]]))
+else:
+    print(json.dumps([keras_order(config), [n.decode() for n in f['model_weights'].attrs['layer_names']]]))
 `;
 
 test('legacy functional output lists its layer groups in the order Keras 2 will load them', async () => {
@@ -357,6 +363,13 @@ test('legacy functional output lists its layer groups in the order Keras 2 will 
   assert.deepEqual(written, order);
   const [allOrder, allWritten] = JSON.parse(python(KERAS_ORDER, undefined, [await compress('functional.h5', () => 6)]).toString());
   assert.deepEqual(allWritten, allOrder);
+  // Inside a nested functional model the same reordering applies to its weight list.
+  const nested = await compress('nested.h5', () => 6, { layers: ['dense_d'] });
+  const [innerOrder, owners] = JSON.parse(python(KERAS_ORDER, undefined, [nested, 'inner']).toString());
+  assert.deepEqual(owners, ['dense_a', 'dense_d_u', 'dense_b', 'dense_d_v', 'dense_out']);
+  assert.deepEqual(owners, innerOrder.filter((n: string) => owners.includes(n)));
+  const reference = forward(join(dir, 'nested.h5'), { dense_d: 6 });
+  assert.ok(maxDiff(forward(nested).y, reference.y) <= 1e-4, 'nested output');
 });
 
 test('legacy output keeps Keras metadata and drops the optimizer state', async () => {
