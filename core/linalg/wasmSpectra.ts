@@ -51,12 +51,16 @@ function layout(base: number, s: number, threads: number) {
   const take = (bytes: number): number => { const p = at; at = (at + bytes + 15) & ~15; return p; };
   const ctrl = take(64);
   const g = take(8 * ld * ld);
+  const d = take(8 * s), e = take(8 * s);
+  // The Gram's chunk buffers and the reduction's workspace are never live together.
+  const scratch = at;
   const xp = take(8 * s4 * CHUNK);
   const src = take(4 * s * CHUNK);
-  const d = take(8 * s), e = take(8 * s);
+  const gramEnd = at;
+  at = scratch;
   const [v, w, vp, wp] = [0, 1, 2, 3].map(() => take(8 * ld * PANEL));
   const y = take(8 * ld * threads);
-  return { ld, ctrl, g, xp, src, d, e, v, w, vp, wp, y, end: at };
+  return { ld, ctrl, g, xp, src, d, e, v, w, vp, wp, y, end: Math.max(at, gramEnd) };
 }
 
 /**
