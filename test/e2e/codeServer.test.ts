@@ -9,7 +9,7 @@ import type { Browser } from 'playwright-core';
 import { tempDir } from '../helpers/cli.js';
 import { ensureCodeServer, listExtensions, makeProfile, startCodeServer, type Profile, type RunningCodeServer } from './codeServer.js';
 import { makeFixtureWorkspace, type FixtureWorkspace } from './fixtureWorkspace.js';
-import { installUnpacked, type InstalledExtension } from './installExtension.js';
+import { installVsix, packageVsix, type InstalledExtension } from './installExtension.js';
 import { launchChromium, Workbench } from './workbench.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -33,7 +33,7 @@ before(async () => {
   const tmp = tempDir('reducible-e2e-');
   ws = await makeFixtureWorkspace(join(tmp, 'workspace'), join(tmp, 'scratch'));
   profile = makeProfile(join(tmp, 'profile'));
-  ext = installUnpacked(profile.extensionsDir);
+  ext = installVsix(profile, packageVsix(tmp));
   listed = listExtensions(profile);
   server = await startCodeServer(profile, join(artifacts, 'code-server.log'));
   browser = await launchChromium();

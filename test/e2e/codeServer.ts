@@ -50,7 +50,7 @@ export function makeProfile(dir: string): Profile {
   return profile;
 }
 
-function profileArgs(p: Profile): string[] {
+export function profileArgs(p: Profile): string[] {
   return ['--config', p.configFile, '--user-data-dir', p.userDataDir, '--extensions-dir', p.extensionsDir];
 }
 

@@ -1,25 +1,25 @@
-// Installs the built extension into a VS Code extensions folder the way VS Code itself
-// lays out an installed extension (`<publisher>.<name>-<version>/`), from a snapshot of
-// the build so a rebuild running beside the test cannot change it mid-run.
-import { cpSync, existsSync, readFileSync, symlinkSync } from 'node:fs';
+// Packages the built extension into a .vsix exactly as `npm run package` does (same vsce
+// flags, same .vscodeignore) and installs it the way a user would: code-server's
+// --install-extension. dist/ must already be built; packaging does not rebuild it, so a
+// test run never rewrites bundles that other tests are reading.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { CODE_SERVER_ENTRY, NODE24, profileArgs, type Profile } from './codeServer.js';
 
 const root = resolve(import.meta.dirname, '../..');
 
-/** Top-level files and folders an installed extension may reference besides dist/. */
-const assets = ['README.md', 'LICENSE', 'CHANGELOG.md', 'package.nls.json', 'media', 'images', 'resources', 'schemas', 'syntaxes'];
+export interface InstalledExtension { id: string; version: string; vsix: string }
 
-export interface InstalledExtension { id: string; version: string; dir: string }
+export function packageVsix(outDir: string): string {
+  const vsix = join(outDir, 'reducible.vsix');
+  execFileSync(join(root, 'node_modules/.bin/vsce'), ['package', '--skip-license', '--allow-missing-repository', '-o', vsix],
+    { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  return vsix;
+}
 
-export function installUnpacked(extensionsDir: string): InstalledExtension {
+export function installVsix(p: Profile, vsix: string): InstalledExtension {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { publisher: string; name: string; version: string };
-  const id = `${pkg.publisher}.${pkg.name}`;
-  const dir = join(extensionsDir, `${id}-${pkg.version}`);
-  cpSync(join(root, 'package.json'), join(dir, 'package.json'));
-  cpSync(join(root, 'dist'), join(dir, 'dist'), { recursive: true });
-  for (const a of assets) if (existsSync(join(root, a))) cpSync(join(root, a), join(dir, a), { recursive: true });
-  // The bundles leave native and wasm packages (onnxruntime-node, h5wasm, …) external;
-  // they resolve from the repository's installed dependencies.
-  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
-  return { id, version: pkg.version, dir };
+  execFileSync(NODE24, [CODE_SERVER_ENTRY, ...profileArgs(p), '--install-extension', vsix], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 120_000 });
+  return { id: `${pkg.publisher}.${pkg.name}`, version: pkg.version, vsix };
 }

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { ensureCodeServer, makeProfile, startCodeServer } from '../e2e/codeServer.js';
 import type { FixtureWorkspace } from '../e2e/fixtureWorkspace.js';
-import { installUnpacked } from '../e2e/installExtension.js';
+import { installVsix, packageVsix } from '../e2e/installExtension.js';
 import { launchChromium, Workbench } from '../e2e/workbench.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -27,8 +27,10 @@ async function installHarness(extensionsDir: string): Promise<void> {
 export async function runInCodeServer(tmp: string, ws: FixtureWorkspace, extensionId: string, timeoutMs: number): Promise<string> {
   ensureCodeServer();
   const profile = makeProfile(join(tmp, 'profile'));
-  installUnpacked(profile.extensionsDir);
+  // The harness goes in first: installing the vsix indexes the folder's extensions once
+  // (extensions.json), and a folder added after that would not be seen.
   await installHarness(profile.extensionsDir);
+  installVsix(profile, packageVsix(tmp));
   const log = join(tmp, 'suite.log');
   const server = await startCodeServer(profile, join(tmp, 'code-server.log'), {
     REDUCIBLE_FIXTURE: JSON.stringify(ws), REDUCIBLE_EXTENSION_ID: extensionId, REDUCIBLE_SUITE_LOG: log,
@@ -36,11 +38,13 @@ export async function runInCodeServer(tmp: string, ws: FixtureWorkspace, extensi
   const browser = await launchChromium();
   try {
     await Workbench.open(browser, server.url, ws.dir, join(root, '.test-artifacts/electron'));
-    const deadline = Date.now() + timeoutMs;
+    const started = Date.now();
     for (;;) {
       const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
       if (/^RESULT /m.test(text)) return text;
-      if (Date.now() > deadline) return `${text}RESULT fail: no result within ${timeoutMs / 1000} s`;
+      // The first scenario logs within seconds of activation; silence means no activation.
+      if (!text && Date.now() - started > 120_000) return 'RESULT fail: the suite harness was not activated within 120 s';
+      if (Date.now() - started > timeoutMs) return `${text}RESULT fail: no result within ${timeoutMs / 1000} s`;
       await new Promise((r) => setTimeout(r, 500));
     }
   } finally {
