@@ -28,6 +28,7 @@ const CHUNK = 128;
 /** Panel width of the blocked tridiagonalisation. */
 const PANEL = 32;
 const PAGE = 65536;
+const MAX_PAGES = 65536;
 /** Pages the module's own stack and data need (it declares 2). */
 const STATIC_PAGES = 2;
 
@@ -74,6 +75,8 @@ export function gramTridiagonal(a: Float32Array, m: number, n: number, helpers?:
   const threads = 1 + (helpers?.count ?? 0);
   const L = layout(heapBase, s, threads);
   const pages = Math.ceil(L.end / PAGE);
+  // wasm32 addresses 4 GiB: an f64 Gram of side ≈ 23 000 and up does not fit.
+  if (pages > MAX_PAGES) throw new Error(`${m}×${n}: the f64 Gram of side ${s} needs more than the 4 GiB a WebAssembly memory can hold`);
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
   const k = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Kernels;
   const heap = memory.buffer as unknown as ArrayBuffer;

@@ -32,6 +32,10 @@ test('zero matrix', () => {
   const s = singularValues(new Float32Array(12), 3, 4);
   assert.deepEqual(Array.from(s), [0, 0, 0]);
 });
+test('a Gram too big for a WebAssembly memory is refused up front, with the reason', () => {
+  // Refused from the shape alone, before any data is read.
+  assert.throws(() => singularValues(new Float32Array(0), 30000, 30000), /4 GiB/);
+});
 test('matrix with repeated singular values', () => assertMatchesLapack(lowRankMatrix(40, 40, [3, 3, 3, 1, 1], 8), 40, 40));
 
 // Sizes that leave partial 4-row tiles, partial 32-column panels and partial 128-sample
