@@ -48,8 +48,10 @@ function spectraModule(): { module: WebAssembly.Module; heapBase: number } {
 function layout(base: number, s: number, threads: number) {
   const ld = (s + 5) & ~1;
   const s4 = (s + 3) & ~3;
-  let at = (base + 15) & ~15;
-  const take = (bytes: number): number => { const p = at; at = (at + bytes + 15) & ~15; return p; };
+  // Arithmetic, not bitwise, alignment: offsets pass 2³¹ for sides above ≈ 16 000.
+  const align = (x: number): number => Math.ceil(x / 16) * 16;
+  let at = align(base);
+  const take = (bytes: number): number => { const p = at; at = align(at + bytes); return p; };
   const ctrl = take(64);
   const g = take(8 * ld * ld);
   const d = take(8 * s), e = take(8 * s);
