@@ -95,12 +95,18 @@ export class Workbench {
     await this.page.keyboard.press('ArrowLeft');
   }
 
-  /** Shows the editor hover at the cursor (what resting the mouse there shows) and returns it. */
-  async hoverAtCursor(): Promise<Locator> {
-    await this.runCommand('Show or Focus Hover');
+  /** Rests the mouse on the editor text `token` (exact text of one token, e.g. `"dense_1"`)
+   *  and returns the text of the hover it brings up, or '' when none appears within `timeout`. */
+  async hoverOver(token: string, timeout = 5_000): Promise<string> {
+    await this.page.mouse.move(0, 0);
+    await this.page.locator('.monaco-editor .view-lines').getByText(token, { exact: true }).first().hover();
     const hover = this.page.locator('.monaco-editor .monaco-hover:not(.hidden)').first();
-    await hover.waitFor();
-    return hover;
+    try {
+      await hover.waitFor({ timeout });
+    } catch {
+      return '';
+    }
+    return hover.innerText();
   }
 
   /** The body of a side-bar view (Explorer's "Outline", an extension's view, …), expanded. */
