@@ -3,6 +3,10 @@ import assert from 'node:assert/strict';
 import { singularValues } from '../../core/linalg/singularValues.js';
 import { HelperThreads } from '../../core/linalg/helperThreads.js';
 import { EmbeddedEngine } from '../../core/engines/embedded.js';
+import { SPECTRA_WASM_BASE64 } from '../../core/linalg/wasm/spectraWasm.js';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { tempDir } from '../helpers/cli.js';
 import { numpySingularValues } from '../helpers/python.js';
 import { lowRankMatrix, randomMatrix } from '../helpers/random.js';
 
@@ -87,3 +91,19 @@ test('EmbeddedEngine.spectrum (workers from dist/worker.js) matches numpy', asyn
     await engine.close();
   }
 });
+
+// The kernels ship prebuilt; these keep the shipped bytes honest to spectra.c.
+const wasmDir = new URL('../../core/linalg/wasm/', import.meta.url);
+test('the embedded base64 is exactly the committed spectra.wasm', () => {
+  assert.deepEqual(Buffer.from(SPECTRA_WASM_BASE64, 'base64'), readFileSync(new URL('spectra.wasm', wasmDir)));
+});
+const hasClang = ['clang', 'wasm-ld'].every((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0);
+test('the committed kernels are what scripts/build-wasm.sh makes from spectra.c',
+  { skip: !hasClang && 'clang and lld are not installed (apt-get install -y clang lld)' }, () => {
+    const out = tempDir();
+    const r = spawnSync('bash', ['scripts/build-wasm.sh', out], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    for (const f of ['spectra.wasm', 'spectraWasm.ts']) {
+      assert.ok(readFileSync(`${out}/${f}`).equals(readFileSync(new URL(f, wasmDir))), `${f} is stale: run scripts/build-wasm.sh`);
+    }
+  });
