@@ -2,8 +2,9 @@
 # Installs the Debian packages the tests use as reference tools (numpy/LAPACK, onnx,
 # h5py, torch) and as real peers (chromium). Idempotent: does nothing when all are present.
 set -euo pipefail
+# clang + lld rebuild the spectra WebAssembly kernels, to check the committed ones are current.
 pkgs=(python3-numpy libopenblas0-pthread python3-onnx python3-h5py python3-torch
-      dataset-fashion-mnist chromium time)
+      dataset-fashion-mnist chromium time clang lld)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
