@@ -37,11 +37,14 @@ export async function runInCodeServer(tmp: string, ws: FixtureWorkspace, extensi
   });
   const browser = await launchChromium();
   try {
-    await Workbench.open(browser, server.url, ws.dir, join(root, '.test-artifacts/electron'));
+    const wb = await Workbench.open(browser, server.url, ws.dir, join(root, '.test-artifacts/electron'));
     const started = Date.now();
     for (;;) {
       const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
-      if (/^RESULT /m.test(text)) return text;
+      if (/^RESULT /m.test(text)) {
+        await wb.screenshot('suite-finished');
+        return text;
+      }
       // The first scenario logs within seconds of activation; silence means no activation.
       if (!text && Date.now() - started > 120_000) return 'RESULT fail: the suite harness was not activated within 120 s';
       if (Date.now() - started > timeoutMs) return `${text}RESULT fail: no result within ${timeoutMs / 1000} s`;
