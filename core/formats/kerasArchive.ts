@@ -61,12 +61,17 @@ export async function readKerasArchive(path: string): Promise<KerasArchive> {
 /** Why an entry is refused, if it is: a name that could escape a folder, or a huge size. */
 function entryProblem(name: string, originalSize: number): string | undefined {
   if (name.startsWith('/') || name.includes('\\') || /^[A-Za-z]:/.test(name) || name.split('/').includes('..')) {
-    return `archive entry "${name}" has a path that escapes the archive`;
+    return `archive entry ${quoted(name)} has a path that escapes the archive`;
   }
   if (!Number.isSafeInteger(originalSize) || originalSize < 0 || originalSize > MAX_KERAS_ARCHIVE) {
-    return `archive entry "${name}" declares ${originalSize} bytes, over the ${MAX_KERAS_ARCHIVE}-byte limit`;
+    return `archive entry ${quoted(name)} declares ${originalSize} bytes, over the ${MAX_KERAS_ARCHIVE}-byte limit`;
   }
   return undefined;
+}
+
+/** An entry name as a short JSON string: a hostile name can hold newlines and control bytes. */
+function quoted(name: string): string {
+  return JSON.stringify(name.length > 120 ? `${name.slice(0, 120)}…` : name);
 }
 
 /** A file's bytes in 1 MB reads, so outputs are streamed rather than held whole. */

@@ -1,6 +1,6 @@
 // TF.js layers and graph models: a JSON file with a `weightsManifest` plus binary shards.
-import { readFile } from 'node:fs/promises';
-import { dirname, resolve, relative, isAbsolute } from 'node:path';
+import { readFile, realpath } from 'node:fs/promises';
+import { dirname, resolve, relative, isAbsolute, sep } from 'node:path';
 import { ConcatSource, FileSource, type ByteSource } from '../io/byteSource.js';
 import { DTYPE_BYTES, checkedSize } from '../io/decode.js';
 import type { DType, Layer, LayerKind } from '../types.js';
@@ -38,6 +38,7 @@ export async function readTfjs(path: string): Promise<StoredModel> {
   if (!Array.isArray(json.weightsManifest)) throw new InputError(path, 'not a TF.js model: no weightsManifest');
   const dir = dirname(path);
   const sources: ByteSource[] = [];
+  const opened: FileSource[] = [];
   const files = [path];
   const tensors: StoredTensor[] = [];
   try {
@@ -48,10 +49,14 @@ export async function readTfjs(path: string): Promise<StoredModel> {
         const full = resolve(dir, String(p));
         const rel = relative(dir, full);
         if (rel.startsWith('..') || isAbsolute(rel)) throw new InputError(path, `weight path ${p} points outside the model folder`);
+        // A symlink inside the folder must not lead outside it either.
+        const [realDir, realFile] = await Promise.all([realpath(dir), realpath(full).catch(() => full)]);
+        if (!realFile.startsWith(realDir + sep)) throw new InputError(path, `weight path ${p} points outside the model folder`);
         const part = await FileSource.open(full).catch((e: Error) => {
           throw new InputError(path, `weight file ${p}: ${e.message.replace(`${full}: `, '')}`);
         });
         parts.push(part);
+        opened.push(part);
         files.push(full);
         fileBytes += part.size;
       }
@@ -59,6 +64,7 @@ export async function readTfjs(path: string): Promise<StoredModel> {
       sources.push(source);
       let offset = 0;
       for (const w of group.weights) {
+        if (typeof w?.name !== 'string') throw new InputError(path, 'a weightsManifest entry has no name');
         const count = checkedSize(w.shape);
         if (count === undefined) throw new InputError(path, `weight ${w.name} has an invalid shape`);
         const q = w.quantization;
@@ -71,14 +77,15 @@ export async function readTfjs(path: string): Promise<StoredModel> {
         offset += storedBytes;
       }
     }
+    const byName = new Map(tensors.map((t) => [t.name, t]));
+    const graph = json.format === 'graph-model' || (json.modelTopology as { node?: unknown })?.node !== undefined;
+    const layers = graph ? graphLayers(json.modelTopology, byName) : layersModelLayers(json.modelTopology, byName);
+    return new StoredModel({ format: graph ? 'tfjs-graph' : 'tfjs-layers', path, files, fileBytes, tensors, layers, sources, extra: json });
   } catch (e) {
-    await Promise.all(sources.map((s) => s.close()));
+    // Every shard opened so far, including those of a group that failed half-way.
+    await Promise.all(opened.map((s) => s.close()));
     throw e;
   }
-  const byName = new Map(tensors.map((t) => [t.name, t]));
-  const graph = json.format === 'graph-model' || (json.modelTopology as { node?: unknown })?.node !== undefined;
-  const layers = graph ? graphLayers(json.modelTopology, byName) : layersModelLayers(json.modelTopology, byName);
-  return new StoredModel({ format: graph ? 'tfjs-graph' : 'tfjs-layers', path, files, fileBytes, tensors, layers, sources, extra: json });
 }
 
 export const LAYER_KINDS: Record<string, LayerKind> = {
