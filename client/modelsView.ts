@@ -60,10 +60,12 @@ export function modelsView(client: BaseLanguageClient, status: ServerStatus): vs
     // Redraw when a model finishes or a round ends, not on every progress tick.
     status.onDidChange((s) => {
       const key = `${s.quiescent}:${s.done}:${s.total}`;
-      if (s.quiescent || key !== seen) provider.refresh();
+      if (!s.quiescent && key === seen) return;
       seen = key;
-      // The explorer menus need the list even when this view was never opened.
-      if (s.quiescent && client.isRunning()) void client.sendRequest(modelsRequest).then(setModelFiles, () => undefined);
+      provider.refresh();
+      // The explorer menus need the list even when this view was never opened (or is
+      // collapsed): files are known as soon as discovery ends, long before analysis does.
+      if (client.isRunning()) void client.sendRequest(modelsRequest).then(setModelFiles, () => undefined);
     }),
   );
 }
