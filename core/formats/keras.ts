@@ -20,7 +20,7 @@ import { DTYPE_BYTES } from '../io/decode.js';
 import type { Layer, LayerKind } from '../types.js';
 import { InputError } from '../types.js';
 import { type KerasArchive, WEIGHTS_ENTRY, readKerasArchive } from './kerasArchive.js';
-import { datasetDType, isDataset, isGroup, nameListAttr, openH5, readDatasetBytes, stringAttr } from './kerasHdf5.js';
+import { datasetDType, h5Refusal, isDataset, isGroup, nameListAttr, openH5, readDatasetBytes, stringAttr } from './kerasHdf5.js';
 import { StoredModel, type MatrixLayout, type StoredModelInit, type StoredTensor } from './storedModel.js';
 import { KERNEL_NAMES, LAYER_KINDS, kerasLayer, kerasLayers } from './tfjs.js';
 
@@ -58,7 +58,7 @@ export async function readKerasH5(path: string): Promise<KerasModel> {
     return new KerasModel({ format: 'keras-h5', path, files: [path], fileBytes: size, tensors, layers, sources: [], extra: { config, h5 } });
   } catch (e) {
     h5.close();
-    throw e;
+    throw h5Refusal(e, path);
   }
 }
 
@@ -81,7 +81,7 @@ export async function readKeras(path: string): Promise<KerasModel> {
   } catch (e) {
     h5?.close();
     await rm(tempDir, { recursive: true, force: true });
-    throw e;
+    throw h5Refusal(e, `${path}:${WEIGHTS_ENTRY}`);
   }
 }
 
@@ -97,7 +97,8 @@ function parseConfig(text: string, path: string, what: string): unknown {
 class DatasetSource implements ByteSource {
   constructor(private readonly h5: Group, private readonly path: string, readonly size: number, private readonly shownAs: string) {}
   async read(offset: number, length: number): Promise<Uint8Array> {
-    const ds = this.h5.get(this.path);
+    let ds;
+    try { ds = this.h5.get(this.path); } catch (e) { throw h5Refusal(e, this.shownAs); }
     if (!isDataset(ds)) throw new InputError(this.shownAs, `dataset ${this.path} disappeared`);
     const bytes = await readDatasetBytes(ds, this.shownAs);
     return offset === 0 && length === bytes.length ? bytes : bytes.slice(offset, offset + length);

@@ -10,10 +10,12 @@ import { InputError } from '../types.js';
 
 type H5Module = Awaited<typeof h5wasm.ready>;
 let modulePromise: Promise<H5Module> | undefined;
+/** The loaded module, for synchronous use once a file is open. */
+let loaded: H5Module | undefined;
 
 /** Loads the wasm module once and makes HDF5 errors throw instead of printing to stderr. */
 export function h5(): Promise<H5Module> {
-  modulePromise ??= h5wasm.ready.then((m) => { m.activate_throwing_error_handler(); return m; });
+  modulePromise ??= h5wasm.ready.then((m) => { m.activate_throwing_error_handler(); loaded = m; return m; });
   return modulePromise;
 }
 
@@ -22,6 +24,11 @@ export function h5Reason(e: unknown): string {
   const text = e instanceof Error ? e.message : String(e);
   const reasons = [...text.matchAll(/#\d+: .* in [\w:]+\(\): (.*)$/gm)].map((m) => m[1].trim());
   return reasons.at(-1) ?? text.split('\n')[0];
+}
+
+/** An HDF5 library error (a corrupt file met after opening) as a one-line InputError; other errors as they are. */
+export function h5Refusal(e: unknown, shownAs: string): unknown {
+  return e instanceof Error && e.message.startsWith('HDF5-DIAG') ? new InputError(shownAs, `corrupt HDF5 file (${h5Reason(e)})`) : e;
 }
 
 export async function openH5(path: string, mode: 'r' | 'w', shownAs: string = path): Promise<File> {
@@ -91,9 +98,30 @@ export function writeDataset(group: Group, name: string, bytes: Uint8Array, dtyp
 export function stringAttr(obj: Group, name: string): string | string[] | undefined {
   const a = obj.attrs[name];
   if (!a || a.metadata.type !== 3) return undefined;
-  const v = a.value;
+  const v = a.metadata.vlen ? vlenStrings(obj, name, a.metadata) : a.value;
   if (typeof v === 'string') return v;
   return Array.isArray(v) && v.every((s) => typeof s === 'string') ? v as string[] : undefined;
+}
+
+/**
+ * Reads variable-length strings as h5wasm's Attribute.value does, except that the library's
+ * vlen buffers are reclaimed only after a successful read: h5wasm reclaims them after a failed
+ * one too, which aborts the WebAssembly module (every later HDF5 call in the process fails).
+ */
+function vlenStrings(obj: Group, name: string, m: { cset?: number; size: number; total_size: number; shape: number[] | null }): string | string[] | undefined {
+  const mod = loaded!;
+  const nbytes = m.size * m.total_size;
+  if (!m.shape || nbytes > mod.MAXIMUM_MEMORY / 4) return undefined;
+  const ptr = mod._malloc(Math.max(1, nbytes));
+  try {
+    mod.get_attribute_data(obj.file_id, obj.path, name, BigInt(ptr));
+    const read = m.cset === 1 ? mod.UTF8ToString : mod.AsciiToString;
+    const out = [...new Uint32Array(mod.HEAPU8.slice(ptr, ptr + nbytes).buffer)].map((p) => read(p));
+    mod.reclaim_vlen_memory(obj.file_id, obj.path, name, BigInt(ptr));
+    return m.shape.length === 0 ? out[0] : out;
+  } finally {
+    mod._free(ptr);
+  }
 }
 
 /**
