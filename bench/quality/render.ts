@@ -1,7 +1,7 @@
 // Renders the quality bench's measurements: markdown tables (RESULTS.md) and a hand-written
 // SVG line chart (curve.svg), one panel per model, accuracy against params kept.
 
-export type MethodId = 'svd' | 'whitened-plain-alloc' | 'whitened' | 'whitened-finetune';
+export type MethodId = 'svd' | 'whitened-plain-alloc' | 'whitened' | 'whitened-plain-alloc-finetune' | 'whitened-finetune';
 
 export interface Cell {
   method: MethodId;
@@ -15,7 +15,8 @@ export interface Cell {
   agreement: number;
   seconds: number;
   ranks: Record<string, number>;
-  finetune?: { before: number; after: number };
+  /** Held-out top-1 agreement before and after training; kept: false where the trained factors were discarded as worse. */
+  finetune?: { before: number; after: number; kept?: boolean };
 }
 
 export interface BenchModel {
@@ -34,12 +35,13 @@ export function methodLabel(m: MethodId, steps: number): string {
     case 'svd': return 'plain SVD (allocation on weight spectra)';
     case 'whitened-plain-alloc': return 'whitened SVD (same ranks as plain SVD)';
     case 'whitened': return 'whitened SVD (allocation on whitened spectra)';
-    case 'whitened-finetune': return `whitened + allocation + fine-tuning (${steps} steps)`;
+    case 'whitened-plain-alloc-finetune': return `whitened (same ranks as plain) + fine-tuning (${steps} steps)`;
+    case 'whitened-finetune': return `whitened (whitened allocation) + fine-tuning (${steps} steps)`;
   }
 }
 
-const METHODS: MethodId[] = ['svd', 'whitened-plain-alloc', 'whitened', 'whitened-finetune'];
-const COLORS: Record<MethodId, string> = { 'svd': '#888888', 'whitened-plain-alloc': '#1f77b4', 'whitened': '#2ca02c', 'whitened-finetune': '#d62728' };
+const METHODS: MethodId[] = ['svd', 'whitened-plain-alloc', 'whitened', 'whitened-plain-alloc-finetune', 'whitened-finetune'];
+const COLORS: Record<MethodId, string> = { 'svd': '#888888', 'whitened-plain-alloc': '#1f77b4', 'whitened': '#2ca02c', 'whitened-plain-alloc-finetune': '#9467bd', 'whitened-finetune': '#d62728' };
 const pct = (x: number, d = 2): string => (x * 100).toFixed(d);
 const signed = (x: number): string => (Math.abs(x) < 0.005 ? '0.00' : x > 0 ? `−${x.toFixed(2)}` : `+${(-x).toFixed(2)}`);
 
@@ -72,10 +74,14 @@ function modelTable(m: BenchModel): string[] {
     }));
   }
   lines.push(row('DeepThin re-layout', () => 'not implemented'));
-  const ft = m.cells.filter((c) => c.finetune && c.ratio < 1);
-  if (ft.length) {
-    lines.push('', `Fine-tuning, top-1 agreement with the original on the held-out 10 % of the calibration inputs, before → after: ${ft.map((c) => `${c.ratio}: ${pct(c.finetune!.before, 1)} → ${pct(c.finetune!.after, 1)} %`).join('; ')}.`);
+  for (const id of ['whitened-plain-alloc-finetune', 'whitened-finetune'] as const) {
+    const ft = m.cells.filter((c) => c.method === id && c.finetune && c.ratio < 1);
+    if (!ft.length) continue;
+    lines.push('', `${methodLabel(id, m.finetuneSteps)}: top-1 agreement with the original on the held-out 10 % of the calibration inputs, before → after training: ` +
+      `${ft.map((c) => `${c.ratio}: ${pct(c.finetune!.before, 1)} → ${pct(c.finetune!.after, 1)} %${c.finetune!.kept === false ? ' (worse: discarded)' : ''}`).join('; ')}.`);
   }
+  const best = (r: number): Cell | undefined => m.cells.filter((c) => c.ratio === r).sort((a, b) => a.drop - b.drop)[0];
+  lines.push('', `Best method per ratio (drop, points): ${rs.filter((r) => r < 1).map((r) => { const b = best(r)!; return `${r}: ${b.drop.toFixed(2)} (${methodLabel(b.method, m.finetuneSteps)})`; }).join('; ')}.`);
   return lines;
 }
 
@@ -89,7 +95,7 @@ export function renderResults(models: BenchModel[], engine: string): string {
       '"same ranks as plain SVD" isolates whitening; "allocation on whitened spectra" lets the global allocator ' +
       'rank layers by their whitened singular values, i.e. by measured output error on the calibration data ' +
       '(the sensitivity-aware allocation); fine-tuning distils the original model\'s outputs into the factor layers ' +
-      'on the calibration inputs (no labels). DeepThin re-layout is not implemented. Plot: `bench/quality/curve.svg`.',
+      'on the calibration inputs (no labels; 90 % train, 10 % held out) and keeps the trained factors only where held-out fidelity improved. DeepThin re-layout is not implemented. Plot: `bench/quality/curve.svg`.',
     '',
   ];
   for (const m of models) out.push(...modelTable(m), '');

@@ -50,7 +50,7 @@ async function measure(spec: ModelSpec, engine: Engine, dir: string): Promise<Be
         score, drop: (baseline - score) * 100, agreement: ev.top1Agreement!, seconds,
         ranks: Object.fromEntries(rep.layers.map((l) => [l.name, l.rank])),
       };
-      if (rep.finetune) cell.finetune = { before: rep.finetune.before.top1Agreement, after: rep.finetune.after.top1Agreement };
+      if (rep.finetune) cell.finetune = { before: rep.finetune.before.top1Agreement, after: (rep.finetune.discarded ?? rep.finetune.after).top1Agreement, kept: !rep.finetune.discarded };
       console.error(`${spec.id} r=${ratio} ${method}: params ${(cell.paramsKept * 100).toFixed(1)} %, score ${(score * 100).toFixed(2)} %, drop ${cell.drop.toFixed(2)}, ranks ${JSON.stringify(cell.ranks)} (${seconds.toFixed(0)} s)`);
       return cell;
     };
@@ -58,15 +58,19 @@ async function measure(spec: ModelSpec, engine: Engine, dir: string): Promise<Be
     cells.push(plain);
     if (!Object.keys(plain.ranks).length) {
       // Nothing is factorised at this budget: every method returns the original weights.
-      for (const method of ['whitened-plain-alloc', 'whitened', 'whitened-finetune'] as const) cells.push({ ...plain, method });
+      for (const method of ['whitened-plain-alloc', 'whitened', 'whitened-plain-alloc-finetune', 'whitened-finetune'] as const) cells.push({ ...plain, method });
       continue;
     }
     // Whitened factors at the ranks plain SVD chose: isolates the effect of whitening.
     const planPath = join(dir, `${tag}-plan.json`);
     writeFileSync(planPath, JSON.stringify({ layers: plain.ranks }));
-    cells.push(await run('whitened-plain-alloc', { method: 'whitened', calibration }, { kind: 'ranks', file: planPath }));
+    const samePlan: Goal = { kind: 'ranks', file: planPath };
+    cells.push(await run('whitened-plain-alloc', { method: 'whitened', calibration }, samePlan));
     cells.push(await run('whitened', { method: 'whitened', calibration }));
-    if (FINETUNE > 0) cells.push(await run('whitened-finetune', { method: 'whitened', calibration, finetune: FINETUNE }));
+    if (FINETUNE > 0) {
+      cells.push(await run('whitened-plain-alloc-finetune', { method: 'whitened', calibration, finetune: FINETUNE }, samePlan));
+      cells.push(await run('whitened-finetune', { method: 'whitened', calibration, finetune: FINETUNE }));
+    }
   }
   return { id: spec.id, title: spec.title, path: spec.path, baseline, samples, labelled: spec.labels !== undefined, cells, finetuneSteps: FINETUNE };
 }

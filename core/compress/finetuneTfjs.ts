@@ -13,6 +13,12 @@ export interface FinetuneResult {
   steps: number; before: Fidelity; after: Fidelity;
   /** Factor layers kept as factorised but not trained: the backend has no gradient kernel for them. */
   frozen?: string[];
+  /**
+   * Held-out fidelity of the trained factors when training made it worse (higher output error
+   * or lower top-1 agreement); those factors are then discarded, the untrained ones written
+   * and `after` equals `before`.
+   */
+  discarded?: Fidelity;
 }
 
 export interface FinetuneOptions extends JobOptions {
@@ -30,7 +36,7 @@ function fidelity(tf: Awaited<ReturnType<typeof tfjs>>, teacher: TfTensor, stude
   });
 }
 
-/** Trains the factors in place (a, b and the second layer's bias) and reports fidelity on a held-out 10 %. */
+/** Trains the factors in place (a, b and the second layer's bias) and reports fidelity on a held-out 10 %; keeps them only where that fidelity improved. */
 export async function finetuneTfjs(modelPath: string, topology: object, factors: Map<string, Factorisation>, x: Tensor, o: FinetuneOptions): Promise<FinetuneResult> {
   const tf = await tfjs();
   const teacher = await loadTfjsLayersModel(modelPath);
@@ -74,6 +80,10 @@ export async function finetuneTfjs(modelPath: string, topology: object, factors:
       o.progress?.report((step + 1) / o.steps, 'fine-tuning');
     }
     const after = fidelity(tf, yHeld, student.predict(xHeld, { batchSize: 512 }) as TfTensor);
+    if (!(after.relativeOutputError < before.relativeOutputError && after.top1Agreement >= before.top1Agreement)) {
+      tf.dispose([all, xTrain, xHeld, yTrain, yHeld]);
+      return { steps: o.steps, before, after: before, discarded: after, ...(frozen.length ? { frozen } : {}) };
+    }
     for (const [name, f] of factors) {
       f.a = student.getLayer(`${name}_u`).getWeights()[0].dataSync() as Float32Array;
       const [kernel, bias] = student.getLayer(`${name}_v`).getWeights();
