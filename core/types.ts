@@ -57,7 +57,9 @@ export interface Model {
 /** A user-facing failure: bad input, unsupported file, bad flags. Exit code 2, one line. */
 export class InputError extends Error {
   constructor(readonly file: string | undefined, message: string) {
-    super(file ? `${file}: ${message}` : message);
+    // One line whatever a hostile file put in the names it quotes: control bytes are escaped.
+    // eslint-disable-next-line no-control-regex -- matching control bytes is the point
+    super((file ? `${file}: ${message}` : message).replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
     this.name = 'InputError';
   }
 }

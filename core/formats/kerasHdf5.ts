@@ -28,7 +28,11 @@ export function h5Reason(e: unknown): string {
 
 /** An HDF5 library error (a corrupt file met after opening) as a one-line InputError; other errors as they are. */
 export function h5Refusal(e: unknown, shownAs: string): unknown {
-  return e instanceof Error && e.message.startsWith('HDF5-DIAG') ? new InputError(shownAs, `corrupt HDF5 file (${h5Reason(e)})`) : e;
+  if (!(e instanceof Error)) return e;
+  if (e.message.startsWith('HDF5-DIAG')) return new InputError(shownAs, `corrupt HDF5 file (${h5Reason(e)})`);
+  // libhdf5 recursing through a corrupt file's cyclic structure overflows the wasm stack.
+  if (e instanceof RangeError && /call stack/.test(e.message)) return new InputError(shownAs, 'corrupt HDF5 file (structure nested too deeply)');
+  return e;
 }
 
 export async function openH5(path: string, mode: 'r' | 'w', shownAs: string = path): Promise<File> {

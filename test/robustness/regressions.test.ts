@@ -1,4 +1,4 @@
-// Every crash the fuzzer found, replayed: the seed fixture and the mutation that broke a reader
+// Every crash the fuzzer found, replayed (a refusal spanning several lines counts as one): the seed fixture and the mutation that broke a reader
 // (the mutation is the generator: applied to the fixture the scripts make, it rebuilds the
 // bytes), plus hand-built files for the same bugs. Each must now be refused with an InputError.
 import { test } from 'node:test';
@@ -14,7 +14,7 @@ import type { Mutation } from './fuzz/mutations.js';
 import { openModel } from '../../core/formats/open.js';
 import { InputError } from '../../core/types.js';
 
-const seeds = await makeSeeds(['keras-h5', 'keras', 'tfjs']);
+const seeds = await makeSeeds(['keras-h5', 'keras', 'tfjs', 'onnx', 'pytorch']);
 
 /** Writes the mutated seed into a fresh folder; returns the model path and the folder. */
 function replay(seedId: string, mutation: Mutation): { path: string; dir: string } {
@@ -31,6 +31,14 @@ const FOUND: [string, string, Mutation, RegExp][] = [
     { file: 3, bytes: [{ k: 'splice', from: 155749987, len: 1263, to: 1046639117, mode: 'insert' }], json: [] }, /corrupt HDF5 file/],
   ['.keras entry name with control bytes gave a multi-line refusal', 'functional.keras',
     { file: 6, bytes: [{ k: 'int', at: 723972844, width: 8, value: '18189316354673220993' }, { k: 'splice', from: 339698050, len: 3874, to: 360754097, mode: 'insert' }, { k: 'flip', at: 537766193, bit: 6 }], json: [] }, /./],
+  ['.keras weights whose structure recursed until the wasm stack overflowed (RangeError)', 'mlp.keras',
+    { file: 6, bytes: [{ k: 'field', which: 641940051, delta: -1 }], json: [] }, /corrupt HDF5 file/],
+  ['.keras config.json parse error quoting a newline from the file', 'mlp.keras',
+    { file: 0, bytes: [{ k: 'int', at: 1042507176, width: 2, value: '13277730003879858954' }, { k: 'flip', at: 596722489, bit: 0 }, { k: 'splice', from: 445928656, len: 304, to: 170451353, mode: 'overwrite' }], json: [] }, /config\.json is not valid JSON/],
+  ['ONNX tensor name with newlines in a refusal', 'external.onnx',
+    { file: 4, bytes: [{ k: 'set', at: 303485029, v: 54 }, { k: 'int', at: 540163318, width: 1, value: '10659058823594216049' }, { k: 'set', at: 943880709, v: 49 }], json: [] }, /names no location/],
+  ['PyTorch zip entry name with newlines in a refusal', 'deflated.pt',
+    { file: 2, bytes: [{ k: 'set', at: 484059514, v: 254 }, { k: 'field', which: 397460301, value: '127' }, { k: 'set', at: 763649531, v: 230 }], json: [] }, /escapes the archive/],
   ['TF.js manifest entry without a string name crashed findWeight', 'small-cnn',
     { file: 4, bytes: [], json: [{ node: 2588076, op: 'duplicate', value: true }, { node: 847583381, op: 'duplicate', value: 2147483648 }, { node: 306879010, op: 'replace', value: 'Dense' }] }, /weightsManifest entry has no name/],
   ['TF.js manifest entry name replaced by an object crashed findWeight', 'low-rank-mlp',

@@ -131,7 +131,8 @@ function editJson(root: unknown, edits: JsonEdit[]): unknown {
     if (slots.length === 0) continue;
     const [parent, key] = slots[e.node % slots.length];
     const p = parent as Record<string | number, unknown>;
-    if (e.op === 'replace') p[key] = e.value;
+    // A copy: fast-check hands out the same constant objects, and two edits must not alias them.
+    if (e.op === 'replace') p[key] = structuredClone(e.value);
     else if (e.op === 'duplicate' && Array.isArray(parent)) parent.push(structuredClone(parent[key as number]));
     else if (Array.isArray(parent)) parent.splice(key as number, 1);
     else delete p[key];
