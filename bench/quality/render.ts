@@ -95,7 +95,7 @@ export function renderResults(models: BenchModel[], engine: string): string {
       '"same ranks as plain SVD" isolates whitening; "allocation on whitened spectra" lets the global allocator ' +
       'rank layers by their whitened singular values, i.e. by measured output error on the calibration data ' +
       '(the sensitivity-aware allocation); fine-tuning distils the original model\'s outputs into the factor layers ' +
-      'on the calibration inputs (no labels; 90 % train, 10 % held out) and keeps the trained factors only where held-out fidelity improved. DeepThin re-layout is not implemented. Plot: `bench/quality/curve.svg`.',
+      'on the calibration inputs (no labels; 90 % train, 10 % held out) and keeps the trained factors only where the held-out output error fell. DeepThin re-layout is not implemented. Plot: `bench/quality/curve.svg`.',
     '',
   ];
   for (const m of models) out.push(...modelTable(m), '');

@@ -76,7 +76,7 @@ test('fine-tuning with factorised convolutions trains the Dense factors and name
   assert.equal(e.code, 0, e.stderr);
 });
 
-test('fine-tuning keeps trained factors only where held-out fidelity improved', async () => {
+test('fine-tuning keeps trained factors only where the held-out output error fell', async () => {
   const d = tempDir();
   const path = await lowRankMlp(d, 4);
   const model = await openModel(path);
@@ -96,7 +96,7 @@ test('fine-tuning keeps trained factors only where held-out fidelity improved', 
     assert.notDeepEqual(good.f.a, good.a0);
     const wild = await tune(1e4); // diverges
     assert.ok(wild.r.discarded, JSON.stringify(wild.r));
-    assert.ok(wild.r.discarded.relativeOutputError > wild.r.before.relativeOutputError || wild.r.discarded.top1Agreement < wild.r.before.top1Agreement);
+    assert.ok(wild.r.discarded.relativeOutputError >= wild.r.before.relativeOutputError);
     assert.deepEqual(wild.r.after, wild.r.before);
     assert.deepEqual(wild.f.a, wild.a0);
     assert.equal(wild.f.bias, undefined);
