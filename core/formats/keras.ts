@@ -38,8 +38,11 @@ export class KerasModel extends StoredModel {
 
   override async close(): Promise<void> {
     await super.close();
-    this.extra.h5.close();
-    if (this.tempDir) await rm(this.tempDir, { recursive: true, force: true });
+    try {
+      this.extra.h5.close();
+    } finally {
+      if (this.tempDir) await rm(this.tempDir, { recursive: true, force: true });
+    }
   }
 }
 
@@ -79,7 +82,8 @@ export async function readKeras(path: string): Promise<KerasModel> {
     const { size } = await stat(path);
     return new KerasModel({ format: 'keras', path, files: [path], fileBytes: size, tensors, layers, sources: [], extra: { config: archive.config, h5, archive } }, tempDir);
   } catch (e) {
-    h5?.close();
+    // Closing a file libhdf5 just failed on can fail too; the temporary copy goes regardless.
+    try { h5?.close(); } catch { /* the refusal below says what is wrong */ }
     await rm(tempDir, { recursive: true, force: true });
     throw h5Refusal(e, `${path}:${WEIGHTS_ENTRY}`);
   }

@@ -2,7 +2,7 @@
 // that stops an input running past its time or growing the process past its memory bound
 // (the worker is then restarted at the next input), and counts of how every input ended.
 import { Worker } from 'node:worker_threads';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -102,8 +102,13 @@ export async function fuzzFormat(format: FuzzFormat, allSeeds: Seed[], o: FuzzOp
       const finish = (rest: FuzzInput[], kill: boolean): void => {
         clearInterval(watchdog);
         w.off('message', onMessage).off('error', onError).off('exit', onExit);
-        if (kill) { void w.terminate(); worker = undefined; }
-        resolveBatch(rest);
+        if (!kill) { resolveBatch(rest); return; }
+        worker = undefined;
+        // What a stopped read had made (a .keras reader's temporary copy) is not the next input's doing.
+        void w.terminate().then(() => {
+          for (const dir of [setup.workDir, setup.tmpDir]) for (const f of readdirSync(dir)) rmSync(join(dir, f), { recursive: true, force: true });
+          resolveBatch(rest);
+        });
       };
       const stop = (kind: Failure['kind'], message: string): void => {
         record(inputs[next], kind, message);
