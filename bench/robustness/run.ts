@@ -32,6 +32,8 @@ await Promise.all(Array.from({ length: Math.min(parallel, formats.length) }, asy
       onProgress: (done) => { if (done % 20_000 === 0) process.stderr.write(`${format}: ${done}/${perFormat} (${Math.round((Date.now() - started) / 1000)} s)\n`); },
     });
     results.push(c);
+    // Each format's counts as it finishes, so a run stopped early still says what it found.
+    process.stderr.write(`${format} done: ${c.inputs} inputs, ${c.ok} read, ${c.refused} refused, ${c.crashes} crashes, ${c.hangs} hangs, ${c.memory} memory, ${c.leftBehind} left behind\n`);
   }
 }));
 
