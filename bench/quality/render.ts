@@ -28,6 +28,8 @@ export interface BenchModel {
   labelled: boolean;
   cells: Cell[];
   finetuneSteps: number;
+  /** Caveat about how this model's numbers were measured, printed under its table. */
+  note?: string;
 }
 
 export function methodLabel(m: MethodId, steps: number): string {
@@ -80,6 +82,7 @@ function modelTable(m: BenchModel): string[] {
     lines.push('', `${methodLabel(id, m.finetuneSteps)}: top-1 agreement with the original on the held-out 10 % of the calibration inputs, before → after training: ` +
       `${ft.map((c) => `${c.ratio}: ${pct(c.finetune!.before, 1)} → ${pct(c.finetune!.after, 1)} %${c.finetune!.kept === false ? ' (worse: discarded)' : ''}`).join('; ')}.`);
   }
+  if (m.note) lines.push('', `Note: ${m.note}`);
   const best = (r: number): Cell | undefined => m.cells.filter((c) => c.ratio === r).sort((a, b) => a.drop - b.drop)[0];
   lines.push('', `Best method per ratio (drop, points): ${rs.filter((r) => r < 1).map((r) => { const b = best(r)!; return `${r}: ${b.drop.toFixed(2)} (${methodLabel(b.method, m.finetuneSteps)})`; }).join('; ')}.`);
   return lines;
