@@ -55,8 +55,14 @@ echo "setup-code-server: npm install code-server@$CODE_SERVER_VERSION into $cs_p
 rm -rf "$cs_prefix"
 # npm runs install scripts with the `node` first on PATH; code-server's postinstall checks
 # that it is Node 24 and rebuilds against the headers in npm_config_nodedir.
-PATH="$(dirname "$node_bin"):$PATH" npm_config_nodedir="$nodedir" \
-  npm install --prefix "$cs_prefix" --no-audit --no-fund --loglevel=error "code-server@$CODE_SERVER_VERSION"
+# Under `npm test` the environment carries the outer npm's lifecycle variables (npm_node_execpath,
+# NODE, npm_config_*), which make the inner npm run install scripts with the outer Node 20:
+# drop them, and run npm itself on Node 24.
+clean_env=(-u NODE)
+while IFS='=' read -r name _; do clean_env+=(-u "$name"); done < <(env | grep -E '^npm_' || true)
+npm_cli="$(readlink -f "$(command -v npm)")"
+env "${clean_env[@]}" PATH="$(dirname "$node_bin"):$PATH" npm_config_nodedir="$nodedir" \
+  "$node_bin" "$npm_cli" install --prefix "$cs_prefix" --no-audit --no-fund --loglevel=error "code-server@$CODE_SERVER_VERSION"
 [ -f "$entry" ] || { echo "setup-code-server: $entry missing after install" >&2; exit 1; }
 printf '%s\n' "$node_bin" > "$stamp"
 echo "setup-code-server: installed in $((SECONDS - started)) s"
