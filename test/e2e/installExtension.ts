@@ -13,7 +13,7 @@ export interface InstalledExtension { id: string; version: string; vsix: string 
 
 export function packageVsix(outDir: string): string {
   const vsix = join(outDir, 'reducible.vsix');
-  execFileSync(join(root, 'node_modules/.bin/vsce'), ['package', '--skip-license', '--allow-missing-repository', '-o', vsix],
+  execFileSync(join(root, 'node_modules/.bin/vsce'), ['package', '--skip-license', '--allow-missing-repository', '--no-rewrite-relative-links', '-o', vsix],
     { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
   return vsix;
 }
