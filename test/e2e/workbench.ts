@@ -47,7 +47,13 @@ export class Workbench {
   async pick(text: string | RegExp, timeout = 30_000): Promise<void> {
     const row = this.quickPickRow(text);
     await row.waitFor({ timeout });
-    await row.click();
+    // A click that lands while the list is still being laid out is lost (seen in CI): when the
+    // row is still there afterwards, the pick did not happen — click again.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await row.click();
+      if (await row.waitFor({ state: 'hidden', timeout: 3_000 }).then(() => true, () => false)) return;
+    }
+    throw new Error(`quick pick row "${String(text)}" did not accept the click`);
   }
 
   /** Waits for the input box (showInputBox) showing `prompt`, replaces its value and accepts it. */
@@ -139,6 +145,13 @@ export class Workbench {
     await row.click({ button: 'right' });
     const entry = this.page.locator('.monaco-menu .action-item .action-label', { hasText: item }).first();
     await entry.waitFor();
+    const menu = this.page.locator('.monaco-menu').first();
+    // As with quick picks, a click can be lost while the menu animates in: when the menu is
+    // still open afterwards, activate the (now focused) item from the keyboard instead.
     await entry.click();
+    if (await menu.waitFor({ state: 'hidden', timeout: 3_000 }).then(() => true, () => false)) return;
+    await entry.hover();
+    await this.page.keyboard.press('Enter');
+    await menu.waitFor({ state: 'hidden', timeout: 5_000 });
   }
 }
