@@ -3,11 +3,11 @@
 // @tensorflow/tfjs on examples/fashion-mnist/test.npz (the same raw 784-pixel rows: the model
 // rescales and reshapes them itself).
 // Run: npx tsx examples/fashion-cnn/export.ts   (after train.py)
-import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { readArray, toFloat32 } from '../../core/io/npy.js';
+import { saveLayersModel } from '../saveLayersModel.js';
 
 const OUT = fileURLToPath(new URL('.', import.meta.url));
 
@@ -36,13 +36,7 @@ async function main(): Promise<void> {
   let correct = 0;
   for (let i = 0; i < pred.length; i++) if (pred[i] === y.data[i]) correct++;
   console.log(`test accuracy (tfjs) ${(correct / pred.length * 100).toFixed(2)} %, ${model.countParams()} parameters`);
-  await model.save(tf.io.withSaveHandler(async (a) => {
-    writeFileSync(`${OUT}/weights.bin`, new Uint8Array(a.weightData as ArrayBuffer));
-    const json = { format: 'layers-model', generatedBy: 'reducible examples/fashion-cnn/train.py + export.ts', convertedBy: null,
-      modelTopology: a.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] };
-    writeFileSync(`${OUT}/model.json`, JSON.stringify(json));
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
+  await saveLayersModel(model, OUT, { generatedBy: 'reducible examples/fashion-cnn/train.py + export.ts' });
 }
 
 void main();

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { encodeNpz } from '../../core/io/npy.js';
+import { saveLayersModel } from '../saveLayersModel.js';
 
 const DATA = '/usr/share/datasets/fashion-mnist';
 const OUT = fileURLToPath(new URL('.', import.meta.url));
@@ -52,13 +53,7 @@ async function main(): Promise<void> {
   let correct = 0;
   for (let i = 0; i < pred.length; i++) if (pred[i] === testY[i]) correct++;
   console.log(`test accuracy ${(correct / pred.length * 100).toFixed(2)} %`);
-  await model.save(tf.io.withSaveHandler(async (a) => {
-    writeFileSync(`${OUT}/weights.bin`, new Uint8Array(a.weightData as ArrayBuffer));
-    const json = { format: 'layers-model', generatedBy: 'reducible examples/fashion-mnist/train.ts', convertedBy: null,
-      modelTopology: a.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] };
-    writeFileSync(`${OUT}/model.json`, JSON.stringify(json));
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
+  await saveLayersModel(model, OUT, { generatedBy: 'reducible examples/fashion-mnist/train.ts' });
   writeFileSync(`${OUT}/test.npz`, encodeNpz({
     x: { dtype: 'uint8', shape: [testX.length / 784, 784], data: testX.slice() },
     y: { dtype: 'uint8', shape: [testY.length], data: testY.slice() },
