@@ -147,7 +147,10 @@ function findWeight(byName: Map<string, StoredTensor>, layer: string, leaf: stri
   return undefined;
 }
 
-interface GraphNode { name: string; op: string; input?: string[]; attr?: Record<string, { b?: boolean; list?: { s?: string[] } }> }
+/** A GraphDef attribute value as the converter writes it in JSON (ints as strings, bytes base64). */
+export interface GraphAttr { b?: boolean; s?: string; i?: string; list?: { i?: string[]; s?: string[] }; tensor?: Record<string, unknown>; [k: string]: unknown }
+/** A GraphDef node of a graph model's `modelTopology.node`. */
+export interface GraphNode { name: string; op: string; input?: string[]; attr?: Record<string, GraphAttr>; [k: string]: unknown }
 
 const GRAPH_OPS: Record<string, LayerKind> = {
   MatMul: 'matmul', _FusedMatMul: 'matmul', Conv2D: 'conv2d', _FusedConv2D: 'conv2d',
@@ -157,22 +160,30 @@ const GRAPH_OPS: Record<string, LayerKind> = {
 function graphLayers(topology: unknown, byName: Map<string, StoredTensor>): (Layer & MatrixLayout)[] {
   const nodes = ((topology as { node?: GraphNode[] })?.node ?? []) as GraphNode[];
   const layers: (Layer & MatrixLayout)[] = [];
+  // A weight that feeds several nodes cannot be swapped for factors under one of them.
+  const uses = new Map<string, number>();
+  for (const node of nodes) for (const i of node.input ?? []) { const n = tensorName(i); uses.set(n, (uses.get(n) ?? 0) + 1); }
   for (const node of nodes) {
     const kind = GRAPH_OPS[node.op];
     if (!kind || !node.input || node.input.length < 2) continue;
-    const wName = node.input[1].replace(/^\^/, '').replace(/:0$/, '');
+    const wName = tensorName(node.input[1]);
     const weight = byName.get(wName);
     if (!weight || weight.shape.length < 2) continue;
     const shape = weight.shape;
     const transposed = kind === 'matmul' && node.attr?.transpose_b?.b === true;
     const cols = transposed ? shape[0] : shape[shape.length - 1];
     const rows = shape.reduce((a, b) => a * b, 1) / (cols || 1);
-    const biasName = node.op.startsWith('_Fused') && node.input[2] ? node.input[2].replace(/:0$/, '') : undefined;
+    const biasName = node.op.startsWith('_Fused') && node.input[2] ? tensorName(node.input[2]) : undefined;
     layers.push({
       name: node.name, kind, shape, matrix: { rows, cols }, params: rows * cols, dtype: weight.dtype,
       weight: weight.name, bias: biasName && byName.has(biasName) ? biasName : undefined, transposed,
-      factorisable: kind !== 'depthwise',
+      factorisable: kind !== 'depthwise' && uses.get(wName) === 1,
     });
   }
   return layers;
+}
+
+/** A node input (`name`, `name:0`, control dependency `^name`) → the producing node's name. */
+function tensorName(input: string): string {
+  return input.replace(/^\^/, '').replace(/:0$/, '');
 }
