@@ -102,8 +102,7 @@ export async function runTfjsGraph(path: string, input: Tensor): Promise<Tensor>
     for (let start = 0; start < n; start += GRAPH_CHUNK) {
       const end = Math.min(n, start + GRAPH_CHUNK);
       const x = tf.tensor(input.data.subarray(start * per, end * per), [end - start, ...input.shape.slice(1)], dtype);
-      // executeAsync runs every graph, control flow included, where execute would refuse.
-      const out = await model.executeAsync(x);
+      const out = await execute(model, x);
       const y = Array.isArray(out) ? out[0] : out;
       parts.push(Float32Array.from(await y.data()));
       rows += y.shape[0] ?? 1;
@@ -116,5 +115,15 @@ export async function runTfjsGraph(path: string, input: Tensor): Promise<Tensor>
     return { data, shape: parts.length === 1 ? shape : [rows, ...shape.slice(1)] };
   } finally {
     model.dispose();
+  }
+}
+
+/** execute() runs static graphs; control flow or dynamic shapes need executeAsync (which warns on static ones). */
+async function execute(model: GraphModel, x: import('@tensorflow/tfjs').Tensor): Promise<import('@tensorflow/tfjs').Tensor | import('@tensorflow/tfjs').Tensor[]> {
+  try {
+    return model.execute(x);
+  } catch (e) {
+    if (!/executeAsync/.test((e as Error).message)) throw e;
+    return model.executeAsync(x);
   }
 }

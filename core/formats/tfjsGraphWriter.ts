@@ -1,12 +1,11 @@
 // Writes a factorised TF.js graph model by rewriting its GraphDef (`modelTopology.node`):
-//   MatMul(x, W)               → MatMul(MatMul(x, U), V)
+//   MatMul(x, W)               → MatMul(MatMul(x, U), V)                  (transpose_a kept on the first)
 //   _FusedMatMul(x, W, b…)     → _FusedMatMul(MatMul(x, U), V, b…)        (the fusion stays on the second)
 //   Conv2D / _FusedConv2D(x, W…) → Conv2D(x, U: k filters, same geometry) then 1×1 Conv2D / _FusedConv2D(·, V, b…)
 // The second node keeps the original's name, so consumers, control dependencies and the
 // signature still find its output. U and V are new Const nodes (`<weight>_u`, `<weight>_v`)
 // whose values sit in the weights manifest; every other node and attribute is kept as is.
 import type { Factorisation, OutputSink, WriteOptions } from '../compress/types.js';
-import { transpose } from '../io/decode.js';
 import { InputError } from '../types.js';
 import { freshName } from './freshName.js';
 import type { StoredModel } from './storedModel.js';
@@ -21,18 +20,13 @@ const PLAIN_OP: Record<string, string> = { MatMul: 'MatMul', _FusedMatMul: 'MatM
 
 const ones = (): GraphAttr => ({ list: { i: ['1', '1', '1', '1'] } });
 const bytesAttr = (s: string): GraphAttr => ({ s: Buffer.from(s).toString('base64') });
-const transposeB = (n: GraphNode): boolean => n.attr?.transpose_b?.b === true;
 
 /** The factors as stored tensors, laid out as the node's op reads its weight. */
 function factorTensors(node: GraphNode, f: Factorisation, names: { u: string; v: string }): [FactorTensor, FactorTensor] {
   const { rows, cols } = f.layer.matrix;
   const k = f.rank;
-  if (PLAIN_OP[node.op] === 'MatMul') {
-    // transpose_b stays on both nodes, so transposed weights get transposed factors.
-    return transposeB(node)
-      ? [{ name: names.u, shape: [k, rows], values: transpose(f.a, rows, k) }, { name: names.v, shape: [cols, k], values: transpose(f.b, k, cols) }]
-      : [{ name: names.u, shape: [rows, k], values: f.a }, { name: names.v, shape: [k, cols], values: f.b }];
-  }
+  // MatMul factors are stored untransposed whatever the source's transpose_b (splitNode clears it).
+  if (PLAIN_OP[node.op] === 'MatMul') return [{ name: names.u, shape: [rows, k], values: f.a }, { name: names.v, shape: [k, cols], values: f.b }];
   // Conv2D filters are HWIO: the matrix view's rows run over (h, w, in) in stored order.
   const [h, w, cin] = f.layer.shape;
   return [{ name: names.u, shape: [h, w, cin, k], values: f.a }, { name: names.v, shape: [1, 1, k, cols], values: f.b }];
@@ -52,8 +46,11 @@ function splitNode(node: GraphNode, hidden: string, u: string, v: string): [Grap
   const first: GraphNode = { ...node, name: hidden, op: PLAIN_OP[node.op], input: [x, u], attr: plainAttr };
   const second: GraphNode = { ...node, input: [hidden, v, ...rest], attr: { ...node.attr } };
   if (PLAIN_OP[node.op] === 'MatMul') {
-    // The hidden activations are never transposed, whatever the input was.
+    // The hidden activations are never transposed, whatever the input was; the factors are
+    // stored untransposed. (That also keeps clear of tfjs-backend-wasm 4.22, whose fused
+    // MatMul with transpose_b and a bias or activation computes wrong values.)
     if (node.attr?.transpose_a?.b === true) second.attr!.transpose_a = { b: false };
+    for (const n of [first, second]) if (n.attr?.transpose_b?.b === true) n.attr.transpose_b = { b: false };
   } else {
     Object.assign(second.attr!, { strides: ones(), dilations: ones(), padding: bytesAttr('VALID') });
     delete second.attr!.explicit_paddings;
