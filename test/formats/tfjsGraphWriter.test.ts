@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runTfjsGraph } from '../../core/eval/tfjsRuntime.js';
+import { runTfjsGraph, tfjs } from '../../core/eval/tfjsRuntime.js';
 import { openModel } from '../../core/formats/open.js';
 import { cli, tempDir } from '../helpers/cli.js';
 import { randomMatrix } from '../helpers/random.js';
-import { attr, CNN_RANKS, GraphBuilder, graphCnn, graphMlp, graphTransposed } from '../fixtures/tfjsGraphModels.js';
+import { attr, CNN_RANKS, GraphBuilder, graphCnn, graphFusedTransposed, graphMlp, graphTransposed } from '../fixtures/tfjsGraphModels.js';
 
 interface Node { name: string; op: string; input?: string[]; attr?: Record<string, { b?: boolean; s?: string; list?: { i?: string[]; s?: string[] } }> }
 interface Report { output: string; files: string[]; compressedBytes: number; predictedBytes: number; originalParams: number; compressedParams: number; layers: { name: string; rank: number; dtype: string; relativeError: number }[] }
@@ -104,6 +104,21 @@ test('tfjs graph: at a lower rank the output error of a linear graph is the repo
   const nodes = json(report.output).modelTopology.node;
   const u = nodes.find((n) => n.name === 't/MatMul_u')!, v = nodes.find((n) => n.name === 't/MatMul')!;
   assert.deepEqual([u.attr?.transpose_a.b, u.attr?.transpose_b.b, v.attr?.transpose_a.b, v.attr?.transpose_b.b], [true, false, false, false]);
+});
+
+test('tfjs graph: a sharded _FusedMatMul with transpose_b computes relu(x·Wᵀ + b) after factorising', async () => {
+  const dir = tempDir();
+  const model = graphFusedTransposed(dir);
+  const report = compress(model, ...withPlan(dir, { 'fc/MatMul': 5 }));
+  const x = { data: randomMatrix(40, 24, 23), shape: [40, 24] };
+  const source = await openModel(model);
+  const [w, b] = [await source.readTensor('fc/kernel'), await source.readTensor('fc/bias')];
+  await source.close();
+  const tf = await tfjs();
+  const reference = tf.tidy(() => tf.relu(tf.add(tf.matMul(tf.tensor(x.data, x.shape), tf.tensor(w, [16, 24]), false, true), tf.tensor(b))).dataSync() as Float32Array);
+  const y = await runTfjsGraph(report.output, x);
+  assert.deepEqual(y.shape, [40, 16]);
+  assert.ok(relDiff(reference, y.data) < 1e-4, `outputs differ by ${relDiff(reference, y.data)}`);
 });
 
 test('tfjs graph: --dtype f16 / int8 store factors through the manifest quantization; a float16 source stays float16', async () => {
