@@ -4,7 +4,8 @@ import { readArray, toFloat32 } from '../io/npy.js';
 import { InputError, type Model, type ModelFormat } from '../types.js';
 import type { Tensor } from './tensor.js';
 import { onnxInputShape, runOnnx } from './onnxRuntime.js';
-import { runTfjs, runTfjsGraph, tfjsGraphInputShape, tfjsInputShape } from './tfjsRuntime.js';
+import { runTfjs, tfjsInputShape } from './tfjsRuntime.js';
+import { runTfjsGraph, tfjsGraphInputShape } from './tfjsGraphRuntime.js';
 import { kerasInputShape, runKeras } from '../formats/kerasTfjs.js';
 
 export interface ModelSide { path: string; format: ModelFormat; params: number; bytes: number; accuracy?: number }
