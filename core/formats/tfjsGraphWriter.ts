@@ -48,7 +48,7 @@ function splitNode(node: GraphNode, hidden: string, u: string, v: string): [Grap
   if (PLAIN_OP[node.op] === 'MatMul') {
     // The hidden activations are never transposed, whatever the input was; the factors are
     // stored untransposed. (That also keeps clear of tfjs-backend-wasm 4.22, whose fused
-    // MatMul with transpose_b and a bias or activation computes wrong values.)
+    // MatMul with a transposed operand and a bias or activation computes wrong values.)
     if (node.attr?.transpose_a?.b === true) second.attr!.transpose_a = { b: false };
     for (const n of [first, second]) if (n.attr?.transpose_b?.b === true) n.attr.transpose_b = { b: false };
   } else {

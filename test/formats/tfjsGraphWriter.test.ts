@@ -73,6 +73,8 @@ test('tfjs graph: the rewrite keeps every other node and attribute, the fusion o
   assert.equal(node('c1/Conv2D').op, '_FusedConv2D');
   assert.deepEqual(node('c1/Conv2D').input, ['c1/Conv2D_u', 'c1/kernel_v', 'c1/bias']);
   assert.deepEqual(fusedOps(node('c1/Conv2D')), ['BiasAdd', 'Relu']);
+  assert.deepEqual(node('c1/Conv2D_u').attr?.dilations.list?.i, ['1', '2', '2', '1']);
+  assert.deepEqual(node('c1/Conv2D').attr?.dilations.list?.i, ['1', '1', '1', '1']);
   assert.deepEqual(node('c2/Conv2D_u').attr?.strides.list?.i, ['1', '2', '2', '1']);
   assert.deepEqual(node('c2/Conv2D').attr?.strides.list?.i, ['1', '1', '1', '1']);
   // _FusedMatMul: plain MatMul to rank k, the fusion on the second; factors stored untransposed.
