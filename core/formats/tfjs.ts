@@ -79,7 +79,7 @@ export async function readTfjs(path: string): Promise<StoredModel> {
     }
     const byName = new Map(tensors.map((t) => [t.name, t]));
     const graph = json.format === 'graph-model' || (json.modelTopology as { node?: unknown })?.node !== undefined;
-    const layers = graph ? graphLayers(json.modelTopology, byName) : layersModelLayers(json.modelTopology, byName);
+    const layers = graph ? graphLayers(path, json.modelTopology, byName) : layersModelLayers(json.modelTopology, byName);
     return new StoredModel({ format: graph ? 'tfjs-graph' : 'tfjs-layers', path, files, fileBytes, tensors, layers, sources, extra: json });
   } catch (e) {
     // Every shard opened so far, including those of a group that failed half-way.
@@ -157,14 +157,27 @@ const GRAPH_OPS: Record<string, LayerKind> = {
   DepthwiseConv2dNative: 'depthwise', FusedDepthwiseConv2dNative: 'depthwise',
 };
 
-function graphLayers(topology: unknown, byName: Map<string, StoredTensor>): (Layer & MatrixLayout)[] {
-  const nodes = ((topology as { node?: GraphNode[] })?.node ?? []) as GraphNode[];
+/** The GraphDef's nodes, refused unless each has a string name and op and string inputs (the writer relies on it). */
+function graphNodes(path: string, topology: unknown): GraphNode[] {
+  const nodes = (topology as { node?: unknown } | undefined)?.node ?? [];
+  if (!Array.isArray(nodes)) throw new InputError(path, 'modelTopology.node is not a list');
+  for (const [i, n] of nodes.entries()) {
+    const ok = n && typeof n === 'object' && typeof n.name === 'string' && typeof n.op === 'string'
+      && (n.input === undefined || (Array.isArray(n.input) && n.input.every((x: unknown) => typeof x === 'string')))
+      && (n.attr === undefined || (typeof n.attr === 'object' && n.attr !== null && !Array.isArray(n.attr)));
+    if (!ok) throw new InputError(path, `graph node ${i} is malformed`);
+  }
+  return nodes as GraphNode[];
+}
+
+function graphLayers(path: string, topology: unknown, byName: Map<string, StoredTensor>): (Layer & MatrixLayout)[] {
+  const nodes = graphNodes(path, topology);
   const layers: (Layer & MatrixLayout)[] = [];
   // A weight that feeds several nodes cannot be swapped for factors under one of them.
   const uses = new Map<string, number>();
   for (const node of nodes) for (const i of node.input ?? []) { const n = tensorName(i); uses.set(n, (uses.get(n) ?? 0) + 1); }
   for (const node of nodes) {
-    const kind = GRAPH_OPS[node.op];
+    const kind = Object.hasOwn(GRAPH_OPS, node.op) ? GRAPH_OPS[node.op] : undefined;
     if (!kind || !node.input || node.input.length < 2) continue;
     const wName = tensorName(node.input[1]);
     const weight = byName.get(wName);
