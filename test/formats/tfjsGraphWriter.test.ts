@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runTfjsGraph } from '../../core/eval/tfjsGraphRuntime.js';
 import { tfjs } from '../../core/eval/tfjsRuntime.js';
 import { openModel } from '../../core/formats/open.js';
+import { encodeNpy } from '../../core/io/npy.js';
 import { cli, tempDir } from '../helpers/cli.js';
 import { randomMatrix } from '../helpers/random.js';
 import { attr, CNN_RANKS, GraphBuilder, graphCnn, graphFusedTransposed, graphMlp, graphTransposed } from '../fixtures/tfjsGraphModels.js';
@@ -181,4 +182,17 @@ test('tfjs graph: a weight feeding two nodes is analysed but not factorised', as
   } finally {
     await model.close();
   }
+});
+
+test('tfjs graph: data-aware options are refused with one line, nothing written', () => {
+  const dir = tempDir();
+  const model = graphCnn(dir);
+  const calib = join(dir, 'x.npy');
+  writeFileSync(calib, encodeNpy({ dtype: 'float32', shape: [4, 8, 8, 3], data: randomMatrix(4, 192, 24) }));
+  for (const flags of [['--method', 'whitened'], ['--finetune', '10']]) {
+    const r = cli('compress', model, '--ratio', '0.5', '--calibration', calib, ...flags);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr.trim(), /^[^\n]*TF\.js layers models \(this is tfjs-graph\)$/);
+  }
+  assert.deepEqual(readdirSync(dir).sort(), ['group1-shard1of1.bin', 'model.json', 'x.npy']);
 });
