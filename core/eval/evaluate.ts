@@ -5,6 +5,7 @@ import { InputError, type Model, type ModelFormat } from '../types.js';
 import type { Tensor } from './tensor.js';
 import { onnxInputShape, runOnnx } from './onnxRuntime.js';
 import { runTfjs, tfjsInputShape } from './tfjsRuntime.js';
+import { runTfjsGraph, tfjsGraphInputShape } from './tfjsGraphRuntime.js';
 import { kerasInputShape, runKeras } from '../formats/kerasTfjs.js';
 
 export interface ModelSide { path: string; format: ModelFormat; params: number; bytes: number; accuracy?: number }
@@ -31,6 +32,7 @@ export const RUNTIMES: Partial<Record<ModelFormat, Runtime>> = {
   'keras-h5': KERAS,
   keras: KERAS,
   'tfjs-layers': { inputShape: tfjsInputShape, run: runTfjs },
+  'tfjs-graph': { inputShape: tfjsGraphInputShape, run: runTfjsGraph },
   onnx: { inputShape: (p) => onnxInputShape(p).then((s) => s.map((d) => (d < 0 ? null : d))), run: runOnnx },
 };
 

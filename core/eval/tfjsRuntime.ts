@@ -1,7 +1,9 @@
-// Runs a TF.js layers model with stock @tensorflow/tfjs (wasm backend, cpu fallback),
-// loading it with tf.loadLayersModel exactly as an application would.
+// Runs TF.js layers models with stock @tensorflow/tfjs (wasm backend, cpu fallback), loading
+// them with tf.loadLayersModel from the same artifacts the file:// and http loaders build,
+// exactly as an application would. (Graph models: tfjsGraphRuntime.ts.)
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { io, LayersModel } from '@tensorflow/tfjs';
 import type { Tensor } from './tensor.js';
 
 type Tf = typeof import('@tensorflow/tfjs');
@@ -11,6 +13,9 @@ let tfReady: Promise<Tf> | undefined;
 export function tfjs(): Promise<Tf> {
   tfReady ??= (async () => {
     const tf = await import('@tensorflow/tfjs');
+    // PROD only silences tfjs's console hints (the cpu backend's tfjs-node banner, execute
+    // advice), which would otherwise land in the CLI's output.
+    tf.env().set('PROD', true);
     await import('@tensorflow/tfjs-backend-wasm');
     // The wasm backend is several times faster than cpu; fall back silently if it cannot start.
     if (!(await tf.setBackend('wasm').catch(() => false))) await tf.setBackend('cpu');
@@ -20,20 +25,24 @@ export function tfjs(): Promise<Tf> {
   return tfReady;
 }
 
-export async function loadTfjsLayersModel(path: string): Promise<import('@tensorflow/tfjs').LayersModel> {
+/** `model.json` as read, and an IOHandler for it and its shards on disk. */
+export async function tfjsFiles(path: string): Promise<{ json: io.ModelJSON; handler: io.IOHandler }> {
   const tf = await tfjs();
-  const json = JSON.parse(await readFile(path, 'utf8'));
-  const specs = [];
-  const buffers: Uint8Array[] = [];
-  for (const group of json.weightsManifest) {
-    specs.push(...group.weights);
-    for (const p of group.paths) buffers.push(await readFile(join(dirname(path), p)));
-  }
-  const total = buffers.reduce((s, b) => s + b.length, 0);
-  const data = new Uint8Array(total);
-  let off = 0;
-  for (const b of buffers) { data.set(b, off); off += b.length; }
-  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData: data.buffer }));
+  const json = JSON.parse(await readFile(path, 'utf8')) as io.ModelJSON;
+  const load = async (manifest: io.WeightsManifestConfig): Promise<[io.WeightsManifestEntry[], ArrayBuffer]> => {
+    const specs = manifest.flatMap((group) => group.weights);
+    const buffers = await Promise.all(manifest.flatMap((group) => group.paths.map((p) => readFile(join(dirname(path), p)))));
+    const data = new Uint8Array(buffers.reduce((s, b) => s + b.length, 0));
+    let off = 0;
+    for (const b of buffers) { data.set(b, off); off += b.length; }
+    return [specs, data.buffer];
+  };
+  return { json, handler: { load: () => tf.io.getModelArtifactsForJSON(json, load) } };
+}
+
+export async function loadTfjsLayersModel(path: string): Promise<LayersModel> {
+  const tf = await tfjs();
+  return tf.loadLayersModel((await tfjsFiles(path)).handler);
 }
 
 export async function tfjsInputShape(path: string): Promise<(number | null)[]> {
@@ -45,14 +54,14 @@ export async function runTfjs(path: string, input: Tensor): Promise<Tensor> {
 }
 
 /** The model's first input shape; disposes the model. */
-export function inputShape(model: import('@tensorflow/tfjs').LayersModel): (number | null)[] {
+export function inputShape(model: LayersModel): (number | null)[] {
   const shape = model.inputs[0].shape;
   model.dispose();
   return shape;
 }
 
 /** Runs the model on `input`; disposes the model. */
-export async function predict(model: import('@tensorflow/tfjs').LayersModel, input: Tensor): Promise<Tensor> {
+export async function predict(model: LayersModel, input: Tensor): Promise<Tensor> {
   const tf = await tfjs();
   try {
     const x = tf.tensor(input.data, input.shape);

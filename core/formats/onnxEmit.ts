@@ -2,6 +2,7 @@
 // nodes (Cast, DequantizeLinear) that turn them back into the graph's compute dtype.
 import { floatToHalf } from '../io/decode.js';
 import type { DType } from '../types.js';
+import { freshName } from './freshName.js';
 import { ATTR, NodeProto, TensorProto, ValueInfoProto, type AttributeMessage, type NodeMessage } from './onnxSchema.js';
 import { ONNX_OF_DTYPE } from './onnxTensors.js';
 
@@ -13,10 +14,7 @@ export class GraphEdit {
   constructor(private readonly names: Set<string>) {}
 
   fresh(base: string): string {
-    let name = base;
-    for (let i = 1; this.names.has(name); i++) name = `${base}_${i}`;
-    this.names.add(name);
-    return name;
+    return freshName(this.names, base);
   }
 
   initializer(base: string, dims: number[], dtype: DType, raw: Uint8Array): string {

@@ -79,7 +79,7 @@ export async function readTfjs(path: string): Promise<StoredModel> {
     }
     const byName = new Map(tensors.map((t) => [t.name, t]));
     const graph = json.format === 'graph-model' || (json.modelTopology as { node?: unknown })?.node !== undefined;
-    const layers = graph ? graphLayers(json.modelTopology, byName) : layersModelLayers(json.modelTopology, byName);
+    const layers = graph ? graphLayers(path, json.modelTopology, byName) : layersModelLayers(json.modelTopology, byName);
     return new StoredModel({ format: graph ? 'tfjs-graph' : 'tfjs-layers', path, files, fileBytes, tensors, layers, sources, extra: json });
   } catch (e) {
     // Every shard opened so far, including those of a group that failed half-way.
@@ -147,32 +147,56 @@ function findWeight(byName: Map<string, StoredTensor>, layer: string, leaf: stri
   return undefined;
 }
 
-interface GraphNode { name: string; op: string; input?: string[]; attr?: Record<string, { b?: boolean; list?: { s?: string[] } }> }
+/** A GraphDef attribute value as the converter writes it in JSON (ints as strings, bytes base64). */
+export interface GraphAttr { b?: boolean; s?: string; i?: string; list?: { i?: string[]; s?: string[] }; tensor?: Record<string, unknown>; [k: string]: unknown }
+/** A GraphDef node of a graph model's `modelTopology.node`. */
+export interface GraphNode { name: string; op: string; input?: string[]; attr?: Record<string, GraphAttr>; [k: string]: unknown }
 
 const GRAPH_OPS: Record<string, LayerKind> = {
   MatMul: 'matmul', _FusedMatMul: 'matmul', Conv2D: 'conv2d', _FusedConv2D: 'conv2d',
   DepthwiseConv2dNative: 'depthwise', FusedDepthwiseConv2dNative: 'depthwise',
 };
 
-function graphLayers(topology: unknown, byName: Map<string, StoredTensor>): (Layer & MatrixLayout)[] {
-  const nodes = ((topology as { node?: GraphNode[] })?.node ?? []) as GraphNode[];
+/** The GraphDef's nodes, refused unless each has a string name and op and string inputs (the writer relies on it). */
+function graphNodes(path: string, topology: unknown): GraphNode[] {
+  const nodes = (topology as { node?: unknown } | undefined)?.node ?? [];
+  if (!Array.isArray(nodes)) throw new InputError(path, 'modelTopology.node is not a list');
+  for (const [i, n] of nodes.entries()) {
+    const ok = n && typeof n === 'object' && typeof n.name === 'string' && typeof n.op === 'string'
+      && (n.input === undefined || (Array.isArray(n.input) && n.input.every((x: unknown) => typeof x === 'string')))
+      && (n.attr === undefined || (typeof n.attr === 'object' && n.attr !== null && !Array.isArray(n.attr)));
+    if (!ok) throw new InputError(path, `graph node ${i} is malformed`);
+  }
+  return nodes as GraphNode[];
+}
+
+function graphLayers(path: string, topology: unknown, byName: Map<string, StoredTensor>): (Layer & MatrixLayout)[] {
+  const nodes = graphNodes(path, topology);
   const layers: (Layer & MatrixLayout)[] = [];
+  // A weight that feeds several nodes cannot be swapped for factors under one of them.
+  const uses = new Map<string, number>();
+  for (const node of nodes) for (const i of node.input ?? []) { const n = tensorName(i); uses.set(n, (uses.get(n) ?? 0) + 1); }
   for (const node of nodes) {
-    const kind = GRAPH_OPS[node.op];
+    const kind = Object.hasOwn(GRAPH_OPS, node.op) ? GRAPH_OPS[node.op] : undefined;
     if (!kind || !node.input || node.input.length < 2) continue;
-    const wName = node.input[1].replace(/^\^/, '').replace(/:0$/, '');
+    const wName = tensorName(node.input[1]);
     const weight = byName.get(wName);
     if (!weight || weight.shape.length < 2) continue;
     const shape = weight.shape;
     const transposed = kind === 'matmul' && node.attr?.transpose_b?.b === true;
     const cols = transposed ? shape[0] : shape[shape.length - 1];
     const rows = shape.reduce((a, b) => a * b, 1) / (cols || 1);
-    const biasName = node.op.startsWith('_Fused') && node.input[2] ? node.input[2].replace(/:0$/, '') : undefined;
+    const biasName = node.op.startsWith('_Fused') && node.input[2] ? tensorName(node.input[2]) : undefined;
     layers.push({
       name: node.name, kind, shape, matrix: { rows, cols }, params: rows * cols, dtype: weight.dtype,
       weight: weight.name, bias: biasName && byName.has(biasName) ? biasName : undefined, transposed,
-      factorisable: kind !== 'depthwise',
+      factorisable: kind !== 'depthwise' && uses.get(wName) === 1,
     });
   }
   return layers;
+}
+
+/** A node input (`name`, `name:0`, control dependency `^name`) → the producing node's name. */
+function tensorName(input: string): string {
+  return input.replace(/^\^/, '').replace(/:0$/, '');
 }

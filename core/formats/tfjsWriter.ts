@@ -1,32 +1,13 @@
 // Writes a factorised TF.js layers model: Dense → Dense(k, linear, no bias) + Dense(units,
 // activation, bias); Conv → Conv(k, same geometry, no bias) + Conv 1×1. Standard layers
 // only, so stock `tf.loadLayersModel` loads it.
-import { basename, dirname, join } from 'node:path';
 import type { Factorisation, OutputSink, WriteOptions } from '../compress/types.js';
 import { InputError } from '../types.js';
-import { encodeFloat16, encodeFloat32, encodeUint8Affine, type Encoded } from './quantize.js';
-import type { StoredModel, StoredTensor } from './storedModel.js';
-import type { ManifestWeight } from './tfjs.js';
+import type { StoredModel } from './storedModel.js';
+import { writeTfjsFiles } from './tfjsFiles.js';
 
 type Json = Record<string, unknown>;
 interface KerasLayer { class_name: string; config: Json & { name: string }; inbound_nodes?: unknown; name?: string }
-
-/** `model.json` → `model.reduced.json` + `model.reduced.weights.bin`. */
-export function weightsPathFor(out: string): string {
-  return join(dirname(out), `${basename(out).replace(/\.json$/, '')}.weights.bin`);
-}
-
-function encodeLike(values: Float32Array, source: StoredTensor, opts: WriteOptions): Encoded {
-  const target = opts.dtype ?? (source.dtype === 'uint8' || source.dtype === 'uint16' ? 'int8' : source.dtype === 'float16' ? 'f16' : 'f32');
-  return target === 'f16' ? encodeFloat16(values) : target === 'int8' ? encodeUint8Affine(values) : encodeFloat32(values);
-}
-
-function manifestEntry(name: string, shape: number[], e: Encoded): ManifestWeight {
-  const w: ManifestWeight = { name, shape, dtype: 'float32' };
-  if (e.dtype === 'float16') w.quantization = { dtype: 'float16' };
-  if (e.dtype === 'uint8') w.quantization = { dtype: 'uint8', scale: e.scale, min: e.min };
-  return w;
-}
 
 function splitLayer(layer: KerasLayer, f: Factorisation): [KerasLayer, KerasLayer] {
   const c = layer.config;
@@ -94,47 +75,17 @@ export function rewriteTopology(topology: Json, factors: Map<string, Factorisati
 }
 
 export async function writeTfjsLayers(model: StoredModel, factors: Map<string, Factorisation>, out: string, sink: OutputSink, opts: WriteOptions): Promise<void> {
-  const json = model.extra as Json & { modelTopology: Json };
-  const weightsPath = weightsPathFor(out);
-  const bin = await sink.file(weightsPath);
-  const manifest: ManifestWeight[] = [];
-  const replaced = new Map<string, Factorisation>();
-  const biasOwner = new Map<string, Factorisation>();
-  for (const f of factors.values()) {
-    replaced.set(f.layer.weight, f);
-    if (f.layer.bias) biasOwner.set(f.layer.bias, f);
-  }
-  for (const t of model.tensors) {
-    const f = replaced.get(t.name);
-    if (f) {
+  const json = model.extra as { modelTopology: Json };
+  await writeTfjsFiles(model, factors, out, sink, opts, {
+    topology: rewriteTopology(json.modelTopology, factors, model.path),
+    factorTensors(f, t) {
       const kernelShape = t.shape;
       const lead = kernelShape.slice(0, -1); // kernel dims × cin
-      const uShape = [...lead, f.rank];
-      const vShape = [...Array(kernelShape.length - 2).fill(1), f.rank, kernelShape[kernelShape.length - 1]];
-      const ea = encodeLike(f.a, t, opts), eb = encodeLike(f.b, t, opts);
-      await bin.write(ea.bytes); manifest.push(manifestEntry(`${f.layer.name}_u/kernel`, uShape, ea));
-      await bin.write(eb.bytes); manifest.push(manifestEntry(`${f.layer.name}_v/kernel`, vShape, eb));
-      continue;
-    }
-    const owner = biasOwner.get(t.name);
-    const name = owner ? `${owner.layer.name}_v/bias` : t.name;
-    if (owner?.bias) {
-      const e = encodeLike(owner.bias, t, {}); // biases keep their stored precision, as predicted
-      await bin.write(e.bytes);
-      manifest.push(manifestEntry(name, t.shape, e));
-      continue;
-    }
-    await bin.write(await t.source.read(t.offset, t.storedBytes));
-    const entry: ManifestWeight = { name, shape: t.shape, dtype: t.affine || t.dtype === 'float16' ? 'float32' : t.dtype };
-    if (t.affine) entry.quantization = { dtype: t.dtype as 'uint8' | 'uint16', scale: t.affine.scale, min: t.affine.min };
-    else if (t.dtype === 'float16') entry.quantization = { dtype: 'float16' };
-    manifest.push(entry);
-  }
-  const outJson = {
-    ...json,
-    modelTopology: rewriteTopology(json.modelTopology, factors, model.path),
-    weightsManifest: [{ paths: [basename(weightsPath)], weights: manifest }],
-  };
-  const main = await sink.file(out);
-  await main.write(new TextEncoder().encode(JSON.stringify(outJson)));
+      return [
+        { name: `${f.layer.name}_u/kernel`, shape: [...lead, f.rank], values: f.a },
+        { name: `${f.layer.name}_v/kernel`, shape: [...Array(kernelShape.length - 2).fill(1), f.rank, kernelShape[kernelShape.length - 1]], values: f.b },
+      ];
+    },
+    biasName: (f) => `${f.layer.name}_v/bias`,
+  });
 }

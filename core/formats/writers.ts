@@ -6,6 +6,7 @@ import type { StoredModel } from './storedModel.js';
 import { writeKeras } from './kerasWriter.js';
 import { writeOnnx } from './onnxWriter.js';
 import { writeSafetensors } from './safetensorsWriter.js';
+import { writeTfjsGraph } from './tfjsGraphWriter.js';
 import { writeTfjsLayers } from './tfjsWriter.js';
 
 export interface WriterEntry {
@@ -16,6 +17,7 @@ export interface WriterEntry {
 
 export const WRITERS: Partial<Record<ModelFormat, WriterEntry>> = {
   'tfjs-layers': { write: writeTfjsLayers },
+  'tfjs-graph': { write: writeTfjsGraph },
   onnx: { write: writeOnnx },
   'keras-h5': { write: writeKeras },
   keras: { write: writeKeras },

@@ -43,6 +43,10 @@ const FOUND: [string, string, Mutation, RegExp][] = [
     { file: 4, bytes: [], json: [{ node: 2588076, op: 'duplicate', value: true }, { node: 847583381, op: 'duplicate', value: 2147483648 }, { node: 306879010, op: 'replace', value: 'Dense' }] }, /weightsManifest entry has no name/],
   ['TF.js manifest entry name replaced by an object crashed findWeight', 'low-rank-mlp',
     { file: 2, bytes: [], json: [{ node: 684084994, op: 'duplicate', value: 1e308 }, { node: 283148061, op: 'delete', value: {} }] }, /weightsManifest entry has no name/],
+  ['TF.js graph node input replaced by a number crashed graphLayers', 'graph-cnn',
+    { file: 2, bytes: [], json: [{ node: 433867328, op: 'replace', value: 1.5 }] }, /graph node \d+ is malformed/],
+  ['TF.js graph modelTopology.node replaced by a number crashed graphLayers', 'graph-cnn',
+    { file: 2, bytes: [], json: [{ node: 170851453, op: 'replace', value: -1 }, { node: 751144206, op: 'duplicate', value: true }] }, /modelTopology\.node is not a list/],
 ];
 
 for (const [what, seed, mutation, refusal] of FOUND) {

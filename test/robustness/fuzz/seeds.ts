@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeFixtures, tempDir } from '../../helpers/cli.js';
 import { lowRankMlp, smallCnn } from '../../fixtures/tfjsModels.js';
+import { graphCnn } from '../../fixtures/tfjsGraphModels.js';
 import { openModel } from '../../../core/formats/open.js';
 import { JSON_CODECS, safetensorsFile, utf8, type JsonCodecName } from './codecs.js';
 
@@ -160,6 +161,12 @@ export async function makeSeeds(formats: FuzzFormat[] = FORMATS): Promise<Seed[]
         { name: 'model.weights.bin', bytes: read(dir, 'model.weights.bin'), fields: [] },
       ] });
     }
+    const dir = tempDir();
+    graphCnn(dir);
+    seeds.push({ id: 'graph-cnn', format: 'tfjs', files: [
+      { name: 'model.json', bytes: read(dir, 'model.json'), fields: [], json: 'whole-file' },
+      { name: 'group1-shard1of1.bin', bytes: read(dir, 'group1-shard1of1.bin'), fields: [] },
+    ] });
   }
   return seeds;
 }

@@ -1,0 +1,77 @@
+// Runs TF.js graph models with stock @tensorflow/tfjs: tf.loadGraphModel on the model's own
+// files, the first input fed, the first output read.
+import type { GraphModel, io, Tensor as TfTensor } from '@tensorflow/tfjs';
+import type { GraphNode } from '../formats/tfjs.js';
+import type { Tensor } from './tensor.js';
+import { tfjs, tfjsFiles } from './tfjsRuntime.js';
+
+/** Graph models run whole batches at once; inputs are fed in chunks so memory stays bounded. */
+const GRAPH_CHUNK = 512;
+
+/**
+ * tfjs-backend-wasm 4.22 computes _FusedMatMul wrong when an operand is transposed and a bias
+ * or activation is fused (plain ops agree with the cpu backend); such graphs run on cpu.
+ */
+function wasmMiscomputes(json: io.ModelJSON): boolean {
+  const nodes = (json.modelTopology as { node?: GraphNode[] } | undefined)?.node ?? [];
+  return nodes.some((n) => n.op === '_FusedMatMul' && (n.attr?.transpose_a?.b === true || n.attr?.transpose_b?.b === true));
+}
+
+/** Loads the graph model on a backend that computes it right, runs `use`, disposes it. */
+async function withGraphModel<T>(path: string, use: (model: GraphModel) => Promise<T>): Promise<T> {
+  const tf = await tfjs();
+  const { json, handler } = await tfjsFiles(path);
+  const previous = tf.getBackend();
+  const switched = previous === 'wasm' && wasmMiscomputes(json) && await tf.setBackend('cpu');
+  try {
+    const model = await tf.loadGraphModel(handler);
+    try {
+      return await use(model);
+    } finally {
+      model.dispose();
+    }
+  } finally {
+    if (switched) await tf.setBackend(previous);
+  }
+}
+
+/** The graph model's first input shape, unknown dimensions as null. */
+export function tfjsGraphInputShape(path: string): Promise<(number | null)[]> {
+  return withGraphModel(path, async (model) => (model.inputs[0]?.shape ?? []).map((d) => (d >= 0 ? d : null)));
+}
+
+/** Feeds `input` to the graph model's first input (in its dtype) and returns its first output. */
+export function runTfjsGraph(path: string, input: Tensor): Promise<Tensor> {
+  return withGraphModel(path, async (model) => {
+    const tf = await tfjs();
+    const n = input.shape[0];
+    const per = input.data.length / n;
+    const dtype = model.inputs[0]?.dtype === 'int32' ? 'int32' : 'float32';
+    const parts: Float32Array[] = [];
+    let rows = 0, shape: number[] = [];
+    for (let start = 0; start < n; start += GRAPH_CHUNK) {
+      const end = Math.min(n, start + GRAPH_CHUNK);
+      const x = tf.tensor(input.data.subarray(start * per, end * per), [end - start, ...input.shape.slice(1)], dtype);
+      const out = await execute(model, x);
+      const y = Array.isArray(out) ? out[0] : out;
+      parts.push(Float32Array.from(await y.data()));
+      rows += y.shape[0] ?? 1;
+      shape = y.shape;
+      tf.dispose([x, out]);
+    }
+    const data = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+    let off = 0;
+    for (const p of parts) { data.set(p, off); off += p.length; }
+    return { data, shape: parts.length === 1 ? shape : [rows, ...shape.slice(1)] };
+  });
+}
+
+/** execute() runs static graphs; control flow or dynamic shapes need executeAsync (which warns on static ones). */
+async function execute(model: GraphModel, x: TfTensor): Promise<TfTensor | TfTensor[]> {
+  try {
+    return model.execute(x);
+  } catch (e) {
+    if (!/executeAsync/.test((e as Error).message)) throw e;
+    return model.executeAsync(x);
+  }
+}
