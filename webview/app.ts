@@ -27,7 +27,8 @@ export class PanelApp {
   private totals?: Totals;
   private curve: CurvePoint[] = [];
   private curveJob?: SlicedJob;
-  private measured?: CurvePoint;
+  /** Truncation error of each compression run from this panel on this model, as curve points. */
+  private measured: CurvePoint[] = [];
   private readonly report = new ReportView();
   private readonly header = new Header();
   private readonly budget: BudgetControls;
@@ -73,7 +74,8 @@ export class PanelApp {
   private load(uri: string, analysis: Analysis, engine: string | undefined): void {
     const names = new Set(analysis.layers.map((l) => l.name));
     // Choices made for another model mean nothing here; for the same model keep those that still apply.
-    const pins = uri === this.state.uri
+    const sameModel = uri === this.state.uri;
+    const pins = sameModel
       ? Object.fromEntries(Object.entries(this.state.pins).filter(([n]) => names.has(n))) : {};
     const selected = this.state.selected !== undefined && names.has(this.state.selected)
       ? this.state.selected : largestLayer(analysis);
@@ -81,7 +83,7 @@ export class PanelApp {
     this.analysis = analysis;
     this.status = { ...this.status, engine: engine ?? this.status.engine, progress: undefined, label: undefined };
     this.header.showError(undefined);
-    if (uri !== this.state.uri) this.measured = undefined;
+    if (!sameModel) { this.measured = []; this.report.clear(); }
     this.table.setLayers(analysis.layers);
     this.replan(true);
   }
@@ -90,9 +92,11 @@ export class PanelApp {
   private showReport(report: CompressReport): void {
     this.report.show(report);
     const layers = this.analysis?.layers.length ?? 0;
+    // The proxy error's definition (totals.ts): RMS over all layers, the dense ones at 0.
     const squared = report.layers.reduce((s, l) => s + l.relativeError ** 2, 0);
-    this.measured = layers > 0 && report.originalParams > 0
-      ? { keep: report.compressedParams / report.originalParams, proxyError: Math.sqrt(squared / layers) } : undefined;
+    if (layers > 0 && report.originalParams > 0) {
+      this.measured.push({ keep: report.compressedParams / report.originalParams, proxyError: Math.sqrt(squared / layers) });
+    }
     this.render();
   }
 

@@ -3,7 +3,7 @@
 // own stable class names (monaco-workbench, quick-input-widget, monaco-list-row, …).
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { chromium, type Browser, type FrameLocator, type Locator, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -138,6 +138,16 @@ export class Workbench {
     const row = this.explorerRow(parts.at(-1)!);
     await row.waitFor();
     return row;
+  }
+
+  /** The outer iframe VS Code hosts a webview in, once its content has loaded. */
+  webviewFrame(): Locator {
+    return this.page.locator('iframe.webview.ready').first();
+  }
+
+  /** The page of the visible webview (a panel's own HTML): VS Code nests it in a second iframe. */
+  webview(): FrameLocator {
+    return this.page.frameLocator('iframe.webview.ready').first().frameLocator('iframe#active-frame');
   }
 
   /** Right-clicks an explorer row and chooses a context-menu item by its label. */

@@ -42,9 +42,9 @@ export function energyChart(layer: LayerAnalysis, outcome: LayerOutcome): SVGEle
   });
 }
 
-/** The predicted curve, the current plan on it, and a compression's measured point when there is one. */
-export function tradeoffChart(curve: CurvePoint[], current: CurvePoint, measured?: CurvePoint): SVGElement {
-  const maxError = Math.max(1e-9, current.proxyError, measured?.proxyError ?? 0, ...curve.map((p) => p.proxyError));
+/** The predicted curve, the current plan on it, and the measured point of each compression made from the panel. */
+export function tradeoffChart(curve: CurvePoint[], current: CurvePoint, measured: CurvePoint[]): SVGElement {
+  const maxError = Math.max(1e-9, current.proxyError, ...measured.map((p) => p.proxyError), ...curve.map((p) => p.proxyError));
   return lineChart({
     title: 'Whole model: parameters kept vs proxy error',
     x: { min: 0, max: 1, label: 'parameters kept', format: (v) => formatPercent(v, 0) },
@@ -52,7 +52,7 @@ export function tradeoffChart(curve: CurvePoint[], current: CurvePoint, measured
     series: [{ points: curve.map((p) => [p.keep, p.proxyError]), className: 'tradeoff' }],
     dots: [
       { x: current.keep, y: current.proxyError, label: 'current plan', className: 'current' },
-      ...(measured ? [{ x: measured.keep, y: measured.proxyError, label: 'measured (last compression)', className: 'measured' }] : []),
+      ...measured.map((p, i) => ({ x: p.keep, y: p.proxyError, label: `measured (compression ${i + 1})`, className: 'measured' })),
     ],
   });
 }
