@@ -34,6 +34,8 @@ export class PanelApp {
   private readonly budget: BudgetControls;
   private readonly table: LayerTable;
   private readonly charts = h('section', { class: 'charts', 'aria-label': 'Charts' });
+  /** Layer and rank the layer charts show; undefined when they must be redrawn regardless. */
+  private layerChartsKey?: string;
   private readonly filter = h('vscode-textfield', { type: 'search', placeholder: 'Filter by name or kind', 'aria-label': 'Filter layers' });
 
   constructor(root: HTMLElement, private readonly host: PanelHost) {
@@ -81,6 +83,7 @@ export class PanelApp {
       ? this.state.selected : largestLayer(analysis);
     this.state = { ...this.state, uri, pins, selected };
     this.analysis = analysis;
+    this.layerChartsKey = undefined;
     this.status = { ...this.status, engine: engine ?? this.status.engine, progress: undefined, label: undefined };
     this.header.showError(undefined);
     if (!sameModel) { this.measured = []; this.report.clear(); }
@@ -169,12 +172,20 @@ export class PanelApp {
     const index = a.layers.findIndex((l) => l.name === this.state.selected);
     const figure = (caption: string, chart: SVGElement) => h('figure', {}, h('figcaption', {}, caption), chart);
     const current = { keep: this.totals.params / a.totalParams, proxyError: this.totals.proxyError };
+    const model = figure('Whole model — parameters kept vs proxy error', tradeoffChart(this.curve, current, this.measured));
+    // A budget move rarely changes the selected layer's rank: its two charts stay as drawn.
+    const layerKey = index < 0 ? '' : `${a.layers[index].name}:${this.outcomes[index].rank}`;
+    if (layerKey === this.layerChartsKey && this.charts.lastElementChild) {
+      this.charts.lastElementChild.replaceWith(model);
+      return;
+    }
+    this.layerChartsKey = layerKey;
     this.charts.replaceChildren(
       ...(index < 0 ? [] : [
         figure(`Singular values — ${a.layers[index].name}`, spectrumChart(a.layers[index], this.outcomes[index])),
         figure(`Cumulative energy — ${a.layers[index].name}`, energyChart(a.layers[index], this.outcomes[index])),
       ]),
-      figure('Whole model — parameters kept vs proxy error', tradeoffChart(this.curve, current, this.measured)),
+      model,
     );
   }
 

@@ -2,6 +2,7 @@
 import type { LayerAnalysis } from '../../core/analysis.js';
 import { cumulativeEnergy } from '../../core/ranks/ranks.js';
 import { formatPercent } from '../format.js';
+import { fullRank } from '../model/allocation.js';
 import type { CurvePoint } from '../model/curve.js';
 import type { LayerOutcome } from '../model/totals.js';
 import { lineChart, type Marker } from './lineChart.js';
@@ -13,7 +14,7 @@ function rankMarkers(layer: LayerAnalysis, outcome: LayerOutcome): Marker[] {
   const n = layer.singularValues.length;
   return [
     { x: Math.min(outcome.rank, n), label: outcome.dense ? 'chosen (dense)' : `chosen ${outcome.rank}`, className: 'chosen' },
-    { x: Math.min(layer.suggestedRank, n), label: `suggested ${layer.suggestedRank}`, className: 'suggested' },
+    { x: Math.min(layer.suggestedRank, n), label: layer.suggestedRank >= fullRank(layer) ? 'suggested (dense)' : `suggested ${layer.suggestedRank}`, className: 'suggested' },
     { x: layer.breakEvenRank, label: `break-even ${layer.breakEvenRank}`, className: 'break-even' },
   ];
 }
