@@ -52,11 +52,10 @@ svg.chart .dot.measured { fill: none; stroke: var(--vscode-charts-green); stroke
 table.layers { display: block; width: 100%; font-variant-numeric: tabular-nums; }
 table.layers thead, table.layers tbody { display: block; }
 table.layers thead { position: sticky; top: 0; z-index: 1; background: var(--vscode-editor-background); }
-table.layers tr { display: grid; align-items: center;
-  grid-template-columns: 3em minmax(9em, 2fr) 6em 6.5em 6.5em 7.5em minmax(25em, 1fr) 7.5em 6.5em 8em; }
+table.layers tr { display: grid; align-items: center; border-bottom: 1px solid var(--vscode-panel-border, transparent);
+  grid-template-columns: 3em minmax(9em, 2fr) 6em 6.5em 6.5em 7.5em minmax(25em, 1fr) 8.5em 6.5em 8.5em; }
 table.layers tbody tr { content-visibility: auto; contain-intrinsic-size: auto 26px; }
-table.layers th, table.layers td { display: block; padding: 2px 6px; text-align: left; border-bottom: 1px solid var(--vscode-panel-border, transparent);
-  white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+table.layers th, table.layers td { display: block; padding: 2px 6px; text-align: left; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 table.layers .num { text-align: right; }
 table.layers th[aria-sort=ascending] button::after { content: ' ▲'; }
 table.layers th[aria-sort=descending] button::after { content: ' ▼'; }

@@ -138,7 +138,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
-test('tradeoff panel: open the example, move the budget, Compress, measured bytes within 2 % of predicted', { skip: noClient, timeout: 420_000 }, (t) => scenario(t, async () => {
+test('tradeoff panel: open the example, move the budget, Compress (measured bytes within 2 % of predicted), Export plan, restored after a reload', { skip: noClient, timeout: 600_000 }, (t) => scenario(t, async () => {
   const reduced = join(ws.dir, dirname(ws.tfjsModel), basename(ws.tfjsModel).replace(/\.json$/, '.reduced.json'));
   // The explorer scenario compressed this model already; without its output Compress does not ask to replace it.
   removeOutput(reduced);
@@ -195,10 +195,35 @@ test('tradeoff panel: open the example, move the budget, Compress, measured byte
   assert.ok(Math.abs(Number(shown[1]) - off * 100) <= 0.05, `panel says ${shown[1]} %, report.json ${(off * 100).toFixed(2)} %`);
   assert.equal(await panel.locator('svg .dot.measured').count(), 1);
 
+  await wb.runCommand('Notifications: Clear All Notifications');
   const shot = join(artifacts, 'panel.png');
-  await wb.webviewFrame().screenshot({ path: shot });
+  // The panel down to the end of its content, not the empty editor area below it.
+  const box = (await wb.webviewFrame().boundingBox())!;
+  const content = await panel.locator('body').evaluate((b) => b.scrollHeight);
+  await wb.page.screenshot({ path: shot, clip: { ...box, height: Math.min(box.height, content + 8) } });
   // `REDUCIBLE_UPDATE_SCREENSHOTS=1` makes this the README's panel screenshot.
   if (process.env.REDUCIBLE_UPDATE_SCREENSHOTS === '1') copyFileSync(shot, join(root, 'docs/panel.png'));
+
+  // Export plan: VS Code's save dialog, proposed next to the model; the file holds the ranks shown.
+  const planFile = join(ws.dir, dirname(ws.tfjsModel), 'plan.json');
+  rmSync(planFile, { force: true });
+  await panel.locator('#export-plan').click();
+  await wb.acceptSaveDialog('plan.json');
+  await wb.page.locator('.notification-toast', { hasText: 'Plan written to' }).waitFor({ timeout: 30_000 });
+  const plan = JSON.parse(readFileSync(planFile, 'utf8')) as { layers: Record<string, number> };
+  assert.deepEqual(plan.layers, Object.fromEntries(byName));
+
+  // After a window reload the panel serializer brings the panel back with its budget and ranks.
+  const reloaded = wb.page.waitForEvent('load', { timeout: 60_000 });
+  await wb.runCommand('Developer: Reload Window');
+  await reloaded;
+  await wb.page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+  const restored = await until('the restored panel to list its layers', async () => {
+    const found = await rows.evaluateAll((trs) => trs.map((tr) => Number(tr.getAttribute('data-rank')))).catch(() => []);
+    return found.length === names.length ? found : undefined;
+  }, 150_000);
+  assert.deepEqual(restored, after);
+  assert.equal(await field.inputValue(), '30.0');
 }));
 
 /** Removes a compressed model and everything its report says was written with it. */

@@ -64,6 +64,22 @@ export class Workbench {
     await input.press('Enter');
   }
 
+  /**
+   * Accepts VS Code's own save dialog (the quick-input one the browser workbench uses) once it
+   * proposes a path ending in `fileName`.
+   */
+  async acceptSaveDialog(fileName: string): Promise<void> {
+    const input = this.quickInput().locator('input');
+    await input.waitFor();
+    for (let attempt = 0; ; attempt++) {
+      if ((await input.inputValue()).endsWith(fileName)) break;
+      if (attempt === 20) throw new Error(`the save dialog proposes ${await input.inputValue()}, not …/${fileName}`);
+      await this.page.waitForTimeout(250);
+    }
+    await input.press('Enter');
+    await this.quickInput().waitFor({ state: 'hidden' });
+  }
+
   /** Runs a command by its palette title, as typed into F1. */
   async runCommand(title: string): Promise<void> {
     await this.page.keyboard.press('Escape');

@@ -55,6 +55,11 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
     const panel = await open();
     await panel.load(analysis);
     assert.equal(await panel.page.locator('table.layers tbody tr').count(), 200);
+    // Rows are laid out as grids; the explicit roles keep them a table for assistive technology.
+    const table = panel.page.getByRole('table', { name: 'Layers' });
+    assert.equal(await table.getByRole('row').count(), 201);
+    assert.equal(await table.getByRole('columnheader').count(), 10);
+    assert.equal(await table.getByRole('row').nth(1).getByRole('cell').count(), 10);
     assert.equal(await panel.page.textContent('dd[data-fact="params"]'), analysis.totalParams.toLocaleString('en-US'));
     assert.equal(await panel.page.textContent('dd[data-fact="format"]'), 'onnx');
     assert.equal(await panel.page.textContent('dd[data-fact="engine"]'), 'wasm');
