@@ -79,6 +79,11 @@ export interface CompressArgs {
   ratio?: number;
   /** Ask the user for the ratio, starting from `ratio`. */
   askRatio?: boolean;
+  /**
+   * False when the caller shows the report itself (the panel): opening report.json in the
+   * panel's editor group would hide the panel, and a hidden webview receives no messages.
+   */
+  openReport?: boolean;
 }
 
 /** Argument of the `reducible.openPanel` command (code lenses). */

@@ -27,12 +27,15 @@ export class PanelApp {
   private totals?: Totals;
   private curve: CurvePoint[] = [];
   private curveJob?: SlicedJob;
-  private measured?: CurvePoint;
+  /** Truncation error of each compression run from this panel on this model, as curve points. */
+  private measured: CurvePoint[] = [];
   private readonly report = new ReportView();
   private readonly header = new Header();
   private readonly budget: BudgetControls;
   private readonly table: LayerTable;
   private readonly charts = h('section', { class: 'charts', 'aria-label': 'Charts' });
+  /** Layer and rank the layer charts show; undefined when they must be redrawn regardless. */
+  private layerChartsKey?: string;
   private readonly filter = h('vscode-textfield', { type: 'search', placeholder: 'Filter by name or kind', 'aria-label': 'Filter layers' });
 
   constructor(root: HTMLElement, private readonly host: PanelHost) {
@@ -73,15 +76,17 @@ export class PanelApp {
   private load(uri: string, analysis: Analysis, engine: string | undefined): void {
     const names = new Set(analysis.layers.map((l) => l.name));
     // Choices made for another model mean nothing here; for the same model keep those that still apply.
-    const pins = uri === this.state.uri
+    const sameModel = uri === this.state.uri;
+    const pins = sameModel
       ? Object.fromEntries(Object.entries(this.state.pins).filter(([n]) => names.has(n))) : {};
     const selected = this.state.selected !== undefined && names.has(this.state.selected)
       ? this.state.selected : largestLayer(analysis);
     this.state = { ...this.state, uri, pins, selected };
     this.analysis = analysis;
+    this.layerChartsKey = undefined;
     this.status = { ...this.status, engine: engine ?? this.status.engine, progress: undefined, label: undefined };
     this.header.showError(undefined);
-    if (uri !== this.state.uri) this.measured = undefined;
+    if (!sameModel) { this.measured = []; this.report.clear(); }
     this.table.setLayers(analysis.layers);
     this.replan(true);
   }
@@ -90,9 +95,11 @@ export class PanelApp {
   private showReport(report: CompressReport): void {
     this.report.show(report);
     const layers = this.analysis?.layers.length ?? 0;
+    // The proxy error's definition (totals.ts): RMS over all layers, the dense ones at 0.
     const squared = report.layers.reduce((s, l) => s + l.relativeError ** 2, 0);
-    this.measured = layers > 0 && report.originalParams > 0
-      ? { keep: report.compressedParams / report.originalParams, proxyError: Math.sqrt(squared / layers) } : undefined;
+    if (layers > 0 && report.originalParams > 0) {
+      this.measured.push({ keep: report.compressedParams / report.originalParams, proxyError: Math.sqrt(squared / layers) });
+    }
     this.render();
   }
 
@@ -165,12 +172,20 @@ export class PanelApp {
     const index = a.layers.findIndex((l) => l.name === this.state.selected);
     const figure = (caption: string, chart: SVGElement) => h('figure', {}, h('figcaption', {}, caption), chart);
     const current = { keep: this.totals.params / a.totalParams, proxyError: this.totals.proxyError };
+    const model = figure('Whole model — parameters kept vs proxy error', tradeoffChart(this.curve, current, this.measured));
+    // A budget move rarely changes the selected layer's rank: its two charts stay as drawn.
+    const layerKey = index < 0 ? '' : `${a.layers[index].name}:${this.outcomes[index].rank}`;
+    if (layerKey === this.layerChartsKey && this.charts.lastElementChild) {
+      this.charts.lastElementChild.replaceWith(model);
+      return;
+    }
+    this.layerChartsKey = layerKey;
     this.charts.replaceChildren(
       ...(index < 0 ? [] : [
         figure(`Singular values — ${a.layers[index].name}`, spectrumChart(a.layers[index], this.outcomes[index])),
         figure(`Cumulative energy — ${a.layers[index].name}`, energyChart(a.layers[index], this.outcomes[index])),
       ]),
-      figure('Whole model — parameters kept vs proxy error', tradeoffChart(this.curve, current, this.measured)),
+      model,
     );
   }
 

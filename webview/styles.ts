@@ -46,10 +46,17 @@ svg.chart .marker.break-even text { fill: var(--vscode-charts-red); }
 svg.chart .dot.current { fill: var(--vscode-charts-orange); }
 svg.chart .dot.measured { fill: none; stroke: var(--vscode-charts-green); stroke-width: 2; }
 .table-tools { display: flex; align-items: center; gap: 8px; margin-bottom: 6px; }
-table.layers { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
-table.layers th, table.layers td { padding: 2px 6px; text-align: left; border-bottom: 1px solid var(--vscode-panel-border, transparent); white-space: nowrap; }
-table.layers td.num { text-align: right; }
-table.layers th { position: sticky; top: 0; background: var(--vscode-editor-background); }
+/* Rows are grids of fixed columns, not table layout: a budget move rewrites cells in most
+   rows, and table layout re-measures every row for that while content-visibility lets the
+   browser skip laying out rows off screen. The roles keep it a table for screen readers. */
+table.layers { display: block; width: 100%; font-variant-numeric: tabular-nums; }
+table.layers thead, table.layers tbody { display: block; }
+table.layers thead { position: sticky; top: 0; z-index: 1; background: var(--vscode-editor-background); }
+table.layers tr { display: grid; align-items: center; border-bottom: 1px solid var(--vscode-panel-border, transparent);
+  grid-template-columns: 3em minmax(9em, 2fr) 6em 6.5em 6.5em 7.5em minmax(25em, 1fr) 8.5em 6.5em 8.5em; }
+table.layers tbody tr { content-visibility: auto; contain-intrinsic-size: auto 26px; }
+table.layers th, table.layers td { display: block; padding: 2px 6px; text-align: left; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+table.layers .num { text-align: right; }
 table.layers th[aria-sort=ascending] button::after { content: ' ▲'; }
 table.layers th[aria-sort=descending] button::after { content: ' ▼'; }
 table.layers tr:hover { background: var(--vscode-list-hoverBackground); }
@@ -57,7 +64,7 @@ table.layers tr[aria-current=true] { background: var(--vscode-list-activeSelecti
   outline: 1px dashed var(--vscode-contrastActiveBorder, transparent); outline-offset: -1px; }
 table.layers tr.dense .rank-text { color: var(--vscode-descriptionForeground); font-style: italic; }
 table.layers tr.pinned .rank-text { color: var(--vscode-charts-orange); }
-td.rank { display: flex; align-items: center; gap: 6px; }
+table.layers td.rank { display: flex; align-items: center; gap: 6px; }
 td.rank input[type=range] { width: 110px; }
 button.sort, button.link, button.unpin { background: none; border: none; color: inherit; font: inherit; padding: 0; cursor: pointer; }
 button.sort { font-weight: 600; }

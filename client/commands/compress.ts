@@ -92,10 +92,15 @@ export function compressCommand(context: vscode.ExtensionContext, config: Config
       }
       const output = vscode.Uri.file(report.output);
       const saved = (1 - report.compressedBytes / report.originalBytes) * 100;
-      await vscode.window.showTextDocument(vscode.Uri.file(`${report.output}.report.json`), { preview: true });
+      const options = arg instanceof vscode.Uri ? undefined : arg;
+      if (options?.openReport !== false) {
+        await vscode.window.showTextDocument(vscode.Uri.file(`${report.output}.report.json`), { preview: true });
+      }
       await vscode.commands.executeCommand('revealInExplorer', output);
       void vscode.window.showInformationMessage(
         `Reducible: wrote ${output.path.split('/').pop()} — ${saved.toFixed(1)} % smaller on disk, ${report.layers.length} layers factorised.`);
+      // The panel (and any other caller) shows what was measured.
+      return report;
     } catch (e) {
       if (e instanceof CompressError && e.message === 'cancelled') return;
       void vscode.window.showErrorMessage(`Reducible: ${(e as Error).message}`);

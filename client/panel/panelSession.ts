@@ -22,6 +22,8 @@ export class PanelSession implements vscode.Disposable {
   private status: PanelStatus = {};
   private pendingLayer?: string;
   private error?: string;
+  /** Compressions run from this panel, oldest first: a reloaded page gets them back. */
+  private readonly reports: CompressReport[] = [];
   private readonly cancel = new vscode.CancellationTokenSource();
   private readonly subscriptions: vscode.Disposable[] = [];
 
@@ -70,6 +72,7 @@ export class PanelSession implements vscode.Disposable {
         if (this.pendingLayer) this.post({ type: 'select', layer: this.pendingLayer });
         if (this.error) this.post({ type: 'error', message: this.error });
         this.sendAnalysis();
+        for (const report of this.reports) this.post({ type: 'report', report });
         break;
       case 'compress':
         void this.compress(message.plan);
@@ -83,9 +86,12 @@ export class PanelSession implements vscode.Disposable {
 
   /** Runs the same job as the explorer command; when it resolves to its report, the panel shows it. */
   private async compress(plan: PlanFile): Promise<void> {
-    const args: CompressArgs = { uri: this.model.toString(), plan };
+    const args: CompressArgs = { uri: this.model.toString(), plan, openReport: false };
     const report = await vscode.commands.executeCommand<CompressReport | undefined>(COMMANDS.compress, args);
-    if (report && typeof report.compressedBytes === 'number') this.post({ type: 'report', report });
+    if (report && typeof report.compressedBytes === 'number') {
+      this.reports.push(report);
+      this.post({ type: 'report', report });
+    }
   }
 
   private sendAnalysis(): void {

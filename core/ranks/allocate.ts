@@ -19,7 +19,12 @@ export interface Allocation {
   objective: number;
 }
 
-interface Step { layer: number; from: number; to: number; cost: number; gain: number; slope: number }
+/** A set of layers made ready for allocating many budgets: each call costs a walk, not a sort. */
+export interface PreparedAllocation {
+  allocate(budget: number): Allocation;
+  /** The hull-greedy answer alone, which instances too big for the exact programme get. */
+  greedy(budget: number): Allocation;
+}
 
 /**
  * Chooses each layer's rank to minimise Σ_l w_l·(Σ_{i>k_l} σ_i²)/‖W_l‖² subject to
@@ -34,36 +39,121 @@ interface Step { layer: number; from: number; to: number; cost: number; gain: nu
  * the instance is small enough an exact dynamic programme over the budget decides instead.
  */
 export function allocate(layers: AllocLayer[], budget: number): Allocation {
-  return exactAllocation(layers, budget) ?? greedyAllocation(layers, budget);
+  return prepareAllocation(layers).allocate(budget);
+}
+
+/**
+ * Does the budget-independent work once (energies, hulls, the merged order of all hull
+ * steps), so that moving a budget slider only re-walks that order: the steps taken before
+ * the first one that does not fit are found by binary search on their running cost.
+ */
+export function prepareAllocation(layers: AllocLayer[]): PreparedAllocation {
+  const prepared = layers.map(prepareLayer);
+  const steps = mergedSteps(prepared);
+  const greedy = (budget: number) => greedyAllocation(prepared, steps, budget);
+  return { allocate: (budget) => exactAllocation(prepared, budget) ?? greedy(budget), greedy };
 }
 
 const DP_CELLS = 4_000_000;
 
-function layerOptions(l: AllocLayer): number[] {
-  const full = Math.min(l.rows, l.cols);
-  if (l.pinned !== undefined) return [Math.max(1, Math.min(l.pinned, full))];
-  return [...Array.from({ length: breakEvenRank(l.rows, l.cols) }, (_, i) => i + 1), full];
+interface PreparedLayer {
+  rows: number;
+  cols: number;
+  pinned: boolean;
+  /** Ranks this layer may take, ascending: 1..breakEven then dense, or the pinned rank alone. */
+  options: number[];
+  /** Largest factorised option (0 when there is none). */
+  breakEven: number;
+  /** err[k] for k = 0..min(m,n): weighted discarded-energy share at rank k, 0 when dense. */
+  err: Float64Array;
+  /** Convex-hull ranks, cheapest first. */
+  hull: number[];
 }
 
-function layerError(l: AllocLayer, cum: Float64Array, k: number): number {
-  return k >= Math.min(l.rows, l.cols) ? 0 : (l.weight ?? 1) * (1 - cum[Math.min(k, l.sigma.length)]);
+function prepareLayer(l: AllocLayer): PreparedLayer {
+  const full = Math.min(l.rows, l.cols);
+  const pinned = l.pinned !== undefined;
+  const breakEven = pinned ? 0 : breakEvenRank(l.rows, l.cols);
+  const options = pinned
+    ? [Math.max(1, Math.min(l.pinned!, full))]
+    : [...Array.from({ length: breakEven }, (_, i) => i + 1), full];
+  const cum = cumulativeEnergy(l.sigma);
+  const w = l.weight ?? 1;
+  const err = new Float64Array(full + 1);
+  for (let k = 0; k < full; k++) err[k] = w * (1 - cum[Math.min(k, l.sigma.length)]);
+  const layer = { rows: l.rows, cols: l.cols, pinned, options, breakEven, err, hull: options };
+  if (!pinned) layer.hull = lowerHull(layer);
+  return layer;
+}
+
+function cost(l: PreparedLayer, k: number): number {
+  return paramsAtRank(l.rows, l.cols, k);
+}
+
+/** Lower convex hull of (cost, err) over the options, walked from the cheapest. */
+function lowerHull(l: PreparedLayer): number[] {
+  const { options: opts, err } = l;
+  const hull: number[] = [opts[0]];
+  for (let j = 1; j < opts.length; j++) {
+    const k = opts[j];
+    while (hull.length >= 2) {
+      const a = hull[hull.length - 2], b = hull[hull.length - 1];
+      const s1 = (err[a] - err[b]) / (cost(l, b) - cost(l, a));
+      const s2 = (err[b] - err[k]) / (cost(l, k) - cost(l, b));
+      if (s2 >= s1) hull.pop(); else break;
+    }
+    hull.push(k);
+  }
+  return hull;
+}
+
+/** Every layer's hull steps in one list, steepest first, with their running cost. */
+interface Steps {
+  layer: Int32Array;
+  from: Int32Array;
+  to: Int32Array;
+  cost: Float64Array;
+  /** spent[j]: cost of steps 0..j-1 together (integers, so exact). */
+  spent: Float64Array;
+}
+
+function mergedSteps(layers: PreparedLayer[]): Steps {
+  const list: { layer: number; from: number; to: number; cost: number; slope: number }[] = [];
+  layers.forEach((l, i) => {
+    if (l.pinned) return;
+    for (let j = 1; j < l.hull.length; j++) {
+      const from = l.hull[j - 1], to = l.hull[j];
+      const c = cost(l, to) - cost(l, from);
+      list.push({ layer: i, from, to, cost: c, slope: (l.err[from] - l.err[to]) / c });
+    }
+  });
+  // A stable sort: equal slopes keep layer order, so every budget sees the same order.
+  list.sort((a, b) => b.slope - a.slope);
+  const n = list.length;
+  const steps: Steps = {
+    layer: new Int32Array(n), from: new Int32Array(n), to: new Int32Array(n),
+    cost: new Float64Array(n), spent: new Float64Array(n + 1),
+  };
+  list.forEach((s, j) => {
+    steps.layer[j] = s.layer; steps.from[j] = s.from; steps.to[j] = s.to; steps.cost[j] = s.cost;
+    steps.spent[j + 1] = steps.spent[j] + s.cost;
+  });
+  return steps;
 }
 
 /** Exact optimum by DP over integer parameter counts, or undefined when too large. */
-function exactAllocation(layers: AllocLayer[], budget: number): Allocation | undefined {
+function exactAllocation(layers: PreparedLayer[], budget: number): Allocation | undefined {
   const B = Math.floor(budget);
-  const opts = layers.map(layerOptions);
-  const cells = opts.reduce((s, o) => s + o.length, 0) * (B + 1);
+  const cells = layers.reduce((s, l) => s + l.options.length, 0) * (B + 1);
   if (B < 0 || cells > DP_CELLS) return undefined;
   let dp = new Float64Array(B + 1); // dp[b]: least error of the layers so far within b params
   const choice: Int32Array[] = [];
-  layers.forEach((l, i) => {
-    const cum = cumulativeEnergy(l.sigma);
+  for (const l of layers) {
     const next = new Float64Array(B + 1).fill(Infinity);
     const pick = new Int32Array(B + 1).fill(-1);
-    opts[i].forEach((k, oi) => {
-      const c = paramsAtRank(l.rows, l.cols, k);
-      const e = layerError(l, cum, k);
+    l.options.forEach((k, oi) => {
+      const c = cost(l, k);
+      const e = l.err[k];
       for (let b = c; b <= B; b++) {
         const v = dp[b - c] + e;
         if (v < next[b]) { next[b] = v; pick[b] = oi; }
@@ -71,83 +161,77 @@ function exactAllocation(layers: AllocLayer[], budget: number): Allocation | und
     });
     dp = next;
     choice.push(pick);
-  });
+  }
   if (!Number.isFinite(dp[B])) return undefined;
   const ranks = new Array<number>(layers.length);
   let b = B, params = 0;
   for (let i = layers.length - 1; i >= 0; i--) {
-    const k = opts[i][choice[i][b]];
+    const k = layers[i].options[choice[i][b]];
     ranks[i] = k;
-    const c = paramsAtRank(layers[i].rows, layers[i].cols, k);
+    const c = cost(layers[i], k);
     params += c; b -= c;
   }
   return { ranks, params, objective: dp[B] };
 }
 
-function greedyAllocation(layers: AllocLayer[], budget: number): Allocation {
-  const ranks = new Array<number>(layers.length);
-  const errAt: ((k: number) => number)[] = [];
-  const costAt: ((k: number) => number)[] = [];
+function greedyAllocation(layers: PreparedLayer[], steps: Steps, budget: number): Allocation {
+  const ranks = layers.map((l) => l.hull[0]);
   let params = 0;
-  const steps: Step[] = [];
-  const options: number[][] = [];
-  layers.forEach((l, i) => {
-    const cum = cumulativeEnergy(l.sigma);
-    errAt[i] = (k) => layerError(l, cum, k);
-    costAt[i] = (k) => paramsAtRank(l.rows, l.cols, k);
-    const opts = layerOptions(l);
-    options.push(opts);
-    if (l.pinned !== undefined) {
-      ranks[i] = opts[0];
-      params += costAt[i](ranks[i]);
-      return;
-    }
-    // Lower convex hull of (cost, err) over the options, walked from the cheapest.
-    const hull: number[] = [opts[0]];
-    for (let j = 1; j < opts.length; j++) {
-      const k = opts[j];
-      while (hull.length >= 2) {
-        const a = hull[hull.length - 2], b = hull[hull.length - 1];
-        const s1 = (errAt[i](a) - errAt[i](b)) / (costAt[i](b) - costAt[i](a));
-        const s2 = (errAt[i](b) - errAt[i](k)) / (costAt[i](k) - costAt[i](b));
-        if (s2 >= s1) hull.pop(); else break;
-      }
-      hull.push(k);
-    }
-    ranks[i] = hull[0];
-    params += costAt[i](hull[0]);
-    for (let j = 1; j < hull.length; j++) {
-      const from = hull[j - 1], to = hull[j];
-      const cost = costAt[i](to) - costAt[i](from);
-      const gain = errAt[i](from) - errAt[i](to);
-      steps.push({ layer: i, from, to, cost, gain, slope: gain / cost });
-    }
-  });
-  steps.sort((a, b) => b.slope - a.slope);
-  for (const s of steps) {
-    if (ranks[s.layer] !== s.from) continue; // an earlier step of this layer did not fit
-    if (params + s.cost > budget) continue;
-    ranks[s.layer] = s.to;
-    params += s.cost;
+  for (let i = 0; i < layers.length; i++) params += cost(layers[i], ranks[i]);
+  // Up to the first step that does not fit, every step is taken: find it by bisection.
+  let lo = 0, hi = steps.layer.length;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (params + steps.spent[mid] <= budget) lo = mid; else hi = mid - 1;
   }
-  // Exchange pass: leftover budget buys the best single non-hull move per layer, repeatedly.
+  for (let j = 0; j < lo; j++) ranks[steps.layer[j]] = steps.to[j];
+  params += steps.spent[lo];
+  // Past it, a step is taken when it fits and its layer took the steps before it.
+  for (let j = lo; j < steps.layer.length; j++) {
+    const i = steps.layer[j];
+    if (ranks[i] !== steps.from[j] || params + steps.cost[j] > budget) continue;
+    ranks[i] = steps.to[j];
+    params += steps.cost[j];
+  }
+  // Exchange pass: leftover budget buys the best single non-hull move, repeatedly.
   for (;;) {
     let best = -1, bestRank = 0, bestGain = 0;
     for (let i = 0; i < layers.length; i++) {
-      if (layers[i].pinned !== undefined) continue;
-      for (const k of options[i]) {
-        if (k <= ranks[i]) continue;
-        const extra = costAt[i](k) - costAt[i](ranks[i]);
-        if (params + extra > budget) continue;
-        const gain = errAt[i](ranks[i]) - errAt[i](k);
-        if (gain > bestGain) { best = i; bestRank = k; bestGain = gain; }
-      }
+      const move = bestMove(layers[i], ranks[i], params, budget);
+      if (move && move.gain > bestGain) { best = i; bestRank = move.rank; bestGain = move.gain; }
     }
     if (best < 0) break;
-    params += costAt[best](bestRank) - costAt[best](ranks[best]);
+    params += cost(layers[best], bestRank) - cost(layers[best], ranks[best]);
     ranks[best] = bestRank;
   }
   let objective = 0;
-  for (let i = 0; i < layers.length; i++) objective += errAt[i](ranks[i]);
+  for (let i = 0; i < layers.length; i++) objective += layers[i].err[ranks[i]];
   return { ranks, params, objective };
+}
+
+/**
+ * A layer's most error-reducing affordable move up from rank r (the smallest such rank on a
+ * tie). Error falls with rank, so among factorised ranks that is the largest affordable one,
+ * or the first rank reaching its error; dense must do strictly better to be chosen.
+ */
+function bestMove(l: PreparedLayer, r: number, params: number, budget: number): { rank: number; gain: number } | undefined {
+  if (l.pinned) return undefined;
+  const full = Math.min(l.rows, l.cols);
+  if (r >= full) return undefined;
+  const fits = (k: number) => params + (cost(l, k) - cost(l, r)) <= budget;
+  // A rank step costs m+n; the estimate is then corrected with the exact comparison.
+  let top = Math.min(l.breakEven, r + Math.max(0, Math.floor((budget - params) / (l.rows + l.cols))));
+  while (top > r && !fits(top)) top--;
+  while (top < l.breakEven && fits(top + 1)) top++;
+  let move: { rank: number; gain: number } | undefined;
+  if (top > r) {
+    let lo = r + 1, hi = top;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (l.err[mid] <= l.err[top]) hi = mid; else lo = mid + 1;
+    }
+    move = { rank: lo, gain: l.err[r] - l.err[lo] };
+  }
+  if (fits(full) && l.err[r] > (move?.gain ?? 0)) move = { rank: full, gain: l.err[r] };
+  return move;
 }

@@ -3,9 +3,10 @@
 // Screenshots of every step (and of any failure) go to .test-artifacts/e2e/.
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Browser } from 'playwright-core';
+import type { CompressReport } from '../../core/compress/report.js';
 import { tempDir } from '../helpers/cli.js';
 import { ensureCodeServer, listExtensions, makeProfile, startCodeServer, type Profile, type RunningCodeServer } from './codeServer.js';
 import { makeFixtureWorkspace, type FixtureWorkspace } from './fixtureWorkspace.js';
@@ -125,3 +126,119 @@ test('explorer right-click → Reducible: Compress Model… writes the reduced f
   assert.ok(report.layers.length > 0, 'no layer was factorised');
   assert.ok(report.compressedParams <= 0.51 * report.originalParams, `kept ${report.compressedParams} of ${report.originalParams} params`);
 }));
+
+/** Polls `probe` until it returns something other than undefined; fails with `what` after `timeout` ms. */
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeout = 30_000): Promise<T> {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+    await wb.page.waitForTimeout(250);
+  }
+}
+
+test('tradeoff panel: open the example, move the budget, Compress (measured bytes within 2 % of predicted), Export plan, restored after a reload', { skip: noClient, timeout: 600_000 }, (t) => scenario(t, async () => {
+  const reduced = join(ws.dir, dirname(ws.tfjsModel), basename(ws.tfjsModel).replace(/\.json$/, '.reduced.json'));
+  // The explorer scenario compressed this model already; without its output Compress does not ask to replace it.
+  removeOutput(reduced);
+
+  const models = await wb.viewPane('Models');
+  const model = models.locator('.monaco-list-row', { hasText: ws.tfjsModel }).filter({ hasText: /removable/ }).first();
+  await model.waitFor({ timeout: 150_000 });
+  // As with quick picks, a click can be lost while the view re-renders; clicking again only reveals the panel.
+  for (let attempt = 0; ; attempt++) {
+    await model.click();
+    if (await wb.webviewFrame().waitFor({ timeout: 20_000 }).then(() => true, () => false)) break;
+    assert.ok(attempt < 2, 'clicking the model in the Models view opened no panel');
+  }
+  const panel = wb.webview();
+  const rows = panel.locator('table.layers tbody tr');
+  // The table lists the model's real layers once the server's analysis arrives.
+  const names = await until('the panel to list the layers', async () => {
+    const found = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-name')));
+    return found.length === ws.denseLayers.length ? found : undefined;
+  }, 150_000);
+  assert.deepEqual(names, ws.denseLayers);
+  await panel.locator('header [role=status]', { hasText: 'Analysis complete' }).waitFor();
+  const ranks = () => rows.evaluateAll((trs) => trs.map((tr) => Number(tr.getAttribute('data-rank'))));
+  const total = async (key: string) => Number(await panel.locator(`dd[data-total="${key}"]`).getAttribute('data-value'));
+  const before = await ranks();
+
+  // The global budget, typed into its numeric field: 30 % of the parameters.
+  const field = panel.locator('#budget-value input');
+  await field.fill('30');
+  await field.press('Enter');
+  const after = await until('the ranks to follow the budget', async () => {
+    const now = await ranks();
+    return now.some((k, i) => k !== before[i]) ? now : undefined;
+  });
+  assert.ok(after.every((k, i) => k <= before[i]) && after.some((k, i) => k < before[i]), `ranks ${before.join(',')} → ${after.join(',')}`);
+  assert.ok(await total('keep') <= 0.3, `kept ${await total('keep')}`);
+  const predictedParams = await total('params');
+  const predictedF32 = await total('f32');
+
+  await panel.locator('#compress').click();
+  await wb.pick('Keep stored precision');
+  const report = panel.locator('section.report:not([hidden])');
+  await report.waitFor({ timeout: 240_000 });
+
+  assert.ok(existsSync(reduced), `${reduced} is not on disk`);
+  const written = JSON.parse(readFileSync(`${reduced}.report.json`, 'utf8')) as CompressReport;
+  for (const f of written.files) assert.ok(existsSync(f), `${f} listed in the report is not on disk`);
+  // What was written is what the panel planned and predicted.
+  assert.equal(written.compressedParams, predictedParams);
+  assert.equal(written.predictedBytes, predictedF32);
+  const byName = new Map(names.map((n, i) => [n, after[i]]));
+  for (const l of written.layers) assert.equal(l.rank, byName.get(l.name), `rank of ${l.name}`);
+  const off = written.compressedBytes / written.predictedBytes - 1;
+  assert.ok(Math.abs(off) <= 0.02, `wrote ${written.compressedBytes} bytes for ${written.predictedBytes} predicted (${(off * 100).toFixed(2)} %)`);
+  // The panel shows those measured bytes, and the same deviation in its text.
+  const bytes = report.locator('dd[data-report="bytes"]');
+  assert.equal(Number(await bytes.getAttribute('data-value')), written.compressedBytes);
+  assert.equal(Number(await bytes.getAttribute('data-predicted')), written.predictedBytes);
+  const shown = /\(predicted [\d.]+ [KMG]?B, ([+-][\d.]+) %\)$/.exec(await bytes.innerText());
+  assert.ok(shown, `report text: ${await bytes.innerText()}`);
+  assert.ok(Math.abs(Number(shown[1]) - off * 100) <= 0.05, `panel says ${shown[1]} %, report.json ${(off * 100).toFixed(2)} %`);
+  assert.equal(await panel.locator('svg .dot.measured').count(), 1);
+
+  await wb.runCommand('Notifications: Clear All Notifications');
+  const shot = join(artifacts, 'panel.png');
+  // The panel down to the end of its content, not the empty editor area below it.
+  const box = (await wb.webviewFrame().boundingBox())!;
+  const content = await panel.locator('body').evaluate((b) => b.scrollHeight);
+  await wb.page.screenshot({ path: shot, clip: { ...box, height: Math.min(box.height, content + 8) } });
+  // `REDUCIBLE_UPDATE_SCREENSHOTS=1` makes this the README's panel screenshot.
+  if (process.env.REDUCIBLE_UPDATE_SCREENSHOTS === '1') copyFileSync(shot, join(root, 'docs/panel.png'));
+
+  // Export plan: VS Code's save dialog, proposed next to the model; the file holds the ranks shown.
+  const planFile = join(ws.dir, dirname(ws.tfjsModel), 'plan.json');
+  rmSync(planFile, { force: true });
+  await panel.locator('#export-plan').click();
+  await wb.acceptSaveDialog('plan.json');
+  await wb.page.locator('.notification-toast', { hasText: 'Plan written to' }).waitFor({ timeout: 30_000 });
+  const plan = JSON.parse(readFileSync(planFile, 'utf8')) as { layers: Record<string, number> };
+  assert.deepEqual(plan.layers, Object.fromEntries(byName));
+
+  // After a window reload the panel serializer brings the panel back with its budget and ranks.
+  const reloaded = wb.page.waitForEvent('load', { timeout: 60_000 });
+  await wb.runCommand('Developer: Reload Window');
+  await reloaded;
+  await wb.page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+  const restored = await until('the restored panel to list its layers', async () => {
+    const found = await rows.evaluateAll((trs) => trs.map((tr) => Number(tr.getAttribute('data-rank')))).catch(() => []);
+    return found.length === names.length ? found : undefined;
+  }, 150_000);
+  assert.deepEqual(restored, after);
+  assert.equal(await field.inputValue(), '30.0');
+}));
+
+/** Removes a compressed model and everything its report says was written with it. */
+function removeOutput(output: string): void {
+  const report = `${output}.report.json`;
+  if (existsSync(report)) {
+    for (const f of (JSON.parse(readFileSync(report, 'utf8')) as CompressReport).files) rmSync(f, { force: true });
+  }
+  rmSync(output, { force: true });
+  rmSync(report, { force: true });
+}

@@ -16,6 +16,8 @@ export interface FixtureWorkspace {
   /** The TF.js topology file and the name of its first Dense layer, for the hover scenario. */
   tfjsModel: string;
   denseLayer: string;
+  /** Every Dense layer of the TF.js model, in file order: what its tradeoff panel must list. */
+  denseLayers: string[];
 }
 
 export async function makeFixtureWorkspace(dir: string, scratch: string): Promise<FixtureWorkspace> {
@@ -30,17 +32,19 @@ export async function makeFixtureWorkspace(dir: string, scratch: string): Promis
   const r = spawnSync(PYTHON, [join(root, 'test/fixtures/make_safetensors.py'), scratch], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`make_safetensors.py failed: ${r.stderr}`);
   copyFileSync(join(scratch, 'mlp-float32.safetensors'), join(dir, 'mlp.safetensors'));
+  const layers = denseLayers(join(tfjsDir, 'model.json'));
   return {
     dir,
     models: ['fashion-mnist/model.json', 'mlp.safetensors'],
     tfjsModel: 'fashion-mnist/model.json',
-    denseLayer: firstDenseLayer(join(tfjsDir, 'model.json')),
+    denseLayer: layers[0],
+    denseLayers: layers,
   };
 }
 
-function firstDenseLayer(modelJson: string): string {
+function denseLayers(modelJson: string): string[] {
   const m = JSON.parse(readFileSync(modelJson, 'utf8')) as { modelTopology: { config: { layers: { class_name: string; config: { name: string } }[] } } };
-  const dense = m.modelTopology.config.layers.find((l) => l.class_name === 'Dense');
-  if (!dense) throw new Error(`${modelJson} has no Dense layer`);
-  return dense.config.name;
+  const dense = m.modelTopology.config.layers.filter((l) => l.class_name === 'Dense').map((l) => l.config.name);
+  if (dense.length === 0) throw new Error(`${modelJson} has no Dense layer`);
+  return dense;
 }

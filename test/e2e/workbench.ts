@@ -3,7 +3,7 @@
 // own stable class names (monaco-workbench, quick-input-widget, monaco-list-row, …).
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { chromium, type Browser, type FrameLocator, type Locator, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -62,6 +62,22 @@ export class Workbench {
     const input = this.quickInput().locator('input');
     await input.fill(value);
     await input.press('Enter');
+  }
+
+  /**
+   * Accepts VS Code's own save dialog (the quick-input one the browser workbench uses) once it
+   * proposes a path ending in `fileName`.
+   */
+  async acceptSaveDialog(fileName: string): Promise<void> {
+    const input = this.quickInput().locator('input');
+    await input.waitFor();
+    for (let attempt = 0; ; attempt++) {
+      if ((await input.inputValue()).endsWith(fileName)) break;
+      if (attempt === 20) throw new Error(`the save dialog proposes ${await input.inputValue()}, not …/${fileName}`);
+      await this.page.waitForTimeout(250);
+    }
+    await input.press('Enter');
+    await this.quickInput().waitFor({ state: 'hidden' });
   }
 
   /** Runs a command by its palette title, as typed into F1. */
@@ -138,6 +154,16 @@ export class Workbench {
     const row = this.explorerRow(parts.at(-1)!);
     await row.waitFor();
     return row;
+  }
+
+  /** The outer iframe VS Code hosts a webview in, once its content has loaded. */
+  webviewFrame(): Locator {
+    return this.page.locator('iframe.webview.ready').first();
+  }
+
+  /** The page of the visible webview (a panel's own HTML): VS Code nests it in a second iframe. */
+  webview(): FrameLocator {
+    return this.page.frameLocator('iframe.webview.ready').first().frameLocator('iframe#active-frame');
   }
 
   /** Right-clicks an explorer row and chooses a context-menu item by its label. */

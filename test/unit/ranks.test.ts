@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { allocate, type AllocLayer } from '../../core/ranks/allocate.js';
+import { allocate, prepareAllocation, type AllocLayer } from '../../core/ranks/allocate.js';
+import { greedyAllocation as referenceGreedyAllocation } from './referenceAllocate.js';
 import { breakEvenRank, cumulativeEnergy, paramsAtRank, rankForEnergy, suggestedRank } from '../../core/ranks/ranks.js';
 
 test('break-even rank is the largest k with k(m+n) < mn', () => {
@@ -86,4 +87,50 @@ test('large instances use the greedy path and stay within budget, close to the L
   assert.ok(a.params >= total * 0.3 - 2 * (448 + 480), 'budget is spent up to less than a rank step or two');
   // More budget never hurts.
   assert.ok(allocate(layers, total * 0.4).objective <= a.objective);
+});
+
+// Spectra with flat runs (collinear error steps, off the hull: the exchange pass's moves),
+// zero tails (error plateaus) and a few pins and weights: the ties the fast path must break
+// the way the reference does.
+const mixedLayerArb = fc.record({
+  rows: fc.integer({ min: 2, max: 80 }),
+  cols: fc.integer({ min: 2, max: 80 }),
+  decay: fc.oneof(fc.double({ min: 0.05, max: 0.99, noNaN: true }), fc.double({ min: 0.99, max: 1, noNaN: true })),
+  levels: fc.constantFrom(1, 2, 8, 1e9),
+  zeroShare: fc.constantFrom(0, 0, 0.3, 0.6, 0.9),
+  // About one layer in six pinned (pin > 0), one in three weighted (weight ≥ 0).
+  pin: fc.integer({ min: -450, max: 90 }),
+  weight: fc.double({ min: -6, max: 3, noNaN: true }),
+}).map(({ rows, cols, decay, levels, zeroShare, pin, weight }): AllocLayer => {
+  const n = Math.min(rows, cols);
+  const zeroTail = Math.floor(n * zeroShare);
+  const sigma = Array.from({ length: n }, (_, i) => (i >= n - zeroTail ? 0 : Math.max(1 / levels, Math.round(decay ** i * levels) / levels)));
+  return { rows, cols, sigma, ...(pin > 0 ? { pinned: pin } : {}), ...(weight >= 0 ? { weight } : {}) };
+});
+
+// Power-of-two sizes and a flat run of σ = 1 then zeros: every energy share is exact, so
+// the flat run's steps are exactly collinear (off the hull, bought by the exchange pass) and
+// the zeros make exact error plateaus where the smallest rank must win.
+const exactLayerArb = fc.record({
+  rows: fc.constantFrom(8, 16, 32, 64),
+  cols: fc.constantFrom(8, 16, 32, 64),
+  flat: fc.constantFrom(1, 2, 4, 8, 16, 32),
+}).map(({ rows, cols, flat }): AllocLayer => {
+  const n = Math.min(rows, cols);
+  return { rows, cols, sigma: Array.from({ length: n }, (_, i) => (i < Math.min(flat, n) ? 1 : 0)) };
+});
+
+test('the prepared greedy path reproduces the reference greedy allocator rank for rank, at every budget', () => {
+  fc.assert(fc.property(fc.array(fc.oneof(mixedLayerArb, exactLayerArb), { minLength: 1, maxLength: 12 }), fc.array(fc.double({ min: 0, max: 1.05, noNaN: true }), { minLength: 1, maxLength: 6 }), (layers, fracs) => {
+    const total = layers.reduce((s, l) => s + l.rows * l.cols, 0);
+    const prepared = prepareAllocation(layers);
+    for (const frac of fracs) {
+      const budget = total * frac;
+      const want = referenceGreedyAllocation(layers, budget);
+      const got = prepared.greedy(budget);
+      assert.deepEqual(got.ranks, want.ranks);
+      assert.equal(got.params, want.params);
+      assert.equal(got.objective, want.objective);
+    }
+  }), { numRuns: 1000, seed: 11 });
 });

@@ -55,6 +55,11 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
     const panel = await open();
     await panel.load(analysis);
     assert.equal(await panel.page.locator('table.layers tbody tr').count(), 200);
+    // Rows are laid out as grids; the explicit roles keep them a table for assistive technology.
+    const table = panel.page.getByRole('table', { name: 'Layers' });
+    assert.equal(await table.getByRole('row').count(), 201);
+    assert.equal(await table.getByRole('columnheader').count(), 10);
+    assert.equal(await table.getByRole('row').nth(1).getByRole('cell').count(), 10);
     assert.equal(await panel.page.textContent('dd[data-fact="params"]'), analysis.totalParams.toLocaleString('en-US'));
     assert.equal(await panel.page.textContent('dd[data-fact="format"]'), 'onnx');
     assert.equal(await panel.page.textContent('dd[data-fact="engine"]'), 'wasm');
@@ -235,7 +240,46 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
     await panel.send({ type: 'report', report });
     assert.equal(await panel.page.textContent('section.report h2'), 'Compressed: fixture.reduced.onnx');
     assert.match(await panel.page.textContent('dd[data-report="bytes"]') ?? '', /\(predicted 15\.0 MB, \+1\.0 %\)$/);
+    assert.equal(Number(await panel.page.getAttribute('dd[data-report="bytes"]', 'data-value')), report.compressedBytes);
+    assert.equal(Number(await panel.page.getAttribute('dd[data-report="bytes"]', 'data-predicted')), predicted);
     assert.equal(await panel.page.locator('svg .dot.measured').count(), 1);
+    // Each compression adds its point; the report shows the latest.
+    await panel.send({ type: 'report', report: { ...report, compressedParams: Math.round(report.compressedParams / 2), output: '/models/second.onnx' } });
+    assert.equal(await panel.page.textContent('section.report h2'), 'Compressed: second.onnx');
+    const dots = await panel.page.$$eval('svg .dot.measured', (cs) => cs.map((c) => Number(c.getAttribute('cx'))));
+    assert.equal(dots.length, 2);
+    assert.ok(dots[1] < dots[0], 'the smaller model is further left');
+    // Another model's measurements do not belong on this model's curve.
+    await panel.load(analysis, 'file:///models/other.onnx');
+    assert.equal(await panel.page.locator('svg .dot.measured').count(), 0);
+    assert.equal(await panel.page.locator('section.report').isHidden(), true);
+  });
+
+  test('the layer charts mark the chosen, suggested and break-even ranks, and follow the budget', async () => {
+    const panel = await open();
+    await panel.load(analysis);
+    const markers = (chart: number) => panel.page.locator('svg.chart').nth(chart).locator('g.marker').evaluateAll((gs) =>
+      gs.map((g) => ({ kind: g.getAttribute('class'), label: g.textContent, x: Number(g.querySelector('line')?.getAttribute('x1')) })));
+    const name = await panel.page.getAttribute('tr[aria-current=true]', 'data-name');
+    const layer = analysis.layers.find((l) => l.name === name)!;
+    const rank = Number(await panel.page.getAttribute('tr[aria-current=true]', 'data-rank'));
+    for (const chart of [0, 1]) {
+      const m = await markers(chart);
+      assert.deepEqual(m.map((x) => [x.kind, x.label]), [
+        ['marker chosen', rank >= Math.min(layer.rows, layer.cols) ? 'chosen (dense)' : `chosen ${rank}`],
+        ['marker suggested', layer.suggestedRank >= Math.min(layer.rows, layer.cols) ? 'suggested (dense)' : `suggested ${layer.suggestedRank}`],
+        ['marker break-even', `break-even ${layer.breakEvenRank}`],
+      ]);
+      // The chosen rank is left of break-even exactly when the layer is factorised.
+      assert.equal(m[0].x < m[2].x, rank <= layer.breakEvenRank);
+    }
+    // A smaller budget moves the chosen marker left, and only it.
+    const before = await markers(0);
+    await panel.page.locator('#budget-value input').fill('10');
+    await panel.page.keyboard.press('Enter');
+    const after = await markers(0);
+    assert.ok(after[0].x < before[0].x, `chosen marker at ${before[0].x} → ${after[0].x}`);
+    assert.deepEqual(after.slice(1), before.slice(1));
   });
 
   test('state survives a reload: goal, budget and pins come back', async () => {

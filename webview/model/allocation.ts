@@ -1,6 +1,6 @@
 // The panel's plan: every layer's rank for the chosen goal, with the user's pinned ranks.
 import type { Analysis, LayerAnalysis } from '../../core/analysis.js';
-import { allocate, type AllocLayer } from '../../core/ranks/allocate.js';
+import { prepareAllocation, type AllocLayer, type PreparedAllocation } from '../../core/ranks/allocate.js';
 import { breakEvenRank, suggestedRank } from '../../core/ranks/ranks.js';
 import type { PanelViewState } from '../../shared/panelProtocol.js';
 
@@ -34,10 +34,23 @@ export function allocLayers(analysis: Analysis, pins: Record<string, number>): A
   }));
 }
 
+let last: { analysis: Analysis; pins: Record<string, number>; prepared: PreparedAllocation } | undefined;
+
+/**
+ * The allocator for these layers and pins, prepared once: dragging the budget then costs one
+ * walk per move. The panel replaces its pins object on every pin change, so identity is the key.
+ */
+export function preparedAllocation(analysis: Analysis, pins: Record<string, number>): PreparedAllocation {
+  if (last?.analysis !== analysis || last.pins !== pins) {
+    last = { analysis, pins, prepared: prepareAllocation(allocLayers(analysis, pins)) };
+  }
+  return last.prepared;
+}
+
 /** Every layer's rank under the goal: the optimal allocation for a budget, or per-layer energy ranks. */
 export function chooseRanks(analysis: Analysis, goal: Goal): number[] {
   if (goal.goal === 'ratio') {
-    return allocate(allocLayers(analysis, goal.pins), layerBudget(analysis, goal.keep)).ranks;
+    return preparedAllocation(analysis, goal.pins).allocate(layerBudget(analysis, goal.keep)).ranks;
   }
   return analysis.layers.map((l) => {
     if (!l.factorisable) return fullRank(l);

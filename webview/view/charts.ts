@@ -2,6 +2,7 @@
 import type { LayerAnalysis } from '../../core/analysis.js';
 import { cumulativeEnergy } from '../../core/ranks/ranks.js';
 import { formatPercent } from '../format.js';
+import { fullRank } from '../model/allocation.js';
 import type { CurvePoint } from '../model/curve.js';
 import type { LayerOutcome } from '../model/totals.js';
 import { lineChart, type Marker } from './lineChart.js';
@@ -13,7 +14,7 @@ function rankMarkers(layer: LayerAnalysis, outcome: LayerOutcome): Marker[] {
   const n = layer.singularValues.length;
   return [
     { x: Math.min(outcome.rank, n), label: outcome.dense ? 'chosen (dense)' : `chosen ${outcome.rank}`, className: 'chosen' },
-    { x: Math.min(layer.suggestedRank, n), label: `suggested ${layer.suggestedRank}`, className: 'suggested' },
+    { x: Math.min(layer.suggestedRank, n), label: layer.suggestedRank >= fullRank(layer) ? 'suggested (dense)' : `suggested ${layer.suggestedRank}`, className: 'suggested' },
     { x: layer.breakEvenRank, label: `break-even ${layer.breakEvenRank}`, className: 'break-even' },
   ];
 }
@@ -42,9 +43,9 @@ export function energyChart(layer: LayerAnalysis, outcome: LayerOutcome): SVGEle
   });
 }
 
-/** The predicted curve, the current plan on it, and a compression's measured point when there is one. */
-export function tradeoffChart(curve: CurvePoint[], current: CurvePoint, measured?: CurvePoint): SVGElement {
-  const maxError = Math.max(1e-9, current.proxyError, measured?.proxyError ?? 0, ...curve.map((p) => p.proxyError));
+/** The predicted curve, the current plan on it, and the measured point of each compression made from the panel. */
+export function tradeoffChart(curve: CurvePoint[], current: CurvePoint, measured: CurvePoint[]): SVGElement {
+  const maxError = Math.max(1e-9, current.proxyError, ...measured.map((p) => p.proxyError), ...curve.map((p) => p.proxyError));
   return lineChart({
     title: 'Whole model: parameters kept vs proxy error',
     x: { min: 0, max: 1, label: 'parameters kept', format: (v) => formatPercent(v, 0) },
@@ -52,7 +53,7 @@ export function tradeoffChart(curve: CurvePoint[], current: CurvePoint, measured
     series: [{ points: curve.map((p) => [p.keep, p.proxyError]), className: 'tradeoff' }],
     dots: [
       { x: current.keep, y: current.proxyError, label: 'current plan', className: 'current' },
-      ...(measured ? [{ x: measured.keep, y: measured.proxyError, label: 'measured (last compression)', className: 'measured' }] : []),
+      ...measured.map((p, i) => ({ x: p.keep, y: p.proxyError, label: `measured (compression ${i + 1})`, className: 'measured' })),
     ],
   });
 }

@@ -29,11 +29,11 @@ interface Row {
 }
 
 // Shape has no order of its own, so its header does not sort.
-const COLUMNS: { key?: SortKey; label: string }[] = [
-  { key: 'index', label: '#' }, { key: 'name', label: 'Layer' }, { key: 'kind', label: 'Kind' },
-  { label: 'Shape' }, { key: 'params', label: 'Params' }, { key: 'breakEven', label: 'Break-even' },
-  { key: 'rank', label: 'Rank' }, { key: 'energy', label: 'Energy kept' }, { key: 'error', label: 'Rel. error' },
-  { key: 'after', label: 'Params after' },
+const COLUMNS: { key?: SortKey; label: string; num?: boolean }[] = [
+  { key: 'index', label: '#', num: true }, { key: 'name', label: 'Layer' }, { key: 'kind', label: 'Kind' },
+  { label: 'Shape' }, { key: 'params', label: 'Params', num: true }, { key: 'breakEven', label: 'Break-even', num: true },
+  { key: 'rank', label: 'Rank' }, { key: 'energy', label: 'Energy kept', num: true }, { key: 'error', label: 'Rel. error', num: true },
+  { key: 'after', label: 'Params after', num: true },
 ];
 
 function sortValue(row: Row, o: LayerOutcome, key: SortKey): number | string {
@@ -55,15 +55,15 @@ const PLAN_KEYS = new Set<SortKey>(['rank', 'energy', 'error', 'after']);
 
 export class LayerTable {
   readonly element: HTMLElement;
-  private readonly head = h('tr');
-  private readonly body = h('tbody');
+  private readonly head = h('tr', { role: 'row' });
+  private readonly body = h('tbody', { role: 'rowgroup' });
   private rows: Row[] = [];
   private byName = new Map<string, Row>();
   private order: Row[] = [];
 
   constructor(private readonly events: TableEvents) {
     for (const c of COLUMNS) {
-      this.head.append(h('th', { scope: 'col', 'data-key': c.key },
+      this.head.append(h('th', { scope: 'col', role: 'columnheader', 'data-key': c.key, class: c.num ? 'num' : undefined },
         c.key ? h('button', { type: 'button', class: 'sort' }, c.label) : c.label));
     }
     this.head.addEventListener('click', (e) => {
@@ -79,7 +79,9 @@ export class LayerTable {
       if (target.closest('button.unpin')) this.events.unpin(row.layer.name);
       else if (!target.closest('input')) this.events.select(row.layer.name);
     });
-    this.element = h('table', { class: 'layers', 'aria-label': 'Layers' }, h('thead', {}, this.head), this.body);
+    // Explicit roles: the rows are laid out as grids (styles.ts), which takes table semantics away.
+    this.element = h('table', { class: 'layers', role: 'table', 'aria-label': 'Layers' },
+      h('thead', { role: 'rowgroup' }, this.head), this.body);
   }
 
   setLayers(layers: LayerAnalysis[]): void {
@@ -184,7 +186,7 @@ export class LayerTable {
     const rankText = h('span', { class: 'rank-text' });
     const unpin = h('button', { type: 'button', class: 'unpin', 'aria-label': `Unpin ${layer.name}`, title: 'Unpin: let the budget decide' }, '×');
     const energy = h('td', { class: 'num' }), error = h('td', { class: 'num' }), after = h('td', { class: 'num' });
-    const tr = h('tr', { 'data-name': layer.name },
+    const tr = h('tr', { role: 'row', 'data-name': layer.name },
       h('td', { class: 'num' }, String(index + 1)),
       h('td', {}, h('button', { type: 'button', class: 'link', title: layer.name }, layer.name)),
       h('td', {}, layer.kind),
@@ -194,6 +196,7 @@ export class LayerTable {
       h('td', { class: 'rank' }, slider, number, rankText, unpin),
       energy, error, after,
     );
+    for (const td of tr.children) td.setAttribute('role', 'cell');
     return { layer, index, tr, slider, number, rankText, unpin, energy, error, after };
   }
 }

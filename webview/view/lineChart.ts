@@ -77,9 +77,11 @@ export function lineChart(spec: ChartSpec): SVGElement {
   }
   (spec.markers ?? []).forEach((m, i) => {
     const x = sx(m.x);
+    // Labels of markers in the right third go on the line's left, so they stay inside the chart.
+    const left = x > PAD.left + (W - PAD.left - PAD.right) * (2 / 3);
     root.append(svg('g', { class: `marker ${m.className}` },
       svg('line', { x1: x, x2: x, y1: PAD.top, y2: H - PAD.bottom }),
-      svg('text', { x: x + 3, y: PAD.top + 9 + i * 11 }, m.label)));
+      svg('text', { x: left ? x - 3 : x + 3, y: PAD.top + 9 + i * 11, 'text-anchor': left ? 'end' : 'start' }, m.label)));
   });
   for (const d of spec.dots ?? []) {
     root.append(svg('circle', { cx: sx(d.x), cy: sy(d.y), r: 4, class: `dot ${d.className}` }, svg('title', {}, d.label)));
