@@ -29,8 +29,7 @@ export async function tfjsInputMoments(modelPath: string, layers: string[], x: T
         const xb = tf.tensor(x.data.subarray(start * per, end * per), [end - start, ...x.shape.slice(1)]);
         const outs = probe.predict(xb) as import('@tensorflow/tfjs').Tensor | import('@tensorflow/tfjs').Tensor[];
         (Array.isArray(outs) ? outs : [outs]).forEach((o, i) => {
-          // One batch's Gram in f32 is accurate to ~1e-7 relative; batches are summed in f64.
-          acc[i].addGram(tf.matMul(o as import('@tensorflow/tfjs').Tensor2D, o as import('@tensorflow/tfjs').Tensor2D, true, false).dataSync(), end - start);
+          acc[i].addSamples(o.dataSync() as Float32Array);
         });
       });
       opts.progress?.report(end / n, 'calibration statistics');

@@ -17,16 +17,6 @@ export function smallGram(a: Float32Array | Float64Array, m: number, n: number):
     for (let i = 0; i < a.length; i++) vecs[i] = a[i];
   }
   const g = new Float64Array(size * size);
-  addLowerGram(vecs, size, len, g);
-  for (let i = 0; i < size; i++) for (let j = 0; j < i; j++) g[j * size + i] = g[i * size + j];
-  return { g, size };
-}
-
-/**
- * Adds the pairwise dot products of `size` contiguous f64 vectors of length `len` to the
- * lower triangle (j ≤ i) of the row-major size×size `g`; the upper triangle is left alone.
- */
-export function addLowerGram(vecs: Float64Array, size: number, len: number, g: Float64Array): void {
   for (let ib = 0; ib < size; ib += BLOCK) {
     const iEnd = Math.min(ib + BLOCK, size);
     for (let jb = 0; jb <= ib; jb += BLOCK) {
@@ -53,4 +43,6 @@ export function addLowerGram(vecs: Float64Array, size: number, len: number, g: F
       }
     }
   }
+  for (let i = 0; i < size; i++) for (let j = 0; j < i; j++) g[j * size + i] = g[i * size + j];
+  return { g, size };
 }
