@@ -6,7 +6,7 @@
 // Convs are left to plain SVD (their input statistics would be over patches, not values).
 import type { Tensor } from '../eval/tensor.js';
 import { OnnxSession } from '../eval/onnxRuntime.js';
-import { intAttr, type OnnxGraph } from '../formats/onnx.js';
+import { GRAPH_FIELD, intAttr, type OnnxGraph } from '../formats/onnx.js';
 import { withOutputs } from '../formats/onnxProbe.js';
 import type { StoredModel } from '../formats/storedModel.js';
 import { InputError, throwIfAborted, type JobOptions, type Layer } from '../types.js';
@@ -18,20 +18,16 @@ interface Tap { value: string; featureMajor: boolean; dim: number; layers: Layer
 export async function onnxInputMoments(model: StoredModel, x: Tensor, opts: JobOptions = {}, batch = 256): Promise<Map<string, InputMoments>> {
   const taps = layerTaps(model);
   if (!taps.length) return new Map();
-  const probe = await OnnxSession.open(model.path);
-  let input: string, fixed: number;
-  try {
-    if (probe.inputCount !== 1) throw new InputError(model.path, `whitening feeds the calibration inputs to one model input; this model has ${probe.inputCount}`);
-    input = probe.inputName;
-    // Models exported with a fixed batch size (often 1) are run in chunks of that size.
-    fixed = probe.inputShape[0];
-  } finally {
-    await probe.release();
-  }
-  // The graph input itself is fed, not fetched.
-  const fetched = taps.map((t) => t.value).filter((v) => v !== input);
+  const g = model.extra as OnnxGraph;
+  const graphInputs = new Set(g.entries.filter((e) => e.range.field === GRAPH_FIELD.input).map((e) => e.name));
+  // A graph input is fed, not fetched.
+  const fetched = taps.map((t) => t.value).filter((v) => !graphInputs.has(v));
   const session = await OnnxSession.open(model.path, await withOutputs(model, fetched));
   try {
+    if (session.inputCount !== 1) throw new InputError(model.path, `whitening feeds the calibration inputs to one model input; this model has ${session.inputCount}`);
+    const input = session.inputName;
+    // Models exported with a fixed batch size (often 1) are run in chunks of that size.
+    const fixed = session.inputShape[0];
     const n = x.shape[0];
     if (fixed > 0) {
       if (n % fixed !== 0) throw new InputError(model.path, `model takes batches of ${fixed}; ${n} calibration inputs do not divide evenly`);
@@ -49,7 +45,8 @@ export async function onnxInputMoments(model: StoredModel, x: Tensor, opts: JobO
         throw new InputError(model.path, `onnxruntime cannot run the model on the calibration inputs (${(e as Error).message.split('\n')[0]})`);
       }
       for (const t of taps) {
-        const v = t.value === input ? xb : outs.get(t.value)!;
+        const v = t.value === input ? xb : outs.get(t.value);
+        if (!v) throw new InputError(model.path, `layer ${t.layers[0].name} multiplies ${t.value}, a graph input the calibration inputs do not feed`);
         const width = t.featureMajor ? v.shape[0] : v.shape.at(-1);
         if (width !== t.dim) throw new InputError(model.path, `layer ${t.layers[0].name} receives ${t.value} of shape [${v.shape.join(', ')}], not ${t.dim} features`);
         t.acc.addSamples(v.data, t.featureMajor);
