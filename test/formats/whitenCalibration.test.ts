@@ -11,8 +11,10 @@ import { onnxInputMoments } from '../../core/compress/calibrateOnnx.js';
 import type { InputMoments } from '../../core/compress/moments.js';
 import { inputsFromFile } from '../../core/eval/evaluate.js';
 import { readOnnx } from '../../core/formats/onnx.js';
+import { encodeNpy } from '../../core/io/npy.js';
 import { cli, makeFixtures, tempDir } from '../helpers/cli.js';
 import { python } from '../helpers/python.js';
+import { randomMatrix } from '../helpers/random.js';
 import { checkModel } from './onnxKit.js';
 
 const data = makeFixtures('test/fixtures/make_calibration.py');
@@ -92,6 +94,33 @@ for (const c of CASES) {
     assert.deepEqual(readdirSync(dir).sort(), ['plan.json', `svd.${c.ext}`, `svd.${c.ext}.report.json`, `whitened.${c.ext}`, `whitened.${c.ext}.report.json`]);
   });
 }
+
+test('onnx exported by PyTorch with a fixed batch of 1: the Gemm is whitened, convs keep plain SVD', () => {
+  const dir = tempDir();
+  const model = join(makeFixtures('test/fixtures/make_onnx.py'), 'cnn.onnx');
+  const npy = (name: string, n: number, seed: number): string => {
+    const path = join(dir, name);
+    writeFileSync(path, encodeNpy({ dtype: 'float32', shape: [n, 3, 8, 8], data: randomMatrix(n, 192, seed) }));
+    return path;
+  };
+  const calib = npy('calib.npy', 64, 1), heldout = npy('heldout.npy', 32, 2);
+  const plan = join(dir, 'plan.json');
+  writeFileSync(plan, JSON.stringify({ layers: { '/conv2/Conv': 4, '/fc1/Gemm': 10 } }));
+  const run = (method: string): { error: number; layers: Record<string, number> } => {
+    const out = join(dir, `${method}.onnx`);
+    const r = cli('compress', model, '--ranks', plan, '--method', method, '--calibration', calib, '-o', out, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    checkModel(out);
+    const e = cli('evaluate', model, out, '--inputs', heldout, '--json');
+    assert.equal(e.code, 0, e.stderr);
+    const layers = (JSON.parse(r.stdout) as { layers: { name: string; relativeError: number }[] }).layers;
+    return { error: JSON.parse(e.stdout).relativeOutputError, layers: Object.fromEntries(layers.map((l) => [l.name, l.relativeError])) };
+  };
+  const plain = run('svd'), whitened = run('whitened');
+  assert.equal(whitened.layers['/conv2/Conv'], plain.layers['/conv2/Conv']);
+  assert.ok(whitened.layers['/fc1/Gemm'] > plain.layers['/fc1/Gemm'], 'whitening trades weight error for output error');
+  assert.ok(whitened.error < plain.error, `held-out relative output error: whitened ${whitened.error} vs plain ${plain.error}`);
+});
 
 test('whitening is refused in one line where there is no forward pass to collect inputs from (safetensors)', () => {
   const st = makeFixtures('test/fixtures/make_safetensors.py');
