@@ -4,7 +4,7 @@
 // inlined, and the extra GraphProto.output fields are appended after the graph's own — protobuf
 // merges repeated fields in order, so that is the same as listing them at the end.
 import type { OutputSink } from '../compress/types.js';
-import { GRAPH_FIELD, MODEL_FIELD } from './onnx.js';
+import { GRAPH_FIELD, MODEL_FIELD, type OnnxGraph } from './onnx.js';
 import { ValueInfoProto } from './onnxSchema.js';
 import { writeOnnx } from './onnxWriter.js';
 import { lengthPrefix, messageFields } from './onnxWire.js';
@@ -15,7 +15,9 @@ export async function withOutputs(model: StoredModel, values: string[]): Promise
   const memory: OutputSink = { file: async (path) => ({ path, write: async (c) => { chunks.push(c.slice()); } }) };
   await writeOnnx(model, new Map(), model.path, memory, {});
   const copy = concat(chunks);
-  const outputs = values.flatMap((name) => {
+  // Values the graph already outputs are not listed twice.
+  const listed = new Set((model.extra as OnnxGraph).entries.filter((e) => e.range.field === GRAPH_FIELD.output).map((e) => e.name));
+  const outputs = values.filter((name) => !listed.has(name)).flatMap((name) => {
     // A name-only ValueInfo: onnxruntime takes the type the graph gives the value.
     const body = ValueInfoProto.encode(ValueInfoProto.create({ name })).finish();
     return [lengthPrefix(GRAPH_FIELD.output, body.length), body];
