@@ -15,11 +15,12 @@ import {
   type InitializationOptions, type ModelSummary, type ServerSettings, type StatusParams,
 } from '../shared/protocol.js';
 import { AnalysisCache } from './analysisCache.js';
-import { findModelFiles, isModelFile, searchedRoot, watchedExtensions } from './discovery.js';
+import { findModelFiles, isModelFile, searchedRoot, watchedExtensions, type SearchRoot } from './discovery.js';
 import { chooseEngine } from './engineChoice.js';
 import { codeActions } from './features/codeActions.js';
 import { codeLenses } from './features/codeLens.js';
 import { fileErrorDiagnostic, layerDiagnostics } from './features/diagnostics.js';
+import { excludeTest, NOTHING_EXCLUDED } from './fileExclude.js';
 import { hover } from './features/hover.js';
 import { ModelStore, type ModelEntry, type Round } from './modelStore.js';
 import { mergeSettings } from './settings.js';
@@ -32,7 +33,10 @@ const connection = createConnection(ProposedFeatures.all);
 const documents = new TextDocuments(TextDocument);
 
 let settings: ServerSettings = DEFAULT_SETTINGS;
-let roots: string[] = [];
+let roots: SearchRoot[] = [];
+/** Each folder's `files.exclude` as last read, to tell whether a configuration change touched it. */
+let excludeSettings = new Map<string, string>();
+let configurationPull = false;
 /** Starting an engine may mean starting Python: it runs beside initialization, not before it. */
 let engine: Promise<{ engine: Engine; message?: string }>;
 let engineReady: { engine: Engine; message?: string } | undefined;
@@ -95,6 +99,28 @@ function reportIfIdle(): void {
   if (scans === 0 && store.idle()) sendStatus({ done: 0, total: 0 }, true);
 }
 
+const searchRoot = (path: string): SearchRoot => ({ path, excluded: NOTHING_EXCLUDED });
+
+/**
+ * Reads every folder's `files.exclude` (workspace/configuration, scoped to the folder, as
+ * VS Code and other editors answer it); true when any changed since the last read.
+ */
+async function readExcludes(): Promise<boolean> {
+  if (!configurationPull || roots.length === 0) return false;
+  const values = await connection.workspace.getConfiguration(roots.map((r) => ({ scopeUri: fileUri(r.path), section: 'files.exclude' })))
+    .catch(() => roots.map(() => undefined)) as unknown[];
+  let changed = false;
+  const next = new Map<string, string>();
+  roots.forEach((root, i) => {
+    const key = JSON.stringify(values[i] ?? null);
+    next.set(root.path, key);
+    if (excludeSettings.get(root.path) !== key) changed = true;
+    root.excluded = excludeTest(values[i]);
+  });
+  excludeSettings = next;
+  return changed;
+}
+
 async function rescan(): Promise<void> {
   scans = Math.max(scans, 0) + 1;
   try {
@@ -109,8 +135,8 @@ async function rescan(): Promise<void> {
 connection.onInitialize(async (params) => {
   const init = (params.initializationOptions ?? {}) as InitializationOptions;
   settings = mergeSettings(DEFAULT_SETTINGS, init.settings);
-  roots = (params.workspaceFolders ?? []).map((f) => fileURLToPath(f.uri));
-  if (!roots.length && params.rootUri) roots = [fileURLToPath(params.rootUri)];
+  roots = (params.workspaceFolders ?? []).map((f) => searchRoot(fileURLToPath(f.uri)));
+  if (!roots.length && params.rootUri) roots = [searchRoot(fileURLToPath(params.rootUri))];
   startEngine();
   const cache = await AnalysisCache.open(init.storagePath);
   store = new ModelStore(cache, async () => (await engine).engine, () => settings, {
@@ -125,6 +151,7 @@ connection.onInitialize(async (params) => {
   watchers = params.capabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration === true;
   lensRefresh = params.capabilities.workspace?.codeLens?.refreshSupport === true;
   folderEvents = params.capabilities.workspace?.workspaceFolders === true;
+  configurationPull = params.capabilities.workspace?.configuration === true;
   return {
     capabilities: {
       textDocumentSync: TextDocumentSyncKind.Incremental,
@@ -146,16 +173,23 @@ connection.onInitialized(async () => {
   if (folderEvents) {
     connection.workspace.onDidChangeWorkspaceFolders((e) => {
       const removed = new Set(e.removed.map((f) => fileURLToPath(f.uri)));
-      roots = [...roots.filter((r) => !removed.has(r)), ...e.added.map((f) => fileURLToPath(f.uri))];
-      void rescan();
+      roots = [...roots.filter((r) => !removed.has(r.path)), ...e.added.map((f) => searchRoot(fileURLToPath(f.uri)))];
+      void readExcludes().then(rescan);
     });
   }
+  await readExcludes();
   await rescan();
 });
 
 connection.onDidChangeConfiguration(async (params) => {
   const raw = (params.settings as { reducible?: unknown } | undefined)?.reducible;
-  if (!raw) return;
+  if (raw) await applySettings(raw);
+  // Any change may be to files.exclude (clients send what they like, often nothing): re-read it.
+  if (await readExcludes()) await rescan();
+});
+
+/** New `reducible.*` settings, applied before anything awaits so that requests that follow see them. */
+async function applySettings(raw: unknown): Promise<void> {
   const before = settings;
   settings = mergeSettings(settings, raw);
   if (settings.engine !== before.engine || settings.pythonPath !== before.pythonPath) startEngine();
@@ -168,7 +202,7 @@ connection.onDidChangeConfiguration(async (params) => {
     }
   }
   reportIfIdle();
-});
+}
 
 connection.onDidChangeWatchedFiles(async ({ changes }) => {
   for (const change of changes) {

@@ -278,13 +278,47 @@ test('settings: models over maxFileSizeMB are listed but skipped; autoRun off an
   try {
     await lsp.quiescent(0);
     const states = async (): Promise<string[]> => (await lsp.connection.sendRequest(modelsRequest)).map((m) => m.state).sort();
-    assert.deepEqual(await states(), ['pending', 'pending', 'pending']);
-    await assert.rejects(lsp.connection.sendRequest(analysisRequest, { uri: fileUri(ckpt) }), /maxFileSizeMB/);
+    // Too big is said at once, without waiting for (or running) an analysis; smaller files wait for a request.
+    const models = await lsp.connection.sendRequest(modelsRequest);
+    assert.equal(models.length, 3);
+    for (const m of models) {
+      if (m.fileBytes <= 0.001 * 2 ** 20) { assert.equal(m.state, 'pending'); continue; }
+      assert.equal(m.state, 'skipped');
+      assert.equal(m.message, 'skipped: larger than 0.001 MB (reducible.maxFileSizeMB)');
+    }
+    await assert.rejects(lsp.connection.sendRequest(analysisRequest, { uri: fileUri(ckpt) }), /mlp\.safetensors: skipped: larger than 0\.001 MB/);
     await lsp.connection.sendNotification(DidChangeConfigurationNotification.type, { settings: { reducible: { maxFileSizeMB: 100 } } });
     const a = await lsp.connection.sendRequest(analysisRequest, { uri: fileUri(ckpt) });
     assert.equal(a.format, 'safetensors');
     // Only the requested model was analysed: autoRun is still off.
-    assert.deepEqual(await states(), ['pending', 'pending', 'ready']);
+    assert.deepEqual((await states()).filter((st) => st !== 'pending'), ['ready']);
+  } finally {
+    await lsp.stop();
+  }
+});
+
+test('files.exclude: excluded models are never listed, and vanish or return when the setting changes', { timeout: 120_000 }, async () => {
+  const listed = async (): Promise<string[]> => (await lsp.connection.sendRequest(modelsRequest)).map((m) => m.uri).sort();
+  // Read per folder through workspace/configuration, as VS Code answers it.
+  const lsp = await LspSession.start(ws, { settings: { autoRun: false } }, { 'files.exclude': { '**/ckpt': true, '**/.git': true } });
+  try {
+    await lsp.quiescent(0);
+    assert.deepEqual(await listed(), [fileUri(tfjs)]);
+    // A file event inside an excluded folder adds nothing.
+    await lsp.changed(ckpt, FileChangeType.Changed);
+    assert.deepEqual(await listed(), [fileUri(tfjs)]);
+
+    const changeTo = async (exclude: unknown): Promise<string[]> => {
+      const mark = lsp.statuses.length;
+      lsp.configuration['files.exclude'] = exclude;
+      // Clients announce a change with or without the new values; the server re-reads either way.
+      await lsp.connection.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
+      await lsp.quiescent(mark);
+      return listed();
+    };
+    assert.deepEqual(await changeTo({ '**/ckpt': false, '*/*.json': true }), [fileUri(broken), fileUri(ckpt)].sort());
+    assert.deepEqual(await changeTo({ 'ckpt/{broken,other}.safetensors': true }), [fileUri(ckpt), fileUri(tfjs)].sort());
+    assert.deepEqual(await changeTo({}), [fileUri(broken), fileUri(ckpt), fileUri(tfjs)].sort());
   } finally {
     await lsp.stop();
   }
