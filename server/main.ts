@@ -1,6 +1,7 @@
 // The Reducible language server: `node dist/server.js --stdio` (contract). Wires LSP
 // messages to the model store; all state lives in the store, all wording in render.ts.
 import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   CodeActionKind, CodeLensRefreshRequest, createConnection, DidChangeWatchedFilesNotification, FileChangeType, ProposedFeatures,
@@ -23,6 +24,7 @@ import { fileErrorDiagnostic, layerDiagnostics } from './features/diagnostics.js
 import { excludeTest, NOTHING_EXCLUDED } from './fileExclude.js';
 import { hover } from './features/hover.js';
 import { ModelStore, type ModelEntry, type Round } from './modelStore.js';
+import { isPlanFile, savedPlan } from './plans.js';
 import { mergeSettings } from './settings.js';
 import { sitesFor } from './sites/index.js';
 import { modelJsonSites } from './sites/modelJson.js';
@@ -65,14 +67,15 @@ async function publishDiagnostics(entry: ModelEntry): Promise<void> {
   const uri = fileUri(entry.path);
   let diagnostics: Diagnostic[] = [];
   if (entry.state === 'error') diagnostics = [fileErrorDiagnostic(entry.message ?? 'cannot read this model')];
-  else if (entry.analysis?.format.startsWith('tfjs')) {
+  const plan = entry.analysis && await savedPlan(entry.path);
+  if (entry.analysis?.format.startsWith('tfjs')) {
     const doc = documents.get(uri) ?? TextDocument.create(uri, 'json', 0, await readFile(entry.path, 'utf8').catch(() => ''));
-    diagnostics = layerDiagnostics(modelJsonSites(doc, entry.analysis));
+    diagnostics = layerDiagnostics(modelJsonSites(doc, entry.analysis), plan);
   }
   void connection.sendDiagnostics({ uri, diagnostics });
   for (const doc of documents.all()) {
     const m = modelPathOf(doc.uri);
-    if (m?.outline && m.path === entry.path) void connection.sendDiagnostics({ uri: doc.uri, diagnostics: layerDiagnostics(sitesFor(doc, store)) });
+    if (m?.outline && m.path === entry.path) void connection.sendDiagnostics({ uri: doc.uri, diagnostics: layerDiagnostics(sitesFor(doc, store), plan) });
   }
 }
 
@@ -208,6 +211,11 @@ connection.onDidChangeWatchedFiles(async ({ changes }) => {
   for (const change of changes) {
     const path = modelPathOf(change.uri)?.path;
     if (!path) continue;
+    if (isPlanFile(path)) {
+      // A saved plan changes the diagnostics of the models beside it, not what they are.
+      for (const e of store.ready()) if (dirname(e.path) === dirname(path)) void publishDiagnostics(e);
+      continue;
+    }
     const owners = store.ownersOf(path).filter((o) => o.path !== path);
     for (const owner of owners) await store.touch(owner.path);
     if (change.type === FileChangeType.Deleted || owners.length) store.remove(path);

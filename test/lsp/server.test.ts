@@ -3,7 +3,7 @@
 // and training code. Expected numbers come from the CLI's analysis of the same files.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CodeActionRequest, CodeLensRequest, DidChangeConfigurationNotification, DiagnosticSeverity, FileChangeType, HoverRequest,
@@ -210,6 +210,41 @@ describe('language server over stdio', { timeout: 300_000 }, () => {
     const lenses = await lsp.connection.sendRequest(CodeLensRequest.type, { textDocument: { uri } });
     assert.equal(lenses!.length, 5);
     await assert.rejects(lsp.connection.sendRequest(outlineRequest, { uri: fileUri(broken) }), /broken\.safetensors/);
+  });
+
+  test('a saved plan asking for a rank above break-even: Information on that layer, naming the break-even rank', async () => {
+    const ref = cliAnalysis(tfjs);
+    const [first, second] = ref.layers.filter((l) => l.factorisable && l.breakEvenRank + 1 < Math.min(l.rows, l.cols));
+    // One rank that cannot pay off, one at break-even (still pays), one full rank (keeps the layer dense).
+    const plan = join(ws, 'fashion', 'model.plan.json');
+    const full = Math.min(second.rows, second.cols);
+    writeFileSync(plan, JSON.stringify({ layers: { [first.name]: first.breakEvenRank + 1, [second.name]: second.breakEvenRank } }));
+    const planned = (uri: string): Diagnostic[] | undefined => lsp.diagnostics.get(uri)?.filter((d) => d.code === 'plan-cannot-pay');
+    await lsp.changed(plan, FileChangeType.Created);
+    const diags = await lsp.until(() => (planned(fileUri(tfjs))?.length ? planned(fileUri(tfjs)) : undefined));
+    assert.equal(diags.length, 1);
+    assert.equal(diags[0].severity, DiagnosticSeverity.Information);
+    assert.equal(message(diags[0]).split(':')[0], first.name);
+    assert.match(message(diags[0]), new RegExp(`low rank cannot pay off at rank ${first.breakEvenRank + 1} \\(model\\.plan\\.json\\): the break-even rank is ${first.breakEvenRank};`));
+    const line = tfjsText.split('\n')[diags[0].range.start.line];
+    assert.equal(line.slice(diags[0].range.start.character, diags[0].range.end.character).replace(/\s/g, ''), `"name":"${first.name}"`);
+    // The plan changes to full rank for that layer: nothing to say any more.
+    writeFileSync(plan, JSON.stringify({ layers: { [first.name]: Math.min(first.rows, first.cols), [second.name]: full } }));
+    await lsp.changed(plan, FileChangeType.Changed);
+    await lsp.until(() => (planned(fileUri(tfjs))?.length === 0 ? true : undefined));
+
+    // A binary model shows it in its outline; `plan.json` applies to every model in its folder.
+    const ckptRef = cliAnalysis(ckpt).layers.find((l) => l.name === 'fc1')!;
+    const outlineUri = `${OUTLINE_SCHEME}:${fileUri(ckpt).slice('file:'.length)}`;
+    const folderPlan = join(ws, 'ckpt', 'plan.json');
+    writeFileSync(folderPlan, JSON.stringify({ layers: { fc1: ckptRef.breakEvenRank + 1 } }));
+    await lsp.changed(folderPlan, FileChangeType.Created);
+    const outlineDiags = await lsp.until(() => (planned(outlineUri)?.length ? planned(outlineUri) : undefined));
+    assert.match(message(outlineDiags[0]), new RegExp(`^fc1: low rank cannot pay off at rank ${ckptRef.breakEvenRank + 1} \\(plan\\.json\\): the break-even rank is ${ckptRef.breakEvenRank};`));
+    rmSync(folderPlan);
+    rmSync(plan);
+    await lsp.changed(folderPlan, FileChangeType.Deleted);
+    await lsp.until(() => (planned(outlineUri)?.length === 0 ? true : undefined));
   });
 
   test('file changes: a fixed file loses its error, an edited checkpoint is re-analysed', async () => {
