@@ -250,6 +250,7 @@ documents.onDidClose(({ document }) => {
 connection.onRequest(modelsRequest, (): ModelSummary[] => [...store.entries.values()].map((e) => ({
   uri: fileUri(e.path), format: e.format ?? e.analysis?.format, fileBytes: e.fileBytes, state: e.state, message: e.message,
   totalParams: e.analysis?.totalParams, removable: e.analysis && removableShare(e.analysis), energy: settings.energy,
+  fromCache: e.fromCache,
 })));
 
 /** A model's path from a request's uri, adding a model file outside the workspace folders on demand. */

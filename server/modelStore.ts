@@ -19,6 +19,8 @@ export interface ModelEntry {
   format?: ModelFormat;
   analysis?: Analysis;
   message?: string;
+  /** The analysis came from the cache rather than from the engine. */
+  fromCache?: boolean;
 }
 
 export interface Round {
@@ -198,6 +200,7 @@ export class ModelStore {
         if (this.skipIfTooBig(entry)) return;
         const hash = await this.cache.hashOf(model.files);
         let analysis = await this.cache.get(hash);
+        entry.fromCache = analysis !== undefined;
         if (!analysis) {
           const progress = {
             report: (fraction: number, layer: string): void => {

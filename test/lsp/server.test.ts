@@ -3,14 +3,14 @@
 // and training code. Expected numbers come from the CLI's analysis of the same files.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CodeActionRequest, CodeLensRequest, DidChangeConfigurationNotification, DiagnosticSeverity, FileChangeType, HoverRequest,
   type Diagnostic, type Hover, type MarkupContent, type Position,
 } from 'vscode-languageserver-protocol/node';
 import type { Analysis } from '../../core/analysis.js';
-import { analysisRequest, modelsRequest, OUTLINE_SCHEME, outlineRequest, type CompressArgs } from '../../shared/protocol.js';
+import { analysisRequest, modelsRequest, OUTLINE_SCHEME, outlineRequest, type CompressArgs, type ModelSummary } from '../../shared/protocol.js';
 import { cli, makeFixtures, tempDir } from '../helpers/cli.js';
 import { fileUri, LspSession } from './lspClient.js';
 
@@ -288,6 +288,31 @@ test('a reopened workspace takes its analyses from the persisted cache', { timeo
   } finally {
     await lsp.stop();
   }
+});
+
+test('the cache persists in the storage folder, keyed by content: a second server on a copied workspace analyses nothing', { timeout: 120_000 }, async () => {
+  const store = tempDir('reducible-lsp-storage-');
+  const summaries = async (folder: string): Promise<{ models: ModelSummary[]; analysis: Analysis }> => {
+    const lsp = await LspSession.start(folder, { storagePath: store, settings: { energy: ENERGY } });
+    try {
+      await lsp.quiescent(0);
+      const models = await lsp.connection.sendRequest(modelsRequest);
+      const analysis = await lsp.connection.sendRequest(analysisRequest, { uri: fileUri(join(folder, 'fashion', 'model.json')) });
+      return { models, analysis };
+    } finally {
+      await lsp.stop();
+    }
+  };
+  const first = await summaries(ws);
+  const readable = first.models.filter((m) => m.state === 'ready');
+  assert.ok(readable.length >= 2 && readable.every((m) => m.fromCache === false), JSON.stringify(first.models));
+  // Same bytes at other paths (a reopened or moved workspace): same cache entries.
+  const moved = tempDir('reducible-lsp-moved-');
+  cpSync(ws, moved, { recursive: true, preserveTimestamps: false });
+  const second = await summaries(moved);
+  assert.deepEqual(second.models.filter((m) => m.state === 'ready').map((m) => [m.uri.slice(fileUri(moved).length), m.fromCache]).sort(),
+    readable.map((m) => [m.uri.slice(fileUri(ws).length), true]).sort());
+  assert.deepEqual(second.analysis.layers, first.analysis.layers);
 });
 
 test('a model opened from outside the workspace is analysed on open', { timeout: 120_000 }, async () => {
