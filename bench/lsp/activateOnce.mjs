@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 import Module from 'node:module';
 import childProcess from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -104,4 +104,5 @@ console.log(JSON.stringify({
 }));
 // The server would otherwise still be starting up beside the next run.
 for (const child of spawned) child.kill();
+rmSync(storage, { recursive: true, force: true });
 process.exit(0);
