@@ -5,6 +5,7 @@ import type { Model } from '../types.js';
 import { InputError } from '../types.js';
 import { isTfjsJson, readTfjs } from './tfjs.js';
 import { readSafetensors } from './safetensors.js';
+import { isSafetensorsIndex, readSafetensorsIndex } from './safetensorsIndex.js';
 import { readKeras, readKerasH5 } from './keras.js';
 import { readOnnx } from './onnx.js';
 import { readPytorch } from './pytorch.js';
@@ -31,6 +32,7 @@ export async function openModel(path: string): Promise<Model> {
   }
   const ext = extname(path).toLowerCase();
   if (ext === '.json') {
+    if (isSafetensorsIndex(path)) return readSafetensorsIndex(path);
     if (await isTfjsJson(path)) return readTfjs(path);
     throw new InputError(path, 'JSON file is not a TF.js model (no weightsManifest)');
   }
@@ -39,10 +41,14 @@ export async function openModel(path: string): Promise<Model> {
   return reader(path);
 }
 
-/** TF.js weight shards share PyTorch's `.bin`; they belong to their model.json, not listed alone. */
-const TFJS_SHARD = /shard\d+of\d+\.bin$/i;
+/**
+ * Shards belong to the file that indexes them, not listed alone: TF.js weight shards (which
+ * share PyTorch's `.bin`) to their model.json, Hugging Face `-0000i-of-0000n.safetensors`
+ * shards to their `.safetensors.index.json`.
+ */
+const SHARD = /(shard\d+of\d+\.bin|-\d+-of-\d+\.safetensors)$/i;
 
 export function isModelPath(path: string): boolean {
   const ext = extname(path).toLowerCase();
-  return ext === '.json' ? !path.endsWith('.report.json') : ext in READERS && !TFJS_SHARD.test(path);
+  return ext === '.json' ? !path.endsWith('.report.json') : ext in READERS && !SHARD.test(path);
 }
