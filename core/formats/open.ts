@@ -37,18 +37,14 @@ export async function openModel(path: string): Promise<Model> {
     throw new InputError(path, 'JSON file is not a TF.js model (no weightsManifest)');
   }
   const reader = READERS[ext];
-  if (!reader) throw new InputError(path, `unsupported model format "${ext || 'no extension'}" (supported: .json TF.js, ${Object.keys(READERS).join(', ')})`);
+  if (!reader) throw new InputError(path, `unsupported model format "${ext || 'no extension'}" (supported: .json TF.js, .safetensors.index.json, ${Object.keys(READERS).join(', ')})`);
   return reader(path);
 }
 
-/**
- * Shards belong to the file that indexes them, not listed alone: TF.js weight shards (which
- * share PyTorch's `.bin`) to their model.json, Hugging Face `-0000i-of-0000n.safetensors`
- * shards to their `.safetensors.index.json`.
- */
-const SHARD = /(shard\d+of\d+\.bin|-\d+-of-\d+\.safetensors)$/i;
+/** TF.js weight shards share PyTorch's `.bin`; they belong to their model.json, not listed alone. */
+const TFJS_SHARD = /shard\d+of\d+\.bin$/i;
 
 export function isModelPath(path: string): boolean {
   const ext = extname(path).toLowerCase();
-  return ext === '.json' ? !path.endsWith('.report.json') : ext in READERS && !SHARD.test(path);
+  return ext === '.json' ? !path.endsWith('.report.json') : ext in READERS && !TFJS_SHARD.test(path);
 }

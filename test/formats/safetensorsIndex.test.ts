@@ -7,7 +7,6 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSy
 import { join } from 'node:path';
 import { cli, makeFixtures, tempDir } from '../helpers/cli.js';
 import { python } from '../helpers/python.js';
-import { isModelPath } from '../../core/formats/open.js';
 import { MAX_INDEX } from '../../core/formats/safetensorsIndex.js';
 
 const dir = makeFixtures('test/fixtures/make_safetensors_shards.py');
@@ -33,11 +32,6 @@ print(json.dumps({"params": sum(t.numel() for t in sd.values()),
     assert.equal(l.singularValues.length, want.length, l.name);
     for (let i = 0; i < want.length; i++) assert.ok(Math.abs(l.singularValues[i] - want[i]) <= 1e-4 * want[0], `${l.name} σ${i}: ${l.singularValues[i]} vs ${want[i]}`);
   }
-});
-
-test('shards are listed through their index, not as models of their own', () => {
-  assert.equal(isModelPath(join(dir, SHARDS[0])), false);
-  assert.equal(isModelPath(index), true);
 });
 
 interface Loaded { outputError: number; weightErrors: Record<string, number> }
