@@ -1,5 +1,6 @@
-// Files a model names by relative path (ONNX external data, safetensors shards) must lie in
-// the model's own folder: a hostile model must not make us read /etc/passwd or ../secrets.
+// Files a model names by relative path (TF.js weight files, ONNX external data, safetensors
+// shards) must lie in the model's own folder: a hostile model must not make us read
+// /etc/passwd or ../secrets.
 import { realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 
