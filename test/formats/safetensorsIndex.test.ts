@@ -60,7 +60,7 @@ print(json.dumps({"outputError": float((y2 - y).abs().max() / y.abs().max()), "w
   undefined, [join(dir, 'mlp.pt'), reduced, join(dir, 'x.npy')]).toString()) as Loaded;
 }
 
-function compress(ranks: Record<string, number>): { out: string; report: { compressedBytes: number; files: string[]; layers: { name: string; relativeError: number }[] } } {
+function compress(ranks: Record<string, number>): { out: string; report: { compressedBytes: number; predictedBytes: number; files: string[]; layers: { name: string; relativeError: number }[] } } {
   const work = tempDir();
   for (const f of ['model.safetensors.index.json', ...SHARDS]) copyFileSync(join(dir, f), join(work, f));
   const plan = join(work, 'plan.json');
@@ -77,6 +77,7 @@ test('compress at the weights\' exact ranks: one reduced shard per input shard, 
   const written = ['model.reduced-00001-of-00002.safetensors', 'model.reduced-00002-of-00002.safetensors', 'model.reduced.safetensors.index.json'];
   for (const f of written) assert.ok(readdirSync(work).includes(f), `${f} written`);
   assert.equal(report.compressedBytes, written.reduce((n, f) => n + statSync(join(work, f)).size, 0));
+  assert.ok(report.compressedBytes <= 1.02 * report.predictedBytes + 4096, `${report.compressedBytes} B written for ${report.predictedBytes} B predicted`);
   const idx = JSON.parse(readFileSync(out, 'utf8')) as { metadata: { total_size: number }; weight_map: Record<string, string> };
   // fc2's bias sat in the second shard and stays there, renamed for the Sequential.
   assert.equal(idx.weight_map['fc2.1.bias'], written[1]);
