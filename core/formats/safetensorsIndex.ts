@@ -11,6 +11,9 @@ import { StoredModel, type StoredTensor } from './storedModel.js';
 /** Real indexes are kilobytes to a few MB (one line per tensor); a larger one is refused unread. */
 export const MAX_INDEX = 16 * 1024 * 1024;
 
+/** Every shard stays open for lazy reads; the largest public checkpoints have a few hundred. */
+export const MAX_SHARDS = 1024;
+
 export const INDEX_SUFFIX = '.safetensors.index.json';
 
 export function isSafetensorsIndex(path: string): boolean {
@@ -42,6 +45,7 @@ export async function readSafetensorsIndex(path: string): Promise<StoredModel> {
     if (!byShard.has(file)) byShard.set(file, []);
     byShard.get(file)!.push(name);
   }
+  if (byShard.size > MAX_SHARDS) throw new InputError(path, `index names ${byShard.size} shards, over the limit of ${MAX_SHARDS}`);
   const sources: FileSource[] = [];
   try {
     const shards: Shard[] = [];

@@ -7,7 +7,7 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSy
 import { join } from 'node:path';
 import { cli, makeFixtures, tempDir } from '../helpers/cli.js';
 import { python } from '../helpers/python.js';
-import { MAX_INDEX } from '../../core/formats/safetensorsIndex.js';
+import { MAX_INDEX, MAX_SHARDS } from '../../core/formats/safetensorsIndex.js';
 
 const dir = makeFixtures('test/fixtures/make_safetensors_shards.py');
 const index = join(dir, 'model.safetensors.index.json');
@@ -129,6 +129,7 @@ test('hostile indexes: exit 2 with one line naming the index', () => {
     ['misplaced', map({ 'fc1.weight': SHARDS[1] }), /fc1\.weight is listed in shard model-00002-of-00002\.safetensors, which does not hold it/],
     ['no-map', JSON.stringify({ metadata: {} }), /no weight_map/],
     ['not-json', '{"weight_map": ', /not valid JSON/],
+    ['many-shards', map(Object.fromEntries(Array.from({ length: MAX_SHARDS + 1 }, (_, i) => [`t${i}.weight`, `s${i}.safetensors`]))), /1025 shards, over the limit/],
     ['huge', `{"weight_map": {}}${' '.repeat(MAX_INDEX)}`, /over the 16 MB limit/],
   ];
   for (const [name, body, pattern] of cases) {
