@@ -7,6 +7,7 @@ then calls the stock `load_state_dict`:
 
     model = MyNet()
     load_reduced(model, "model.reduced.safetensors")
+    load_reduced(model, "model.reduced.safetensors.index.json")  # sharded: every shard the index names
 
 int8 files (`--dtype int8`) store the factors as I8 with one F32 scale per rank
 component (`p.0.weight_scale`, `p.1.weight_scale`); they are dequantised here before loading.
@@ -14,6 +15,7 @@ Needs only torch (the safetensors header is 8 bytes of length + JSON, parsed her
 Grouped convolutions cannot be factorised this way and are refused.
 """
 import json
+import os
 import struct
 
 import torch
@@ -57,10 +59,25 @@ def factorised(old, spec):
         conv(k, spec["out"], 1, bias=old.bias is not None, **kw))
 
 
+def read_reduced(path):
+    """({name: tensor}, {module: spec}) of a reduced .safetensors or of all shards of a .safetensors.index.json."""
+    if path.endswith(".index.json"):
+        with open(path) as f:
+            shards = dict.fromkeys(json.load(f)["weight_map"].values())  # each once, in order
+        paths = [os.path.join(os.path.dirname(path), s) for s in shards]
+    else:
+        paths = [path]
+    tensors, layers = {}, {}
+    for p in paths:
+        t, meta = read_safetensors(p)
+        tensors.update(t)
+        layers.update(json.loads(meta.get("reducible", '{"layers": {}}'))["layers"])
+    return tensors, layers
+
+
 def load_reduced(model, path, strict=True):
-    """Swaps every module the file lists for its factorised form, then loads the weights."""
-    tensors, meta = read_safetensors(path)
-    layers = json.loads(meta.get("reducible", '{"layers": {}}'))["layers"]
+    """Swaps every module the file (or the index's shards) lists for its factorised form, then loads the weights."""
+    tensors, layers = read_reduced(path)
     for name, spec in layers.items():
         parent, _, attr = name.rpartition(".")
         owner = model.get_submodule(parent) if parent else model

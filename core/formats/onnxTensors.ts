@@ -1,10 +1,9 @@
 // ONNX TensorProto → StoredTensor: raw_data (kept as a byte range of the model file),
 // the typed number lists (float_data, int32_data for 16-bit floats, …) and external data
 // files, which must lie inside the model's folder.
-import { realpath } from 'node:fs/promises';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { FileSource, MemorySource, type ByteSource } from '../io/byteSource.js';
 import { DTYPE_BYTES, checkedSize } from '../io/decode.js';
+import { resolveInside } from '../io/insideFolder.js';
 import type { DType } from '../types.js';
 import { InputError } from '../types.js';
 import { ONNX_DTYPE, int64, type TensorMessage } from './onnxSchema.js';
@@ -27,16 +26,10 @@ export class ExternalFiles {
   constructor(private readonly modelPath: string, private readonly dir: string) {}
 
   async open(location: string): Promise<FileSource> {
-    const full = resolve(this.dir, location);
-    const rel = relative(this.dir, full);
-    if (isAbsolute(location) || rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
-      throw new InputError(this.modelPath, `external data path "${location}" points outside the model folder`);
-    }
+    const full = await resolveInside(this.dir, location);
+    if (!full) throw new InputError(this.modelPath, `external data path "${location}" points outside the model folder`);
     const cached = this.opened.get(full);
     if (cached) return cached;
-    // A symlink inside the folder must not lead outside it either.
-    const [realDir, realFile] = await Promise.all([realpath(this.dir), realpath(full).catch(() => full)]);
-    if (!realFile.startsWith(realDir + sep)) throw new InputError(this.modelPath, `external data path "${location}" points outside the model folder`);
     const src = await FileSource.open(full).catch((e: Error) => {
       throw new InputError(this.modelPath, `external data ${location}: ${e.message.replace(`${full}: `, '')}`);
     });

@@ -5,6 +5,7 @@ import type { Model } from '../types.js';
 import { InputError } from '../types.js';
 import { isTfjsJson, readTfjs } from './tfjs.js';
 import { readSafetensors } from './safetensors.js';
+import { isSafetensorsIndex, readSafetensorsIndex } from './safetensorsIndex.js';
 import { readKeras, readKerasH5 } from './keras.js';
 import { readOnnx } from './onnx.js';
 import { readPytorch } from './pytorch.js';
@@ -31,11 +32,12 @@ export async function openModel(path: string): Promise<Model> {
   }
   const ext = extname(path).toLowerCase();
   if (ext === '.json') {
+    if (isSafetensorsIndex(path)) return readSafetensorsIndex(path);
     if (await isTfjsJson(path)) return readTfjs(path);
     throw new InputError(path, 'JSON file is not a TF.js model (no weightsManifest)');
   }
   const reader = READERS[ext];
-  if (!reader) throw new InputError(path, `unsupported model format "${ext || 'no extension'}" (supported: .json TF.js, ${Object.keys(READERS).join(', ')})`);
+  if (!reader) throw new InputError(path, `unsupported model format "${ext || 'no extension'}" (supported: .json TF.js, .safetensors.index.json, ${Object.keys(READERS).join(', ')})`);
   return reader(path);
 }
 

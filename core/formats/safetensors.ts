@@ -17,42 +17,7 @@ export interface SafetensorsHeaderEntry { dtype: string; shape: number[]; data_o
 export async function readSafetensors(path: string): Promise<StoredModel> {
   const src = await FileSource.open(path);
   try {
-    if (src.size < 8) throw new InputError(path, 'truncated: shorter than the 8-byte safetensors header length');
-    const lenBytes = await src.read(0, 8);
-    const headerLen = Number(new DataView(lenBytes.buffer).getBigUint64(0, true));
-    if (headerLen > MAX_HEADER) throw new InputError(path, `header length ${headerLen} exceeds the 100 MB limit`);
-    if (8 + headerLen > src.size) throw new InputError(path, `truncated: header length ${headerLen} runs past the end of the ${src.size}-byte file`);
-    let header: Record<string, unknown>;
-    try {
-      header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(await src.read(8, headerLen)));
-    } catch (e) {
-      throw new InputError(path, `header is not valid JSON (${(e as Error).message})`);
-    }
-    if (!header || typeof header !== 'object' || Array.isArray(header)) throw new InputError(path, 'header is not a JSON object');
-    const dataStart = 8 + headerLen;
-    const dataLen = src.size - dataStart;
-    const tensors: StoredTensor[] = [];
-    const ranges: [number, number, string][] = [];
-    for (const [name, v] of Object.entries(header)) {
-      if (name === '__metadata__') continue;
-      const e = v as SafetensorsHeaderEntry;
-      const dtype = Object.hasOwn(SAFETENSORS_DTYPES, e?.dtype) ? SAFETENSORS_DTYPES[e.dtype] : undefined;
-      if (!dtype) throw new InputError(path, `tensor ${name} has unsupported dtype ${String(e?.dtype)}`);
-      const count = checkedSize(e.shape);
-      if (count === undefined) throw new InputError(path, `tensor ${name} has an invalid shape`);
-      const [begin, end] = Array.isArray(e.data_offsets) ? e.data_offsets : [NaN, NaN];
-      if (!Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || begin < 0 || end < begin || end > dataLen) {
-        throw new InputError(path, `tensor ${name} has data offsets outside the file`);
-      }
-      if (end - begin !== count * DTYPE_BYTES[dtype]) throw new InputError(path, `tensor ${name}: offsets span ${end - begin} bytes but shape and dtype need ${count * DTYPE_BYTES[dtype]}`);
-      ranges.push([begin, end, name]);
-      tensors.push({ name, shape: e.shape, dtype, storedBytes: end - begin, source: src, offset: dataStart + begin });
-    }
-    ranges.sort((a, b) => a[0] - b[0]);
-    for (let i = 1; i < ranges.length; i++) {
-      if (ranges[i][0] < ranges[i - 1][1]) throw new InputError(path, `tensors ${ranges[i - 1][2]} and ${ranges[i][2]} overlap`);
-    }
-    const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
+    const { tensors, metadata } = await parseSafetensors(src, path);
     return new StoredModel({
       format: 'safetensors', path, files: [path], fileBytes: src.size, tensors,
       layers: stateDictLayers(tensors), sources: [src], extra: { metadata },
@@ -61,6 +26,46 @@ export async function readSafetensors(path: string): Promise<StoredModel> {
     await src.close();
     throw e;
   }
+}
+
+/** The tensors (lazy, pointing into `src`) and `__metadata__` of one safetensors file; errors name `path`. */
+export async function parseSafetensors(src: FileSource, path: string): Promise<{ tensors: StoredTensor[]; metadata: Record<string, string> }> {
+  if (src.size < 8) throw new InputError(path, 'truncated: shorter than the 8-byte safetensors header length');
+  const lenBytes = await src.read(0, 8);
+  const headerLen = Number(new DataView(lenBytes.buffer).getBigUint64(0, true));
+  if (headerLen > MAX_HEADER) throw new InputError(path, `header length ${headerLen} exceeds the 100 MB limit`);
+  if (8 + headerLen > src.size) throw new InputError(path, `truncated: header length ${headerLen} runs past the end of the ${src.size}-byte file`);
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(await src.read(8, headerLen)));
+  } catch (e) {
+    throw new InputError(path, `header is not valid JSON (${(e as Error).message})`);
+  }
+  if (!header || typeof header !== 'object' || Array.isArray(header)) throw new InputError(path, 'header is not a JSON object');
+  const dataStart = 8 + headerLen;
+  const dataLen = src.size - dataStart;
+  const tensors: StoredTensor[] = [];
+  const ranges: [number, number, string][] = [];
+  for (const [name, v] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    const e = v as SafetensorsHeaderEntry;
+    const dtype = Object.hasOwn(SAFETENSORS_DTYPES, e?.dtype) ? SAFETENSORS_DTYPES[e.dtype] : undefined;
+    if (!dtype) throw new InputError(path, `tensor ${name} has unsupported dtype ${String(e?.dtype)}`);
+    const count = checkedSize(e.shape);
+    if (count === undefined) throw new InputError(path, `tensor ${name} has an invalid shape`);
+    const [begin, end] = Array.isArray(e.data_offsets) ? e.data_offsets : [NaN, NaN];
+    if (!Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || begin < 0 || end < begin || end > dataLen) {
+      throw new InputError(path, `tensor ${name} has data offsets outside the file`);
+    }
+    if (end - begin !== count * DTYPE_BYTES[dtype]) throw new InputError(path, `tensor ${name}: offsets span ${end - begin} bytes but shape and dtype need ${count * DTYPE_BYTES[dtype]}`);
+    ranges.push([begin, end, name]);
+    tensors.push({ name, shape: e.shape, dtype, storedBytes: end - begin, source: src, offset: dataStart + begin });
+  }
+  ranges.sort((a, b) => a[0] - b[0]);
+  for (let i = 1; i < ranges.length; i++) {
+    if (ranges[i][0] < ranges[i - 1][1]) throw new InputError(path, `tensors ${ranges[i - 1][2]} and ${ranges[i][2]} overlap`);
+  }
+  return { tensors, metadata: (header.__metadata__ ?? {}) as Record<string, string> };
 }
 
 /**

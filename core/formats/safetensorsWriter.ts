@@ -8,7 +8,7 @@
 // F16 or BF16 (the source's precision unless asked otherwise); int8 factors are I8 with one
 // F32 scale per rank component (`p.0.weight_scale`, `p.1.weight_scale`), which the helper
 // folds back in. Untouched tensors are copied byte for byte, streamed from the source.
-import type { Factorisation, OutputFile, WriteOptions, Writer } from '../compress/types.js';
+import type { Factorisation, OutputFile, OutputSink, WriteOptions, Writer } from '../compress/types.js';
 import { transpose } from '../io/decode.js';
 import type { DType } from '../types.js';
 import { InputError } from '../types.js';
@@ -42,31 +42,43 @@ export interface ReducedLayerMeta {
 }
 
 export const writeSafetensors: Writer<StoredModel> = async (model, factors, out, sink, opts) => {
+  const metadata = (model.extra as { metadata?: Record<string, string> } | undefined)?.metadata ?? {};
+  await writeSafetensorsFile(model.path, model.tensors, metadata, factors, out, sink, opts);
+};
+
+/**
+ * Writes `tensors` (all of a file, or one shard's) with the factors of the layers whose
+ * weight is among them; `metadata` is the source file's `__metadata__`. Returns the names
+ * written and the bytes of tensor data (a sharded index's weight_map and total_size).
+ */
+export async function writeSafetensorsFile(
+  path: string, tensors: StoredTensor[], source: Record<string, string>,
+  factors: Map<string, Factorisation>, out: string, sink: OutputSink, opts: WriteOptions,
+): Promise<{ names: string[]; dataBytes: number }> {
   const byWeight = new Map([...factors.values()].map((f) => [f.layer.weight, f]));
   const biasOwner = new Map<string, Factorisation>();
   for (const f of factors.values()) if (f.layer.bias) biasOwner.set(f.layer.bias, f);
   const layers: Record<string, ReducedLayerMeta> = {};
   const entries: Entry[] = [];
-  for (const t of model.tensors) {
+  for (const t of tensors) {
     const f = byWeight.get(t.name);
     if (f) {
-      const { meta, tensors } = factorEntries(model.path, t, f, opts);
+      const { meta, tensors: written } = factorEntries(path, t, f, opts);
       layers[f.layer.name] = meta;
-      entries.push(...tensors);
+      entries.push(...written);
     } else {
       const owner = biasOwner.get(t.name);
       entries.push(!owner ? copyEntry(t, t.name) : owner.bias ? biasEntry(owner, t) : copyEntry(t, `${owner.layer.name}.1.bias`));
     }
   }
-  const source = (model.extra as { metadata?: Record<string, string> } | undefined)?.metadata ?? {};
   // Re-reducing a reduced file keeps the earlier swaps first: load_reduced applies them in
   // order, so `p` becomes a Sequential before `p.0` inside it is swapped in turn.
-  const earlier = source.reducible ? earlierLayers(model.path, source.reducible) : {};
+  const earlier = source.reducible ? earlierLayers(path, source.reducible) : {};
   const metadata = { ...source, format: source.format ?? 'pt', reducible: JSON.stringify({ version: 1, layers: { ...earlier, ...layers } }) };
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const e of entries) {
-    if (e.name in header) throw new InputError(model.path, `cannot write ${e.name}: the model already has a tensor of that name`);
+    if (e.name in header) throw new InputError(path, `cannot write ${e.name}: the model already has a tensor of that name`);
     header[e.name] = { dtype: e.dtype, shape: e.shape, data_offsets: [offset, offset + e.bytes] };
     offset += e.bytes;
   }
@@ -80,7 +92,8 @@ export const writeSafetensors: Writer<StoredModel> = async (model, factors, out,
   await file.write(len);
   await file.write(padded);
   for (const e of entries) await e.write(file);
-};
+  return { names: entries.map((e) => e.name), dataBytes: offset };
+}
 
 function earlierLayers(path: string, json: string): Record<string, ReducedLayerMeta> {
   try {

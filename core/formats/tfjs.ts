@@ -1,8 +1,9 @@
 // TF.js layers and graph models: a JSON file with a `weightsManifest` plus binary shards.
-import { readFile, realpath } from 'node:fs/promises';
-import { dirname, resolve, relative, isAbsolute, sep } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { ConcatSource, FileSource, type ByteSource } from '../io/byteSource.js';
 import { DTYPE_BYTES, checkedSize } from '../io/decode.js';
+import { resolveInside } from '../io/insideFolder.js';
 import type { DType, Layer, LayerKind } from '../types.js';
 import { InputError } from '../types.js';
 import { StoredModel, type MatrixLayout, type StoredTensor } from './storedModel.js';
@@ -46,12 +47,8 @@ export async function readTfjs(path: string): Promise<StoredModel> {
       if (!Array.isArray(group?.paths) || !Array.isArray(group?.weights)) throw new InputError(path, 'malformed weightsManifest group');
       const parts: FileSource[] = [];
       for (const p of group.paths) {
-        const full = resolve(dir, String(p));
-        const rel = relative(dir, full);
-        if (rel.startsWith('..') || isAbsolute(rel)) throw new InputError(path, `weight path ${p} points outside the model folder`);
-        // A symlink inside the folder must not lead outside it either.
-        const [realDir, realFile] = await Promise.all([realpath(dir), realpath(full).catch(() => full)]);
-        if (!realFile.startsWith(realDir + sep)) throw new InputError(path, `weight path ${p} points outside the model folder`);
+        const full = await resolveInside(dir, String(p));
+        if (!full) throw new InputError(path, `weight path ${p} points outside the model folder`);
         const part = await FileSource.open(full).catch((e: Error) => {
           throw new InputError(path, `weight file ${p}: ${e.message.replace(`${full}: `, '')}`);
         });

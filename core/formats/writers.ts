@@ -5,6 +5,8 @@ import type { ModelFormat } from '../types.js';
 import type { StoredModel } from './storedModel.js';
 import { writeKeras } from './kerasWriter.js';
 import { writeOnnx } from './onnxWriter.js';
+import { INDEX_SUFFIX, isIndexModel } from './safetensorsIndex.js';
+import { writeSafetensorsIndex } from './safetensorsIndexWriter.js';
 import { writeSafetensors } from './safetensorsWriter.js';
 import { writeTfjsGraph } from './tfjsGraphWriter.js';
 import { writeTfjsLayers } from './tfjsWriter.js';
@@ -21,12 +23,13 @@ export const WRITERS: Partial<Record<ModelFormat, WriterEntry>> = {
   onnx: { write: writeOnnx },
   'keras-h5': { write: writeKeras },
   keras: { write: writeKeras },
-  safetensors: { write: writeSafetensors },
+  // One format, two layouts: a single file, or a Hugging Face index over shards.
+  safetensors: { write: (model, ...rest) => (isIndexModel(model) ? writeSafetensorsIndex : writeSafetensors)(model, ...rest) },
   pytorch: { write: writeSafetensors, ext: '.safetensors' },
 };
 
-/** `dir/name.ext` → `dir/name.reduced.ext`. */
+/** `dir/name.ext` → `dir/name.reduced.ext` (`name.safetensors.index.json` → `name.reduced.safetensors.index.json`). */
 export function defaultOutput(path: string, ext?: string): string {
-  const e = extname(path);
+  const e = path.toLowerCase().endsWith(INDEX_SUFFIX) ? path.slice(-INDEX_SUFFIX.length) : extname(path);
   return join(dirname(path), `${basename(path, e)}.reduced${ext ?? e}`);
 }
