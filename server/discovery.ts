@@ -4,6 +4,7 @@ import type { Dirent } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { READERS, isModelPath } from '../core/formats/open.js';
+import { isSafetensorsIndex } from '../core/formats/safetensorsIndex.js';
 import { isTfjsJson } from '../core/formats/tfjs.js';
 import type { ExcludeTest } from './fileExclude.js';
 
@@ -38,7 +39,7 @@ export function searchedRoot(roots: SearchRoot[], path: string): SearchRoot | un
 
 export async function isModelFile(path: string): Promise<boolean> {
   if (!isModelPath(path)) return false;
-  if (extname(path).toLowerCase() !== '.json') return true;
+  if (extname(path).toLowerCase() !== '.json' || isSafetensorsIndex(path)) return true;
   try {
     return (await stat(path)).size <= MAX_MODEL_JSON && await isTfjsJson(path);
   } catch {
@@ -46,11 +47,17 @@ export async function isModelFile(path: string): Promise<boolean> {
   }
 }
 
-/** The weight files a TF.js model.json names: they are part of that model, not models of their own. */
-async function tfjsShards(jsonPath: string): Promise<string[]> {
+/**
+ * The files a JSON model names (a TF.js manifest's weight files, a safetensors index's
+ * shards): they are part of that model, not models of their own.
+ */
+async function jsonShards(jsonPath: string): Promise<string[]> {
   try {
-    const manifest = JSON.parse(await readFile(jsonPath, 'utf8')).weightsManifest as { paths?: unknown[] }[];
-    return manifest.flatMap((g) => (Array.isArray(g?.paths) ? g.paths : [])).map((p) => resolve(dirname(jsonPath), String(p)));
+    const json = JSON.parse(await readFile(jsonPath, 'utf8'));
+    const files = isSafetensorsIndex(jsonPath)
+      ? Object.values(json.weight_map as Record<string, unknown>)
+      : (json.weightsManifest as { paths?: unknown[] }[]).flatMap((g) => (Array.isArray(g?.paths) ? g.paths : []));
+    return files.map((p) => resolve(dirname(jsonPath), String(p)));
   } catch {
     return [];
   }
@@ -80,6 +87,6 @@ export async function findModelFiles(root: SearchRoot): Promise<string[]> {
   };
   await walk(root.path, '');
   const jsons = found.filter((p) => extname(p).toLowerCase() === '.json');
-  const shards = new Set((await Promise.all([...jsons, ...hiddenJsons].map(tfjsShards))).flat());
+  const shards = new Set((await Promise.all([...jsons, ...hiddenJsons].map(jsonShards))).flat());
   return found.filter((p) => !shards.has(p));
 }

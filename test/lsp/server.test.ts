@@ -383,3 +383,22 @@ test('files.exclude: excluded models are never listed, and vanish or return when
     await lsp.stop();
   }
 });
+
+test('a sharded safetensors checkpoint is one model: its index is listed, its shards are not', { timeout: 120_000 }, async () => {
+  const shardsDir = makeFixtures('test/fixtures/make_safetensors_shards.py');
+  const root = tempDir('reducible-lsp-shards-');
+  for (const f of readdirSync(shardsDir)) if (f.endsWith('.safetensors') || f.endsWith('.index.json')) copyFileSync(join(shardsDir, f), join(root, f));
+  const index = join(root, 'model.safetensors.index.json');
+  const lsp = await LspSession.start(root, { storagePath: tempDir() });
+  try {
+    await lsp.quiescent(0);
+    const models = await lsp.connection.sendRequest(modelsRequest);
+    assert.deepEqual(models.map((m) => m.uri), [fileUri(index)]);
+    const ref = cliAnalysis(index);
+    assert.equal(models[0].state, 'ready');
+    assert.equal(models[0].totalParams, ref.totalParams);
+    assert.equal(models[0].fileBytes, ref.fileBytes);
+  } finally {
+    await lsp.stop();
+  }
+});
