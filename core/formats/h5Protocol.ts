@@ -11,8 +11,11 @@ export type H5Request =
 
 export type H5Response =
   | { id: number; ok: true; root?: H5Group; bytes?: Uint8Array }
-  /** `refusal`: an InputError's whole message (it names the file); `error`: anything else, a bug. */
-  | { id: number; ok: false; refusal?: string; error?: string };
+  /**
+   * `refusal`: an InputError's whole message (it names the file); `error`: anything else, a bug.
+   * `retire`: h5wasm failed in a way that may leave its state broken: the worker serves no other file.
+   */
+  | { id: number; ok: false; refusal?: string; error?: string; retire?: boolean };
 
 
 /** What the worker posts once libhdf5 is loaded, so a request's deadline counts its work only. */

@@ -91,9 +91,11 @@ export class RemoteH5 {
     if (!p) return;
     this.pending.delete(r.id);
     clearTimeout(p.timer);
-    if (r.ok) p.resolve(r);
-      // A refusal's message already names the file.
-      else p.reject(r.refusal !== undefined ? new InputError(undefined, r.refusal) : new Error(`HDF5 worker: ${r.error}`));
+    if (r.ok) { p.resolve(r); return; }
+    // A refusal's message already names the file.
+    const e = r.refusal !== undefined ? new InputError(undefined, r.refusal) : new Error(`HDF5 worker: ${r.error}`);
+    if (r.retire) this.retire(new InputError(this.shownAs, 'HDF5 reader was stopped after h5wasm failed on this file'));
+    p.reject(e);
   };
 
   private readonly onError = (e: Error): void => this.fail(/memory limit|out of memory/i.test(e.message)
@@ -116,10 +118,12 @@ export class RemoteH5 {
     });
   }
 
-  /** Stops the worker: libhdf5 cannot be interrupted any other way. */
-  private fail(why: string): void {
+  /** Stops the worker (libhdf5 cannot be interrupted any other way); `why` fails every request from now on. */
+  private fail(why: string): void { this.retire(new InputError(this.shownAs, why)); }
+
+  private retire(dead: InputError): void {
     if (this.dead) return;
-    this.dead = new InputError(this.shownAs, why);
+    this.dead = dead;
     this.unlisten();
     void this.worker.terminate();
     for (const p of this.pending.values()) { clearTimeout(p.timer); p.reject(this.dead); }
