@@ -20,6 +20,8 @@ export interface Hdf5Limits {
 }
 
 const limits: Hdf5Limits = { timeoutMs: 10_000, msPerMB: 50, heapMb: 1024 };
+/** The longest deadline a request gets: an hour. */
+const MAX_TIMEOUT_MS = 3_600_000;
 /** A worker still loading libhdf5 after this long is not coming (a badly overloaded machine). */
 const START_TIMEOUT_MS = 120_000;
 
@@ -74,7 +76,8 @@ export class RemoteH5 {
 
   /** All bytes of the numeric dataset at `path` (`bytes` long, which sets the deadline). */
   async read(path: string, bytes: number): Promise<Uint8Array> {
-    return (await this.request({ op: 'read', path }, limits.timeoutMs + limits.msPerMB * bytes / 2 ** 20)).bytes!;
+    // Capped: setTimeout fires at once past 2³¹ ms, and a declared size can be absurd (the worker refuses those).
+    return (await this.request({ op: 'read', path }, Math.min(MAX_TIMEOUT_MS, limits.timeoutMs + limits.msPerMB * bytes / 2 ** 20))).bytes!;
   }
 
   async close(): Promise<void> {
