@@ -13,7 +13,7 @@ export type H5Response =
   | { id: number; ok: true; root?: H5Group; bytes?: Uint8Array }
   /**
    * `refusal`: an InputError's whole message (it names the file); `error`: anything else, a bug.
-   * `retire`: h5wasm failed in a way that may leave its state broken: the worker serves no other file.
+   * `retire`: libhdf5 trapped, which may leave its state broken: the worker serves no other file.
    */
   | { id: number; ok: false; refusal?: string; error?: string; retire?: boolean };
 

@@ -1,9 +1,9 @@
 // HDF5 files opened in a worker thread (h5Thread.ts), so that a corrupt file on which
 // libhdf5 loops or grows without bound costs a one-line refusal instead of a hung CLI or
 // language server: every request has a deadline, the worker a heap cap, and a worker that
-// passes either is terminated. Each open file has a worker to itself (one file's failure
-// cannot take another's down); a closed file's worker is kept for the next one, because
-// starting one (loading libhdf5's WebAssembly) takes 0.1–0.5 s.
+// passes either, or in which libhdf5 trapped, is terminated. Each open file has a worker to
+// itself (one file's failure cannot take another's down); a closed file's worker is kept for
+// the next one, because starting one (loading libhdf5's WebAssembly) takes 0.1–0.5 s.
 import { Worker } from 'node:worker_threads';
 import { bundledWorkerPath } from '../io/bundledWorker.js';
 import { InputError } from '../types.js';
@@ -97,7 +97,7 @@ export class RemoteH5 {
     if (r.ok) { p.resolve(r); return; }
     // A refusal's message already names the file.
     const e = r.refusal !== undefined ? new InputError(undefined, r.refusal) : new Error(`HDF5 worker: ${r.error}`);
-    if (r.retire) this.retire(new InputError(this.shownAs, 'HDF5 reader was stopped after h5wasm failed on this file'));
+    if (r.retire) this.retire(new InputError(this.shownAs, 'HDF5 reader was stopped after libhdf5 trapped on this file'));
     p.reject(e);
   };
 

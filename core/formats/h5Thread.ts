@@ -82,17 +82,17 @@ async function handle(req: H5Request): Promise<Omit<H5Response & { ok: true }, '
 
 /**
  * How a failure is answered. Everything this thread does is libhdf5 on the file's bytes, so
- * h5wasm's own errors ("error - name not defined!") and WebAssembly traps (an abort, a bad
- * function pointer) are the file's fault: refusals. Either can leave the module's state
- * unknown — the long fuzz run saw traps on files that read cleanly in a fresh module, after
- * thousands of inputs in one — so the thread is retired rather than given the next file.
- * Our own bugs (TypeError and the like) stay errors.
+ * h5wasm's own errors ("error - name not defined!", thrown by its JavaScript) and WebAssembly
+ * traps (an abort, a bad function pointer) are the file's fault: refusals. After a trap the
+ * module's state is unknown — the long fuzz run saw traps on files that read cleanly in a fresh
+ * module, after thousands of inputs in one — so the thread is retired rather than given the
+ * next file. Our own bugs (TypeError and the like) stay errors.
  */
 function answerFor(id: number, e: unknown): H5Response {
   if (e instanceof InputError) return { id, ok: false, refusal: e.message };
   const text = e instanceof Error ? e.message.split('\n')[0].replace(/^error - /, '').replace(/!$/, '') : String(e);
   if (e instanceof WebAssembly.RuntimeError) return { id, ok: false, refusal: new InputError(shownAs, `corrupt HDF5 file (libhdf5 stopped: ${text})`).message, retire: true };
-  if (e instanceof Error && e.constructor === Error) return { id, ok: false, refusal: new InputError(shownAs, `corrupt HDF5 file (${text})`).message, retire: true };
+  if (e instanceof Error && e.constructor === Error) return { id, ok: false, refusal: new InputError(shownAs, `corrupt HDF5 file (${text})`).message };
   return { id, ok: false, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
 }
 

@@ -41,7 +41,7 @@ const FOUND: [string, string, Mutation, RegExp][] = [
     { file: 1, bytes: [{ k: 'field', which: 1073741817, value: '2080077836351442155' }, { k: 'set', at: 1047306126, v: 252 }], json: [] }, /corrupt HDF5 file \(.*greater than maxdim/],
   // Found by the long run once HDF5 moved into its worker (seed 10000007): h5wasm's own errors
   // escaped as raw Errors. (Its WebAssembly traps there came after thousands of inputs in one
-  // module and do not replay alone; the worker is now retired after any h5wasm failure.)
+  // module and do not replay alone; the worker is now retired after a trap.)
   ['HDF5 h5wasm error "name not defined!" was a raw Error', 'functional.h5',
     { file: 2, bytes: [{ k: 'set', at: 324116227, v: 200 }], json: [] }, /corrupt HDF5 file \(name not defined\)$/],
   ['.keras config.json parse error quoting a newline from the file', 'mlp.keras',
@@ -108,7 +108,7 @@ test('HDF5: a corrupt variable-length attribute on which libhdf5 loops is refuse
   assert.ok(r.stderr.includes(`${path}: HDF5 reader did not finish in 10 s (corrupt file?)`), r.stderr);
 });
 
-test('HDF5: after h5wasm failed on a file, the next Keras file reads in a fresh HDF5 worker', async () => {
+test('HDF5: after h5wasm refused a file, the next Keras file still reads', async () => {
   const bad = replay('functional.h5', { file: 2, bytes: [{ k: 'set', at: 324116227, v: 200 }], json: [] });
   assert.match((await readFully(bad.path, bad.dir) as { message: string }).message, /name not defined/);
   const good = replay('functional.h5', { file: 0, bytes: [], json: [] });
