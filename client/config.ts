@@ -1,6 +1,7 @@
 // Typed view of the `reducible.*` settings (declared in package.json `contributes.configuration`).
 import * as vscode from 'vscode';
 import type { ServerSettings } from '../shared/protocol.js';
+import { settingsForTrust } from './trustPolicy.js';
 
 export const SECTION = 'reducible';
 
@@ -19,11 +20,11 @@ export class Config {
     return this.raw.get<string>('pythonPath') || vscode.workspace.getConfiguration('python').get<string>('defaultInterpreterPath') || undefined;
   }
 
-  /** What the server gets. Untrusted workspaces analyse with the embedded engine: no Python starts there. */
+  /** What the server gets. Untrusted workspaces analyse with the embedded engine: no Python starts there (trustPolicy.ts). */
   serverSettings(trusted: boolean): ServerSettings {
-    return {
-      engine: trusted ? this.engine : 'embedded', pythonPath: trusted ? this.pythonPath : undefined,
+    return settingsForTrust({
+      engine: this.engine, pythonPath: this.pythonPath,
       energy: this.energy, maxFileSizeMB: this.maxFileSizeMB, autoRun: this.autoRun,
-    };
+    }, trusted);
   }
 }

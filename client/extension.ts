@@ -5,10 +5,13 @@ import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerO
 import { OUTLINE_SCHEME, type InitializationOptions } from '../shared/protocol.js';
 import { compressCommand } from './commands/compress.js';
 import { openOutlineCommand } from './commands/openOutline.js';
+import { restartServerCommand } from './commands/restartServer.js';
 import { Config } from './config.js';
 import { modelsView } from './modelsView.js';
 import { outlineProvider } from './outlineProvider.js';
 import { registerTradeoffPanel } from './panel/panel.js';
+import { RestartPolicy } from './restartPolicy.js';
+import { recoveringErrorHandler } from './serverRecovery.js';
 import { ServerStatus } from './serverStatus.js';
 import { settingsSync } from './settingsSync.js';
 import { statusBar } from './statusBar.js';
@@ -17,6 +20,7 @@ let client: LanguageClient | undefined;
 
 export function activate(context: vscode.ExtensionContext): void {
   const config = new Config();
+  const restartPolicy = new RestartPolicy();
   const module = context.asAbsolutePath('dist/server.js');
   const serverOptions: ServerOptions = {
     run: { module, transport: TransportKind.stdio },
@@ -36,6 +40,7 @@ export function activate(context: vscode.ExtensionContext): void {
       { scheme: 'file', language: 'typescript' },
     ],
     initializationOptions,
+    errorHandler: recoveringErrorHandler(restartPolicy),
   };
   client = new LanguageClient('reducible', 'Reducible', serverOptions, clientOptions);
   const status = new ServerStatus(client);
@@ -46,6 +51,7 @@ export function activate(context: vscode.ExtensionContext): void {
     outlineProvider(client, status),
     compressCommand(context, config),
     openOutlineCommand(),
+    restartServerCommand(client, restartPolicy),
     settingsSync(client, config),
     registerTradeoffPanel(context, status.sharedClient(client)),
   );

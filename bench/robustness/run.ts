@@ -46,8 +46,13 @@ rows.push(['all', sum('inputs'), sum('ok'), sum('refused'), sum('crashes'), sum(
 const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
 console.log(`fuzzed ${sum('inputs')} inputs in ${Math.round((Date.now() - started) / 1000)} s (seed ${seed}, ${timeoutMs} ms per input)\n`);
 for (const r of rows) console.log(`| ${r.map((v, i) => (i ? v.padStart(widths[i]) : v.padEnd(widths[i]))).join(' | ')} |`);
+// Refusals the product made by stopping a reader (HDF5 worker past its deadline or heap cap, or
+// retired after h5wasm failed): these would be hangs or crashes without the worker.
+const STOPPED = /did not finish in|ran out of memory|was stopped after|libhdf5 stopped/;
 for (const c of results) {
-  console.log(`\n${c.format}: most common refusals (path and numbers blanked)`);
+  const stopped = [...c.refusals].filter(([m]) => STOPPED.test(m)).reduce((s, [, n]) => s + n, 0);
+  console.log(`\n${c.format}: ${stopped} refusals by a stopped reader (deadline, heap cap or h5wasm failure)`);
+  console.log(`${c.format}: most common refusals (path and numbers blanked)`);
   for (const [m, n] of [...c.refusals].sort((a, b) => b[1] - a[1]).slice(0, 6)) console.log(`  ${String(n).padStart(7)}  ${m}`);
   for (const f of c.failures) console.log(`  ${f.kind.toUpperCase()} on ${f.seed} #${f.index} ${JSON.stringify(f.mutation)}: ${f.message.split('\n')[0].slice(0, 300)}`);
 }

@@ -1,20 +1,12 @@
 // The default engine: our own f64 kernels on a pool of worker threads. Needs no native
 // install; one worker per core so layers are analysed in parallel.
 import { Worker } from 'node:worker_threads';
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { CancelledError, type JobOptions } from '../types.js';
 import type { Engine, MatrixInput, TruncatedSvd } from './engine.js';
 import { SvdPool } from './embeddedSvdPool.js';
 import type { WorkerRequest, WorkerResponse } from './workerProtocol.js';
-
-/** The bundled worker sits next to the bundle; from sources (tests) it is in dist/. */
-function workerPath(): string {
-  const here = new URL('./worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(here))) return fileURLToPath(here);
-  return fileURLToPath(new URL('../../dist/worker.js', import.meta.url));
-}
+import { bundledWorkerPath } from '../io/bundledWorker.js';
 
 interface Pending { resolve: (v: Float64Array) => void; reject: (e: Error) => void; worker: PoolWorker }
 interface PoolWorker { worker: Worker; busy: boolean }
@@ -65,7 +57,7 @@ export class EmbeddedEngine implements Engine {
   }
 
   private spawn(): PoolWorker {
-    const pw: PoolWorker = { worker: new Worker(workerPath()), busy: false };
+    const pw: PoolWorker = { worker: new Worker(bundledWorkerPath('worker.js')), busy: false };
     pw.worker.on('message', (res: WorkerResponse) => {
       const p = this.pending.get(res.id);
       this.pending.delete(res.id);

@@ -2,20 +2,12 @@
 // time, spawned on demand up to a limit. Cancelling a running job terminates its thread
 // (a running kernel cannot be interrupted otherwise).
 import { Worker } from 'node:worker_threads';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { CancelledError } from '../types.js';
 import type { MatrixInput, TruncatedSvd } from './engine.js';
+import { bundledWorkerPath } from '../io/bundledWorker.js';
 
 export interface SvdRequest { id: number; data: Float32Array; rows: number; cols: number; rank: number }
 export type SvdResponse = ({ ok: true } & TruncatedSvd & { id: number }) | { id: number; ok: false; error: string };
-
-/** The bundled worker sits next to the bundle; from sources (tests) it is in dist/. */
-function workerPath(): string {
-  const here = new URL('./svdWorker.js', import.meta.url);
-  if (existsSync(fileURLToPath(here))) return fileURLToPath(here);
-  return fileURLToPath(new URL('../../dist/svdWorker.js', import.meta.url));
-}
 
 interface Job { req: SvdRequest; resolve: (r: TruncatedSvd) => void; reject: (e: Error) => void; thread?: Worker }
 
@@ -54,7 +46,7 @@ export class SvdPool {
   }
 
   private spawn(): Worker {
-    const thread = new Worker(workerPath());
+    const thread = new Worker(bundledWorkerPath('svdWorker.js'));
     this.threads++;
     thread.on('message', (res: SvdResponse) => {
       const job = [...this.running].find((j) => j.req.id === res.id);

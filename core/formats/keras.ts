@@ -1,4 +1,4 @@
-// Keras model files, read through h5wasm (see kerasHdf5.ts for its limits).
+// Keras model files, read through h5wasm in a worker thread (h5Remote.ts; kerasHdf5.ts for its limits).
 //
 // Legacy `.h5` (Keras 2 `model.save('m.h5')`): root attributes `model_config` (the model's
 // JSON), `keras_version`, `backend`; group `model_weights` lists its layer groups in the
@@ -14,13 +14,13 @@
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { File, Group } from 'h5wasm/node';
 import type { ByteSource } from '../io/byteSource.js';
 import { DTYPE_BYTES } from '../io/decode.js';
 import type { Layer, LayerKind } from '../types.js';
 import { InputError } from '../types.js';
 import { type KerasArchive, WEIGHTS_ENTRY, readKerasArchive } from './kerasArchive.js';
-import { datasetDType, h5Refusal, isDataset, isGroup, nameListAttr, openH5, readDatasetBytes, stringAttr } from './kerasHdf5.js';
+import { RemoteH5 } from './h5Remote.js';
+import { type H5Group, child, nameListAttr, stringAttr } from './h5Tree.js';
 import { StoredModel, type MatrixLayout, type StoredModelInit, type StoredTensor } from './storedModel.js';
 import { KERNEL_NAMES, LAYER_KINDS, kerasLayer, kerasLayers } from './tfjs.js';
 
@@ -28,7 +28,7 @@ export interface KerasExtra {
   /** The model's `{class_name, config}` JSON, as stored. */
   config: unknown;
   /** The open weights file: the `.h5` itself, or the archive's weights copied to `tempDir`. */
-  h5: File;
+  h5: RemoteH5;
   archive?: KerasArchive;
 }
 
@@ -39,7 +39,7 @@ export class KerasModel extends StoredModel {
   override async close(): Promise<void> {
     await super.close();
     try {
-      this.extra.h5.close();
+      await this.extra.h5.close();
     } finally {
       if (this.tempDir) await rm(this.tempDir, { recursive: true, force: true });
     }
@@ -49,43 +49,42 @@ export class KerasModel extends StoredModel {
 export async function readKerasH5(path: string): Promise<KerasModel> {
   const full = resolve(path);
   const { size } = await stat(full);
-  const h5 = await openH5(full, 'r', path);
+  const h5 = await RemoteH5.open(full, path);
   try {
-    const text = stringAttr(h5, 'model_config');
+    const text = stringAttr(h5.root, 'model_config', path);
     if (typeof text !== 'string') throw new InputError(path, 'no model_config attribute: a weights-only file (save_weights) has no architecture; save the whole model');
     const config = parseConfig(text, path, 'model_config');
-    const weights = h5.get('model_weights');
-    if (!isGroup(weights)) throw new InputError(path, 'no model_weights group');
-    const tensors = collectTensors(weights, path);
+    const weights = child(h5.root, 'model_weights');
+    if (weights?.kind !== 'group') throw new InputError(path, 'no model_weights group');
+    const tensors = collectTensors(h5, weights);
     const layers = kerasModelLayers(config, path, (l) => legacyWeights(tensors, l));
     return new KerasModel({ format: 'keras-h5', path, files: [path], fileBytes: size, tensors, layers, sources: [], extra: { config, h5 } });
   } catch (e) {
-    h5.close();
-    throw h5Refusal(e, path);
+    await closeAfterRefusal(h5);
+    throw e;
   }
 }
 
 export async function readKeras(path: string): Promise<KerasModel> {
   const archive = await readKerasArchive(path);
   const tempDir = await mkdtemp(join(tmpdir(), 'reducible-keras-'));
-  let h5: File | undefined;
+  let h5: RemoteH5 | undefined;
   try {
     const weightsPath = join(tempDir, WEIGHTS_ENTRY);
     await writeFile(weightsPath, archive.entries.get(WEIGHTS_ENTRY)!);
     // The weights now live in the temporary file; the entry keeps its place in the archive order.
     archive.entries.set(WEIGHTS_ENTRY, new Uint8Array(0));
-    h5 = await openH5(weightsPath, 'r', `${path}:${WEIGHTS_ENTRY}`);
-    const all = collectTensors(h5, `${path}:${WEIGHTS_ENTRY}`);
+    h5 = await RemoteH5.open(weightsPath, `${path}:${WEIGHTS_ENTRY}`);
+    const all = collectTensors(h5, h5.root);
     // The optimizer's state is training bookkeeping, not part of the model's parameters.
     const tensors = all.filter((t) => !t.name.startsWith('optimizer/'));
     const layers = kerasModelLayers(archive.config, path, (l) => v3Weights(tensors, l));
     const { size } = await stat(path);
     return new KerasModel({ format: 'keras', path, files: [path], fileBytes: size, tensors, layers, sources: [], extra: { config: archive.config, h5, archive } }, tempDir);
   } catch (e) {
-    // Closing a file libhdf5 just failed on can fail too; the temporary copy goes regardless.
-    try { h5?.close(); } catch { /* the refusal below says what is wrong */ }
+    if (h5) await closeAfterRefusal(h5);
     await rm(tempDir, { recursive: true, force: true });
-    throw h5Refusal(e, `${path}:${WEIGHTS_ENTRY}`);
+    throw e;
   }
 }
 
@@ -97,33 +96,30 @@ function parseConfig(text: string, path: string, what: string): unknown {
   }
 }
 
-/** Reads one dataset on demand; tensors are offset 0 of their own source. */
+/** Closing a file libhdf5 just failed on can fail too; the refusal being thrown says what is wrong. */
+async function closeAfterRefusal(h5: RemoteH5): Promise<void> {
+  try { await h5.close(); } catch { /* see above */ }
+}
+
+/** Reads one dataset on demand, in the HDF5 worker; tensors are offset 0 of their own source. */
 class DatasetSource implements ByteSource {
-  constructor(private readonly h5: Group, private readonly path: string, readonly size: number, private readonly shownAs: string) {}
+  constructor(private readonly h5: RemoteH5, private readonly path: string, readonly size: number) {}
   async read(offset: number, length: number): Promise<Uint8Array> {
-    let ds;
-    try { ds = this.h5.get(this.path); } catch (e) { throw h5Refusal(e, this.shownAs); }
-    if (!isDataset(ds)) throw new InputError(this.shownAs, `dataset ${this.path} disappeared`);
-    const bytes = await readDatasetBytes(ds, this.shownAs);
+    const bytes = await this.h5.read(this.path, this.size);
     return offset === 0 && length === bytes.length ? bytes : bytes.slice(offset, offset + length);
   }
   async close(): Promise<void> {}
 }
 
 /** Every numeric dataset under `root`, named by its path in the file without the leading '/'. */
-function collectTensors(root: Group, shownAs: string): StoredTensor[] {
+function collectTensors(h5: RemoteH5, root: H5Group): StoredTensor[] {
   const out: StoredTensor[] = [];
-  const visit = (g: Group): void => {
-    for (const key of g.keys()) {
-      const child = g.get(key);
-      if (isGroup(child)) visit(child);
-      else if (isDataset(child)) {
-        const dtype = datasetDType(child);
-        const shape = child.shape;
-        if (!dtype || !shape) continue;
-        const storedBytes = shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[dtype];
-        const name = child.path.replace(/^\//, '');
-        out.push({ name, shape, dtype, storedBytes, offset: 0, source: new DatasetSource(root, child.path, storedBytes, shownAs) });
+  const visit = (g: H5Group): void => {
+    for (const c of g.children) {
+      if (c.kind === 'group') visit(c);
+      else if (c.kind === 'dataset' && c.dtype && c.shape) {
+        const storedBytes = c.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[c.dtype];
+        out.push({ name: c.path.replace(/^\//, ''), shape: c.shape, dtype: c.dtype, storedBytes, offset: 0, source: new DatasetSource(h5, c.path, storedBytes) });
       }
     }
   };
@@ -185,11 +181,12 @@ export function weightsByLayer(model: KerasModel): Map<string, string[]> {
   const out = new Map<string, string[]>();
   const add = (layer: string, tensor: string): void => { out.set(layer, [...(out.get(layer) ?? []), tensor]); };
   if (model.format === 'keras-h5') {
-    const weights = model.extra.h5.get('model_weights') as Group;
-    for (const g of nameListAttr(weights, 'layer_names')) {
-      const group = weights.get(g);
-      if (!isGroup(group)) continue;
-      for (const w of nameListAttr(group, 'weight_names')) add(w.split('/').slice(0, -1).find((s) => layerNames.has(s)) ?? g, `model_weights/${g}/${w}`);
+    const weights = child(model.extra.h5.root, 'model_weights');
+    if (weights?.kind !== 'group') return out;
+    for (const g of nameListAttr(weights, 'layer_names', model.path)) {
+      const group = child(weights, g);
+      if (group?.kind !== 'group') continue;
+      for (const w of nameListAttr(group, 'weight_names', model.path)) add(w.split('/').slice(0, -1).find((s) => layerNames.has(s)) ?? g, `model_weights/${g}/${w}`);
     }
     return out;
   }

@@ -1,5 +1,6 @@
-// The small part of h5wasm the Keras reader and writer use, with HDF5 errors turned into
-// one-line InputErrors. h5wasm's Node build runs libhdf5 in WebAssembly over the host file
+// The small part of h5wasm the HDF5 worker (h5Thread.ts, reading) and the Keras writer
+// (writing our own new file) use, with HDF5 errors turned into one-line InputErrors. Nothing
+// here may read a file from outside on the calling thread: see h5Remote.ts. h5wasm's Node build runs libhdf5 in WebAssembly over the host file
 // system (NODERAWFS): files are read and written in place, but every dataset read or
 // written passes through the wasm heap, so one tensor is limited by Module.MAXIMUM_MEMORY.
 // h5wasm cannot create float16 datasets (its type builder knows 4- and 8-byte floats only),
@@ -98,21 +99,12 @@ export function writeDataset(group: Group, name: string, bytes: Uint8Array, dtyp
   return group.create_dataset({ name, data: w.view(copy) as Float32Array, shape, dtype: w.code });
 }
 
-/** A string or list-of-strings attribute (fixed or variable length), or undefined. */
-export function stringAttr(obj: Group, name: string): string | string[] | undefined {
-  const a = obj.attrs[name];
-  if (!a || a.metadata.type !== 3) return undefined;
-  const v = a.metadata.vlen ? vlenStrings(obj, name, a.metadata) : a.value;
-  if (typeof v === 'string') return v;
-  return Array.isArray(v) && v.every((s) => typeof s === 'string') ? v as string[] : undefined;
-}
-
 /**
  * Reads variable-length strings as h5wasm's Attribute.value does, except that the library's
  * vlen buffers are reclaimed only after a successful read: h5wasm reclaims them after a failed
  * one too, which aborts the WebAssembly module (every later HDF5 call in the process fails).
  */
-function vlenStrings(obj: Group, name: string, m: { cset?: number; size: number; total_size: number; shape: number[] | null }): string | string[] | undefined {
+export function vlenStrings(obj: { file_id: bigint; path: string }, name: string, m: { cset?: number; size: number; total_size: number; shape: number[] | null }): string | string[] | undefined {
   const mod = loaded!;
   const nbytes = m.size * m.total_size;
   if (!m.shape || nbytes > mod.MAXIMUM_MEMORY / 4) return undefined;
@@ -126,22 +118,6 @@ function vlenStrings(obj: Group, name: string, m: { cset?: number; size: number;
   } finally {
     mod._free(ptr);
   }
-}
-
-/**
- * A list of names as Keras stores it: one attribute, or `name0`, `name1`, … when the list
- * passed HDF5's 64 KB object-header limit (Keras' save_attributes_to_hdf5_group). An
- * empty list is stored as an empty float array, which reads as [].
- */
-export function nameListAttr(obj: Group, name: string): string[] {
-  const one = stringAttr(obj, name);
-  if (one !== undefined) return typeof one === 'string' ? [one] : one;
-  const out: string[] = [];
-  for (let i = 0; obj.attrs[`${name}${i}`]; i++) {
-    const part = stringAttr(obj, `${name}${i}`);
-    out.push(...(part === undefined ? [] : typeof part === 'string' ? [part] : part));
-  }
-  return out;
 }
 
 const ATTR_CHUNK = 64_000;

@@ -1,6 +1,7 @@
 // Writes a factorised Keras model in the layout it was read from (see keras.ts): the config
 // gains the layer pairs (kerasConfig.ts) and the weights file is rebuilt through h5wasm in a
-// temporary folder, copying every untouched dataset and attribute, then streamed to the sink
+// temporary folder, copying every untouched dataset and attribute (read from the source's
+// snapshot and, for dataset bytes, through its HDF5 worker: h5Remote.ts), then streamed to the sink
 // (as is for `.h5`, inside the zip for `.keras`). Rebuilding rather than editing in place
 // matters: HDF5 never gives back the space of deleted datasets. The optimizer state is
 // dropped: it describes variables that no longer exist (Keras warns and starts it afresh).
@@ -8,6 +9,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import type { Dataset, File, Group } from 'h5wasm/node';
+import type { RemoteH5 } from './h5Remote.js';
+import { type H5Group, type H5Node, child, nameListAttr } from './h5Tree.js';
 import type { Factorisation, OutputFile, OutputSink, WriteOptions } from '../compress/types.js';
 import { DTYPE_BYTES } from '../io/decode.js';
 import type { DType, Layer } from '../types.js';
@@ -16,7 +19,7 @@ import { encodeFloat16, encodeFloat32 } from './quantize.js';
 import { CONFIG_ENTRY, WEIGHTS_ENTRY, fileChunks, writeKerasArchive } from './kerasArchive.js';
 import { type SplitSpec, kerasLayerOrder, nestedModel, splitConfig, uName, vName } from './kerasConfig.js';
 import { type HalfPatch, applyHalfPatches, createHalfStandIn } from './kerasHalf.js';
-import { datasetDType, isDataset, isGroup, nameListAttr, openH5, readDatasetBytes, writeDataset, writeNameListAttr } from './kerasHdf5.js';
+import { isGroup, openH5, writeDataset, writeNameListAttr } from './kerasHdf5.js';
 import { KerasModel } from './keras.js';
 import { kerasLayers } from './tfjs.js';
 import type { StoredModel } from './storedModel.js';
@@ -39,11 +42,11 @@ export async function writeKeras(model: StoredModel, factors: Map<string, Factor
   const dir = await mkdtemp(join(tmpdir(), 'reducible-keras-out-'));
   try {
     const weights = join(dir, 'weights.h5');
-    const builder = new Builder(out);
+    const builder = new Builder(out, model.extra.h5);
     const dst = await openH5(weights, 'w', out);
     try {
-      if (model.format === 'keras-h5') await writeLegacy(builder, model.extra.h5, dst, splits, model.extra.config, config);
-      else await writeV3(builder, model.extra.h5, dst, splits);
+      if (model.format === 'keras-h5') await writeLegacy(builder, model.extra.h5.root, dst, splits, model.extra.config, config);
+      else await writeV3(builder, model.extra.h5.root, dst, splits);
     } finally {
       dst.close();
     }
@@ -90,19 +93,20 @@ function encode(values: Float32Array, dtype: DType, shape: number[], out: string
 
 // ---- legacy .h5 ---------------------------------------------------------------------------
 
-async function writeLegacy(b: Builder, src: File, dst: File, splits: Map<string, Split>, original: unknown, config: string): Promise<void> {
+async function writeLegacy(b: Builder, src: H5Group, dst: File, splits: Map<string, Split>, original: unknown, config: string): Promise<void> {
   const out = b.out;
   b.copyAttrs(src, dst, ['model_config']);
   dst.create_attribute('model_config', config);
-  const srcWeights = src.get('model_weights') as Group;
+  const srcWeights = child(src, 'model_weights');
+  if (srcWeights?.kind !== 'group') throw new InputError(out, 'no model_weights group in the source file');
   const dstWeights = dst.create_group('model_weights');
   b.copyAttrs(srcWeights, dstWeights, ['layer_names']);
   const layerNames: string[] = [];
-  for (const g of nameListAttr(srcWeights, 'layer_names')) {
-    const srcGroup = srcWeights.get(g);
-    if (!isGroup(srcGroup)) throw new InputError(out, `layer group model_weights/${g} is missing`);
+  for (const g of nameListAttr(srcWeights, 'layer_names', out)) {
+    const srcGroup = child(srcWeights, g);
+    if (srcGroup?.kind !== 'group') throw new InputError(out, `layer group model_weights/${g} is missing`);
     const top = splits.get(g);
-    if (top && nameListAttr(srcGroup, 'weight_names').every((w) => isWeightOf(top.layer, `model_weights/${g}/${w}`))) {
+    if (top && nameListAttr(srcGroup, 'weight_names', out).every((w) => isWeightOf(top.layer, `model_weights/${g}/${w}`))) {
       // The layer is a top-level one: its group becomes the groups of L_u and L_v.
       const names = legacyNames(top, `model_weights/${g}/`);
       for (const [group, weights, stored] of [[uName(g), names.u, top.u], [vName(g), names.v, top.v]] as const) {
@@ -121,7 +125,7 @@ async function writeLegacy(b: Builder, src: File, dst: File, splits: Map<string,
     const before = layerRank(nestedModel(original, g)), after = layerRank(nestedModel(JSON.parse(config), g));
     const weightNames: { name: string; part: number }[] = [];
     let part = 0, last = -Infinity;
-    for (const w of nameListAttr(srcGroup, 'weight_names')) {
+    for (const w of nameListAttr(srcGroup, 'weight_names', out)) {
       if (before(w) < last) part++;
       last = before(w);
       const path = `model_weights/${g}/${w}`;
@@ -144,11 +148,10 @@ async function writeLegacy(b: Builder, src: File, dst: File, splits: Map<string,
   const order = new Map(kerasLayerOrder(JSON.parse(config)).map((n, i) => [n, i]));
   const rank = (n: string): number => order.get(n) ?? order.size;
   writeNameListAttr(dstWeights, 'layer_names', [...layerNames].sort((a, b) => rank(a) - rank(b)));
-  for (const key of src.keys()) {
-    if (key === 'model_weights' || key === 'optimizer_weights') continue;
-    const child = src.get(key);
-    if (isGroup(child)) await b.copyGroup(child, dst.create_group(key));
-    else await b.copyDataset(src, key, dst, key);
+  for (const c of src.children) {
+    if (c.name === 'model_weights' || c.name === 'optimizer_weights') continue;
+    if (c.kind === 'group') await b.copyGroup(c, dst.create_group(c.name));
+    else await b.copyDataset(src, c.name, dst, c.name);
   }
 }
 
@@ -180,7 +183,7 @@ function legacyNames(s: Split, prefix: string): { u: string[]; v: string[] } {
 
 // ---- Keras 3 .keras -----------------------------------------------------------------------
 
-async function writeV3(b: Builder, src: File, dst: File, splits: Map<string, Split>): Promise<void> {
+async function writeV3(b: Builder, src: H5Group, dst: File, splits: Map<string, Split>): Promise<void> {
   // A split layer's group is `…/layers/<name>`; its pair is written beside it.
   const groups = new Map([...splits.values()].map((s) => [`/${s.layer.weight.replace(/\/vars\/0$/, '')}`, s]));
   await b.copyGroup(src, dst, (path) => path === '/optimizer' || groups.has(path));
@@ -198,7 +201,7 @@ async function writeV3(b: Builder, src: File, dst: File, splits: Map<string, Spl
 /** Builds the output file: copies what is kept, writes the factors, remembers float16 stand-ins. */
 class Builder {
   readonly halves: HalfPatch[] = [];
-  constructor(readonly out: string) {}
+  constructor(readonly out: string, private readonly src: RemoteH5) {}
 
   /** Writes a dataset at `path` below `group`, creating the groups on the way. */
   put(group: Group, path: string, t: Stored): void {
@@ -209,37 +212,37 @@ class Builder {
     else writeDataset(parent, posix.basename(path), t.bytes, t.dtype, t.shape, this.out);
   }
 
-  async copyGroup(src: Group, dst: Group, skip: (path: string) => boolean = () => false): Promise<void> {
+  async copyGroup(src: H5Group, dst: Group, skip: (path: string) => boolean = () => false): Promise<void> {
     this.copyAttrs(src, dst, []);
-    for (const key of src.keys()) {
-      const child = src.get(key);
-      if (!child || skip((child as Group).path)) continue;
-      if (isGroup(child)) await this.copyGroup(child, dst.create_group(key), skip);
-      else if (isDataset(child)) await this.copyDataset(src, key, dst, key);
-      else throw new InputError(this.out, `cannot copy ${src.path}/${key}: links and named types are not supported`);
+    for (const c of src.children) {
+      if (skip(c.path)) continue;
+      if (c.kind === 'group') await this.copyGroup(c, dst.create_group(c.name), skip);
+      else if (c.kind === 'dataset') await this.copyDataset(src, c.name, dst, c.name);
+      else throw new InputError(this.out, `cannot copy ${c.path}: links and named types are not supported`);
     }
   }
 
-  async copyDataset(srcRoot: Group, srcPath: string, dst: Group, name: string): Promise<void> {
-    const ds = srcRoot.get(srcPath);
-    if (!isDataset(ds)) throw new InputError(this.out, `weight ${srcPath} is missing from the source file`);
-    const dtype = datasetDType(ds);
-    if (!dtype) throw new InputError(this.out, `cannot copy ${ds.path}: its element type is not a plain number`);
-    this.put(dst, name, { bytes: await readDatasetBytes(ds, this.out), dtype, shape: ds.shape ?? [] });
+  async copyDataset(srcRoot: H5Group, srcPath: string, dst: Group, name: string): Promise<void> {
+    const ds = child(srcRoot, srcPath);
+    if (ds?.kind !== 'dataset') throw new InputError(this.out, `weight ${srcPath} is missing from the source file`);
+    const { dtype, shape } = ds;
+    if (!dtype || !shape) throw new InputError(this.out, `cannot copy ${ds.path}: its element type is not a plain number`);
+    const bytes = await this.src.read(ds.path, shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[dtype]);
+    this.put(dst, name, { bytes, dtype, shape });
     this.copyAttrs(ds, dst.get(name) as Dataset, []);
   }
 
-  copyAttrs(src: Group | Dataset, dst: Group | Dataset, skip: string[]): void {
-    for (const [name, attr] of Object.entries(src.attrs)) {
+  copyAttrs(src: H5Node, dst: Group | Dataset, skip: string[]): void {
+    for (const attr of src.attrs) {
+      const { name, value } = attr;
       if (skip.includes(name)) continue;
-      const m = attr.metadata;
-      const value = attr.value;
-      if (m.type === 3) {
+      if (attr.error) throw new InputError(this.out, `cannot copy attribute ${src.path}@${name} (${attr.error})`);
+      if (attr.type === 3) {
         const strings = value as string | string[];
-        if (m.vlen) dst.create_attribute(name, strings);
-        else dst.create_attribute(name, strings, m.shape, `A${m.size + 1}`);
-      } else if (m.type === 0 || m.type === 1) {
-        dst.create_attribute(name, (ArrayBuffer.isView(value) ? value : [value]) as Float64Array, m.shape, attr.dtype as string);
+        if (attr.vlen) dst.create_attribute(name, strings);
+        else dst.create_attribute(name, strings, attr.shape, `A${attr.size + 1}`);
+      } else if ((attr.type === 0 || attr.type === 1) && attr.dtype) {
+        dst.create_attribute(name, (ArrayBuffer.isView(value) ? value : [value]) as Float64Array, attr.shape, attr.dtype);
       } else {
         throw new InputError(this.out, `cannot copy attribute ${src.path}@${name}: unsupported type`);
       }

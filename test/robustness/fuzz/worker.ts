@@ -4,12 +4,14 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setHdf5Limits } from '../../../core/formats/h5Remote.js';
 import { openModel } from '../../../core/formats/open.js';
 import { InputError } from '../../../core/types.js';
 import { applyMutation, type Mutation } from './mutations.js';
 import type { Seed } from './seeds.js';
 
-export interface WorkerSetup { seeds: Seed[]; workDir: string; tmpDir: string }
+/** `hdf5TimeoutMs`: the HDF5 reader's deadline, shorter than the watchdog's so a looping libhdf5 is the product's refusal, not a hang. */
+export interface WorkerSetup { seeds: Seed[]; workDir: string; tmpDir: string; hdf5TimeoutMs: number }
 export interface FuzzInput { index: number; seed: number; mutation: Mutation }
 export type Outcome =
   | { index: number; kind: 'ok' }
@@ -52,7 +54,8 @@ function clear(dir: string, keep?: RegExp): string[] {
 
 if (parentPort) {
   const port = parentPort;
-  const { seeds, workDir, tmpDir } = workerData as WorkerSetup;
+  const { seeds, workDir, tmpDir, hdf5TimeoutMs } = workerData as WorkerSetup;
+  setHdf5Limits({ timeoutMs: hdf5TimeoutMs, msPerMB: 0 });
   port.on('message', async (batch: FuzzInput[]) => {
     for (const input of batch) {
       const seed = seeds[input.seed];
