@@ -1,13 +1,14 @@
 // The default engine: our own f64 kernels on a pool of worker threads. Needs no native
-// install; one worker per core so layers are analysed in parallel.
+// install; one worker per core so layers are analysed (and factorised) in parallel, and a
+// job that finds cores idle splits its kernels over them with helper threads. Spectra and
+// truncated SVDs share this one pool, so one place decides how many threads run.
 import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { CancelledError, type JobOptions } from '../types.js';
-import type { Engine, MatrixInput, TruncatedSvd } from './engine.js';
-import { SvdPool } from './embeddedSvdPool.js';
-import type { WorkerRequest, WorkerResponse } from './workerProtocol.js';
+import { checkRank, type Engine, type MatrixInput, type TruncatedSvd } from './engine.js';
+import type { WorkerRequest, WorkerResponse, WorkerResult } from './workerProtocol.js';
 
 /** The bundled worker sits next to the bundle; from sources (tests) it is in dist/. */
 function workerPath(): string {
@@ -16,7 +17,7 @@ function workerPath(): string {
   return fileURLToPath(new URL('../../dist/worker.js', import.meta.url));
 }
 
-interface Pending { resolve: (v: Float64Array) => void; reject: (e: Error) => void; worker: PoolWorker }
+interface Pending { resolve: (v: WorkerResult) => void; reject: (e: Error) => void; worker: PoolWorker }
 interface PoolWorker { worker: Worker; busy: boolean }
 
 export class EmbeddedEngine implements Engine {
@@ -34,21 +35,25 @@ export class EmbeddedEngine implements Engine {
   }
 
   spectrum(m: MatrixInput, opts: JobOptions = {}): Promise<Float64Array> {
+    return this.submit({ id: this.nextId++, op: 'spectrum', data: m.data, rows: m.rows, cols: m.cols }, opts) as Promise<Float64Array>;
+  }
+
+  truncatedSvd(m: MatrixInput, rank: number, opts: JobOptions = {}): Promise<TruncatedSvd> {
+    try {
+      checkRank(m.rows, m.cols, rank);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+    return this.submit({ id: this.nextId++, op: 'svd', data: m.data, rows: m.rows, cols: m.cols, rank }, opts) as Promise<TruncatedSvd>;
+  }
+
+  private submit(req: WorkerRequest, opts: JobOptions): Promise<WorkerResult> {
     if (opts.signal?.aborted) return Promise.reject(new CancelledError());
     return new Promise((resolve, reject) => {
-      const req: WorkerRequest = { id: this.nextId++, op: 'spectrum', data: m.data, rows: m.rows, cols: m.cols };
       this.queue.push({ req, pending: { resolve, reject }, signal: opts.signal });
       opts.signal?.addEventListener('abort', () => this.cancel(req.id), { once: true });
       this.pump();
     });
-  }
-
-  private svdPool?: SvdPool;
-
-  /** Runs in its own worker threads (embeddedSvdPool.ts), as many as the spectra pool. */
-  truncatedSvd(m: MatrixInput, rank: number, opts: JobOptions = {}): Promise<TruncatedSvd> {
-    this.svdPool ??= new SvdPool(this.size);
-    return this.svdPool.run(m, rank, opts.signal);
   }
 
   private cancel(id: number): void {
@@ -70,7 +75,10 @@ export class EmbeddedEngine implements Engine {
       const p = this.pending.get(res.id);
       this.pending.delete(res.id);
       pw.busy = false;
-      if (p) { if (res.ok) p.resolve(res.values); else p.reject(new Error(res.error)); }
+      if (p) {
+        if (!res.ok) p.reject(new Error(res.error));
+        else p.resolve(res.values ?? { u: res.u, s: res.s, vt: res.vt });
+      }
       this.pump();
     });
     pw.worker.on('error', (err: Error) => {
@@ -101,7 +109,7 @@ export class EmbeddedEngine implements Engine {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.pool.map((p) => p.worker.terminate()), this.svdPool?.close()]);
+    await Promise.all(this.pool.map((p) => p.worker.terminate()));
     this.pool.length = 0;
   }
 }

@@ -7,14 +7,22 @@
 // c·len), so every kernel below streams memory in order.
 import { symmetricEigenvalues, tridiagonalEigenvalues } from '../linalg/symmetricEigen.js';
 import { tridiagonalEigenvectors } from '../linalg/tridiagonalVectors.js';
-import { GramReduction, type Helpers } from '../linalg/wasmSpectra.js';
+import { GramReduction, MAX_GRAM_SIDE, type Helpers } from '../linalg/wasmSpectra.js';
 import { checkRank, type TruncatedSvd } from './engine.js';
 
-/** Chooses the route: randomized when rank + oversampling is at most a quarter of min(m,n). */
-export function truncatedSvd(a: Float32Array, m: number, n: number, rank: number): TruncatedSvd {
+/**
+ * Chooses the route. The exact one costs about twice a spectrum, on SIMD kernels and helper
+ * threads; the randomized one ~2·m·n·(rank + oversampling) per iteration in plain JavaScript,
+ * and needs several iterations on flat spectra. Measured on 1024² (random, the randomized
+ * route's worst case), exact was already 2× faster at rank 10. So randomized only where it
+ * wins by far — rank + oversampling at most 1/64 of min(m,n) — or where the f64 Gram does
+ * not fit a WebAssembly memory.
+ */
+export function truncatedSvd(a: Float32Array, m: number, n: number, rank: number, helpers?: Helpers): TruncatedSvd {
   checkRank(m, n, rank);
   const p = Math.min(m, n);
-  return rank > 0 && sampleSize(rank, p) * 4 <= p ? randomizedTruncatedSvd(a, m, n, rank) : exactTruncatedSvd(a, m, n, rank);
+  const randomized = rank > 0 && (sampleSize(rank, p) * 64 <= p || p > MAX_GRAM_SIDE);
+  return randomized ? randomizedTruncatedSvd(a, m, n, rank) : exactTruncatedSvd(a, m, n, rank, helpers);
 }
 
 /**
@@ -31,8 +39,7 @@ export function exactTruncatedSvd(a: Float32Array, m: number, n: number, rank: n
   try {
     const values = tridiagonalEigenvalues(r.d, r.e).sort().reverse().subarray(0, rank);
     const side = r.eigenvectors(tridiagonalEigenvectors(r.d, r.e, values), rank);
-    const other = r.project(side, rank);
-    orthonormalize(other, rank, r.samples, gaussianSource(0x5eed));
+    const other = r.otherSide(side, rank, gaussianSource(0x5eed));
     const s = sqrtClamped(values);
     return n <= m ? pack(other, s, side, m, n, rank) : pack(side, s, other, m, n, rank);
   } finally {

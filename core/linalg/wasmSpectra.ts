@@ -18,6 +18,7 @@ interface Kernels {
     v: number, w: number, vp: number, wp: number, y: number): void;
   apply_reflectors(ctrl: number, a: number, ld: number, n: number, tau: number, x: number, count: number, xld: number): void;
   times_vectors(ctrl: number, x: number, rows: number, len: number, z: number, count: number, out: number, ostride: number): void;
+  orthonormalize(v: number, count: number, len: number, from: number): number;
   stop_helpers(ctrl: number): void;
   __heap_base: WebAssembly.Global;
 }
@@ -34,6 +35,8 @@ const PRODUCT_ROWS = 32;
 const PANEL = 32;
 const PAGE = 65536;
 const MAX_PAGES = 65536;
+/** Largest Gram side whose f64 matrix (plus workspace) fits the 4 GiB of a WebAssembly memory, with room to spare. */
+export const MAX_GRAM_SIDE = 20000;
 /** Pages the module's own stack and data need (it declares 2). */
 const STATIC_PAGES = 2;
 
@@ -153,11 +156,14 @@ export class GramReduction {
   }
 
   /**
-   * A·z_c (when the Gram is AᵀA) or Aᵀ·z_c (when it is AAᵀ) for `count` vectors z_c of
-   * length s: the other side's singular vectors times σ, for eigenvectors of the Gram.
-   * Sums in f64 over the f32 input, streamed in blocks of rows (of Aᵀ: columns of A).
+   * An orthonormal basis of A·z_c (when the Gram is AᵀA) or Aᵀ·z_c (when it is AAᵀ) for
+   * `count` vectors z_c of length s, taken in order (modified Gram–Schmidt, twice): for
+   * eigenvectors of the Gram, the other side's singular vectors. Where an image is (numerically)
+   * inside the span of the earlier ones — a zero singular value — `fill` gives a replacement,
+   * since any orthonormal completion is valid there. Sums in f64 over the f32 input, streamed
+   * in blocks of rows (of Aᵀ: columns of A).
    */
-  project(z: Float64Array, count: number): Float64Array {
+  otherSide(z: Float64Array, count: number, fill: () => number): Float64Array {
     const { L, side, samples, a, n } = this;
     this.checkCount(count);
     new Float64Array(this.heap, L.x, count * side).set(z.subarray(0, count * side));
@@ -173,7 +179,12 @@ export class GramReduction {
       this.k.times_vectors(L.ctrl, L.src, R, side, L.x, count, L.out + 8 * r0, samples);
     }
     this.checkHelpers();
-    return Float64Array.from(new Float64Array(this.heap, L.out, count * samples));
+    const out = new Float64Array(this.heap, L.out, count * samples);
+    for (let c = 0, tries = 0; (c = this.k.orthonormalize(L.out, count, samples, c)) < count;) {
+      if (++tries > 8 * count + 8) throw new Error('could not complete an orthonormal basis');
+      for (let i = c * samples; i < (c + 1) * samples; i++) out[i] = fill();
+    }
+    return Float64Array.from(out);
   }
 
   /** Releases the helper threads; the results already returned stay valid. */

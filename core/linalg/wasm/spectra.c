@@ -468,3 +468,30 @@ void times_vectors(Ctrl *c, const float *x, int rows, int len, const double *z, 
   c->arg[4] = count; c->arg[5] = (int)out; c->arg[6] = ostride;
   parallel(c, TASK_TIMES, (long)rows * len * count < 1 << 20);
 }
+
+// ---------------------------------------------------------------------------------------
+// Modified Gram–Schmidt, twice ("twice is enough" for orthogonality to rounding), on
+// `count` vectors of length len (vector c at v + c·len), starting at vector `from` (those
+// before it are already orthonormal). Returns the first vector left numerically inside the
+// span of the previous ones (the caller replaces it, e.g. by a random one, and resumes
+// there), or count when all are done.
+
+int orthonormalize(double *v, int count, int len, int from) {
+  for (int c = from; c < count; c++) {
+    double *x = v + (long)c * len;
+    double before = norm2(x, 0, len);
+    for (int pass = 0; pass < 2; pass++)
+      for (int d = 0; d < c; d++) {
+        const double *y = v + (long)d * len;
+        axpy(x, -dot(x, y, 0, len), y, 0, len);
+      }
+    double after = norm2(x, 0, len);
+    if (!(after > 1e-12 * before && after > 0)) return c;
+    double inv = 1 / after;
+    f64x2 s = wasm_f64x2_splat(inv);
+    int i = 0;
+    for (; i + 1 < len; i += 2) ST2(x + i, wasm_f64x2_mul(LD2(x + i), s));
+    for (; i < len; i++) x[i] *= inv;
+  }
+  return count;
+}
