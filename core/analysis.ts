@@ -3,6 +3,7 @@ import type { Engine } from './engines/engine.js';
 import { breakEvenRank, cumulativeEnergy, paramsAtRank, suggestedRank } from './ranks/ranks.js';
 import type { JobOptions, LayerKind, Model, ModelFormat } from './types.js';
 import { throwIfAborted } from './types.js';
+import { mapInLanes } from './lanes.js';
 
 /** One layer in `analyze --json` (contract) plus additive fields the IDE uses. */
 export interface LayerAnalysis {
@@ -37,7 +38,8 @@ export const DEFAULT_ENERGY = 0.99;
 
 export async function analyzeModel(model: Model, engine: Engine, energy = DEFAULT_ENERGY, opts: JobOptions = {}): Promise<Analysis> {
   let done = 0;
-  const work = model.layers.map(async (layer) => {
+  // A few layers at a time: each is read, decoded and sent to the engine, then dropped.
+  const layers = await mapInLanes(model.layers, async (layer) => {
     const data = await model.readMatrix(layer);
     throwIfAborted(opts.signal);
     const sigma = await engine.spectrum({ data, rows: layer.matrix.rows, cols: layer.matrix.cols }, opts);
@@ -46,7 +48,7 @@ export async function analyzeModel(model: Model, engine: Engine, energy = DEFAUL
   });
   return {
     format: model.format, path: model.path, fileBytes: model.fileBytes, totalParams: model.totalParams,
-    energy, layers: await Promise.all(work),
+    energy, layers,
   };
 }
 

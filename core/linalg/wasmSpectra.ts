@@ -52,6 +52,20 @@ function spectraModule(): { module: WebAssembly.Module; heapBase: number } {
   return compiled;
 }
 
+let reusable: WebAssembly.Memory | undefined;
+/**
+ * This thread's job memory, reused job after job and replaced only by a larger one. A fresh
+ * memory per job would wait for a garbage collection to be freed, and these threads allocate
+ * too little else to trigger one: resident memory would grow by a Gram per layer.
+ * Jobs on one thread never overlap (they run synchronously; helpers have left at close).
+ */
+function threadMemory(pages: number): WebAssembly.Memory {
+  if (!reusable || reusable.buffer.byteLength < pages * PAGE) {
+    reusable = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+  }
+  return reusable;
+}
+
 /**
  * Byte offsets of one job's buffers, each 16-byte aligned. `vectors` reserves room for that
  * many eigenvectors (length s) and their images under the input (length `samples`).
@@ -108,9 +122,11 @@ export class GramReduction {
     const pages = Math.ceil(L.end / PAGE);
     // wasm32 addresses 4 GiB: an f64 Gram of side ≈ 23 000 and up does not fit.
     if (pages > MAX_PAGES) throw new Error(`${m}×${n}: the f64 Gram of side ${s} needs more than the 4 GiB a WebAssembly memory can hold`);
-    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    const memory = threadMemory(pages);
     this.k = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Kernels;
     this.heap = memory.buffer as unknown as ArrayBuffer;
+    // The Gram accumulates and the helpers' protocol starts from a zeroed control block.
+    new Uint8Array(this.heap, L.ctrl, L.g + 8 * L.ld * s - L.ctrl).fill(0);
     new Int32Array(this.heap, L.ctrl, 16)[CTRL.nthreads] = threads;
     if (helpers && helpers.count > 0) helpers.start(module, memory, L.ctrl);
     try {

@@ -148,18 +148,33 @@ void helper_loop(Ctrl *c, int tid) {
     while ((gen = __atomic_load_n(&c->gen, __ATOMIC_SEQ_CST)) == seen)
       wait_while(&c->gen, seen);
     seen = gen;
-    if (c->task == TASK_QUIT) return;
+    if (c->task == TASK_QUIT) {
+      __atomic_fetch_add(&c->done, 1, __ATOMIC_SEQ_CST);
+      __builtin_wasm_memory_atomic_notify(&c->done, 1);
+      return;
+    }
     run_task(c, tid, c->nthreads);
     __atomic_fetch_add(&c->done, 1, __ATOMIC_SEQ_CST);
     __builtin_wasm_memory_atomic_notify(&c->done, 1);
   }
 }
 
-/** Releases the helper threads from helper_loop. */
+/**
+ * Releases the helper threads from helper_loop and waits until every one has left it (a
+ * helper that has not arrived yet leaves as soon as it does), so the memory can host the
+ * next job without a straggler taking that job's tasks for its own.
+ */
 void stop_helpers(Ctrl *c) {
+  int nthreads = c->nthreads;
+  __atomic_store_n(&c->done, 0, __ATOMIC_SEQ_CST);
   c->task = TASK_QUIT;
   __atomic_fetch_add(&c->gen, 1, __ATOMIC_SEQ_CST);
   __builtin_wasm_memory_atomic_notify(&c->gen, (unsigned)-1);
+  for (;;) {
+    int done = __atomic_load_n(&c->done, __ATOMIC_SEQ_CST);
+    if (done >= nthreads - 1) break;
+    wait_while(&c->done, done);
+  }
 }
 
 // ---------------------------------------------------------------------------------------
