@@ -40,9 +40,10 @@ export async function analyzeModel(model: Model, engine: Engine, energy = DEFAUL
   let done = 0;
   // A few layers at a time: each is read, decoded and sent to the engine, then dropped.
   const layers = await mapInLanes(model.layers, async (layer) => {
-    const data = await model.readMatrix(layer);
+    // Stored orientation: a transpose has the same singular values.
+    const { data, rows, cols } = await model.readStoredMatrix(layer);
     throwIfAborted(opts.signal);
-    const sigma = await engine.spectrum({ data, rows: layer.matrix.rows, cols: layer.matrix.cols }, opts);
+    const sigma = await engine.spectrum({ data, rows, cols, transfer: true }, opts);
     opts.progress?.report(++done / model.layers.length, layer.name);
     return layerAnalysis(layer, Array.from(sigma), energy);
   });

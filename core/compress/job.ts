@@ -14,7 +14,7 @@ import { rewriteTopology } from '../formats/tfjsWriter.js';
 import { makePlan, type Goal } from './plan.js';
 import { mapInLanes } from '../lanes.js';
 import { predictBytes, storageName, type CompressReport } from './report.js';
-import type { Factorisation, Method, StorageDType } from './types.js';
+import type { Method, StorageDType } from './types.js';
 
 export interface CompressOptions extends JobOptions {
   goal: Goal;
