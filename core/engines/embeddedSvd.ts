@@ -7,7 +7,7 @@
 // c·len), so every kernel below streams memory in order.
 import { symmetricEigenvalues, tridiagonalEigenvalues } from '../linalg/symmetricEigen.js';
 import { tridiagonalEigenvectors } from '../linalg/tridiagonalVectors.js';
-import { GramReduction, MAX_GRAM_SIDE, type Helpers } from '../linalg/wasmSpectra.js';
+import { GramReduction, gramReductionFits, type Helpers } from '../linalg/wasmSpectra.js';
 import { checkRank, type TruncatedSvd } from './engine.js';
 
 /**
@@ -16,12 +16,12 @@ import { checkRank, type TruncatedSvd } from './engine.js';
  * and needs several iterations on flat spectra. Measured on 1024² (random, the randomized
  * route's worst case), exact was already 2× faster at rank 10. So randomized only where it
  * wins by far — rank + oversampling at most 1/64 of min(m,n) — or where the f64 Gram does
- * not fit a WebAssembly memory.
+ * not fit a WebAssembly memory (sides above ~20 000).
  */
 export function truncatedSvd(a: Float32Array, m: number, n: number, rank: number, helpers?: Helpers): TruncatedSvd {
   checkRank(m, n, rank);
   const p = Math.min(m, n);
-  const randomized = rank > 0 && (sampleSize(rank, p) * 64 <= p || p > MAX_GRAM_SIDE);
+  const randomized = rank > 0 && (sampleSize(rank, p) * 64 <= p || !gramReductionFits(m, n, rank));
   return randomized ? randomizedTruncatedSvd(a, m, n, rank) : exactTruncatedSvd(a, m, n, rank, helpers);
 }
 

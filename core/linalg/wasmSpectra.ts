@@ -35,8 +35,9 @@ const PRODUCT_ROWS = 32;
 const PANEL = 32;
 const PAGE = 65536;
 const MAX_PAGES = 65536;
-/** Largest Gram side whose f64 matrix (plus workspace) fits the 4 GiB of a WebAssembly memory, with room to spare. */
-export const MAX_GRAM_SIDE = 20000;
+/** Threads assumed when sizing a job in advance (each needs one vector of workspace). */
+const MAX_THREADS = 256;
+
 /** Pages the module's own stack and data need (it declares 2). */
 const STATIC_PAGES = 2;
 
@@ -91,6 +92,11 @@ function layout(base: number, s: number, samples: number, threads: number, vecto
   const [v, w, vp, wp] = [0, 1, 2, 3].map(() => take(8 * ld * PANEL));
   const y = take(8 * ld * threads);
   return { ld, ctrl, g, xp, src, d, e, tau, x, out, v, w, vp, wp, y, end: Math.max(at, gramEnd) };
+}
+
+/** Whether a GramReduction of an m×n matrix with room for `vectors` vectors fits the 4 GiB a WebAssembly memory can address. */
+export function gramReductionFits(m: number, n: number, vectors = 0): boolean {
+  return layout(spectraModule().heapBase, Math.min(m, n), Math.max(m, n), MAX_THREADS, vectors).end <= MAX_PAGES * PAGE;
 }
 
 /**
