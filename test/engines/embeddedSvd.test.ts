@@ -103,3 +103,17 @@ test('EmbeddedEngine.truncatedSvd runs in worker threads; aborting a running job
     await engine.close();
   }
 });
+
+test('exactTruncatedSvd: single rows and columns, 2×2, and a zero matrix', () => {
+  for (const [m, n, k] of [[1, 50, 1], [50, 1, 1], [2, 2, 1], [3, 7, 3]] as const) {
+    const a = randomMatrix(m, n, 12 + m);
+    const f = exactTruncatedSvd(a, m, n, k);
+    assertOrthonormal(f, m, n);
+    const ref = numpySingularValues(a, m, n);
+    const opt = optimalError(ref, k);
+    assert.ok(Math.abs(reconstructionError(a, m, n, f) - opt) <= 1e-3 * opt + 1e-6, `${m}×${n} at rank ${k}`);
+  }
+  const zero = exactTruncatedSvd(new Float32Array(40 * 30), 40, 30, 5);
+  assertOrthonormal(zero, 40, 30);
+  assert.ok(zero.s.every((x) => x === 0));
+});
