@@ -6,12 +6,21 @@ import { availableParallelism } from 'node:os';
 /** Layers in flight: one per core (the embedded engine's workers), at least two so reads overlap, at most four. */
 export const LAYER_LANES = Math.max(2, Math.min(4, availableParallelism()));
 
-/** fn over every item, at most `lanes` at a time, started in order; results in the items' order. */
+/** fn over every item, at most `lanes` at a time, started in order; results in the items' order; rejects with the first failure. */
 export async function mapInLanes<T, R>(items: readonly T[], fn: (item: T, index: number) => Promise<R>, lanes = LAYER_LANES): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
+  let failed = false;
   const lane = async (): Promise<void> => {
-    for (let i = next++; i < items.length; i = next++) results[i] = await fn(items[i], i);
+    // After a failure the other lanes finish their current item but start no new one.
+    for (let i = next++; i < items.length && !failed; i = next++) {
+      try {
+        results[i] = await fn(items[i], i);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    }
   };
   await Promise.all(Array.from({ length: Math.min(lanes, items.length) }, lane));
   return results;
