@@ -3,6 +3,7 @@ import type { Engine } from './engines/engine.js';
 import { breakEvenRank, cumulativeEnergy, paramsAtRank, suggestedRank } from './ranks/ranks.js';
 import type { JobOptions, LayerKind, Model, ModelFormat } from './types.js';
 import { throwIfAborted } from './types.js';
+import { mapInLanes } from './lanes.js';
 
 /** One layer in `analyze --json` (contract) plus additive fields the IDE uses. */
 export interface LayerAnalysis {
@@ -37,16 +38,18 @@ export const DEFAULT_ENERGY = 0.99;
 
 export async function analyzeModel(model: Model, engine: Engine, energy = DEFAULT_ENERGY, opts: JobOptions = {}): Promise<Analysis> {
   let done = 0;
-  const work = model.layers.map(async (layer) => {
-    const data = await model.readMatrix(layer);
+  // A few layers at a time: each is read, decoded and sent to the engine, then dropped.
+  const layers = await mapInLanes(model.layers, async (layer) => {
+    // Stored orientation: a transpose has the same singular values.
+    const { data, rows, cols } = await model.readStoredMatrix(layer);
     throwIfAborted(opts.signal);
-    const sigma = await engine.spectrum({ data, rows: layer.matrix.rows, cols: layer.matrix.cols }, opts);
+    const sigma = await engine.spectrum({ data, rows, cols, transfer: true }, opts);
     opts.progress?.report(++done / model.layers.length, layer.name);
     return layerAnalysis(layer, Array.from(sigma), energy);
   });
   return {
     format: model.format, path: model.path, fileBytes: model.fileBytes, totalParams: model.totalParams,
-    energy, layers: await Promise.all(work),
+    energy, layers,
   };
 }
 

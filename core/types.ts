@@ -51,7 +51,20 @@ export interface Model {
   readTensor(name: string): Promise<Float32Array>;
   /** Reads a layer's matrix view, row-major rows×cols, as float32. */
   readMatrix(layer: Layer): Promise<Float32Array>;
+  /**
+   * The matrix view or its transpose, whichever the file stores, so no transposing copy is
+   * made: what spectra and SVDs need, since Aᵀ has A's singular values with U and V swapped.
+   */
+  readStoredMatrix(layer: Layer): Promise<StoredMatrix>;
   close(): Promise<void>;
+}
+
+/** Row-major rows×cols values: the layer's matrix view, or its transpose when `transposed`. */
+export interface StoredMatrix {
+  data: Float32Array;
+  rows: number;
+  cols: number;
+  transposed: boolean;
 }
 
 /** A user-facing failure: bad input, unsupported file, bad flags. Exit code 2, one line. */

@@ -12,7 +12,7 @@ rm -rf "$carry"
 mkdir -p "$carry/dist" "$carry/python" "$carry/node_modules"
 # The node binary that built the bundles (Linux x64 glibc; the GPU machine must match).
 xz -T0 -6 -c "$(node -p process.execPath)" > "$carry/node.xz"
-cp dist/cli.js dist/worker.js dist/svdWorker.js "$carry/dist/"
+cp dist/cli.js dist/worker.js "$carry/dist/"
 cp python/torch_worker.py "$carry/python/"
 # Runtime modules the CLI bundle imports (left external by esbuild: native or wasm parts).
 cp -r node_modules/h5wasm node_modules/onnxruntime-common "$carry/node_modules/"

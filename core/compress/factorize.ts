@@ -6,18 +6,25 @@ import type { Factorisation } from './types.js';
 /** A = U_k·√Σ_k (rows×k), B = √Σ_k·V_kᵀ (k×cols): balanced, so both quantise alike. */
 export async function factorize(model: Model, layer: Layer, rank: number, engine: Engine, opts: JobOptions = {}): Promise<Factorisation> {
   const { rows, cols } = layer.matrix;
-  const data = await model.readMatrix(layer);
+  // The SVD of what the file stores: for a stored transpose Sᵀ = A, U and V swap roles.
+  const stored = await model.readStoredMatrix(layer);
   const k = Math.max(1, Math.min(rank, rows, cols));
-  const { u, s, vt } = await engine.truncatedSvd({ data, rows, cols }, k, opts);
+  let total = 0;
+  for (let i = 0; i < stored.data.length; i++) total += stored.data[i] * stored.data[i];
+  const { u, s, vt } = await engine.truncatedSvd({ data: stored.data, rows: stored.rows, cols: stored.cols, transfer: true }, k, opts);
   const a = new Float32Array(rows * k);
   const b = new Float32Array(k * cols);
   for (let j = 0; j < k; j++) {
     const r = Math.sqrt(s[j]);
-    for (let i = 0; i < rows; i++) a[i * k + j] = u[i * k + j] * r;
-    for (let c = 0; c < cols; c++) b[j * cols + c] = vt[j * cols + c] * r;
+    if (stored.transposed) {
+      // u is cols×k (A's V), vt is k×rows (A's Uᵀ).
+      for (let i = 0; i < rows; i++) a[i * k + j] = vt[j * rows + i] * r;
+      for (let c = 0; c < cols; c++) b[j * cols + c] = u[c * k + j] * r;
+    } else {
+      for (let i = 0; i < rows; i++) a[i * k + j] = u[i * k + j] * r;
+      for (let c = 0; c < cols; c++) b[j * cols + c] = vt[j * cols + c] * r;
+    }
   }
-  let total = 0;
-  for (let i = 0; i < data.length; i++) total += data[i] * data[i];
   let kept = 0;
   for (let j = 0; j < k; j++) kept += s[j] * s[j];
   const relativeError = total > 0 ? Math.sqrt(Math.max(0, total - kept) / total) : 0;

@@ -1,5 +1,4 @@
 // A whole compression job: analyse, plan, factorise, write atomically, report.
-import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { Analysis } from '../analysis.js';
 import type { Engine } from '../engines/engine.js';
@@ -13,11 +12,9 @@ import { finetuneTfjs, type FinetuneResult } from './finetuneTfjs.js';
 import { plainStrategy, whitenedStrategy } from './strategy.js';
 import { rewriteTopology } from '../formats/tfjsWriter.js';
 import { makePlan, type Goal } from './plan.js';
+import { mapInLanes } from '../lanes.js';
 import { predictBytes, storageName, type CompressReport } from './report.js';
-import type { Factorisation, Method, StorageDType } from './types.js';
-
-/** Layers factorised concurrently. */
-const FACTOR_LANES = Math.max(2, Math.min(4, availableParallelism()));
+import type { Method, StorageDType } from './types.js';
 
 export interface CompressOptions extends JobOptions {
   goal: Goal;
@@ -48,22 +45,16 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
       ? await whitenedStrategy(model, o.engine, o.calibration!, stage)
       : await plainStrategy(model, o.engine, stage, o.analysis);
     const plan = await makePlan(strategy.analysis, o.goal);
-    const results = new Map<string, Factorisation>();
     const todo = model.layers.filter((l) => (plan.get(l.name) ?? Infinity) < Math.min(l.matrix.rows, l.matrix.cols));
     let done = 0;
-    // A few layers in flight at once, so reading one overlaps the maths of another (the
-    // engines run requests on their own threads or process); few, so memory stays bounded.
-    const queue = [...todo];
-    const lane = async (): Promise<void> => {
-      for (let layer = queue.shift(); layer; layer = queue.shift()) {
-        throwIfAborted(o.signal);
-        results.set(layer.name, await strategy.factor(layer, plan.get(layer.name)!));
-        o.progress?.report(0.3 + (o.finetune ? 0.6 : 0.69) * (++done / todo.length), `factorised ${layer.name}`);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(FACTOR_LANES, todo.length) }, lane));
-    // Writers and the report list layers in the model's order, whatever order they finished in.
-    const factors = new Map(todo.map((l) => [l.name, results.get(l.name)!]));
+    const results = await mapInLanes(todo, async (layer) => {
+      throwIfAborted(o.signal);
+      const f = await strategy.factor(layer, plan.get(layer.name)!);
+      o.progress?.report(0.3 + (o.finetune ? 0.6 : 0.69) * (++done / todo.length), `factorised ${layer.name}`);
+      return f;
+    });
+    // Writers and the report list layers in the model's order.
+    const factors = new Map(results.map((f) => [f.layer.name, f]));
     let finetune: FinetuneResult | undefined;
     if (o.finetune && factors.size) {
       const topology = rewriteTopology((model.extra as { modelTopology: Record<string, unknown> }).modelTopology, factors, model.path);

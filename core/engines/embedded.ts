@@ -1,14 +1,15 @@
 // The default engine: our own f64 kernels on a pool of worker threads. Needs no native
-// install; one worker per core so layers are analysed in parallel.
+// install; one worker per core so layers are analysed (and factorised) in parallel, and a
+// job that finds cores idle splits its kernels over them with helper threads. Spectra and
+// truncated SVDs share this one pool, so one place decides how many threads run.
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { CancelledError, type JobOptions } from '../types.js';
-import type { Engine, MatrixInput, TruncatedSvd } from './engine.js';
-import { SvdPool } from './embeddedSvdPool.js';
-import type { WorkerRequest, WorkerResponse } from './workerProtocol.js';
+import { checkRank, type Engine, type MatrixInput, type TruncatedSvd } from './engine.js';
+import type { WorkerRequest, WorkerResponse, WorkerResult } from './workerProtocol.js';
 import { bundledWorkerPath } from '../io/bundledWorker.js';
 
-interface Pending { resolve: (v: Float64Array) => void; reject: (e: Error) => void; worker: PoolWorker }
+interface Pending { resolve: (v: WorkerResult) => void; reject: (e: Error) => void; worker: PoolWorker }
 interface PoolWorker { worker: Worker; busy: boolean }
 
 export class EmbeddedEngine implements Engine {
@@ -16,7 +17,7 @@ export class EmbeddedEngine implements Engine {
   readonly description: string;
   private readonly size: number;
   private readonly pool: PoolWorker[] = [];
-  private readonly queue: { req: WorkerRequest; pending: Omit<Pending, 'worker'>; signal?: AbortSignal }[] = [];
+  private readonly queue: { req: WorkerRequest; transfer: ArrayBuffer[]; pending: Omit<Pending, 'worker'>; signal?: AbortSignal }[] = [];
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
 
@@ -26,21 +27,33 @@ export class EmbeddedEngine implements Engine {
   }
 
   spectrum(m: MatrixInput, opts: JobOptions = {}): Promise<Float64Array> {
-    if (opts.signal?.aborted) return Promise.reject(new CancelledError());
-    return new Promise((resolve, reject) => {
-      const req: WorkerRequest = { id: this.nextId++, op: 'spectrum', data: m.data, rows: m.rows, cols: m.cols };
-      this.queue.push({ req, pending: { resolve, reject }, signal: opts.signal });
-      opts.signal?.addEventListener('abort', () => this.cancel(req.id), { once: true });
-      this.pump();
-    });
+    return this.submit({ id: this.nextId++, op: 'spectrum', data: m.data, rows: m.rows, cols: m.cols }, m, opts) as Promise<Float64Array>;
   }
 
-  private svdPool?: SvdPool;
-
-  /** Runs in its own worker threads (embeddedSvdPool.ts), as many as the spectra pool. */
   truncatedSvd(m: MatrixInput, rank: number, opts: JobOptions = {}): Promise<TruncatedSvd> {
-    this.svdPool ??= new SvdPool(this.size);
-    return this.svdPool.run(m, rank, opts.signal);
+    try {
+      checkRank(m.rows, m.cols, rank);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+    return this.submit({ id: this.nextId++, op: 'svd', data: m.data, rows: m.rows, cols: m.cols, rank }, m, opts) as Promise<TruncatedSvd>;
+  }
+
+  private submit(req: WorkerRequest, m: MatrixInput, opts: JobOptions): Promise<WorkerResult> {
+    if (opts.signal?.aborted) return Promise.reject(new CancelledError());
+    // Moving the buffer spares a copy per job on both sides; only a buffer the matrix fills
+    // whole can go, since other views of it may still be in use.
+    const { buffer, byteOffset, byteLength } = m.data;
+    const transfer = m.transfer && byteOffset === 0 && byteLength === buffer.byteLength && !(buffer instanceof SharedArrayBuffer) ? [buffer as ArrayBuffer] : [];
+    return new Promise((resolve, reject) => {
+      const { signal } = opts;
+      const onAbort = (): void => this.cancel(req.id);
+      const settle = { resolve: (v: WorkerResult) => { signal?.removeEventListener('abort', onAbort); resolve(v); },
+        reject: (e: Error) => { signal?.removeEventListener('abort', onAbort); reject(e); } };
+      this.queue.push({ req, transfer, pending: settle, signal });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.pump();
+    });
   }
 
   private cancel(id: number): void {
@@ -62,7 +75,10 @@ export class EmbeddedEngine implements Engine {
       const p = this.pending.get(res.id);
       this.pending.delete(res.id);
       pw.busy = false;
-      if (p) { if (res.ok) p.resolve(res.values); else p.reject(new Error(res.error)); }
+      if (p) {
+        if (!res.ok) p.reject(new Error(res.error));
+        else p.resolve(res.values ?? { u: res.u, s: res.s, vt: res.vt });
+      }
       this.pump();
     });
     pw.worker.on('error', (err: Error) => {
@@ -81,19 +97,19 @@ export class EmbeddedEngine implements Engine {
       let w = this.pool.find((p) => !p.busy);
       if (!w && this.pool.length < this.size) w = this.spawn();
       if (!w) return;
-      const { req, pending } = this.queue.shift()!;
+      const { req, transfer, pending } = this.queue.shift()!;
       // A lone job may split itself over the cores no other job is using or waiting for.
       req.threads = Math.max(1, this.size - this.pool.filter((p) => p.busy).length - this.queue.length);
       w.busy = true;
       w.worker.ref();
       this.pending.set(req.id, { ...pending, worker: w });
-      w.worker.postMessage(req);
+      w.worker.postMessage(req, transfer);
     }
     for (const p of this.pool) if (!p.busy) p.worker.unref();
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.pool.map((p) => p.worker.terminate()), this.svdPool?.close()]);
+    await Promise.all(this.pool.map((p) => p.worker.terminate()));
     this.pool.length = 0;
   }
 }

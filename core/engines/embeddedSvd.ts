@@ -1,39 +1,50 @@
-// Truncated SVD in f64 JavaScript for the embedded engine.
-// Two routes: randomized subspace iteration when the rank is small next to min(m,n)
-// (cost ~ iterations·m·n·rank), and an exact route through the eigenvectors of the f64
-// Gram of the smaller side otherwise (cost ~ m·n·min(m,n) + min(m,n)³).
+// Truncated SVD for the embedded engine, f64 throughout.
+// Two routes: randomized subspace iteration in JavaScript when the rank is small next to
+// min(m,n) (cost ~ iterations·m·n·rank), and an exact route through the eigenvectors of the
+// f64 Gram of the smaller side on WebAssembly SIMD kernels otherwise (cost ~ m·n·min(m,n) +
+// min(m,n)³ at several times the speed).
 // Vector sets are stored as `count` contiguous vectors of length `len` (vector c at
 // c·len), so every kernel below streams memory in order.
-import { smallGram } from '../linalg/gram.js';
-import { symmetricEigenvalues } from '../linalg/symmetricEigen.js';
+import { symmetricEigenvalues, tridiagonalEigenvalues } from '../linalg/symmetricEigen.js';
+import { tridiagonalEigenvectors } from '../linalg/tridiagonalVectors.js';
+import { GramReduction, gramReductionFits, type Helpers } from '../linalg/wasmSpectra.js';
 import { checkRank, type TruncatedSvd } from './engine.js';
 
-type Matrix = Float32Array | Float64Array;
-
-/** Chooses the route: randomized when rank + oversampling is at most a quarter of min(m,n). */
-export function truncatedSvd(a: Matrix, m: number, n: number, rank: number): TruncatedSvd {
+/**
+ * Chooses the route. The exact one costs about twice a spectrum, on SIMD kernels and helper
+ * threads; the randomized one ~2·m·n·(rank + oversampling) per iteration in plain JavaScript,
+ * and needs several iterations on flat spectra. Measured on 1024² (random, the randomized
+ * route's worst case), exact was already 2× faster at rank 10. So randomized only where it
+ * wins by far — rank + oversampling at most 1/64 of min(m,n) — or where the f64 Gram does
+ * not fit a WebAssembly memory (sides above ~20 000).
+ */
+export function truncatedSvd(a: Float32Array, m: number, n: number, rank: number, helpers?: Helpers): TruncatedSvd {
   checkRank(m, n, rank);
   const p = Math.min(m, n);
-  return rank > 0 && sampleSize(rank, p) * 4 <= p ? randomizedTruncatedSvd(a, m, n, rank) : exactTruncatedSvd(a, m, n, rank);
+  const randomized = rank > 0 && (sampleSize(rank, p) * 64 <= p || !gramReductionFits(m, n, rank));
+  return randomized ? randomizedTruncatedSvd(a, m, n, rank) : exactTruncatedSvd(a, m, n, rank, helpers);
 }
 
-/** Eigenvectors of the f64 Gram of the smaller side give one side; projection gives the other. */
-export function exactTruncatedSvd(a: Matrix, m: number, n: number, rank: number): TruncatedSvd {
+/**
+ * Eigenvectors of the f64 Gram of the smaller side give one side; projection gives the other.
+ * The Gram and its tridiagonal reduction run as the spectra's WebAssembly kernels (optionally
+ * with helper threads); only the `rank` wanted eigenvectors of the tridiagonal are computed
+ * (inverse iteration) and carried back through the reflectors, so beyond the spectrum's cost
+ * this adds ~2·s·s·rank + m·n·rank multiply-adds.
+ */
+export function exactTruncatedSvd(a: Float32Array, m: number, n: number, rank: number, helpers?: Helpers): TruncatedSvd {
   checkRank(m, n, rank);
   if (rank === 0) return pack(new Float64Array(0), new Float64Array(0), new Float64Array(0), m, n, 0);
-  const { g, size } = smallGram(a, m, n);
-  const { values, vectors } = symmetricEigen(g, size);
-  const s = sqrtClamped(values.subarray(0, rank));
-  const side = vectors.slice(0, rank * size);
-  const rand = gaussianSource(0x5eed);
-  if (n <= m) {
-    const u = timesVectors(a, m, n, side, rank);
-    orthonormalize(u, rank, m, rand);
-    return pack(u, s, side, m, n, rank);
+  const r = new GramReduction(a, m, n, helpers, rank);
+  try {
+    const values = tridiagonalEigenvalues(r.d, r.e).sort().reverse().subarray(0, rank);
+    const side = r.eigenvectors(tridiagonalEigenvectors(r.d, r.e, values), rank);
+    const other = r.otherSide(side, rank, gaussianSource(0x5eed));
+    const s = sqrtClamped(values);
+    return n <= m ? pack(other, s, side, m, n, rank) : pack(side, s, other, m, n, rank);
+  } finally {
+    r.close();
   }
-  const v = transposeTimesVectors(a, m, n, side, rank);
-  orthonormalize(v, rank, n, rand);
-  return pack(side, s, v, m, n, rank);
 }
 
 const MAX_POWER_ITERATIONS = 30;
@@ -50,7 +61,7 @@ const ENERGY_TOLERANCE = 1e-4;
  * top `rank` directions capture stops growing, which makes the reconstruction error
  * agree with the optimal one far inside 1e-3 even on flat spectra.
  */
-export function randomizedTruncatedSvd(a: Matrix, m: number, n: number, rank: number): TruncatedSvd {
+export function randomizedTruncatedSvd(a: Float32Array, m: number, n: number, rank: number): TruncatedSvd {
   checkRank(m, n, rank);
   if (rank === 0) return pack(new Float64Array(0), new Float64Array(0), new Float64Array(0), m, n, 0);
   const l = sampleSize(rank, Math.min(m, n));
@@ -109,7 +120,7 @@ function pack(u: Float64Array, s: Float64Array, v: Float64Array, m: number, n: n
 }
 
 /** A·z_c for each of `count` vectors z_c of length n; returns vectors of length m. */
-function timesVectors(a: Matrix, m: number, n: number, z: Float64Array, count: number): Float64Array {
+function timesVectors(a: Float32Array, m: number, n: number, z: Float64Array, count: number): Float64Array {
   const out = new Float64Array(count * m);
   let i = 0;
   // Four rows at a time read each z_c once per four dot products.
@@ -139,7 +150,7 @@ function timesVectors(a: Matrix, m: number, n: number, z: Float64Array, count: n
 }
 
 /** Aᵀ·q_c for each of `count` vectors q_c of length m; returns vectors of length n. */
-function transposeTimesVectors(a: Matrix, m: number, n: number, q: Float64Array, count: number): Float64Array {
+function transposeTimesVectors(a: Float32Array, m: number, n: number, q: Float64Array, count: number): Float64Array {
   const out = new Float64Array(count * n);
   let i = 0;
   for (; i + 3 < m; i += 4) {

@@ -9,6 +9,11 @@ export interface MatrixInput {
   data: Float32Array;
   rows: number;
   cols: number;
+  /**
+   * The caller will not touch `data` again: an engine may move its buffer to another thread
+   * instead of copying it (it is then detached here).
+   */
+  transfer?: boolean;
 }
 
 /** W ≈ U·diag(s)·Vᵀ with orthonormal columns of U and rows of Vᵀ. */

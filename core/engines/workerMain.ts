@@ -1,8 +1,10 @@
-// Worker thread of the embedded engine: runs one kernel per message. Started with
-// HELPER_ROLE it is instead a helper thread that joins another worker's big kernels.
+// Worker thread of the embedded engine: runs one job per message (a spectrum or a truncated
+// SVD). Started with HELPER_ROLE it is instead a helper thread that joins another worker's
+// big kernels.
 import { parentPort, workerData } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { singularValues } from '../linalg/singularValues.js';
+import { truncatedSvd } from './embeddedSvd.js';
 import { HelperThreads, isHelperRole, serveAsHelper } from '../linalg/helperThreads.js';
 import type { Helpers } from '../linalg/wasmSpectra.js';
 import type { WorkerRequest, WorkerResponse } from './workerProtocol.js';
@@ -21,9 +23,15 @@ if (isHelperRole(workerData)) serveAsHelper(parentPort!);
 else parentPort?.on('message', (req: WorkerRequest) => {
   let res: WorkerResponse;
   try {
-    const values = singularValues(req.data, req.rows, req.cols, helpersFor(req));
-    res = { id: req.id, ok: true, values };
-    parentPort!.postMessage(res, [values.buffer as ArrayBuffer]);
+    if (req.op === 'svd') {
+      const { u, s, vt } = truncatedSvd(req.data, req.rows, req.cols, req.rank, helpersFor(req));
+      res = { id: req.id, ok: true, u, s, vt };
+      parentPort!.postMessage(res, [u.buffer as ArrayBuffer, s.buffer as ArrayBuffer, vt.buffer as ArrayBuffer]);
+    } else {
+      const values = singularValues(req.data, req.rows, req.cols, helpersFor(req));
+      res = { id: req.id, ok: true, values };
+      parentPort!.postMessage(res, [values.buffer as ArrayBuffer]);
+    }
   } catch (e) {
     res = { id: req.id, ok: false, error: (e as Error).message };
     parentPort!.postMessage(res);

@@ -1,10 +1,16 @@
 // Messages between the embedded engine and its worker threads.
-export interface SpectrumRequest {
-  id: number; op: 'spectrum'; data: Float32Array; rows: number; cols: number;
+import type { TruncatedSvd } from './engine.js';
+
+interface MatrixRequest {
+  id: number; data: Float32Array; rows: number; cols: number;
   /** Threads this job may keep busy, the worker's own included (default 1): cores no other job holds. */
   threads?: number;
 }
-export type WorkerRequest = SpectrumRequest;
+export interface SpectrumRequest extends MatrixRequest { op: 'spectrum' }
+export interface SvdRequest extends MatrixRequest { op: 'svd'; rank: number }
+export type WorkerRequest = SpectrumRequest | SvdRequest;
+export type WorkerResult = Float64Array | TruncatedSvd;
 export type WorkerResponse =
   | { id: number; ok: true; values: Float64Array }
+  | ({ id: number; ok: true; values?: undefined } & TruncatedSvd)
   | { id: number; ok: false; error: string };

@@ -1,7 +1,7 @@
 // Shared Model implementation for readers whose tensors sit at known byte ranges.
 import type { ByteSource } from '../io/byteSource.js';
 import { decodeToFloat32, DTYPE_BYTES, transpose } from '../io/decode.js';
-import type { DType, Layer, Model, ModelFormat, TensorRef } from '../types.js';
+import type { DType, Layer, Model, ModelFormat, StoredMatrix, TensorRef } from '../types.js';
 import { InputError } from '../types.js';
 
 /**
@@ -94,9 +94,15 @@ export class StoredModel implements Model {
   }
 
   async readMatrix(layer: Layer): Promise<Float32Array> {
+    const m = await this.readStoredMatrix(layer);
+    return m.transposed ? transpose(m.data, m.rows, m.cols) : m.data;
+  }
+
+  async readStoredMatrix(layer: Layer): Promise<StoredMatrix> {
     const l = this.layers.find((x) => x.name === layer.name) ?? (layer as Layer & MatrixLayout);
-    const v = await this.readTensor(l.weight);
-    return l.transposed ? transpose(v, l.matrix.cols, l.matrix.rows) : v;
+    const { rows, cols } = l.matrix;
+    const data = await this.readTensor(l.weight);
+    return l.transposed ? { data, rows: cols, cols: rows, transposed: true } : { data, rows, cols, transposed: false };
   }
 
   async close(): Promise<void> { await Promise.all(this.sources.map((s) => s.close())); }

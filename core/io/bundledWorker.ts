@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** The path of the bundled worker `name` (e.g. `svdWorker.js`). */
+/** The path of the bundled worker `name` (e.g. `worker.js`). */
 export function bundledWorkerPath(name: string): string {
   const here = fileURLToPath(new URL(`./${name}`, import.meta.url));
   if (existsSync(here)) return here;

@@ -65,8 +65,8 @@ function standIn(job: HelperJob): void {
   for (let seen = 0; ;) {
     Atomics.wait(c, CTRL.gen, seen);
     seen = Atomics.load(c, CTRL.gen);
-    if (Atomics.load(c, CTRL.task) === TASK_QUIT) return;
     Atomics.add(c, CTRL.done, 1);
     Atomics.notify(c, CTRL.done, 1);
+    if (Atomics.load(c, CTRL.task) === TASK_QUIT) return;
   }
 }

@@ -1,7 +1,8 @@
-// JS side of the WebAssembly spectra kernels (wasm/spectra.c): lays out one shared memory
-// per job, streams the f32 input through it in chunks (so the whole matrix is never copied
-// in), and drives the Gram and tridiagonalisation kernels. Optional helper threads run the
-// same module on the same memory and take their share of every parallel step.
+// JS side of the WebAssembly kernels (wasm/spectra.c): lays out one shared memory per job,
+// streams the f32 input through it in chunks (so the whole matrix is never copied in), and
+// drives the Gram and tridiagonalisation kernels — and, for truncated SVDs, the back-
+// transformation of eigenvectors and the products with the input. Optional helper threads
+// run the same module on the same memory and take their share of every parallel step.
 import { SPECTRA_WASM_BASE64 } from './wasm/spectraWasm.js';
 
 /** Threads that join a job's parallel steps (see helper_loop in spectra.c). */
@@ -13,8 +14,11 @@ export interface Helpers {
 
 export interface Kernels {
   gram_chunk(ctrl: number, g: number, ld: number, s: number, src: number, strideI: number, strideK: number, k: number, xp: number): void;
-  tridiagonalize(ctrl: number, a: number, ld: number, n: number, nb: number, d: number, e: number,
+  tridiagonalize(ctrl: number, a: number, ld: number, n: number, nb: number, d: number, e: number, tau: number,
     v: number, w: number, vp: number, wp: number, y: number): void;
+  apply_reflectors(ctrl: number, a: number, ld: number, n: number, tau: number, x: number, count: number, xld: number): void;
+  times_vectors(ctrl: number, x: number, rows: number, len: number, z: number, count: number, out: number, ostride: number): void;
+  orthonormalize(v: number, count: number, len: number, from: number): number;
   stop_helpers(ctrl: number): void;
   __heap_base: WebAssembly.Global;
 }
@@ -25,10 +29,15 @@ export const TASK_QUIT = 0;
 
 /** Samples per Gram chunk: enough to amortise a pass over G, small enough to stay in cache. */
 const CHUNK = 128;
+/** Rows of the input per product chunk: their f32 block stays in L2 while all vectors pass. */
+const PRODUCT_ROWS = 32;
 /** Panel width of the blocked tridiagonalisation. */
 const PANEL = 32;
 const PAGE = 65536;
 const MAX_PAGES = 65536;
+/** Threads assumed when sizing a job in advance (each needs one vector of workspace). */
+const MAX_THREADS = 256;
+
 /** Pages the module's own stack and data need (it declares 2). */
 const STATIC_PAGES = 2;
 
@@ -44,8 +53,25 @@ export function spectraModule(): { module: WebAssembly.Module; heapBase: number 
   return compiled;
 }
 
-/** Byte offsets of one job's buffers, each 16-byte aligned. */
-function layout(base: number, s: number, threads: number) {
+let reusable: WebAssembly.Memory | undefined;
+/**
+ * This thread's job memory, reused job after job and replaced only by a larger one. A fresh
+ * memory per job would wait for a garbage collection to be freed, and these threads allocate
+ * too little else to trigger one: resident memory would grow by a Gram per layer.
+ * Jobs on one thread never overlap (they run synchronously; helpers have left at close).
+ */
+function threadMemory(pages: number): WebAssembly.Memory {
+  if (!reusable || reusable.buffer.byteLength < pages * PAGE) {
+    reusable = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+  }
+  return reusable;
+}
+
+/**
+ * Byte offsets of one job's buffers, each 16-byte aligned. `vectors` reserves room for that
+ * many eigenvectors (length s) and their images under the input (length `samples`).
+ */
+function layout(base: number, s: number, samples: number, threads: number, vectors: number) {
   const ld = (s + 5) & ~1;
   const s4 = (s + 3) & ~3;
   // Arithmetic, not bitwise, alignment: offsets pass 2³¹ for sides above ≈ 16 000.
@@ -54,8 +80,10 @@ function layout(base: number, s: number, threads: number) {
   const take = (bytes: number): number => { const p = at; at = align(at + bytes); return p; };
   const ctrl = take(64);
   const g = take(8 * ld * ld);
-  const d = take(8 * s), e = take(8 * s);
-  // The Gram's chunk buffers and the reduction's workspace are never live together.
+  const d = take(8 * s), e = take(8 * s), tau = take(8 * s);
+  const x = take(8 * s * vectors), out = take(8 * samples * vectors);
+  // The Gram's chunk buffers (later the products' row blocks) and the reduction's workspace
+  // are never live together.
   const scratch = at;
   const xp = take(8 * s4 * CHUNK);
   const src = take(4 * s * CHUNK);
@@ -63,46 +91,146 @@ function layout(base: number, s: number, threads: number) {
   at = scratch;
   const [v, w, vp, wp] = [0, 1, 2, 3].map(() => take(8 * ld * PANEL));
   const y = take(8 * ld * threads);
-  return { ld, ctrl, g, xp, src, d, e, v, w, vp, wp, y, end: Math.max(at, gramEnd) };
+  return { ld, ctrl, g, xp, src, d, e, tau, x, out, v, w, vp, wp, y, end: Math.max(at, gramEnd) };
+}
+
+/** Whether a GramReduction of an m×n matrix with room for `vectors` vectors fits the 4 GiB a WebAssembly memory can address. */
+export function gramReductionFits(m: number, n: number, vectors = 0): boolean {
+  return layout(spectraModule().heapBase, Math.min(m, n), Math.max(m, n), MAX_THREADS, vectors).end <= MAX_PAGES * PAGE;
 }
 
 /**
- * The tridiagonal form (d, e) of the f64 Gram matrix of the smaller side of a row-major m×n
- * f32 matrix: AᵀA when n ≤ m, else AAᵀ. Its eigenvalues are the squared singular values.
+ * The f64 Gram matrix of the smaller side of a row-major m×n f32 matrix A (AᵀA when n ≤ m,
+ * else AAᵀ; side s = min(m,n)) reduced to tridiagonal form T = QᵀGQ, with Q kept as
+ * reflectors in the job's memory. Eigenvalues of T are the squared singular values; Q turns
+ * eigenvectors of T into singular vectors of the Gram's side, and `project` gives the other side.
+ * Holds its helper threads until `close`.
  */
-export function gramTridiagonal(a: Float32Array, m: number, n: number, helpers?: Helpers): { d: Float64Array; e: Float64Array } {
-  const transpose = n <= m;
-  const s = transpose ? n : m, samples = transpose ? m : n;
-  const { module, heapBase } = spectraModule();
-  const threads = 1 + (helpers?.count ?? 0);
-  const L = layout(heapBase, s, threads);
-  const pages = Math.ceil(L.end / PAGE);
-  // wasm32 addresses 4 GiB: an f64 Gram of side ≈ 23 000 and up does not fit.
-  if (pages > MAX_PAGES) throw new Error(`${m}×${n}: the f64 Gram of side ${s} needs more than the 4 GiB a WebAssembly memory can hold`);
-  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
-  const k = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Kernels;
-  const heap = memory.buffer as unknown as ArrayBuffer;
-  const ctrl = new Int32Array(heap, L.ctrl, 16);
-  ctrl[CTRL.nthreads] = threads;
-  if (helpers && helpers.count > 0) helpers.start(module, memory, L.ctrl);
-  try {
-    const f32 = new Float32Array(heap);
-    for (let k0 = 0; k0 < samples; k0 += CHUNK) {
-      const K = Math.min(CHUNK, samples - k0);
-      if (transpose) {
+export class GramReduction {
+  readonly side: number;
+  /** Length of the other side: the number of samples the Gram sums over. */
+  readonly samples: number;
+  readonly d: Float64Array;
+  readonly e: Float64Array;
+  private readonly transpose: boolean;
+  private readonly heap: ArrayBuffer;
+  private closed = false;
+
+  /** `vectors`: how many eigenvectors `eigenvectors` and `project` will be asked for at most. */
+  constructor(private readonly a: Float32Array, private readonly m: number, private readonly n: number,
+    helpers?: Helpers, private readonly vectors = 0) {
+    this.transpose = n <= m;
+    const s = this.side = this.transpose ? n : m;
+    this.samples = this.transpose ? m : n;
+    const { module, heapBase } = spectraModule();
+    const threads = 1 + (helpers?.count ?? 0);
+    const L = this.L = layout(heapBase, s, this.samples, threads, vectors);
+    const pages = Math.ceil(L.end / PAGE);
+    // wasm32 addresses 4 GiB: an f64 Gram of side ≈ 23 000 and up does not fit.
+    if (pages > MAX_PAGES) throw new Error(`${m}×${n}: the f64 Gram of side ${s} needs more than the 4 GiB a WebAssembly memory can hold`);
+    const memory = threadMemory(pages);
+    this.k = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Kernels;
+    this.heap = memory.buffer as unknown as ArrayBuffer;
+    // The Gram accumulates and the helpers' protocol starts from a zeroed control block.
+    new Uint8Array(this.heap, L.ctrl, L.g + 8 * L.ld * s - L.ctrl).fill(0);
+    new Int32Array(this.heap, L.ctrl, 16)[CTRL.nthreads] = threads;
+    if (helpers && helpers.count > 0) helpers.start(module, memory, L.ctrl);
+    try {
+      this.reduce();
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+    this.d = Float64Array.from(new Float64Array(this.heap, L.d, s));
+    this.e = Float64Array.from(new Float64Array(this.heap, L.e, s));
+  }
+
+  private readonly L: ReturnType<typeof layout>;
+  private readonly k: Kernels;
+
+  private reduce(): void {
+    const { L, k, a, m, n } = this;
+    const f32 = new Float32Array(this.heap);
+    for (let k0 = 0; k0 < this.samples; k0 += CHUNK) {
+      const K = Math.min(CHUNK, this.samples - k0);
+      if (this.transpose) {
         // K whole rows of A: X(i,k) = A[k0+k][i].
         f32.set(a.subarray(k0 * n, (k0 + K) * n), L.src / 4);
-        k.gram_chunk(L.ctrl, L.g, L.ld, s, L.src, 1, n, K, L.xp);
+        k.gram_chunk(L.ctrl, L.g, L.ld, this.side, L.src, 1, n, K, L.xp);
       } else {
         // Columns k0.. of every row: X(i,k) = A[i][k0+k].
         for (let i = 0; i < m; i++) f32.set(a.subarray(i * n + k0, i * n + k0 + K), L.src / 4 + i * K);
-        k.gram_chunk(L.ctrl, L.g, L.ld, s, L.src, K, 1, K, L.xp);
+        k.gram_chunk(L.ctrl, L.g, L.ld, this.side, L.src, K, 1, K, L.xp);
       }
     }
-    k.tridiagonalize(L.ctrl, L.g, L.ld, s, PANEL, L.d, L.e, L.v, L.w, L.vp, L.wp, L.y);
-  } finally {
-    k.stop_helpers(L.ctrl);
+    k.tridiagonalize(L.ctrl, L.g, L.ld, this.side, PANEL, L.d, L.e, L.tau, L.v, L.w, L.vp, L.wp, L.y);
+    this.checkHelpers();
   }
-  if (Atomics.load(ctrl, CTRL.failed)) throw new Error('a spectra helper thread failed; its share of the result is missing');
-  return { d: Float64Array.from(new Float64Array(heap, L.d, s)), e: Float64Array.from(new Float64Array(heap, L.e, s)) };
+
+  /** Q·x_c for `count` vectors of length s (eigenvectors of T → eigenvectors of the Gram). */
+  eigenvectors(x: Float64Array, count: number): Float64Array {
+    const { L, side } = this;
+    this.checkCount(count);
+    new Float64Array(this.heap, L.x, count * side).set(x.subarray(0, count * side));
+    this.k.apply_reflectors(L.ctrl, L.g, L.ld, side, L.tau, L.x, count, side);
+    this.checkHelpers();
+    return Float64Array.from(new Float64Array(this.heap, L.x, count * side));
+  }
+
+  /**
+   * An orthonormal basis of A·z_c (when the Gram is AᵀA) or Aᵀ·z_c (when it is AAᵀ) for
+   * `count` vectors z_c of length s, taken in order (modified Gram–Schmidt, twice): for
+   * eigenvectors of the Gram, the other side's singular vectors. Where an image is (numerically)
+   * inside the span of the earlier ones — a zero singular value — `fill` gives a replacement,
+   * since any orthonormal completion is valid there. Sums in f64 over the f32 input, streamed
+   * in blocks of rows (of Aᵀ: columns of A).
+   */
+  otherSide(z: Float64Array, count: number, fill: () => number): Float64Array {
+    const { L, side, samples, a, n } = this;
+    this.checkCount(count);
+    new Float64Array(this.heap, L.x, count * side).set(z.subarray(0, count * side));
+    const f32 = new Float32Array(this.heap);
+    const src = L.src / 4;
+    for (let r0 = 0; r0 < samples; r0 += PRODUCT_ROWS) {
+      const R = Math.min(PRODUCT_ROWS, samples - r0);
+      if (this.transpose) {
+        f32.set(a.subarray(r0 * n, (r0 + R) * n), src);
+      } else {
+        for (let r = 0; r < R; r++) for (let i = 0; i < side; i++) f32[src + r * side + i] = a[i * n + r0 + r];
+      }
+      this.k.times_vectors(L.ctrl, L.src, R, side, L.x, count, L.out + 8 * r0, samples);
+    }
+    this.checkHelpers();
+    const out = new Float64Array(this.heap, L.out, count * samples);
+    for (let c = 0, tries = 0; (c = this.k.orthonormalize(L.out, count, samples, c)) < count;) {
+      if (++tries > 8 * count + 8) throw new Error('could not complete an orthonormal basis');
+      for (let i = c * samples; i < (c + 1) * samples; i++) out[i] = fill();
+    }
+    return Float64Array.from(out);
+  }
+
+  /** Releases the helper threads; the results already returned stay valid. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.k.stop_helpers(this.L.ctrl);
+  }
+
+  private checkCount(count: number): void {
+    if (this.closed) throw new Error('GramReduction used after close');
+    if (count > this.vectors) throw new RangeError(`${count} vectors asked for, room was reserved for ${this.vectors}`);
+  }
+
+  private checkHelpers(): void {
+    if (Atomics.load(new Int32Array(this.heap, this.L.ctrl, 16), CTRL.failed)) {
+      throw new Error('a spectra helper thread failed; its share of the result is missing');
+    }
+  }
+}
+
+/** The tridiagonal form (d, e) of the f64 Gram matrix of the smaller side of A (see GramReduction). */
+export function gramTridiagonal(a: Float32Array, m: number, n: number, helpers?: Helpers): { d: Float64Array; e: Float64Array } {
+  const r = new GramReduction(a, m, n, helpers);
+  r.close();
+  return { d: r.d, e: r.e };
 }

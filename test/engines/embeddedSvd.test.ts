@@ -103,3 +103,33 @@ test('EmbeddedEngine.truncatedSvd runs in worker threads; aborting a running job
     await engine.close();
   }
 });
+
+test('exactTruncatedSvd: single rows and columns, 2×2, and a zero matrix', () => {
+  for (const [m, n, k] of [[1, 50, 1], [50, 1, 1], [2, 2, 1], [3, 7, 3]] as const) {
+    const a = randomMatrix(m, n, 12 + m);
+    const f = exactTruncatedSvd(a, m, n, k);
+    assertOrthonormal(f, m, n);
+    const ref = numpySingularValues(a, m, n);
+    const opt = optimalError(ref, k);
+    assert.ok(Math.abs(reconstructionError(a, m, n, f) - opt) <= 1e-3 * opt + 1e-6, `${m}×${n} at rank ${k}`);
+  }
+  const zero = exactTruncatedSvd(new Float32Array(40 * 30), 40, 30, 5);
+  assertOrthonormal(zero, 40, 30);
+  assert.ok(zero.s.every((x) => x === 0));
+});
+
+test('EmbeddedEngine: an input given with transfer moves to the worker (detached here), same factors', async () => {
+  const engine = new EmbeddedEngine(1);
+  try {
+    const a = lowRankMatrix(90, 64, geometric(50, 0.9), 13);
+    const copy = a.slice();
+    const kept = await engine.truncatedSvd({ data: copy, rows: 90, cols: 64 }, 7);
+    assert.equal(copy.length, 90 * 64, 'without transfer the caller keeps its matrix');
+    const moved = await engine.truncatedSvd({ data: a, rows: 90, cols: 64, transfer: true }, 7);
+    assert.equal(a.length, 0, 'with transfer the buffer is detached');
+    assert.deepEqual(moved.s, kept.s);
+    assert.deepEqual(moved.u, kept.u);
+  } finally {
+    await engine.close();
+  }
+});

@@ -90,7 +90,7 @@ static void lower_update(double *a, int ld, int off, int n, const double *p, con
 // Threads. All instances see one control block; thread 0 (the caller) publishes a task and
 // its arguments, bumps `gen`, does its own share and waits for the others to check in.
 
-enum { TASK_QUIT = 0, TASK_GRAM = 1, TASK_SYMV = 2, TASK_SYR2K = 3 };
+enum { TASK_QUIT = 0, TASK_GRAM = 1, TASK_SYMV = 2, TASK_SYR2K = 3, TASK_REFLECT = 4, TASK_TIMES = 5 };
 
 // Field order is mirrored by CTRL in wasmSpectra.ts.
 typedef struct {
@@ -102,6 +102,8 @@ typedef struct {
 static void symv_share(Ctrl *c, int tid, int nthreads);
 static void syr2k_share(Ctrl *c, int tid, int nthreads);
 static void gram_share(Ctrl *c, int tid, int nthreads);
+static void reflect_share(Ctrl *c, int tid, int nthreads);
+static void times_share(Ctrl *c, int tid, int nthreads);
 
 // The wait lives in its own function because Node 20's V8 (baseline tier) loses a local
 // that is live across an inlined memory.atomic.wait32: the barrier loop then never exits.
@@ -114,6 +116,8 @@ static void run_task(Ctrl *c, int tid, int nthreads) {
     case TASK_GRAM: gram_share(c, tid, nthreads); break;
     case TASK_SYMV: symv_share(c, tid, nthreads); break;
     case TASK_SYR2K: syr2k_share(c, tid, nthreads); break;
+    case TASK_REFLECT: reflect_share(c, tid, nthreads); break;
+    case TASK_TIMES: times_share(c, tid, nthreads); break;
   }
 }
 
@@ -144,18 +148,33 @@ void helper_loop(Ctrl *c, int tid) {
     while ((gen = __atomic_load_n(&c->gen, __ATOMIC_SEQ_CST)) == seen)
       wait_while(&c->gen, seen);
     seen = gen;
-    if (c->task == TASK_QUIT) return;
+    if (c->task == TASK_QUIT) {
+      __atomic_fetch_add(&c->done, 1, __ATOMIC_SEQ_CST);
+      __builtin_wasm_memory_atomic_notify(&c->done, 1);
+      return;
+    }
     run_task(c, tid, c->nthreads);
     __atomic_fetch_add(&c->done, 1, __ATOMIC_SEQ_CST);
     __builtin_wasm_memory_atomic_notify(&c->done, 1);
   }
 }
 
-/** Releases the helper threads from helper_loop. */
+/**
+ * Releases the helper threads from helper_loop and waits until every one has left it (a
+ * helper that has not arrived yet leaves as soon as it does), so the memory can host the
+ * next job without a straggler taking that job's tasks for its own.
+ */
 void stop_helpers(Ctrl *c) {
+  int nthreads = c->nthreads;
+  __atomic_store_n(&c->done, 0, __ATOMIC_SEQ_CST);
   c->task = TASK_QUIT;
   __atomic_fetch_add(&c->gen, 1, __ATOMIC_SEQ_CST);
   __builtin_wasm_memory_atomic_notify(&c->gen, (unsigned)-1);
+  for (;;) {
+    int done = __atomic_load_n(&c->done, __ATOMIC_SEQ_CST);
+    if (done >= nthreads - 1) break;
+    wait_while(&c->done, done);
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -276,6 +295,14 @@ static void axpy2(double *y, double alpha, const double *x, double beta, const d
   for (; i < to; i++) y[i] += alpha * x[i] + beta * z[i];
 }
 
+// y[i] += α·x[i] over [from, to).
+static void axpy(double *y, double alpha, const double *x, int from, int to) {
+  f64x2 av = wasm_f64x2_splat(alpha);
+  int i = from;
+  for (; i + 1 < to; i += 2) ST2(y + i, wasm_f64x2_add(LD2(y + i), wasm_f64x2_mul(av, LD2(x + i))));
+  for (; i < to; i++) y[i] += alpha * x[i];
+}
+
 static double hypot2(double x, double y) {
   x = __builtin_fabs(x); y = __builtin_fabs(y);
   double big = x > y ? x : y, small = x > y ? y : x;
@@ -295,11 +322,14 @@ static double norm2(const double *x, int from, int to) {
 }
 
 /**
- * Reduces the symmetric n×n matrix (lower, column-major, leading dimension ld, destroyed) to
- * tridiagonal form: d (n) diagonal, e (n-1) sub-diagonal. Workspace: v and w are ld×nb
- * (column-major), vp and wp hold (ld)·nb doubles each, y holds nthreads·ld doubles.
+ * Reduces the symmetric n×n matrix (lower, column-major, leading dimension ld) to
+ * tridiagonal form: d (n) diagonal, e (n-1) sub-diagonal. Like dsytrd, it leaves reflector j
+ * (H_j = I − τ_j·v·vᵀ, v = (0…0, 1, a(j+2..n-1, j))) below the sub-diagonal of column j and
+ * τ_j in tau (n-1), so apply_reflectors can turn eigenvectors of T into those of A; the rest
+ * of the matrix is destroyed. Workspace: v and w are ld×nb (column-major), vp and wp hold
+ * (ld)·nb doubles each, y holds nthreads·ld doubles.
  */
-void tridiagonalize(Ctrl *c, double *a, int ld, int n, int nb, double *d, double *e,
+void tridiagonalize(Ctrl *c, double *a, int ld, int n, int nb, double *d, double *e, double *tau_out,
                     double *v, double *w, double *vp, double *wp, double *y) {
   for (int k0 = 0; k0 < n; k0 += nb) {
     int k1 = k0 + nb < n ? k0 + nb : n;
@@ -323,9 +353,10 @@ void tridiagonalize(Ctrl *c, double *a, int ld, int n, int nb, double *d, double
         double beta = -__builtin_copysign(hypot2(alpha, xnorm), alpha);
         tau = (beta - alpha) / beta;
         double scale = 1 / (alpha - beta);
-        for (int i = j + 2; i < n; i++) vj[i] = aj[i] * scale;
+        for (int i = j + 2; i < n; i++) aj[i] = vj[i] = aj[i] * scale;
         e[j] = beta;
       }
+      tau_out[j] = tau;
       if (tau == 0) continue;  // H = I: w stays 0
       c->arg[0] = (int)a; c->arg[1] = ld; c->arg[2] = j + 1; c->arg[3] = n;
       c->arg[4] = (int)vj; c->arg[5] = (int)y;
@@ -355,4 +386,127 @@ void tridiagonalize(Ctrl *c, double *a, int ld, int n, int nb, double *d, double
     c->arg[4] = (int)vp; c->arg[5] = (int)wp; c->arg[6] = K;
     parallel(c, TASK_SYR2K, rows < 128);
   }
+}
+
+// ---------------------------------------------------------------------------------------
+// Eigenvectors of A from those of T: x ← H_0·H_1·…·H_{n-2}·x for `count` vectors of length n
+// (vector c at x + c·xld), the reflectors as tridiagonalize left them. Reflectors go in
+// blocks, so a block's columns stay in cache while every vector of the thread's share passes
+// through it; vectors are shared out among threads.
+
+#define REFLECT_BLOCK 32
+
+static void reflect_share(Ctrl *c, int tid, int nthreads) {
+  const double *a = (const double *)c->arg[0], *tau = (const double *)c->arg[3];
+  int ld = c->arg[1], n = c->arg[2], count = c->arg[5], xld = c->arg[6];
+  double *x = (double *)c->arg[4];
+  int c0 = (int)((long)count * tid / nthreads), c1 = (int)((long)count * (tid + 1) / nthreads);
+  for (int hi = n - 2; hi >= 0; hi -= REFLECT_BLOCK) {
+    int lo = hi - REFLECT_BLOCK + 1 > 0 ? hi - REFLECT_BLOCK + 1 : 0;
+    for (int v = c0; v < c1; v++) {
+      double *xv = x + (long)v * xld;
+      for (int j = hi; j >= lo; j--) {
+        if (tau[j] == 0) continue;
+        const double *aj = a + (long)j * ld;
+        double s = tau[j] * (xv[j + 1] + dot(aj, xv, j + 2, n));
+        xv[j + 1] -= s;
+        axpy(xv, -s, aj, j + 2, n);
+      }
+    }
+  }
+}
+
+void apply_reflectors(Ctrl *c, const double *a, int ld, int n, const double *tau, double *x, int count, int xld) {
+  c->arg[0] = (int)a; c->arg[1] = ld; c->arg[2] = n; c->arg[3] = (int)tau;
+  c->arg[4] = (int)x; c->arg[5] = count; c->arg[6] = xld;
+  parallel(c, TASK_REFLECT, (long)count * n < 65536);
+}
+
+// ---------------------------------------------------------------------------------------
+// Rows times vectors: out[v·ostride + r] = Σ_t X(r,t)·z_v(t) for r < rows, X f32 row-major
+// rows×len (readable up to a multiple of 4 rows), z_v f64 at z + v·len, sums in f64.
+// Tiles of 4 rows × 2 vectors keep eight sums in registers; threads share the vectors, and
+// each sweeps the whole (cache-sized) block of rows once per vector pair.
+
+static inline f64x2 f32pair(const float *p) {
+  return wasm_f64x2_promote_low_f32x4(wasm_v128_load64_zero(p));
+}
+
+static inline double hsum(f64x2 s) { return wasm_f64x2_extract_lane(s, 0) + wasm_f64x2_extract_lane(s, 1); }
+
+static void times_tile(const float *x, int len, const double *z0, const double *z1, int two, double out[8]) {
+  const float *x0 = x, *x1 = x + len, *x2 = x + 2 * len, *x3 = x + 3 * len;
+  f64x2 a0 = wasm_f64x2_splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+  int t = 0;
+  for (; t + 1 < len; t += 2) {
+    f64x2 p = LD2(z0 + t), q = two ? LD2(z1 + t) : p;
+    f64x2 r0 = f32pair(x0 + t), r1 = f32pair(x1 + t), r2 = f32pair(x2 + t), r3 = f32pair(x3 + t);
+    a0 = wasm_f64x2_add(a0, wasm_f64x2_mul(r0, p)); b0 = wasm_f64x2_add(b0, wasm_f64x2_mul(r0, q));
+    a1 = wasm_f64x2_add(a1, wasm_f64x2_mul(r1, p)); b1 = wasm_f64x2_add(b1, wasm_f64x2_mul(r1, q));
+    a2 = wasm_f64x2_add(a2, wasm_f64x2_mul(r2, p)); b2 = wasm_f64x2_add(b2, wasm_f64x2_mul(r2, q));
+    a3 = wasm_f64x2_add(a3, wasm_f64x2_mul(r3, p)); b3 = wasm_f64x2_add(b3, wasm_f64x2_mul(r3, q));
+  }
+  out[0] = hsum(a0); out[1] = hsum(a1); out[2] = hsum(a2); out[3] = hsum(a3);
+  out[4] = hsum(b0); out[5] = hsum(b1); out[6] = hsum(b2); out[7] = hsum(b3);
+  for (; t < len; t++) {
+    double p = z0[t], q = two ? z1[t] : 0;
+    out[0] += x0[t] * p; out[1] += x1[t] * p; out[2] += x2[t] * p; out[3] += x3[t] * p;
+    out[4] += x0[t] * q; out[5] += x1[t] * q; out[6] += x2[t] * q; out[7] += x3[t] * q;
+  }
+}
+
+static void times_share(Ctrl *c, int tid, int nthreads) {
+  const float *x = (const float *)c->arg[0];
+  int rows = c->arg[1], len = c->arg[2], count = c->arg[4], ostride = c->arg[6];
+  const double *z = (const double *)c->arg[3];
+  double *out = (double *)c->arg[5];
+  // Pairs of vectors are the unit of sharing, so a thread's tiles are all two-wide but the last.
+  int pairs = (count + 1) / 2;
+  int p0 = (int)((long)pairs * tid / nthreads), p1 = (int)((long)pairs * (tid + 1) / nthreads);
+  double s[8];
+  for (int pr = p0; pr < p1; pr++) {
+    int v = 2 * pr, two = v + 1 < count;
+    const double *z0 = z + (long)v * len, *z1 = z0 + len;
+    double *o0 = out + (long)v * ostride, *o1 = o0 + ostride;
+    for (int r = 0; r < rows; r += 4) {
+      times_tile(x + (long)r * len, len, z0, z1, two, s);
+      for (int q = 0; q < 4 && r + q < rows; q++) {
+        o0[r + q] = s[q];
+        if (two) o1[r + q] = s[4 + q];
+      }
+    }
+  }
+}
+
+void times_vectors(Ctrl *c, const float *x, int rows, int len, const double *z, int count, double *out, int ostride) {
+  c->arg[0] = (int)x; c->arg[1] = rows; c->arg[2] = len; c->arg[3] = (int)z;
+  c->arg[4] = count; c->arg[5] = (int)out; c->arg[6] = ostride;
+  parallel(c, TASK_TIMES, (long)rows * len * count < 1 << 20);
+}
+
+// ---------------------------------------------------------------------------------------
+// Modified Gram–Schmidt, twice ("twice is enough" for orthogonality to rounding), on
+// `count` vectors of length len (vector c at v + c·len), starting at vector `from` (those
+// before it are already orthonormal). Returns the first vector left numerically inside the
+// span of the previous ones (the caller replaces it, e.g. by a random one, and resumes
+// there), or count when all are done.
+
+int orthonormalize(double *v, int count, int len, int from) {
+  for (int c = from; c < count; c++) {
+    double *x = v + (long)c * len;
+    double before = norm2(x, 0, len);
+    for (int pass = 0; pass < 2; pass++)
+      for (int d = 0; d < c; d++) {
+        const double *y = v + (long)d * len;
+        axpy(x, -dot(x, y, 0, len), y, 0, len);
+      }
+    double after = norm2(x, 0, len);
+    if (!(after > 1e-12 * before && after > 0)) return c;
+    double inv = 1 / after;
+    f64x2 s = wasm_f64x2_splat(inv);
+    int i = 0;
+    for (; i + 1 < len; i += 2) ST2(x + i, wasm_f64x2_mul(LD2(x + i), s));
+    for (; i < len; i++) x[i] *= inv;
+  }
+  return count;
 }

@@ -1,0 +1,27 @@
+// Bounded concurrency for per-layer work: a few layers in flight at once, so reading one
+// overlaps the maths of another (engines run requests on their own threads or process), and
+// few, so memory holds a few layers rather than the whole model.
+import { availableParallelism } from 'node:os';
+
+/** Layers in flight: one per core (the embedded engine's workers), at least two so reads overlap, at most four. */
+export const LAYER_LANES = Math.max(2, Math.min(4, availableParallelism()));
+
+/** fn over every item, at most `lanes` at a time, started in order; results in the items' order; rejects with the first failure. */
+export async function mapInLanes<T, R>(items: readonly T[], fn: (item: T, index: number) => Promise<R>, lanes = LAYER_LANES): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  let failed = false;
+  const lane = async (): Promise<void> => {
+    // After a failure the other lanes finish their current item but start no new one.
+    for (let i = next++; i < items.length && !failed; i = next++) {
+      try {
+        results[i] = await fn(items[i], i);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(lanes, items.length) }, lane));
+  return results;
+}
