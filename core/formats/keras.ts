@@ -101,14 +101,21 @@ async function closeAfterRefusal(h5: RemoteH5): Promise<void> {
   try { await h5.close(); } catch { /* see above */ }
 }
 
-/** Reads one dataset on demand, in the HDF5 worker; tensors are offset 0 of their own source. */
+/**
+ * Reads one dataset on demand, in the HDF5 worker; tensors are offset 0 of their own source.
+ * The worker hands over whole datasets, so a reader going through one in chunks is served
+ * from the copy fetched for its first chunk until it reaches the end.
+ */
 class DatasetSource implements ByteSource {
+  private held?: Uint8Array;
   constructor(private readonly h5: RemoteH5, private readonly path: string, readonly size: number) {}
   async read(offset: number, length: number): Promise<Uint8Array> {
-    const bytes = await this.h5.read(this.path, this.size);
-    return offset === 0 && length === bytes.length ? bytes : bytes.slice(offset, offset + length);
+    const bytes = this.held ?? await this.h5.read(this.path, this.size);
+    if (offset === 0 && length >= bytes.length) return bytes;
+    this.held = offset + length >= bytes.length ? undefined : bytes;
+    return bytes.subarray(offset, offset + length);
   }
-  async close(): Promise<void> {}
+  async close(): Promise<void> { this.held = undefined; }
 }
 
 /** Every numeric dataset under `root`, named by its path in the file without the leading '/'. */

@@ -76,10 +76,13 @@ export class StoredModel implements Model {
       throw new InputError(this.path, `truncated or corrupt: tensor ${name} needs bytes ${t.offset}..${t.offset + t.storedBytes} of ${t.source.size}`);
     }
     const width = DTYPE_BYTES[t.dtype];
+    // The first chunk is read before allocating: a source that can refuse the tensor (the
+    // HDF5 worker, on an absurd dataset) says why instead of a failed allocation.
+    let raw = await t.source.read(t.offset, READ_CHUNK);
     const values = new Float32Array(t.storedBytes / width);
     // READ_CHUNK is a multiple of every element width, so no element straddles two reads.
     for (let at = 0; at < t.storedBytes; at += READ_CHUNK) {
-      const raw = await t.source.read(t.offset + at, Math.min(READ_CHUNK, t.storedBytes - at));
+      if (at > 0) raw = await t.source.read(t.offset + at, Math.min(READ_CHUNK, t.storedBytes - at));
       // Little-endian float32 (nearly every checkpoint) is copied as it is: no decoded chunk to collect.
       const direct = t.dtype === 'float32' && LITTLE_ENDIAN && raw.byteOffset % 4 === 0;
       values.set(direct ? new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4) : decodeToFloat32(raw, t.dtype), at / width);
