@@ -47,7 +47,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     compressCommand(context, config),
     openOutlineCommand(),
     settingsSync(client, config),
-    registerTradeoffPanel(context, status.sharedClient(client)),
+    registerTradeoffPanel(context, status.sharedClient(client), config),
   );
   await client.start();
 }

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve, join } from 'node:path';
-import { CompressError, runCompress } from '../../client/compressJob.js';
+import { CliError, runCompress } from '../../client/compressJob.js';
 import { makeFixtures, tempDir } from '../helpers/cli.js';
 import { randomMatrix } from '../helpers/random.js';
 
@@ -23,7 +23,7 @@ test('a plan runs through --ranks; progress is reported; an existing output need
   assert.deepEqual(report.layers.map((l) => [l.name, l.rank]).sort(), [['fc1', 16], ['fc2', 8]]);
   assert.deepEqual(JSON.parse(readFileSync(`${report.output}.report.json`, 'utf8')).layers, report.layers);
   assert.ok(fractions.length > 0 && fractions.every((f) => f >= 0 && f <= 1), `progress ${fractions}`);
-  await assert.rejects(runCompress(CLI, { model, goal: { ratio: 0.5 } }), (e: Error) => e instanceof CompressError && /output exists/.test(e.message) && e.exitCode === 2);
+  await assert.rejects(runCompress(CLI, { model, goal: { ratio: 0.5 } }), (e: Error) => e instanceof CliError && /output exists/.test(e.message) && e.exitCode === 2);
   const forced = await runCompress(CLI, { model, goal: { ratio: 0.5 }, force: true, dtype: 'f16' });
   assert.ok(forced.compressedParams <= 0.5 * forced.originalParams + 1);
 });
@@ -32,7 +32,7 @@ test('bad input comes back as the CLI\'s one-line message', async () => {
   const dir = tempDir();
   const model = join(dir, 'broken.safetensors');
   writeFileSync(model, 'not a model');
-  await assert.rejects(runCompress(CLI, { model, goal: { energy: 0.9 } }), (e: Error) => e instanceof CompressError && e.message.includes(model) && !e.message.includes('\n'));
+  await assert.rejects(runCompress(CLI, { model, goal: { energy: 0.9 } }), (e: Error) => e instanceof CliError && e.message.includes(model) && !e.message.includes('\n'));
 });
 
 /** A safetensors file with a few large random layers: slow enough to cancel mid-job. */
@@ -53,6 +53,6 @@ test('cancelling kills the job and leaves no output', async () => {
   bigModel(model);
   const abort = new AbortController();
   const job = runCompress(CLI, { model, goal: { ratio: 0.3 } }, { signal: abort.signal, progress: () => abort.abort() });
-  await assert.rejects(job, (e: Error) => e instanceof CompressError && e.message === 'cancelled');
+  await assert.rejects(job, (e: Error) => e instanceof CliError && e.message === 'cancelled');
   assert.deepEqual(readdirSync(dir), ['big.safetensors']);
 });
