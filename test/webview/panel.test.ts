@@ -312,7 +312,7 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
     // The fourth chart: the original at 100 % of the parameters, the compression at what it kept.
     const chart = panel.page.locator('svg.chart').nth(3);
     assert.equal(await chart.getAttribute('aria-label'), 'Whole model: parameters kept vs measured accuracy');
-    const dot = (cls: string) => chart.locator(`circle.${cls}`).evaluateAll((cs) => cs.map((c) => [Number(c.getAttribute('cx')), c.textContent]));
+    const dot = (cls: string) => chart.locator(`circle.${cls}`).evaluateAll((cs) => cs.map((c) => [Number(c.getAttribute('cx')), c.textContent] as const));
     const [[olderX], [evaluatedX, evaluatedLabel]] = await dot('evaluated');
     assert.ok(olderX < evaluatedX, 'the smaller model is further left');
     const [[originalX, originalLabel]] = await dot('original');
