@@ -1,11 +1,14 @@
-// The extension's compress job (client/compressJob.ts) driving the real CLI: a plan goes
-// through --ranks, progress arrives, an existing output is refused until forced, and
-// cancelling kills the job with nothing left behind.
+// The extension's CLI jobs (client/compressJob.ts) driving the real CLI: a plan goes
+// through --ranks, progress arrives, an existing output is refused until forced, cancelling
+// kills the job with nothing left behind, and the evaluation the panel shows is evaluate()'s.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve, join } from 'node:path';
-import { CliError, runCompress } from '../../client/compressJob.js';
+import { CliError, runCompress, runEvaluate } from '../../client/compressJob.js';
+import { evaluate } from '../../core/eval/evaluate.js';
+import { encodeNpz } from '../../core/io/npy.js';
+import { lowRankMlp } from '../fixtures/tfjsModels.js';
 import { makeFixtures, tempDir } from '../helpers/cli.js';
 import { randomMatrix } from '../helpers/random.js';
 
@@ -55,4 +58,22 @@ test('cancelling kills the job and leaves no output', async () => {
   const job = runCompress(CLI, { model, goal: { ratio: 0.3 } }, { signal: abort.signal, progress: () => abort.abort() });
   await assert.rejects(job, (e: Error) => e instanceof CliError && e.message === 'cancelled');
   assert.deepEqual(readdirSync(dir), ['big.safetensors']);
+});
+
+test('the evaluation job reports what evaluate() measures, on data from an .npz or on drawn inputs', async () => {
+  const dir = tempDir();
+  const model = await lowRankMlp(dir, 6);
+  const { output } = await runCompress(CLI, { model, goal: { plan: { layers: { hidden: 2 } } } });
+  const x = randomMatrix(50, 40, 3);
+  const y = Float32Array.from({ length: 50 }, (_, i) => i % 12);
+  writeFileSync(join(dir, 'data.npz'), encodeNpz({ x: { dtype: 'float32', shape: [50, 40], data: x }, y: { dtype: 'float32', shape: [50], data: y } }));
+  const data = { inputs: `${join(dir, 'data.npz')}:x`, labels: `${join(dir, 'data.npz')}:y` };
+  const labelled = await runEvaluate(CLI, model, output, data);
+  assert.deepEqual(labelled, JSON.parse(JSON.stringify(await evaluate(model, output, data))));
+  assert.equal(labelled.samples, 50);
+  assert.equal(typeof labelled.compressed.accuracy, 'number');
+  const drawn = await runEvaluate(CLI, model, output, {});
+  assert.equal(drawn.inputsFrom, 'random');
+  assert.ok(drawn.top1Agreement! > 0 && drawn.relativeOutputError! > 0, JSON.stringify(drawn));
+  await assert.rejects(runEvaluate(CLI, model, join(dir, 'missing.json'), {}), (e: Error) => e instanceof CliError && e.message.includes('missing.json'));
 });
