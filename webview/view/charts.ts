@@ -71,11 +71,14 @@ export function fidelityChart(points: FidelityPoint[]): SVGElement {
   const original = same[same.length - 1].original;
   const line: [number, number][] = [...same.map((p): [number, number] => [p.keep, p.value]), [1, original] as [number, number]].sort((a, b) => a[0] - b[0]);
   const lo = Math.min(...line.map(([, v]) => v));
+  // From a little below the worst measurement, so small drops stay visible.
+  const min = Math.max(0, lo - Math.max(0.02, (1 - lo) * 0.2));
+  // Ticks a fifth of the span apart: whole percents would round a narrow span's ticks unevenly.
+  const digits = 1 - min >= 0.1 ? 0 : 1;
   return lineChart({
     title: `Whole model: parameters kept vs measured ${METRIC[metric]}`,
     x: { min: 0, max: 1, label: 'parameters kept', format: (v) => formatPercent(v, 0) },
-    // From a little below the worst measurement, so small drops stay visible.
-    y: { min: Math.max(0, lo - Math.max(0.02, (1 - lo) * 0.2)), max: 1, label: METRIC[metric], format: (v) => formatPercent(v, 0) },
+    y: { min, max: 1, label: METRIC[metric], format: (v) => formatPercent(v, digits) },
     series: [{ points: line, className: 'fidelity' }],
     dots: [
       { x: 1, y: original, label: `original: ${formatPercent(original, 2)}`, className: 'original' },
