@@ -73,8 +73,8 @@ export function fidelityChart(points: FidelityPoint[]): SVGElement {
   const lo = Math.min(...line.map(([, v]) => v));
   // From a little below the worst measurement, so small drops stay visible.
   const min = Math.max(0, lo - Math.max(0.02, (1 - lo) * 0.2));
-  // Ticks a fifth of the span apart: whole percents would round a narrow span's ticks unevenly.
-  const digits = 1 - min >= 0.1 ? 0 : 1;
+  // Five ticks, four steps apart: whole percents would round steps under 5 points unevenly.
+  const digits = (1 - min) / 4 >= 0.05 ? 0 : 1;
   return lineChart({
     title: `Whole model: parameters kept vs measured ${METRIC[metric]}`,
     x: { min: 0, max: 1, label: 'parameters kept', format: (v) => formatPercent(v, 0) },
