@@ -15,7 +15,7 @@ import { statusBar } from './statusBar.js';
 
 let client: LanguageClient | undefined;
 
-export async function activate(context: vscode.ExtensionContext): Promise<void> {
+export function activate(context: vscode.ExtensionContext): void {
   const config = new Config();
   const module = context.asAbsolutePath('dist/server.js');
   const serverOptions: ServerOptions = {
@@ -49,7 +49,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     settingsSync(client, config),
     registerTradeoffPanel(context, status.sharedClient(client), config),
   );
-  await client.start();
+  // Not awaited: activation ends as soon as everything is registered; the server starts
+  // beside it (requests made meanwhile wait for it inside the client).
+  client.start().catch((e: unknown) => client?.error('Reducible: the language server did not start', e, 'force'));
 }
 
 export async function deactivate(): Promise<void> {

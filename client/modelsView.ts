@@ -15,7 +15,7 @@ function describe(m: ModelSummary): string {
   const parts = [m.format, size(m.fileBytes)];
   if (m.totalParams !== undefined) parts.push(`${count(m.totalParams)} params`);
   if (m.removable !== undefined) parts.push(`≈${Math.round(m.removable * 100)} % removable at ${+(m.energy * 100).toFixed(1)} % energy`);
-  else parts.push(m.state === 'error' ? 'unreadable' : m.state === 'skipped' ? 'too large (reducible.maxFileSizeMB)' : 'analysing…');
+  else parts.push(m.state === 'error' ? 'unreadable' : m.state === 'skipped' ? m.message ?? 'skipped' : 'analysing…');
   return parts.filter(Boolean).join(' · ');
 }
 
@@ -45,7 +45,8 @@ class ModelsProvider implements vscode.TreeDataProvider<ModelSummary> {
     item.description = describe(m);
     item.tooltip = m.message ?? `${uri.fsPath}\n${describe(m)}`;
     item.contextValue = m.state === 'ready' ? 'reducible.model.ready' : 'reducible.model';
-    item.iconPath = new vscode.ThemeIcon(m.state === 'error' ? 'error' : m.state === 'ready' ? 'layers' : 'loading~spin');
+    const icon = { error: 'error', ready: 'layers', skipped: 'circle-slash', pending: 'loading~spin', analysing: 'loading~spin' }[m.state];
+    item.iconPath = new vscode.ThemeIcon(icon);
     item.command = { title: 'Open Tradeoff Panel', command: COMMANDS.openPanel, arguments: [{ uri: m.uri }] };
     return item;
   }

@@ -1,6 +1,7 @@
 // Pushes settings to the server on change and when the workspace becomes trusted. Done by
 // hand rather than by `synchronize.configurationSection`, which would send the raw section
-// and bypass the restricted-mode engine.
+// and bypass the restricted-mode engine. A `files.exclude` change is announced the same way:
+// the server reads that setting itself, per folder, with workspace/configuration.
 import * as vscode from 'vscode';
 import { DidChangeConfigurationNotification, type BaseLanguageClient } from 'vscode-languageclient';
 import { SECTION, type Config } from './config.js';
@@ -12,7 +13,7 @@ export function settingsSync(client: BaseLanguageClient, config: Config): vscode
   };
   return vscode.Disposable.from(
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration(SECTION) || e.affectsConfiguration('python.defaultInterpreterPath')) push();
+      if (['files.exclude', SECTION, 'python.defaultInterpreterPath'].some((s) => e.affectsConfiguration(s))) push();
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(push),
   );

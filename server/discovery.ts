@@ -1,9 +1,17 @@
-// Which files in a workspace folder are models: the readers' extensions, TF.js JSON by content.
+// Which files in a workspace folder are models: the readers' extensions, TF.js JSON by
+// content, minus what the folder's `files.exclude` hides.
 import type { Dirent } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { READERS, isModelPath } from '../core/formats/open.js';
 import { isTfjsJson } from '../core/formats/tfjs.js';
+import type { ExcludeTest } from './fileExclude.js';
+
+/** A workspace folder and the test of its `files.exclude` setting. */
+export interface SearchRoot {
+  path: string;
+  excluded: ExcludeTest;
+}
 
 /** Folders never holding models the user means (and costly to walk). */
 const SKIPPED_DIRS = new Set(['node_modules', '__pycache__', 'site-packages', 'dist-packages', 'venv']);
@@ -19,10 +27,12 @@ export function watchedExtensions(): string[] {
 const skippedDir = (name: string): boolean => name.startsWith('.') || SKIPPED_DIRS.has(name);
 
 /** The folder that holds the path, when it lies in a folder we search (watch events come from everywhere). */
-export function searchedRoot(roots: string[], path: string): string | undefined {
+export function searchedRoot(roots: SearchRoot[], path: string): SearchRoot | undefined {
   return roots.find((root) => {
-    const rel = relative(root, path);
-    return rel !== '' && !rel.startsWith('..') && !rel.split(sep).slice(0, -1).some(skippedDir);
+    const rel = relative(root.path, path);
+    if (rel === '' || rel.startsWith('..')) return false;
+    const parts = rel.split(sep);
+    return !parts.slice(0, -1).some(skippedDir) && !root.excluded(parts.join('/'));
   });
 }
 
@@ -46,22 +56,30 @@ async function tfjsShards(jsonPath: string): Promise<string[]> {
   }
 }
 
-export async function findModelFiles(root: string): Promise<string[]> {
+export async function findModelFiles(root: SearchRoot): Promise<string[]> {
   const found: string[] = [];
-  const walk = async (dir: string): Promise<void> => {
+  /** Excluded model.json files: their weight shards are still theirs, not models of their own. */
+  const hiddenJsons: string[] = [];
+  const walk = async (dir: string, rel: string): Promise<void> => {
     let entries: Dirent[];
     try { entries = await readdir(dir, { withFileTypes: true }); } catch { return; }
     for (const e of entries) {
       const p = join(dir, e.name);
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (root.excluded(r)) {
+        // An excluded folder is not walked at all: exclusions are usually big (data, outputs).
+        if (e.isFile() && extname(p).toLowerCase() === '.json' && await isModelFile(p)) hiddenJsons.push(p);
+        continue;
+      }
       if (e.isDirectory()) {
-        if (!skippedDir(e.name)) await walk(p);
+        if (!skippedDir(e.name)) await walk(p, r);
       } else if (e.isFile() && await isModelFile(p)) {
         found.push(p);
       }
     }
   };
-  await walk(root);
+  await walk(root.path, '');
   const jsons = found.filter((p) => extname(p).toLowerCase() === '.json');
-  const shards = new Set((await Promise.all(jsons.map(tfjsShards))).flat());
+  const shards = new Set((await Promise.all([...jsons, ...hiddenJsons].map(tfjsShards))).flat());
   return found.filter((p) => !shards.has(p));
 }

@@ -1,6 +1,7 @@
 // The Reducible language server: `node dist/server.js --stdio` (contract). Wires LSP
 // messages to the model store; all state lives in the store, all wording in render.ts.
 import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   CodeActionKind, CodeLensRefreshRequest, createConnection, DidChangeWatchedFilesNotification, FileChangeType, ProposedFeatures,
@@ -15,13 +16,15 @@ import {
   type InitializationOptions, type ModelSummary, type ServerSettings, type StatusParams,
 } from '../shared/protocol.js';
 import { AnalysisCache } from './analysisCache.js';
-import { findModelFiles, isModelFile, searchedRoot, watchedExtensions } from './discovery.js';
+import { findModelFiles, isModelFile, searchedRoot, watchedExtensions, type SearchRoot } from './discovery.js';
 import { chooseEngine } from './engineChoice.js';
 import { codeActions } from './features/codeActions.js';
 import { codeLenses } from './features/codeLens.js';
 import { fileErrorDiagnostic, layerDiagnostics } from './features/diagnostics.js';
+import { excludeTest, NOTHING_EXCLUDED } from './fileExclude.js';
 import { hover } from './features/hover.js';
 import { ModelStore, type ModelEntry, type Round } from './modelStore.js';
+import { isPlanFile, savedPlan } from './plans.js';
 import { mergeSettings } from './settings.js';
 import { sitesFor } from './sites/index.js';
 import { modelJsonSites } from './sites/modelJson.js';
@@ -32,7 +35,10 @@ const connection = createConnection(ProposedFeatures.all);
 const documents = new TextDocuments(TextDocument);
 
 let settings: ServerSettings = DEFAULT_SETTINGS;
-let roots: string[] = [];
+let roots: SearchRoot[] = [];
+/** Each folder's `files.exclude` as last read, to tell whether a configuration change touched it. */
+let excludeSettings = new Map<string, string>();
+let configurationPull = false;
 /** Starting an engine may mean starting Python: it runs beside initialization, not before it. */
 let engine: Promise<{ engine: Engine; message?: string }>;
 let engineReady: { engine: Engine; message?: string } | undefined;
@@ -61,14 +67,15 @@ async function publishDiagnostics(entry: ModelEntry): Promise<void> {
   const uri = fileUri(entry.path);
   let diagnostics: Diagnostic[] = [];
   if (entry.state === 'error') diagnostics = [fileErrorDiagnostic(entry.message ?? 'cannot read this model')];
-  else if (entry.analysis?.format.startsWith('tfjs')) {
+  const plan = entry.analysis && await savedPlan(entry.path);
+  if (entry.analysis?.format.startsWith('tfjs')) {
     const doc = documents.get(uri) ?? TextDocument.create(uri, 'json', 0, await readFile(entry.path, 'utf8').catch(() => ''));
-    diagnostics = layerDiagnostics(modelJsonSites(doc, entry.analysis));
+    diagnostics = layerDiagnostics(modelJsonSites(doc, entry.analysis), plan);
   }
   void connection.sendDiagnostics({ uri, diagnostics });
   for (const doc of documents.all()) {
     const m = modelPathOf(doc.uri);
-    if (m?.outline && m.path === entry.path) void connection.sendDiagnostics({ uri: doc.uri, diagnostics: layerDiagnostics(sitesFor(doc, store)) });
+    if (m?.outline && m.path === entry.path) void connection.sendDiagnostics({ uri: doc.uri, diagnostics: layerDiagnostics(sitesFor(doc, store), plan) });
   }
 }
 
@@ -95,6 +102,28 @@ function reportIfIdle(): void {
   if (scans === 0 && store.idle()) sendStatus({ done: 0, total: 0 }, true);
 }
 
+const searchRoot = (path: string): SearchRoot => ({ path, excluded: NOTHING_EXCLUDED });
+
+/**
+ * Reads every folder's `files.exclude` (workspace/configuration, scoped to the folder, as
+ * VS Code and other editors answer it); true when any changed since the last read.
+ */
+async function readExcludes(): Promise<boolean> {
+  if (!configurationPull || roots.length === 0) return false;
+  const values = await connection.workspace.getConfiguration(roots.map((r) => ({ scopeUri: fileUri(r.path), section: 'files.exclude' })))
+    .catch(() => roots.map(() => undefined)) as unknown[];
+  let changed = false;
+  const next = new Map<string, string>();
+  roots.forEach((root, i) => {
+    const key = JSON.stringify(values[i] ?? null);
+    next.set(root.path, key);
+    if (excludeSettings.get(root.path) !== key) changed = true;
+    root.excluded = excludeTest(values[i]);
+  });
+  excludeSettings = next;
+  return changed;
+}
+
 async function rescan(): Promise<void> {
   scans = Math.max(scans, 0) + 1;
   try {
@@ -109,8 +138,8 @@ async function rescan(): Promise<void> {
 connection.onInitialize(async (params) => {
   const init = (params.initializationOptions ?? {}) as InitializationOptions;
   settings = mergeSettings(DEFAULT_SETTINGS, init.settings);
-  roots = (params.workspaceFolders ?? []).map((f) => fileURLToPath(f.uri));
-  if (!roots.length && params.rootUri) roots = [fileURLToPath(params.rootUri)];
+  roots = (params.workspaceFolders ?? []).map((f) => searchRoot(fileURLToPath(f.uri)));
+  if (!roots.length && params.rootUri) roots = [searchRoot(fileURLToPath(params.rootUri))];
   startEngine();
   const cache = await AnalysisCache.open(init.storagePath);
   store = new ModelStore(cache, async () => (await engine).engine, () => settings, {
@@ -125,6 +154,7 @@ connection.onInitialize(async (params) => {
   watchers = params.capabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration === true;
   lensRefresh = params.capabilities.workspace?.codeLens?.refreshSupport === true;
   folderEvents = params.capabilities.workspace?.workspaceFolders === true;
+  configurationPull = params.capabilities.workspace?.configuration === true;
   return {
     capabilities: {
       textDocumentSync: TextDocumentSyncKind.Incremental,
@@ -146,16 +176,23 @@ connection.onInitialized(async () => {
   if (folderEvents) {
     connection.workspace.onDidChangeWorkspaceFolders((e) => {
       const removed = new Set(e.removed.map((f) => fileURLToPath(f.uri)));
-      roots = [...roots.filter((r) => !removed.has(r)), ...e.added.map((f) => fileURLToPath(f.uri))];
-      void rescan();
+      roots = [...roots.filter((r) => !removed.has(r.path)), ...e.added.map((f) => searchRoot(fileURLToPath(f.uri)))];
+      void readExcludes().then(rescan);
     });
   }
+  await readExcludes();
   await rescan();
 });
 
 connection.onDidChangeConfiguration(async (params) => {
   const raw = (params.settings as { reducible?: unknown } | undefined)?.reducible;
-  if (!raw) return;
+  if (raw) await applySettings(raw);
+  // Any change may be to files.exclude (clients send what they like, often nothing): re-read it.
+  if (await readExcludes()) await rescan();
+});
+
+/** New `reducible.*` settings, applied before anything awaits so that requests that follow see them. */
+async function applySettings(raw: unknown): Promise<void> {
   const before = settings;
   settings = mergeSettings(settings, raw);
   if (settings.engine !== before.engine || settings.pythonPath !== before.pythonPath) startEngine();
@@ -168,12 +205,17 @@ connection.onDidChangeConfiguration(async (params) => {
     }
   }
   reportIfIdle();
-});
+}
 
 connection.onDidChangeWatchedFiles(async ({ changes }) => {
   for (const change of changes) {
     const path = modelPathOf(change.uri)?.path;
     if (!path) continue;
+    if (isPlanFile(path)) {
+      // A saved plan changes the diagnostics of the models beside it, not what they are.
+      for (const e of store.ready()) if (dirname(e.path) === dirname(path)) void publishDiagnostics(e);
+      continue;
+    }
     const owners = store.ownersOf(path).filter((o) => o.path !== path);
     for (const owner of owners) await store.touch(owner.path);
     if (change.type === FileChangeType.Deleted || owners.length) store.remove(path);
@@ -208,6 +250,7 @@ documents.onDidClose(({ document }) => {
 connection.onRequest(modelsRequest, (): ModelSummary[] => [...store.entries.values()].map((e) => ({
   uri: fileUri(e.path), format: e.format ?? e.analysis?.format, fileBytes: e.fileBytes, state: e.state, message: e.message,
   totalParams: e.analysis?.totalParams, removable: e.analysis && removableShare(e.analysis), energy: settings.energy,
+  fromCache: e.fromCache,
 })));
 
 /** A model's path from a request's uri, adding a model file outside the workspace folders on demand. */

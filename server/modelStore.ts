@@ -19,6 +19,8 @@ export interface ModelEntry {
   format?: ModelFormat;
   analysis?: Analysis;
   message?: string;
+  /** The analysis came from the cache rather than from the engine. */
+  fromCache?: boolean;
 }
 
 export interface Round {
@@ -32,6 +34,12 @@ export interface StoreListener {
   changed(entry: ModelEntry): void;
   removed(entry: ModelEntry): void;
   progress(round: Round, quiescent: boolean): void;
+}
+
+/** Why an entry has no analysis. An error's message names the file already; a skip's does not. */
+function failure(entry: ModelEntry): InputError {
+  if (entry.state === 'error') return new InputError(undefined, entry.message ?? `${entry.path}: cannot read this model`);
+  return new InputError(entry.path, entry.state === 'skipped' ? entry.message ?? 'skipped' : 'no longer in the workspace');
 }
 
 interface Waiter { resolve(a: Analysis): void; reject(e: Error): void }
@@ -71,6 +79,8 @@ export class ModelStore {
     let size: number;
     try { size = (await stat(path)).size; } catch { this.remove(path); return undefined; }
     const entry: ModelEntry = { path, files: [path], fileBytes: size, state: 'pending' };
+    // Too big is known from the size alone: say so at once rather than after the queue reaches it.
+    this.skipIfTooBig(entry);
     this.entries.set(path, entry);
     if (this.running?.path === path) this.running.abort.abort();
     this.listener.changed(entry);
@@ -78,6 +88,7 @@ export class ModelStore {
   }
 
   private schedule(entry: ModelEntry): void {
+    if (entry.state === 'skipped') return;
     if (this.settings().autoRun || this.waiters.has(entry.path)) this.enqueue(entry.path);
   }
 
@@ -117,7 +128,7 @@ export class ModelStore {
     if (entry.analysis) return Promise.resolve(entry.analysis);
     // A skipped file may fit a limit raised since (the settings change and this request can cross).
     const stillSkipped = entry.state === 'skipped' && entry.fileBytes > this.settings().maxFileSizeMB * MB;
-    if (entry.state === 'error' || stillSkipped) return Promise.reject(new InputError(undefined, entry.message ?? entry.state));
+    if (entry.state === 'error' || stillSkipped) return Promise.reject(failure(entry));
     return new Promise((resolve, reject) => {
       this.waiters.set(path, [...(this.waiters.get(path) ?? []), { resolve, reject }]);
       this.urgent.add(path);
@@ -176,9 +187,8 @@ export class ModelStore {
   }
 
   private async run(entry: ModelEntry, signal: AbortSignal): Promise<void> {
-    const { energy, maxFileSizeMB } = this.settings();
-    const tooBig = (bytes: number): boolean => bytes > maxFileSizeMB * MB;
-    if (tooBig(entry.fileBytes)) return this.skip(entry, maxFileSizeMB);
+    const { energy } = this.settings();
+    if (this.skipIfTooBig(entry)) return;
     entry.state = 'analysing';
     try {
       const model = await openModel(entry.path);
@@ -186,9 +196,11 @@ export class ModelStore {
         Object.assign(entry, { format: model.format, files: model.files, fileBytes: model.fileBytes });
         // A shard listed before its model.json was known is part of this model, not a model.
         for (const f of model.files.slice(1)) this.remove(f);
-        if (tooBig(model.fileBytes)) return this.skip(entry, maxFileSizeMB);
+        // A TF.js model's size includes its weight shards, known only now.
+        if (this.skipIfTooBig(entry)) return;
         const hash = await this.cache.hashOf(model.files);
         let analysis = await this.cache.get(hash);
+        entry.fromCache = analysis !== undefined;
         if (!analysis) {
           const progress = {
             report: (fraction: number, layer: string): void => {
@@ -211,9 +223,13 @@ export class ModelStore {
     }
   }
 
-  private skip(entry: ModelEntry, limitMB: number): void {
+  /** Marks an entry over `reducible.maxFileSizeMB` as skipped; true when it is. */
+  private skipIfTooBig(entry: ModelEntry): boolean {
+    const limitMB = this.settings().maxFileSizeMB;
+    if (entry.fileBytes <= limitMB * MB) return false;
     entry.state = 'skipped';
-    entry.message = `${entry.path}: larger than reducible.maxFileSizeMB (${limitMB} MB); not analysed`;
+    entry.message = `skipped: larger than ${limitMB} MB (reducible.maxFileSizeMB)`;
+    return true;
   }
 
   /** Answers everyone waiting for this entry, with its analysis or its failure. */
@@ -223,7 +239,7 @@ export class ModelStore {
     this.waiters.delete(entry.path);
     for (const w of waiting) {
       if (entry.analysis && this.entries.get(entry.path) === entry) w.resolve(entry.analysis);
-      else w.reject(new InputError(undefined, entry.message ?? `${entry.path}: no longer in the workspace`));
+      else w.reject(failure(entry));
     }
   }
 }

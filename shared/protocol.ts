@@ -42,6 +42,8 @@ export interface ModelSummary {
   /** Share of all parameters removable at the suggested ranks. */
   removable?: number;
   energy: number;
+  /** True when the analysis was found in the content-hash cache (e.g. persisted by an earlier session), not computed. */
+  fromCache?: boolean;
 }
 
 export const modelsRequest = new RequestType0<ModelSummary[], void>('reducible/models');

@@ -1,14 +1,15 @@
 // Streaming input statistics of Dense layers of a TF.js layers model on calibration inputs:
 // C_l = X_lᵀX_l / N accumulated batch by batch in f64, never holding all activations.
+// Keras files come here too, through the TF.js model their config builds (`load`).
+import type { LayersModel } from '@tensorflow/tfjs';
 import type { Tensor } from '../eval/tensor.js';
 import { loadTfjsLayersModel, tfjs } from '../eval/tfjsRuntime.js';
 import { InputError, throwIfAborted, type JobOptions } from '../types.js';
+import { MomentAccumulator, type InputMoments } from './moments.js';
 
-export interface InputMoments { dim: number; samples: number; c: Float64Array }
-
-export async function tfjsInputMoments(modelPath: string, layers: string[], x: Tensor, opts: JobOptions = {}, batch = 500): Promise<Map<string, InputMoments>> {
+export async function tfjsInputMoments(modelPath: string, layers: string[], x: Tensor, opts: JobOptions = {}, load: (path: string) => Promise<LayersModel> = loadTfjsLayersModel, batch = 500): Promise<Map<string, InputMoments>> {
   const tf = await tfjs();
-  const model = await loadTfjsLayersModel(modelPath);
+  const model = await load(modelPath);
   try {
     const inputs = layers.map((name) => {
       const layer = model.getLayer(name);
@@ -18,8 +19,7 @@ export async function tfjsInputMoments(modelPath: string, layers: string[], x: T
       return input;
     });
     const probe = tf.model({ inputs: model.inputs, outputs: inputs });
-    const dims = inputs.map((t) => t.shape[1] as number);
-    const acc = dims.map((d) => new Float64Array(d * d));
+    const acc = inputs.map((t) => new MomentAccumulator(t.shape[1] as number));
     const n = x.shape[0];
     const per = x.data.length / n;
     for (let start = 0; start < n; start += batch) {
@@ -29,19 +29,12 @@ export async function tfjsInputMoments(modelPath: string, layers: string[], x: T
         const xb = tf.tensor(x.data.subarray(start * per, end * per), [end - start, ...x.shape.slice(1)]);
         const outs = probe.predict(xb) as import('@tensorflow/tfjs').Tensor | import('@tensorflow/tfjs').Tensor[];
         (Array.isArray(outs) ? outs : [outs]).forEach((o, i) => {
-          // One batch's Gram in f32 is accurate to ~1e-7 relative; batches are summed in f64.
-          const g = tf.matMul(o as import('@tensorflow/tfjs').Tensor2D, o as import('@tensorflow/tfjs').Tensor2D, true, false).dataSync();
-          const a = acc[i];
-          for (let j = 0; j < a.length; j++) a[j] += g[j];
+          acc[i].addSamples(o.dataSync() as Float32Array);
         });
       });
       opts.progress?.report(end / n, 'calibration statistics');
     }
-    return new Map(layers.map((name, i) => {
-      const c = acc[i];
-      for (let j = 0; j < c.length; j++) c[j] /= n;
-      return [name, { dim: dims[i], samples: n, c }];
-    }));
+    return new Map(layers.map((name, i) => [name, acc[i].moments()]));
   } finally {
     model.dispose();
   }

@@ -1,10 +1,10 @@
 // How a job gets its spectra (for planning) and its factors: plain SVD of the weights, or
-// whitened SVD on calibration statistics (TF.js layers models, Dense layers).
+// whitened SVD on calibration statistics (layers the format's collector covers, calibrate.ts).
 import { analyzeModel, layerAnalysis, type Analysis } from '../analysis.js';
 import type { Engine } from '../engines/engine.js';
 import type { Tensor } from '../eval/tensor.js';
-import { InputError, type JobOptions, type Layer, type Model } from '../types.js';
-import { tfjsInputMoments } from './calibrateTfjs.js';
+import type { JobOptions, Layer, Model } from '../types.js';
+import { inputMoments } from './calibrate.js';
 import { factorize } from './factorize.js';
 import type { Factorisation } from './types.js';
 import { choleskyWithJitter, whitenedFactors, whitenWeight } from './whiten.js';
@@ -34,10 +34,8 @@ function weightError(w: Float32Array, a: Float32Array, b: Float32Array, rows: nu
 }
 
 export async function whitenedStrategy(model: Model, engine: Engine, calibration: Tensor, opts: JobOptions): Promise<Strategy> {
-  if (model.format !== 'tfjs-layers') throw new InputError(model.path, `--method whitened is available for TF.js layers models (this is ${model.format})`);
-  const dense = model.layers.filter((l) => l.kind === 'dense' && l.factorisable);
-  const moments = await tfjsInputMoments(model.path, dense.map((l) => l.name), calibration, opts);
-  const chol = new Map(dense.map((l) => [l.name, choleskyWithJitter(moments.get(l.name)!.c, l.matrix.rows)]));
+  const moments = await inputMoments(model, calibration, opts);
+  const chol = new Map([...moments].map(([name, m]) => [name, choleskyWithJitter(m.c, m.dim)]));
   const plain = await analyzeModel(model, engine, undefined, opts);
   const layers = await Promise.all(plain.layers.map(async (la) => {
     const l = chol.get(la.name);

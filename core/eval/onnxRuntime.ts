@@ -1,5 +1,5 @@
 // Runs ONNX models in the stock runtime (onnxruntime-node, CPU) on float inputs: the
-// reference for what a compressed model computes.
+// reference for what a compressed model computes, and the collector of calibration inputs.
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { floatToHalf, halfToFloat } from '../io/decode.js';
 import { InputError } from '../types.js';
@@ -13,44 +13,69 @@ function runtime(): Promise<Ort> {
   return ort;
 }
 
-async function session(path: string): Promise<InferenceSession> {
-  const { InferenceSession } = await runtime();
-  try {
-    return await InferenceSession.create(path, { executionProviders: ['cpu'] });
-  } catch (e) {
-    throw new InputError(path, `onnxruntime cannot load the model (${(e as Error).message.split('\n')[0]})`);
+/** One onnxruntime session fed through its first input. */
+export class OnnxSession {
+  private constructor(private readonly s: InferenceSession, private readonly ortModule: Ort, readonly path: string) {}
+
+  /** Opens the file at `path`, or `bytes` (an in-memory model derived from it, named as `path` in errors). */
+  static async open(path: string, bytes?: Uint8Array): Promise<OnnxSession> {
+    const o = await runtime();
+    const options: InferenceSession.SessionOptions = { executionProviders: ['cpu'] };
+    let s: InferenceSession;
+    try {
+      s = bytes ? await o.InferenceSession.create(bytes, options) : await o.InferenceSession.create(path, options);
+    } catch (e) {
+      throw new InputError(path, `onnxruntime cannot load the model (${(e as Error).message.split('\n')[0]})`);
+    }
+    const meta = s.inputMetadata[0];
+    if (!meta?.isTensor) {
+      await s.release();
+      throw new InputError(path, 'the model\'s first input is not a tensor');
+    }
+    return new OnnxSession(s, o, path);
   }
+
+  get inputCount(): number { return this.s.inputNames.length; }
+  get inputName(): string { return this.s.inputNames[0]; }
+
+  /** Shape of the first input; symbolic (dynamic) dimensions are -1. */
+  get inputShape(): number[] {
+    return (this.s.inputMetadata[0] as InferenceSession.TensorValueMetadata).shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1));
+  }
+
+  /** Feeds `input` to the first input (converted to its float type); returns the named outputs (default: the first) as float32. */
+  async run(input: Tensor, outputs: string[] = [this.s.outputNames[0]]): Promise<Map<string, Tensor>> {
+    const { Tensor: OrtTensorClass } = this.ortModule;
+    const type = (this.s.inputMetadata[0] as InferenceSession.TensorValueMetadata).type;
+    const feed = type === 'float16' ? new OrtTensorClass('float16', Uint16Array.from(input.data, floatToHalf), input.shape)
+      : type === 'float64' ? new OrtTensorClass('float64', Float64Array.from(input.data), input.shape)
+        : new OrtTensorClass('float32', input.data, input.shape);
+    const results = await this.s.run({ [this.inputName]: feed }, outputs);
+    return new Map(outputs.map((name) => {
+      const r = results[name] as OrtTensor;
+      const data = r.type === 'float16' ? Float32Array.from(r.data as Uint16Array, halfToFloat) : Float32Array.from(r.data as ArrayLike<number>);
+      return [name, { data, shape: [...r.dims] }];
+    }));
+  }
+
+  release(): Promise<void> { return this.s.release(); }
 }
 
-function firstInput(s: InferenceSession, path: string): InferenceSession.TensorValueMetadata {
-  const meta = s.inputMetadata[0];
-  if (!meta?.isTensor) throw new InputError(path, 'the model\'s first input is not a tensor');
-  return meta;
+async function withSession<T>(path: string, f: (s: OnnxSession) => Promise<T>): Promise<T> {
+  const s = await OnnxSession.open(path);
+  try {
+    return await f(s);
+  } finally {
+    await s.release();
+  }
 }
 
 /** Shape of the model's first input; symbolic (dynamic) dimensions are -1. */
-export async function onnxInputShape(path: string): Promise<number[]> {
-  const s = await session(path);
-  try {
-    return firstInput(s, path).shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1));
-  } finally {
-    await s.release();
-  }
+export function onnxInputShape(path: string): Promise<number[]> {
+  return withSession(path, async (s) => s.inputShape);
 }
 
 /** Feeds `input` to the first input (converted to its float type) and returns the first output as float32. */
-export async function runOnnx(path: string, input: Tensor): Promise<Tensor> {
-  const { Tensor: OrtTensorClass } = await runtime();
-  const s = await session(path);
-  try {
-    const meta = firstInput(s, path);
-    const feed = meta.type === 'float16' ? new OrtTensorClass('float16', Uint16Array.from(input.data, floatToHalf), input.shape)
-      : meta.type === 'float64' ? new OrtTensorClass('float64', Float64Array.from(input.data), input.shape)
-        : new OrtTensorClass('float32', input.data, input.shape);
-    const result = (await s.run({ [s.inputNames[0]]: feed }))[s.outputNames[0]] as OrtTensor;
-    const data = result.type === 'float16' ? Float32Array.from(result.data as Uint16Array, halfToFloat) : Float32Array.from(result.data as ArrayLike<number>);
-    return { data, shape: [...result.dims] };
-  } finally {
-    await s.release();
-  }
+export function runOnnx(path: string, input: Tensor): Promise<Tensor> {
+  return withSession(path, async (s) => [...(await s.run(input)).values()][0]);
 }

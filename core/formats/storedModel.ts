@@ -1,8 +1,16 @@
 // Shared Model implementation for readers whose tensors sit at known byte ranges.
 import type { ByteSource } from '../io/byteSource.js';
-import { decodeToFloat32, transpose } from '../io/decode.js';
+import { decodeToFloat32, DTYPE_BYTES, transpose } from '../io/decode.js';
 import type { DType, Layer, Model, ModelFormat, TensorRef } from '../types.js';
 import { InputError } from '../types.js';
+
+/**
+ * Bytes read and decoded at a time: a big tensor's stored bytes never sit in memory whole
+ * beside its floats (a 64 MiB layer would otherwise cost 128 MiB while it is read).
+ */
+const READ_CHUNK = 8 * 2 ** 20;
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export interface StoredTensor extends TensorRef {
   source: ByteSource;
@@ -62,8 +70,25 @@ export class StoredModel implements Model {
 
   async readTensor(name: string): Promise<Float32Array> {
     const t = this.tensor(name);
-    const raw = await t.source.read(t.offset, t.storedBytes);
-    const values = decodeToFloat32(raw, t.dtype);
+    if (t.storedBytes <= READ_CHUNK) return this.affine(t, decodeToFloat32(await t.source.read(t.offset, t.storedBytes), t.dtype));
+    // Checked before allocating: a hostile header must not make us reserve what the file cannot hold.
+    if (t.offset + t.storedBytes > t.source.size) {
+      throw new InputError(this.path, `truncated or corrupt: tensor ${name} needs bytes ${t.offset}..${t.offset + t.storedBytes} of ${t.source.size}`);
+    }
+    const width = DTYPE_BYTES[t.dtype];
+    const values = new Float32Array(t.storedBytes / width);
+    // READ_CHUNK is a multiple of every element width, so no element straddles two reads.
+    for (let at = 0; at < t.storedBytes; at += READ_CHUNK) {
+      const raw = await t.source.read(t.offset + at, Math.min(READ_CHUNK, t.storedBytes - at));
+      // Little-endian float32 (nearly every checkpoint) is copied as it is: no decoded chunk to collect.
+      const direct = t.dtype === 'float32' && LITTLE_ENDIAN && raw.byteOffset % 4 === 0;
+      values.set(direct ? new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4) : decodeToFloat32(raw, t.dtype), at / width);
+    }
+    return this.affine(t, values);
+  }
+
+  /** TF.js manifest quantization, applied in place. */
+  private affine(t: StoredTensor, values: Float32Array): Float32Array {
     if (t.affine) for (let i = 0; i < values.length; i++) values[i] = values[i] * t.affine.scale + t.affine.min;
     return values;
   }

@@ -11,7 +11,7 @@ export interface Helpers {
   start(module: WebAssembly.Module, memory: WebAssembly.Memory, ctrl: number): void;
 }
 
-interface Kernels {
+export interface Kernels {
   gram_chunk(ctrl: number, g: number, ld: number, s: number, src: number, strideI: number, strideK: number, k: number, xp: number): void;
   tridiagonalize(ctrl: number, a: number, ld: number, n: number, nb: number, d: number, e: number,
     v: number, w: number, vp: number, wp: number, y: number): void;
@@ -34,7 +34,7 @@ const STATIC_PAGES = 2;
 
 let compiled: { module: WebAssembly.Module; heapBase: number } | undefined;
 /** The compiled module and where its heap starts (read once from a throwaway instance). */
-function spectraModule(): { module: WebAssembly.Module; heapBase: number } {
+export function spectraModule(): { module: WebAssembly.Module; heapBase: number } {
   if (!compiled) {
     const module = new WebAssembly.Module(Buffer.from(SPECTRA_WASM_BASE64, 'base64'));
     const memory = new WebAssembly.Memory({ initial: STATIC_PAGES, maximum: STATIC_PAGES, shared: true });

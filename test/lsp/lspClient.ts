@@ -6,7 +6,7 @@ import { extname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
   createProtocolConnection, StreamMessageReader, StreamMessageWriter, DidChangeWatchedFilesNotification, DidOpenTextDocumentNotification, InitializedNotification,
-  InitializeRequest, PublishDiagnosticsNotification, RegistrationRequest, type Diagnostic, type FileChangeType, type ProtocolConnection,
+  ConfigurationRequest, InitializeRequest, PublishDiagnosticsNotification, RegistrationRequest, type Diagnostic, type FileChangeType, type ProtocolConnection,
 } from 'vscode-languageserver-protocol/node';
 import { statusNotification, type InitializationOptions, type StatusParams } from '../../shared/protocol.js';
 
@@ -16,13 +16,16 @@ export class LspSession {
   readonly diagnostics = new Map<string, Diagnostic[]>();
   readonly statuses: StatusParams[] = [];
   readonly watcherGlobs: string[] = [];
+  /** What workspace/configuration answers, by section (e.g. 'files.exclude'), for every folder. */
+  readonly configuration: Record<string, unknown> = {};
   private readonly checks = new Set<() => void>();
   private constructor(readonly connection: ProtocolConnection, readonly proc: ChildProcess) {}
 
-  static async start(folder: string, init: InitializationOptions): Promise<LspSession> {
+  static async start(folder: string, init: InitializationOptions, configuration: Record<string, unknown> = {}): Promise<LspSession> {
     const proc = spawn(process.execPath, ['dist/server.js', '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
     const connection = createProtocolConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
     const s = new LspSession(connection, proc);
+    Object.assign(s.configuration, configuration);
     connection.onNotification(PublishDiagnosticsNotification.type, (p) => { s.diagnostics.set(p.uri, p.diagnostics); s.recheck(); });
     connection.onNotification(statusNotification, (p) => { s.statuses.push(p); s.recheck(); });
     connection.onRequest(RegistrationRequest.type, (p) => {
@@ -32,12 +35,13 @@ export class LspSession {
       }
     });
     connection.onRequest('workspace/codeLens/refresh', () => null);
+    connection.onRequest(ConfigurationRequest.type, (p) => p.items.map((i) => s.configuration[i.section ?? ''] ?? null));
     connection.listen();
     await connection.sendRequest(InitializeRequest.type, {
       processId: process.pid, rootUri: null, initializationOptions: init,
       workspaceFolders: [{ uri: fileUri(folder), name: 'fixture' }],
       capabilities: {
-        workspace: { didChangeWatchedFiles: { dynamicRegistration: true }, codeLens: { refreshSupport: true } },
+        workspace: { didChangeWatchedFiles: { dynamicRegistration: true }, codeLens: { refreshSupport: true }, configuration: true },
         textDocument: { hover: { contentFormat: ['markdown'] }, publishDiagnostics: {} },
       },
     });

@@ -3,14 +3,14 @@
 // and training code. Expected numbers come from the CLI's analysis of the same files.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CodeActionRequest, CodeLensRequest, DidChangeConfigurationNotification, DiagnosticSeverity, FileChangeType, HoverRequest,
   type Diagnostic, type Hover, type MarkupContent, type Position,
 } from 'vscode-languageserver-protocol/node';
 import type { Analysis } from '../../core/analysis.js';
-import { analysisRequest, modelsRequest, OUTLINE_SCHEME, outlineRequest, type CompressArgs } from '../../shared/protocol.js';
+import { analysisRequest, modelsRequest, OUTLINE_SCHEME, outlineRequest, type CompressArgs, type ModelSummary } from '../../shared/protocol.js';
 import { cli, makeFixtures, tempDir } from '../helpers/cli.js';
 import { fileUri, LspSession } from './lspClient.js';
 
@@ -212,6 +212,41 @@ describe('language server over stdio', { timeout: 300_000 }, () => {
     await assert.rejects(lsp.connection.sendRequest(outlineRequest, { uri: fileUri(broken) }), /broken\.safetensors/);
   });
 
+  test('a saved plan asking for a rank above break-even: Information on that layer, naming the break-even rank', async () => {
+    const ref = cliAnalysis(tfjs);
+    const [first, second] = ref.layers.filter((l) => l.factorisable && l.breakEvenRank + 1 < Math.min(l.rows, l.cols));
+    // One rank that cannot pay off, one at break-even (still pays), one full rank (keeps the layer dense).
+    const plan = join(ws, 'fashion', 'model.plan.json');
+    const full = Math.min(second.rows, second.cols);
+    writeFileSync(plan, JSON.stringify({ layers: { [first.name]: first.breakEvenRank + 1, [second.name]: second.breakEvenRank } }));
+    const planned = (uri: string): Diagnostic[] | undefined => lsp.diagnostics.get(uri)?.filter((d) => d.code === 'plan-cannot-pay');
+    await lsp.changed(plan, FileChangeType.Created);
+    const diags = await lsp.until(() => (planned(fileUri(tfjs))?.length ? planned(fileUri(tfjs)) : undefined));
+    assert.equal(diags.length, 1);
+    assert.equal(diags[0].severity, DiagnosticSeverity.Information);
+    assert.equal(message(diags[0]).split(':')[0], first.name);
+    assert.match(message(diags[0]), new RegExp(`low rank cannot pay off at rank ${first.breakEvenRank + 1} \\(model\\.plan\\.json\\): the break-even rank is ${first.breakEvenRank};`));
+    const line = tfjsText.split('\n')[diags[0].range.start.line];
+    assert.equal(line.slice(diags[0].range.start.character, diags[0].range.end.character).replace(/\s/g, ''), `"name":"${first.name}"`);
+    // The plan changes to full rank for that layer: nothing to say any more.
+    writeFileSync(plan, JSON.stringify({ layers: { [first.name]: Math.min(first.rows, first.cols), [second.name]: full } }));
+    await lsp.changed(plan, FileChangeType.Changed);
+    await lsp.until(() => (planned(fileUri(tfjs))?.length === 0 ? true : undefined));
+
+    // A binary model shows it in its outline; `plan.json` applies to every model in its folder.
+    const ckptRef = cliAnalysis(ckpt).layers.find((l) => l.name === 'fc1')!;
+    const outlineUri = `${OUTLINE_SCHEME}:${fileUri(ckpt).slice('file:'.length)}`;
+    const folderPlan = join(ws, 'ckpt', 'plan.json');
+    writeFileSync(folderPlan, JSON.stringify({ layers: { fc1: ckptRef.breakEvenRank + 1 } }));
+    await lsp.changed(folderPlan, FileChangeType.Created);
+    const outlineDiags = await lsp.until(() => (planned(outlineUri)?.length ? planned(outlineUri) : undefined));
+    assert.match(message(outlineDiags[0]), new RegExp(`^fc1: low rank cannot pay off at rank ${ckptRef.breakEvenRank + 1} \\(plan\\.json\\): the break-even rank is ${ckptRef.breakEvenRank};`));
+    rmSync(folderPlan);
+    rmSync(plan);
+    await lsp.changed(folderPlan, FileChangeType.Deleted);
+    await lsp.until(() => (planned(outlineUri)?.length === 0 ? true : undefined));
+  });
+
   test('file changes: a fixed file loses its error, an edited checkpoint is re-analysed', async () => {
     let mark = lsp.statuses.length;
     copyFileSync(join(fixtures, 'mlp-float32.safetensors'), broken);
@@ -255,6 +290,31 @@ test('a reopened workspace takes its analyses from the persisted cache', { timeo
   }
 });
 
+test('the cache persists in the storage folder, keyed by content: a second server on a copied workspace analyses nothing', { timeout: 120_000 }, async () => {
+  const store = tempDir('reducible-lsp-storage-');
+  const summaries = async (folder: string): Promise<{ models: ModelSummary[]; analysis: Analysis }> => {
+    const lsp = await LspSession.start(folder, { storagePath: store, settings: { energy: ENERGY } });
+    try {
+      await lsp.quiescent(0);
+      const models = await lsp.connection.sendRequest(modelsRequest);
+      const analysis = await lsp.connection.sendRequest(analysisRequest, { uri: fileUri(join(folder, 'fashion', 'model.json')) });
+      return { models, analysis };
+    } finally {
+      await lsp.stop();
+    }
+  };
+  const first = await summaries(ws);
+  const readable = first.models.filter((m) => m.state === 'ready');
+  assert.ok(readable.length >= 2 && readable.every((m) => m.fromCache === false), JSON.stringify(first.models));
+  // Same bytes at other paths (a reopened or moved workspace): same cache entries.
+  const moved = tempDir('reducible-lsp-moved-');
+  cpSync(ws, moved, { recursive: true, preserveTimestamps: false });
+  const second = await summaries(moved);
+  assert.deepEqual(second.models.filter((m) => m.state === 'ready').map((m) => [m.uri.slice(fileUri(moved).length), m.fromCache]).sort(),
+    readable.map((m) => [m.uri.slice(fileUri(ws).length), true]).sort());
+  assert.deepEqual(second.analysis.layers, first.analysis.layers);
+});
+
 test('a model opened from outside the workspace is analysed on open', { timeout: 120_000 }, async () => {
   const elsewhere = join(tempDir(), 'model.json');
   copyFileSync(tfjs, elsewhere);
@@ -278,13 +338,47 @@ test('settings: models over maxFileSizeMB are listed but skipped; autoRun off an
   try {
     await lsp.quiescent(0);
     const states = async (): Promise<string[]> => (await lsp.connection.sendRequest(modelsRequest)).map((m) => m.state).sort();
-    assert.deepEqual(await states(), ['pending', 'pending', 'pending']);
-    await assert.rejects(lsp.connection.sendRequest(analysisRequest, { uri: fileUri(ckpt) }), /maxFileSizeMB/);
+    // Too big is said at once, without waiting for (or running) an analysis; smaller files wait for a request.
+    const models = await lsp.connection.sendRequest(modelsRequest);
+    assert.equal(models.length, 3);
+    for (const m of models) {
+      if (m.fileBytes <= 0.001 * 2 ** 20) { assert.equal(m.state, 'pending'); continue; }
+      assert.equal(m.state, 'skipped');
+      assert.equal(m.message, 'skipped: larger than 0.001 MB (reducible.maxFileSizeMB)');
+    }
+    await assert.rejects(lsp.connection.sendRequest(analysisRequest, { uri: fileUri(ckpt) }), /mlp\.safetensors: skipped: larger than 0\.001 MB/);
     await lsp.connection.sendNotification(DidChangeConfigurationNotification.type, { settings: { reducible: { maxFileSizeMB: 100 } } });
     const a = await lsp.connection.sendRequest(analysisRequest, { uri: fileUri(ckpt) });
     assert.equal(a.format, 'safetensors');
     // Only the requested model was analysed: autoRun is still off.
-    assert.deepEqual(await states(), ['pending', 'pending', 'ready']);
+    assert.deepEqual((await states()).filter((st) => st !== 'pending'), ['ready']);
+  } finally {
+    await lsp.stop();
+  }
+});
+
+test('files.exclude: excluded models are never listed, and vanish or return when the setting changes', { timeout: 120_000 }, async () => {
+  const listed = async (): Promise<string[]> => (await lsp.connection.sendRequest(modelsRequest)).map((m) => m.uri).sort();
+  // Read per folder through workspace/configuration, as VS Code answers it.
+  const lsp = await LspSession.start(ws, { settings: { autoRun: false } }, { 'files.exclude': { '**/ckpt': true, '**/.git': true } });
+  try {
+    await lsp.quiescent(0);
+    assert.deepEqual(await listed(), [fileUri(tfjs)]);
+    // A file event inside an excluded folder adds nothing.
+    await lsp.changed(ckpt, FileChangeType.Changed);
+    assert.deepEqual(await listed(), [fileUri(tfjs)]);
+
+    const changeTo = async (exclude: unknown): Promise<string[]> => {
+      const mark = lsp.statuses.length;
+      lsp.configuration['files.exclude'] = exclude;
+      // Clients announce a change with or without the new values; the server re-reads either way.
+      await lsp.connection.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
+      await lsp.quiescent(mark);
+      return listed();
+    };
+    assert.deepEqual(await changeTo({ '**/ckpt': false, '*/*.json': true }), [fileUri(broken), fileUri(ckpt)].sort());
+    assert.deepEqual(await changeTo({ 'ckpt/{broken,other}.safetensors': true }), [fileUri(ckpt), fileUri(tfjs)].sort());
+    assert.deepEqual(await changeTo({}), [fileUri(broken), fileUri(ckpt), fileUri(tfjs)].sort());
   } finally {
     await lsp.stop();
   }

@@ -1,0 +1,133 @@
+// Whitened SVD beyond TF.js layers models: ONNX (inputs collected by onnxruntime) and Keras
+// (through TF.js). Statistics are checked against numpy; end to end, the whitened output at
+// the plan's ranks must lose less on held-out inputs from the calibration distribution than
+// plain SVD at the same ranks, load in the stock runtime, and leave the original untouched.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { onnxInputMoments } from '../../core/compress/calibrateOnnx.js';
+import type { InputMoments } from '../../core/compress/moments.js';
+import { inputsFromFile } from '../../core/eval/evaluate.js';
+import { readOnnx } from '../../core/formats/onnx.js';
+import { encodeNpy } from '../../core/io/npy.js';
+import { cli, makeFixtures, tempDir } from '../helpers/cli.js';
+import { python } from '../helpers/python.js';
+import { randomMatrix } from '../helpers/random.js';
+import { checkModel } from './onnxKit.js';
+
+const data = makeFixtures('test/fixtures/make_calibration.py');
+const keras = makeFixtures('test/fixtures/make_keras.py');
+const at = (name: string): string => join(data, name);
+const sha = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+/** numpy's XᵀX/N (f64) of each layer's input, given as an expression of `x` (the calibration array) and `w` (the initializers). */
+function numpyMoments(model: string, calib: string, exprs: Record<string, string>): Map<string, Float64Array> {
+  const out = python(
+    'import sys,json,numpy as np,onnx;from onnx import numpy_helper as nh\n'
+    + 'w={t.name:nh.to_array(t).astype(np.float64) for t in onnx.load(sys.argv[1]).graph.initializer};x=np.load(sys.argv[2]).astype(np.float64)\n'
+    + 'r=[]\nfor e in sys.argv[3:]:\n a=eval(e);a=a.reshape(-1,a.shape[-1]);r.append((a.T@a/a.shape[0]).ravel().tolist())\nprint(json.dumps(r))',
+    undefined, [model, calib, ...Object.values(exprs)],
+  );
+  const cs = JSON.parse(out.toString()) as number[][];
+  return new Map(Object.keys(exprs).map((name, i) => [name, Float64Array.from(cs[i])]));
+}
+
+function assertClose(got: InputMoments, want: Float64Array, what: string): void {
+  assert.equal(got.c.length, want.length, what);
+  const scale = Math.max(...want.map(Math.abs));
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got.c[i] - want[i]));
+  assert.ok(worst <= 1e-5 * scale, `${what}: max |ΔC| ${worst} vs max |C| ${scale}`);
+}
+
+test('onnx: calibration moments equal numpy\'s, for a transA Gemm input, a rank-3 MatMul input and an intermediate value', async () => {
+  for (const [file, calib, exprs] of [
+    ['transposed.onnx', 'calib.npy', { fc1: 'x' }],
+    ['seq.onnx', 'calib-seq.npy', { proj: 'x', out: 'np.maximum(x@w["S1"],0)' }],
+  ] as const) {
+    const model = await readOnnx(at(file));
+    try {
+      // A small batch, so the statistics are really summed over several runs.
+      const got = await onnxInputMoments(model, await inputsFromFile(at(calib)), {}, 64);
+      const want = numpyMoments(at(file), at(calib), exprs);
+      for (const [name, c] of want) assertClose(got.get(name)!, c, `${file} ${name}`);
+      assert.equal(got.get(Object.keys(exprs)[0])!.samples, file === 'seq.onnx' ? 400 * 6 : 2000);
+    } finally {
+      await model.close();
+    }
+  }
+});
+
+interface Case { model: string; calib: string; heldout: string; ranks: Record<string, number>; ext: string }
+
+const CASES: Case[] = [
+  { model: at('transposed.onnx'), calib: at('calib.npy'), heldout: at('heldout.npy'), ranks: { fc1: 16, fc2: 12, fc3: 5 }, ext: 'onnx' },
+  { model: at('seq.onnx'), calib: at('calib-seq.npy'), heldout: at('heldout-seq.npy'), ranks: { proj: 10, out: 6 }, ext: 'onnx' },
+  { model: join(keras, 'mlp.h5'), calib: at('calib.npy'), heldout: at('heldout.npy'), ranks: { dense: 12, dense_1: 10, dense_2: 4 }, ext: 'h5' },
+  { model: join(keras, 'mlp.keras'), calib: at('calib.npy'), heldout: at('heldout.npy'), ranks: { dense: 12, dense_1: 10, dense_2: 4 }, ext: 'keras' },
+];
+
+for (const c of CASES) {
+  test(`${c.model.split('/').pop()}: whitened beats plain SVD at equal ranks on held-out inputs; output loads; original untouched`, () => {
+    const dir = tempDir();
+    const plan = join(dir, 'plan.json');
+    writeFileSync(plan, JSON.stringify({ layers: c.ranks }));
+    const before = sha(c.model);
+    const error: Record<string, number> = {};
+    for (const method of ['svd', 'whitened']) {
+      const out = join(dir, `${method}.${c.ext}`);
+      const r = cli('compress', c.model, '--ranks', plan, '--method', method, '--calibration', c.calib, '-o', out, '--json');
+      assert.equal(r.code, 0, r.stderr);
+      const report = JSON.parse(r.stdout) as { method: string; layers: { name: string; rank: number }[] };
+      assert.equal(report.method, method);
+      assert.deepEqual(Object.fromEntries(report.layers.map((l) => [l.name, l.rank])), c.ranks);
+      if (c.ext === 'onnx') checkModel(out);
+      // evaluate runs both models in their stock runtime (onnxruntime-node, or tfjs for Keras).
+      const e = cli('evaluate', c.model, out, '--inputs', c.heldout, '--json');
+      assert.equal(e.code, 0, e.stderr);
+      error[method] = JSON.parse(e.stdout).relativeOutputError;
+    }
+    assert.ok(error.whitened < 0.8 * error.svd, `held-out relative output error: whitened ${error.whitened} vs plain ${error.svd}`);
+    assert.equal(sha(c.model), before);
+    assert.deepEqual(readdirSync(dir).sort(), ['plan.json', `svd.${c.ext}`, `svd.${c.ext}.report.json`, `whitened.${c.ext}`, `whitened.${c.ext}.report.json`]);
+  });
+}
+
+test('onnx exported by PyTorch with a fixed batch of 1: the Gemm is whitened, convs keep plain SVD', () => {
+  const dir = tempDir();
+  const model = join(makeFixtures('test/fixtures/make_onnx.py'), 'cnn.onnx');
+  const npy = (name: string, n: number, seed: number): string => {
+    const path = join(dir, name);
+    writeFileSync(path, encodeNpy({ dtype: 'float32', shape: [n, 3, 8, 8], data: randomMatrix(n, 192, seed) }));
+    return path;
+  };
+  const calib = npy('calib.npy', 64, 1), heldout = npy('heldout.npy', 32, 2);
+  const plan = join(dir, 'plan.json');
+  writeFileSync(plan, JSON.stringify({ layers: { '/conv2/Conv': 4, '/fc1/Gemm': 10 } }));
+  const run = (method: string): { error: number; layers: Record<string, number> } => {
+    const out = join(dir, `${method}.onnx`);
+    const r = cli('compress', model, '--ranks', plan, '--method', method, '--calibration', calib, '-o', out, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    checkModel(out);
+    const e = cli('evaluate', model, out, '--inputs', heldout, '--json');
+    assert.equal(e.code, 0, e.stderr);
+    const layers = (JSON.parse(r.stdout) as { layers: { name: string; relativeError: number }[] }).layers;
+    return { error: JSON.parse(e.stdout).relativeOutputError, layers: Object.fromEntries(layers.map((l) => [l.name, l.relativeError])) };
+  };
+  const plain = run('svd'), whitened = run('whitened');
+  assert.equal(whitened.layers['/conv2/Conv'], plain.layers['/conv2/Conv']);
+  assert.ok(whitened.layers['/fc1/Gemm'] > plain.layers['/fc1/Gemm'], 'whitening trades weight error for output error');
+  assert.ok(whitened.error < plain.error, `held-out relative output error: whitened ${whitened.error} vs plain ${plain.error}`);
+});
+
+test('whitening is refused in one line where there is no forward pass to collect inputs from (safetensors)', () => {
+  const st = makeFixtures('test/fixtures/make_safetensors.py');
+  const model = join(st, 'mlp-float32.safetensors');
+  const before = sha(model);
+  const r = cli('compress', model, '--ratio', '0.5', '--method', 'whitened', '--calibration', at('calib.npy'), '-o', join(tempDir(), 'x.safetensors'));
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr.trim(), /^[^\n]*ONNX, Keras and TF\.js layers models \(this is safetensors\)$/);
+  assert.equal(sha(model), before);
+});
