@@ -1,12 +1,14 @@
-// Runs `reducible compress` (dist/cli.js) as a child process for the extension: the job
-// leaves the extension host responsive, and killing it on cancel leaves no output behind
-// (the CLI writes atomically and aborts on SIGTERM). No VS Code imports: tested under plain Node.
+// Runs `reducible compress` and `reducible evaluate` (dist/cli.js) as child processes for the
+// extension: the jobs leave the extension host responsive, and killing one on cancel leaves no
+// output behind (the CLI writes atomically and aborts on SIGTERM). No VS Code imports: tested
+// under plain Node.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CompressReport } from '../core/compress/report.js';
 import type { StorageDType } from '../core/compress/types.js';
+import type { EvalReport } from '../core/eval/evaluate.js';
 
 export type CompressGoal = { ratio: number } | { energy: number } | { plan: { layers: Record<string, number> } };
 
@@ -27,10 +29,10 @@ export interface JobHooks {
 }
 
 /** The CLI's one-line refusal ("reducible: <file>: <problem>"), as an error the UI can show. */
-export class CompressError extends Error {
+export class CliError extends Error {
   constructor(message: string, readonly exitCode: number | null) {
     super(message);
-    this.name = 'CompressError';
+    this.name = 'CliError';
   }
 }
 
@@ -44,13 +46,23 @@ export async function runCompress(cliPath: string, job: CompressJob, hooks: JobH
     const args = [cliPath, 'compress', job.model, ...goal, '--json',
       ...(job.dtype ? ['--dtype', job.dtype] : []), ...(job.engine ? ['--engine', job.engine] : []),
       ...(job.python ? ['--python', job.python] : []), ...(job.force ? ['--force'] : [])];
-    return await run(args, hooks);
+    return await run<CompressReport>(args, hooks);
   } finally {
     if (scratch) await rm(scratch, { recursive: true, force: true });
   }
 }
 
-function run(args: string[], hooks: JobHooks): Promise<CompressReport> {
+/** Data for `evaluate`: arrays as the CLI takes them (`x.npy`, `x.npz[:key]`), absolute paths. */
+export interface EvalData { inputs?: string; labels?: string }
+
+/** `reducible evaluate <original> <compressed> --json`: the same numbers the command prints. */
+export function runEvaluate(cliPath: string, original: string, compressed: string, data: EvalData, hooks: JobHooks = {}): Promise<EvalReport> {
+  // Labels score the inputs they come with; without inputs the CLI draws them from the signature.
+  const flags = data.inputs ? ['--inputs', data.inputs, ...(data.labels ? ['--labels', data.labels] : [])] : [];
+  return run<EvalReport>([cliPath, 'evaluate', original, compressed, ...flags, '--json'], hooks);
+}
+
+function run<T>(args: string[], hooks: JobHooks): Promise<T> {
   return new Promise((resolve, reject) => {
     // Inside VS Code, execPath is Electron: this makes it the plain Node it contains.
     const child = spawn(process.execPath, args, { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -69,16 +81,16 @@ function run(args: string[], hooks: JobHooks): Promise<CompressReport> {
     });
     const onAbort = (): void => { child.kill('SIGTERM'); };
     hooks.signal?.addEventListener('abort', onAbort, { once: true });
-    child.on('error', (e) => reject(new CompressError(`cannot start the compress job: ${e.message}`, null)));
+    child.on('error', (e) => reject(new CliError(`cannot start the ${args[1]} job: ${e.message}`, null)));
     child.on('close', (code) => {
       hooks.signal?.removeEventListener('abort', onAbort);
       if (partial.trim()) messages.push(partial.trim());
-      if (hooks.signal?.aborted) return reject(new CompressError('cancelled', code));
-      if (code !== 0) return reject(new CompressError((messages.at(-1) ?? `compress failed with exit code ${code}`).replace(/^reducible: /, ''), code));
+      if (hooks.signal?.aborted) return reject(new CliError('cancelled', code));
+      if (code !== 0) return reject(new CliError((messages.at(-1) ?? `${args[1]} failed with exit code ${code}`).replace(/^reducible: /, ''), code));
       try {
-        resolve(JSON.parse(stdout) as CompressReport);
+        resolve(JSON.parse(stdout) as T);
       } catch {
-        reject(new CompressError(`compress printed no report: ${stdout.slice(0, 200)}`, code));
+        reject(new CliError(`${args[1]} printed no report: ${stdout.slice(0, 200)}`, code));
       }
     });
   });

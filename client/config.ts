@@ -1,7 +1,9 @@
 // Typed view of the `reducible.*` settings (declared in package.json `contributes.configuration`).
+import { isAbsolute, join } from 'node:path';
 import * as vscode from 'vscode';
 import type { ServerSettings } from '../shared/protocol.js';
 import { settingsForTrust } from './trustPolicy.js';
+import type { EvalData } from './compressJob.js';
 
 export const SECTION = 'reducible';
 
@@ -18,6 +20,21 @@ export class Config {
   /** The interpreter for the PyTorch engine: our setting, else the Python extension's default. */
   get pythonPath(): string | undefined {
     return this.raw.get<string>('pythonPath') || vscode.workspace.getConfiguration('python').get<string>('defaultInterpreterPath') || undefined;
+  }
+
+  /**
+   * `reducible.evaluation.inputs` / `.labels` for a model: relative paths are read from the
+   * model's workspace folder; a `file.npz:key` suffix passes through to the CLI.
+   */
+  evaluationData(model: vscode.Uri): EvalData {
+    const folder = vscode.workspace.getWorkspaceFolder(model)?.uri.fsPath;
+    const raw = vscode.workspace.getConfiguration(SECTION, model);
+    const path = (key: string): string | undefined => {
+      const spec = raw.get<string>(key)?.trim();
+      if (!spec) return undefined;
+      return isAbsolute(spec) || !folder ? spec : join(folder, spec);
+    };
+    return { inputs: path('evaluation.inputs'), labels: path('evaluation.labels') };
   }
 
   /** What the server gets. Untrusted workspaces analyse with the embedded engine: no Python starts there (trustPolicy.ts). */

@@ -53,7 +53,7 @@ export function activate(context: vscode.ExtensionContext): void {
     openOutlineCommand(),
     restartServerCommand(client, restartPolicy),
     settingsSync(client, config),
-    registerTradeoffPanel(context, status.sharedClient(client)),
+    registerTradeoffPanel(context, status.sharedClient(client), config),
   );
   // Not awaited: activation ends as soon as everything is registered; the server starts
   // beside it (requests made meanwhile wait for it inside the client).

@@ -3,9 +3,21 @@
 import type { Analysis } from '../core/analysis.js';
 import type { PlanFile } from '../core/compress/plan.js';
 import type { CompressReport } from '../core/compress/report.js';
+import type { StorageDType } from '../core/compress/types.js';
+import type { EvalReport } from '../core/eval/evaluate.js';
 
 /** The plan the panel exports and compresses with: `reducible compress --ranks plan.json`'s format. */
-export type { PlanFile };
+export type { PlanFile, StorageDType, EvalReport };
+
+/**
+ * `reducible evaluate` of a panel compression's output against the original, run by the host
+ * after the compression: on the `reducible.evaluation.*` data when set, else on inputs drawn
+ * from the model's signature.
+ */
+export type PanelEvaluation =
+  | { state: 'running' }
+  | { state: 'done'; report: EvalReport }
+  | { state: 'failed'; message: string };
 
 /** Analysis progress and the engine doing the work, shown in the panel's header. */
 export interface PanelStatus {
@@ -22,7 +34,9 @@ export type HostToPanel =
   | { type: 'select'; layer: string }
   | { type: 'error'; message: string }
   /** What a compression started from the panel measured, to show beside the prediction. */
-  | { type: 'report'; report: CompressReport };
+  | { type: 'report'; report: CompressReport }
+  /** How the output of the report with this `output` compares with the original. */
+  | { type: 'evaluation'; output: string; evaluation: PanelEvaluation };
 
 export type PanelToHost =
   /** Sent once the webview listens, so the host never posts into the void. */
@@ -39,6 +53,8 @@ export interface PanelViewState {
   keep: number;
   /** Energy share to keep per layer (goal 'energy'). */
   energy: number;
+  /** Storage precision of the factors Compress writes; absent until chosen: the model's own. */
+  dtype?: StorageDType;
   /** User-chosen ranks by layer name. */
   pins: Record<string, number>;
   sort: { key: SortKey; descending: boolean };

@@ -3,6 +3,7 @@
 // which registers a handler for each constant here; nothing else defines these names.
 import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
 import type { Analysis } from '../core/analysis.js';
+import type { StorageDType } from '../core/compress/types.js';
 import type { ModelFormat } from '../core/types.js';
 
 /** Settings the server reads, from `initializationOptions.settings` or `workspace/didChangeConfiguration` ({ reducible: … }). */
@@ -77,6 +78,8 @@ export interface CompressArgs {
   uri: string;
   /** Explicit ranks by layer name (`--ranks plan.json`). */
   plan?: { layers: Record<string, number> };
+  /** Precision of the factors (`--dtype`), chosen by the caller: the command does not ask. */
+  dtype?: StorageDType;
   /** Keep this fraction of the parameters (`--ratio`). */
   ratio?: number;
   /** Ask the user for the ratio, starting from `ratio`. */

@@ -2,13 +2,15 @@
 // keeps every view and the persisted state in step with it.
 import type { Analysis } from '../core/analysis.js';
 import type { CompressReport } from '../core/compress/report.js';
-import type { HostToPanel, PanelStatus, PanelViewState, PlanFile, SortKey } from '../shared/panelProtocol.js';
+import type { HostToPanel, PanelEvaluation, PanelStatus, PanelViewState, PlanFile, SortKey, StorageDType } from '../shared/panelProtocol.js';
 import { h } from './dom.js';
 import { chooseRanks, normaliseRank } from './model/allocation.js';
 import { tradeoffCurve, type CurvePoint } from './model/curve.js';
+import { storedDtype } from './model/dtype.js';
+import { fidelityPoint, type FidelityPoint } from './model/fidelity.js';
 import { layerOutcome, totals, type LayerOutcome, type Totals } from './model/totals.js';
 import { BudgetControls } from './view/budgetControls.js';
-import { energyChart, spectrumChart, tradeoffChart } from './view/charts.js';
+import { energyChart, fidelityChart, spectrumChart, tradeoffChart } from './view/charts.js';
 import { Header } from './view/header.js';
 import { LayerTable } from './view/layerTable.js';
 import { ReportView } from './view/reportView.js';
@@ -29,6 +31,8 @@ export class PanelApp {
   private curveJob?: SlicedJob;
   /** Truncation error of each compression run from this panel on this model, as curve points. */
   private measured: CurvePoint[] = [];
+  /** What evaluating those compressions' outputs measured, in the order the results came. */
+  private evaluated: FidelityPoint[] = [];
   private readonly report = new ReportView();
   private readonly header = new Header();
   private readonly budget: BudgetControls;
@@ -43,6 +47,7 @@ export class PanelApp {
     this.budget = new BudgetControls({
       goal: (goal) => this.change({ goal }),
       value: (v) => this.change(this.state.goal === 'ratio' ? { keep: v } : { energy: v }),
+      dtype: (dtype) => { this.state.dtype = dtype; this.render(); this.host.setState(this.state); },
       compress: () => this.post('compress'),
       exportPlan: () => this.post('exportPlan'),
     });
@@ -70,6 +75,7 @@ export class PanelApp {
       case 'error': this.header.showError(message.message); break;
       case 'select': this.select(message.layer); break;
       case 'report': this.showReport(message.report); break;
+      case 'evaluation': this.showEvaluation(message.output, message.evaluation); break;
     }
   }
 
@@ -80,13 +86,14 @@ export class PanelApp {
     const pins = sameModel
       ? Object.fromEntries(Object.entries(this.state.pins).filter(([n]) => names.has(n))) : {};
     const selected = this.state.selected !== undefined && names.has(this.state.selected)
-      ? this.state.selected : largestLayer(analysis);
-    this.state = { ...this.state, uri, pins, selected };
+      ? this.state.selected : largestLayer(analysis)?.name;
+    // The precision follows the model unless the user chose one for it.
+    this.state = { ...this.state, uri, pins, selected, dtype: sameModel ? this.state.dtype : undefined };
     this.analysis = analysis;
     this.layerChartsKey = undefined;
     this.status = { ...this.status, engine: engine ?? this.status.engine, progress: undefined, label: undefined };
     this.header.showError(undefined);
-    if (!sameModel) { this.measured = []; this.report.clear(); }
+    if (!sameModel) { this.measured = []; this.evaluated = []; this.report.clear(); }
     this.table.setLayers(analysis.layers);
     this.replan(true);
   }
@@ -101,6 +108,21 @@ export class PanelApp {
       this.measured.push({ keep: report.compressedParams / report.originalParams, proxyError: Math.sqrt(squared / layers) });
     }
     this.render();
+  }
+
+  /** Shows what evaluating a compression's output measured, and puts it on the measured chart. */
+  private showEvaluation(output: string, evaluation: PanelEvaluation): void {
+    this.report.showEvaluation(output, evaluation);
+    const point = evaluation.state === 'done' ? fidelityPoint(evaluation.report) : undefined;
+    if (point) {
+      this.evaluated.push(point);
+      this.render();
+    }
+  }
+
+  /** The precision Compress uses: the user's choice, else the model's own. */
+  private dtype(): StorageDType {
+    return this.state.dtype ?? storedDtype(this.analysis && largestLayer(this.analysis));
   }
 
   private select(name: string): void {
@@ -166,17 +188,20 @@ export class PanelApp {
     const a = this.analysis;
     this.header.show(a, this.status);
     const { goal } = this.state;
-    this.budget.show(goal, goal === 'ratio' ? this.state.keep : this.state.energy, this.totals, a?.totalParams ?? 0);
+    this.budget.show(goal, goal === 'ratio' ? this.state.keep : this.state.energy, this.dtype(), this.totals, a?.totalParams ?? 0);
     this.table.select(this.state.selected);
     if (!a || !this.totals) return;
     const index = a.layers.findIndex((l) => l.name === this.state.selected);
     const figure = (caption: string, chart: SVGElement) => h('figure', {}, h('figcaption', {}, caption), chart);
     const current = { keep: this.totals.params / a.totalParams, proxyError: this.totals.proxyError };
-    const model = figure('Whole model — parameters kept vs proxy error', tradeoffChart(this.curve, current, this.measured));
+    const model = [figure('Whole model — parameters kept vs proxy error', tradeoffChart(this.curve, current, this.measured)),
+      ...(this.evaluated.length === 0 ? [] : [figure('Whole model — parameters kept vs measured fidelity', fidelityChart(this.evaluated))])];
     // A budget move rarely changes the selected layer's rank: its two charts stay as drawn.
     const layerKey = index < 0 ? '' : `${a.layers[index].name}:${this.outcomes[index].rank}`;
-    if (layerKey === this.layerChartsKey && this.charts.lastElementChild) {
-      this.charts.lastElementChild.replaceWith(model);
+    const layerCharts = index < 0 ? 0 : 2;
+    if (layerKey === this.layerChartsKey && this.charts.childElementCount > layerCharts) {
+      while (this.charts.childElementCount > layerCharts) this.charts.lastElementChild!.remove();
+      this.charts.append(...model);
       return;
     }
     this.layerChartsKey = layerKey;
@@ -185,7 +210,7 @@ export class PanelApp {
         figure(`Singular values — ${a.layers[index].name}`, spectrumChart(a.layers[index], this.outcomes[index])),
         figure(`Cumulative energy — ${a.layers[index].name}`, energyChart(a.layers[index], this.outcomes[index])),
       ]),
-      model,
+      ...model,
     );
   }
 
@@ -193,12 +218,15 @@ export class PanelApp {
     if (this.analysis) this.host.postMessage({ type, plan: this.plan(this.analysis) });
   }
 
-  /** Every factorisable layer's rank; `--ranks` refuses layers that cannot be factorised. */
+  /** Every factorisable layer's rank (`--ranks` refuses layers that cannot be factorised) and the precision. */
   private plan(a: Analysis): PlanFile {
-    return { layers: Object.fromEntries(a.layers.flatMap((l, i) => (l.factorisable ? [[l.name, this.outcomes[i].rank]] : []))) };
+    return {
+      layers: Object.fromEntries(a.layers.flatMap((l, i) => (l.factorisable ? [[l.name, this.outcomes[i].rank]] : []))),
+      dtype: this.dtype(),
+    };
   }
 }
 
-function largestLayer(a: Analysis): string | undefined {
-  return a.layers.reduce<Analysis['layers'][number] | undefined>((best, l) => (!best || l.params > best.params ? l : best), undefined)?.name;
+function largestLayer(a: Analysis): Analysis['layers'][number] | undefined {
+  return a.layers.reduce<Analysis['layers'][number] | undefined>((best, l) => (!best || l.params > best.params ? l : best), undefined);
 }

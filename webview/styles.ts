@@ -45,6 +45,11 @@ svg.chart .marker.break-even line { stroke: var(--vscode-charts-red); }
 svg.chart .marker.break-even text { fill: var(--vscode-charts-red); }
 svg.chart .dot.current { fill: var(--vscode-charts-orange); }
 svg.chart .dot.measured { fill: none; stroke: var(--vscode-charts-green); stroke-width: 2; }
+svg.chart .fidelity { stroke: var(--vscode-charts-green); stroke-dasharray: 3 2; }
+svg.chart .dot.evaluated { fill: var(--vscode-charts-green); }
+svg.chart .dot.original { fill: var(--vscode-charts-blue); }
+.totals > div.chosen dt, .totals > div.chosen dd { color: var(--vscode-charts-orange); font-weight: 600; }
+.report .evaluation { margin-top: 4px; }
 .table-tools { display: flex; align-items: center; gap: 8px; margin-bottom: 6px; }
 /* Rows are grids of fixed columns, not table layout: a budget move rewrites cells in most
    rows, and table layout re-measures every row for that while content-visibility lets the

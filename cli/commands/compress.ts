@@ -1,6 +1,6 @@
 import { compressFile } from '../../core/compress/job.js';
 import { inputsFromFile } from '../../core/eval/evaluate.js';
-import type { Goal } from '../../core/compress/plan.js';
+import { readPlanDtype, STORAGE_DTYPES, type Goal } from '../../core/compress/plan.js';
 import type { CompressReport } from '../../core/compress/report.js';
 import type { Method, StorageDType } from '../../core/compress/types.js';
 import { createEngine, ENGINE_CHOICES, type EngineChoice } from '../../core/engines/select.js';
@@ -38,8 +38,10 @@ export const compress: Command = {
     }, { o: 'out' });
     if (positional.length !== 1) throw new InputError(undefined, `compress needs exactly one model path`);
     const goal = parseGoal(flags);
-    const dtype = flags.dtype as StorageDType | undefined;
-    if (dtype !== undefined && !['f32', 'f16', 'int8'].includes(dtype)) throw new InputError(undefined, `--dtype must be f32, f16 or int8, got ${dtype}`);
+    let dtype = flags.dtype as StorageDType | undefined;
+    if (dtype !== undefined && !STORAGE_DTYPES.includes(dtype)) throw new InputError(undefined, `--dtype must be f32, f16 or int8, got ${dtype}`);
+    // A plan exported by the panel carries the precision chosen there; --dtype still wins.
+    if (dtype === undefined && goal.kind === 'ranks') dtype = await readPlanDtype(goal.file);
     const method = (flags.method ?? 'svd') as Method;
     if (!['svd', 'whitened'].includes(method)) throw new InputError(undefined, `--method must be svd or whitened, got ${method}`);
     const finetune = numberFlag(flags, 'finetune', 0, 1e7);

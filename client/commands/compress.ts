@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import type { StorageDType } from '../../core/compress/types.js';
 import type { CompressArgs } from '../../shared/protocol.js';
-import { CompressError, runCompress, type CompressGoal, type CompressJob } from '../compressJob.js';
+import { CliError, runCompress, type CompressGoal, type CompressJob } from '../compressJob.js';
 import type { Config } from '../config.js';
 
 const DTYPES: (vscode.QuickPickItem & { dtype?: StorageDType })[] = [
@@ -74,9 +74,11 @@ export function compressCommand(context: vscode.ExtensionContext, config: Config
     }
     const model = modelOf(arg);
     if (model?.scheme !== 'file') { void vscode.window.showWarningMessage('Reducible: pick a model file to compress.'); return; }
-    const goal = await askGoal(arg instanceof vscode.Uri ? undefined : arg, config);
+    const options = arg instanceof vscode.Uri ? undefined : arg;
+    const goal = await askGoal(options, config);
     if (!goal) return;
-    const dtype = await vscode.window.showQuickPick(DTYPES, { title: 'Reducible: precision of the factors' });
+    // The panel chooses the precision itself; everyone else is asked.
+    const dtype = options?.dtype ? { dtype: options.dtype } : await vscode.window.showQuickPick(DTYPES, { title: 'Reducible: precision of the factors' });
     if (!dtype) return;
     const job: CompressJob = { model: model.fsPath, goal, dtype: dtype.dtype, engine: config.engine, python: config.engine === 'torch' ? config.pythonPath : undefined };
     const name = model.path.split('/').pop()!;
@@ -85,14 +87,13 @@ export function compressCommand(context: vscode.ExtensionContext, config: Config
       try {
         report = await run(job, name);
       } catch (e) {
-        if (!(e instanceof CompressError && /output exists/.test(e.message))) throw e;
+        if (!(e instanceof CliError && /output exists/.test(e.message))) throw e;
         const replace = await vscode.window.showWarningMessage(`Reducible: ${e.message}`, { modal: true }, 'Replace');
         if (!replace) return;
         report = await run({ ...job, force: true }, name);
       }
       const output = vscode.Uri.file(report.output);
       const saved = (1 - report.compressedBytes / report.originalBytes) * 100;
-      const options = arg instanceof vscode.Uri ? undefined : arg;
       if (options?.openReport !== false) {
         await vscode.window.showTextDocument(vscode.Uri.file(`${report.output}.report.json`), { preview: true });
       }
@@ -102,7 +103,7 @@ export function compressCommand(context: vscode.ExtensionContext, config: Config
       // The panel (and any other caller) shows what was measured.
       return report;
     } catch (e) {
-      if (e instanceof CompressError && e.message === 'cancelled') return;
+      if (e instanceof CliError && e.message === 'cancelled') return;
       void vscode.window.showErrorMessage(`Reducible: ${(e as Error).message}`);
     }
   });

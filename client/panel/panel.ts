@@ -5,18 +5,23 @@ import * as vscode from 'vscode';
 import type { BaseLanguageClient } from 'vscode-languageclient';
 import type { PanelViewState } from '../../shared/panelProtocol.js';
 import { analysisRequest, COMMANDS, statusNotification, type OpenPanelArgs, type StatusParams } from '../../shared/protocol.js';
-import { PanelSession, webviewOptions, type FetchAnalysis } from './panelSession.js';
+import { runEvaluate } from '../compressJob.js';
+import type { Config } from '../config.js';
+import { PanelSession, webviewOptions, type EvaluateOutput, type FetchAnalysis } from './panelSession.js';
 
 export const CUSTOM_EDITOR_VIEW_TYPE = 'reducible.modelPanel';
 export const PANEL_VIEW_TYPE = 'reducible.tradeoffPanel';
 
-export function registerTradeoffPanel(context: vscode.ExtensionContext, client: BaseLanguageClient): vscode.Disposable {
+export function registerTradeoffPanel(context: vscode.ExtensionContext, client: BaseLanguageClient, config: Config): vscode.Disposable {
   const fetch: FetchAnalysis = (uri, token) => client.sendRequest(analysisRequest, { uri }, token);
+  // The `reducible evaluate` CLI in a child process, on the data the settings name.
+  const evaluate: EvaluateOutput = (model, output, signal) =>
+    runEvaluate(context.asAbsolutePath('dist/cli.js'), model.fsPath, output, config.evaluationData(model), { signal });
   const sessions = new Set<PanelSession>();
   let engine: string | undefined;
 
   const track = (panel: vscode.WebviewPanel, model: vscode.Uri): PanelSession => {
-    const session = new PanelSession(panel, model, context.extensionUri, fetch);
+    const session = new PanelSession(panel, model, context.extensionUri, fetch, evaluate);
     if (engine) session.setStatus({ engine });
     sessions.add(session);
     panel.onDidDispose(() => { sessions.delete(session); session.dispose(); });

@@ -3,13 +3,19 @@
 import * as vscode from 'vscode';
 import type { Analysis } from '../../core/analysis.js';
 import type { CompressReport } from '../../core/compress/report.js';
-import type { HostToPanel, PanelStatus, PanelToHost, PlanFile } from '../../shared/panelProtocol.js';
+import type { EvalReport, HostToPanel, PanelEvaluation, PanelStatus, PanelToHost, PlanFile } from '../../shared/panelProtocol.js';
 import { COMMANDS, type CompressArgs } from '../../shared/protocol.js';
 import { makeNonce, panelHtml } from './html.js';
 import { exportPlan } from './planFile.js';
 
 /** Asks the language server for a model's analysis. */
 export type FetchAnalysis = (uri: string, token: vscode.CancellationToken) => Promise<Analysis>;
+
+/** Compares a compressed file with its original (`reducible evaluate`), off the extension host's thread. */
+export type EvaluateOutput = (model: vscode.Uri, output: string, signal: AbortSignal) => Promise<EvalReport>;
+
+/** A compression run from the panel and what its evaluation found so far. */
+interface Compression { report: CompressReport; evaluation: PanelEvaluation }
 
 export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {
   // The bundle is all the page loads, so dist/ is the only folder it may read.
@@ -23,8 +29,10 @@ export class PanelSession implements vscode.Disposable {
   private pendingLayer?: string;
   private error?: string;
   /** Compressions run from this panel, oldest first: a reloaded page gets them back. */
-  private readonly reports: CompressReport[] = [];
+  private readonly compressions: Compression[] = [];
   private readonly cancel = new vscode.CancellationTokenSource();
+  /** Stops running evaluations when the panel closes. */
+  private readonly abort = new AbortController();
   private readonly subscriptions: vscode.Disposable[] = [];
 
   constructor(
@@ -32,6 +40,7 @@ export class PanelSession implements vscode.Disposable {
     readonly model: vscode.Uri,
     extensionUri: vscode.Uri,
     fetch: FetchAnalysis,
+    private readonly evaluate: EvaluateOutput,
   ) {
     const { webview } = panel;
     webview.options = webviewOptions(extensionUri);
@@ -72,7 +81,10 @@ export class PanelSession implements vscode.Disposable {
         if (this.pendingLayer) this.post({ type: 'select', layer: this.pendingLayer });
         if (this.error) this.post({ type: 'error', message: this.error });
         this.sendAnalysis();
-        for (const report of this.reports) this.post({ type: 'report', report });
+        for (const { report, evaluation } of this.compressions) {
+          this.post({ type: 'report', report });
+          this.post({ type: 'evaluation', output: report.output, evaluation });
+        }
         break;
       case 'compress':
         void this.compress(message.plan);
@@ -84,14 +96,26 @@ export class PanelSession implements vscode.Disposable {
     }
   }
 
-  /** Runs the same job as the explorer command; when it resolves to its report, the panel shows it. */
+  /**
+   * Runs the same job as the explorer command with the panel's ranks and precision; when it
+   * resolves to its report, the panel shows it, then what evaluating the output measured.
+   */
   private async compress(plan: PlanFile): Promise<void> {
-    const args: CompressArgs = { uri: this.model.toString(), plan, openReport: false };
+    const args: CompressArgs = { uri: this.model.toString(), plan, dtype: plan.dtype, openReport: false };
     const report = await vscode.commands.executeCommand<CompressReport | undefined>(COMMANDS.compress, args);
-    if (report && typeof report.compressedBytes === 'number') {
-      this.reports.push(report);
-      this.post({ type: 'report', report });
-    }
+    if (!report || typeof report.compressedBytes !== 'number') return;
+    const compression: Compression = { report, evaluation: { state: 'running' } };
+    this.compressions.push(compression);
+    this.post({ type: 'report', report });
+    const settle = (evaluation: PanelEvaluation): void => {
+      compression.evaluation = evaluation;
+      this.post({ type: 'evaluation', output: report.output, evaluation });
+    };
+    settle({ state: 'running' });
+    await this.evaluate(this.model, report.output, this.abort.signal).then(
+      (result) => settle({ state: 'done', report: result }),
+      (e: unknown) => { if (!this.abort.signal.aborted) settle({ state: 'failed', message: errorText(e) }); },
+    );
   }
 
   private sendAnalysis(): void {
@@ -103,6 +127,7 @@ export class PanelSession implements vscode.Disposable {
   }
 
   dispose(): void {
+    this.abort.abort();
     this.cancel.cancel();
     this.cancel.dispose();
     for (const s of this.subscriptions) s.dispose();

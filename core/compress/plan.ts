@@ -4,7 +4,7 @@ import type { Analysis, LayerAnalysis } from '../analysis.js';
 import { allocate } from '../ranks/allocate.js';
 import { paramsAtRank, rankForEnergy, breakEvenRank } from '../ranks/ranks.js';
 import { InputError } from '../types.js';
-import type { Plan } from './types.js';
+import type { Plan, StorageDType } from './types.js';
 
 export type Goal =
   | { kind: 'ratio'; ratio: number }
@@ -12,7 +12,13 @@ export type Goal =
   | { kind: 'ranks'; file: string };
 
 /** `plan.json` as the panel exports it and `--ranks` reads it. */
-export interface PlanFile { layers: Record<string, number> }
+export interface PlanFile {
+  layers: Record<string, number>;
+  /** Storage precision of the factors; `--dtype` overrides it, absent keeps the source's. */
+  dtype?: StorageDType;
+}
+
+export const STORAGE_DTYPES: readonly StorageDType[] = ['f32', 'f16', 'int8'];
 
 const full = (l: LayerAnalysis): number => Math.min(l.rows, l.cols);
 
@@ -39,7 +45,7 @@ export async function makePlan(analysis: Analysis, goal: Goal): Promise<Plan> {
   }
 }
 
-export async function readPlanFile(file: string, analysis: Analysis): Promise<Plan> {
+async function readPlanJson(file: string): Promise<PlanFile> {
   let json: PlanFile;
   try {
     json = JSON.parse(await readFile(file, 'utf8'));
@@ -47,6 +53,17 @@ export async function readPlanFile(file: string, analysis: Analysis): Promise<Pl
     throw new InputError(file, `cannot read plan (${(e as Error).message})`);
   }
   if (!json || typeof json.layers !== 'object' || json.layers === null) throw new InputError(file, 'plan must be {"layers": {"<layer>": rank, ...}}');
+  if (json.dtype !== undefined && !STORAGE_DTYPES.includes(json.dtype)) throw new InputError(file, `dtype must be ${STORAGE_DTYPES.join(', ')}, got ${JSON.stringify(json.dtype)}`);
+  return json;
+}
+
+/** The factors' storage precision a plan file asks for, if any. */
+export async function readPlanDtype(file: string): Promise<StorageDType | undefined> {
+  return (await readPlanJson(file)).dtype;
+}
+
+export async function readPlanFile(file: string, analysis: Analysis): Promise<Plan> {
+  const json = await readPlanJson(file);
   const byName = new Map(analysis.layers.map((l) => [l.name, l]));
   const plan: Plan = new Map();
   for (const [name, rank] of Object.entries(json.layers)) {

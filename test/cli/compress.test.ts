@@ -121,3 +121,20 @@ test('compress: an output folder that cannot be written fails cleanly with no pa
   }
   assert.deepEqual(readdirSync(join(model, '..')).filter((f) => f.includes('.tmp')), []);
 });
+
+test('compress --ranks: the plan\'s dtype (what the panel exports) sets the factors\' precision unless --dtype is given', async () => {
+  const dir = tempDir();
+  const model = await lowRankMlp(dir, 6);
+  const plan = (p: object): string => { const f = join(dir, `plan-${Math.random()}.json`); writeFileSync(f, JSON.stringify(p)); return f; };
+  const dtypes = (...args: string[]): string[] => {
+    const r = cli('compress', model, ...args, '--json', '--force');
+    assert.equal(r.code, 0, r.stderr);
+    return (JSON.parse(r.stdout) as { layers: { dtype: string }[] }).layers.map((l) => l.dtype);
+  };
+  assert.deepEqual(dtypes('--ranks', plan({ layers: { hidden: 6 }, dtype: 'f16' })), ['f16']);
+  assert.deepEqual(dtypes('--ranks', plan({ layers: { hidden: 6 }, dtype: 'f16' }), '--dtype', 'int8'), ['int8']);
+  assert.deepEqual(dtypes('--ranks', plan({ layers: { hidden: 6 } })), ['f32']);
+  const bad = cli('compress', model, '--ranks', plan({ layers: { hidden: 6 }, dtype: 'f8' }), '--force');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /dtype must be f32, f16, int8, got "f8"/);
+});

@@ -1,12 +1,14 @@
 // End-to-end in real VS Code: code-server 4.139.1 on Node 24 with the built extension
 // installed, a fixture workspace open, driven by playwright-core and Debian Chromium.
 // Screenshots of every step (and of any failure) go to .test-artifacts/e2e/.
+import { spawnSync } from 'node:child_process';
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Browser } from 'playwright-core';
 import type { CompressReport } from '../../core/compress/report.js';
+import type { EvalReport } from '../../core/eval/evaluate.js';
 import { tempDir } from '../helpers/cli.js';
 import { ensureCodeServer, listExtensions, makeProfile, startCodeServer, type Profile, type RunningCodeServer } from './codeServer.js';
 import { makeFixtureWorkspace, type FixtureWorkspace } from './fixtureWorkspace.js';
@@ -138,7 +140,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
-test('tradeoff panel: open the example, move the budget, Compress (measured bytes within 2 % of predicted), Export plan, restored after a reload', { skip: noClient, timeout: 600_000 }, (t) => scenario(t, async () => {
+test('tradeoff panel: open the example, move the budget, Compress at the panel\'s precision (measured bytes within 2 % of predicted, fidelity as `reducible evaluate` gives it), Export plan, restored after a reload', { skip: noClient, timeout: 600_000 }, (t) => scenario(t, async () => {
   const reduced = join(ws.dir, dirname(ws.tfjsModel), basename(ws.tfjsModel).replace(/\.json$/, '.reduced.json'));
   // The explorer scenario compressed this model already; without its output Compress does not ask to replace it.
   removeOutput(reduced);
@@ -177,9 +179,13 @@ test('tradeoff panel: open the example, move the budget, Compress (measured byte
   assert.ok(await total('keep') <= 0.3, `kept ${await total('keep')}`);
   const predictedParams = await total('params');
   const predictedF32 = await total('f32');
+  // The example is stored in float32, so that is the precision the panel starts from; Compress
+  // uses it without asking.
+  const precision = panel.locator('vscode-radio-group[data-group="dtype"]');
+  assert.equal(await precision.locator('vscode-radio[value="f32"]').evaluate((r) => (r as HTMLInputElement).checked), true);
+  assert.deepEqual(await panel.locator('.totals > div.chosen dd').evaluateAll((dds) => dds.map((d) => d.getAttribute('data-total'))), ['f32']);
 
   await panel.locator('#compress').click();
-  await wb.pick('Keep stored precision');
   const report = panel.locator('section.report:not([hidden])');
   await report.waitFor({ timeout: 240_000 });
 
@@ -201,6 +207,26 @@ test('tradeoff panel: open the example, move the budget, Compress (measured byte
   assert.ok(shown, `report text: ${await bytes.innerText()}`);
   assert.ok(Math.abs(Number(shown[1]) - off * 100) <= 0.05, `panel says ${shown[1]} %, report.json ${(off * 100).toFixed(2)} %`);
   assert.equal(await panel.locator('svg .dot.measured').count(), 1);
+  assert.ok(written.layers.every((l) => l.dtype === 'f32'), `factor dtypes ${written.layers.map((l) => l.dtype).join(',')}`);
+
+  // Then the host evaluates the output against the original: the panel's figures are the CLI's.
+  const data = ws.evaluation;
+  const cli = spawnSync(process.execPath, [join(root, 'dist/cli.js'), 'evaluate', join(ws.dir, ws.tfjsModel), reduced,
+    ...(data ? ['--inputs', join(ws.dir, data.inputs), '--labels', join(ws.dir, data.labels)] : []), '--json'], { encoding: 'utf8' });
+  assert.equal(cli.status, 0, cli.stderr);
+  const evaluated = JSON.parse(cli.stdout) as EvalReport;
+  const figure = (key: string) => report.locator(`dd[data-report="${key}"]`);
+  await figure('agreement').waitFor({ timeout: 240_000 });
+  assert.equal(Number(await figure('agreement').getAttribute('data-value')), evaluated.top1Agreement);
+  assert.equal(Number(await figure('output-error').getAttribute('data-value')), evaluated.relativeOutputError);
+  if (data) {
+    // With the example's labelled test set in the workspace settings: accuracy before and after.
+    assert.equal(evaluated.samples, 10_000);
+    assert.equal(Number(await figure('accuracy').getAttribute('data-value')), evaluated.compressed.accuracy);
+    assert.equal(Number(await figure('accuracy').getAttribute('data-original')), evaluated.original.accuracy);
+  }
+  const fidelity = panel.locator('svg.chart circle.evaluated');
+  assert.equal(await fidelity.count(), 1);
 
   await wb.runCommand('Notifications: Clear All Notifications');
   const shot = join(artifacts, 'panel.png');
@@ -217,8 +243,8 @@ test('tradeoff panel: open the example, move the budget, Compress (measured byte
   await panel.locator('#export-plan').click();
   await wb.acceptSaveDialog('plan.json');
   await wb.page.locator('.notification-toast', { hasText: 'Plan written to' }).waitFor({ timeout: 30_000 });
-  const plan = JSON.parse(readFileSync(planFile, 'utf8')) as { layers: Record<string, number> };
-  assert.deepEqual(plan.layers, Object.fromEntries(byName));
+  const plan = JSON.parse(readFileSync(planFile, 'utf8')) as { layers: Record<string, number>; dtype: string };
+  assert.deepEqual(plan, { layers: Object.fromEntries(byName), dtype: 'f32' });
 
   // After a window reload the panel serializer brings the panel back with its budget and ranks.
   const reloaded = wb.page.waitForEvent('load', { timeout: 60_000 });

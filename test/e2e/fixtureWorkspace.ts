@@ -1,7 +1,7 @@
 // The folder opened in VS Code: the bundled Fashion-MNIST TF.js model (or, before it is
 // trained, a small TF.js model made by the fixture script) plus a safetensors checkpoint.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { lowRankMlp } from '../fixtures/tfjsModels.js';
 import { PYTHON } from '../helpers/python.js';
@@ -18,13 +18,24 @@ export interface FixtureWorkspace {
   denseLayer: string;
   /** Every Dense layer of the TF.js model, in file order: what its tradeoff panel must list. */
   denseLayers: string[];
+  /**
+   * The example's labelled test set, workspace-relative as `reducible.evaluation.inputs` /
+   * `.labels` name it in the workspace settings; absent with the generated stand-in model.
+   */
+  evaluation?: { inputs: string; labels: string };
 }
 
 export async function makeFixtureWorkspace(dir: string, scratch: string): Promise<FixtureWorkspace> {
   const tfjsDir = join(dir, 'fashion-mnist');
   mkdirSync(tfjsDir, { recursive: true });
+  let evaluation: FixtureWorkspace['evaluation'];
   if (existsSync(join(example, 'model.json')) && existsSync(join(example, 'weights.bin'))) {
-    for (const f of ['model.json', 'weights.bin']) copyFileSync(join(example, f), join(tfjsDir, f));
+    for (const f of ['model.json', 'weights.bin', 'test.npz']) copyFileSync(join(example, f), join(tfjsDir, f));
+    evaluation = { inputs: 'fashion-mnist/test.npz:x', labels: 'fashion-mnist/test.npz:y' };
+    mkdirSync(join(dir, '.vscode'));
+    writeFileSync(join(dir, '.vscode/settings.json'), JSON.stringify({
+      'reducible.evaluation.inputs': evaluation.inputs, 'reducible.evaluation.labels': evaluation.labels,
+    }, null, 2));
   } else {
     console.log(`e2e: ${example} has no trained model yet; using a generated TF.js MLP instead`);
     await lowRankMlp(tfjsDir, 4);
@@ -39,6 +50,7 @@ export async function makeFixtureWorkspace(dir: string, scratch: string): Promis
     tfjsModel: 'fashion-mnist/model.json',
     denseLayer: layers[0],
     denseLayers: layers,
+    evaluation,
   };
 }
 

@@ -1,11 +1,14 @@
-// The extension's compress job (client/compressJob.ts) driving the real CLI: a plan goes
-// through --ranks, progress arrives, an existing output is refused until forced, and
-// cancelling kills the job with nothing left behind.
+// The extension's CLI jobs (client/compressJob.ts) driving the real CLI: a plan goes
+// through --ranks, progress arrives, an existing output is refused until forced, cancelling
+// kills the job with nothing left behind, and the evaluation the panel shows is evaluate()'s.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve, join } from 'node:path';
-import { CompressError, runCompress } from '../../client/compressJob.js';
+import { CliError, runCompress, runEvaluate } from '../../client/compressJob.js';
+import { evaluate } from '../../core/eval/evaluate.js';
+import { encodeNpz } from '../../core/io/npy.js';
+import { lowRankMlp } from '../fixtures/tfjsModels.js';
 import { makeFixtures, tempDir } from '../helpers/cli.js';
 import { randomMatrix } from '../helpers/random.js';
 
@@ -23,7 +26,7 @@ test('a plan runs through --ranks; progress is reported; an existing output need
   assert.deepEqual(report.layers.map((l) => [l.name, l.rank]).sort(), [['fc1', 16], ['fc2', 8]]);
   assert.deepEqual(JSON.parse(readFileSync(`${report.output}.report.json`, 'utf8')).layers, report.layers);
   assert.ok(fractions.length > 0 && fractions.every((f) => f >= 0 && f <= 1), `progress ${fractions}`);
-  await assert.rejects(runCompress(CLI, { model, goal: { ratio: 0.5 } }), (e: Error) => e instanceof CompressError && /output exists/.test(e.message) && e.exitCode === 2);
+  await assert.rejects(runCompress(CLI, { model, goal: { ratio: 0.5 } }), (e: Error) => e instanceof CliError && /output exists/.test(e.message) && e.exitCode === 2);
   const forced = await runCompress(CLI, { model, goal: { ratio: 0.5 }, force: true, dtype: 'f16' });
   assert.ok(forced.compressedParams <= 0.5 * forced.originalParams + 1);
 });
@@ -32,7 +35,7 @@ test('bad input comes back as the CLI\'s one-line message', async () => {
   const dir = tempDir();
   const model = join(dir, 'broken.safetensors');
   writeFileSync(model, 'not a model');
-  await assert.rejects(runCompress(CLI, { model, goal: { energy: 0.9 } }), (e: Error) => e instanceof CompressError && e.message.includes(model) && !e.message.includes('\n'));
+  await assert.rejects(runCompress(CLI, { model, goal: { energy: 0.9 } }), (e: Error) => e instanceof CliError && e.message.includes(model) && !e.message.includes('\n'));
 });
 
 /** A safetensors file with a few large random layers: slow enough to cancel mid-job. */
@@ -53,6 +56,24 @@ test('cancelling kills the job and leaves no output', async () => {
   bigModel(model);
   const abort = new AbortController();
   const job = runCompress(CLI, { model, goal: { ratio: 0.3 } }, { signal: abort.signal, progress: () => abort.abort() });
-  await assert.rejects(job, (e: Error) => e instanceof CompressError && e.message === 'cancelled');
+  await assert.rejects(job, (e: Error) => e instanceof CliError && e.message === 'cancelled');
   assert.deepEqual(readdirSync(dir), ['big.safetensors']);
+});
+
+test('the evaluation job reports what evaluate() measures, on data from an .npz or on drawn inputs', async () => {
+  const dir = tempDir();
+  const model = await lowRankMlp(dir, 6);
+  const { output } = await runCompress(CLI, { model, goal: { plan: { layers: { hidden: 2 } } } });
+  const x = randomMatrix(50, 40, 3);
+  const y = Float32Array.from({ length: 50 }, (_, i) => i % 12);
+  writeFileSync(join(dir, 'data.npz'), encodeNpz({ x: { dtype: 'float32', shape: [50, 40], data: x }, y: { dtype: 'float32', shape: [50], data: y } }));
+  const data = { inputs: `${join(dir, 'data.npz')}:x`, labels: `${join(dir, 'data.npz')}:y` };
+  const labelled = await runEvaluate(CLI, model, output, data);
+  assert.deepEqual(labelled, JSON.parse(JSON.stringify(await evaluate(model, output, data))));
+  assert.equal(labelled.samples, 50);
+  assert.equal(typeof labelled.compressed.accuracy, 'number');
+  const drawn = await runEvaluate(CLI, model, output, {});
+  assert.equal(drawn.inputsFrom, 'random');
+  assert.ok(drawn.top1Agreement! > 0 && drawn.relativeOutputError! > 0, JSON.stringify(drawn));
+  await assert.rejects(runEvaluate(CLI, model, join(dir, 'missing.json'), {}), (e: Error) => e instanceof CliError && e.message.includes('missing.json'));
 });

@@ -75,8 +75,17 @@ export class Panel {
     return panel;
   }
 
+  /**
+   * Posts a host message and returns once the page has handled it: a marker posted after it
+   * arrives after it (messages are delivered in order), so the next check sees its effect.
+   */
   async send(message: HostToPanel): Promise<void> {
-    await this.page.evaluate((m) => window.postMessage(m, '*'), message);
+    await this.page.evaluate((m) => new Promise<void>((resolve) => {
+      const marker = `sent-${Math.random()}`;
+      window.addEventListener('message', (e) => { if (e.data === marker) resolve(); });
+      window.postMessage(m, '*');
+      window.postMessage(marker, '*');
+    }), message);
   }
 
   /** Sends the analysis and waits until its table and whole-model curve are drawn. */

@@ -4,13 +4,13 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { readPlanFile } from '../../core/compress/plan.js';
+import { readPlanDtype, readPlanFile } from '../../core/compress/plan.js';
 import type { CompressReport } from '../../core/compress/report.js';
 import { suggestedRank } from '../../core/ranks/ranks.js';
 import { contentSecurityPolicy } from '../../client/panel/html.js';
 import { expectedAllocation } from './expected.js';
 import { analysisFixture } from './fixture.js';
-import type { PanelViewState } from '../../shared/panelProtocol.js';
+import type { EvalReport, PanelViewState } from '../../shared/panelProtocol.js';
 import { BUNDLE, launchChromium, Panel, type Browser } from './harness.js';
 import { DARK, HIGH_CONTRAST, LIGHT, rgb } from './themes.js';
 
@@ -175,7 +175,7 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
       seen.push(await focused());
     }
     const first = analysis.layers[0].name;
-    for (const want of ['vscode-radio:ratio', 'input:budget', 'vscode-textfield:budget-value', 'vscode-button:compress',
+    for (const want of ['vscode-radio:ratio', 'input:budget', 'vscode-textfield:budget-value', 'vscode-radio:f32', 'vscode-button:compress',
       'vscode-button:export-plan', 'vscode-textfield:Filter layers', 'button:params', 'button', `input:Rank of ${first}`]) {
       assert.ok(seen.includes(want), `Tab reaches ${want} (saw ${seen.join(', ')})`);
     }
@@ -191,23 +191,44 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
     assert.equal((await panel.host()).state?.goal, 'energy');
   });
 
-  test('Compress and Export plan post the plan the table shows, in the form `--ranks` reads', async () => {
+  test('Compress and Export plan post the plan the table shows with the chosen precision, in the form `--ranks` reads', async () => {
     const panel = await open();
     await panel.load(analysis);
     const shown = await panel.ranks();
+    const chosen = () => panel.page.$$eval('.totals > div.chosen dd', (dds) => dds.map((d) => d.getAttribute('data-total')));
+    // The fixture is stored in float32, so that is where the precision starts.
+    assert.equal(await panel.page.locator('vscode-radio[name="dtype"][value="f32"]').evaluate((r) => (r as HTMLInputElement).checked), true);
+    assert.deepEqual(await chosen(), ['f32']);
     await panel.page.locator('#compress').click();
+    // By keyboard: the arrow keys move the choice to f16, then int8.
+    await panel.page.locator('vscode-radio[name="dtype"][value="f32"]').focus();
+    await panel.page.keyboard.press('ArrowRight');
+    await panel.page.keyboard.press('ArrowRight');
+    assert.deepEqual(await chosen(), ['int8']);
+    assert.equal((await panel.host()).state?.dtype, 'int8');
     await panel.page.locator('#export-plan').click();
+    await panel.page.locator('vscode-radio[name="dtype"][value="f16"]').click();
+    await panel.page.locator('#compress').click();
     const posted = (await panel.host()).posted.filter((m) => m.type !== 'ready');
     const factorisable = analysis.layers.filter((l) => l.factorisable).map((l) => l.name);
-    const plan = { layers: Object.fromEntries(factorisable.map((n) => [n, shown.get(n)])) };
-    assert.deepEqual(posted, [{ type: 'compress', plan }, { type: 'exportPlan', plan }]);
+    const layers = Object.fromEntries(factorisable.map((n) => [n, shown.get(n)!]));
+    assert.deepEqual(posted, [
+      { type: 'compress', plan: { layers, dtype: 'f32' } },
+      { type: 'exportPlan', plan: { layers, dtype: 'int8' } },
+      { type: 'compress', plan: { layers, dtype: 'f16' } },
+    ]);
     const dir = mkdtempSync(join(tmpdir(), 'reducible-plan-'));
     try {
-      writeFileSync(join(dir, 'plan.json'), JSON.stringify(plan));
-      assert.deepEqual(await readPlanFile(join(dir, 'plan.json'), analysis), new Map(Object.entries(plan.layers)));
+      writeFileSync(join(dir, 'plan.json'), JSON.stringify({ layers, dtype: 'int8' }));
+      assert.deepEqual(await readPlanFile(join(dir, 'plan.json'), analysis), new Map(Object.entries(layers)));
+      assert.equal(await readPlanDtype(join(dir, 'plan.json')), 'int8');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+    // The choice outlives a reload.
+    const again = await open((await panel.host()).state);
+    await again.load(analysis);
+    assert.deepEqual(await again.page.$$eval('.totals > div.chosen dd', (dds) => dds.map((d) => d.getAttribute('data-total'))), ['f16']);
   });
 
   test('host messages: progress and engine in the header, a layer selected by the host, errors shown', async () => {
@@ -253,6 +274,71 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
     await panel.load(analysis, 'file:///models/other.onnx');
     assert.equal(await panel.page.locator('svg .dot.measured').count(), 0);
     assert.equal(await panel.page.locator('section.report').isHidden(), true);
+  });
+
+  test("an evaluation of the compression's output is shown in the report and plotted on the measured-fidelity chart", async () => {
+    const panel = await open();
+    await panel.load(analysis);
+    const output = '/models/fixture.reduced.onnx';
+    const kept = await panel.total('params');
+    const report = {
+      originalParams: analysis.totalParams, compressedParams: kept, originalBytes: analysis.fileBytes,
+      compressedBytes: kept * 4, predictedBytes: kept * 4, layers: [], source: '/models/fixture.onnx', output,
+      files: [output], format: 'onnx', engine: 'wasm',
+    } as unknown as CompressReport;
+    const side = (params: number, accuracy?: number) => ({ path: '/models/x.onnx', format: 'onnx' as const, params, bytes: params * 4, accuracy });
+    const labelled: EvalReport = {
+      original: side(analysis.totalParams, 0.8882), compressed: side(kept, 0.8754), samples: 10000, inputsFrom: 'file',
+      top1Agreement: 0.9523, relativeOutputError: 0.1234,
+    };
+    await panel.send({ type: 'report', report });
+    await panel.send({ type: 'evaluation', output, evaluation: { state: 'running' } });
+    assert.equal(await panel.page.textContent('dd[data-report="evaluating"]'), 'evaluating…');
+    assert.equal(await panel.page.locator('svg.chart').count(), 3, 'no measured chart before a result');
+    // A result for an earlier compression is not this report's, but it is a measurement of this model.
+    const older = { ...labelled, compressed: side(Math.round(kept / 2), 0.7) };
+    await panel.send({ type: 'evaluation', output: '/models/older.onnx', evaluation: { state: 'done', report: older } });
+    assert.equal(await panel.page.locator('dd[data-report="accuracy"]').count(), 0);
+    assert.equal(await panel.page.locator('svg.chart').count(), 4);
+
+    await panel.send({ type: 'evaluation', output, evaluation: { state: 'done', report: labelled } });
+    const accuracy = panel.page.locator('dd[data-report="accuracy"]');
+    assert.equal(await accuracy.textContent(), '87.54 % (was 88.82 %, -1.28 points)');
+    assert.equal(Number(await accuracy.getAttribute('data-value')), 0.8754);
+    assert.equal(Number(await panel.page.getAttribute('dd[data-report="agreement"]', 'data-value')), 0.9523);
+    assert.match(await panel.page.textContent('dd[data-report="agreement"]') ?? '', /^95\.23 % on 10,000 inputs from the settings$/);
+    assert.equal(await panel.page.textContent('dd[data-report="output-error"]'), '1.234e-1');
+    assert.equal(await panel.page.locator('dd[data-report="evaluating"]').count(), 0);
+    // The fourth chart: the original at 100 % of the parameters, the compression at what it kept.
+    const chart = panel.page.locator('svg.chart').nth(3);
+    assert.equal(await chart.getAttribute('aria-label'), 'Whole model: parameters kept vs measured accuracy');
+    const dot = (cls: string) => chart.locator(`circle.${cls}`).evaluateAll((cs) => cs.map((c) => [Number(c.getAttribute('cx')), c.textContent] as const));
+    const [[olderX], [evaluatedX, evaluatedLabel]] = await dot('evaluated');
+    assert.ok(olderX < evaluatedX, 'the smaller model is further left');
+    const [[originalX, originalLabel]] = await dot('original');
+    assert.equal(evaluatedLabel, 'measured (evaluation 2): 87.54 %');
+    assert.equal(originalLabel, 'original: 88.82 %');
+    // x is parameters kept on a 0–1 axis: the compression sits at kept/total of the way to the original.
+    const [x0] = await chart.locator('line.frame').first().evaluate((l) => [Number(l.getAttribute('x1'))]);
+    assert.ok(Math.abs((evaluatedX - x0) / (originalX - x0) - kept / analysis.totalParams) < 0.01, `dot at ${evaluatedX}`);
+    assert.equal((await chart.locator('polyline.fidelity').getAttribute('points'))!.trim().split(/\s+/).length, 3);
+    // A budget move redraws the whole-model charts and keeps the measured one.
+    await panel.page.locator('#budget-value input').fill('20');
+    await panel.page.keyboard.press('Enter');
+    assert.equal(await panel.page.locator('svg.chart').count(), 4);
+
+    // Without labels (no data in the settings) the panel shows top-1 agreement on drawn inputs.
+    await panel.send({ type: 'report', report: { ...report, output: '/models/second.onnx' } });
+    await panel.send({ type: 'evaluation', output: '/models/second.onnx', evaluation: {
+      state: 'done', report: { ...labelled, original: side(analysis.totalParams), compressed: side(kept), samples: 256, inputsFrom: 'random', top1Agreement: 0.875 },
+    } });
+    assert.equal(await panel.page.locator('dd[data-report="accuracy"]').count(), 0);
+    assert.match(await panel.page.textContent('dd[data-report="agreement"]') ?? '', /^87\.50 % on 256 inputs drawn from the signature$/);
+    assert.equal(await panel.page.getAttribute('svg.chart >> nth=3', 'aria-label'), 'Whole model: parameters kept vs measured top-1 agreement');
+    // A failed evaluation says why.
+    await panel.send({ type: 'report', report: { ...report, output: '/models/third.onnx' } });
+    await panel.send({ type: 'evaluation', output: '/models/third.onnx', evaluation: { state: 'failed', message: 'x.npz: has 3 labels for 5 inputs' } });
+    assert.equal(await panel.page.textContent('dd[data-report="evaluation-error"]'), 'x.npz: has 3 labels for 5 inputs');
   });
 
   test('the layer charts mark the chosen, suggested and break-even ranks, and follow the budget', async () => {

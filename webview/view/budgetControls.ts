@@ -1,14 +1,19 @@
-// The global budget: goal choice, one slider with a numeric twin, the totals it implies,
-// and the actions that use the resulting plan.
-import type { PanelViewState } from '../../shared/panelProtocol.js';
+// The global budget: goal choice, one slider with a numeric twin, the totals it implies, the
+// factors' precision, and the actions that use the resulting plan.
+import type { PanelViewState, StorageDType } from '../../shared/panelProtocol.js';
 import { h } from '../dom.js';
 import { formatBytes, formatCount, formatError, formatPercent } from '../format.js';
 import type { Totals } from '../model/totals.js';
+import { radioGroup, type RadioGroup } from './radioGroup.js';
 
 type GoalName = PanelViewState['goal'];
 
+const DTYPES = [['f32', 'f32'], ['f16', 'f16'], ['int8', 'int8']] as const;
+
 export interface BudgetEvents {
   goal(goal: GoalName): void;
+  /** The precision Compress writes the factors in. */
+  dtype(dtype: StorageDType): void;
   /** The goal's value as a fraction: parameters kept (ratio) or energy kept (energy). */
   value(fraction: number): void;
   compress(): void;
@@ -23,27 +28,17 @@ const RANGE: Record<GoalName, { min: number; step: number; text: (v: string) => 
 
 export class BudgetControls {
   readonly element: HTMLElement;
-  private readonly radios: Record<GoalName, HTMLElementTagNameMap['vscode-radio']>;
+  private readonly goals: RadioGroup<GoalName>;
+  private readonly dtypes: RadioGroup<StorageDType>;
   private readonly slider: HTMLInputElement;
   private readonly field: HTMLElementTagNameMap['vscode-textfield'];
   private readonly hint = h('span', { id: 'budget-hint', class: 'hint' });
   private readonly totals = new Map<string, HTMLElement>();
   private readonly actions: HTMLElementTagNameMap['vscode-button'][];
-  private goal?: GoalName;
 
   constructor(events: BudgetEvents) {
-    this.radios = {
-      ratio: h('vscode-radio', { name: 'goal', value: 'ratio', label: 'Parameter budget' }, 'Parameter budget'),
-      energy: h('vscode-radio', { name: 'goal', value: 'energy', label: 'Energy per layer' }, 'Energy per layer'),
-    };
-    const goals = h('vscode-radio-group', { 'aria-label': 'Goal' }, this.radios.ratio, this.radios.energy);
-    // The group checks a radio on arrow keys without a change event, so read the choice after keys too.
-    const syncGoal = () => {
-      const goal = this.radios.energy.checked ? 'energy' : 'ratio';
-      if (goal !== this.goal) events.goal(goal);
-    };
-    goals.addEventListener('change', syncGoal);
-    goals.addEventListener('keydown', syncGoal);
+    this.goals = radioGroup('Goal', 'goal', [['ratio', 'Parameter budget'], ['energy', 'Energy per layer']], events.goal);
+    this.dtypes = radioGroup('Precision of the factors', 'dtype', DTYPES, events.dtype);
     this.slider = h('input', { type: 'range', id: 'budget', max: 100, 'aria-describedby': 'budget-hint' });
     this.slider.addEventListener('input', () => events.value(Number(this.slider.value) / 100));
     this.field = h('vscode-textfield', { type: 'number', id: 'budget-value', max: 100, 'aria-label': 'Budget in percent' });
@@ -63,22 +58,24 @@ export class BudgetControls {
       return h('div', {}, h('dt', {}, label), dd);
     };
     this.element = h('section', { class: 'budget', 'aria-label': 'Budget' },
-      goals,
+      this.goals.element,
       h('div', { class: 'budget-row' },
         h('label', { for: 'budget' }, 'Keep'), this.slider, this.field, h('span', {}, '%'),
         this.hint),
       h('dl', { class: 'totals' },
         total('params', 'Parameters after'), total('keep', 'Kept'), total('f32', 'f32 on disk'),
         total('f16', 'f16 on disk'), total('int8', 'int8 on disk'), total('error', 'Proxy error')),
+      h('div', { class: 'budget-row' }, h('span', {}, 'Factors in'), this.dtypes.element),
       h('div', { class: 'actions' }, compress, exportPlan),
     );
   }
 
-  show(goal: GoalName, fraction: number, totals: Totals | undefined, totalParams: number): void {
+  show(goal: GoalName, fraction: number, dtype: StorageDType, totals: Totals | undefined, totalParams: number): void {
     const range = RANGE[goal];
-    this.goal = goal;
-    this.radios.ratio.checked = goal === 'ratio';
-    this.radios.energy.checked = goal === 'energy';
+    this.goals.set(goal);
+    this.dtypes.set(dtype);
+    // The prediction for the chosen precision is the one Compress will be measured against.
+    for (const [d] of DTYPES) this.totals.get(d)!.parentElement!.classList.toggle('chosen', d === dtype);
     const percent = (fraction * 100).toFixed(goal === 'ratio' ? 1 : 2);
     this.slider.min = String(range.min);
     this.slider.step = String(range.step);

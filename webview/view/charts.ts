@@ -4,6 +4,7 @@ import { cumulativeEnergy } from '../../core/ranks/ranks.js';
 import { formatPercent } from '../format.js';
 import { fullRank } from '../model/allocation.js';
 import type { CurvePoint } from '../model/curve.js';
+import type { FidelityPoint } from '../model/fidelity.js';
 import type { LayerOutcome } from '../model/totals.js';
 import { lineChart, type Marker } from './lineChart.js';
 
@@ -54,6 +55,34 @@ export function tradeoffChart(curve: CurvePoint[], current: CurvePoint, measured
     dots: [
       { x: current.keep, y: current.proxyError, label: 'current plan', className: 'current' },
       ...measured.map((p, i) => ({ x: p.keep, y: p.proxyError, label: `measured (compression ${i + 1})`, className: 'measured' })),
+    ],
+  });
+}
+
+const METRIC = { accuracy: 'accuracy', agreement: 'top-1 agreement' } as const;
+
+/**
+ * Each evaluated compression at its parameters kept, joined to the original model at 100 %;
+ * only points measuring what the latest one measures (accuracy needs the data settings).
+ */
+export function fidelityChart(points: FidelityPoint[]): SVGElement {
+  const { metric } = points[points.length - 1];
+  const same = points.filter((p) => p.metric === metric);
+  const original = same[same.length - 1].original;
+  const line: [number, number][] = [...same.map((p): [number, number] => [p.keep, p.value]), [1, original] as [number, number]].sort((a, b) => a[0] - b[0]);
+  const lo = Math.min(...line.map(([, v]) => v));
+  // From a little below the worst measurement, so small drops stay visible.
+  const min = Math.max(0, lo - Math.max(0.02, (1 - lo) * 0.2));
+  // Five ticks, four steps apart: whole percents would round steps under 5 points unevenly.
+  const digits = (1 - min) / 4 >= 0.05 ? 0 : 1;
+  return lineChart({
+    title: `Whole model: parameters kept vs measured ${METRIC[metric]}`,
+    x: { min: 0, max: 1, label: 'parameters kept', format: (v) => formatPercent(v, 0) },
+    y: { min, max: 1, label: METRIC[metric], format: (v) => formatPercent(v, digits) },
+    series: [{ points: line, className: 'fidelity' }],
+    dots: [
+      { x: 1, y: original, label: `original: ${formatPercent(original, 2)}`, className: 'original' },
+      ...same.map((p, i) => ({ x: p.keep, y: p.value, label: `measured (evaluation ${i + 1}): ${formatPercent(p.value, 2)}`, className: 'evaluated' })),
     ],
   });
 }
