@@ -30,6 +30,11 @@ export interface Analysis {
   path: string;
   fileBytes: number;
   totalParams: number;
+  /**
+   * Stored bytes of every tensor (additive): what the bytes outside the layers' weights
+   * are, which a compressed file keeps as they are. Absent in analyses cached before it.
+   */
+  tensorBytes?: number;
   energy: number;
   layers: LayerAnalysis[];
 }
@@ -49,7 +54,7 @@ export async function analyzeModel(model: Model, engine: Engine, energy = DEFAUL
   });
   return {
     format: model.format, path: model.path, fileBytes: model.fileBytes, totalParams: model.totalParams,
-    energy, layers,
+    tensorBytes: model.tensors.reduce((sum, t) => sum + t.storedBytes, 0), energy, layers,
   };
 }
 

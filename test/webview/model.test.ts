@@ -5,6 +5,9 @@ import { paramsAtRank } from '../../core/ranks/ranks.js';
 import { chooseRanks, normaliseRank } from '../../webview/model/allocation.js';
 import { tradeoffCurve } from '../../webview/model/curve.js';
 import { layerOutcome, totals } from '../../webview/model/totals.js';
+import { predictBytes } from '../../core/compress/report.js';
+import type { Factorisation } from '../../core/compress/types.js';
+import type { Layer, Model, TensorRef } from '../../core/types.js';
 import { analysisFixture, UNLAYERED } from './fixture.js';
 
 const analysis = analysisFixture(30, 11);
@@ -19,13 +22,14 @@ test('a typed rank past break-even means dense; below 1 means 1', () => {
   assert.equal(normaliseRank(fixed, 1), Math.min(fixed.rows, fixed.cols));
 });
 
-test('totals: parameters outside layers are kept, bytes follow the dtype, dense layers lose nothing', () => {
+test('totals: parameters outside layers are kept, bytes fall with the dtype, dense layers lose nothing', () => {
   const ranks = chooseRanks(analysis, { goal: 'energy', keep: 1, energy: 0.9, pins: {} });
   const outcomes = analysis.layers.map((l, i) => layerOutcome(l, ranks[i]));
   const t = totals(analysis, outcomes);
   const layerParams = analysis.layers.reduce((s, l, i) => s + paramsAtRank(l.rows, l.cols, ranks[i]), 0);
   assert.equal(t.params, UNLAYERED + layerParams);
-  assert.deepEqual(t.bytes, { f32: t.params * 4, f16: t.params * 2, int8: t.params });
+  assert.equal(t.bytes.f32, t.params * 4, 'an all-f32 model with f32 factors');
+  assert.ok(t.bytes.int8 < t.bytes.f16 && t.bytes.f16 < t.bytes.f32);
   for (const o of outcomes.filter((x) => x.dense)) assert.deepEqual([o.energyKept, o.relativeError], [1, 0]);
   const rms = Math.sqrt(outcomes.reduce((s, o) => s + o.relativeError ** 2, 0) / outcomes.length);
   assert.equal(t.proxyError, rms);
@@ -38,4 +42,28 @@ test('the tradeoff curve runs from every free layer at rank 1 to the dense model
   assert.equal(curve[0].keep, smallest / analysis.totalParams);
   assert.deepEqual(curve.at(-1), { keep: 1, proxyError: 0 });
   assert.ok(curve[0].proxyError > curve[Math.floor(curve.length / 2)].proxyError);
+});
+
+test('predicted bytes per dtype equal the compress job\'s prediction on a mixed-precision model', () => {
+  // Half the layers stored as float16 and a float16 bias block: the job keeps what it does not
+  // factorise in its stored precision, so the panel must not price those at the chosen dtype.
+  const mixed = analysisFixture(30, 5);
+  mixed.layers.forEach((l, i) => { if (i % 2) l.dtype = 'float16'; });
+  const tensors: TensorRef[] = [
+    ...mixed.layers.map((l, i): TensorRef => ({ name: `w${i}`, shape: [l.rows, l.cols], dtype: l.dtype as TensorRef['dtype'], storedBytes: l.rows * l.cols * (l.dtype === 'float16' ? 2 : 4) })),
+    { name: 'biases', shape: [UNLAYERED], dtype: 'float16', storedBytes: UNLAYERED * 2 },
+  ];
+  mixed.tensorBytes = tensors.reduce((s, t) => s + t.storedBytes, 0);
+  const ranks = chooseRanks(mixed, { goal: 'ratio', keep: 0.3, energy: 0.99, pins: {} });
+  const outcomes = mixed.layers.map((l, i) => layerOutcome(l, ranks[i]));
+  const model = { tensors } as unknown as Model;
+  const factors = new Map<string, Factorisation>();
+  mixed.layers.forEach((l, i) => {
+    if (outcomes[i].dense) return;
+    const layer = { name: l.name, weight: `w${i}` } as Layer;
+    factors.set(l.name, { layer, rank: ranks[i], a: new Float32Array(l.rows * ranks[i]), b: new Float32Array(ranks[i] * l.cols), relativeError: 0 });
+  });
+  assert.ok(factors.size > 0 && factors.size < mixed.layers.length, 'some layers factorised, some dense');
+  const t = totals(mixed, outcomes);
+  for (const dtype of ['f32', 'f16', 'int8'] as const) assert.equal(t.bytes[dtype], predictBytes(model, factors, dtype).bytes, dtype);
 });

@@ -1,6 +1,8 @@
 // What a set of ranks costs and loses: per layer and for the whole model.
 import type { Analysis, LayerAnalysis } from '../../core/analysis.js';
 import { cumulativeEnergy, paramsAtRank, relativeError } from '../../core/ranks/ranks.js';
+import { DTYPE_BYTES } from '../../core/io/decode.js';
+import type { DType } from '../../core/types.js';
 import { fullRank, unlayeredParams } from './allocation.js';
 
 export interface LayerOutcome {
@@ -13,7 +15,10 @@ export interface LayerOutcome {
 
 export interface Totals {
   params: number;
-  /** Predicted bytes on disk when every parameter is stored in the dtype. */
+  /**
+   * Predicted bytes when the factors are stored in the dtype, as the compress job predicts
+   * them: everything it leaves alone (dense layers, biases) keeps its stored bytes.
+   */
   bytes: { f32: number; f16: number; int8: number };
   /** RMS of the layers' relative errors: √(allocate's objective / layers), 0 when all dense. */
   proxyError: number;
@@ -30,12 +35,20 @@ export function layerOutcome(layer: LayerAnalysis, rank: number): LayerOutcome {
   };
 }
 
+const weightBytes = (l: LayerAnalysis): number => l.rows * l.cols * (DTYPE_BYTES[l.dtype as DType] ?? 4);
+
 export function totals(analysis: Analysis, outcomes: LayerOutcome[]): Totals {
   const params = unlayeredParams(analysis) + outcomes.reduce((s, o) => s + o.params, 0);
   const squared = outcomes.reduce((s, o) => s + o.relativeError ** 2, 0);
+  const layers = analysis.layers;
+  const kept = analysis.tensorBytes !== undefined
+    ? analysis.tensorBytes - layers.reduce((s, l) => s + weightBytes(l), 0)
+    : unlayeredParams(analysis) * 4;
+  const bytesAt = (perParam: number): number =>
+    kept + outcomes.reduce((s, o, i) => s + (o.dense ? weightBytes(layers[i]) : o.params * perParam), 0);
   return {
     params,
-    bytes: { f32: params * 4, f16: params * 2, int8: params },
+    bytes: { f32: bytesAt(4), f16: bytesAt(2), int8: bytesAt(1) },
     proxyError: outcomes.length > 0 ? Math.sqrt(squared / outcomes.length) : 0,
   };
 }
