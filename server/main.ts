@@ -50,7 +50,10 @@ let lastProgress = 0;
 /** Folder walks under way; -1 until the first one starts. "Quiescent" means none is running. */
 let scans = -1;
 
-function sendStatus(round: Round, quiescent: boolean): void {
+function sendStatus(round: Round, roundOver: boolean): void {
+  // A round (e.g. of a file opened at start) can end before or during a folder walk that
+  // will queue more: only with no walk pending is the server quiescent.
+  const quiescent = roundOver && scans === 0;
   // Progress is throttled; state changes (start, end) always go out.
   const now = Date.now();
   if (!quiescent && round.current?.fraction && now - lastProgress < 100) return;
