@@ -1,8 +1,13 @@
 // Streaming input statistics of Dense layers of a TF.js layers model on calibration inputs:
 // C_l = X_lᵀX_l / N accumulated batch by batch in f64, never holding all activations.
+// Only the first MOMENT_SAMPLES inputs are used: the second moments of a few thousand inputs
+// already give whitened factors as good as 60 000 do (measured on Fashion-MNIST), while
+// distillation (finetuneTfjs) keeps gaining from every input, so callers pass them all.
 import type { Tensor } from '../eval/tensor.js';
 import { loadTfjsLayersModel, tfjs } from '../eval/tfjsRuntime.js';
 import { InputError, throwIfAborted, type JobOptions } from '../types.js';
+
+export const MOMENT_SAMPLES = 10_000;
 
 export interface InputMoments { dim: number; samples: number; c: Float64Array }
 
@@ -20,8 +25,8 @@ export async function tfjsInputMoments(modelPath: string, layers: string[], x: T
     const probe = tf.model({ inputs: model.inputs, outputs: inputs });
     const dims = inputs.map((t) => t.shape[1] as number);
     const acc = dims.map((d) => new Float64Array(d * d));
-    const n = x.shape[0];
-    const per = x.data.length / n;
+    const n = Math.min(x.shape[0], MOMENT_SAMPLES);
+    const per = x.data.length / x.shape[0];
     for (let start = 0; start < n; start += batch) {
       throwIfAborted(opts.signal);
       const end = Math.min(n, start + batch);
