@@ -5,7 +5,10 @@
 // bench/quality/RESULTS.md (markdown tables) and bench/quality/curve.svg (line chart).
 // Each model's measurements are also kept in bench/quality/results/<id>.json, so models can
 // be measured by separate runs (MODELS=mlp, MODELS=cnn) and the outputs re-rendered from all.
-// Run: npm run bench:quality       (FINETUNE=steps, default 1000; MODELS=mlp,cnn to pick)
+// Calibration (unlabeled, for whitening, sensitivity and distillation): all 60 000 Fashion-MNIST
+// *training* images (examples/fashion-mnist/train60k.npz, made from the Debian dataset when it
+// is installed), else the committed 5 000 (calib.npz) — RESULTS.md says which was used.
+// Run: npm run bench:quality       (FINETUNE=steps overrides each model's default; MODELS=mlp,cnn to pick)
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,22 +18,33 @@ import type { Goal } from '../../core/compress/plan.js';
 import { createEngine } from '../../core/engines/select.js';
 import type { Engine } from '../../core/engines/engine.js';
 import { evaluate, inputsFromFile } from '../../core/eval/evaluate.js';
+import { TRAIN_IMAGES, writeCalibration } from '../../examples/fashion-mnist/make-calibration.js';
 import { renderResults, renderSvg, type BenchModel, type Cell, type MethodId } from './render.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const RATIOS = [1.0, 0.5, 0.34, 0.2, 0.1, 0.05];
-const FINETUNE = Number(process.env.FINETUNE ?? 1000);
 
-interface ModelSpec { id: string; title: string; path: string; test: string; labels?: string; calibration: string }
+/** Steps of fine-tuning per model: the CNN's frozen convolutions make each of its steps far dearer. */
+interface ModelSpec { id: string; title: string; path: string; test: string; labels?: string; finetune: number }
 
 const FASHION = 'examples/fashion-mnist';
 const MODELS: ModelSpec[] = [
-  { id: 'mlp', title: 'Fashion-MNIST MLP (784-512-256-10, 535 818 params)', path: `${FASHION}/model.json`, test: `${FASHION}/test.npz:x`, labels: `${FASHION}/test.npz:y`, calibration: `${FASHION}/calib.npz:x` },
-  { id: 'cnn', title: 'Fashion-MNIST CNN (conv 16, conv 32, dense 64, dense 10)', path: 'examples/fashion-cnn/model.json', test: `${FASHION}/test.npz:x`, labels: `${FASHION}/test.npz:y`, calibration: `${FASHION}/calib.npz:x` },
+  { id: 'mlp', title: 'Fashion-MNIST MLP (784-512-256-10, 535 818 params)', path: `${FASHION}/model.json`, test: `${FASHION}/test.npz:x`, labels: `${FASHION}/test.npz:y`, finetune: 3000 },
+  { id: 'cnn', title: 'Fashion-MNIST CNN (conv 16, conv 32, dense 64, dense 10)', path: 'examples/fashion-cnn/model.json', test: `${FASHION}/test.npz:x`, labels: `${FASHION}/test.npz:y`, finetune: 1000 },
 ];
 
-async function measure(spec: ModelSpec, engine: Engine, dir: string): Promise<BenchModel> {
-  const calibration = await inputsFromFile(spec.calibration);
+/** The largest unlabeled calibration set available here, and how to describe it. */
+function calibrationSet(): { spec: string; description: string } {
+  const all = join(FASHION, 'train60k.npz');
+  if (!existsSync(all) && existsSync(TRAIN_IMAGES)) writeCalibration(60000, all);
+  return existsSync(all)
+    ? { spec: `${all}:x`, description: 'all 60 000 unlabeled Fashion-MNIST *training* images (`examples/fashion-mnist/train60k.npz`, made by `make-calibration.ts` from the Debian dataset)' }
+    : { spec: `${FASHION}/calib.npz:x`, description: `the committed 5 000 unlabeled *training* images (\`examples/fashion-mnist/calib.npz\`; ${TRAIN_IMAGES} is not installed here, so fine-tuning saw 12× less data than it can use)` };
+}
+
+async function measure(spec: ModelSpec, engine: Engine, dir: string, calibrationSpec: string): Promise<BenchModel> {
+  const calibration = await inputsFromFile(calibrationSpec);
+  const FINETUNE = Number(process.env.FINETUNE ?? spec.finetune);
   const cells: Cell[] = [];
   let baseline = NaN;
   let samples = 0;
@@ -58,7 +72,7 @@ async function measure(spec: ModelSpec, engine: Engine, dir: string): Promise<Be
     cells.push(plain);
     if (!Object.keys(plain.ranks).length) {
       // Nothing is factorised at this budget: every method returns the original weights.
-      for (const method of ['whitened-plain-alloc', 'whitened', 'whitened-plain-alloc-finetune', 'whitened-finetune'] as const) cells.push({ ...plain, method });
+      for (const method of ['whitened-plain-alloc', 'whitened', 'whitened-sensitivity', 'whitened-sensitivity-finetune'] as const) cells.push({ ...plain, method });
       continue;
     }
     // Whitened factors at the ranks plain SVD chose: isolates the effect of whitening.
@@ -66,31 +80,30 @@ async function measure(spec: ModelSpec, engine: Engine, dir: string): Promise<Be
     writeFileSync(planPath, JSON.stringify({ layers: plain.ranks }));
     const samePlan: Goal = { kind: 'ranks', file: planPath };
     cells.push(await run('whitened-plain-alloc', { method: 'whitened', calibration }, samePlan));
-    cells.push(await run('whitened', { method: 'whitened', calibration }));
-    if (FINETUNE > 0) {
-      cells.push(await run('whitened-plain-alloc-finetune', { method: 'whitened', calibration, finetune: FINETUNE }, samePlan));
-      cells.push(await run('whitened-finetune', { method: 'whitened', calibration, finetune: FINETUNE }));
-    }
+    cells.push(await run('whitened', { method: 'whitened', allocation: 'spectrum', calibration }));
+    cells.push(await run('whitened-sensitivity', { method: 'whitened', allocation: 'sensitivity', calibration }));
+    if (FINETUNE > 0) cells.push(await run('whitened-sensitivity-finetune', { method: 'whitened', allocation: 'sensitivity', calibration, finetune: FINETUNE }));
   }
-  return { id: spec.id, title: spec.title, path: spec.path, baseline, samples, labelled: spec.labels !== undefined, cells, finetuneSteps: FINETUNE };
+  return { id: spec.id, title: spec.title, path: spec.path, baseline, samples, labelled: spec.labels !== undefined, cells, finetuneSteps: FINETUNE, calibration: calibrationSpec };
 }
 
 async function main(): Promise<void> {
   const pick = process.env.MODELS?.split(',');
   const engine = await createEngine('auto');
   const dir = mkdtempSync(join(tmpdir(), 'reducible-quality-'));
+  const calib = calibrationSet();
   const results = join(HERE, 'results');
   mkdirSync(results, { recursive: true });
   try {
     for (const spec of MODELS.filter((m) => !pick || pick.includes(m.id))) {
-      writeFileSync(join(results, `${spec.id}.json`), `${JSON.stringify(await measure(spec, engine, dir), null, 1)}\n`);
+      writeFileSync(join(results, `${spec.id}.json`), `${JSON.stringify(await measure(spec, engine, dir, calib.spec), null, 1)}\n`);
     }
   } finally {
     await engine.close();
     rmSync(dir, { recursive: true, force: true });
   }
   const models = MODELS.map((m) => join(results, `${m.id}.json`)).filter((f) => existsSync(f)).map((f) => JSON.parse(readFileSync(f, 'utf8')) as BenchModel);
-  const md = renderResults(models, engine.description);
+  const md = renderResults(models, engine.description, calib.description);
   console.log(md);
   writeFileSync(join(HERE, 'RESULTS.md'), md);
   writeFileSync(join(HERE, 'curve.svg'), renderSvg(models));
