@@ -19,6 +19,7 @@ import { createEngine } from '../../core/engines/select.js';
 import type { Engine } from '../../core/engines/engine.js';
 import { evaluate, inputsFromFile } from '../../core/eval/evaluate.js';
 import { TRAIN_IMAGES, writeCalibration } from '../../examples/fashion-mnist/make-calibration.js';
+import { relayoutModel } from './relayout.js';
 import { renderResults, renderSvg, type BenchModel, type Cell, type MethodId } from './render.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -50,29 +51,38 @@ async function measure(spec: ModelSpec, engine: Engine, dir: string, calibration
   let samples = 0;
   for (const ratio of RATIOS) {
     const tag = `${spec.id}-${ratio}`;
+    const score = async (method: MethodId, out: string, kept: Pick<Cell, 'paramsKept' | 'bytesKept' | 'ranks'>, seconds: number): Promise<Cell> => {
+      const ev = await evaluate(spec.path, out, { inputs: spec.test, labels: spec.labels });
+      baseline = ev.original.accuracy ?? 1;
+      samples = ev.samples;
+      const value = ev.compressed.accuracy ?? ev.top1Agreement!;
+      const cell: Cell = { method, ratio, ...kept, score: value, drop: (baseline - value) * 100, agreement: ev.top1Agreement!, seconds };
+      console.error(`${spec.id} r=${ratio} ${method}: params ${(cell.paramsKept * 100).toFixed(1)} %, score ${(value * 100).toFixed(2)} %, drop ${cell.drop.toFixed(2)}, ranks ${JSON.stringify(cell.ranks)} (${seconds.toFixed(0)} s)`);
+      return cell;
+    };
     const run = async (method: MethodId, extra: Partial<CompressOptions>, goal: Goal = { kind: 'ratio', ratio }): Promise<Cell> => {
       const out = join(dir, `${tag}-${method}.json`);
       const t0 = Date.now();
       const rep = await compressFile(spec.path, { goal, engine, out, force: true, ...extra });
-      const seconds = (Date.now() - t0) / 1000;
-      const ev = await evaluate(spec.path, out, { inputs: spec.test, labels: spec.labels });
-      baseline = ev.original.accuracy ?? 1;
-      samples = ev.samples;
-      const score = ev.compressed.accuracy ?? ev.top1Agreement!;
-      const cell: Cell = {
-        method, ratio, paramsKept: rep.compressedParams / rep.originalParams, bytesKept: rep.compressedBytes / rep.originalBytes,
-        score, drop: (baseline - score) * 100, agreement: ev.top1Agreement!, seconds,
+      const cell = await score(method, out, {
+        paramsKept: rep.compressedParams / rep.originalParams, bytesKept: rep.compressedBytes / rep.originalBytes,
         ranks: Object.fromEntries(rep.layers.map((l) => [l.name, l.rank])),
-      };
+      }, (Date.now() - t0) / 1000);
       if (rep.finetune) cell.finetune = { before: rep.finetune.before.top1Agreement, after: (rep.finetune.discarded ?? rep.finetune.after).top1Agreement, kept: !rep.finetune.discarded };
-      console.error(`${spec.id} r=${ratio} ${method}: params ${(cell.paramsKept * 100).toFixed(1)} %, score ${(score * 100).toFixed(2)} %, drop ${cell.drop.toFixed(2)}, ranks ${JSON.stringify(cell.ranks)} (${seconds.toFixed(0)} s)`);
       return cell;
+    };
+    const relayout = async (): Promise<Cell> => {
+      const out = join(dir, `${tag}-relayout.json`);
+      const t0 = Date.now();
+      const r = await relayoutModel(spec.path, ratio, engine, out);
+      // Analysis only: bytes are what the factors would take, i.e. the params share.
+      return score('relayout', out, { paramsKept: r.paramsKept, bytesKept: r.paramsKept, ranks: r.ranks }, (Date.now() - t0) / 1000);
     };
     const plain = await run('svd', { method: 'svd' });
     cells.push(plain);
     if (!Object.keys(plain.ranks).length) {
       // Nothing is factorised at this budget: every method returns the original weights.
-      for (const method of ['whitened-plain-alloc', 'whitened', 'whitened-sensitivity', 'whitened-sensitivity-finetune'] as const) cells.push({ ...plain, method });
+      for (const method of ['whitened-plain-alloc', 'whitened', 'whitened-sensitivity', 'whitened-sensitivity-finetune', 'relayout'] as const) cells.push({ ...plain, method });
       continue;
     }
     // Whitened factors at the ranks plain SVD chose: isolates the effect of whitening.
@@ -83,6 +93,7 @@ async function measure(spec: ModelSpec, engine: Engine, dir: string, calibration
     cells.push(await run('whitened', { method: 'whitened', allocation: 'spectrum', calibration }));
     cells.push(await run('whitened-sensitivity', { method: 'whitened', allocation: 'sensitivity', calibration }));
     if (FINETUNE > 0) cells.push(await run('whitened-sensitivity-finetune', { method: 'whitened', allocation: 'sensitivity', calibration, finetune: FINETUNE }));
+    cells.push(await relayout());
   }
   return { id: spec.id, title: spec.title, path: spec.path, baseline, samples, labelled: spec.labels !== undefined, cells, finetuneSteps: FINETUNE, calibration: calibrationSpec };
 }
