@@ -3,13 +3,14 @@
 // compressFile the CLI uses, evaluates original and compressed in stock @tensorflow/tfjs
 // on the model's test set, and prints the drop against the uncompressed model. Writes
 // bench/quality/RESULTS.md (markdown tables) and bench/quality/curve.svg (line chart).
-// Each model's measurements are also kept in bench/quality/results/<id>.json, so models can
-// be measured by separate runs (MODELS=mlp, MODELS=cnn) and the outputs re-rendered from all.
+// Each model's measurements are also kept per ratio in bench/quality/results/<id>/<ratio>.json,
+// so models and ratios can be measured by separate (or concurrent) runs (MODELS=mlp,
+// RATIOS=0.1,0.05) and the outputs are re-rendered from all of them.
 // Calibration (unlabeled, for whitening, sensitivity and distillation): all 60 000 Fashion-MNIST
 // *training* images (examples/fashion-mnist/train60k.npz, made from the Debian dataset when it
 // is installed), else the committed 5 000 (calib.npz) — RESULTS.md says which was used.
 // Run: npm run bench:quality       (FINETUNE=steps overrides each model's default; MODELS=mlp,cnn to pick)
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +24,7 @@ import { relayoutModel } from './relayout.js';
 import { renderResults, renderSvg, type BenchModel, type Cell, type MethodId } from './render.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
-const RATIOS = [1.0, 0.5, 0.34, 0.2, 0.1, 0.05];
+const RATIOS = [1.0, 0.5, 0.34, 0.2, 0.1, 0.05].filter((r) => !process.env.RATIOS || process.env.RATIOS.split(',').map(Number).includes(r));
 
 /** Steps of fine-tuning per model: the CNN's frozen convolutions make each of its steps far dearer. */
 interface ModelSpec { id: string; title: string; path: string; test: string; labels?: string; finetune: number }
@@ -43,12 +44,16 @@ function calibrationSet(): { spec: string; description: string } {
     : { spec: `${FASHION}/calib.npz:x`, description: `the committed 5 000 unlabeled *training* images (\`examples/fashion-mnist/calib.npz\`; ${TRAIN_IMAGES} is not installed here, so fine-tuning saw 12× less data than it can use)` };
 }
 
-async function measure(spec: ModelSpec, engine: Engine, dir: string, calibrationSpec: string): Promise<BenchModel> {
+async function measure(spec: ModelSpec, engine: Engine, dir: string, calibrationSpec: string, save: (ratio: number, m: BenchModel) => void): Promise<void> {
   const calibration = await inputsFromFile(calibrationSpec);
   const FINETUNE = Number(process.env.FINETUNE ?? spec.finetune);
   const cells: Cell[] = [];
   let baseline = NaN;
   let samples = 0;
+  const model = (ratio: number): BenchModel => ({
+    id: spec.id, title: spec.title, path: spec.path, baseline, samples, labelled: spec.labels !== undefined,
+    cells: cells.filter((c) => c.ratio === ratio), finetuneSteps: FINETUNE, calibration: calibrationSpec,
+  });
   for (const ratio of RATIOS) {
     const tag = `${spec.id}-${ratio}`;
     const score = async (method: MethodId, out: string, kept: Pick<Cell, 'paramsKept' | 'bytesKept' | 'ranks'>, seconds: number): Promise<Cell> => {
@@ -83,6 +88,7 @@ async function measure(spec: ModelSpec, engine: Engine, dir: string, calibration
     if (!Object.keys(plain.ranks).length) {
       // Nothing is factorised at this budget: every method returns the original weights.
       for (const method of ['whitened-plain-alloc', 'whitened', 'whitened-sensitivity', 'whitened-sensitivity-finetune', 'relayout'] as const) cells.push({ ...plain, method });
+      save(ratio, model(ratio));
       continue;
     }
     // Whitened factors at the ranks plain SVD chose: isolates the effect of whitening.
@@ -94,8 +100,8 @@ async function measure(spec: ModelSpec, engine: Engine, dir: string, calibration
     cells.push(await run('whitened-sensitivity', { method: 'whitened', allocation: 'sensitivity', calibration }));
     if (FINETUNE > 0) cells.push(await run('whitened-sensitivity-finetune', { method: 'whitened', allocation: 'sensitivity', calibration, finetune: FINETUNE }));
     cells.push(await relayout());
+    save(ratio, model(ratio));
   }
-  return { id: spec.id, title: spec.title, path: spec.path, baseline, samples, labelled: spec.labels !== undefined, cells, finetuneSteps: FINETUNE, calibration: calibrationSpec };
 }
 
 async function main(): Promise<void> {
@@ -107,13 +113,18 @@ async function main(): Promise<void> {
   mkdirSync(results, { recursive: true });
   try {
     for (const spec of MODELS.filter((m) => !pick || pick.includes(m.id))) {
-      writeFileSync(join(results, `${spec.id}.json`), `${JSON.stringify(await measure(spec, engine, dir, calib.spec), null, 1)}\n`);
+      mkdirSync(join(results, spec.id), { recursive: true });
+      await measure(spec, engine, dir, calib.spec, (ratio, m) => writeFileSync(join(results, spec.id, `${ratio}.json`), `${JSON.stringify(m, null, 1)}\n`));
     }
   } finally {
     await engine.close();
     rmSync(dir, { recursive: true, force: true });
   }
-  const models = MODELS.map((m) => join(results, `${m.id}.json`)).filter((f) => existsSync(f)).map((f) => JSON.parse(readFileSync(f, 'utf8')) as BenchModel);
+  const models = MODELS.map((m) => join(results, m.id)).filter((d) => existsSync(d)).map((d) => {
+    const parts = readdirSync(d).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(join(d, f), 'utf8')) as BenchModel)
+      .sort((a, b) => b.cells[0].ratio - a.cells[0].ratio);
+    return { ...parts[parts.length - 1], cells: parts.flatMap((x) => x.cells) };
+  });
   const md = renderResults(models, engine.description, calib.description);
   console.log(md);
   writeFileSync(join(HERE, 'RESULTS.md'), md);

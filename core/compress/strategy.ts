@@ -1,5 +1,5 @@
 // How a job gets its spectra (for planning) and its factors: plain SVD of the weights, or
-// whitened SVD on calibration statistics (TF.js layers models, Dense layers); optionally with
+// whitened SVD on calibration statistics (TF.js layers models, Dense and Conv2D layers); optionally with
 // each layer's spectrum weighted by its measured sensitivity.
 import { analyzeModel, layerAnalysis, type Analysis } from '../analysis.js';
 import type { Engine } from '../engines/engine.js';
@@ -69,7 +69,7 @@ export async function withSensitivity(strategy: Strategy, model: Model, calibrat
 
 export async function whitenedStrategy(model: Model, engine: Engine, calibration: Tensor, opts: JobOptions): Promise<Strategy> {
   if (model.format !== 'tfjs-layers') throw new InputError(model.path, `--method whitened is available for TF.js layers models (this is ${model.format})`);
-  const dense = model.layers.filter((l) => l.kind === 'dense' && l.factorisable);
+  const dense = model.layers.filter((l) => (l.kind === 'dense' || l.kind === 'conv2d') && l.factorisable);
   const moments = await tfjsInputMoments(model.path, dense.map((l) => l.name), calibration, opts);
   const chol = new Map(dense.map((l) => [l.name, choleskyWithJitter(moments.get(l.name)!.c, l.matrix.rows)]));
   const plain = await analyzeModel(model, engine, undefined, opts);
