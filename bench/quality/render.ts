@@ -16,7 +16,7 @@ export interface Cell {
   seconds: number;
   ranks: Record<string, number>;
   /** Held-out top-1 agreement before and after training; kept: false where the trained factors were discarded as worse. */
-  finetune?: { before: number; after: number; kept?: boolean };
+  finetune?: { steps?: number; before: number; after: number; kept?: boolean };
 }
 
 export interface BenchModel {
@@ -40,7 +40,7 @@ export function methodLabel(m: MethodId, steps: number): string {
     case 'whitened-plain-alloc': return 'whitened SVD (same ranks as plain SVD)';
     case 'whitened': return 'whitened SVD (allocation on whitened spectra)';
     case 'whitened-sensitivity': return 'whitened SVD + sensitivity allocation (--method whitened)';
-    case 'whitened-sensitivity-finetune': return `whitened + sensitivity + fine-tuning (${steps} steps)`;
+    case 'whitened-sensitivity-finetune': return `whitened + sensitivity + fine-tuning (up to ${steps} steps)`;
     case 'relayout': return 'DeepThin re-layout (analysis only)';
   }
 }
@@ -82,7 +82,7 @@ function modelTable(m: BenchModel): string[] {
     const ft = m.cells.filter((c) => c.method === id && c.finetune && c.ratio < 1);
     if (!ft.length) continue;
     lines.push('', `${methodLabel(id, m.finetuneSteps)}: top-1 agreement with the original on the held-out 10 % of the calibration inputs, before → after training: ` +
-      `${ft.map((c) => `${c.ratio}: ${pct(c.finetune!.before, 1)} → ${pct(c.finetune!.after, 1)} %${c.finetune!.kept === false ? ' (worse: discarded)' : ''}`).join('; ')}.`);
+      `${ft.map((c) => `${c.ratio}${c.finetune!.steps ? ` (${c.finetune!.steps} steps)` : ''}: ${pct(c.finetune!.before, 1)} → ${pct(c.finetune!.after, 1)} %${c.finetune!.kept === false ? ' (worse: discarded)' : ''}`).join('; ')}.`);
   }
   if (m.note) lines.push('', `Note: ${m.note}`);
   const best = (r: number): Cell | undefined => m.cells.filter((c) => c.ratio === r).sort((a, b) => a.drop - b.drop)[0];

@@ -73,7 +73,7 @@ async function measure(spec: ModelSpec, engine: Engine, dir: string, calibration
         paramsKept: rep.compressedParams / rep.originalParams, bytesKept: rep.compressedBytes / rep.originalBytes,
         ranks: Object.fromEntries(rep.layers.map((l) => [l.name, l.rank])),
       }, (Date.now() - t0) / 1000);
-      if (rep.finetune) cell.finetune = { before: rep.finetune.before.top1Agreement, after: (rep.finetune.discarded ?? rep.finetune.after).top1Agreement, kept: !rep.finetune.discarded };
+      if (rep.finetune) cell.finetune = { steps: rep.finetune.steps, before: rep.finetune.before.top1Agreement, after: (rep.finetune.discarded ?? rep.finetune.after).top1Agreement, kept: !rep.finetune.discarded };
       return cell;
     };
     const relayout = async (): Promise<Cell> => {
@@ -83,24 +83,25 @@ async function measure(spec: ModelSpec, engine: Engine, dir: string, calibration
       // Analysis only: bytes are what the factors would take, i.e. the params share.
       return score('relayout', out, { paramsKept: r.paramsKept, bytesKept: r.paramsKept, ranks: r.ranks }, (Date.now() - t0) / 1000);
     };
+    // Saved after every cell, so a run stopped part-way keeps what it measured.
+    const add = (c: Cell): void => { cells.push(c); save(ratio, model(ratio)); };
     const plain = await run('svd', { method: 'svd' });
-    cells.push(plain);
+    add(plain);
     if (!Object.keys(plain.ranks).length) {
       // Nothing is factorised at this budget: every method returns the original weights.
-      for (const method of ['whitened-plain-alloc', 'whitened', 'whitened-sensitivity', 'whitened-sensitivity-finetune', 'relayout'] as const) cells.push({ ...plain, method });
-      save(ratio, model(ratio));
+      for (const method of ['whitened-plain-alloc', 'whitened', 'whitened-sensitivity', 'whitened-sensitivity-finetune', 'relayout'] as const) add({ ...plain, method });
       continue;
     }
     // Whitened factors at the ranks plain SVD chose: isolates the effect of whitening.
     const planPath = join(dir, `${tag}-plan.json`);
     writeFileSync(planPath, JSON.stringify({ layers: plain.ranks }));
     const samePlan: Goal = { kind: 'ranks', file: planPath };
-    cells.push(await run('whitened-plain-alloc', { method: 'whitened', calibration }, samePlan));
-    cells.push(await run('whitened', { method: 'whitened', allocation: 'spectrum', calibration }));
-    cells.push(await run('whitened-sensitivity', { method: 'whitened', allocation: 'sensitivity', calibration }));
-    if (FINETUNE > 0) cells.push(await run('whitened-sensitivity-finetune', { method: 'whitened', allocation: 'sensitivity', calibration, finetune: FINETUNE }));
-    cells.push(await relayout());
-    save(ratio, model(ratio));
+    // Dearest and most telling first: on a shared machine a run stopped part-way keeps those.
+    add(await relayout());
+    if (FINETUNE > 0) add(await run('whitened-sensitivity-finetune', { method: 'whitened', allocation: 'sensitivity', calibration, finetune: FINETUNE }));
+    add(await run('whitened-sensitivity', { method: 'whitened', allocation: 'sensitivity', calibration }));
+    add(await run('whitened', { method: 'whitened', allocation: 'spectrum', calibration }));
+    add(await run('whitened-plain-alloc', { method: 'whitened', calibration }, samePlan));
   }
 }
 
