@@ -84,6 +84,11 @@ function modelTable(m: BenchModel): string[] {
     lines.push('', `${methodLabel(id, m.finetuneSteps)}: top-1 agreement with the original on the held-out 10 % of the calibration inputs, before → after training: ` +
       `${ft.map((c) => `${c.ratio}${c.finetune!.steps ? ` (${c.finetune!.steps} steps)` : ''}: ${pct(c.finetune!.before, 1)} → ${pct(c.finetune!.after, 1)} %${c.finetune!.kept === false ? ' (worse: discarded)' : ''}`).join('; ')}.`);
   }
+  const beats = rs.filter((r) => r < 1).filter((r) => {
+    const rl = m.cells.find((c) => c.ratio === r && c.method === 'relayout'), svd = m.cells.find((c) => c.ratio === r && c.method === 'svd');
+    return rl && svd && rl.paramsKept <= svd.paramsKept && rl.drop < svd.drop;
+  });
+  if (m.cells.some((c) => c.method === 'relayout' && c.ratio < 1)) lines.push('', `DeepThin re-layout beats plain SVD at equal (or fewer) params at: ${beats.length ? beats.join(', ') : 'no ratio'}.`);
   if (m.note) lines.push('', `Note: ${m.note}`);
   const best = (r: number): Cell | undefined => m.cells.filter((c) => c.ratio === r).sort((a, b) => a.drop - b.drop)[0];
   lines.push('', `Best method per ratio (drop, points): ${rs.filter((r) => r < 1).map((r) => { const b = best(r)!; return `${r}: ${b.drop.toFixed(2)} (${methodLabel(b.method, m.finetuneSteps)})`; }).join('; ')}.`);
