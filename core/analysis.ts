@@ -22,6 +22,8 @@ export interface LayerAnalysis {
   suggestedParams: number;
   /** Energy share kept at the suggested rank. */
   energyKept: number;
+  /** Weight of this layer's discarded energy share in rank allocation (measured sensitivity); absent = 1. */
+  sensitivity?: number;
 }
 
 /** `analyze --json` (contract). */

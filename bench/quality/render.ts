@@ -1,7 +1,7 @@
 // Renders the quality bench's measurements: markdown tables (RESULTS.md) and a hand-written
 // SVG line chart (curve.svg), one panel per model, accuracy against params kept.
 
-export type MethodId = 'svd' | 'whitened-plain-alloc' | 'whitened' | 'whitened-plain-alloc-finetune' | 'whitened-finetune';
+export type MethodId = 'svd' | 'whitened-plain-alloc' | 'whitened' | 'whitened-sensitivity' | 'whitened-sensitivity-finetune' | 'relayout';
 
 export interface Cell {
   method: MethodId;
@@ -16,7 +16,7 @@ export interface Cell {
   seconds: number;
   ranks: Record<string, number>;
   /** Held-out top-1 agreement before and after training; kept: false where the trained factors were discarded as worse. */
-  finetune?: { before: number; after: number; kept?: boolean };
+  finetune?: { steps?: number; before: number; after: number; kept?: boolean };
 }
 
 export interface BenchModel {
@@ -28,6 +28,8 @@ export interface BenchModel {
   labelled: boolean;
   cells: Cell[];
   finetuneSteps: number;
+  /** The calibration inputs (file:key) every data-aware method used. */
+  calibration?: string;
   /** Caveat about how this model's numbers were measured, printed under its table. */
   note?: string;
 }
@@ -37,13 +39,14 @@ export function methodLabel(m: MethodId, steps: number): string {
     case 'svd': return 'plain SVD (allocation on weight spectra)';
     case 'whitened-plain-alloc': return 'whitened SVD (same ranks as plain SVD)';
     case 'whitened': return 'whitened SVD (allocation on whitened spectra)';
-    case 'whitened-plain-alloc-finetune': return `whitened (same ranks as plain) + fine-tuning (${steps} steps)`;
-    case 'whitened-finetune': return `whitened (whitened allocation) + fine-tuning (${steps} steps)`;
+    case 'whitened-sensitivity': return 'whitened SVD + sensitivity allocation (--method whitened)';
+    case 'whitened-sensitivity-finetune': return `whitened + sensitivity + fine-tuning (up to ${steps} steps)`;
+    case 'relayout': return 'DeepThin re-layout (analysis only)';
   }
 }
 
-const METHODS: MethodId[] = ['svd', 'whitened-plain-alloc', 'whitened', 'whitened-plain-alloc-finetune', 'whitened-finetune'];
-const COLORS: Record<MethodId, string> = { 'svd': '#888888', 'whitened-plain-alloc': '#1f77b4', 'whitened': '#2ca02c', 'whitened-plain-alloc-finetune': '#9467bd', 'whitened-finetune': '#d62728' };
+const METHODS: MethodId[] = ['svd', 'whitened-plain-alloc', 'whitened', 'whitened-sensitivity', 'whitened-sensitivity-finetune', 'relayout'];
+const COLORS: Record<MethodId, string> = { 'svd': '#888888', 'whitened-plain-alloc': '#1f77b4', 'whitened': '#2ca02c', 'whitened-sensitivity': '#ff7f0e', 'whitened-sensitivity-finetune': '#d62728', 'relayout': '#9467bd' };
 const pct = (x: number, d = 2): string => (x * 100).toFixed(d);
 const signed = (x: number): string => (Math.abs(x) < 0.005 ? '0.00' : x > 0 ? `−${x.toFixed(2)}` : `+${(-x).toFixed(2)}`);
 
@@ -75,30 +78,35 @@ function modelTable(m: BenchModel): string[] {
       return c ? `${pct(c.score)} (${signed(c.drop)})` : '–';
     }));
   }
-  lines.push(row('DeepThin re-layout', () => 'not implemented'));
-  for (const id of ['whitened-plain-alloc-finetune', 'whitened-finetune'] as const) {
+  for (const id of ['whitened-sensitivity-finetune'] as const) {
     const ft = m.cells.filter((c) => c.method === id && c.finetune && c.ratio < 1);
     if (!ft.length) continue;
     lines.push('', `${methodLabel(id, m.finetuneSteps)}: top-1 agreement with the original on the held-out 10 % of the calibration inputs, before → after training: ` +
-      `${ft.map((c) => `${c.ratio}: ${pct(c.finetune!.before, 1)} → ${pct(c.finetune!.after, 1)} %${c.finetune!.kept === false ? ' (worse: discarded)' : ''}`).join('; ')}.`);
+      `${ft.map((c) => `${c.ratio}${c.finetune!.steps ? ` (${c.finetune!.steps} steps)` : ''}: ${pct(c.finetune!.before, 1)} → ${pct(c.finetune!.after, 1)} %${c.finetune!.kept === false ? ' (worse: discarded)' : ''}`).join('; ')}.`);
   }
+  const beats = rs.filter((r) => r < 1).filter((r) => {
+    const rl = m.cells.find((c) => c.ratio === r && c.method === 'relayout'), svd = m.cells.find((c) => c.ratio === r && c.method === 'svd');
+    return rl && svd && rl.paramsKept <= svd.paramsKept && rl.drop < svd.drop;
+  });
+  if (m.cells.some((c) => c.method === 'relayout' && c.ratio < 1)) lines.push('', `DeepThin re-layout beats plain SVD at equal (or fewer) params at: ${beats.length ? beats.join(', ') : 'no ratio'}.`);
   if (m.note) lines.push('', `Note: ${m.note}`);
   const best = (r: number): Cell | undefined => m.cells.filter((c) => c.ratio === r).sort((a, b) => a.drop - b.drop)[0];
   lines.push('', `Best method per ratio (drop, points): ${rs.filter((r) => r < 1).map((r) => { const b = best(r)!; return `${r}: ${b.drop.toFixed(2)} (${methodLabel(b.method, m.finetuneSteps)})`; }).join('; ')}.`);
   return lines;
 }
 
-export function renderResults(models: BenchModel[], engine: string): string {
+export function renderResults(models: BenchModel[], engine: string, calibration: string): string {
   const out = [
     '## Quality: accuracy against parameters kept',
     '',
     `Measured by \`npm run bench:quality\` (bench/quality/run.ts; engine: ${engine}; stock @tensorflow/tfjs evaluation). ` +
-      'Every method runs through the same `compressFile` as `reducible compress`; calibration inputs are ' +
-      '`examples/fashion-mnist/calib.npz` (5 000 unlabeled *training* images, disjoint from the test set). ' +
+      `Every method runs through the same \`compressFile\` as \`reducible compress\`; calibration inputs: ${calibration}, disjoint from the test set. ` +
       '"same ranks as plain SVD" isolates whitening; "allocation on whitened spectra" lets the global allocator ' +
-      'rank layers by their whitened singular values, i.e. by measured output error on the calibration data ' +
-      '(the sensitivity-aware allocation); fine-tuning distils the original model\'s outputs into the factor layers ' +
-      'on the calibration inputs (no labels; 90 % train, 10 % held out) and keeps the trained factors only where the held-out output error fell. DeepThin re-layout is not implemented. Plot: `bench/quality/curve.svg`.',
+      'rank layers by their whitened singular values (each layer\'s own output error on the calibration data); ' +
+      '"sensitivity allocation" (the default of `--method whitened`) also weights each layer by how much of its error reaches the model output, ' +
+      'measured by approximating that layer alone; fine-tuning distils the original model\'s logits into the factor layers ' +
+      '(temperature-2 KL, Adam with cosine decay, batch 256, seeded; no labels; 90 % of the calibration inputs train, 10 % are held out) ' +
+      'and keeps the trained factors only where the held-out output error fell. Plot: `bench/quality/curve.svg`.',
     '',
   ];
   for (const m of models) out.push(...modelTable(m), '');

@@ -2,14 +2,14 @@ import { compressFile } from '../../core/compress/job.js';
 import { inputsFromFile } from '../../core/eval/evaluate.js';
 import { readPlanDtype, STORAGE_DTYPES, type Goal } from '../../core/compress/plan.js';
 import type { CompressReport } from '../../core/compress/report.js';
-import type { Method, StorageDType } from '../../core/compress/types.js';
+import type { Allocation, Method, StorageDType } from '../../core/compress/types.js';
 import { createEngine, ENGINE_CHOICES, type EngineChoice } from '../../core/engines/select.js';
 import { InputError } from '../../core/types.js';
 import { numberFlag, parseArgs } from '../args.js';
 import { formatBytes, formatCount } from '../format.js';
 import type { Command } from './command.js';
 
-const USAGE = 'reducible compress <model> (--ratio R | --energy E | --ranks plan.json) [--dtype f32|f16|int8] [--method svd|whitened] [--calibration x.npy|x.npz[:key]] [--finetune STEPS] [--engine auto|wasm|torch|tfjs-node] [-o out] [--force] [--json]';
+const USAGE = 'reducible compress <model> (--ratio R | --energy E | --ranks plan.json) [--dtype f32|f16|int8] [--method svd|whitened] [--allocation spectrum|sensitivity] [--calibration x.npy|x.npz[:key]] [--finetune STEPS] [--engine auto|wasm|torch|tfjs-node] [-o out] [--force] [--json]';
 
 export function parseGoal(flags: Record<string, string | boolean>): Goal {
   const given = ['ratio', 'energy', 'ranks'].filter((k) => flags[k] !== undefined);
@@ -34,7 +34,7 @@ export const compress: Command = {
   async run(argv) {
     const { flags, positional } = parseArgs(argv, {
       ratio: 'string', energy: 'string', ranks: 'string', dtype: 'string', method: 'string', engine: 'string',
-      out: 'string', force: 'boolean', json: 'boolean', python: 'string', calibration: 'string', finetune: 'string',
+      out: 'string', force: 'boolean', json: 'boolean', python: 'string', calibration: 'string', finetune: 'string', allocation: 'string',
     }, { o: 'out' });
     if (positional.length !== 1) throw new InputError(undefined, `compress needs exactly one model path`);
     const goal = parseGoal(flags);
@@ -44,6 +44,8 @@ export const compress: Command = {
     if (dtype === undefined && goal.kind === 'ranks') dtype = await readPlanDtype(goal.file);
     const method = (flags.method ?? 'svd') as Method;
     if (!['svd', 'whitened'].includes(method)) throw new InputError(undefined, `--method must be svd or whitened, got ${method}`);
+    const allocation = flags.allocation as Allocation | undefined;
+    if (allocation !== undefined && !['spectrum', 'sensitivity'].includes(allocation)) throw new InputError(undefined, `--allocation must be spectrum or sensitivity, got ${allocation}`);
     const finetune = numberFlag(flags, 'finetune', 0, 1e7);
     if (finetune !== undefined && !Number.isInteger(finetune)) throw new InputError(undefined, '--finetune takes a whole number of steps');
     const calibration = flags.calibration ? await inputsFromFile(String(flags.calibration)) : undefined;
@@ -56,7 +58,7 @@ export const compress: Command = {
     process.once('SIGTERM', onSignal);
     try {
       const report = await compressFile(positional[0], {
-        goal, dtype, method, calibration, finetune, out: flags.out as string | undefined, force: flags.force === true, engine, signal: abort.signal,
+        goal, dtype, method, allocation, calibration, finetune, out: flags.out as string | undefined, force: flags.force === true, engine, signal: abort.signal,
         progress: flags.json ? { report: (f, label) => process.stderr.write(`${JSON.stringify({ progress: f, label })}\n`) } : undefined,
       });
       process.stdout.write(flags.json ? `${JSON.stringify(report)}\n` : `${formatReport(report)}\n`);

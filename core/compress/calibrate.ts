@@ -1,6 +1,6 @@
 // Picks the collector of per-layer input statistics for whitening by format: tfjs for TF.js
-// layers models and Keras files (Dense layers, the Keras config built in TF.js as `evaluate`
-// runs it), onnxruntime for ONNX (MatMul / Gemm). Layers a collector does not cover keep plain
+// layers models and Keras files (Dense and Conv2D layers, the Keras config built in TF.js as
+// `evaluate` runs it), onnxruntime for ONNX (MatMul / Gemm). Layers a collector does not cover keep plain
 // SVD. PyTorch and safetensors checkpoints carry no forward pass, and TF.js graph models have
 // no collector yet: those are refused.
 import type { Tensor } from '../eval/tensor.js';
@@ -12,10 +12,10 @@ import { tfjsInputMoments } from './calibrateTfjs.js';
 import type { InputMoments } from './moments.js';
 
 export async function inputMoments(model: Model, calibration: Tensor, opts: JobOptions): Promise<Map<string, InputMoments>> {
-  const dense = (): string[] => model.layers.filter((l) => l.kind === 'dense' && l.factorisable).map((l) => l.name);
+  const covered = (): string[] => model.layers.filter((l) => (l.kind === 'dense' || l.kind === 'conv2d') && l.factorisable).map((l) => l.name);
   switch (model.format) {
-    case 'tfjs-layers': return tfjsInputMoments(model.path, dense(), calibration, opts);
-    case 'keras-h5': case 'keras': return tfjsInputMoments(model.path, dense(), calibration, opts, loadKerasInTfjs);
+    case 'tfjs-layers': return tfjsInputMoments(model.path, covered(), calibration, opts);
+    case 'keras-h5': case 'keras': return tfjsInputMoments(model.path, covered(), calibration, opts, loadKerasInTfjs);
     case 'onnx': return onnxInputMoments(model as StoredModel, calibration, opts);
     default: throw new InputError(model.path, `--method whitened is available for ONNX, Keras and TF.js layers models (this is ${model.format})`);
   }

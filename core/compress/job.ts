@@ -9,12 +9,12 @@ import { AtomicOutput } from '../io/atomicOutput.js';
 import { InputError, throwIfAborted, type JobOptions } from '../types.js';
 import type { Tensor } from '../eval/tensor.js';
 import { finetuneTfjs, type FinetuneResult } from './finetuneTfjs.js';
-import { plainStrategy, whitenedStrategy } from './strategy.js';
+import { plainStrategy, whitenedStrategy, withSensitivity } from './strategy.js';
 import { rewriteTopology } from '../formats/tfjsWriter.js';
 import { makePlan, type Goal } from './plan.js';
 import { mapInLanes } from '../lanes.js';
 import { predictBytes, storageName, type CompressReport } from './report.js';
-import type { Method, StorageDType } from './types.js';
+import type { Allocation, Method, StorageDType } from './types.js';
 
 export interface CompressOptions extends JobOptions {
   goal: Goal;
@@ -25,6 +25,8 @@ export interface CompressOptions extends JobOptions {
   /** Reuse an analysis already computed for this file (the IDE has one cached; plain SVD only). */
   analysis?: Analysis;
   method?: Method;
+  /** Default for --method whitened on TF.js layers models: 'sensitivity' (needs calibration); otherwise 'spectrum'. */
+  allocation?: Allocation;
   /** Unlabeled inputs for whitening and fine-tuning. */
   calibration?: Tensor;
   /** Fine-tuning steps after factorising (TF.js layers models). */
@@ -41,9 +43,14 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
     const stage = { signal: o.signal, progress: { report: (f: number, l: string) => o.progress?.report(f * 0.3, `analysing: ${l}`) } };
     if ((o.method === 'whitened' || o.finetune) && !o.calibration) throw new InputError(path, `${o.method === 'whitened' ? '--method whitened' : '--finetune'} needs --calibration inputs`);
     if (o.finetune && model.format !== 'tfjs-layers') throw new InputError(path, `--finetune is available for TF.js layers models (this is ${model.format})`);
-    const strategy = o.method === 'whitened'
+    // Only a --ratio budget is allocated across layers; other goals fix each layer's rank alone.
+    const allocation = o.goal.kind === 'ratio' ? o.allocation ?? (o.method === 'whitened' && model.format === 'tfjs-layers' ? 'sensitivity' : 'spectrum') : undefined;
+    if (allocation === 'sensitivity' && !o.calibration) throw new InputError(path, 'sensitivity allocation needs --calibration inputs');
+    if (allocation === 'sensitivity' && model.format !== 'tfjs-layers') throw new InputError(path, `sensitivity allocation is available for TF.js layers models (this is ${model.format})`);
+    const base = o.method === 'whitened'
       ? await whitenedStrategy(model, o.engine, o.calibration!, stage)
       : await plainStrategy(model, o.engine, stage, o.analysis);
+    const strategy = allocation === 'sensitivity' ? await withSensitivity(base, model, o.calibration!, stage) : base;
     const plan = await makePlan(strategy.analysis, o.goal);
     const todo = model.layers.filter((l) => (plan.get(l.name) ?? Infinity) < Math.min(l.matrix.rows, l.matrix.cols));
     let done = 0;
@@ -76,7 +83,7 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
         predictedBytes: predicted.bytes,
         layers: [...factors.values()].map((f) => ({ name: f.layer.name, rank: f.rank, dtype: storageName(f.layer.dtype, o.dtype), relativeError: f.relativeError })),
         source: model.path, output: out, files: [...sink.sizes().keys()], format: model.format, engine: o.engine.description,
-        method: o.method ?? 'svd', finetune,
+        method: o.method ?? 'svd', allocation, finetune,
       };
       const rep = await sink.file(`${out}.report.json`);
       await rep.write(new TextEncoder().encode(`${JSON.stringify(report, null, 2)}\n`));

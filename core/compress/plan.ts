@@ -37,7 +37,7 @@ export async function makePlan(analysis: Analysis, goal: Goal): Promise<Plan> {
       if (budget < minimum) {
         throw new InputError(analysis.path, `--ratio ${goal.ratio} is below the smallest reachable ratio ${((fixed + minimum) / analysis.totalParams).toFixed(4)}`);
       }
-      const a = allocate(layers.map((l) => ({ rows: l.rows, cols: l.cols, sigma: l.singularValues })), budget);
+      const a = allocate(layers.map((l) => ({ rows: l.rows, cols: l.cols, sigma: l.singularValues, weight: l.sensitivity })), budget);
       return new Map(layers.map((l, i) => [l.name, a.ranks[i]]));
     }
     case 'ranks':

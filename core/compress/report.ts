@@ -2,7 +2,7 @@
 import { DTYPE_BYTES } from '../io/decode.js';
 import type { Model } from '../types.js';
 import type { FinetuneResult } from './finetuneTfjs.js';
-import type { Factorisation, Method, StorageDType } from './types.js';
+import type { Allocation, Factorisation, Method, StorageDType } from './types.js';
 
 export interface LayerReport { name: string; rank: number; dtype: string; relativeError: number }
 
@@ -20,6 +20,8 @@ export interface CompressReport {
   format: string;
   engine: string;
   method: Method;
+  /** How a --ratio budget was spread over layers. */
+  allocation?: Allocation;
   finetune?: FinetuneResult;
 }
 

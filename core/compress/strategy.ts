@@ -1,11 +1,14 @@
 // How a job gets its spectra (for planning) and its factors: plain SVD of the weights, or
-// whitened SVD on calibration statistics (layers the format's collector covers, calibrate.ts).
+// whitened SVD on calibration statistics (layers the format's collector covers, calibrate.ts);
+// optionally with each layer's spectrum weighted by its measured sensitivity.
 import { analyzeModel, layerAnalysis, type Analysis } from '../analysis.js';
 import type { Engine } from '../engines/engine.js';
 import type { Tensor } from '../eval/tensor.js';
 import type { JobOptions, Layer, Model } from '../types.js';
 import { inputMoments } from './calibrate.js';
+import { cumulativeEnergy, rankForEnergy } from '../ranks/ranks.js';
 import { factorize } from './factorize.js';
+import { tfjsSensitivity } from './sensitivityTfjs.js';
 import type { Factorisation } from './types.js';
 import { choleskyWithJitter, whitenedFactors, whitenWeight } from './whiten.js';
 
@@ -22,15 +25,46 @@ export async function plainStrategy(model: Model, engine: Engine, opts: JobOptio
   };
 }
 
-function weightError(w: Float32Array, a: Float32Array, b: Float32Array, rows: number, cols: number, k: number): number {
-  let num = 0, den = 0;
+/** A·B (rows×k times k×cols), accumulated in f64. */
+function product(a: Float32Array, b: Float32Array, rows: number, cols: number, k: number): Float32Array {
+  const out = new Float32Array(rows * cols);
   const row = new Float64Array(cols);
   for (let i = 0; i < rows; i++) {
     row.fill(0);
     for (let p = 0; p < k; p++) { const aip = a[i * k + p]; for (let j = 0; j < cols; j++) row[j] += aip * b[p * cols + j]; }
-    for (let j = 0; j < cols; j++) { const d = w[i * cols + j] - row[j]; num += d * d; den += w[i * cols + j] ** 2; }
+    out.set(row, i * cols);
   }
+  return out;
+}
+
+function weightError(w: Float32Array, a: Float32Array, b: Float32Array, rows: number, cols: number, k: number): number {
+  const ab = product(a, b, rows, cols, k);
+  let num = 0, den = 0;
+  for (let i = 0; i < w.length; i++) { const d = w[i] - ab[i]; num += d * d; den += w[i] * w[i]; }
   return den > 0 ? Math.sqrt(num / den) : 0;
+}
+
+/** Energy a sensitivity probe keeps: near where budgets of interest put the ranks, where the model is still close to linear in the error. */
+const PROBE_ENERGY = 0.9;
+
+/**
+ * The strategy with each factorisable layer's spectrum weighted by its measured effect on the
+ * model output (sensitivityTfjs.ts): each layer is approximated alone at the rank keeping
+ * PROBE_ENERGY of its spectrum, and the output error per unit of discarded energy becomes
+ * the layer's weight in the allocator's objective.
+ */
+export async function withSensitivity(strategy: Strategy, model: Model, calibration: Tensor, opts: JobOptions): Promise<Strategy> {
+  const probes = [];
+  for (const la of strategy.analysis.layers.filter((l) => l.factorisable)) {
+    const layer = model.layers.find((x) => x.name === la.name)!;
+    const cum = cumulativeEnergy(la.singularValues);
+    const k = Math.max(1, Math.min(rankForEnergy(la.singularValues, PROBE_ENERGY), Math.min(la.rows, la.cols) - 1));
+    const f = await strategy.factor(layer, k);
+    probes.push({ name: la.name, approx: product(f.a, f.b, la.rows, la.cols, f.rank), discarded: 1 - cum[f.rank] });
+  }
+  const weights = await tfjsSensitivity(model.path, probes, calibration, opts);
+  const layers = strategy.analysis.layers.map((l) => (weights.has(l.name) ? { ...l, sensitivity: weights.get(l.name)! } : l));
+  return { ...strategy, analysis: { ...strategy.analysis, layers } };
 }
 
 export async function whitenedStrategy(model: Model, engine: Engine, calibration: Tensor, opts: JobOptions): Promise<Strategy> {

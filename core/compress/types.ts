@@ -3,6 +3,8 @@ import type { Layer } from '../types.js';
 
 export type StorageDType = 'f32' | 'f16' | 'int8';
 export type Method = 'svd' | 'whitened';
+/** What the global allocator ranks layers by: their spectra alone, or weighted by measured sensitivity. */
+export type Allocation = 'spectrum' | 'sensitivity';
 
 /** Chosen rank per layer name; a rank ≥ min(rows, cols) (or absence) leaves the layer dense. */
 export type Plan = Map<string, number>;

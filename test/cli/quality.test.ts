@@ -43,4 +43,9 @@ test('data-aware options are refused clearly where they cannot apply', () => {
   assert.match(r.stderr, /needs --calibration/);
   const bad = cli('compress', `${EX}/model.json`, '--ratio', '0.5', '--method', 'fancy');
   assert.equal(bad.code, 2);
+  const alloc = cli('compress', `${EX}/model.json`, '--ratio', '0.5', '--allocation', 'sensitivity');
+  assert.equal(alloc.code, 2);
+  assert.match(alloc.stderr, /sensitivity allocation needs --calibration/);
+  const badAlloc = cli('compress', `${EX}/model.json`, '--ratio', '0.5', '--allocation', 'vibes');
+  assert.equal(badAlloc.code, 2);
 });

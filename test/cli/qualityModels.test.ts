@@ -1,5 +1,6 @@
 // The quality bench's second real model (examples/fashion-cnn): it loads, every method
-// compresses it to 34 % of its parameters, and each output loads in stock tfjs
+// (plain, whitened convolutions and Dense layers with sensitivity or spectrum allocation,
+// fine-tuned) compresses it to 34 % of its parameters, and each output loads in stock tfjs
 // (`reducible evaluate`) with test accuracy above a sane floor. Also: fine-tuning a model
 // with factorised convolutions works on the wasm backend (which has no Conv2D filter
 // gradient) by training the Dense factors and reporting the convolution factors as frozen;
@@ -41,6 +42,7 @@ test('the Fashion-MNIST CNN loads and analyses: two convolutions and two Dense l
 const METHODS: [string, string[]][] = [
   ['svd', []],
   ['whitened', ['--method', 'whitened', '--calibration', `${DATA}/calib.npz:x`]],
+  ['whitened-spectrum', ['--method', 'whitened', '--allocation', 'spectrum', '--calibration', `${DATA}/calib.npz:x`]],
   ['finetuned', ['--method', 'whitened', '--calibration', `${DATA}/calib.npz:x`, '--finetune', '60']],
 ];
 

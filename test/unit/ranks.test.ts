@@ -66,6 +66,23 @@ test('allocation is optimal against brute force on random small instances', () =
   }), { numRuns: 400, seed: 7 });
 });
 
+test('sensitivity weighting is monotone: a heavier layer never gets a worse approximation', () => {
+  fc.assert(fc.property(fc.array(layerArb, { minLength: 2, maxLength: 4 }), fc.double({ min: 0.05, max: 1, noNaN: true }),
+    fc.nat(3), fc.double({ min: 1.01, max: 100, noNaN: true }), (layers, frac, pick, factor) => {
+      const i = pick % layers.length;
+      const total = layers.reduce((s, l) => s + l.rows * l.cols, 0);
+      const minimum = layers.reduce((s, l) => s + paramsAtRank(l.rows, l.cols, breakEvenRank(l.rows, l.cols) > 0 ? 1 : Math.min(l.rows, l.cols)), 0);
+      const budget = Math.max(minimum, Math.floor(total * frac));
+      const weights = layers.map((_, j) => 1 + j / 3);
+      const light = allocate(layers.map((l, j) => ({ ...l, weight: weights[j] })), budget);
+      const heavy = allocate(layers.map((l, j) => ({ ...l, weight: j === i ? weights[j] * factor : weights[j] })), budget);
+      // Compare discarded energy rather than ranks: with equal errors either rank is optimal.
+      const discarded = (k: number): number => (k >= Math.min(layers[i].rows, layers[i].cols) ? 0 : 1 - cumulativeEnergy(layers[i].sigma)[k]);
+      assert.ok(discarded(heavy.ranks[i]) <= discarded(light.ranks[i]) + 1e-12, `layer ${i}: rank ${light.ranks[i]} → ${heavy.ranks[i]} when its weight grew ×${factor}`);
+      assert.ok(heavy.params <= budget);
+    }), { numRuns: 400, seed: 11 });
+});
+
 test('pinned layers keep their rank', () => {
   const layers: AllocLayer[] = [
     { rows: 50, cols: 40, sigma: Array.from({ length: 40 }, (_, i) => 0.9 ** i), pinned: 7 },

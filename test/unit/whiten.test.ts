@@ -56,3 +56,29 @@ test('whitened SVD: the calibration output error equals the discarded whitened s
     await engine.close();
   }
 });
+
+test('Conv2D input moments are im2col statistics: patch·W output error equals the quadratic form in the moments', async () => {
+  const tf = await import('@tensorflow/tfjs');
+  const { smallCnn } = await import('../fixtures/tfjsModels.js');
+  const { tfjsInputMoments } = await import('../../core/compress/calibrateTfjs.js');
+  const { loadTfjsLayersModel } = await import('../../core/eval/tfjsRuntime.js');
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const path = await smallCnn(mkdtempSync(join(tmpdir(), 'reducible-convmoments-')));
+  const n = 7;
+  const x = { data: randomMatrix(n, 12 * 12 * 3, 5), shape: [n, 12, 12, 3] };
+  // c2: 3×3, stride 2, 'same' padding, on c1's 16 channels: patches of 144 values.
+  const m = (await tfjsInputMoments(path, ['c2'], x, {}, undefined, 3)).get('c2')!;
+  assert.equal(m.dim, 144);
+  assert.equal(m.samples, n * 5 * 5);
+  const model = await loadTfjsLayersModel(path);
+  const h = tf.model({ inputs: model.inputs, outputs: model.getLayer('c2').input as import('@tensorflow/tfjs').SymbolicTensor }).predict(tf.tensor(x.data, x.shape)) as import('@tensorflow/tfjs').Tensor4D;
+  const d = randomMatrix(144, 24, 6);
+  const y = tf.conv2d(h, tf.tensor4d(d, [3, 3, 16, 24]), 2, 'same');
+  const direct = (await tf.sum(tf.square(y)).data())[0] / m.samples;
+  let quad = 0;
+  for (let j = 0; j < 24; j++) for (let a = 0; a < 144; a++) for (let b = 0; b < 144; b++) quad += d[a * 24 + j] * m.c[a * 144 + b] * d[b * 24 + j];
+  assert.ok(Math.abs(direct - quad) < 1e-4 * direct, `direct ${direct} vs moments ${quad}`);
+  model.dispose();
+});

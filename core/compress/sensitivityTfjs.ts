@@ -1,0 +1,51 @@
+// How much each layer's approximation error reaches a TF.js layers model's output, measured
+// on calibration inputs. A layer's spectrum says how much of *its own* output (or weight) a
+// rank discards; the model output can amplify or absorb that error depending on what follows
+// (ReLUs, later layers, the softmax). The global allocator weights each layer's discarded
+// energy share by this gain, so it spends parameters where the model output needs them.
+import type { Tensor } from '../eval/tensor.js';
+import { loadTfjsLayersModel, tfjs } from '../eval/tfjsRuntime.js';
+import { throwIfAborted, type JobOptions } from '../types.js';
+
+export interface SensitivityProbe {
+  name: string;
+  /** The layer's weight matrix replaced by its approximation at the probe rank (rows×cols, row-major = the kernel's layout). */
+  approx: Float32Array;
+  /** Share of the layer's spectrum energy that approximation discards (Σ_{i>k}σ²/Σσ²). */
+  discarded: number;
+}
+
+/** Calibration inputs a probe runs on: enough for a stable ratio, few enough to stay cheap. */
+export const SENSITIVITY_SAMPLES = 2000;
+
+/**
+ * For each probe: (‖ΔY‖²/‖Y‖² of the model output with only that layer approximated) ÷ its
+ * discarded share, i.e. the model output error per unit of the layer's own discarded energy.
+ * A layer whose probe discards nothing gets the neutral weight 1.
+ */
+export async function tfjsSensitivity(modelPath: string, probes: SensitivityProbe[], x: Tensor, opts: JobOptions = {}): Promise<Map<string, number>> {
+  const tf = await tfjs();
+  const model = await loadTfjsLayersModel(modelPath);
+  const n = Math.min(x.shape[0], SENSITIVITY_SAMPLES);
+  const per = x.data.length / x.shape[0];
+  const xs = tf.tensor(x.data.subarray(0, n * per), [n, ...x.shape.slice(1)]);
+  const reference = model.predict(xs, { batchSize: 1000 }) as import('@tensorflow/tfjs').Tensor;
+  try {
+    const refNorm2 = tf.tidy(() => tf.sum(tf.square(reference)).dataSync()[0]);
+    const out = new Map<string, number>();
+    for (const p of probes) {
+      throwIfAborted(opts.signal);
+      if (!(p.discarded > 1e-12)) { out.set(p.name, 1); continue; }
+      const layer = model.getLayer(p.name);
+      const original = layer.getWeights();
+      layer.setWeights([tf.tensor(p.approx, original[0].shape), ...original.slice(1)]);
+      const err2 = tf.tidy(() => tf.sum(tf.square(tf.sub(model.predict(xs, { batchSize: 1000 }) as import('@tensorflow/tfjs').Tensor, reference))).dataSync()[0]);
+      layer.setWeights(original);
+      out.set(p.name, refNorm2 > 0 ? err2 / refNorm2 / p.discarded : 1);
+    }
+    return out;
+  } finally {
+    tf.dispose([xs, reference]);
+    model.dispose();
+  }
+}
