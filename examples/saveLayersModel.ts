@@ -20,8 +20,10 @@ export async function saveLayersModel(model: tf.LayersModel, dir: string, option
   mkdirSync(dir, { recursive: true });
   await model.save(tf.io.withSaveHandler(async (a) => {
     writeFileSync(join(dir, bin), new Uint8Array(a.weightData as ArrayBuffer));
-    const json = { format: 'layers-model', generatedBy: options.generatedBy ?? null, convertedBy: null,
-      modelTopology: a.modelTopology, weightsManifest: [{ paths: [bin], weights: a.weightSpecs }] };
+    // Without provenance the file carries only the standard fields (fuzz regressions replay
+    // mutations by JSON node index on the test fixtures, so their layout must not move).
+    const provenance = options.generatedBy === undefined ? {} : { generatedBy: options.generatedBy, convertedBy: null };
+    const json = { format: 'layers-model', ...provenance, modelTopology: a.modelTopology, weightsManifest: [{ paths: [bin], weights: a.weightSpecs }] };
     writeFileSync(join(dir, name), JSON.stringify(json));
     return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
   }));
