@@ -9,6 +9,7 @@ import { symmetricEigenvalues, tridiagonalEigenvalues } from '../linalg/symmetri
 import { tridiagonalEigenvectors } from '../linalg/tridiagonalVectors.js';
 import { GramReduction, gramReductionFits, type Helpers } from '../linalg/wasmSpectra.js';
 import { checkRank, type TruncatedSvd } from './engine.js';
+import { mulberry32 } from '../linalg/mulberry32.js';
 
 /**
  * Chooses the route. The exact one costs about twice a spectrum, on SIMD kernels and helper
@@ -236,16 +237,10 @@ function norm(v: Float64Array, o: number, len: number): number {
   return Math.sqrt(s);
 }
 
-/** Deterministic standard normal samples (mulberry32 + Box–Muller): same input, same factors. */
+/** Deterministic standard normal samples (Box–Muller): same input, same factors. */
 function gaussianSource(seed: number): () => number {
-  let s = seed >>> 0;
-  const uniform = (): number => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
+  const next = mulberry32(seed);
+  const uniform = (): number => (next() + 0.5) / 4294967296;
   return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
 }
 

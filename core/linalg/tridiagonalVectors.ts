@@ -1,6 +1,7 @@
 // Eigenvectors of a symmetric tridiagonal matrix for known eigenvalues, by inverse iteration
 // (LAPACK dstein): O(n) per vector and iteration, so a truncated SVD pays for the k vectors
 // it keeps, not for all n as QL with accumulated rotations would (O(n³)).
+import { mulberry32 } from './mulberry32.js';
 
 /** Inverse-iteration steps per vector: the first already gains ~1/ε on a simple eigenvalue. */
 const ITERATIONS = 3;
@@ -117,14 +118,8 @@ class TridiagonalLu {
   }
 }
 
-/** Deterministic uniform samples in (−1, 1) (mulberry32): same input, same vectors. */
+/** Deterministic uniform samples in (−1, 1): same input, same vectors. */
 function uniformSource(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 2147483648 - 1;
-  };
+  const next = mulberry32(seed);
+  return () => (next() + 0.5) / 2147483648 - 1;
 }
