@@ -90,7 +90,7 @@ test('fine-tuning keeps trained factors only where the held-out output error fel
       const a0 = Float32Array.from(f.a);
       const factors = new Map([['hidden', f]]);
       const topology = rewriteTopology((model as unknown as { extra: { modelTopology: Record<string, unknown> } }).extra.modelTopology, factors, path);
-      return { r: await finetuneTfjs(path, topology, factors, x, { steps: 40, learningRate }), f, a0 };
+      return { r: await finetuneTfjs(path, topology, factors, x, { steps: 150, learningRate }), f, a0 };
     };
     const good = await tune(1e-2);
     assert.equal(good.r.discarded, undefined, JSON.stringify(good.r));
