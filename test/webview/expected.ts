@@ -2,7 +2,12 @@
 import type { Analysis } from '../../core/analysis.js';
 import { allocate } from '../../core/ranks/allocate.js';
 
-export interface Expected { ranks: Map<string, number>; params: number }
+export interface Expected {
+  ranks: Map<string, number>;
+  params: number;
+  /** Bytes with the factors in each dtype, for an all-float32 model: dense layers and unlayered tensors keep 4 bytes a parameter. */
+  bytes: { f32: number; f16: number; int8: number };
+}
 
 /** The allocation for keeping `keep` of all parameters: layers' budget is that minus the unlayered ones. */
 export function expectedAllocation(a: Analysis, keep: number, pins: Record<string, number> = {}): Expected {
@@ -11,5 +16,12 @@ export function expectedAllocation(a: Analysis, keep: number, pins: Record<strin
     rows: l.rows, cols: l.cols, sigma: l.singularValues,
     pinned: l.factorisable ? pins[l.name] : Math.min(l.rows, l.cols),
   })), keep * a.totalParams - unlayered);
-  return { ranks: new Map(a.layers.map((l, i) => [l.name, alloc.ranks[i]])), params: alloc.params + unlayered };
+  const bytesAt = (perParam: number): number => unlayered * 4 + a.layers.reduce((s, l, i) => {
+    const k = alloc.ranks[i];
+    return s + (k >= Math.min(l.rows, l.cols) ? l.rows * l.cols * 4 : k * (l.rows + l.cols) * perParam);
+  }, 0);
+  return {
+    ranks: new Map(a.layers.map((l, i) => [l.name, alloc.ranks[i]])), params: alloc.params + unlayered,
+    bytes: { f32: bytesAt(4), f16: bytesAt(2), int8: bytesAt(1) },
+  };
 }

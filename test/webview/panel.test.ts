@@ -80,8 +80,9 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
       assert.deepEqual(await panel.ranks(), want.ranks);
       assert.equal(await panel.total('params'), want.params);
       assert.equal(await panel.total('f32'), want.params * 4);
-      assert.equal(await panel.total('f16'), want.params * 2);
-      assert.equal(await panel.total('int8'), want.params);
+      assert.equal(await panel.total('f16'), want.bytes.f16);
+      assert.equal(await panel.total('int8'), want.bytes.int8);
+      assert.equal(want.bytes.f32, want.params * 4);
     };
     await expect(0.5);
     const slider = panel.page.locator('#budget');
