@@ -39,7 +39,9 @@ export const RUNTIMES: Partial<Record<ModelFormat, Runtime>> = {
 export interface EvalOptions { inputs?: string; labels?: string; samples?: number; seed?: number }
 
 export async function evaluate(originalPath: string, compressedPath: string, o: EvalOptions = {}): Promise<EvalReport> {
-  const [a, b] = [await openModel(originalPath), await openModel(compressedPath)];
+  const a = await openModel(originalPath);
+  // The original stays open only if the second opens too: a refused file must not leak the first.
+  const b = await openModel(compressedPath).catch(async (e: unknown) => { await a.close(); throw e; });
   try {
     const side = (m: Model): ModelSide => ({ path: m.path, format: m.format, params: m.totalParams, bytes: m.fileBytes });
     const report: EvalReport = { original: side(a), compressed: side(b), samples: 0, inputsFrom: o.inputs ? 'file' : 'random' };
