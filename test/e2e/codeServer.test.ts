@@ -4,9 +4,10 @@
 import { spawnSync } from 'node:child_process';
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Browser } from 'playwright-core';
+import { CRASHED_RESTARTED, STOPPED } from '../../client/restartPolicy.js';
 import type { CompressReport } from '../../core/compress/report.js';
 import type { EvalReport } from '../../core/eval/evaluate.js';
 import { tempDir } from '../helpers/cli.js';
@@ -258,6 +259,40 @@ test('tradeoff panel: open the example, move the budget, Compress at the panel\'
   assert.deepEqual(restored, after);
   assert.equal(await field.inputValue(), '30.0');
 }));
+
+// Last, since it leaves the server stopped: the client's answer to a dying server, in the
+// real workbench (the policy itself is unit-tested in test/unit).
+test('a language server that dies is restarted once and the workbench says so; a second death leaves it stopped, saying how to restart', { skip: noClient, timeout: 240_000 }, (t) => scenario(t, async () => {
+  const [first] = await until('the language server process', async () => {
+    const pids = languageServerPids();
+    return pids.length === 1 ? pids : undefined;
+  }, 60_000);
+  process.kill(first, 'SIGKILL');
+  await wb.page.locator('.notification-toast', { hasText: CRASHED_RESTARTED }).waitFor({ timeout: 60_000 });
+  const [second] = await until('a new language server process', async () => {
+    const pids = languageServerPids();
+    return pids.length === 1 && pids[0] !== first ? pids : undefined;
+  }, 60_000);
+  await wb.screenshot('server-restarted');
+  process.kill(second, 'SIGKILL');
+  await wb.page.locator('.notification-toast', { hasText: STOPPED }).waitFor({ timeout: 60_000 });
+  await wb.page.waitForTimeout(3000);
+  assert.deepEqual(languageServerPids(), [], 'no third server after the second death');
+  await wb.screenshot('server-stopped');
+}));
+
+/** Processes running this profile's installed copy of dist/server.js (Linux /proc). */
+function languageServerPids(): number[] {
+  const installed = profile!.extensionsDir;
+  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).flatMap((d) => {
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
+      return cmd.some((a) => a.startsWith(installed) && a.endsWith(join('dist', 'server.js'))) ? [Number(d)] : [];
+    } catch {
+      return []; // exited while listed
+    }
+  });
+}
 
 /** Removes a compressed model and everything its report says was written with it. */
 function removeOutput(output: string): void {
