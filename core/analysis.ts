@@ -3,7 +3,7 @@ import type { Engine } from './engines/engine.js';
 import { breakEvenRank, cumulativeEnergy, paramsAtRank, suggestedRank } from './ranks/ranks.js';
 import type { JobOptions, LayerKind, Model, ModelFormat } from './types.js';
 import { throwIfAborted } from './types.js';
-import { mapInLanes } from './lanes.js';
+import { lanesFor, mapInLanes } from './lanes.js';
 
 /** One layer in `analyze --json` (contract) plus additive fields the IDE uses. */
 export interface LayerAnalysis {
@@ -53,7 +53,7 @@ export async function analyzeModel(model: Model, engine: Engine, energy = DEFAUL
     const sigma = await engine.spectrum({ data, rows, cols, transfer: true }, opts);
     opts.progress?.report(++done / model.layers.length, layer.name);
     return layerAnalysis(layer, Array.from(sigma), energy);
-  });
+  }, lanesFor(model.layers));
   return {
     format: model.format, path: model.path, fileBytes: model.fileBytes, totalParams: model.totalParams,
     tensorBytes: model.tensors.reduce((sum, t) => sum + t.storedBytes, 0), energy, layers,

@@ -12,7 +12,7 @@ import { finetuneTfjs, type FinetuneResult } from './finetuneTfjs.js';
 import { plainStrategy, whitenedStrategy, withSensitivity } from './strategy.js';
 import { rewriteTopology } from '../formats/tfjsWriter.js';
 import { makePlan, type Goal } from './plan.js';
-import { mapInLanes } from '../lanes.js';
+import { lanesFor, mapInLanes } from '../lanes.js';
 import { predictBytes, storageName, type CompressReport } from './report.js';
 import type { Allocation, Method, StorageDType } from './types.js';
 
@@ -59,7 +59,7 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
       const f = await strategy.factor(layer, plan.get(layer.name)!);
       o.progress?.report(0.3 + (o.finetune ? 0.6 : 0.69) * (++done / todo.length), `factorised ${layer.name}`);
       return f;
-    });
+    }, lanesFor(todo));
     // Writers and the report list layers in the model's order.
     const factors = new Map(results.map((f) => [f.layer.name, f]));
     let finetune: FinetuneResult | undefined;

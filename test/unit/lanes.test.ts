@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as tick } from 'node:timers/promises';
-import { mapInLanes } from '../../core/lanes.js';
+import { LAYER_LANES, lanesFor, mapInLanes } from '../../core/lanes.js';
 
 test('mapInLanes: results in input order, never more than `lanes` in flight', async () => {
   let inFlight = 0, most = 0;
@@ -27,4 +27,12 @@ test('mapInLanes: the first failure rejects and no later item starts', async () 
   await tick(); await tick(); await tick();
   // Item 1 fails while item 0 is still running; item 0's lane then stops instead of taking item 2.
   assert.deepEqual(started, [0, 1]);
+});
+
+test('lanesFor: one lane once any layer reaches 2²² elements, the default below', () => {
+  const layer = (rows: number, cols: number) => ({ matrix: { rows, cols } });
+  assert.equal(lanesFor([layer(784, 512), layer(512, 256)]), LAYER_LANES);
+  assert.equal(lanesFor([layer(784, 512), layer(2048, 2048)]), 1);
+  assert.equal(lanesFor([layer(2048, 2047)]), LAYER_LANES);
+  assert.equal(lanesFor([]), LAYER_LANES);
 });
