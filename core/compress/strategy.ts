@@ -11,6 +11,7 @@ import { factorize } from './factorize.js';
 import { tfjsSensitivity } from './sensitivityTfjs.js';
 import type { Factorisation } from './types.js';
 import { choleskyWithJitter, whitenedFactors, whitenWeight } from './whiten.js';
+import { lanesFor, mapInLanes } from '../lanes.js';
 
 export interface Strategy {
   /** Spectra the planner allocates on (whitened ones measure output error). */
@@ -71,14 +72,15 @@ export async function whitenedStrategy(model: Model, engine: Engine, calibration
   const moments = await inputMoments(model, calibration, opts);
   const chol = new Map([...moments].map(([name, m]) => [name, choleskyWithJitter(m.c, m.dim)]));
   const plain = await analyzeModel(model, engine, undefined, opts);
-  const layers = await Promise.all(plain.layers.map(async (la) => {
+  // A few layers at a time, as analysis reads them: each holds its matrix and whitened copy.
+  const layers = await mapInLanes(plain.layers, async (la) => {
     const l = chol.get(la.name);
     const layer = model.layers.find((x) => x.name === la.name)!;
     if (!l) return la;
     const m = whitenWeight(l, await model.readMatrix(layer), layer.matrix.rows, layer.matrix.cols);
     const sigma = await engine.spectrum({ data: m, rows: layer.matrix.rows, cols: layer.matrix.cols }, opts);
     return layerAnalysis(layer, Array.from(sigma), plain.energy);
-  }));
+  }, lanesFor(model.layers));
   return {
     analysis: { ...plain, layers },
     async factor(layer, rank) {
