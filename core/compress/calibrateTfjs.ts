@@ -12,7 +12,7 @@ import { loadTfjsLayersModel, tfjs } from '../eval/tfjsRuntime.js';
 import { InputError, throwIfAborted, type JobOptions } from '../types.js';
 import { MomentAccumulator, type InputMoments } from './moments.js';
 
-export const MOMENT_SAMPLES = 5000;
+const MOMENT_SAMPLES = 5000;
 
 type Tf = Awaited<ReturnType<typeof tfjs>>;
 type TfTensor = import('@tensorflow/tfjs').Tensor;

@@ -5,9 +5,8 @@
 // teacher's "dark knowledge" about near-miss classes that argmax agreement throws away;
 // other outputs are matched by mean squared error. Adam with a cosine-decayed learning rate;
 // seeded minibatch sampling, so runs are reproducible.
-import { readFile } from 'node:fs/promises';
 import type { Tensor } from '../eval/tensor.js';
-import { loadTfjsLayersModel, tfjs } from '../eval/tfjsRuntime.js';
+import { tfjs, tfjsFiles } from '../eval/tfjsRuntime.js';
 import { throwIfAborted, type JobOptions } from '../types.js';
 import type { Factorisation } from './types.js';
 
@@ -37,7 +36,7 @@ export interface FinetuneOptions extends JobOptions {
   seed?: number;
 }
 
-export const FINETUNE_DEFAULTS = { batchSize: 256, learningRate: 2e-3, temperature: 2, seed: 1 } as const;
+const FINETUNE_DEFAULTS = { batchSize: 256, learningRate: 2e-3, temperature: 2, seed: 1 } as const;
 
 /** Held-out share of the calibration inputs that decides whether trained factors are kept. */
 const HELD_OUT = 0.1;
@@ -77,10 +76,11 @@ export async function finetuneTfjs(modelPath: string, topology: object, factors:
   const tf = await tfjs();
   const lr = o.learningRate ?? FINETUNE_DEFAULTS.learningRate;
   const T = o.temperature ?? FINETUNE_DEFAULTS.temperature;
-  const teacher = await loadTfjsLayersModel(modelPath);
+  const { json, handler } = await tfjsFiles(modelPath);
+  const teacher = await tf.loadLayersModel(handler);
   const outName = teacher.layers[teacher.layers.length - 1].name;
   const softmax = teacher.getLayer(outName).getConfig().activation === 'softmax';
-  const originalTopology = JSON.parse(await readFile(modelPath, 'utf8')).modelTopology as object;
+  const originalTopology = json.modelTopology as object;
   // Training runs on logits (softmax removed); the fidelity checks use the models as written.
   const teacherLogits = softmax ? await build(tf, withLogitOutput(originalTopology, outName)) : teacher;
   const student = await build(tf, topology);

@@ -7,7 +7,7 @@ import type { Tensor } from '../eval/tensor.js';
 import { loadTfjsLayersModel, tfjs } from '../eval/tfjsRuntime.js';
 import { throwIfAborted, type JobOptions } from '../types.js';
 
-export interface SensitivityProbe {
+interface SensitivityProbe {
   name: string;
   /** The layer's weight matrix replaced by its approximation at the probe rank (rows×cols, row-major = the kernel's layout). */
   approx: Float32Array;
@@ -16,7 +16,7 @@ export interface SensitivityProbe {
 }
 
 /** Calibration inputs a probe runs on: enough for a stable ratio, few enough to stay cheap. */
-export const SENSITIVITY_SAMPLES = 2000;
+const SENSITIVITY_SAMPLES = 2000;
 
 /**
  * For each probe: (‖ΔY‖²/‖Y‖² of the model output with only that layer approximated) ÷ its

@@ -20,3 +20,6 @@ export type H5Response =
 
 /** What the worker posts once libhdf5 is loaded, so a request's deadline counts its work only. */
 export const H5_READY = 'h5-ready';
+
+/** What a successful response carries besides its id. */
+export type H5Payload = Omit<H5Response & { ok: true }, 'id' | 'ok'>;

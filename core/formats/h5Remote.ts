@@ -7,7 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import { bundledWorkerPath } from '../io/bundledWorker.js';
 import { InputError } from '../types.js';
-import { H5_READY, type H5Request, type H5Response } from './h5Protocol.js';
+import { H5_READY, type H5Payload, type H5Request, type H5Response } from './h5Protocol.js';
 import type { H5Group } from './h5Tree.js';
 
 export interface Hdf5Limits {
@@ -31,9 +31,8 @@ export function setHdf5Limits(l: Partial<Hdf5Limits>): void { Object.assign(limi
 const idle: Worker[] = [];
 const MAX_IDLE = 1;
 
-type Payload = Omit<H5Response & { ok: true }, 'id' | 'ok'>;
 type Request = H5Request extends infer R ? R extends { id: number } ? Omit<R, 'id'> : never : never;
-interface Pending { resolve: (r: Payload) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+interface Pending { resolve: (r: H5Payload) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
 
 /** A worker that has loaded libhdf5. */
 function startWorker(shownAs: string): Promise<Worker> {
@@ -111,7 +110,7 @@ export class RemoteH5 {
 
   private unlisten(): void { this.worker.off('message', this.onMessage).off('error', this.onError).off('exit', this.onExit); }
 
-  private request(req: Request, timeoutMs: number): Promise<Payload> {
+  private request(req: Request, timeoutMs: number): Promise<H5Payload> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {

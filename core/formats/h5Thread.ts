@@ -8,7 +8,7 @@
 import { parentPort } from 'node:worker_threads';
 import type { Attribute, File, Group } from 'h5wasm/node';
 import { InputError } from '../types.js';
-import { H5_READY, type H5Request, type H5Response } from './h5Protocol.js';
+import { H5_READY, type H5Payload, type H5Request, type H5Response } from './h5Protocol.js';
 import type { H5Attr, H5Group, H5Node } from './h5Tree.js';
 import { datasetDType, h5, h5Reason, h5Refusal, isDataset, isGroup, openH5, readDatasetBytes, vlenStrings } from './kerasHdf5.js';
 
@@ -52,7 +52,7 @@ function snapshot(root: File): H5Group {
   return visit(root, '');
 }
 
-async function handle(req: H5Request): Promise<Omit<H5Response & { ok: true }, 'id' | 'ok'>> {
+async function handle(req: H5Request): Promise<H5Payload> {
   if (req.op === 'open') {
     if (file) throw new Error(`HDF5 worker asked to open ${req.shownAs} while ${shownAs} is open`);
     shownAs = req.shownAs;

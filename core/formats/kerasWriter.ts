@@ -95,6 +95,7 @@ function encode(values: Float32Array, dtype: DType, shape: number[], out: string
 
 async function writeLegacy(b: Builder, src: H5Group, dst: File, splits: Map<string, Split>, original: unknown, config: string): Promise<void> {
   const out = b.out;
+  const rewritten: unknown = JSON.parse(config);
   b.copyAttrs(src, dst, ['model_config']);
   dst.create_attribute('model_config', config);
   const srcWeights = child(src, 'model_weights');
@@ -122,7 +123,7 @@ async function writeLegacy(b: Builder, src: H5Group, dst: File, splits: Map<stri
     // A nested model lists its layers' trainable weights, then the others, each part in its
     // layer order: the part of each weight is read off the original list, where the layer
     // order restarts.
-    const before = layerRank(nestedModel(original, g)), after = layerRank(nestedModel(JSON.parse(config), g));
+    const before = layerRank(nestedModel(original, g)), after = layerRank(nestedModel(rewritten, g));
     const weightNames: { name: string; part: number }[] = [];
     let part = 0, last = -Infinity;
     for (const w of nameListAttr(srcGroup, 'weight_names', out)) {
@@ -145,7 +146,7 @@ async function writeLegacy(b: Builder, src: H5Group, dst: File, splits: Map<stri
     layerNames.push(g);
   }
   // Keras loads the groups by position in its own layer order, which splitting may change.
-  const order = new Map(kerasLayerOrder(JSON.parse(config)).map((n, i) => [n, i]));
+  const order = new Map(kerasLayerOrder(rewritten).map((n, i) => [n, i]));
   const rank = (n: string): number => order.get(n) ?? order.size;
   writeNameListAttr(dstWeights, 'layer_names', [...layerNames].sort((a, b) => rank(a) - rank(b)));
   for (const c of src.children) {

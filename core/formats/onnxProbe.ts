@@ -7,7 +7,7 @@ import type { OutputSink } from '../compress/types.js';
 import { GRAPH_FIELD, MODEL_FIELD, type OnnxGraph } from './onnx.js';
 import { ValueInfoProto } from './onnxSchema.js';
 import { writeOnnx } from './onnxWriter.js';
-import { lengthPrefix, messageFields } from './onnxWire.js';
+import { concat, lengthPrefix, messageFields } from './onnxWire.js';
 import type { StoredModel } from './storedModel.js';
 
 export async function withOutputs(model: StoredModel, values: string[]): Promise<Uint8Array> {
@@ -28,9 +28,3 @@ export async function withOutputs(model: StoredModel, values: string[]): Promise
     : [copy.subarray(f.start, f.end)]));
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of parts) { out.set(p, at); at += p.length; }
-  return out;
-}

@@ -23,17 +23,20 @@ const EXTERNAL = 1;
 /** Opens external data files once each, refusing paths that leave the model's folder. */
 export class ExternalFiles {
   readonly opened = new Map<string, FileSource>();
+  /** By the location as tensors name it: many tensors share one file, resolved once. */
+  private readonly byLocation = new Map<string, FileSource>();
   constructor(private readonly modelPath: string, private readonly dir: string) {}
 
   async open(location: string): Promise<FileSource> {
+    const known = this.byLocation.get(location);
+    if (known) return known;
     const full = await resolveInside(this.dir, location);
     if (!full) throw new InputError(this.modelPath, `external data path "${location}" points outside the model folder`);
-    const cached = this.opened.get(full);
-    if (cached) return cached;
-    const src = await FileSource.open(full).catch((e: Error) => {
+    const src = this.opened.get(full) ?? await FileSource.open(full).catch((e: Error) => {
       throw new InputError(this.modelPath, `external data ${location}: ${e.message.replace(`${full}: `, '')}`);
     });
     this.opened.set(full, src);
+    this.byLocation.set(location, src);
     return src;
   }
 }

@@ -67,3 +67,11 @@ export function lengthPrefix(field: number, length: number): Uint8Array {
   out.set(tag); out.set(len, tag.length);
   return out;
 }
+
+/** The pieces of a message, joined. */
+export function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
+}

@@ -10,7 +10,7 @@ import { InputError } from '../types.js';
 import { GRAPH_FIELD, MODEL_FIELD, type GraphEntry, type OnnxGraph } from './onnx.js';
 import { GraphEdit, encodeInputFor, encodeNode, encodeTensor } from './onnxEmit.js';
 import { rewriteLayer } from './onnxRewrite.js';
-import { lengthPrefix, messageFields } from './onnxWire.js';
+import { concat, lengthPrefix, messageFields } from './onnxWire.js';
 import type { StoredModel } from './storedModel.js';
 
 const STORAGE: Record<string, DType> = { f32: 'float32', f16: 'float16', int8: 'int8' };
@@ -89,9 +89,5 @@ async function inlined(model: StoredModel, e: GraphEntry, src: FileSource): Prom
     .filter((f) => f.field !== TENSOR_FIELD.externalData && f.field !== TENSOR_FIELD.dataLocation && f.field !== TENSOR_FIELD.rawData)
     .map((f) => body.subarray(f.start, f.end));
   const data = await t.source.read(t.offset, t.storedBytes);
-  const pieces = [...kept, lengthPrefix(TENSOR_FIELD.rawData, data.length), data];
-  const out = new Uint8Array(pieces.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of pieces) { out.set(p, at); at += p.length; }
-  return out;
+  return concat([...kept, lengthPrefix(TENSOR_FIELD.rawData, data.length), data]);
 }

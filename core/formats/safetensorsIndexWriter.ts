@@ -4,7 +4,7 @@
 import { basename, dirname, join } from 'node:path';
 import type { Writer } from '../compress/types.js';
 import { InputError } from '../types.js';
-import { INDEX_SUFFIX, type IndexExtra } from './safetensorsIndex.js';
+import { INDEX_SUFFIX, isSafetensorsIndex, type IndexExtra } from './safetensorsIndex.js';
 import { writeSafetensorsFile } from './safetensorsWriter.js';
 import type { StoredModel } from './storedModel.js';
 
@@ -12,7 +12,7 @@ export const writeSafetensorsIndex: Writer<StoredModel> = async (model, factors,
   const { shards, indexMetadata } = model.extra as IndexExtra;
   const name = basename(out);
   // `x.reduced.safetensors.index.json` → shards `x.reduced-00001-of-00002.safetensors`, the Hugging Face pattern.
-  const stem = name.toLowerCase().endsWith(INDEX_SUFFIX) ? name.slice(0, -INDEX_SUFFIX.length) : name.replace(/\.json$/i, '');
+  const stem = isSafetensorsIndex(name) ? name.slice(0, -INDEX_SUFFIX.length) : name.replace(/\.json$/i, '');
   const count = String(shards.length).padStart(5, '0');
   const weightMap: Record<string, string> = {};
   let totalSize = 0;

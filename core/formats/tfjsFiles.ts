@@ -21,7 +21,7 @@ export interface TfjsLayout {
 }
 
 /** `model.json` → `model.reduced.json` + `model.reduced.weights.bin`. */
-export function weightsPathFor(out: string): string {
+function weightsPathFor(out: string): string {
   return join(dirname(out), `${basename(out).replace(/\.json$/, '')}.weights.bin`);
 }
 

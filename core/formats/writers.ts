@@ -5,7 +5,7 @@ import type { ModelFormat } from '../types.js';
 import type { StoredModel } from './storedModel.js';
 import { writeKeras } from './kerasWriter.js';
 import { writeOnnx } from './onnxWriter.js';
-import { INDEX_SUFFIX, isIndexModel } from './safetensorsIndex.js';
+import { INDEX_SUFFIX, isIndexModel, isSafetensorsIndex } from './safetensorsIndex.js';
 import { writeSafetensorsIndex } from './safetensorsIndexWriter.js';
 import { writeSafetensors } from './safetensorsWriter.js';
 import { writeTfjsGraph } from './tfjsGraphWriter.js';
@@ -30,6 +30,6 @@ export const WRITERS: Partial<Record<ModelFormat, WriterEntry>> = {
 
 /** `dir/name.ext` → `dir/name.reduced.ext` (`name.safetensors.index.json` → `name.reduced.safetensors.index.json`). */
 export function defaultOutput(path: string, ext?: string): string {
-  const e = path.toLowerCase().endsWith(INDEX_SUFFIX) ? path.slice(-INDEX_SUFFIX.length) : extname(path);
+  const e = isSafetensorsIndex(path) ? path.slice(-INDEX_SUFFIX.length) : extname(path);
   return join(dirname(path), `${basename(path, e)}.reduced${ext ?? e}`);
 }

@@ -40,7 +40,7 @@ let last: { analysis: Analysis; pins: Record<string, number>; prepared: Prepared
  * The allocator for these layers and pins, prepared once: dragging the budget then costs one
  * walk per move. The panel replaces its pins object on every pin change, so identity is the key.
  */
-export function preparedAllocation(analysis: Analysis, pins: Record<string, number>): PreparedAllocation {
+function preparedAllocation(analysis: Analysis, pins: Record<string, number>): PreparedAllocation {
   if (last?.analysis !== analysis || last.pins !== pins) {
     last = { analysis, pins, prepared: prepareAllocation(allocLayers(analysis, pins)) };
   }
