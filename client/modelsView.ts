@@ -55,8 +55,9 @@ class ModelsProvider implements vscode.TreeDataProvider<ModelSummary> {
 export function modelsView(client: BaseLanguageClient, status: ServerStatus): vscode.Disposable {
   const provider = new ModelsProvider(client);
   let seen = '';
+  const view = vscode.window.createTreeView(MODELS_VIEW, { treeDataProvider: provider, showCollapseAll: false });
   return vscode.Disposable.from(
-    vscode.window.createTreeView(MODELS_VIEW, { treeDataProvider: provider, showCollapseAll: false }),
+    view,
     vscode.commands.registerCommand('reducible.refreshModels', () => provider.refresh()),
     // Redraw when a model finishes or a round ends, not on every progress tick.
     status.onDidChange((s) => {
@@ -66,7 +67,8 @@ export function modelsView(client: BaseLanguageClient, status: ServerStatus): vs
       provider.refresh();
       // The explorer menus need the list even when this view was never opened (or is
       // collapsed): files are known as soon as discovery ends, long before analysis does.
-      if (client.isRunning()) void client.sendRequest(modelsRequest).then(setModelFiles, () => undefined);
+      // A visible view fetches it itself on the refresh above.
+      if (!view.visible && client.isRunning()) void client.sendRequest(modelsRequest).then(setModelFiles, () => undefined);
     }),
   );
 }
