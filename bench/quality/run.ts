@@ -8,8 +8,9 @@
 // RATIOS=0.1,0.05) and the outputs are re-rendered from all of them.
 // Calibration (unlabeled, for whitening, sensitivity and distillation): all 60 000 Fashion-MNIST
 // *training* images (examples/fashion-mnist/train60k.npz, made from the Debian dataset when it
-// is installed), else the committed 5 000 (calib.npz) — RESULTS.md says which was used.
-// Run: npm run bench:quality       (FINETUNE=steps overrides each model's default; MODELS=mlp,cnn to pick)
+// is installed), else the committed 5 000 (calib.npz) — RESULTS.md says which was used; the
+// digits model has its own (examples/digits/calib.npz).
+// Run: npm run bench:quality       (FINETUNE=steps overrides each model's default; MODELS=mlp,cnn,digits to pick)
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
