@@ -8,8 +8,9 @@
 // RATIOS=0.1,0.05) and the outputs are re-rendered from all of them.
 // Calibration (unlabeled, for whitening, sensitivity and distillation): all 60 000 Fashion-MNIST
 // *training* images (examples/fashion-mnist/train60k.npz, made from the Debian dataset when it
-// is installed), else the committed 5 000 (calib.npz) — RESULTS.md says which was used.
-// Run: npm run bench:quality       (FINETUNE=steps overrides each model's default; MODELS=mlp,cnn to pick)
+// is installed), else the committed 5 000 (calib.npz) — RESULTS.md says which was used; the
+// digits model has its own (examples/digits/calib.npz).
+// Run: npm run bench:quality       (FINETUNE=steps overrides each model's default; MODELS=mlp,cnn,digits to pick)
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,13 +27,19 @@ import { renderResults, renderSvg, type BenchModel, type Cell, type MethodId } f
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const RATIOS = [1.0, 0.5, 0.34, 0.2, 0.1, 0.05].filter((r) => !process.env.RATIOS || process.env.RATIOS.split(',').map(Number).includes(r));
 
-/** Steps of fine-tuning per model: the CNN's frozen convolutions make each of its steps far dearer. */
-interface ModelSpec { id: string; title: string; path: string; test: string; labels?: string; finetune: number }
+/** Steps of fine-tuning per model: the CNN's frozen convolutions make each of its steps far dearer.
+ *  calibration: the model's own unlabeled inputs where they are not Fashion-MNIST's (note says so under its table). */
+interface ModelSpec { id: string; title: string; path: string; test: string; labels?: string; finetune: number; calibration?: string; note?: string }
 
 const FASHION = 'examples/fashion-mnist';
+const DIGITS = 'examples/digits';
 const MODELS: ModelSpec[] = [
   { id: 'mlp', title: 'Fashion-MNIST MLP (784-512-256-10, 535 818 params)', path: `${FASHION}/model.json`, test: `${FASHION}/test.npz:x`, labels: `${FASHION}/test.npz:y`, finetune: 3000 },
   { id: 'cnn', title: 'Fashion-MNIST CNN (conv 16, conv 32, dense 64, dense 10)', path: 'examples/fashion-cnn/model.json', test: `${FASHION}/test.npz:x`, labels: `${FASHION}/test.npz:y`, finetune: 1000 },
+  {
+    id: 'digits', title: 'Handwritten digits MLP (64-256-256-10, 85 002 params)', path: `${DIGITS}/model.json`, test: `${DIGITS}/test.npz:x`, labels: `${DIGITS}/test.npz:y`, finetune: 8000,
+    calibration: `${DIGITS}/calib.npz:x`, note: 'scikit-learn\'s 8×8 digits (`examples/digits`): test set 539 images (one image = 0.19 points); calibration and distillation inputs are the 1 258 unlabeled *training* images (`examples/digits/calib.npz`).',
+  },
 ];
 
 /** The largest unlabeled calibration set available here, and how to describe it. */
@@ -44,7 +51,8 @@ function calibrationSet(): { spec: string; description: string } {
     : { spec: `${FASHION}/calib.npz:x`, description: `the committed 5 000 unlabeled *training* images (\`examples/fashion-mnist/calib.npz\`; ${TRAIN_IMAGES} is not installed here, so fine-tuning saw 12× less data than it can use)` };
 }
 
-async function measure(spec: ModelSpec, engine: Engine, dir: string, calibrationSpec: string, save: (ratio: number, m: BenchModel) => void): Promise<void> {
+async function measure(spec: ModelSpec, engine: Engine, dir: string, fashionCalibration: string, save: (ratio: number, m: BenchModel) => void): Promise<void> {
+  const calibrationSpec = spec.calibration ?? fashionCalibration;
   const calibration = await inputsFromFile(calibrationSpec);
   const FINETUNE = Number(process.env.FINETUNE ?? spec.finetune);
   const cells: Cell[] = [];
@@ -52,7 +60,7 @@ async function measure(spec: ModelSpec, engine: Engine, dir: string, calibration
   let samples = 0;
   const model = (ratio: number): BenchModel => ({
     id: spec.id, title: spec.title, path: spec.path, baseline, samples, labelled: spec.labels !== undefined,
-    cells: cells.filter((c) => c.ratio === ratio), finetuneSteps: FINETUNE, calibration: calibrationSpec,
+    cells: cells.filter((c) => c.ratio === ratio), finetuneSteps: FINETUNE, calibration: calibrationSpec, note: spec.note,
   });
   for (const ratio of RATIOS) {
     const tag = `${spec.id}-${ratio}`;

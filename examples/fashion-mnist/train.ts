@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { encodeNpz } from '../../core/io/npy.js';
 import { saveLayersModel } from '../saveLayersModel.js';
+import { shuffled } from '../shuffled.js';
 
 const DATA = '/usr/share/datasets/fashion-mnist';
 const OUT = fileURLToPath(new URL('.', import.meta.url));
@@ -17,15 +18,6 @@ const EPOCHS = Number(process.env.EPOCHS ?? 10);
 
 function idx(file: string, headerBytes: number): Uint8Array {
   return gunzipSync(readFileSync(`${DATA}/${file}`)).subarray(headerBytes);
-}
-
-/** Deterministic permutation (mulberry32). */
-function shuffled(n: number, seed: number): Int32Array {
-  let s = seed >>> 0;
-  const rand = (): number => { s = (s + 0x6d2b79f5) >>> 0; let t = s; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
-  const p = Int32Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) { const j = Math.floor(rand() * (i + 1)); [p[i], p[j]] = [p[j], p[i]]; }
-  return p;
 }
 
 async function main(): Promise<void> {
