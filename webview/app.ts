@@ -120,7 +120,7 @@ export class PanelApp {
     }
   }
 
-  /** The precision Compress uses: the user's choice, else the model's own. */
+  /** The precision the totals are priced at: the user's choice, else the nearest to the model's own. */
   private dtype(): StorageDType {
     return this.state.dtype ?? storedDtype(this.analysis && largestLayer(this.analysis));
   }
@@ -218,12 +218,14 @@ export class PanelApp {
     if (this.analysis) this.host.postMessage({ type, plan: this.plan(this.analysis) });
   }
 
-  /** Every factorisable layer's rank (`--ranks` refuses layers that cannot be factorised) and the precision. */
+  /**
+   * Every factorisable layer's rank (`--ranks` refuses layers that cannot be factorised) and
+   * the precision the user chose, if any: the one shown before a choice only approximates the
+   * model's (bf16 shows as f16), and without one the CLI keeps each tensor's own.
+   */
   private plan(a: Analysis): PlanFile {
-    return {
-      layers: Object.fromEntries(a.layers.flatMap((l, i) => (l.factorisable ? [[l.name, this.outcomes[i].rank]] : []))),
-      dtype: this.dtype(),
-    };
+    const layers = Object.fromEntries(a.layers.flatMap((l, i) => (l.factorisable ? [[l.name, this.outcomes[i].rank]] : [])));
+    return this.state.dtype ? { layers, dtype: this.state.dtype } : { layers };
   }
 }
 

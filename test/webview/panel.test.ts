@@ -214,7 +214,8 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
     const factorisable = analysis.layers.filter((l) => l.factorisable).map((l) => l.name);
     const layers = Object.fromEntries(factorisable.map((n) => [n, shown.get(n)!]));
     assert.deepEqual(posted, [
-      { type: 'compress', plan: { layers, dtype: 'f32' } },
+      // Nothing chosen yet: no dtype, so the CLI keeps the model's precision.
+      { type: 'compress', plan: { layers } },
       { type: 'exportPlan', plan: { layers, dtype: 'int8' } },
       { type: 'compress', plan: { layers, dtype: 'f16' } },
     ]);
@@ -230,6 +231,18 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
     const again = await open((await panel.host()).state);
     await again.load(analysis);
     assert.deepEqual(await again.page.$$eval('.totals > div.chosen dd', (dds) => dds.map((d) => d.getAttribute('data-total'))), ['f16']);
+  });
+
+  test('a bf16 model with no precision chosen: priced as f16, compressed without a dtype so its factors stay bf16', async () => {
+    const bf16 = { ...analysis, layers: analysis.layers.map((l) => ({ ...l, dtype: 'bfloat16' })) };
+    const panel = await open();
+    await panel.load(bf16);
+    assert.equal(await panel.page.locator('vscode-radio[name="dtype"][value="f16"]').evaluate((r) => (r as HTMLInputElement).checked), true);
+    await panel.page.locator('#compress').click();
+    await panel.page.locator('#export-plan').click();
+    const posted = (await panel.host()).posted.filter((m) => m.type !== 'ready');
+    assert.deepEqual(posted.map((m) => m.type), ['compress', 'exportPlan']);
+    for (const m of posted) assert.equal('plan' in m && 'dtype' in m.plan, false, `${m.type} posts no dtype`);
   });
 
   test('host messages: progress and engine in the header, a layer selected by the host, errors shown', async () => {
