@@ -2,6 +2,7 @@
 import * as vscode from 'vscode';
 import type { BaseLanguageClient } from 'vscode-languageclient';
 import { COMMANDS, modelsRequest, type ModelSummary } from '../shared/protocol.js';
+import { serverGone } from './serverGone.js';
 import type { ServerStatus } from './serverStatus.js';
 
 export const MODELS_VIEW = 'reducible.models';
@@ -33,7 +34,14 @@ class ModelsProvider implements vscode.TreeDataProvider<ModelSummary> {
 
   async getChildren(element?: ModelSummary): Promise<ModelSummary[]> {
     if (element || !this.client.isRunning()) return [];
-    const models = (await this.client.sendRequest(modelsRequest)).sort((a, b) => a.uri.localeCompare(b.uri));
+    let models: ModelSummary[];
+    try {
+      models = (await this.client.sendRequest(modelsRequest)).sort((a, b) => a.uri.localeCompare(b.uri));
+    } catch (e) {
+      // A restarted server's status refreshes the view.
+      if (serverGone(e)) return [];
+      throw e;
+    }
     setModelFiles(models);
     return models;
   }

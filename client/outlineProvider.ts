@@ -2,7 +2,10 @@
 import * as vscode from 'vscode';
 import type { BaseLanguageClient } from 'vscode-languageclient';
 import { OUTLINE_SCHEME, outlineRequest } from '../shared/protocol.js';
+import { serverGone } from './serverGone.js';
 import type { ServerStatus } from './serverStatus.js';
+
+const SERVER_GONE_TEXT = 'The Reducible language server stopped before this outline was ready.\n';
 
 export function outlineUriOf(model: vscode.Uri): vscode.Uri {
   return model.with({ scheme: OUTLINE_SCHEME });
@@ -13,8 +16,13 @@ export function outlineProvider(client: BaseLanguageClient, status: ServerStatus
   const provider: vscode.TextDocumentContentProvider = {
     onDidChange: changed.event,
     async provideTextDocumentContent(uri, token) {
-      const { text } = await client.sendRequest(outlineRequest, { uri: uri.with({ scheme: 'file' }).toString() }, token);
-      return text;
+      try {
+        return (await client.sendRequest(outlineRequest, { uri: uri.with({ scheme: 'file' }).toString() }, token)).text;
+      } catch (e) {
+        if (!serverGone(e)) throw e;
+        // Redrawn with the outline when a restarted server's first round ends (below).
+        return SERVER_GONE_TEXT;
+      }
     },
   };
   return vscode.Disposable.from(

@@ -1,7 +1,7 @@
 // Model → Analysis: every layer's spectrum and the rank numbers derived from it.
 import type { Engine } from './engines/engine.js';
 import { breakEvenRank, cumulativeEnergy, paramsAtRank, suggestedRank } from './ranks/ranks.js';
-import type { JobOptions, LayerKind, Model, ModelFormat } from './types.js';
+import type { JobOptions, Layer, LayerKind, Model, ModelFormat } from './types.js';
 import { throwIfAborted } from './types.js';
 import { lanesFor, mapInLanes } from './lanes.js';
 
@@ -43,14 +43,25 @@ export interface Analysis {
 
 export const DEFAULT_ENERGY = 0.99;
 
-export async function analyzeModel(model: Model, engine: Engine, energy = DEFAULT_ENERGY, opts: JobOptions = {}): Promise<Analysis> {
+/**
+ * A layer's spectrum measured some other way than its weights' (whitened SVD, strategy.ts),
+ * or undefined for the plain one.
+ */
+export type SpectrumOf = (layer: Layer) => Promise<ArrayLike<number>> | undefined;
+
+export async function analyzeModel(
+  model: Model, engine: Engine, energy = DEFAULT_ENERGY, opts: JobOptions = {}, spectrumOf?: SpectrumOf,
+): Promise<Analysis> {
   let done = 0;
-  // A few layers at a time: each is read, decoded and sent to the engine, then dropped.
-  const layers = await mapInLanes(model.layers, async (layer) => {
+  const plain = async (layer: Layer): Promise<Float64Array> => {
     // Stored orientation: a transpose has the same singular values.
     const { data, rows, cols } = await model.readStoredMatrix(layer);
     throwIfAborted(opts.signal);
-    const sigma = await engine.spectrum({ data, rows, cols, transfer: true }, opts);
+    return engine.spectrum({ data, rows, cols, transfer: true }, opts);
+  };
+  // A few layers at a time: each is read, decoded and sent to the engine, then dropped.
+  const layers = await mapInLanes(model.layers, async (layer) => {
+    const sigma = await (spectrumOf?.(layer) ?? plain(layer));
     opts.progress?.report(++done / model.layers.length, layer.name);
     return layerAnalysis(layer, Array.from(sigma), energy);
   }, lanesFor(model.layers));

@@ -24,7 +24,7 @@ import { fileErrorDiagnostic, layerDiagnostics } from './features/diagnostics.js
 import { excludeTest, NOTHING_EXCLUDED } from './fileExclude.js';
 import { hover } from './features/hover.js';
 import { ModelStore, type ModelEntry, type Round } from './modelStore.js';
-import { isPlanFile, savedPlan } from './plans.js';
+import { isPlanFile, SavedPlans } from './plans.js';
 import { mergeSettings } from './settings.js';
 import { sitesFor } from './sites/index.js';
 import { modelJsonSites } from './sites/modelJson.js';
@@ -49,6 +49,7 @@ let folderEvents = false;
 let lastProgress = 0;
 /** Folder walks under way; -1 until the first one starts. "Quiescent" means none is running. */
 let scans = -1;
+const plans = new SavedPlans(() => watchers);
 
 function sendStatus(round: Round, roundOver: boolean): void {
   // A round (e.g. of a file opened at start) can end before or during a folder walk that
@@ -68,18 +69,21 @@ function sendStatus(round: Round, roundOver: boolean): void {
 
 async function publishDiagnostics(entry: ModelEntry): Promise<void> {
   const uri = fileUri(entry.path);
+  const tfjs = entry.analysis?.format.startsWith('tfjs');
+  const outlines = documents.all().filter((doc) => {
+    const m = modelPathOf(doc.uri);
+    return m?.outline && m.path === entry.path;
+  });
+  // Only layer diagnostics use the plan: a model without them (or not analysed) needs no read.
+  const plan = entry.analysis && (tfjs || outlines.length) ? await plans.of(entry.path) : undefined;
   let diagnostics: Diagnostic[] = [];
   if (entry.state === 'error') diagnostics = [fileErrorDiagnostic(entry.message ?? 'cannot read this model')];
-  const plan = entry.analysis && await savedPlan(entry.path);
-  if (entry.analysis?.format.startsWith('tfjs')) {
+  if (entry.analysis && tfjs) {
     const doc = documents.get(uri) ?? TextDocument.create(uri, 'json', 0, await readFile(entry.path, 'utf8').catch(() => ''));
     diagnostics = layerDiagnostics(modelJsonSites(doc, entry.analysis), plan);
   }
   void connection.sendDiagnostics({ uri, diagnostics });
-  for (const doc of documents.all()) {
-    const m = modelPathOf(doc.uri);
-    if (m?.outline && m.path === entry.path) void connection.sendDiagnostics({ uri: doc.uri, diagnostics: layerDiagnostics(sitesFor(doc, store), plan) });
-  }
+  for (const doc of outlines) void connection.sendDiagnostics({ uri: doc.uri, diagnostics: layerDiagnostics(sitesFor(doc, store), plan) });
 }
 
 function onChanged(entry: ModelEntry): void {
@@ -216,6 +220,7 @@ connection.onDidChangeWatchedFiles(async ({ changes }) => {
     if (!path) continue;
     if (isPlanFile(path)) {
       // A saved plan changes the diagnostics of the models beside it, not what they are.
+      plans.changed(path);
       for (const e of store.ready()) if (dirname(e.path) === dirname(path)) void publishDiagnostics(e);
       continue;
     }

@@ -1,7 +1,8 @@
 // The plan a user saved for a model: the `--ranks` file (`{"layers": {"dense_1": 64}}`, what
 // the panel's "Export plan" writes) lying beside the model as `<model stem>.plan.json`, or
-// `plan.json` for every model in that folder. The server reads it from disk whenever it
-// publishes the model's diagnostics, so a saved edit shows at the next file event.
+// `plan.json` for every model in that folder. Diagnostics are published on every edit of an
+// open model.json, so the files are read once per folder and kept until a watch event says
+// one changed.
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 
@@ -26,18 +27,48 @@ function candidates(modelPath: string): string[] {
   return [join(dirname(modelPath), `${stem}.plan.json`), join(dirname(modelPath), 'plan.json')];
 }
 
-/** The model's saved plan, or undefined when there is none or it cannot be read as one. */
-export async function savedPlan(modelPath: string): Promise<SavedPlan | undefined> {
-  for (const file of candidates(modelPath)) {
-    try {
-      if ((await stat(file)).size > MAX_PLAN_BYTES) continue;
-      const raw = (JSON.parse(await readFile(file, 'utf8')) as { layers?: unknown }).layers;
-      if (!raw || typeof raw !== 'object') continue;
-      const layers = new Map(Object.entries(raw).filter((e): e is [string, number] => Number.isInteger(e[1]) && e[1] > 0));
-      return { file, layers };
-    } catch {
-      // Absent or not JSON: try the next candidate.
-    }
+/** The plan in one file, or undefined when it is absent or cannot be read as one. */
+async function readPlan(file: string): Promise<SavedPlan | undefined> {
+  try {
+    if ((await stat(file)).size > MAX_PLAN_BYTES) return undefined;
+    const raw = (JSON.parse(await readFile(file, 'utf8')) as { layers?: unknown }).layers;
+    if (!raw || typeof raw !== 'object') return undefined;
+    const layers = new Map(Object.entries(raw).filter((e): e is [string, number] => Number.isInteger(e[1]) && e[1] > 0));
+    return { file, layers };
+  } catch {
+    return undefined;
   }
-  return undefined;
+}
+
+/**
+ * Saved plans by folder. Without watch events nothing would tell a cached plan is stale, so
+ * a client that sends none gets the files read afresh each time.
+ */
+export class SavedPlans {
+  /** Folder → plan file → its reading. */
+  private readonly folders = new Map<string, Map<string, Promise<SavedPlan | undefined>>>();
+  constructor(private readonly watched: () => boolean) {}
+
+  /** The model's saved plan, or undefined when there is none. */
+  async of(modelPath: string): Promise<SavedPlan | undefined> {
+    for (const file of candidates(modelPath)) {
+      const plan = await this.read(file);
+      if (plan) return plan;
+    }
+    return undefined;
+  }
+
+  /** A plan file changed, appeared or went: its folder's plans are read again when next needed. */
+  changed(planFile: string): void {
+    this.folders.delete(dirname(planFile));
+  }
+
+  private read(file: string): Promise<SavedPlan | undefined> {
+    if (!this.watched()) return readPlan(file);
+    let folder = this.folders.get(dirname(file));
+    if (!folder) this.folders.set(dirname(file), folder = new Map());
+    let plan = folder.get(file);
+    if (!plan) folder.set(file, plan = readPlan(file));
+    return plan;
+  }
 }

@@ -78,8 +78,11 @@ export interface CompressArgs {
   uri: string;
   /** Explicit ranks by layer name (`--ranks plan.json`). */
   plan?: { layers: Record<string, number> };
-  /** Precision of the factors (`--dtype`), chosen by the caller: the command does not ask. */
-  dtype?: StorageDType;
+  /**
+   * Precision of the factors (`--dtype`), chosen by the caller: the command does not ask.
+   * 'stored' keeps each tensor's own precision, as the CLI does without `--dtype`.
+   */
+  dtype?: StorageDType | 'stored';
   /** Keep this fraction of the parameters (`--ratio`). */
   ratio?: number;
   /** Ask the user for the ratio, starting from `ratio`. */

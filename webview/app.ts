@@ -33,6 +33,8 @@ export class PanelApp {
   private measured: CurvePoint[] = [];
   /** What evaluating those compressions' outputs measured, in the order the results came. */
   private evaluated: FidelityPoint[] = [];
+  /** The measured-fidelity figure and the points it was drawn from: budget moves leave it as drawn. */
+  private fidelity?: { points: FidelityPoint[]; count: number; figure: HTMLElement };
   private readonly report = new ReportView();
   private readonly header = new Header();
   private readonly budget: BudgetControls;
@@ -120,7 +122,7 @@ export class PanelApp {
     }
   }
 
-  /** The precision Compress uses: the user's choice, else the model's own. */
+  /** The precision the totals are priced at: the user's choice, else the nearest to the model's own. */
   private dtype(): StorageDType {
     return this.state.dtype ?? storedDtype(this.analysis && largestLayer(this.analysis));
   }
@@ -192,10 +194,9 @@ export class PanelApp {
     this.table.select(this.state.selected);
     if (!a || !this.totals) return;
     const index = a.layers.findIndex((l) => l.name === this.state.selected);
-    const figure = (caption: string, chart: SVGElement) => h('figure', {}, h('figcaption', {}, caption), chart);
     const current = { keep: this.totals.params / a.totalParams, proxyError: this.totals.proxyError };
     const model = [figure('Whole model — parameters kept vs proxy error', tradeoffChart(this.curve, current, this.measured)),
-      ...(this.evaluated.length === 0 ? [] : [figure('Whole model — parameters kept vs measured fidelity', fidelityChart(this.evaluated))])];
+      ...(this.evaluated.length === 0 ? [] : [this.fidelityFigure()])];
     // A budget move rarely changes the selected layer's rank: its two charts stay as drawn.
     const layerKey = index < 0 ? '' : `${a.layers[index].name}:${this.outcomes[index].rank}`;
     const layerCharts = index < 0 ? 0 : 2;
@@ -214,17 +215,34 @@ export class PanelApp {
     );
   }
 
+  /** Redrawn only when an evaluation arrives or the model changes (a new `evaluated` list). */
+  private fidelityFigure(): HTMLElement {
+    const f = this.fidelity;
+    if (f?.points === this.evaluated && f.count === this.evaluated.length) return f.figure;
+    this.fidelity = {
+      points: this.evaluated, count: this.evaluated.length,
+      figure: figure('Whole model — parameters kept vs measured fidelity', fidelityChart(this.evaluated)),
+    };
+    return this.fidelity.figure;
+  }
+
   private post(type: 'compress' | 'exportPlan'): void {
     if (this.analysis) this.host.postMessage({ type, plan: this.plan(this.analysis) });
   }
 
-  /** Every factorisable layer's rank (`--ranks` refuses layers that cannot be factorised) and the precision. */
+  /**
+   * Every factorisable layer's rank (`--ranks` refuses layers that cannot be factorised) and
+   * the precision the user chose, if any: the one shown before a choice only approximates the
+   * model's (bf16 shows as f16), and without one the CLI keeps each tensor's own.
+   */
   private plan(a: Analysis): PlanFile {
-    return {
-      layers: Object.fromEntries(a.layers.flatMap((l, i) => (l.factorisable ? [[l.name, this.outcomes[i].rank]] : []))),
-      dtype: this.dtype(),
-    };
+    const layers = Object.fromEntries(a.layers.flatMap((l, i) => (l.factorisable ? [[l.name, this.outcomes[i].rank]] : [])));
+    return this.state.dtype ? { layers, dtype: this.state.dtype } : { layers };
   }
+}
+
+function figure(caption: string, chart: SVGElement): HTMLElement {
+  return h('figure', {}, h('figcaption', {}, caption), chart);
 }
 
 function largestLayer(a: Analysis): Analysis['layers'][number] | undefined {

@@ -1,8 +1,10 @@
 // Time from a global budget change to every layer's rank shown in the built tradeoff panel
 // (dist/webview.js in Chromium, test/webview's harness), for 200 and 500 layers. Issue target:
 // ≤ 16 ms for 200 layers. Per move: the input event's handler (allocation, table, totals,
-// charts), then the style and layout it causes, forced by reading a layout property.
+// charts), then the style and layout it causes, forced by reading a layout property. Rows
+// "+ 3 evaluations" have the measured-fidelity chart shown as well.
 // Run: node scripts/build.mjs && npx tsx bench/panel/run.ts
+import type { EvalReport } from '../../shared/panelProtocol.js';
 import { analysisFixture } from '../../test/webview/fixture.js';
 import { launchChromium, Panel } from '../../test/webview/harness.js';
 
@@ -36,12 +38,21 @@ const browser = await launchChromium();
 try {
   console.log('| layers | handler p50 / p90 (ms) | handler + layout p50 / p90 (ms) |');
   console.log('|---:|---:|---:|');
-  for (const count of [200, 500]) {
+  for (const [count, evaluations] of [[200, 0], [500, 0], [200, 3]]) {
     const panel = await Panel.open(browser);
-    await panel.load(analysisFixture(count));
+    const analysis = analysisFixture(count);
+    await panel.load(analysis);
+    for (let i = 1; i <= evaluations; i++) {
+      const side = (params: number, accuracy: number) => ({ path: `/models/${i}.onnx`, format: 'onnx' as const, params, bytes: params * 4, accuracy });
+      const report: EvalReport = {
+        original: side(analysis.totalParams, 0.9), compressed: side(Math.round(analysis.totalParams * i / 4), 0.9 - 0.1 / i),
+        samples: 1000, inputsFrom: 'file', top1Agreement: 0.9, relativeOutputError: 0.1,
+      };
+      await panel.send({ type: 'evaluation', output: `/models/${i}.onnx`, evaluation: { state: 'done', report } });
+    }
     const { script, total } = await panel.page.evaluate(`(${DRAG})(${MOVES})`) as { script: number[]; total: number[] };
     const f = (v: number) => v.toFixed(1);
-    console.log(`| ${count} | ${f(pct(script, 0.5))} / ${f(pct(script, 0.9))} | ${f(pct(total, 0.5))} / ${f(pct(total, 0.9))} |`);
+    console.log(`| ${count}${evaluations ? ` + ${evaluations} evaluations` : ''} | ${f(pct(script, 0.5))} / ${f(pct(script, 0.9))} | ${f(pct(total, 0.5))} / ${f(pct(total, 0.9))} |`);
     await panel.page.close();
   }
 } finally {

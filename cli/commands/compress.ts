@@ -1,6 +1,6 @@
 import { compressFile } from '../../core/compress/job.js';
 import { inputsFromFile } from '../../core/eval/evaluate.js';
-import { readPlanDtype, STORAGE_DTYPES, type Goal } from '../../core/compress/plan.js';
+import { readPlanJson, STORAGE_DTYPES, type Goal } from '../../core/compress/plan.js';
 import type { CompressReport } from '../../core/compress/report.js';
 import type { Allocation, Method, StorageDType } from '../../core/compress/types.js';
 import { createEngine, ENGINE_CHOICES, type EngineChoice } from '../../core/engines/select.js';
@@ -11,12 +11,14 @@ import type { Command } from './command.js';
 
 const USAGE = 'reducible compress <model> (--ratio R | --energy E | --ranks plan.json) [--dtype f32|f16|int8] [--method svd|whitened] [--allocation spectrum|sensitivity] [--calibration x.npy|x.npz[:key]] [--finetune STEPS] [--engine auto|wasm|torch|tfjs-node] [-o out] [--force] [--json]';
 
-export function parseGoal(flags: Record<string, string | boolean>): Goal {
+/** The goal flags; a `--ranks` file is read here, once (it may be a pipe, as `<(…)` gives). */
+export async function parseGoal(flags: Record<string, string | boolean>): Promise<Goal> {
   const given = ['ratio', 'energy', 'ranks'].filter((k) => flags[k] !== undefined);
   if (given.length !== 1) throw new InputError(undefined, `give exactly one of --ratio, --energy, --ranks`);
   if (flags.ratio !== undefined) return { kind: 'ratio', ratio: numberFlag(flags, 'ratio', 0, 1, true)! };
   if (flags.energy !== undefined) return { kind: 'energy', energy: numberFlag(flags, 'energy', 0, 1, true)! };
-  return { kind: 'ranks', file: String(flags.ranks) };
+  const file = String(flags.ranks);
+  return { kind: 'ranks', file, plan: await readPlanJson(file) };
 }
 
 export function formatReport(r: CompressReport): string {
@@ -37,11 +39,11 @@ export const compress: Command = {
       out: 'string', force: 'boolean', json: 'boolean', python: 'string', calibration: 'string', finetune: 'string', allocation: 'string',
     }, { o: 'out' });
     if (positional.length !== 1) throw new InputError(undefined, `compress needs exactly one model path`);
-    const goal = parseGoal(flags);
+    const goal = await parseGoal(flags);
     let dtype = flags.dtype as StorageDType | undefined;
     if (dtype !== undefined && !STORAGE_DTYPES.includes(dtype)) throw new InputError(undefined, `--dtype must be f32, f16 or int8, got ${dtype}`);
     // A plan exported by the panel carries the precision chosen there; --dtype still wins.
-    if (dtype === undefined && goal.kind === 'ranks') dtype = await readPlanDtype(goal.file);
+    if (dtype === undefined && goal.kind === 'ranks') dtype = goal.plan?.dtype;
     const method = (flags.method ?? 'svd') as Method;
     if (!['svd', 'whitened'].includes(method)) throw new InputError(undefined, `--method must be svd or whitened, got ${method}`);
     const allocation = flags.allocation as Allocation | undefined;

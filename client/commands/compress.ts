@@ -78,7 +78,7 @@ export function compressCommand(context: vscode.ExtensionContext, config: Config
     const goal = await askGoal(options, config);
     if (!goal) return;
     // The panel chooses the precision itself; everyone else is asked.
-    const dtype = options?.dtype ? { dtype: options.dtype } : await vscode.window.showQuickPick(DTYPES, { title: 'Reducible: precision of the factors' });
+    const dtype = options?.dtype ? { dtype: options.dtype === 'stored' ? undefined : options.dtype } : await vscode.window.showQuickPick(DTYPES, { title: 'Reducible: precision of the factors' });
     if (!dtype) return;
     const job: CompressJob = { model: model.fsPath, goal, dtype: dtype.dtype, engine: config.engine, python: config.engine === 'torch' ? config.pythonPath : undefined };
     const name = model.path.split('/').pop()!;

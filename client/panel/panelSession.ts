@@ -101,7 +101,8 @@ export class PanelSession implements vscode.Disposable {
    * resolves to its report, the panel shows it, then what evaluating the output measured.
    */
   private async compress(plan: PlanFile): Promise<void> {
-    const args: CompressArgs = { uri: this.model.toString(), plan, dtype: plan.dtype, openReport: false };
+    // No precision chosen in the panel: the factors keep the model's (a bf16 model's stay bf16).
+    const args: CompressArgs = { uri: this.model.toString(), plan, dtype: plan.dtype ?? 'stored', openReport: false };
     const report = await vscode.commands.executeCommand<CompressReport | undefined>(COMMANDS.compress, args);
     if (!report || typeof report.compressedBytes !== 'number') return;
     const compression: Compression = { report, evaluation: { state: 'running' } };

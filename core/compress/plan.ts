@@ -9,7 +9,8 @@ import type { Plan, StorageDType } from './types.js';
 export type Goal =
   | { kind: 'ratio'; ratio: number }
   | { kind: 'energy'; energy: number }
-  | { kind: 'ranks'; file: string };
+  /** `plan`: the file's contents when the caller has read them already (readPlanJson), so it is read once. */
+  | { kind: 'ranks'; file: string; plan?: PlanFile };
 
 /** `plan.json` as the panel exports it and `--ranks` reads it. */
 export interface PlanFile {
@@ -41,11 +42,12 @@ export async function makePlan(analysis: Analysis, goal: Goal): Promise<Plan> {
       return new Map(layers.map((l, i) => [l.name, a.ranks[i]]));
     }
     case 'ranks':
-      return readPlanFile(goal.file, analysis);
+      return checkPlan(goal.file, goal.plan ?? await readPlanJson(goal.file), analysis);
   }
 }
 
-async function readPlanJson(file: string): Promise<PlanFile> {
+/** A `--ranks` file, checked for form; its layers are checked against the model by makePlan. */
+export async function readPlanJson(file: string): Promise<PlanFile> {
   let json: PlanFile;
   try {
     json = JSON.parse(await readFile(file, 'utf8'));
@@ -57,13 +59,11 @@ async function readPlanJson(file: string): Promise<PlanFile> {
   return json;
 }
 
-/** The factors' storage precision a plan file asks for, if any. */
-export async function readPlanDtype(file: string): Promise<StorageDType | undefined> {
-  return (await readPlanJson(file)).dtype;
+export async function readPlanFile(file: string, analysis: Analysis): Promise<Plan> {
+  return checkPlan(file, await readPlanJson(file), analysis);
 }
 
-export async function readPlanFile(file: string, analysis: Analysis): Promise<Plan> {
-  const json = await readPlanJson(file);
+function checkPlan(file: string, json: PlanFile, analysis: Analysis): Plan {
   const byName = new Map(analysis.layers.map((l) => [l.name, l]));
   const plan: Plan = new Map();
   for (const [name, rank] of Object.entries(json.layers)) {

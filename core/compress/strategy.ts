@@ -1,7 +1,7 @@
 // How a job gets its spectra (for planning) and its factors: plain SVD of the weights, or
 // whitened SVD on calibration statistics (layers the format's collector covers, calibrate.ts);
 // optionally with each layer's spectrum weighted by its measured sensitivity.
-import { analyzeModel, layerAnalysis, type Analysis } from '../analysis.js';
+import { analyzeModel, type Analysis } from '../analysis.js';
 import type { Engine } from '../engines/engine.js';
 import type { Tensor } from '../eval/tensor.js';
 import type { JobOptions, Layer, Model } from '../types.js';
@@ -11,7 +11,6 @@ import { factorize } from './factorize.js';
 import { tfjsSensitivity } from './sensitivityTfjs.js';
 import type { Factorisation } from './types.js';
 import { choleskyWithJitter, whitenedFactors, whitenWeight } from './whiten.js';
-import { lanesFor, mapInLanes } from '../lanes.js';
 
 export interface Strategy {
   /** Spectra the planner allocates on (whitened ones measure output error). */
@@ -71,18 +70,15 @@ export async function withSensitivity(strategy: Strategy, model: Model, calibrat
 export async function whitenedStrategy(model: Model, engine: Engine, calibration: Tensor, opts: JobOptions): Promise<Strategy> {
   const moments = await inputMoments(model, calibration, opts);
   const chol = new Map([...moments].map(([name, m]) => [name, choleskyWithJitter(m.c, m.dim)]));
-  const plain = await analyzeModel(model, engine, undefined, opts);
-  // A few layers at a time, as analysis reads them: each holds its matrix and whitened copy.
-  const layers = await mapInLanes(plain.layers, async (la) => {
-    const l = chol.get(la.name);
-    const layer = model.layers.find((x) => x.name === la.name)!;
-    if (!l) return la;
-    const m = whitenWeight(l, await model.readMatrix(layer), layer.matrix.rows, layer.matrix.cols);
-    const sigma = await engine.spectrum({ data: m, rows: layer.matrix.rows, cols: layer.matrix.cols }, opts);
-    return layerAnalysis(layer, Array.from(sigma), plain.energy);
-  }, lanesFor(model.layers));
+  // Layers the collector covers are read once, for their whitened spectrum; the rest get the plain one.
+  const whitened = (layer: Layer): Promise<Float64Array> | undefined => {
+    const l = chol.get(layer.name);
+    if (!l) return undefined;
+    const { rows, cols } = layer.matrix;
+    return model.readMatrix(layer).then((w) => engine.spectrum({ data: whitenWeight(l, w, rows, cols), rows, cols, transfer: true }, opts));
+  };
   return {
-    analysis: { ...plain, layers },
+    analysis: await analyzeModel(model, engine, undefined, opts, whitened),
     async factor(layer, rank) {
       const l = chol.get(layer.name);
       if (!l) return factorize(model, layer, rank, engine, opts);

@@ -3,7 +3,7 @@
 // files, which must lie inside the model's folder.
 import { FileSource, MemorySource, type ByteSource } from '../io/byteSource.js';
 import { DTYPE_BYTES, checkedSize } from '../io/decode.js';
-import { resolveInside } from '../io/insideFolder.js';
+import { openInside } from '../io/insideFolder.js';
 import type { DType } from '../types.js';
 import { InputError } from '../types.js';
 import { ONNX_DTYPE, int64, type TensorMessage } from './onnxSchema.js';
@@ -30,12 +30,7 @@ export class ExternalFiles {
   async open(location: string): Promise<FileSource> {
     const known = this.byLocation.get(location);
     if (known) return known;
-    const full = await resolveInside(this.dir, location);
-    if (!full) throw new InputError(this.modelPath, `external data path "${location}" points outside the model folder`);
-    const src = this.opened.get(full) ?? await FileSource.open(full).catch((e: Error) => {
-      throw new InputError(this.modelPath, `external data ${location}: ${e.message.replace(`${full}: `, '')}`);
-    });
-    this.opened.set(full, src);
+    const src = await openInside(this.modelPath, this.dir, location, 'external data', this.opened);
     this.byLocation.set(location, src);
     return src;
   }

@@ -3,7 +3,7 @@
 // the state dict across all shards, each tensor read lazily from its own shard.
 import { dirname } from 'node:path';
 import { FileSource } from '../io/byteSource.js';
-import { resolveInside } from '../io/insideFolder.js';
+import { openInside } from '../io/insideFolder.js';
 import { InputError } from '../types.js';
 import { parseSafetensors, stateDictLayers } from './safetensors.js';
 import { StoredModel, type StoredTensor } from './storedModel.js';
@@ -50,13 +50,9 @@ export async function readSafetensorsIndex(path: string): Promise<StoredModel> {
   try {
     const shards: Shard[] = [];
     for (const [file, names] of byShard) {
-      const full = await resolveInside(dir, file);
-      if (!full) throw new InputError(path, `shard path "${file}" points outside the model folder`);
-      const src = await FileSource.open(full).catch((e: Error) => {
-        throw new InputError(path, `shard ${file}: ${e.message.replace(`${full}: `, '')}`);
-      });
+      const src = await openInside(path, dir, file, 'shard');
       sources.push(src);
-      const { tensors, metadata } = await parseSafetensors(src, full);
+      const { tensors, metadata } = await parseSafetensors(src, src.path);
       const held = new Set(tensors.map((t) => t.name));
       const missing = names.find((n) => !held.has(n));
       if (missing !== undefined) throw new InputError(path, `tensor ${missing} is listed in shard ${file}, which does not hold it`);

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ConcatSource, FileSource, type ByteSource } from '../io/byteSource.js';
 import { DTYPE_BYTES, checkedSize } from '../io/decode.js';
-import { resolveInside } from '../io/insideFolder.js';
+import { openInside } from '../io/insideFolder.js';
 import type { DType, Layer, LayerKind } from '../types.js';
 import { InputError } from '../types.js';
 import { StoredModel, type MatrixLayout, type StoredTensor } from './storedModel.js';
@@ -47,14 +47,10 @@ export async function readTfjs(path: string): Promise<StoredModel> {
       if (!Array.isArray(group?.paths) || !Array.isArray(group?.weights)) throw new InputError(path, 'malformed weightsManifest group');
       const parts: FileSource[] = [];
       for (const p of group.paths) {
-        const full = await resolveInside(dir, String(p));
-        if (!full) throw new InputError(path, `weight path ${p} points outside the model folder`);
-        const part = await FileSource.open(full).catch((e: Error) => {
-          throw new InputError(path, `weight file ${p}: ${e.message.replace(`${full}: `, '')}`);
-        });
+        const part = await openInside(path, dir, String(p), 'weight file');
         parts.push(part);
         opened.push(part);
-        files.push(full);
+        files.push(part.path);
         fileBytes += part.size;
       }
       const source = new ConcatSource(parts);

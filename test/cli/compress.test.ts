@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -134,6 +135,10 @@ test('compress --ranks: the plan\'s dtype (what the panel exports) sets the fact
   assert.deepEqual(dtypes('--ranks', plan({ layers: { hidden: 6 }, dtype: 'f16' })), ['f16']);
   assert.deepEqual(dtypes('--ranks', plan({ layers: { hidden: 6 }, dtype: 'f16' }), '--dtype', 'int8'), ['int8']);
   assert.deepEqual(dtypes('--ranks', plan({ layers: { hidden: 6 } })), ['f32']);
+  // The plan is read once, so it may come through a pipe, as `--ranks <(…)` passes it.
+  const piped = spawnSync('bash', ['-c', `"${process.execPath}" dist/cli.js compress "${model}" --ranks <(echo '{"layers": {"hidden": 5}, "dtype": "f16"}') --json --force`], { encoding: 'utf8' });
+  assert.equal(piped.status, 0, piped.stderr);
+  assert.deepEqual((JSON.parse(piped.stdout) as { layers: { rank: number; dtype: string }[] }).layers.map((l) => [l.rank, l.dtype]), [[5, 'f16']]);
   const bad = cli('compress', model, '--ranks', plan({ layers: { hidden: 6 }, dtype: 'f8' }), '--force');
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /dtype must be f32, f16, int8, got "f8"/);

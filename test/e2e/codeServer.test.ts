@@ -181,7 +181,7 @@ test('tradeoff panel: open the example, move the budget, Compress at the panel\'
   const predictedParams = await total('params');
   const predictedF32 = await total('f32');
   // The example is stored in float32, so that is the precision the panel starts from; Compress
-  // uses it without asking.
+  // keeps the model's precision without asking.
   const precision = panel.locator('vscode-radio-group[data-group="dtype"]');
   assert.equal(await precision.locator('vscode-radio[value="f32"]').evaluate((r) => (r as HTMLInputElement).checked), true);
   assert.deepEqual(await panel.locator('.totals > div.chosen dd').evaluateAll((dds) => dds.map((d) => d.getAttribute('data-total'))), ['f32']);
@@ -244,8 +244,9 @@ test('tradeoff panel: open the example, move the budget, Compress at the panel\'
   await panel.locator('#export-plan').click();
   await wb.acceptSaveDialog('plan.json');
   await wb.page.locator('.notification-toast', { hasText: 'Plan written to' }).waitFor({ timeout: 30_000 });
-  const plan = JSON.parse(readFileSync(planFile, 'utf8')) as { layers: Record<string, number>; dtype: string };
-  assert.deepEqual(plan, { layers: Object.fromEntries(byName), dtype: 'f32' });
+  // No precision was chosen, so the plan names none: `--ranks` keeps the model's.
+  const plan = JSON.parse(readFileSync(planFile, 'utf8')) as { layers: Record<string, number>; dtype?: string };
+  assert.deepEqual(plan, { layers: Object.fromEntries(byName) });
 
   // After a window reload the panel serializer brings the panel back with its budget and ranks.
   const reloaded = wb.page.waitForEvent('load', { timeout: 60_000 });

@@ -108,7 +108,7 @@ test('TF.js weights reached through a symlink out of the model folder are refuse
   const model = JSON.parse(readFileSync(join(outside, 'model.json'), 'utf8'));
   writeFileSync(join(dir, 'model.json'), JSON.stringify(model));
   symlinkSync(join(outside, 'model.weights.bin'), join(dir, 'model.weights.bin'));
-  assertRefused(join(dir, 'model.json'), /weight path model\.weights\.bin points outside the model folder/);
+  assertRefused(join(dir, 'model.json'), /weight file path "model\.weights\.bin" points outside the model folder/);
   writeFileSync(join(dir, 'absolute.json'), JSON.stringify({ ...model, weightsManifest: [{ ...model.weightsManifest[0], paths: [join(outside, 'model.weights.bin')] }] }));
   assertRefused(join(dir, 'absolute.json'), /points outside the model folder/);
 });

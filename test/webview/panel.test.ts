@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { readPlanDtype, readPlanFile } from '../../core/compress/plan.js';
+import { readPlanFile, readPlanJson } from '../../core/compress/plan.js';
 import type { CompressReport } from '../../core/compress/report.js';
 import { suggestedRank } from '../../core/ranks/ranks.js';
 import { contentSecurityPolicy } from '../../client/panel/html.js';
@@ -214,7 +214,8 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
     const factorisable = analysis.layers.filter((l) => l.factorisable).map((l) => l.name);
     const layers = Object.fromEntries(factorisable.map((n) => [n, shown.get(n)!]));
     assert.deepEqual(posted, [
-      { type: 'compress', plan: { layers, dtype: 'f32' } },
+      // Nothing chosen yet: no dtype, so the CLI keeps the model's precision.
+      { type: 'compress', plan: { layers } },
       { type: 'exportPlan', plan: { layers, dtype: 'int8' } },
       { type: 'compress', plan: { layers, dtype: 'f16' } },
     ]);
@@ -222,7 +223,7 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
     try {
       writeFileSync(join(dir, 'plan.json'), JSON.stringify({ layers, dtype: 'int8' }));
       assert.deepEqual(await readPlanFile(join(dir, 'plan.json'), analysis), new Map(Object.entries(layers)));
-      assert.equal(await readPlanDtype(join(dir, 'plan.json')), 'int8');
+      assert.equal((await readPlanJson(join(dir, 'plan.json'))).dtype, 'int8');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -230,6 +231,18 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
     const again = await open((await panel.host()).state);
     await again.load(analysis);
     assert.deepEqual(await again.page.$$eval('.totals > div.chosen dd', (dds) => dds.map((d) => d.getAttribute('data-total'))), ['f16']);
+  });
+
+  test('a bf16 model with no precision chosen: priced as f16, compressed without a dtype so its factors stay bf16', async () => {
+    const bf16 = { ...analysis, layers: analysis.layers.map((l) => ({ ...l, dtype: 'bfloat16' })) };
+    const panel = await open();
+    await panel.load(bf16);
+    assert.equal(await panel.page.locator('vscode-radio[name="dtype"][value="f16"]').evaluate((r) => (r as HTMLInputElement).checked), true);
+    await panel.page.locator('#compress').click();
+    await panel.page.locator('#export-plan').click();
+    const posted = (await panel.host()).posted.filter((m) => m.type !== 'ready');
+    assert.deepEqual(posted.map((m) => m.type), ['compress', 'exportPlan']);
+    for (const m of posted) assert.equal('plan' in m && 'dtype' in m.plan, false, `${m.type} posts no dtype`);
   });
 
   test('host messages: progress and engine in the header, a layer selected by the host, errors shown', async () => {
@@ -323,10 +336,13 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
     const [x0] = await chart.locator('line.frame').first().evaluate((l) => [Number(l.getAttribute('x1'))]);
     assert.ok(Math.abs((evaluatedX - x0) / (originalX - x0) - kept / analysis.totalParams) < 0.01, `dot at ${evaluatedX}`);
     assert.equal((await chart.locator('polyline.fidelity').getAttribute('points'))!.trim().split(/\s+/).length, 3);
-    // A budget move redraws the whole-model charts and keeps the measured one.
+    // A budget move redraws the proxy-error chart and keeps the measured one as drawn: its inputs did not change.
+    const mark = () => panel.page.locator('svg.chart').evaluateAll((svgs) => svgs.map((svg) => svg.dataset.mark ?? ''));
+    await panel.page.locator('svg.chart').evaluateAll((svgs) => svgs.forEach((svg, i) => { svg.dataset.mark = String(i); }));
     await panel.page.locator('#budget-value input').fill('20');
     await panel.page.keyboard.press('Enter');
-    assert.equal(await panel.page.locator('svg.chart').count(), 4);
+    const [tradeoff, measured] = (await mark()).slice(2);
+    assert.deepEqual([tradeoff, measured], ['', '3']);
 
     // Without labels (no data in the settings) the panel shows top-1 agreement on drawn inputs.
     await panel.send({ type: 'report', report: { ...report, output: '/models/second.onnx' } });
