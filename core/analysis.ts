@@ -4,6 +4,7 @@ import { breakEvenRank, cumulativeEnergy, paramsAtRank, suggestedRank } from './
 import type { JobOptions, LayerKind, Model, ModelFormat } from './types.js';
 import { throwIfAborted } from './types.js';
 import { lanesFor, mapInLanes } from './lanes.js';
+import { withLayerBuffer } from './io/layerBuffers.js';
 
 /** One layer in `analyze --json` (contract) plus additive fields the IDE uses. */
 export interface LayerAnalysis {
@@ -48,9 +49,11 @@ export async function analyzeModel(model: Model, engine: Engine, energy = DEFAUL
   // A few layers at a time: each is read, decoded and sent to the engine, then dropped.
   const layers = await mapInLanes(model.layers, async (layer) => {
     // Stored orientation: a transpose has the same singular values.
-    const { data, rows, cols } = await model.readStoredMatrix(layer);
-    throwIfAborted(opts.signal);
-    const sigma = await engine.spectrum({ data, rows, cols, transfer: true }, opts);
+    const sigma = await withLayerBuffer(layer.matrix.rows * layer.matrix.cols, async (buffer) => {
+      const { data, rows, cols } = await model.readStoredMatrix(layer, buffer);
+      throwIfAborted(opts.signal);
+      return engine.spectrum({ data, rows, cols }, opts);
+    });
     opts.progress?.report(++done / model.layers.length, layer.name);
     return layerAnalysis(layer, Array.from(sigma), energy);
   }, lanesFor(model.layers));

@@ -2,21 +2,24 @@
 import type { Engine } from '../engines/engine.js';
 import type { JobOptions, Layer, Model } from '../types.js';
 import type { Factorisation } from './types.js';
+import { withLayerBuffer } from '../io/layerBuffers.js';
 
 /** A = U_k·√Σ_k (rows×k), B = √Σ_k·V_kᵀ (k×cols): balanced, so both quantise alike. */
 export async function factorize(model: Model, layer: Layer, rank: number, engine: Engine, opts: JobOptions = {}): Promise<Factorisation> {
   const { rows, cols } = layer.matrix;
   // The SVD of what the file stores: for a stored transpose Sᵀ = A, U and V swap roles.
-  const stored = await model.readStoredMatrix(layer);
   const k = Math.max(1, Math.min(rank, rows, cols));
   let total = 0;
-  for (let i = 0; i < stored.data.length; i++) total += stored.data[i] * stored.data[i];
-  const { u, s, vt } = await engine.truncatedSvd({ data: stored.data, rows: stored.rows, cols: stored.cols, transfer: true }, k, opts);
+  const { transposed, u, s, vt } = await withLayerBuffer(rows * cols, async (buffer) => {
+    const stored = await model.readStoredMatrix(layer, buffer);
+    for (let i = 0; i < stored.data.length; i++) total += stored.data[i] * stored.data[i];
+    return { transposed: stored.transposed, ...await engine.truncatedSvd({ data: stored.data, rows: stored.rows, cols: stored.cols }, k, opts) };
+  });
   const a = new Float32Array(rows * k);
   const b = new Float32Array(k * cols);
   for (let j = 0; j < k; j++) {
     const r = Math.sqrt(s[j]);
-    if (stored.transposed) {
+    if (transposed) {
       // u is cols×k (A's V), vt is k×rows (A's Uᵀ).
       for (let i = 0; i < rows; i++) a[i * k + j] = vt[j * rows + i] * r;
       for (let c = 0; c < cols; c++) b[j * cols + c] = u[c * k + j] * r;

@@ -68,18 +68,24 @@ export class StoredModel implements Model {
     return t;
   }
 
-  async readTensor(name: string): Promise<Float32Array> {
+  /** The tensor's values as f32: into `into` when given (it must have exactly as many elements). */
+  async readTensor(name: string, into?: Float32Array): Promise<Float32Array> {
     const t = this.tensor(name);
-    if (t.storedBytes <= READ_CHUNK) return this.affine(t, decodeToFloat32(await t.source.read(t.offset, t.storedBytes), t.dtype));
+    const width = DTYPE_BYTES[t.dtype];
+    if (into && into.length * width !== t.storedBytes) throw new Error(`${name}: ${t.storedBytes / width} values do not fit a buffer of ${into.length}`);
+    if (t.storedBytes <= READ_CHUNK) {
+      const values = decodeToFloat32(await t.source.read(t.offset, t.storedBytes), t.dtype);
+      into?.set(values);
+      return this.affine(t, into ?? values);
+    }
     // Checked before allocating: a hostile header must not make us reserve what the file cannot hold.
     if (t.offset + t.storedBytes > t.source.size) {
       throw new InputError(this.path, `truncated or corrupt: tensor ${name} needs bytes ${t.offset}..${t.offset + t.storedBytes} of ${t.source.size}`);
     }
-    const width = DTYPE_BYTES[t.dtype];
     // The first chunk is read before allocating: a source that can refuse the tensor (the
     // HDF5 worker, on an absurd dataset) says why instead of a failed allocation.
     let raw = await t.source.read(t.offset, READ_CHUNK);
-    const values = new Float32Array(t.storedBytes / width);
+    const values = into ?? new Float32Array(t.storedBytes / width);
     // READ_CHUNK is a multiple of every element width, so no element straddles two reads.
     for (let at = 0; at < t.storedBytes; at += READ_CHUNK) {
       if (at > 0) raw = await t.source.read(t.offset + at, Math.min(READ_CHUNK, t.storedBytes - at));
@@ -101,10 +107,10 @@ export class StoredModel implements Model {
     return m.transposed ? transpose(m.data, m.rows, m.cols) : m.data;
   }
 
-  async readStoredMatrix(layer: Layer): Promise<StoredMatrix> {
+  async readStoredMatrix(layer: Layer, into?: Float32Array): Promise<StoredMatrix> {
     const l = this.layers.find((x) => x.name === layer.name) ?? (layer as Layer & MatrixLayout);
     const { rows, cols } = l.matrix;
-    const data = await this.readTensor(l.weight);
+    const data = await this.readTensor(l.weight, into);
     return l.transposed ? { data, rows: cols, cols: rows, transposed: true } : { data, rows, cols, transposed: false };
   }
 

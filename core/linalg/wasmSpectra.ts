@@ -55,15 +55,16 @@ export function spectraModule(): { module: WebAssembly.Module; heapBase: number 
 
 let reusable: WebAssembly.Memory | undefined;
 /**
- * This thread's job memory, reused job after job and replaced only by a larger one. A fresh
- * memory per job would wait for a garbage collection to be freed, and these threads allocate
- * too little else to trigger one: resident memory would grow by a Gram per layer.
- * Jobs on one thread never overlap (they run synchronously; helpers have left at close).
+ * This thread's job memory, reused job after job and grown in place when a job needs more.
+ * Replacing it would leave the old one for a garbage collection that these threads, which
+ * allocate little else, seldom run: resident memory would keep both (a spectrum's, then a
+ * truncated SVD's). A shared memory reserves its maximum as address space only; pages count
+ * once touched. Jobs on one thread never overlap (they run synchronously; helpers have left at close).
  */
 function threadMemory(pages: number): WebAssembly.Memory {
-  if (!reusable || reusable.buffer.byteLength < pages * PAGE) {
-    reusable = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
-  }
+  if (!reusable) reusable = new WebAssembly.Memory({ initial: pages, maximum: MAX_PAGES, shared: true });
+  const have = reusable.buffer.byteLength / PAGE;
+  if (have < pages) reusable.grow(pages - have);
   return reusable;
 }
 
