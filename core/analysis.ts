@@ -49,8 +49,8 @@ export async function analyzeModel(model: Model, engine: Engine, energy = DEFAUL
   // A few layers at a time: each is read, decoded and sent to the engine, then dropped.
   const layers = await mapInLanes(model.layers, async (layer) => {
     // Stored orientation: a transpose has the same singular values.
-    const sigma = await withLayerBuffer(layer.matrix.rows * layer.matrix.cols, async (buffer) => {
-      const { data, rows, cols } = await model.readStoredMatrix(layer, buffer);
+    const sigma = await withLayerBuffer(async (take) => {
+      const { data, rows, cols } = await model.readStoredMatrix(layer, take);
       throwIfAborted(opts.signal);
       return engine.spectrum({ data, rows, cols }, opts);
     });

@@ -54,9 +54,10 @@ export interface Model {
   /**
    * The matrix view or its transpose, whichever the file stores, so no transposing copy is
    * made: what spectra and SVDs need, since Aᵀ has A's singular values with U and V swapped.
-   * `into`: a buffer of rows·cols elements to read the values into instead of a new one.
+   * `alloc` gives the array to read the values into (once the tensor has been checked)
+   * instead of a new one.
    */
-  readStoredMatrix(layer: Layer, into?: Float32Array): Promise<StoredMatrix>;
+  readStoredMatrix(layer: Layer, alloc?: (elements: number) => Float32Array): Promise<StoredMatrix>;
   close(): Promise<void>;
 }
 

@@ -10,8 +10,8 @@ export async function factorize(model: Model, layer: Layer, rank: number, engine
   // The SVD of what the file stores: for a stored transpose Sᵀ = A, U and V swap roles.
   const k = Math.max(1, Math.min(rank, rows, cols));
   let total = 0;
-  const { transposed, u, s, vt } = await withLayerBuffer(rows * cols, async (buffer) => {
-    const stored = await model.readStoredMatrix(layer, buffer);
+  const { transposed, u, s, vt } = await withLayerBuffer(async (take) => {
+    const stored = await model.readStoredMatrix(layer, take);
     for (let i = 0; i < stored.data.length; i++) total += stored.data[i] * stored.data[i];
     return { transposed: stored.transposed, ...await engine.truncatedSvd({ data: stored.data, rows: stored.rows, cols: stored.cols }, k, opts) };
   });
