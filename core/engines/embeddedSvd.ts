@@ -39,7 +39,7 @@ export function exactTruncatedSvd(a: Float32Array, m: number, n: number, rank: n
   const r = new GramReduction(a, m, n, helpers, rank);
   try {
     const values = tridiagonalEigenvalues(r.d, r.e).sort().reverse().subarray(0, rank);
-    const side = r.eigenvectors(tridiagonalEigenvectors(r.d, r.e, values), rank);
+    const side = r.eigenvectors(tridiagonalEigenvectors(r.d, r.e, values, undefined, r.vectorSpace(rank)), rank);
     const other = r.otherSide(side, rank, gaussianSource(0x5eed));
     const s = sqrtClamped(values);
     return n <= m ? pack(other, s, side, m, n, rank) : pack(side, s, other, m, n, rank);

@@ -168,14 +168,28 @@ export class GramReduction {
     this.checkHelpers();
   }
 
-  /** Q·x_c for `count` vectors of length s (eigenvectors of T → eigenvectors of the Gram). */
+  /**
+   * Room for `count` vectors of length s in the job's memory: eigenvectors of T written here
+   * (tridiagonalEigenvectors' `out`) go to `eigenvectors` without a copy.
+   */
+  vectorSpace(count: number): Float64Array {
+    this.checkCount(count);
+    return new Float64Array(this.heap, this.L.x, count * this.side);
+  }
+
+  /**
+   * Q·x_c for `count` vectors of length s (eigenvectors of T → eigenvectors of the Gram).
+   * The result is a view of the job's memory, valid until this thread's next GramReduction:
+   * a worker turns it into its reply before then, and copies would be garbage its rarely
+   * collecting thread keeps (three per truncated SVD).
+   */
   eigenvectors(x: Float64Array, count: number): Float64Array {
     const { L, side } = this;
-    this.checkCount(count);
-    new Float64Array(this.heap, L.x, count * side).set(x.subarray(0, count * side));
+    const into = this.vectorSpace(count);
+    if (x.buffer !== into.buffer || x.byteOffset !== into.byteOffset) into.set(x.subarray(0, count * side));
     this.k.apply_reflectors(L.ctrl, L.g, L.ld, side, L.tau, L.x, count, side);
     this.checkHelpers();
-    return Float64Array.from(new Float64Array(this.heap, L.x, count * side));
+    return into;
   }
 
   /**
@@ -184,12 +198,12 @@ export class GramReduction {
    * eigenvectors of the Gram, the other side's singular vectors. Where an image is (numerically)
    * inside the span of the earlier ones — a zero singular value — `fill` gives a replacement,
    * since any orthonormal completion is valid there. Sums in f64 over the f32 input, streamed
-   * in blocks of rows (of Aᵀ: columns of A).
+   * in blocks of rows (of Aᵀ: columns of A). A view of the job's memory, like `eigenvectors`.
    */
   otherSide(z: Float64Array, count: number, fill: () => number): Float64Array {
     const { L, side, samples, a, n } = this;
-    this.checkCount(count);
-    new Float64Array(this.heap, L.x, count * side).set(z.subarray(0, count * side));
+    const into = this.vectorSpace(count);
+    if (z.buffer !== into.buffer || z.byteOffset !== into.byteOffset) into.set(z.subarray(0, count * side));
     const f32 = new Float32Array(this.heap);
     const src = L.src / 4;
     for (let r0 = 0; r0 < samples; r0 += PRODUCT_ROWS) {
@@ -207,10 +221,10 @@ export class GramReduction {
       if (++tries > 8 * count + 8) throw new Error('could not complete an orthonormal basis');
       for (let i = c * samples; i < (c + 1) * samples; i++) out[i] = fill();
     }
-    return Float64Array.from(out);
+    return out;
   }
 
-  /** Releases the helper threads; the results already returned stay valid. */
+  /** Releases the helper threads; the views already returned stay valid until the thread's next GramReduction. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
