@@ -84,10 +84,17 @@ export class StoredModel implements Model {
     if (t.offset + t.storedBytes > t.source.size) {
       throw new InputError(this.path, `truncated or corrupt: tensor ${name} needs bytes ${t.offset}..${t.offset + t.storedBytes} of ${t.source.size}`);
     }
+    const alloc32 = (): Float32Array => (alloc ? alloc(t.storedBytes / width) : new Float32Array(t.storedBytes / width));
+    // Little-endian float32 (nearly every checkpoint) from a file goes straight into the floats.
+    if (t.dtype === 'float32' && LITTLE_ENDIAN && t.source.readInto) {
+      const values = alloc32();
+      await t.source.readInto(t.offset, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+      return this.affine(t, values);
+    }
     // The first chunk is read before allocating: a source that can refuse the tensor (the
     // HDF5 worker, on an absurd dataset) says why instead of a failed allocation.
     let raw = await t.source.read(t.offset, READ_CHUNK);
-    const values = alloc ? alloc(t.storedBytes / width) : new Float32Array(t.storedBytes / width);
+    const values = alloc32();
     // READ_CHUNK is a multiple of every element width, so no element straddles two reads.
     for (let at = 0; at < t.storedBytes; at += READ_CHUNK) {
       if (at > 0) raw = await t.source.read(t.offset + at, Math.min(READ_CHUNK, t.storedBytes - at));
