@@ -33,8 +33,38 @@ const CHUNK = 128;
 const PRODUCT_ROWS = 32;
 /** Panel width of the blocked tridiagonalisation. */
 const PANEL = 32;
-const PAGE = 65536;
-const MAX_PAGES = 65536;
+export const PAGE = 65536;
+/** A wasm32 memory addresses 4 GiB. */
+export const MAX_PAGES = 65536;
+
+/** Leading dimension of an s×s Gram: the kernel writes whole 4×4 tiles, so it leaves room past s. */
+export const gramLd = (s: number): number => (s + 5) & ~1;
+
+/** Bytes of the buffers gram_chunk works through for a Gram of side s: packed f64 samples, f32 input. */
+export const gramChunkBytes = (s: number): { xp: number; src: number } => ({ xp: 8 * ((s + 3) & ~3) * CHUNK, src: 4 * s * CHUNK });
+
+/** Where a Gram and its chunk buffers sit in a job's memory (byte offsets; ld in elements). */
+export interface GramAt { ctrl: number; g: number; ld: number; xp: number; src: number }
+
+/**
+ * Adds the samples in `x` to the Gram of side s at `at.g`, CHUNK samples per kernel call:
+ * `count` samples of s features each, stored sample after sample (`sampleMajor`) or as s
+ * rows of `count` values (feature after feature).
+ */
+export function feedGram(k: Kernels, heap: ArrayBuffer, at: GramAt, s: number, x: Float32Array, count: number, sampleMajor: boolean): void {
+  const f32 = new Float32Array(heap);
+  const src = at.src / 4;
+  for (let k0 = 0; k0 < count; k0 += CHUNK) {
+    const K = Math.min(CHUNK, count - k0);
+    if (sampleMajor) {
+      f32.set(x.subarray(k0 * s, (k0 + K) * s), src);
+      k.gram_chunk(at.ctrl, at.g, at.ld, s, at.src, 1, s, K, at.xp);
+    } else {
+      for (let i = 0; i < s; i++) f32.set(x.subarray(i * count + k0, i * count + k0 + K), src + i * K);
+      k.gram_chunk(at.ctrl, at.g, at.ld, s, at.src, K, 1, K, at.xp);
+    }
+  }
+}
 /** Threads assumed when sizing a job in advance (each needs one vector of workspace). */
 const MAX_THREADS = 256;
 
@@ -73,8 +103,7 @@ function threadMemory(pages: number): WebAssembly.Memory {
  * many eigenvectors (length s) and their images under the input (length `samples`).
  */
 function layout(base: number, s: number, samples: number, threads: number, vectors: number) {
-  const ld = (s + 5) & ~1;
-  const s4 = (s + 3) & ~3;
+  const ld = gramLd(s);
   // Arithmetic, not bitwise, alignment: offsets pass 2³¹ for sides above ≈ 16 000.
   const align = (x: number): number => Math.ceil(x / 16) * 16;
   let at = align(base);
@@ -86,8 +115,9 @@ function layout(base: number, s: number, samples: number, threads: number, vecto
   // The Gram's chunk buffers (later the products' row blocks) and the reduction's workspace
   // are never live together.
   const scratch = at;
-  const xp = take(8 * s4 * CHUNK);
-  const src = take(4 * s * CHUNK);
+  const chunk = gramChunkBytes(s);
+  const xp = take(chunk.xp);
+  const src = take(chunk.src);
   const gramEnd = at;
   at = scratch;
   const [v, w, vp, wp] = [0, 1, 2, 3].map(() => take(8 * ld * PANEL));
@@ -150,20 +180,9 @@ export class GramReduction {
   private readonly k: Kernels;
 
   private reduce(): void {
-    const { L, k, a, m, n } = this;
-    const f32 = new Float32Array(this.heap);
-    for (let k0 = 0; k0 < this.samples; k0 += CHUNK) {
-      const K = Math.min(CHUNK, this.samples - k0);
-      if (this.transpose) {
-        // K whole rows of A: X(i,k) = A[k0+k][i].
-        f32.set(a.subarray(k0 * n, (k0 + K) * n), L.src / 4);
-        k.gram_chunk(L.ctrl, L.g, L.ld, this.side, L.src, 1, n, K, L.xp);
-      } else {
-        // Columns k0.. of every row: X(i,k) = A[i][k0+k].
-        for (let i = 0; i < m; i++) f32.set(a.subarray(i * n + k0, i * n + k0 + K), L.src / 4 + i * K);
-        k.gram_chunk(L.ctrl, L.g, L.ld, this.side, L.src, K, 1, K, L.xp);
-      }
-    }
+    const { L, k, a } = this;
+    // Rows of A are the samples when the Gram is AᵀA; else each row is one feature over the samples.
+    feedGram(k, this.heap, L, this.side, a, this.samples, this.transpose);
     k.tridiagonalize(L.ctrl, L.g, L.ld, this.side, PANEL, L.d, L.e, L.tau, L.v, L.w, L.vp, L.wp, L.y);
     this.checkHelpers();
   }
