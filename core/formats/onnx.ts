@@ -1,14 +1,14 @@
 // ONNX models: a protobuf ModelProto. Layers are the weights (initializers or Constant node
-// tensors) feeding MatMul, Gemm and Conv. The model file is read once (protobuf caps one
-// message at 2 GB; larger models keep their tensors in external data files), its fields are
-// located with checked lengths, and tensors stay on disk as byte ranges read on demand.
+// tensors) feeding MatMul, Gemm and Conv. The model file (protobuf caps one message at 2 GB;
+// larger models keep their tensors in external data files) is walked field by field with
+// checked lengths, and tensors stay on disk as byte ranges read on demand.
 import { dirname } from 'node:path';
 import { FileSource, MAX_READ } from '../io/byteSource.js';
 import type { Layer, LayerKind } from '../types.js';
 import { InputError } from '../types.js';
 import { NodeProto, OperatorSetIdProto, TensorProto, ValueInfoProto, int64, type Int64, type NodeMessage, type TensorMessage } from './onnxSchema.js';
 import { ExternalFiles, onnxTensor, type OnnxTensor } from './onnxTensors.js';
-import { messageFields, varint, type FieldRange } from './onnxWire.js';
+import { sourceFields, varint, type FieldRange } from './onnxWire.js';
 import { StoredModel, type MatrixLayout } from './storedModel.js';
 
 /** ModelProto and GraphProto field numbers the reader and writer look at. */
@@ -54,8 +54,7 @@ export async function readOnnx(path: string): Promise<StoredModel> {
   const close = (): Promise<unknown> => Promise.all([src, ...external.opened.values()].map((s) => s.close()));
   try {
     if (src.size > MAX_READ) throw new InputError(path, `${src.size} bytes is over the 2 GB protobuf limit of one .onnx file`);
-    const bytes = await src.read(0, src.size);
-    return await parseModel(bytes, src, external, path);
+    return await parseModel(src, external, path);
   } catch (e) {
     await close();
     if (e instanceof InputError) throw e;
@@ -64,42 +63,49 @@ export async function readOnnx(path: string): Promise<StoredModel> {
   }
 }
 
-async function parseModel(bytes: Uint8Array, src: FileSource, external: ExternalFiles, path: string): Promise<StoredModel> {
-  const topFields = messageFields(bytes, 0, bytes.length);
-  const graphs = topFields.filter((f) => f.field === MODEL_FIELD.graph && f.wire === 2);
-  if (graphs.length !== 1) throw new InputError(path, graphs.length ? 'not a valid ONNX model (several graphs)' : 'not an ONNX model (no graph)');
-  const graph = graphs[0];
-  const ir = topFields.find((f) => f.field === MODEL_FIELD.irVersion && f.wire === 0);
-  if (!ir) throw new InputError(path, 'not an ONNX model (no ir_version)');
-  const irVersion = varint(bytes, ir.dataStart, ir.end)[0];
+/**
+ * Walks the file field by field (onnxWire's sourceFields): only one graph field at a time is
+ * in memory — at most the largest tensor — rather than the whole file, which for a model of
+ * inline weights was the peak of a whole compression.
+ */
+async function parseModel(src: FileSource, external: ExternalFiles, path: string): Promise<StoredModel> {
+  const isGraph = (f: FieldRange): boolean => f.field === MODEL_FIELD.graph && f.wire === 2;
+  const topFields: FieldRange[] = [];
+  let irVersion: number | undefined;
   let opset = 1;
-  for (const f of topFields) {
+  for await (const { range: f, payload } of sourceFields(src, 0, src.size, isGraph)) {
+    topFields.push(f);
+    if (f.field === MODEL_FIELD.irVersion && f.wire === 0 && irVersion === undefined) irVersion = varint(payload!, 0, payload!.length)[0];
     if (f.field !== MODEL_FIELD.opsetImport || f.wire !== 2) continue;
-    const o = OperatorSetIdProto.decode(bytes.subarray(f.dataStart, f.end)) as unknown as { domain?: string; version?: Int64 };
+    const o = OperatorSetIdProto.decode(payload!) as unknown as { domain?: string; version?: Int64 };
     if (!o.domain || o.domain === 'ai.onnx') opset = int64(o.version);
   }
+  const graphs = topFields.filter(isGraph);
+  if (graphs.length !== 1) throw new InputError(path, graphs.length ? 'not a valid ONNX model (several graphs)' : 'not an ONNX model (no graph)');
+  const graph = graphs[0];
+  if (irVersion === undefined) throw new InputError(path, 'not an ONNX model (no ir_version)');
 
   const entries: GraphEntry[] = [];
   const tensors: OnnxTensor[] = [];
   const names = new Set<string>();
-  const addTensor = async (msg: TensorMessage, name: string): Promise<void> => {
-    const t = await onnxTensor(msg, name, bytes, src, external, path);
+  const addTensor = async (msg: TensorMessage, name: string, at: FieldRange, body: Uint8Array): Promise<void> => {
+    const t = await onnxTensor(msg, name, { bytes: body, offset: at.dataStart }, src, external, path);
     if (t) tensors.push(t);
   };
-  for (const range of messageFields(bytes, graph.dataStart, graph.end)) {
-    const body = bytes.subarray(range.dataStart, range.end);
+  for await (const { range, payload } of sourceFields(src, graph.dataStart, graph.end)) {
+    const body = payload!;
     const entry: GraphEntry = { range };
     if (range.wire !== 2) { entries.push(entry); continue; }
     if (range.field === GRAPH_FIELD.node) {
       const node = NodeProto.decode(body) as unknown as NodeMessage;
       node.output.forEach((o) => names.add(o));
       const value = node.opType === 'Constant' && isDefaultDomain(node) ? node.attribute.find((a) => a.name === 'value')?.t : undefined;
-      if (value && node.output[0]) await addTensor(value, node.output[0]);
+      if (value && node.output[0]) await addTensor(value, node.output[0], range, body);
       entry.node = retained(node);
     } else if (range.field === GRAPH_FIELD.initializer) {
       const msg = TensorProto.decode(body) as unknown as TensorMessage;
       entry.name = msg.name ?? '';
-      await addTensor(msg, entry.name);
+      await addTensor(msg, entry.name, range, body);
     } else if (range.field === GRAPH_FIELD.input || range.field === GRAPH_FIELD.output || range.field === GRAPH_FIELD.valueInfo) {
       entry.name = (ValueInfoProto.decode(body) as unknown as { name?: string }).name ?? '';
     }

@@ -44,11 +44,13 @@ export class ExternalFiles {
 export interface OnnxTensor extends StoredTensor { external: boolean }
 
 /**
- * Locates a tensor's bytes. `model` holds the whole model file; raw_data is a view into it,
- * so its offset in the file is its offset in that view. Returns undefined for element types
- * the engine does not read (strings, complex, …): they are carried through untouched.
+ * Locates a tensor's bytes. `read` holds the bytes the message was decoded from and where
+ * they start in the model file; raw_data is a view into them, so its offset in the file
+ * follows. Returns undefined for element types the engine does not read (strings, complex,
+ * …): they are carried through untouched.
  */
-export async function onnxTensor(msg: TensorMessage, name: string, model: Uint8Array, modelSource: ByteSource, external: ExternalFiles, path: string): Promise<OnnxTensor | undefined> {
+export async function onnxTensor(msg: TensorMessage, name: string, read: { bytes: Uint8Array; offset: number }, modelSource: ByteSource,
+  external: ExternalFiles, path: string): Promise<OnnxTensor | undefined> {
   const dtype = DTYPE_OF_ONNX[msg.dataType];
   if (!dtype) return undefined;
   const shape = msg.dims.map(int64);
@@ -70,7 +72,7 @@ export async function onnxTensor(msg: TensorMessage, name: string, model: Uint8A
   const raw = msg.rawData;
   if (raw && raw.byteLength > 0) {
     if (raw.byteLength !== storedBytes) throw new InputError(path, `tensor ${name}: raw_data holds ${raw.byteLength} bytes but shape and dtype need ${storedBytes}`);
-    return { ...base, source: modelSource, offset: raw.byteOffset - model.byteOffset, external: false };
+    return { ...base, source: modelSource, offset: read.offset + raw.byteOffset - read.bytes.byteOffset, external: false };
   }
   const bytes = typedData(msg, dtype);
   if (bytes.byteLength !== storedBytes) throw new InputError(path, `tensor ${name}: holds ${bytes.byteLength / DTYPE_BYTES[dtype]} values but its shape needs ${count}`);
