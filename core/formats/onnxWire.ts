@@ -63,15 +63,16 @@ export function fieldAt(buf: Uint8Array, pos: number, end: number, base = 0): Fi
 /** Bytes a field's tag and length take at most (two 10-byte varints). */
 const HEADER_BYTES = 20;
 /** Bytes read at a time: many small fields per read. */
-const WINDOW = 1 << 20;
+export const WINDOW = 1 << 20;
 
 /**
  * The fields of the message at bytes [start, end) of `src`, in stored order, each with its
- * payload unless `skip` says to leave it on disk. Read through a window: the message is
- * never in memory whole, only the window or the one field that is larger.
+ * bytes (tag and length included: bytes[0] is at range.start) unless `skip` says to leave it
+ * on disk. Read through a window: the message is never in memory whole, only the window or
+ * the one field that is larger.
  */
 export async function* sourceFields(src: Pick<ByteSource, 'read'>, start: number, end: number,
-  skip: (f: FieldRange) => boolean = () => false): AsyncGenerator<{ range: FieldRange; payload?: Uint8Array }> {
+  skip: (f: FieldRange) => boolean = () => false): AsyncGenerator<{ range: FieldRange; bytes?: Uint8Array }> {
   let buf: Uint8Array = new Uint8Array(0), base = start;
   const hold = async (from: number, to: number): Promise<void> => {
     if (from >= base && to <= base + buf.length) return;
@@ -86,7 +87,7 @@ export async function* sourceFields(src: Pick<ByteSource, 'read'>, start: number
       yield { range };
     } else {
       await hold(range.start, range.end);
-      yield { range, payload: buf.subarray(range.dataStart - base, range.end - base) };
+      yield { range, bytes: buf.subarray(range.start - base, range.end - base) };
     }
     pos = range.end;
   }

@@ -7,14 +7,13 @@ import type { OutputFile, Writer } from '../compress/types.js';
 import { FileSource } from '../io/byteSource.js';
 import type { DType } from '../types.js';
 import { InputError } from '../types.js';
-import { GRAPH_FIELD, MODEL_FIELD, type GraphEntry, type OnnxGraph } from './onnx.js';
+import { GRAPH_FIELD, MODEL_FIELD, TENSOR_FIELD, type GraphEntry, type OnnxGraph } from './onnx.js';
 import { GraphEdit, encodeInputFor, encodeNode, encodeTensorHead, type NewTensor } from './onnxEmit.js';
 import { rewriteLayer } from './onnxRewrite.js';
 import { concat, lengthPrefix, messageFields } from './onnxWire.js';
 import type { StoredModel } from './storedModel.js';
 
 const STORAGE: Record<string, DType> = { f32: 'float32', f16: 'float16', int8: 'int8' };
-const TENSOR_FIELD = { rawData: 9, externalData: 13, dataLocation: 14 };
 const COPY_CHUNK = 16 * 1024 * 1024;
 const MAX_MODEL = 2 ** 31 - 1;
 

@@ -19,25 +19,25 @@ async function streamed(bytes: Uint8Array, skip?: (f: { field: number }) => bool
   return out;
 }
 
-test('sourceFields: the same fields and payloads as messageFields, across window edges and past the window', async () => {
+test('sourceFields: the same fields and bytes as messageFields, across window edges and past the window', async () => {
   // 1 MiB window: a field straddling its end, one larger than a window, many small ones.
   const bytes = message([10, (1 << 20) - 20, 3, (1 << 20) + 12345, ...Array.from({ length: 200 }, (_, i) => i)]);
   const whole = messageFields(bytes, 0, bytes.length);
   const fields = await streamed(bytes);
   assert.deepEqual(fields.map((f) => f.range), whole);
-  for (const { range, payload } of fields) assert.deepEqual(payload, bytes.subarray(range.dataStart, range.end));
+  for (const { range, bytes: b } of fields) assert.deepEqual(b, bytes.subarray(range.start, range.end));
 });
 
-test('sourceFields: skipped fields come without their payload, and are not read', async () => {
+test('sourceFields: skipped fields come without their bytes, and are not read', async () => {
   const bytes = message([5, 3 << 20, 7]);
   const reads: number[] = [];
   const src = new MemorySource(bytes);
   const counting = { read: (o: number, n: number) => { reads.push(n); return src.read(o, n); } };
   const fields = [];
   for await (const f of sourceFields(counting, 0, bytes.length, (r) => r.field === 2)) fields.push(f);
-  assert.equal(fields.find((f) => f.range.field === 2)!.payload, undefined);
+  assert.equal(fields.find((f) => f.range.field === 2)!.bytes, undefined);
   assert.ok(Math.max(...reads) <= 1 << 20, `largest read ${Math.max(...reads)} bytes`);
-  assert.deepEqual(fields.find((f) => f.range.field === 3)!.payload, bytes.subarray(fields[4].range.dataStart, fields[4].range.end));
+  assert.deepEqual(fields.find((f) => f.range.field === 3)!.bytes, bytes.subarray(fields[4].range.start, fields[4].range.end));
 });
 
 test('sourceFields: a length past the end of the message is refused before anything that large is read', async () => {
