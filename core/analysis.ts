@@ -4,6 +4,7 @@ import { breakEvenRank, cumulativeEnergy, paramsAtRank, suggestedRank } from './
 import type { JobOptions, Layer, LayerKind, Model, ModelFormat } from './types.js';
 import { throwIfAborted } from './types.js';
 import { lanesFor, mapInLanes } from './lanes.js';
+import { withLayerBuffer } from './io/layerBuffers.js';
 
 /** One layer in `analyze --json` (contract) plus additive fields the IDE uses. */
 export interface LayerAnalysis {
@@ -53,12 +54,12 @@ export async function analyzeModel(
   model: Model, engine: Engine, energy = DEFAULT_ENERGY, opts: JobOptions = {}, spectrumOf?: SpectrumOf,
 ): Promise<Analysis> {
   let done = 0;
-  const plain = async (layer: Layer): Promise<Float64Array> => {
+  const plain = (layer: Layer): Promise<ArrayLike<number>> => withLayerBuffer(async (take) => {
     // Stored orientation: a transpose has the same singular values.
-    const { data, rows, cols } = await model.readStoredMatrix(layer);
+    const { data, rows, cols } = await model.readStoredMatrix(layer, take);
     throwIfAborted(opts.signal);
-    return engine.spectrum({ data, rows, cols, transfer: true }, opts);
-  };
+    return engine.spectrum({ data, rows, cols }, opts);
+  });
   // A few layers at a time: each is read, decoded and sent to the engine, then dropped.
   const layers = await mapInLanes(model.layers, async (layer) => {
     const sigma = await (spectrumOf?.(layer) ?? plain(layer));

@@ -54,8 +54,10 @@ export interface Model {
   /**
    * The matrix view or its transpose, whichever the file stores, so no transposing copy is
    * made: what spectra and SVDs need, since Aᵀ has A's singular values with U and V swapped.
+   * `alloc` gives the array to read the values into (once the tensor has been checked)
+   * instead of a new one.
    */
-  readStoredMatrix(layer: Layer): Promise<StoredMatrix>;
+  readStoredMatrix(layer: Layer, alloc?: (elements: number) => Float32Array): Promise<StoredMatrix>;
   close(): Promise<void>;
 }
 

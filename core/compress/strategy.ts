@@ -75,7 +75,7 @@ export async function whitenedStrategy(model: Model, engine: Engine, calibration
     const l = chol.get(layer.name);
     if (!l) return undefined;
     const { rows, cols } = layer.matrix;
-    return model.readMatrix(layer).then((w) => engine.spectrum({ data: whitenWeight(l, w, rows, cols), rows, cols, transfer: true }, opts));
+    return model.readMatrix(layer).then((w) => engine.spectrum({ data: whitenWeight(l, w, rows, cols), rows, cols }, opts));
   };
   return {
     analysis: await analyzeModel(model, engine, undefined, opts, whitened),

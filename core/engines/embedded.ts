@@ -17,7 +17,7 @@ export class EmbeddedEngine implements Engine {
   readonly description: string;
   private readonly size: number;
   private readonly pool: PoolWorker[] = [];
-  private readonly queue: { req: WorkerRequest; transfer: ArrayBuffer[]; pending: Omit<Pending, 'worker'>; signal?: AbortSignal }[] = [];
+  private readonly queue: { req: WorkerRequest; pending: Omit<Pending, 'worker'>; signal?: AbortSignal }[] = [];
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
 
@@ -27,7 +27,7 @@ export class EmbeddedEngine implements Engine {
   }
 
   spectrum(m: MatrixInput, opts: JobOptions = {}): Promise<Float64Array> {
-    return this.submit({ id: this.nextId++, op: 'spectrum', data: m.data, rows: m.rows, cols: m.cols }, m, opts) as Promise<Float64Array>;
+    return this.submit({ id: this.nextId++, op: 'spectrum', data: m.data, rows: m.rows, cols: m.cols }, opts) as Promise<Float64Array>;
   }
 
   truncatedSvd(m: MatrixInput, rank: number, opts: JobOptions = {}): Promise<TruncatedSvd> {
@@ -36,21 +36,17 @@ export class EmbeddedEngine implements Engine {
     } catch (e) {
       return Promise.reject(e as Error);
     }
-    return this.submit({ id: this.nextId++, op: 'svd', data: m.data, rows: m.rows, cols: m.cols, rank }, m, opts) as Promise<TruncatedSvd>;
+    return this.submit({ id: this.nextId++, op: 'svd', data: m.data, rows: m.rows, cols: m.cols, rank, transposed: m.transposed }, opts) as Promise<TruncatedSvd>;
   }
 
-  private submit(req: WorkerRequest, m: MatrixInput, opts: JobOptions): Promise<WorkerResult> {
+  private submit(req: WorkerRequest, opts: JobOptions): Promise<WorkerResult> {
     if (opts.signal?.aborted) return Promise.reject(new CancelledError());
-    // Moving the buffer spares a copy per job on both sides; only a buffer the matrix fills
-    // whole can go, since other views of it may still be in use.
-    const { buffer, byteOffset, byteLength } = m.data;
-    const transfer = m.transfer && byteOffset === 0 && byteLength === buffer.byteLength && !(buffer instanceof SharedArrayBuffer) ? [buffer as ArrayBuffer] : [];
     return new Promise((resolve, reject) => {
       const { signal } = opts;
       const onAbort = (): void => this.cancel(req.id);
       const settle = { resolve: (v: WorkerResult) => { signal?.removeEventListener('abort', onAbort); resolve(v); },
         reject: (e: Error) => { signal?.removeEventListener('abort', onAbort); reject(e); } };
-      this.queue.push({ req, transfer, pending: settle, signal });
+      this.queue.push({ req, pending: settle, signal });
       signal?.addEventListener('abort', onAbort, { once: true });
       this.pump();
     });
@@ -97,13 +93,14 @@ export class EmbeddedEngine implements Engine {
       let w = this.pool.find((p) => !p.busy);
       if (!w && this.pool.length < this.size) w = this.spawn();
       if (!w) return;
-      const { req, transfer, pending } = this.queue.shift()!;
+      const { req, pending } = this.queue.shift()!;
       // A lone job may split itself over the cores no other job is using or waiting for.
       req.threads = Math.max(1, this.size - this.pool.filter((p) => p.busy).length - this.queue.length);
       w.busy = true;
       w.worker.ref();
       this.pending.set(req.id, { ...pending, worker: w });
-      w.worker.postMessage(req, transfer);
+      // Layers arrive in shared memory (core/io/layerBuffers.ts): the worker sees them without a copy.
+      w.worker.postMessage(req);
     }
     for (const p of this.pool) if (!p.busy) p.worker.unref();
   }

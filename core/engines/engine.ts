@@ -10,10 +10,11 @@ export interface MatrixInput {
   rows: number;
   cols: number;
   /**
-   * The caller will not touch `data` again: an engine may move its buffer to another thread
-   * instead of copying it (it is then detached here).
+   * `data` stores the transpose of the matrix whose truncated SVD is wanted (rows×cols here
+   * are the stored layout): its U and V swap roles, so the engine answers for that matrix
+   * without a transposing copy. Spectra are the same either way.
    */
-  transfer?: boolean;
+  transposed?: boolean;
 }
 
 /** W ≈ U·diag(s)·Vᵀ with orthonormal columns of U and rows of Vᵀ. */

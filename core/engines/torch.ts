@@ -2,6 +2,7 @@
 // CUDA when available, else Apple MPS, else CPU. Matrices travel as raw bytes (see
 // torchProtocol.ts); concurrent calls are pipelined through the one worker, which
 // prefetches the next matrices while it computes.
+import { transpose } from '../io/decode.js';
 import { CancelledError, type JobOptions } from '../types.js';
 import { checkRank, type Engine, type MatrixInput, type TruncatedSvd } from './engine.js';
 import { parts, type ResultFrame, type Unnumbered, type WorkerRequest } from './torchProtocol.js';
@@ -54,7 +55,9 @@ export class TorchEngine implements Engine {
     checkRank(m.rows, m.cols, rank);
     const f = await this.call({ op: 'svd', rows: m.rows, cols: m.cols, rank, bytes: m.data.byteLength }, m.data, opts);
     const p = parts(f);
-    return { u: p.get('u') as Float32Array, s: p.get('s') as Float64Array, vt: p.get('vt') as Float32Array };
+    const u = p.get('u') as Float32Array, s = p.get('s') as Float64Array, vt = p.get('vt') as Float32Array;
+    // Of the stored transpose: B = Sᵀ = V·Σ·Uᵀ.
+    return m.transposed ? { u: transpose(vt, s.length, m.cols), s, vt: transpose(u, m.rows, s.length) } : { u, s, vt };
   }
 
   private call(req: Unnumbered, data: Float32Array, opts: JobOptions): Promise<ResultFrame> {

@@ -24,7 +24,7 @@ else parentPort?.on('message', (req: WorkerRequest) => {
   let res: WorkerResponse;
   try {
     if (req.op === 'svd') {
-      const { u, s, vt } = truncatedSvd(req.data, req.rows, req.cols, req.rank, helpersFor(req));
+      const { u, s, vt } = truncatedSvd(req.data, req.rows, req.cols, req.rank, helpersFor(req), req.transposed);
       res = { id: req.id, ok: true, u, s, vt };
       parentPort!.postMessage(res, [u.buffer as ArrayBuffer, s.buffer as ArrayBuffer, vt.buffer as ArrayBuffer]);
     } else {

@@ -7,7 +7,7 @@ interface MatrixRequest {
   threads?: number;
 }
 export interface SpectrumRequest extends MatrixRequest { op: 'spectrum' }
-export interface SvdRequest extends MatrixRequest { op: 'svd'; rank: number }
+export interface SvdRequest extends MatrixRequest { op: 'svd'; rank: number; transposed?: boolean }
 export type WorkerRequest = SpectrumRequest | SvdRequest;
 export type WorkerResult = Float64Array | TruncatedSvd;
 export type WorkerResponse =

@@ -1,19 +1,20 @@
 // ONNX models: a protobuf ModelProto. Layers are the weights (initializers or Constant node
-// tensors) feeding MatMul, Gemm and Conv. The model file is read once (protobuf caps one
-// message at 2 GB; larger models keep their tensors in external data files), its fields are
-// located with checked lengths, and tensors stay on disk as byte ranges read on demand.
+// tensors) feeding MatMul, Gemm and Conv. The model file (protobuf caps one message at 2 GB;
+// larger models keep their tensors in external data files) is walked field by field with
+// checked lengths, and tensors stay on disk as byte ranges read on demand.
 import { dirname } from 'node:path';
 import { FileSource, MAX_READ } from '../io/byteSource.js';
 import type { Layer, LayerKind } from '../types.js';
 import { InputError } from '../types.js';
 import { NodeProto, OperatorSetIdProto, TensorProto, ValueInfoProto, int64, type Int64, type NodeMessage, type TensorMessage } from './onnxSchema.js';
 import { ExternalFiles, onnxTensor, type OnnxTensor } from './onnxTensors.js';
-import { messageFields, varint, type FieldRange } from './onnxWire.js';
+import { concat, sourceFields, varint, WINDOW, type FieldRange } from './onnxWire.js';
 import { StoredModel, type MatrixLayout } from './storedModel.js';
 
 /** ModelProto and GraphProto field numbers the reader and writer look at. */
 export const MODEL_FIELD = { irVersion: 1, graph: 7, opsetImport: 8 } as const;
 export const GRAPH_FIELD = { node: 1, initializer: 5, input: 11, output: 12, valueInfo: 13 } as const;
+export const TENSOR_FIELD = { rawData: 9, externalData: 13, dataLocation: 14 } as const;
 
 /** One field of the GraphProto with what the writer needs to know about it. */
 export interface GraphEntry {
@@ -54,8 +55,7 @@ export async function readOnnx(path: string): Promise<StoredModel> {
   const close = (): Promise<unknown> => Promise.all([src, ...external.opened.values()].map((s) => s.close()));
   try {
     if (src.size > MAX_READ) throw new InputError(path, `${src.size} bytes is over the 2 GB protobuf limit of one .onnx file`);
-    const bytes = await src.read(0, src.size);
-    return await parseModel(bytes, src, external, path);
+    return await parseModel(src, external, path);
   } catch (e) {
     await close();
     if (e instanceof InputError) throw e;
@@ -64,42 +64,56 @@ export async function readOnnx(path: string): Promise<StoredModel> {
   }
 }
 
-async function parseModel(bytes: Uint8Array, src: FileSource, external: ExternalFiles, path: string): Promise<StoredModel> {
-  const topFields = messageFields(bytes, 0, bytes.length);
-  const graphs = topFields.filter((f) => f.field === MODEL_FIELD.graph && f.wire === 2);
-  if (graphs.length !== 1) throw new InputError(path, graphs.length ? 'not a valid ONNX model (several graphs)' : 'not an ONNX model (no graph)');
-  const graph = graphs[0];
-  const ir = topFields.find((f) => f.field === MODEL_FIELD.irVersion && f.wire === 0);
-  if (!ir) throw new InputError(path, 'not an ONNX model (no ir_version)');
-  const irVersion = varint(bytes, ir.dataStart, ir.end)[0];
+/**
+ * Walks the file field by field (onnxWire's sourceFields) instead of reading it whole, which
+ * for a model of inline weights was the peak of a whole compression: what is read is the
+ * structure, and the weights stay on disk.
+ */
+async function parseModel(src: FileSource, external: ExternalFiles, path: string): Promise<StoredModel> {
+  const isGraph = (f: FieldRange): boolean => f.field === MODEL_FIELD.graph && f.wire === 2;
+  const topFields: FieldRange[] = [];
+  let irVersion: number | undefined;
   let opset = 1;
-  for (const f of topFields) {
+  for await (const { range: f, bytes } of sourceFields(src, 0, src.size, isGraph)) {
+    const payload = bytes?.subarray(f.dataStart - f.start);
+    topFields.push(f);
+    if (f.field === MODEL_FIELD.irVersion && f.wire === 0 && irVersion === undefined) irVersion = varint(payload!, 0, payload!.length)[0];
     if (f.field !== MODEL_FIELD.opsetImport || f.wire !== 2) continue;
-    const o = OperatorSetIdProto.decode(bytes.subarray(f.dataStart, f.end)) as unknown as { domain?: string; version?: Int64 };
+    const o = OperatorSetIdProto.decode(payload!) as unknown as { domain?: string; version?: Int64 };
     if (!o.domain || o.domain === 'ai.onnx') opset = int64(o.version);
   }
+  const graphs = topFields.filter(isGraph);
+  if (graphs.length !== 1) throw new InputError(path, graphs.length ? 'not a valid ONNX model (several graphs)' : 'not an ONNX model (no graph)');
+  const graph = graphs[0];
+  if (irVersion === undefined) throw new InputError(path, 'not an ONNX model (no ir_version)');
 
   const entries: GraphEntry[] = [];
   const tensors: OnnxTensor[] = [];
   const names = new Set<string>();
-  const addTensor = async (msg: TensorMessage, name: string): Promise<void> => {
-    const t = await onnxTensor(msg, name, bytes, src, external, path);
+  const addTensor = async (msg: TensorMessage, name: string, raw: RawAt | undefined): Promise<void> => {
+    const t = await onnxTensor(msg, name, raw, src, external, path);
     if (t) tensors.push(t);
   };
-  for (const range of messageFields(bytes, graph.dataStart, graph.end)) {
-    const body = bytes.subarray(range.dataStart, range.end);
+  // Initializers bigger than a read window are walked inside too, their raw_data left on disk.
+  const bigTensor = (f: FieldRange): boolean => f.field === GRAPH_FIELD.initializer && f.wire === 2 && f.end - f.start > WINDOW;
+  for await (const { range, bytes } of sourceFields(src, graph.dataStart, graph.end, bigTensor)) {
     const entry: GraphEntry = { range };
     if (range.wire !== 2) { entries.push(entry); continue; }
-    if (range.field === GRAPH_FIELD.node) {
+    const body = bytes?.subarray(range.dataStart - range.start);
+    if (!body) {
+      const { msg, raw } = await tensorHead(src, range);
+      entry.name = msg.name ?? '';
+      await addTensor(msg, entry.name, raw);
+    } else if (range.field === GRAPH_FIELD.node) {
       const node = NodeProto.decode(body) as unknown as NodeMessage;
       node.output.forEach((o) => names.add(o));
       const value = node.opType === 'Constant' && isDefaultDomain(node) ? node.attribute.find((a) => a.name === 'value')?.t : undefined;
-      if (value && node.output[0]) await addTensor(value, node.output[0]);
+      if (value && node.output[0]) await addTensor(value, node.output[0], rawIn(value, body, range.dataStart));
       entry.node = retained(node);
     } else if (range.field === GRAPH_FIELD.initializer) {
       const msg = TensorProto.decode(body) as unknown as TensorMessage;
       entry.name = msg.name ?? '';
-      await addTensor(msg, entry.name);
+      await addTensor(msg, entry.name, rawIn(msg, body, range.dataStart));
     } else if (range.field === GRAPH_FIELD.input || range.field === GRAPH_FIELD.output || range.field === GRAPH_FIELD.valueInfo) {
       entry.name = (ValueInfoProto.decode(body) as unknown as { name?: string }).name ?? '';
     }
@@ -113,6 +127,26 @@ async function parseModel(bytes: Uint8Array, src: FileSource, external: External
   const externalNames = new Set(tensors.filter((t) => t.external).map((t) => t.name));
   const extra: OnnxGraph = { irVersion, opset, topFields, graph, entries, layerNodes, names, external: externalNames };
   return new StoredModel({ format: 'onnx', path, files, fileBytes, tensors, layers, sources: [src, ...external.opened.values()], extra });
+}
+
+type RawAt = { offset: number; length: number };
+
+/** Where the raw_data of a tensor decoded from `body` (which starts at file offset `at`) sits in the file. */
+function rawIn(msg: TensorMessage, body: Uint8Array, at: number): RawAt | undefined {
+  const raw = msg.rawData;
+  return raw?.byteLength ? { offset: at + raw.byteOffset - body.byteOffset, length: raw.byteLength } : undefined;
+}
+
+/** An initializer too big to read whole: decoded from its other fields, its raw_data only located. */
+async function tensorHead(src: FileSource, range: FieldRange): Promise<{ msg: TensorMessage; raw?: RawAt }> {
+  const kept: Uint8Array[] = [];
+  let raw: RawAt | undefined;
+  for await (const { range: f, bytes } of sourceFields(src, range.dataStart, range.end, (x) => x.field === TENSOR_FIELD.rawData && x.wire === 2)) {
+    // The last raw_data counts, as in a protobuf decode.
+    if (bytes) kept.push(bytes);
+    else raw = { offset: f.dataStart, length: f.end - f.dataStart };
+  }
+  return { msg: TensorProto.decode(concat(kept)) as unknown as TensorMessage, raw };
 }
 
 /**

@@ -87,8 +87,13 @@ export function factorInput(edit: GraphEdit, base: string, values: Float32Array,
 
 export const encodeNode = (n: NodeMessage): Uint8Array => NodeProto.encode(NodeProto.create(n)).finish();
 
-export const encodeTensor = (t: NewTensor): Uint8Array =>
-  TensorProto.encode(TensorProto.create({ name: t.name, dims: t.dims, dataType: ONNX_OF_DTYPE[t.dtype], rawData: t.raw })).finish();
+/**
+ * The TensorProto of `t` less its raw_data, which the writer appends as a field of its own
+ * (field order is free in protobuf): the factor's bytes go to the file as they are, never
+ * copied into one message with the rest.
+ */
+export const encodeTensorHead = (t: NewTensor): Uint8Array =>
+  TensorProto.encode(TensorProto.create({ name: t.name, dims: t.dims, dataType: ONNX_OF_DTYPE[t.dtype] })).finish();
 
 /** Graph input declaring an initializer, which IR versions before 4 require. */
 export const encodeInputFor = (t: NewTensor): Uint8Array => ValueInfoProto.encode(ValueInfoProto.create({

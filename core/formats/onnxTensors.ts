@@ -39,11 +39,13 @@ export class ExternalFiles {
 export interface OnnxTensor extends StoredTensor { external: boolean }
 
 /**
- * Locates a tensor's bytes. `model` holds the whole model file; raw_data is a view into it,
- * so its offset in the file is its offset in that view. Returns undefined for element types
- * the engine does not read (strings, complex, …): they are carried through untouched.
+ * Locates a tensor's bytes. `raw`: where its raw_data sits in the model file, if it has any
+ * (the reader leaves big ones on disk, so msg.rawData is not looked at). Returns undefined
+ * for element types the engine does not read (strings, complex, …): they are carried through
+ * untouched.
  */
-export async function onnxTensor(msg: TensorMessage, name: string, model: Uint8Array, modelSource: ByteSource, external: ExternalFiles, path: string): Promise<OnnxTensor | undefined> {
+export async function onnxTensor(msg: TensorMessage, name: string, raw: { offset: number; length: number } | undefined, modelSource: ByteSource,
+  external: ExternalFiles, path: string): Promise<OnnxTensor | undefined> {
   const dtype = DTYPE_OF_ONNX[msg.dataType];
   if (!dtype) return undefined;
   const shape = msg.dims.map(int64);
@@ -62,10 +64,9 @@ export async function onnxTensor(msg: TensorMessage, name: string, model: Uint8A
     }
     return { ...base, source, offset, external: true };
   }
-  const raw = msg.rawData;
-  if (raw && raw.byteLength > 0) {
-    if (raw.byteLength !== storedBytes) throw new InputError(path, `tensor ${name}: raw_data holds ${raw.byteLength} bytes but shape and dtype need ${storedBytes}`);
-    return { ...base, source: modelSource, offset: raw.byteOffset - model.byteOffset, external: false };
+  if (raw && raw.length > 0) {
+    if (raw.length !== storedBytes) throw new InputError(path, `tensor ${name}: raw_data holds ${raw.length} bytes but shape and dtype need ${storedBytes}`);
+    return { ...base, source: modelSource, offset: raw.offset, external: false };
   }
   const bytes = typedData(msg, dtype);
   if (bytes.byteLength !== storedBytes) throw new InputError(path, `tensor ${name}: holds ${bytes.byteLength / DTYPE_BYTES[dtype]} values but its shape needs ${count}`);

@@ -7,14 +7,13 @@ import type { OutputFile, Writer } from '../compress/types.js';
 import { FileSource } from '../io/byteSource.js';
 import type { DType } from '../types.js';
 import { InputError } from '../types.js';
-import { GRAPH_FIELD, MODEL_FIELD, type GraphEntry, type OnnxGraph } from './onnx.js';
-import { GraphEdit, encodeInputFor, encodeNode, encodeTensor } from './onnxEmit.js';
+import { GRAPH_FIELD, MODEL_FIELD, TENSOR_FIELD, type GraphEntry, type OnnxGraph } from './onnx.js';
+import { GraphEdit, encodeInputFor, encodeNode, encodeTensorHead, type NewTensor } from './onnxEmit.js';
 import { rewriteLayer } from './onnxRewrite.js';
 import { concat, lengthPrefix, messageFields } from './onnxWire.js';
 import type { StoredModel } from './storedModel.js';
 
 const STORAGE: Record<string, DType> = { f32: 'float32', f16: 'float16', int8: 'int8' };
-const TENSOR_FIELD = { rawData: 9, externalData: 13, dataLocation: 14 };
 const COPY_CHUNK = 16 * 1024 * 1024;
 const MAX_MODEL = 2 ** 31 - 1;
 
@@ -23,6 +22,12 @@ interface Part { length: number; write(out: OutputFile): Promise<void> }
 
 const bytesPart = (b: Uint8Array): Part => ({ length: b.length, write: (out) => out.write(b) });
 const fieldPart = (field: number, body: Uint8Array): Part[] => [bytesPart(lengthPrefix(field, body.length)), bytesPart(body)];
+/** A new initializer: its TensorProto, then its raw_data field straight from the factor. */
+function tensorParts(t: NewTensor): Part[] {
+  const head = encodeTensorHead(t);
+  const raw = lengthPrefix(TENSOR_FIELD.rawData, t.raw.length);
+  return [bytesPart(lengthPrefix(GRAPH_FIELD.initializer, head.length + raw.length + t.raw.length)), bytesPart(head), bytesPart(raw), bytesPart(t.raw)];
+}
 
 export const writeOnnx: Writer<StoredModel> = async (model, factors, out, sink, opts) => {
   const g = model.extra as OnnxGraph;
@@ -55,7 +60,7 @@ export const writeOnnx: Writer<StoredModel> = async (model, factors, out, sink, 
         graphParts.push(...fieldPart(GRAPH_FIELD.initializer, await inlined(model, e, src)));
       } else graphParts.push(copy(e.range.start, e.range.end));
     }
-    for (const t of edit.initializers) graphParts.push(...fieldPart(GRAPH_FIELD.initializer, encodeTensor(t)));
+    for (const t of edit.initializers) graphParts.push(...tensorParts(t));
     // Before IR 4 every initializer had to be declared as a graph input too.
     if (g.irVersion < 4) for (const t of edit.initializers) graphParts.push(...fieldPart(GRAPH_FIELD.input, encodeInputFor(t)));
 

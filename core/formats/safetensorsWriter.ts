@@ -12,7 +12,7 @@ import type { Factorisation, OutputFile, OutputSink, WriteOptions, Writer } from
 import { transpose } from '../io/decode.js';
 import type { DType } from '../types.js';
 import { InputError } from '../types.js';
-import { encodeFloat16, encodeFloat32 } from './quantize.js';
+import { encodeFloat16 } from './quantize.js';
 import { SAFETENSORS_DTYPES } from './safetensors.js';
 import type { StoredModel, StoredTensor } from './storedModel.js';
 
@@ -60,10 +60,12 @@ export async function writeSafetensorsFile(
   for (const f of factors.values()) if (f.layer.bias) biasOwner.set(f.layer.bias, f);
   const layers: Record<string, ReducedLayerMeta> = {};
   const entries: Entry[] = [];
+  // Entries are written one after another: their transposed factors can share one buffer.
+  const scratch = reusedFloats();
   for (const t of tensors) {
     const f = byWeight.get(t.name);
     if (f) {
-      const { meta, tensors: written } = factorEntries(path, t, f, opts);
+      const { meta, tensors: written } = factorEntries(path, t, f, opts, scratch);
       layers[f.layer.name] = meta;
       entries.push(...written);
     } else {
@@ -120,33 +122,51 @@ function biasEntry(f: Factorisation, t: StoredTensor): Entry {
   return rawEntry(`${f.layer.name}.1.bias`, code, t.shape, encodeFloats(f.bias!, code));
 }
 
-function factorEntries(path: string, t: StoredTensor, f: Factorisation, opts: WriteOptions): { meta: ReducedLayerMeta; tensors: Entry[] } {
+/**
+ * Gives `n` floats, on one buffer grown as needed: valid until the next call. Fresh
+ * transposes per entry were ~40 MiB of garbage made faster than collected at the end of a job.
+ */
+function reusedFloats(): (n: number) => Float32Array {
+  let buf = new Float32Array(0);
+  return (n) => {
+    if (buf.length < n) buf = new Float32Array(n);
+    return buf.subarray(0, n);
+  };
+}
+
+function factorEntries(path: string, t: StoredTensor, f: Factorisation, opts: WriteOptions, scratch: (n: number) => Float32Array): { meta: ReducedLayerMeta; tensors: Entry[] } {
   const p = f.layer.name;
   if (t.name !== `${p}.weight`) throw new InputError(path, `cannot write ${t.name} as a module's factors: its name is not <module>.weight`);
   const { rows, cols } = f.layer.matrix;
   const k = f.rank;
   const code = factorCode(t.dtype, opts);
-  const bT = transpose(f.b, k, cols);
-  let meta: ReducedLayerMeta, first: [Float32Array, number[]], second: [Float32Array, number[]];
+  // Factors in the layout the stock modules load, made when their entry is written, into the
+  // scratch buffer.
+  let meta: ReducedLayerMeta, first: [() => Float32Array, number[]], second: [() => Float32Array, number[]];
+  const bT = (): Float32Array => transpose(f.b, k, cols, scratch(f.b.length));
   if (f.layer.kind === 'embedding') {
     meta = { kind: 'embedding', rank: k, in: rows, out: cols, kernel: [], dtype: code };
-    first = [f.a, [rows, k]];
+    first = [() => f.a, [rows, k]];
     second = [bT, [cols, k]];
   } else if (f.layer.kind === 'linear' || /^conv[123]d$/.test(f.layer.kind)) {
     const [outCh, inCh, ...kernel] = t.shape;
     meta = { kind: kernel.length ? 'conv' : 'linear', rank: k, in: inCh, out: outCh, kernel, dtype: code };
-    first = [transpose(f.a, rows, k), [k, inCh, ...kernel]];
+    first = [() => transpose(f.a, rows, k, scratch(f.a.length)), [k, inCh, ...kernel]];
     second = [bT, [outCh, k, ...kernel.map(() => 1)]];
   } else {
     throw new InputError(path, `cannot write factors of a ${f.layer.kind} layer (${p}) as a state dict`);
   }
   if (code !== 'I8') {
-    return { meta, tensors: [rawEntry(`${p}.0.weight`, code, first[1], encodeFloats(first[0], code)), rawEntry(`${p}.1.weight`, code, second[1], encodeFloats(second[0], code))] };
+    const floats = (name: string, [values, shape]: [() => Float32Array, number[]]): Entry => ({
+      name, dtype: code, shape, bytes: shape.reduce((a, b) => a * b, 1) * (code === 'F32' ? 4 : 2),
+      write: (out) => out.write(encodeFloats(values(), code)),
+    });
+    return { meta, tensors: [floats(`${p}.0.weight`, first), floats(`${p}.1.weight`, second)] };
   }
   meta.scales = true;
   // One scale per rank component: rows of p.0 (columns of an embedding's A), columns of p.1.
-  const [q0, s0] = quantizeInt8(first[0], meta.kind === 'embedding' ? 'columns' : 'rows', first[1][0], k);
-  const [q1, s1] = quantizeInt8(second[0], 'columns', second[1][0], k);
+  const [q0, s0] = quantizeInt8(first[0](), meta.kind === 'embedding' ? 'columns' : 'rows', first[1][0], k);
+  const [q1, s1] = quantizeInt8(second[0](), 'columns', second[1][0], k);
   const tensors = [
     rawEntry(`${p}.0.weight`, 'I8', first[1], q0), rawEntry(`${p}.0.weight_scale`, 'F32', [k], s0),
     rawEntry(`${p}.1.weight`, 'I8', second[1], q1), rawEntry(`${p}.1.weight_scale`, 'F32', [k], s1),
@@ -165,7 +185,7 @@ function rawEntry(name: string, dtype: string, shape: number[], bytes: Uint8Arra
 }
 
 function encodeFloats(v: Float32Array, code: Exclude<FactorCode, 'I8'>): Uint8Array {
-  if (code === 'F32') return encodeFloat32(v).bytes;
+  if (code === 'F32') return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
   if (code === 'F16') return encodeFloat16(v).bytes;
   // bfloat16: the top half of the float32 bits, rounded to nearest even (NaN stays NaN).
   const bits = new Uint32Array(v.buffer, v.byteOffset, v.length);

@@ -1,5 +1,6 @@
 // Shared Model implementation for readers whose tensors sit at known byte ranges.
 import type { ByteSource } from '../io/byteSource.js';
+import type { TakeBuffer } from '../io/layerBuffers.js';
 import { decodeToFloat32, DTYPE_BYTES, transpose } from '../io/decode.js';
 import type { DType, Layer, Model, ModelFormat, StoredMatrix, TensorRef } from '../types.js';
 import { InputError } from '../types.js';
@@ -68,18 +69,32 @@ export class StoredModel implements Model {
     return t;
   }
 
-  async readTensor(name: string): Promise<Float32Array> {
+  /** The tensor's values as f32, in an array from `alloc` when given (called once the tensor has been checked). */
+  async readTensor(name: string, alloc?: TakeBuffer): Promise<Float32Array> {
     const t = this.tensor(name);
-    if (t.storedBytes <= READ_CHUNK) return this.affine(t, decodeToFloat32(await t.source.read(t.offset, t.storedBytes), t.dtype));
+    const width = DTYPE_BYTES[t.dtype];
+    if (t.storedBytes <= READ_CHUNK) {
+      const decoded = decodeToFloat32(await t.source.read(t.offset, t.storedBytes), t.dtype);
+      if (!alloc) return this.affine(t, decoded);
+      const values = alloc(decoded.length);
+      values.set(decoded);
+      return this.affine(t, values);
+    }
     // Checked before allocating: a hostile header must not make us reserve what the file cannot hold.
     if (t.offset + t.storedBytes > t.source.size) {
       throw new InputError(this.path, `truncated or corrupt: tensor ${name} needs bytes ${t.offset}..${t.offset + t.storedBytes} of ${t.source.size}`);
     }
-    const width = DTYPE_BYTES[t.dtype];
+    const alloc32 = (): Float32Array => (alloc ? alloc(t.storedBytes / width) : new Float32Array(t.storedBytes / width));
+    // Little-endian float32 (nearly every checkpoint) from a file goes straight into the floats.
+    if (t.dtype === 'float32' && LITTLE_ENDIAN && t.source.readInto) {
+      const values = alloc32();
+      await t.source.readInto(t.offset, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+      return this.affine(t, values);
+    }
     // The first chunk is read before allocating: a source that can refuse the tensor (the
     // HDF5 worker, on an absurd dataset) says why instead of a failed allocation.
     let raw = await t.source.read(t.offset, READ_CHUNK);
-    const values = new Float32Array(t.storedBytes / width);
+    const values = alloc32();
     // READ_CHUNK is a multiple of every element width, so no element straddles two reads.
     for (let at = 0; at < t.storedBytes; at += READ_CHUNK) {
       if (at > 0) raw = await t.source.read(t.offset + at, Math.min(READ_CHUNK, t.storedBytes - at));
@@ -101,10 +116,10 @@ export class StoredModel implements Model {
     return m.transposed ? transpose(m.data, m.rows, m.cols) : m.data;
   }
 
-  async readStoredMatrix(layer: Layer): Promise<StoredMatrix> {
+  async readStoredMatrix(layer: Layer, alloc?: TakeBuffer): Promise<StoredMatrix> {
     const l = this.layers.find((x) => x.name === layer.name) ?? (layer as Layer & MatrixLayout);
     const { rows, cols } = l.matrix;
-    const data = await this.readTensor(l.weight);
+    const data = await this.readTensor(l.weight, alloc);
     return l.transposed ? { data, rows: cols, cols: rows, transposed: true } : { data, rows, cols, transposed: false };
   }
 

@@ -6,6 +6,8 @@ import { InputError } from '../types.js';
 export interface ByteSource {
   readonly size: number;
   read(offset: number, length: number): Promise<Uint8Array>;
+  /** Fills `into` with the bytes from `offset` on, where a source can do so without a buffer of its own. */
+  readInto?(offset: number, into: Uint8Array): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -33,13 +35,21 @@ export class FileSource implements ByteSource {
     }
     if (length > MAX_READ) throw new InputError(this.path, `refusing a single ${length}-byte read`);
     const buf = new Uint8Array(length);
+    await this.readInto(offset, buf);
+    return buf;
+  }
+
+  async readInto(offset: number, into: Uint8Array): Promise<void> {
+    const length = into.length;
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset + length > this.size) {
+      throw new InputError(this.path, `truncated or corrupt: read of ${length} bytes at ${offset} is outside the ${this.size}-byte file`);
+    }
     let done = 0;
     while (done < length) {
-      const { bytesRead } = await this.fh.read(buf, done, length - done, offset + done);
+      const { bytesRead } = await this.fh.read(into, done, Math.min(length - done, MAX_READ), offset + done);
       if (bytesRead === 0) throw new InputError(this.path, 'file shrank while reading');
       done += bytesRead;
     }
-    return buf;
   }
 
   close(): Promise<void> { return this.fh.close(); }

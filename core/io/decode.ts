@@ -91,9 +91,8 @@ export function checkedSize(shape: unknown): number | undefined {
   return n;
 }
 
-/** Transposes a row-major r×c matrix. */
-export function transpose(a: Float32Array, r: number, c: number): Float32Array {
-  const out = new Float32Array(a.length);
+/** Transposes a row-major r×c matrix (into `out` when given). */
+export function transpose(a: Float32Array, r: number, c: number, out: Float32Array = new Float32Array(a.length)): Float32Array {
   for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = a[i * c + j];
   return out;
 }

@@ -10,11 +10,12 @@ const ITERATIONS = 3;
  * Unit eigenvectors of T (diagonal d, off-diagonal e[i] coupling i and i+1) for `values`,
  * given in descending order, as contiguous vectors of length n. Values closer than
  * 1e-3·‖T‖ form a cluster whose vectors are kept orthogonal explicitly (as dstein does);
- * equal values are separated by 10·ε·‖T‖ so each solve finds a new direction.
+ * equal values are separated by 10·ε·‖T‖ so each solve finds a new direction. Written into
+ * `out` when given (a GramReduction's vectorSpace), else into a new array.
  */
-export function tridiagonalEigenvectors(d: Float64Array, e: Float64Array, values: Float64Array, seed = 0x5eed): Float64Array {
+export function tridiagonalEigenvectors(d: Float64Array, e: Float64Array, values: Float64Array, seed = 0x5eed,
+  out: Float64Array = new Float64Array(values.length * d.length)): Float64Array {
   const n = d.length, count = values.length;
-  const out = new Float64Array(count * n);
   if (n === 0) return out;
   let norm = 0;
   for (let i = 0; i < n; i++) norm = Math.max(norm, Math.abs(d[i]) + (i < n - 1 ? Math.abs(e[i]) : 0) + (i > 0 ? Math.abs(e[i - 1]) : 0));

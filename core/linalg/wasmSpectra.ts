@@ -33,8 +33,38 @@ const CHUNK = 128;
 const PRODUCT_ROWS = 32;
 /** Panel width of the blocked tridiagonalisation. */
 const PANEL = 32;
-const PAGE = 65536;
-const MAX_PAGES = 65536;
+export const PAGE = 65536;
+/** A wasm32 memory addresses 4 GiB. */
+export const MAX_PAGES = 65536;
+
+/** Leading dimension of an s×s Gram: the kernel writes whole 4×4 tiles, so it leaves room past s. */
+export const gramLd = (s: number): number => (s + 5) & ~1;
+
+/** Bytes of the buffers gram_chunk works through for a Gram of side s: packed f64 samples, f32 input. */
+export const gramChunkBytes = (s: number): { xp: number; src: number } => ({ xp: 8 * ((s + 3) & ~3) * CHUNK, src: 4 * s * CHUNK });
+
+/** Where a Gram and its chunk buffers sit in a job's memory (byte offsets; ld in elements). */
+export interface GramAt { ctrl: number; g: number; ld: number; xp: number; src: number }
+
+/**
+ * Adds the samples in `x` to the Gram of side s at `at.g`, CHUNK samples per kernel call:
+ * `count` samples of s features each, stored sample after sample (`sampleMajor`) or as s
+ * rows of `count` values (feature after feature).
+ */
+export function feedGram(k: Kernels, heap: ArrayBuffer, at: GramAt, s: number, x: Float32Array, count: number, sampleMajor: boolean): void {
+  const f32 = new Float32Array(heap);
+  const src = at.src / 4;
+  for (let k0 = 0; k0 < count; k0 += CHUNK) {
+    const K = Math.min(CHUNK, count - k0);
+    if (sampleMajor) {
+      f32.set(x.subarray(k0 * s, (k0 + K) * s), src);
+      k.gram_chunk(at.ctrl, at.g, at.ld, s, at.src, 1, s, K, at.xp);
+    } else {
+      for (let i = 0; i < s; i++) f32.set(x.subarray(i * count + k0, i * count + k0 + K), src + i * K);
+      k.gram_chunk(at.ctrl, at.g, at.ld, s, at.src, K, 1, K, at.xp);
+    }
+  }
+}
 /** Threads assumed when sizing a job in advance (each needs one vector of workspace). */
 const MAX_THREADS = 256;
 
@@ -55,15 +85,16 @@ export function spectraModule(): { module: WebAssembly.Module; heapBase: number 
 
 let reusable: WebAssembly.Memory | undefined;
 /**
- * This thread's job memory, reused job after job and replaced only by a larger one. A fresh
- * memory per job would wait for a garbage collection to be freed, and these threads allocate
- * too little else to trigger one: resident memory would grow by a Gram per layer.
- * Jobs on one thread never overlap (they run synchronously; helpers have left at close).
+ * This thread's job memory, reused job after job and grown in place when a job needs more.
+ * Replacing it would leave the old one for a garbage collection that these threads, which
+ * allocate little else, seldom run: resident memory would keep both (a spectrum's, then a
+ * truncated SVD's). A shared memory reserves its maximum as address space only; pages count
+ * once touched. Jobs on one thread never overlap (they run synchronously; helpers have left at close).
  */
 function threadMemory(pages: number): WebAssembly.Memory {
-  if (!reusable || reusable.buffer.byteLength < pages * PAGE) {
-    reusable = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
-  }
+  if (!reusable) reusable = new WebAssembly.Memory({ initial: pages, maximum: MAX_PAGES, shared: true });
+  const have = reusable.buffer.byteLength / PAGE;
+  if (have < pages) reusable.grow(pages - have);
   return reusable;
 }
 
@@ -72,8 +103,7 @@ function threadMemory(pages: number): WebAssembly.Memory {
  * many eigenvectors (length s) and their images under the input (length `samples`).
  */
 function layout(base: number, s: number, samples: number, threads: number, vectors: number) {
-  const ld = (s + 5) & ~1;
-  const s4 = (s + 3) & ~3;
+  const ld = gramLd(s);
   // Arithmetic, not bitwise, alignment: offsets pass 2³¹ for sides above ≈ 16 000.
   const align = (x: number): number => Math.ceil(x / 16) * 16;
   let at = align(base);
@@ -85,8 +115,9 @@ function layout(base: number, s: number, samples: number, threads: number, vecto
   // The Gram's chunk buffers (later the products' row blocks) and the reduction's workspace
   // are never live together.
   const scratch = at;
-  const xp = take(8 * s4 * CHUNK);
-  const src = take(4 * s * CHUNK);
+  const chunk = gramChunkBytes(s);
+  const xp = take(chunk.xp);
+  const src = take(chunk.src);
   const gramEnd = at;
   at = scratch;
   const [v, w, vp, wp] = [0, 1, 2, 3].map(() => take(8 * ld * PANEL));
@@ -149,32 +180,35 @@ export class GramReduction {
   private readonly k: Kernels;
 
   private reduce(): void {
-    const { L, k, a, m, n } = this;
-    const f32 = new Float32Array(this.heap);
-    for (let k0 = 0; k0 < this.samples; k0 += CHUNK) {
-      const K = Math.min(CHUNK, this.samples - k0);
-      if (this.transpose) {
-        // K whole rows of A: X(i,k) = A[k0+k][i].
-        f32.set(a.subarray(k0 * n, (k0 + K) * n), L.src / 4);
-        k.gram_chunk(L.ctrl, L.g, L.ld, this.side, L.src, 1, n, K, L.xp);
-      } else {
-        // Columns k0.. of every row: X(i,k) = A[i][k0+k].
-        for (let i = 0; i < m; i++) f32.set(a.subarray(i * n + k0, i * n + k0 + K), L.src / 4 + i * K);
-        k.gram_chunk(L.ctrl, L.g, L.ld, this.side, L.src, K, 1, K, L.xp);
-      }
-    }
+    const { L, k, a } = this;
+    // Rows of A are the samples when the Gram is AᵀA; else each row is one feature over the samples.
+    feedGram(k, this.heap, L, this.side, a, this.samples, this.transpose);
     k.tridiagonalize(L.ctrl, L.g, L.ld, this.side, PANEL, L.d, L.e, L.tau, L.v, L.w, L.vp, L.wp, L.y);
     this.checkHelpers();
   }
 
-  /** Q·x_c for `count` vectors of length s (eigenvectors of T → eigenvectors of the Gram). */
+  /**
+   * Room for `count` vectors of length s in the job's memory: eigenvectors of T written here
+   * (tridiagonalEigenvectors' `out`) go to `eigenvectors` without a copy.
+   */
+  vectorSpace(count: number): Float64Array {
+    this.checkCount(count);
+    return new Float64Array(this.heap, this.L.x, count * this.side);
+  }
+
+  /**
+   * Q·x_c for `count` vectors of length s (eigenvectors of T → eigenvectors of the Gram).
+   * The result is a view of the job's memory, valid until this thread's next GramReduction:
+   * a worker turns it into its reply before then, and copies would be garbage its rarely
+   * collecting thread keeps (three per truncated SVD).
+   */
   eigenvectors(x: Float64Array, count: number): Float64Array {
     const { L, side } = this;
-    this.checkCount(count);
-    new Float64Array(this.heap, L.x, count * side).set(x.subarray(0, count * side));
+    const into = this.vectorSpace(count);
+    if (x.buffer !== into.buffer || x.byteOffset !== into.byteOffset) into.set(x.subarray(0, count * side));
     this.k.apply_reflectors(L.ctrl, L.g, L.ld, side, L.tau, L.x, count, side);
     this.checkHelpers();
-    return Float64Array.from(new Float64Array(this.heap, L.x, count * side));
+    return into;
   }
 
   /**
@@ -183,12 +217,12 @@ export class GramReduction {
    * eigenvectors of the Gram, the other side's singular vectors. Where an image is (numerically)
    * inside the span of the earlier ones — a zero singular value — `fill` gives a replacement,
    * since any orthonormal completion is valid there. Sums in f64 over the f32 input, streamed
-   * in blocks of rows (of Aᵀ: columns of A).
+   * in blocks of rows (of Aᵀ: columns of A). A view of the job's memory, like `eigenvectors`.
    */
   otherSide(z: Float64Array, count: number, fill: () => number): Float64Array {
     const { L, side, samples, a, n } = this;
-    this.checkCount(count);
-    new Float64Array(this.heap, L.x, count * side).set(z.subarray(0, count * side));
+    const into = this.vectorSpace(count);
+    if (z.buffer !== into.buffer || z.byteOffset !== into.byteOffset) into.set(z.subarray(0, count * side));
     const f32 = new Float32Array(this.heap);
     const src = L.src / 4;
     for (let r0 = 0; r0 < samples; r0 += PRODUCT_ROWS) {
@@ -206,10 +240,10 @@ export class GramReduction {
       if (++tries > 8 * count + 8) throw new Error('could not complete an orthonormal basis');
       for (let i = c * samples; i < (c + 1) * samples; i++) out[i] = fill();
     }
-    return Float64Array.from(out);
+    return out;
   }
 
-  /** Releases the helper threads; the results already returned stay valid. */
+  /** Releases the helper threads; the views already returned stay valid until the thread's next GramReduction. */
   close(): void {
     if (this.closed) return;
     this.closed = true;

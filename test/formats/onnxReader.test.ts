@@ -79,6 +79,40 @@ test('matrix views and singular values agree with numpy on the same initializers
   }
 });
 
+test('initializers bigger than a read window: located on disk without being read, values as numpy wrote them', async () => {
+  // 700×600 f32 is 1.6 MiB, over the reader's 1 MiB window; a small initializer and a
+  // Constant-node weight after it.
+  const dir = tempDir();
+  const model = join(dir, 'big.onnx');
+  const raw = python(`
+import sys, numpy as np, onnx
+from onnx import helper, numpy_helper, TensorProto
+rng = np.random.default_rng(3)
+w0 = rng.standard_normal((700, 600)).astype(np.float32)
+w1 = rng.standard_normal((600, 20)).astype(np.float32)
+w2 = rng.standard_normal((20, 600)).astype(np.float32)
+c = helper.make_node("Constant", [], ["w2"], value=numpy_helper.from_array(w2, "w2v"))
+g = helper.make_graph([helper.make_node("MatMul", ["x", "w0"], ["h"]), helper.make_node("MatMul", ["h", "w1"], ["y"]), c,
+                       helper.make_node("MatMul", ["y", "w2"], ["z"])], "g",
+                      [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 700])], [helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, 600])],
+                      [numpy_helper.from_array(w0, "w0"), numpy_helper.from_array(w1, "w1")])
+onnx.save(helper.make_model(g), sys.argv[1])
+sys.stdout.buffer.write(w0.tobytes() + w1.tobytes() + w2.tobytes())`, undefined, [model]);
+  const ref = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+  const m = await readOnnx(model);
+  try {
+    assert.deepEqual(m.layers.map((l) => [l.weight, l.matrix.rows, l.matrix.cols]), [['w0', 700, 600], ['w1', 600, 20], ['w2', 20, 600]]);
+    let at = 0;
+    for (const l of m.layers) {
+      const n = l.matrix.rows * l.matrix.cols;
+      assert.deepEqual(await m.readMatrix(l), ref.subarray(at, at + n), l.weight);
+      at += n;
+    }
+  } finally {
+    await m.close();
+  }
+});
+
 async function assertRefused(path: string, pattern: RegExp): Promise<void> {
   await assert.rejects(readOnnx(path), (e: unknown) => {
     assert.ok(e instanceof InputError, `InputError for ${path}: ${e}`);
