@@ -87,6 +87,12 @@ function modelTable(m: BenchModel): string[] {
     lines.push('', `${methodLabel(id, m.finetuneSteps)}: top-1 agreement with the original on the held-out 10 % of the calibration inputs, before → after training: ` +
       `${ft.map((c) => `${c.ratio}${c.finetune!.steps ? ` (${c.finetune!.steps} steps)` : ''}: ${pct(c.finetune!.before, 1)} → ${pct(c.finetune!.after, 1)} %${c.finetune!.kept === false ? ' (worse: discarded)' : ''}`).join('; ')}.`);
   }
+  const whitenedRows: MethodId[] = ['whitened-plain-alloc', 'whitened', 'whitened-sensitivity', 'whitened-sensitivity-finetune'];
+  const below = m.cells.filter((c) => whitenedRows.includes(c.method)).flatMap((c) => {
+    const svd = m.cells.find((x) => x.ratio === c.ratio && x.method === 'svd');
+    return svd && c.score < svd.score ? [`${c.ratio} ${methodLabel(c.method, m.finetuneSteps)}: ${pct(c.score)} vs ${pct(svd.score)} % ${metric}, ${pct(c.agreement)} vs ${pct(svd.agreement)} % top-1 agreement`] : [];
+  });
+  if (below.length) lines.push('', `Whitened cells below plain SVD (whitened vs plain; top-1 agreement with the original model on the test inputs): ${below.join('; ')}.`);
   const beats = rs.filter((r) => r < 1).filter((r) => {
     const rl = m.cells.find((c) => c.ratio === r && c.method === 'relayout'), svd = m.cells.find((c) => c.ratio === r && c.method === 'svd');
     return rl && svd && rl.paramsKept <= svd.paramsKept && rl.drop < svd.drop;
