@@ -17,6 +17,8 @@ export interface Cell {
   ranks: Record<string, number>;
   /** Held-out top-1 agreement before and after training; kept: false where the trained factors were discarded as worse. */
   finetune?: { steps?: number; before: number; after: number; kept?: boolean };
+  /** --method whitened wrote plain SVD's factors: they agreed better with the original on the held-out calibration inputs. */
+  plainKept?: boolean;
 }
 
 export interface BenchModel {
@@ -75,15 +77,22 @@ function modelTable(m: BenchModel): string[] {
     if (!m.cells.some((c) => c.method === id)) continue;
     lines.push(row(methodLabel(id, m.finetuneSteps), (r) => {
       const c = m.cells.find((x) => x.ratio === r && x.method === id);
-      return c ? `${pct(c.score)} (${signed(c.drop)})` : '–';
+      return c ? `${pct(c.score)} (${signed(c.drop)})${c.plainKept ? ' ᵖ' : ''}` : '–';
     }));
   }
+  if (m.cells.some((c) => c.plainKept)) lines.push('', 'ᵖ: plain SVD\'s factors were written: `--method whitened` also factorises with plain SVD at the same goal and keeps whichever agrees better with the original model on the held-out 10 % of the calibration inputs.');
   for (const id of ['whitened-sensitivity-finetune'] as const) {
     const ft = m.cells.filter((c) => c.method === id && c.finetune && c.ratio < 1);
     if (!ft.length) continue;
     lines.push('', `${methodLabel(id, m.finetuneSteps)}: top-1 agreement with the original on the held-out 10 % of the calibration inputs, before → after training: ` +
       `${ft.map((c) => `${c.ratio}${c.finetune!.steps ? ` (${c.finetune!.steps} steps)` : ''}: ${pct(c.finetune!.before, 1)} → ${pct(c.finetune!.after, 1)} %${c.finetune!.kept === false ? ' (worse: discarded)' : ''}`).join('; ')}.`);
   }
+  const whitenedRows: MethodId[] = ['whitened-plain-alloc', 'whitened', 'whitened-sensitivity', 'whitened-sensitivity-finetune'];
+  const below = m.cells.filter((c) => whitenedRows.includes(c.method)).flatMap((c) => {
+    const svd = m.cells.find((x) => x.ratio === c.ratio && x.method === 'svd');
+    return svd && c.score < svd.score ? [`${c.ratio} ${methodLabel(c.method, m.finetuneSteps)}: ${pct(c.score)} vs ${pct(svd.score)} % ${metric}, ${pct(c.agreement)} vs ${pct(svd.agreement)} % top-1 agreement`] : [];
+  });
+  if (below.length) lines.push('', `Whitened cells below plain SVD (whitened vs plain; top-1 agreement with the original model on the test inputs): ${below.join('; ')}.`);
   const beats = rs.filter((r) => r < 1).filter((r) => {
     const rl = m.cells.find((c) => c.ratio === r && c.method === 'relayout'), svd = m.cells.find((c) => c.ratio === r && c.method === 'svd');
     return rl && svd && rl.paramsKept <= svd.paramsKept && rl.drop < svd.drop;
@@ -104,9 +113,9 @@ export function renderResults(models: BenchModel[], engine: string, calibration:
       '"same ranks as plain SVD" isolates whitening; "allocation on whitened spectra" lets the global allocator ' +
       'rank layers by their whitened singular values (each layer\'s own output error on the calibration data); ' +
       '"sensitivity allocation" (the default of `--method whitened`) also weights each layer by how much of its error reaches the model output, ' +
-      'measured by approximating that layer alone; fine-tuning distils the original model\'s logits into the factor layers ' +
-      '(temperature-2 KL, Adam with cosine decay, batch 256, seeded; no labels; 90 % of the calibration inputs train, 10 % are held out) ' +
-      'and keeps the trained factors only where the held-out output error fell. Plot: `bench/quality/curve.svg`.',
+      'measured by approximating that layer alone; fine-tuning distils the original model\'s logits into every weight left in the model ' +
+      '(factors, biases, layers left dense; KL at temperature 1 and 2 from the same start, the lower held-out output error kept; Adam with cosine decay, batch 256, seeded; no labels; 90 % of the calibration inputs train, 10 % are held out) ' +
+      'and keeps the trained weights only where the held-out output error fell. Plot: `bench/quality/curve.svg`.',
     '',
   ];
   for (const m of models) out.push(...modelTable(m), '');

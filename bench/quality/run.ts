@@ -81,6 +81,7 @@ async function measure(spec: ModelSpec, engine: Engine, dir: string, fashionCali
         paramsKept: rep.compressedParams / rep.originalParams, bytesKept: rep.compressedBytes / rep.originalBytes,
         ranks: Object.fromEntries(rep.layers.map((l) => [l.name, l.rank])),
       }, (Date.now() - t0) / 1000);
+      if (rep.methodChoice?.kept === 'svd') cell.plainKept = true;
       if (rep.finetune) cell.finetune = { steps: rep.finetune.steps, before: rep.finetune.before.top1Agreement, after: (rep.finetune.discarded ?? rep.finetune.after).top1Agreement, kept: !rep.finetune.discarded };
       return cell;
     };

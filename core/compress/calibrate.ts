@@ -3,6 +3,9 @@
 // `evaluate` runs it), onnxruntime for ONNX (MatMul / Gemm). Layers a collector does not cover keep plain
 // SVD. PyTorch and safetensors checkpoints carry no forward pass, and TF.js graph models have
 // no collector yet: those are refused.
+// Every collector sees only the first MOMENT_SAMPLES inputs: the second moments of 5 000
+// inputs already give whitened factors as good as 60 000 do (measured on Fashion-MNIST),
+// while distillation (finetuneTfjs) keeps gaining from every input, so callers pass them all.
 import type { Tensor } from '../eval/tensor.js';
 import { loadKerasInTfjs } from '../formats/kerasTfjs.js';
 import type { StoredModel } from '../formats/storedModel.js';
@@ -11,7 +14,11 @@ import { onnxInputMoments } from './calibrateOnnx.js';
 import { tfjsInputMoments } from './calibrateTfjs.js';
 import type { InputMoments } from './moments.js';
 
-export async function inputMoments(model: Model, calibration: Tensor, opts: JobOptions): Promise<Map<string, InputMoments>> {
+const MOMENT_SAMPLES = 5000;
+
+export async function inputMoments(model: Model, all: Tensor, opts: JobOptions): Promise<Map<string, InputMoments>> {
+  const n = Math.min(all.shape[0], MOMENT_SAMPLES);
+  const calibration: Tensor = { data: all.data.subarray(0, n * (all.data.length / all.shape[0])), shape: [n, ...all.shape.slice(1)] };
   const covered = (): string[] => model.layers.filter((l) => (l.kind === 'dense' || l.kind === 'conv2d') && l.factorisable).map((l) => l.name);
   switch (model.format) {
     case 'tfjs-layers': return tfjsInputMoments(model.path, covered(), calibration, opts);

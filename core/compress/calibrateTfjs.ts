@@ -2,9 +2,6 @@
 // inputs: C_l = X_lᵀX_l / N accumulated batch by batch in f64, never holding all activations.
 // For a Conv2D layer X_l holds its input *patches* (im2col: one row per output position, in the
 // kernel's (kh, kw, cin) order), so y = patch·W exactly as for Dense and whitening is the same.
-// Only the first MOMENT_SAMPLES inputs are used: the second moments of 5 000 inputs
-// already give whitened factors as good as 60 000 do (measured on Fashion-MNIST), while
-// distillation (finetuneTfjs) keeps gaining from every input, so callers pass them all.
 // Keras files come here too, through the TF.js model their config builds (`load`).
 import type { LayersModel } from '@tensorflow/tfjs';
 import type { Tensor } from '../eval/tensor.js';
@@ -12,22 +9,19 @@ import { loadTfjsLayersModel, tfjs } from '../eval/tfjsRuntime.js';
 import { InputError, throwIfAborted, type JobOptions } from '../types.js';
 import { MomentAccumulator, type InputMoments } from './moments.js';
 
-const MOMENT_SAMPLES = 5000;
-
 type Tf = Awaited<ReturnType<typeof tfjs>>;
 type TfTensor = import('@tensorflow/tfjs').Tensor;
 type TfTensor2D = import('@tensorflow/tfjs').Tensor2D;
 interface ConvConfig { kernel_size?: number[]; kernelSize?: number[]; strides?: number[]; padding?: string; dilation_rate?: number[]; dilationRate?: number[] }
 
 function kernelSize(c: ConvConfig): number[] { return (c.kernelSize ?? c.kernel_size) as number[]; }
-function patchDim(config: object, cin: number): number { const [kh, kw] = kernelSize(config as ConvConfig); return kh * kw * cin; }
 
 /**
  * im2col with stock ops: a convolution with one-hot filters, output channel (dy·kw + dx)·cin + c
  * copying input channel c at offset (dy, dx), with the layer's own strides, padding and
  * dilation, gives every output position's patch in the kernel's flattened order.
  */
-function patchRows(tf: Tf, config: object, cin: number): (t: TfTensor) => TfTensor2D {
+function patchRows(tf: Tf, config: object, cin: number): { dim: number; rows: (t: TfTensor) => TfTensor2D } {
   const c = config as ConvConfig;
   const [kh, kw] = kernelSize(c);
   const d = kh * kw * cin;
@@ -35,9 +29,12 @@ function patchRows(tf: Tf, config: object, cin: number): (t: TfTensor) => TfTens
   for (let o = 0; o < d; o++) eye[o * d + o] = 1; // [kh, kw, cin, d] row-major: index ((dy·kw+dx)·cin+c)·d + o
   const strides = (c.strides ?? [1, 1]) as [number, number];
   const dilation = (c.dilationRate ?? c.dilation_rate ?? [1, 1]) as [number, number];
-  return (t) => {
-    const filter = tf.tensor4d(eye, [kh, kw, cin, d]);
-    return tf.reshape(tf.conv2d(t as import('@tensorflow/tfjs').Tensor4D, filter, strides, c.padding as 'same' | 'valid', 'NHWC', dilation), [-1, d]) as TfTensor2D;
+  return {
+    dim: d,
+    rows: (t) => {
+      const filter = tf.tensor4d(eye, [kh, kw, cin, d]);
+      return tf.reshape(tf.conv2d(t as import('@tensorflow/tfjs').Tensor4D, filter, strides, c.padding as 'same' | 'valid', 'NHWC', dilation), [-1, d]) as TfTensor2D;
+    },
   };
 }
 
@@ -53,9 +50,12 @@ export async function tfjsInputMoments(modelPath: string, layers: string[], x: T
       return input;
     });
     const probe = tf.model({ inputs: model.inputs, outputs: inputs });
-    const rows = layers.map((name, i) => (inputs[i].shape.length === 4 ? patchRows(tf, model.getLayer(name).getConfig(), inputs[i].shape[3] as number) : (t: TfTensor) => t as TfTensor2D));
-    const acc = inputs.map((t, i) => new MomentAccumulator(t.shape.length === 4 ? patchDim(model.getLayer(layers[i]).getConfig(), t.shape[3] as number) : t.shape[1] as number));
-    const n = Math.min(x.shape[0], MOMENT_SAMPLES);
+    // A Conv2D layer's samples are its input patches; a Dense layer's are its input rows.
+    const samples = layers.map((name, i) => (inputs[i].shape.length === 4
+      ? patchRows(tf, model.getLayer(name).getConfig(), inputs[i].shape[3] as number)
+      : { dim: inputs[i].shape[1] as number, rows: (t: TfTensor) => t as TfTensor2D }));
+    const acc = samples.map((s) => new MomentAccumulator(s.dim));
+    const n = x.shape[0];
     const per = x.data.length / x.shape[0];
     for (let start = 0; start < n; start += batch) {
       throwIfAborted(opts.signal);
@@ -64,7 +64,7 @@ export async function tfjsInputMoments(modelPath: string, layers: string[], x: T
         const xb = tf.tensor(x.data.subarray(start * per, end * per), [end - start, ...x.shape.slice(1)]);
         const outs = probe.predict(xb) as import('@tensorflow/tfjs').Tensor | import('@tensorflow/tfjs').Tensor[];
         (Array.isArray(outs) ? outs : [outs]).forEach((out, i) => {
-          acc[i].addSamples(rows[i](out).dataSync() as Float32Array);
+          acc[i].addSamples(samples[i].rows(out).dataSync() as Float32Array);
         });
       });
       opts.progress?.report(end / n, 'calibration statistics');

@@ -1,10 +1,18 @@
-// Label-free fine-tuning of a factorised TF.js layers model: the factor layers are trained to
-// reproduce the original model's outputs (distillation) on calibration inputs; every other
-// layer stays frozen. For a softmax classifier the loss is the temperature-softened KL
-// divergence between teacher and student logits (Hinton et al.), which passes on the
-// teacher's "dark knowledge" about near-miss classes that argmax agreement throws away;
-// other outputs are matched by mean squared error. Adam with a cosine-decayed learning rate;
-// seeded minibatch sampling, so runs are reproducible.
+// Label-free fine-tuning of a factorised TF.js layers model: every weight that stays in the
+// model (the factors, and the biases and layers left dense, e.g. a classifier head) is trained
+// to reproduce the original model's outputs (distillation) on calibration inputs, at no
+// parameter cost. For a softmax classifier the loss is the KL divergence between the teacher's
+// and the student's softmax (Hinton et al.), which passes on the teacher's "dark knowledge"
+// about near-miss classes that argmax agreement throws away; other outputs are matched by mean
+// squared error. Adam with a cosine-decayed learning rate; seeded minibatch sampling, so runs
+// are reproducible. The temperature is chosen per job on the held-out calibration inputs
+// (lower output error): on the Fashion-MNIST MLP (top-1 agreement / relative output error),
+// at 5 % of the parameters after 3 000 steps temperature 1 gives 93.6 % / 0.211 against 2's
+// 93.2 % / 0.215 (4: 93.2 % / 0.221; 0.5: 93.6 % / 0.223) — a student that small spends its
+// capacity better on the teacher's leading classes than on a softened tail — while at 34 %
+// after 1 000 steps 2 gives 98.9 % / 0.057 against 1's 98.6 %. Matching the teacher on mixup
+// inputs (convex mixes of two inputs, "a good teacher is patient and consistent") did worse
+// at 5 %: 92.3 % / 0.239 at temperature 2.
 import type { Tensor } from '../eval/tensor.js';
 import { tfjs, tfjsFiles } from '../eval/tfjsRuntime.js';
 import { throwIfAborted, type JobOptions } from '../types.js';
@@ -16,12 +24,13 @@ type LayersModel = import('@tensorflow/tfjs').LayersModel;
 
 export interface Fidelity { top1Agreement: number; relativeOutputError: number; samples: number }
 export interface FinetuneResult {
-  steps: number; before: Fidelity; after: Fidelity;
-  /** Factor layers kept as factorised but not trained: the backend has no gradient kernel for them. */
+  /** Steps per temperature tried; `temperature` is the one whose training was kept (or discarded). */
+  steps: number; temperature: number; before: Fidelity; after: Fidelity;
+  /** Layers kept as they are, not trained: the backend has no gradient kernel for them. */
   frozen?: string[];
   /**
-   * Held-out fidelity of the trained factors when training did not lower the held-out output
-   * error; those factors are then discarded, the untrained ones written and `after` equals `before`.
+   * Held-out fidelity of the trained weights when training did not lower the held-out output
+   * error; they are then discarded, the untrained ones written and `after` equals `before`.
    */
   discarded?: Fidelity;
 }
@@ -31,17 +40,30 @@ export interface FinetuneOptions extends JobOptions {
   batchSize?: number;
   /** Peak learning rate; it decays to zero along a half cosine over the steps. */
   learningRate?: number;
-  /** Softmax temperature of the distillation loss (softmax classifiers only). */
+  /** Softmax temperature of the distillation loss (softmax classifiers only); absent tries each of TEMPERATURES. */
   temperature?: number;
   seed?: number;
 }
 
-const FINETUNE_DEFAULTS = { batchSize: 256, learningRate: 2e-3, temperature: 2, seed: 1 } as const;
+const FINETUNE_DEFAULTS = { batchSize: 256, learningRate: 2e-3, seed: 1 } as const;
 
-/** Held-out share of the calibration inputs that decides whether trained factors are kept. */
+/**
+ * Softmax temperatures tried, each from the same start; the held-out output error picks one.
+ * A student far from its teacher does better at 1, one close to it at 2 (see the header).
+ */
+const TEMPERATURES = [1, 2];
+
+/** Held-out share of the calibration inputs that decides whether trained weights are kept. */
 const HELD_OUT = 0.1;
 
-function fidelity(tf: Tf, teacher: TfTensor, student: TfTensor): Fidelity {
+/** The held-out inputs: the last HELD_OUT of them (whitening's statistics come from the first ones). */
+export function heldOut(x: Tensor): Tensor {
+  const n = x.shape[0], held = Math.max(1, Math.floor(n * HELD_OUT)), per = x.data.length / n;
+  return { data: x.data.subarray((n - held) * per), shape: [held, ...x.shape.slice(1)] };
+}
+
+/** Agreement of `student` with `teacher` outputs (same layout, e.g. both probabilities). */
+export function fidelity(tf: Tf, teacher: TfTensor, student: TfTensor): Fidelity {
   return tf.tidy(() => {
     const agree = tf.equal(teacher.argMax(-1), student.argMax(-1)).sum().dataSync()[0];
     const err = tf.norm(tf.sub(teacher, student)).dataSync()[0] / tf.norm(teacher).dataSync()[0];
@@ -71,88 +93,129 @@ function sampler(seed: number, n: number): (count: number) => Int32Array {
   return (count) => Int32Array.from({ length: count }, () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s % n; });
 }
 
-/** Trains the factors in place (a, b and the second layer's bias) and reports fidelity on a held-out 10 %; keeps them only where the held-out output error fell. */
-export async function finetuneTfjs(modelPath: string, topology: object, factors: Map<string, Factorisation>, x: Tensor, o: FinetuneOptions): Promise<FinetuneResult> {
+interface Pair {
+  /** The original model, and the same in logit form (softmax removed) for a softmax classifier. */
+  teacher: LayersModel; teacherLogits: LayersModel;
+  /** The factorised model, in logit form for a softmax classifier. */
+  student: LayersModel;
+  softmax: boolean;
+  dispose(): void;
+}
+
+/** The original model and the factorised one as it would be written: factor layers from `factors`, every other layer with the original weights. */
+export async function factorisedTfjs(modelPath: string, topology: object, factors: Map<string, Factorisation>): Promise<Pair> {
   const tf = await tfjs();
-  const lr = o.learningRate ?? FINETUNE_DEFAULTS.learningRate;
-  const T = o.temperature ?? FINETUNE_DEFAULTS.temperature;
   const { json, handler } = await tfjsFiles(modelPath);
   const teacher = await tf.loadLayersModel(handler);
   const outName = teacher.layers[teacher.layers.length - 1].name;
   const softmax = teacher.getLayer(outName).getConfig().activation === 'softmax';
-  const originalTopology = json.modelTopology as object;
-  // Training runs on logits (softmax removed); the fidelity checks use the models as written.
-  const teacherLogits = softmax ? await build(tf, withLogitOutput(originalTopology, outName)) : teacher;
-  const student = await build(tf, topology);
-  const studentOut = student.layers[student.layers.length - 1].name;
-  const studentLogits = softmax ? await build(tf, withLogitOutput(topology, studentOut)) : student;
+  const teacherLogits = softmax ? await build(tf, withLogitOutput(json.modelTopology as object, outName)) : teacher;
+  if (teacherLogits !== teacher) for (const l of teacherLogits.layers) if (l.weights.length) l.setWeights(teacher.getLayer(l.name).getWeights());
+  const student = await build(tf, softmax ? withLogitOutput(topology, outName) : topology);
+  for (const layer of student.layers) {
+    const m = /^(.*)_(u|v)$/.exec(layer.name);
+    const f = m ? factors.get(m[1]) : undefined;
+    if (!f) { if (layer.weights.length) layer.setWeights(teacher.getLayer(layer.name).getWeights()); continue; }
+    const shape = layer.weights[0].shape as number[];
+    if (m![2] === 'u') layer.setWeights([tf.tensor(f.a, shape)]);
+    else layer.setWeights([tf.tensor(f.b, shape), ...(f.bias ? [tf.tensor(f.bias)] : teacher.getLayer(m![1]).getWeights().slice(1))]);
+  }
+  return { teacher, teacherLogits, student, softmax, dispose: () => { for (const m of new Set([teacher, teacherLogits, student])) m.dispose(); } };
+}
+
+/**
+ * Trains the factorised model's weights and reports fidelity on a held-out 10 %. Where the
+ * held-out output error fell, the trained factors replace `factors`' (a, b and the second
+ * layer's bias) in place and the trained weights of layers left dense go into `retrained`
+ * under their stored tensor names; otherwise both are left as they were.
+ */
+export async function finetuneTfjs(modelPath: string, topology: object, factors: Map<string, Factorisation>, x: Tensor, o: FinetuneOptions, retrained = new Map<string, Float32Array>()): Promise<FinetuneResult> {
+  const tf = await tfjs();
+  const lr = o.learningRate ?? FINETUNE_DEFAULTS.learningRate;
+  // Training runs on logits (softmax removed); fidelity compares the outputs as written.
+  const { teacher, teacherLogits, student, softmax, dispose } = await factorisedTfjs(modelPath, topology, factors);
   const disposables: TfTensor[] = [];
   try {
-    if (teacherLogits !== teacher) for (const l of teacherLogits.layers) if (l.weights.length) l.setWeights(teacher.getLayer(l.name).getWeights());
-    // tfjs-backend-wasm has no Conv2DBackpropFilter: there, convolution factors stay as
-    // factorised and the Dense factors (usually most of the parameters) are trained.
+    // tfjs-backend-wasm has no Conv2DBackpropFilter: there, convolutions stay as they are and
+    // the Dense layers (usually most of the parameters) are trained.
     const convTrainable = tf.getKernel('Conv2DBackpropFilter', tf.getBackend()) !== undefined;
     const frozen: string[] = [];
-    for (const layer of studentLogits.layers) {
-      const m = /^(.*)_(u|v)$/.exec(layer.name);
-      const f = m ? factors.get(m[1]) : undefined;
-      if (!f) {
-        if (layer.weights.length) layer.setWeights(teacher.getLayer(layer.name).getWeights());
-        layer.trainable = false;
-        continue;
-      }
-      const [kernel] = layer.weights;
-      if (!convTrainable && layer.getClassName() !== 'Dense') { layer.trainable = false; frozen.push(layer.name); }
-      if (m![2] === 'u') layer.setWeights([tf.tensor(f.a, kernel.shape as number[])]);
-      else layer.setWeights([tf.tensor(f.b, kernel.shape as number[]), ...teacher.getLayer(m![1]).getWeights().slice(1)]);
+    for (const layer of student.layers) {
+      if (!layer.weights.length || convTrainable || layer.getClassName() === 'Dense') continue;
+      layer.trainable = false;
+      if (/_(u|v)$/.test(layer.name)) frozen.push(layer.name);
     }
-    // The written-model view shares nothing with the training view: copy weights across to measure.
-    const syncStudent = (): void => { for (const l of student.layers) if (l.weights.length) l.setWeights(studentLogits.getLayer(l.name).getWeights()); };
     const n = x.shape[0];
-    const held = Math.max(1, Math.floor(n * HELD_OUT));
+    const held = heldOut(x).shape[0];
     const all = tf.tensor(x.data, x.shape);
     const [xTrain, xHeld] = tf.split(all, [n - held, held]);
     const yTrain = teacherLogits.predict(xTrain, { batchSize: 1024 }) as TfTensor;
     const yHeld = teacher.predict(xHeld, { batchSize: 1024 }) as TfTensor;
     disposables.push(all, xTrain, xHeld, yTrain, yHeld);
-    syncStudent();
-    const before = fidelity(tf, yHeld, student.predict(xHeld, { batchSize: 1024 }) as TfTensor);
+    const score = (): Fidelity => {
+      const s = student.predict(xHeld, { batchSize: 1024 }) as TfTensor;
+      const p = softmax ? tf.softmax(s) : s;
+      const f = fidelity(tf, yHeld, p);
+      tf.dispose([s, p]);
+      return f;
+    };
+    const before = score();
 
-    const optimizer = tf.train.adam(lr);
-    const vars = studentLogits.trainableWeights.map((w) => w.read() as import('@tensorflow/tfjs').Variable);
-    const loss = (yb: TfTensor, sb: TfTensor): import('@tensorflow/tfjs').Scalar => softmax
+    const vars = student.trainableWeights.map((w) => w.read() as import('@tensorflow/tfjs').Variable);
+    const start = vars.map((v) => v.clone());
+    disposables.push(...start);
+    const loss = (yb: TfTensor, sb: TfTensor, T: number): import('@tensorflow/tfjs').Scalar => softmax
       // T²·KL(softmax(t/T) ‖ softmax(s/T)), up to the teacher's constant entropy; T² keeps gradient scale independent of T.
       ? tf.mul(tf.neg(tf.mean(tf.sum(tf.mul(tf.softmax(tf.div(yb, T)), tf.logSoftmax(tf.div(sb, T))), -1))), T * T) as import('@tensorflow/tfjs').Scalar
       : tf.losses.meanSquaredError(yb, sb) as import('@tensorflow/tfjs').Scalar;
     const bs = Math.min(o.batchSize ?? FINETUNE_DEFAULTS.batchSize, n - held);
-    const next = sampler(o.seed ?? FINETUNE_DEFAULTS.seed, n - held);
-    for (let step = 0; step < o.steps; step++) {
-      throwIfAborted(o.signal);
-      // Cosine decay: large steps first to move away from the SVD starting point, then settle.
-      (optimizer as unknown as { learningRate: number }).learningRate = lr * 0.5 * (1 + Math.cos(Math.PI * step / o.steps));
-      const idx = tf.tensor1d(next(bs), 'int32');
-      tf.tidy(() => {
-        const xb = tf.gather(xTrain, idx), yb = tf.gather(yTrain, idx);
-        optimizer.minimize(() => loss(yb, studentLogits.apply(xb, { training: true }) as TfTensor), false, vars);
-      });
-      idx.dispose();
-      if (step % 50 === 0 || step === o.steps - 1) o.progress?.report((step + 1) / o.steps, 'fine-tuning');
+    const temperatures = softmax ? (o.temperature !== undefined ? [o.temperature] : TEMPERATURES) : [1];
+    const runs = temperatures.length * o.steps;
+    /** Trains from the starting weights at temperature T (the same seeded minibatches for every T). */
+    const train = (T: number, done: number): Fidelity => {
+      vars.forEach((v, i) => v.assign(start[i]));
+      const optimizer = tf.train.adam(lr);
+      const next = sampler(o.seed ?? FINETUNE_DEFAULTS.seed, n - held);
+      for (let step = 0; step < o.steps; step++) {
+        throwIfAborted(o.signal);
+        // Cosine decay: large steps first to move away from the SVD starting point, then settle.
+        (optimizer as unknown as { learningRate: number }).learningRate = lr * 0.5 * (1 + Math.cos(Math.PI * step / o.steps));
+        tf.tidy(() => {
+          const idx = tf.tensor1d(next(bs), 'int32');
+          const xb = tf.gather(xTrain, idx), yb = tf.gather(yTrain, idx);
+          optimizer.minimize(() => loss(yb, student.apply(xb) as TfTensor, T), false, vars);
+        });
+        if (step % 50 === 0 || step === o.steps - 1) o.progress?.report((done + step + 1) / runs, 'fine-tuning');
+      }
+      optimizer.dispose();
+      return score();
+    };
+    let best: { temperature: number; after: Fidelity; values: TfTensor[] } | undefined;
+    for (const [i, temperature] of temperatures.entries()) {
+      const after = train(temperature, i * o.steps);
+      if (best && !(after.relativeOutputError < best.after.relativeOutputError)) continue;
+      tf.dispose(best?.values ?? []);
+      best = { temperature, after, values: vars.map((v) => v.clone()) };
     }
-    optimizer.dispose();
-    syncStudent();
-    const after = fidelity(tf, yHeld, student.predict(xHeld, { batchSize: 1024 }) as TfTensor);
-    if (!(after.relativeOutputError < before.relativeOutputError)) {
-      return { steps: o.steps, before, after: before, discarded: after, ...(frozen.length ? { frozen } : {}) };
+    vars.forEach((v, i) => v.assign(best!.values[i]));
+    tf.dispose(best!.values);
+    const { after, temperature } = best!;
+    const result = { steps: o.steps, temperature, before, ...(frozen.length ? { frozen } : {}) };
+    if (!(after.relativeOutputError < before.relativeOutputError)) return { ...result, after: before, discarded: after };
+    for (const layer of student.layers) {
+      const m = /^(.*)_(u|v)$/.exec(layer.name);
+      const f = m ? factors.get(m[1]) : undefined;
+      if (!f) {
+        for (const w of layer.trainableWeights) retrained.set(w.originalName, w.read().dataSync() as Float32Array);
+        continue;
+      }
+      const [kernel, bias] = layer.getWeights();
+      if (m![2] === 'u') f.a = kernel.dataSync() as Float32Array;
+      else { f.b = kernel.dataSync() as Float32Array; if (bias) f.bias = bias.dataSync() as Float32Array; }
     }
-    for (const [name, f] of factors) {
-      f.a = student.getLayer(`${name}_u`).getWeights()[0].dataSync() as Float32Array;
-      const [kernel, bias] = student.getLayer(`${name}_v`).getWeights();
-      f.b = kernel.dataSync() as Float32Array;
-      if (bias) f.bias = bias.dataSync() as Float32Array;
-    }
-    return { steps: o.steps, before, after, ...(frozen.length ? { frozen } : {}) };
+    return { ...result, after };
   } finally {
     tf.dispose(disposables);
-    for (const m of new Set([teacher, teacherLogits, student, studentLogits])) m.dispose();
+    dispose();
   }
 }

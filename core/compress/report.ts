@@ -2,6 +2,7 @@
 import { DTYPE_BYTES } from '../io/decode.js';
 import type { Model } from '../types.js';
 import type { FinetuneResult } from './finetuneTfjs.js';
+import type { MethodChoice } from './guardTfjs.js';
 import type { Allocation, Factorisation, Method, StorageDType } from './types.js';
 
 export interface LayerReport { name: string; rank: number; dtype: string; relativeError: number }
@@ -22,6 +23,8 @@ export interface CompressReport {
   method: Method;
   /** How a --ratio budget was spread over layers. */
   allocation?: Allocation;
+  /** --method whitened on TF.js layers models: held-out fidelity of whitened and plain factors, and which were written. */
+  methodChoice?: MethodChoice;
   finetune?: FinetuneResult;
 }
 

@@ -29,6 +29,8 @@ export interface Factorisation {
 export interface WriteOptions {
   /** Storage precision of the factors; undefined keeps the source's precision. */
   dtype?: StorageDType;
+  /** New values for untouched tensors, by stored name (fine-tuning trains layers left dense); same shapes, stored at their source precision. TF.js writers only. */
+  retrained?: ReadonlyMap<string, Float32Array>;
 }
 
 /** Where writers put files: nothing appears at a final path until the whole job commits. */

@@ -68,8 +68,9 @@ export async function writeTfjsFiles(model: StoredModel, factors: Map<string, Fa
     }
     const owner = biasOwner.get(t.name);
     const name = owner ? layout.biasName(owner) : t.name;
-    if (owner?.bias) {
-      const e = encodeLike(owner.bias, t, {}); // biases keep their stored precision, as predicted
+    const values = owner ? owner.bias : opts.retrained?.get(t.name);
+    if (values) {
+      const e = encodeLike(values, t, {}); // trained tensors keep their stored precision, as predicted
       await bin.write(e.bytes);
       manifest.push(manifestEntry(name, t.shape, e));
       continue;
@@ -77,6 +78,8 @@ export async function writeTfjsFiles(model: StoredModel, factors: Map<string, Fa
     await bin.write(await t.source.read(t.offset, t.storedBytes));
     manifest.push(copiedEntry(name, t));
   }
+  const unknown = [...opts.retrained?.keys() ?? []].filter((name) => !model.tensors.some((t) => t.name === name));
+  if (unknown.length) throw new Error(`retrained tensors ${unknown.join(', ')} are not in ${model.path}`);
   const json = model.extra as Record<string, unknown>;
   const outJson = { ...json, modelTopology: layout.topology, weightsManifest: [{ paths: [basename(weightsPath)], weights: manifest }] };
   const main = await sink.file(out);

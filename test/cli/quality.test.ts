@@ -14,12 +14,14 @@ function accuracy(out: string): number {
   return JSON.parse(r.stdout).compressed.accuracy;
 }
 
-function compress(name: string, ...args: string[]): { out: string; report: Record<string, unknown> } {
+function compressAt(ratio: string, name: string, ...args: string[]): { out: string; report: Record<string, unknown> } {
   const out = join(dir, `${name}.json`);
-  const r = cli('compress', `${EX}/model.json`, '--ratio', '0.1', '-o', out, '--json', ...args);
+  const r = cli('compress', `${EX}/model.json`, '--ratio', ratio, '-o', out, '--json', ...args);
   assert.equal(r.code, 0, r.stderr);
   return { out, report: JSON.parse(r.stdout) };
 }
+
+const compress = (name: string, ...args: string[]): ReturnType<typeof compressAt> => compressAt('0.1', name, ...args);
 
 test('whitened SVD beats plain SVD at 10 % of params; fine-tuning improves held-out fidelity', () => {
   const plain = accuracy(compress('plain').out);
@@ -29,6 +31,22 @@ test('whitened SVD beats plain SVD at 10 % of params; fine-tuning improves held-
   const ft = tuned.report.finetune as { before: { relativeOutputError: number }; after: { relativeOutputError: number } };
   assert.ok(ft.after.relativeOutputError < ft.before.relativeOutputError, JSON.stringify(ft));
   assert.ok(accuracy(tuned.out) > whitened, 'fine-tuned accuracy above whitened alone');
+});
+
+test('--method whitened writes whichever of whitened and plain SVD factors agrees better with the original on held-out inputs', () => {
+  const plain = compressAt('0.5', 'guard-plain').report as { layers: { name: string; rank: number }[] };
+  const r = compressAt('0.5', 'guard', '--method', 'whitened', '--calibration', `${EX}/calib.npz:x`).report as {
+    layers: { name: string; rank: number }[]; allocation: string;
+    methodChoice: { kept: string; whitened: { top1Agreement: number; relativeOutputError: number; samples: number }; svd: { top1Agreement: number; relativeOutputError: number } };
+  };
+  const { kept, whitened, svd } = r.methodChoice;
+  assert.equal(whitened.samples, 500, 'the last 10 % of the 5 000 calibration inputs');
+  const svdBetter = svd.top1Agreement > whitened.top1Agreement || (svd.top1Agreement === whitened.top1Agreement && svd.relativeOutputError < whitened.relativeOutputError);
+  assert.equal(kept, svdBetter ? 'svd' : 'whitened', JSON.stringify(r.methodChoice));
+  if (kept === 'svd') {
+    assert.deepEqual(r.layers.map((l) => [l.name, l.rank]), plain.layers.map((l) => [l.name, l.rank]));
+    assert.equal(r.allocation, 'spectrum');
+  }
 });
 
 test('fine-tuning is reproducible (seeded)', () => {

@@ -16,8 +16,8 @@ import { openModel } from '../../core/formats/open.js';
 import { rewriteTopology } from '../../core/formats/tfjsWriter.js';
 import { factorize } from '../../core/compress/factorize.js';
 import { finetuneTfjs } from '../../core/compress/finetuneTfjs.js';
+import { loadTfjsLayersModel } from '../../core/eval/tfjsRuntime.js';
 import { createEngine } from '../../core/engines/select.js';
-import type { Factorisation } from '../../core/compress/types.js';
 import { randomMatrix } from '../helpers/random.js';
 
 const CNN = 'examples/fashion-cnn/model.json';
@@ -78,30 +78,38 @@ test('fine-tuning with factorised convolutions trains the Dense factors and name
   assert.equal(e.code, 0, e.stderr);
 });
 
-test('fine-tuning keeps trained factors only where the held-out output error fell', async () => {
+test('fine-tuning trains the factors and the layers left dense, and keeps them only where the held-out output error fell', async () => {
   const d = tempDir();
   const path = await lowRankMlp(d, 4);
   const model = await openModel(path);
   const engine = await createEngine('embedded');
+  const head = await loadTfjsLayersModel(path);
+  const [headKernel] = head.getLayer('out').getWeights().map((w) => w.dataSync() as Float32Array);
+  head.dispose();
   try {
     const x = { data: randomMatrix(400, 40, 9), shape: [400, 40] };
-    const tune = async (learningRate: number): Promise<{ r: Awaited<ReturnType<typeof finetuneTfjs>>; f: Factorisation; a0: Float32Array }> => {
+    const tune = async (learningRate: number) => {
       const f = await factorize(model, model.layers.find((l) => l.name === 'hidden')!, 2, engine);
       const a0 = Float32Array.from(f.a);
       const factors = new Map([['hidden', f]]);
       const topology = rewriteTopology((model as unknown as { extra: { modelTopology: Record<string, unknown> } }).extra.modelTopology, factors, path);
-      return { r: await finetuneTfjs(path, topology, factors, x, { steps: 150, learningRate }), f, a0 };
+      const retrained = new Map<string, Float32Array>();
+      return { r: await finetuneTfjs(path, topology, factors, x, { steps: 150, learningRate }, retrained), f, a0, retrained };
     };
     const good = await tune(1e-2);
     assert.equal(good.r.discarded, undefined, JSON.stringify(good.r));
     assert.ok(good.r.after.relativeOutputError < good.r.before.relativeOutputError);
     assert.notDeepEqual(good.f.a, good.a0);
+    // The dense head is trained too, under its stored names.
+    assert.deepEqual([...good.retrained.keys()].sort(), ['out/bias', 'out/kernel']);
+    assert.notDeepEqual(good.retrained.get('out/kernel'), headKernel);
     const wild = await tune(1e4); // diverges
     assert.ok(wild.r.discarded, JSON.stringify(wild.r));
     assert.ok(wild.r.discarded.relativeOutputError >= wild.r.before.relativeOutputError);
     assert.deepEqual(wild.r.after, wild.r.before);
     assert.deepEqual(wild.f.a, wild.a0);
     assert.equal(wild.f.bias, undefined);
+    assert.equal(wild.retrained.size, 0);
   } finally {
     await engine.close();
     await model.close();

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { inputMoments } from '../../core/compress/calibrate.js';
 import { onnxInputMoments } from '../../core/compress/calibrateOnnx.js';
 import type { InputMoments } from '../../core/compress/moments.js';
 import { inputsFromFile } from '../../core/eval/evaluate.js';
@@ -57,6 +58,22 @@ test('onnx: calibration moments equal numpy\'s, for a transA Gemm input, a rank-
     } finally {
       await model.close();
     }
+  }
+});
+
+test('onnx: whitening statistics use the first 5 000 calibration inputs, as for every collector', async () => {
+  const model = await readOnnx(at('transposed.onnx'));
+  try {
+    const width = (await inputsFromFile(at('calib.npy'))).shape[1];
+    const data = randomMatrix(6000, width, 4);
+    for (let i = 5000 * width; i < data.length; i++) data[i] *= 1000; // inputs past the cap would dominate C
+    const all = { data, shape: [6000, width] };
+    const first = { data: data.subarray(0, 5000 * width), shape: [5000, width] };
+    const got = (await inputMoments(model, all, {})).get('fc1')!;
+    assert.equal(got.samples, 5000);
+    assertClose(got, (await onnxInputMoments(model, first, {})).get('fc1')!.c, 'capped fc1');
+  } finally {
+    await model.close();
   }
 });
 
