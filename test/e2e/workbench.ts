@@ -48,9 +48,12 @@ export class Workbench {
     const row = this.quickPickRow(text);
     await row.waitFor({ timeout });
     // A click that lands while the list is still being laid out is lost (seen in CI): when the
-    // row is still there afterwards, the pick did not happen — click again.
+    // row is still there afterwards, the pick did not happen — click again. A resting mouse can
+    // also raise another row's description hover over the target (seen in CI): move it off the
+    // widget first so that hover closes.
     for (let attempt = 0; attempt < 3; attempt++) {
-      await row.click();
+      await this.page.mouse.move(0, 0);
+      await row.click({ timeout: 8_000 }).catch(() => undefined);
       if (await row.waitFor({ state: 'hidden', timeout: 3_000 }).then(() => true, () => false)) return;
     }
     throw new Error(`quick pick row "${String(text)}" did not accept the click`);
