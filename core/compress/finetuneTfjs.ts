@@ -63,7 +63,7 @@ export function heldOut(x: Tensor): Tensor {
 }
 
 /** Agreement of `student` with `teacher` outputs (same layout, e.g. both probabilities). */
-export function fidelity(tf: Tf, teacher: TfTensor, student: TfTensor): Fidelity {
+function fidelity(tf: Tf, teacher: TfTensor, student: TfTensor): Fidelity {
   return tf.tidy(() => {
     const agree = tf.equal(teacher.argMax(-1), student.argMax(-1)).sum().dataSync()[0];
     const err = tf.norm(tf.sub(teacher, student)).dataSync()[0] / tf.norm(teacher).dataSync()[0];
@@ -93,17 +93,14 @@ function sampler(seed: number, n: number): (count: number) => Int32Array {
   return (count) => Int32Array.from({ length: count }, () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s % n; });
 }
 
-interface Pair {
-  /** The original model, and the same in logit form (softmax removed) for a softmax classifier. */
+/** The original model, and the same in logit form (softmax removed) for a softmax classifier. */
+export interface Teacher {
   teacher: LayersModel; teacherLogits: LayersModel;
-  /** The factorised model, in logit form for a softmax classifier. */
-  student: LayersModel;
   softmax: boolean;
   dispose(): void;
 }
 
-/** The original model and the factorised one as it would be written: factor layers from `factors`, every other layer with the original weights. */
-export async function factorisedTfjs(modelPath: string, topology: object, factors: Map<string, Factorisation>): Promise<Pair> {
+export async function loadTeacher(modelPath: string): Promise<Teacher> {
   const tf = await tfjs();
   const { json, handler } = await tfjsFiles(modelPath);
   const teacher = await tf.loadLayersModel(handler);
@@ -111,16 +108,35 @@ export async function factorisedTfjs(modelPath: string, topology: object, factor
   const softmax = teacher.getLayer(outName).getConfig().activation === 'softmax';
   const teacherLogits = softmax ? await build(tf, withLogitOutput(json.modelTopology as object, outName)) : teacher;
   if (teacherLogits !== teacher) for (const l of teacherLogits.layers) if (l.weights.length) l.setWeights(teacher.getLayer(l.name).getWeights());
-  const student = await build(tf, softmax ? withLogitOutput(topology, outName) : topology);
+  return { teacher, teacherLogits, softmax, dispose: () => { for (const m of new Set([teacher, teacherLogits])) m.dispose(); } };
+}
+
+/**
+ * The factorised model as it would be written (in logit form for a softmax classifier):
+ * factor layers from `factors`, every other layer with the teacher's weights.
+ */
+export async function studentOf(t: Teacher, topology: object, factors: Map<string, Factorisation>): Promise<LayersModel> {
+  const tf = await tfjs();
+  const outName = t.teacher.layers[t.teacher.layers.length - 1].name;
+  const student = await build(tf, t.softmax ? withLogitOutput(topology, outName) : topology);
   for (const layer of student.layers) {
     const m = /^(.*)_(u|v)$/.exec(layer.name);
     const f = m ? factors.get(m[1]) : undefined;
-    if (!f) { if (layer.weights.length) layer.setWeights(teacher.getLayer(layer.name).getWeights()); continue; }
+    if (!f) { if (layer.weights.length) layer.setWeights(t.teacher.getLayer(layer.name).getWeights()); continue; }
     const shape = layer.weights[0].shape as number[];
     if (m![2] === 'u') layer.setWeights([tf.tensor(f.a, shape)]);
-    else layer.setWeights([tf.tensor(f.b, shape), ...(f.bias ? [tf.tensor(f.bias)] : teacher.getLayer(m![1]).getWeights().slice(1))]);
+    else layer.setWeights([tf.tensor(f.b, shape), ...(f.bias ? [tf.tensor(f.bias)] : t.teacher.getLayer(m![1]).getWeights().slice(1))]);
   }
-  return { teacher, teacherLogits, student, softmax, dispose: () => { for (const m of new Set([teacher, teacherLogits, student])) m.dispose(); } };
+  return student;
+}
+
+/** The student's fidelity to the teacher's outputs `target` on inputs `x` (probabilities for a softmax classifier). */
+export function scoreStudent(tf: Tf, t: Teacher, student: LayersModel, x: TfTensor, target: TfTensor): Fidelity {
+  const s = student.predict(x, { batchSize: 1024 }) as TfTensor;
+  const p = t.softmax ? tf.softmax(s) : s;
+  const f = fidelity(tf, target, p);
+  tf.dispose([s, p]);
+  return f;
 }
 
 /**
@@ -133,7 +149,9 @@ export async function finetuneTfjs(modelPath: string, topology: object, factors:
   const tf = await tfjs();
   const lr = o.learningRate ?? FINETUNE_DEFAULTS.learningRate;
   // Training runs on logits (softmax removed); fidelity compares the outputs as written.
-  const { teacher, teacherLogits, student, softmax, dispose } = await factorisedTfjs(modelPath, topology, factors);
+  const t = await loadTeacher(modelPath);
+  const { teacher, teacherLogits, softmax } = t;
+  const student = await studentOf(t, topology, factors);
   const disposables: TfTensor[] = [];
   try {
     // tfjs-backend-wasm has no Conv2DBackpropFilter: there, convolutions stay as they are and
@@ -152,13 +170,7 @@ export async function finetuneTfjs(modelPath: string, topology: object, factors:
     const yTrain = teacherLogits.predict(xTrain, { batchSize: 1024 }) as TfTensor;
     const yHeld = teacher.predict(xHeld, { batchSize: 1024 }) as TfTensor;
     disposables.push(all, xTrain, xHeld, yTrain, yHeld);
-    const score = (): Fidelity => {
-      const s = student.predict(xHeld, { batchSize: 1024 }) as TfTensor;
-      const p = softmax ? tf.softmax(s) : s;
-      const f = fidelity(tf, yHeld, p);
-      tf.dispose([s, p]);
-      return f;
-    };
+    const score = (): Fidelity => scoreStudent(tf, t, student, xHeld, yHeld);
     const before = score();
 
     const vars = student.trainableWeights.map((w) => w.read() as import('@tensorflow/tfjs').Variable);
@@ -216,6 +228,7 @@ export async function finetuneTfjs(modelPath: string, topology: object, factors:
     return { ...result, after };
   } finally {
     tf.dispose(disposables);
-    dispose();
+    student.dispose();
+    t.dispose();
   }
 }

@@ -7,7 +7,7 @@
 import type { Tensor } from '../eval/tensor.js';
 import { tfjs } from '../eval/tfjsRuntime.js';
 import { rewriteTopology } from '../formats/tfjsWriter.js';
-import { factorisedTfjs, fidelity, type Fidelity } from './finetuneTfjs.js';
+import { loadTeacher, scoreStudent, studentOf, type Fidelity } from './finetuneTfjs.js';
 import type { Factorisation, Method } from './types.js';
 
 type TfTensor = import('@tensorflow/tfjs').Tensor;
@@ -20,24 +20,26 @@ function better(a: Fidelity, b: Fidelity, classifier: boolean): boolean {
   return a.relativeOutputError < b.relativeOutputError;
 }
 
-async function heldOutFidelity(modelPath: string, modelTopology: Record<string, unknown>, factors: Map<string, Factorisation>, x: Tensor): Promise<{ f: Fidelity; softmax: boolean }> {
-  const tf = await tfjs();
-  const { teacher, student, softmax, dispose } = await factorisedTfjs(modelPath, rewriteTopology(modelTopology, factors, modelPath), factors);
-  try {
-    const xs = tf.tensor(x.data, x.shape);
-    const s = student.predict(xs, { batchSize: 1024 }) as TfTensor;
-    const outputs = [xs, s, softmax ? tf.softmax(s) : s, teacher.predict(xs, { batchSize: 1024 }) as TfTensor];
-    const f = fidelity(tf, outputs[3], outputs[2]);
-    tf.dispose(outputs);
-    return { f, softmax };
-  } finally {
-    dispose();
-  }
-}
-
 /** Which of the two factorisations to keep, judged on the held-out inputs `x`. */
 export async function chooseMethod(modelPath: string, modelTopology: Record<string, unknown>, whitened: Map<string, Factorisation>, svd: Map<string, Factorisation>, x: Tensor): Promise<MethodChoice> {
-  const w = await heldOutFidelity(modelPath, modelTopology, whitened, x);
-  const p = await heldOutFidelity(modelPath, modelTopology, svd, x);
-  return { kept: better(p.f, w.f, w.softmax) ? 'svd' : 'whitened', whitened: w.f, svd: p.f };
+  const tf = await tfjs();
+  const t = await loadTeacher(modelPath);
+  const xs = tf.tensor(x.data, x.shape);
+  const target = t.teacher.predict(xs, { batchSize: 1024 }) as TfTensor;
+  const score = async (factors: Map<string, Factorisation>): Promise<Fidelity> => {
+    const student = await studentOf(t, rewriteTopology(modelTopology, factors, modelPath), factors);
+    try {
+      return scoreStudent(tf, t, student, xs, target);
+    } finally {
+      student.dispose();
+    }
+  };
+  try {
+    const w = await score(whitened);
+    const p = await score(svd);
+    return { kept: better(p, w, t.softmax) ? 'svd' : 'whitened', whitened: w, svd: p };
+  } finally {
+    tf.dispose([xs, target]);
+    t.dispose();
+  }
 }

@@ -59,10 +59,6 @@ export async function readPlanJson(file: string): Promise<PlanFile> {
   return json;
 }
 
-export async function readPlanFile(file: string, analysis: Analysis): Promise<Plan> {
-  return checkPlan(file, await readPlanJson(file), analysis);
-}
-
 function checkPlan(file: string, json: PlanFile, analysis: Analysis): Plan {
   const byName = new Map(analysis.layers.map((l) => [l.name, l]));
   const plan: Plan = new Map();

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { readPlanFile, readPlanJson } from '../../core/compress/plan.js';
+import { makePlan, readPlanJson } from '../../core/compress/plan.js';
 import type { CompressReport } from '../../core/compress/report.js';
 import { suggestedRank } from '../../core/ranks/ranks.js';
 import { contentSecurityPolicy } from '../../client/panel/html.js';
@@ -222,7 +222,7 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'reducible-plan-'));
     try {
       writeFileSync(join(dir, 'plan.json'), JSON.stringify({ layers, dtype: 'int8' }));
-      assert.deepEqual(await readPlanFile(join(dir, 'plan.json'), analysis), new Map(Object.entries(layers)));
+      assert.deepEqual(await makePlan(analysis, { kind: 'ranks', file: join(dir, 'plan.json') }), new Map(Object.entries(layers)));
       assert.equal((await readPlanJson(join(dir, 'plan.json'))).dtype, 'int8');
     } finally {
       rmSync(dir, { recursive: true, force: true });
