@@ -7,7 +7,7 @@ import { FileSource, MAX_READ } from '../io/byteSource.js';
 import type { Layer, LayerKind } from '../types.js';
 import { InputError } from '../types.js';
 import { NodeProto, OperatorSetIdProto, TensorProto, ValueInfoProto, int64, type Int64, type NodeMessage, type TensorMessage } from './onnxSchema.js';
-import { ExternalFiles, onnxTensor, type OnnxTensor } from './onnxTensors.js';
+import { ExternalFiles, onnxTensor, type OnnxTensor, type RawAt } from './onnxTensors.js';
 import { concat, sourceFields, varint, WINDOW, type FieldRange } from './onnxWire.js';
 import { StoredModel, type MatrixLayout } from './storedModel.js';
 
@@ -129,8 +129,6 @@ async function parseModel(src: FileSource, external: ExternalFiles, path: string
   return new StoredModel({ format: 'onnx', path, files, fileBytes, tensors, layers, sources: [src, ...external.opened.values()], extra });
 }
 
-type RawAt = { offset: number; length: number };
-
 /** Where the raw_data of a tensor decoded from `body` (which starts at file offset `at`) sits in the file. */
 function rawIn(msg: TensorMessage, body: Uint8Array, at: number): RawAt | undefined {
   const raw = msg.rawData;
@@ -150,8 +148,9 @@ async function tensorHead(src: FileSource, range: FieldRange): Promise<{ msg: Te
 }
 
 /**
- * What the writer needs of a node. Decoded bytes fields are views of the whole file, so
- * keeping them would pin it in memory: only layer nodes keep attributes, with copied bytes.
+ * What the writer needs of a node. Decoded bytes fields are views of a read buffer (the read
+ * window, or one node's bytes), so keeping them would pin it in memory: only layer nodes keep
+ * attributes, with copied bytes.
  */
 function retained(n: NodeMessage): NodeMessage {
   const attribute = LAYER_OPS.has(n.opType) ? n.attribute.map((a) => ({ ...a, s: a.s?.slice(), t: undefined })) : [];

@@ -44,7 +44,10 @@ export interface OnnxTensor extends StoredTensor { external: boolean }
  * for element types the engine does not read (strings, complex, …): they are carried through
  * untouched.
  */
-export async function onnxTensor(msg: TensorMessage, name: string, raw: { offset: number; length: number } | undefined, modelSource: ByteSource,
+/** Where a tensor's raw_data sits in its file. */
+export type RawAt = { offset: number; length: number };
+
+export async function onnxTensor(msg: TensorMessage, name: string, raw: RawAt | undefined, modelSource: ByteSource,
   external: ExternalFiles, path: string): Promise<OnnxTensor | undefined> {
   const dtype = DTYPE_OF_ONNX[msg.dataType];
   if (!dtype) return undefined;

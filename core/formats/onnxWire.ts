@@ -38,7 +38,7 @@ export function messageFields(buf: Uint8Array, start: number, end: number): Fiel
  * against that); buf needs to hold only the field's tag and length, not its payload. `base`:
  * where buf starts in the file, for the messages.
  */
-export function fieldAt(buf: Uint8Array, pos: number, end: number, base = 0): FieldRange {
+function fieldAt(buf: Uint8Array, pos: number, end: number, base = 0): FieldRange {
   const limit = Math.min(end, buf.length);
   const [tag, afterTag] = varint(buf, pos, limit);
   const field = Math.floor(tag / 8), wire = tag % 8;

@@ -9,7 +9,7 @@
 // F32 scale per rank component (`p.0.weight_scale`, `p.1.weight_scale`), which the helper
 // folds back in. Untouched tensors are copied byte for byte, streamed from the source.
 import type { Factorisation, OutputFile, OutputSink, WriteOptions, Writer } from '../compress/types.js';
-import { transpose } from '../io/decode.js';
+import { DTYPE_BYTES, transpose } from '../io/decode.js';
 import type { DType } from '../types.js';
 import { InputError } from '../types.js';
 import { encodeFloat16 } from './quantize.js';
@@ -158,7 +158,7 @@ function factorEntries(path: string, t: StoredTensor, f: Factorisation, opts: Wr
   }
   if (code !== 'I8') {
     const floats = (name: string, [values, shape]: [() => Float32Array, number[]]): Entry => ({
-      name, dtype: code, shape, bytes: shape.reduce((a, b) => a * b, 1) * (code === 'F32' ? 4 : 2),
+      name, dtype: code, shape, bytes: shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[SAFETENSORS_DTYPES[code]],
       write: (out) => out.write(encodeFloats(values(), code)),
     });
     return { meta, tensors: [floats(`${p}.0.weight`, first), floats(`${p}.1.weight`, second)] };

@@ -196,6 +196,13 @@ export class GramReduction {
     return new Float64Array(this.heap, this.L.x, count * this.side);
   }
 
+  /** `count` vectors x in the job's vector space (already there when x is a view of it: `set` on an overlapping view would copy it whole first). */
+  private placed(x: Float64Array, count: number): Float64Array {
+    const into = this.vectorSpace(count);
+    if (x.buffer !== into.buffer || x.byteOffset !== into.byteOffset) into.set(x.subarray(0, count * this.side));
+    return into;
+  }
+
   /**
    * Q·x_c for `count` vectors of length s (eigenvectors of T → eigenvectors of the Gram).
    * The result is a view of the job's memory, valid until this thread's next GramReduction:
@@ -204,8 +211,7 @@ export class GramReduction {
    */
   eigenvectors(x: Float64Array, count: number): Float64Array {
     const { L, side } = this;
-    const into = this.vectorSpace(count);
-    if (x.buffer !== into.buffer || x.byteOffset !== into.byteOffset) into.set(x.subarray(0, count * side));
+    const into = this.placed(x, count);
     this.k.apply_reflectors(L.ctrl, L.g, L.ld, side, L.tau, L.x, count, side);
     this.checkHelpers();
     return into;
@@ -221,8 +227,7 @@ export class GramReduction {
    */
   otherSide(z: Float64Array, count: number, fill: () => number): Float64Array {
     const { L, side, samples, a, n } = this;
-    const into = this.vectorSpace(count);
-    if (z.buffer !== into.buffer || z.byteOffset !== into.byteOffset) into.set(z.subarray(0, count * side));
+    this.placed(z, count);
     const f32 = new Float32Array(this.heap);
     const src = L.src / 4;
     for (let r0 = 0; r0 < samples; r0 += PRODUCT_ROWS) {
