@@ -8,6 +8,8 @@ import { defaultOutput, WRITERS } from '../formats/writers.js';
 import { AtomicOutput } from '../io/atomicOutput.js';
 import { InputError, throwIfAborted, type JobOptions } from '../types.js';
 import type { Tensor } from '../eval/tensor.js';
+import { factorsInMemory, loadAll } from './factorSource.js';
+import { FactorSpill } from './factorSpill.js';
 import { finetuneTfjs, type FinetuneResult } from './finetuneTfjs.js';
 import { plainStrategy, whitenedStrategy, withSensitivity } from './strategy.js';
 import { rewriteTopology } from '../formats/tfjsWriter.js';
@@ -53,27 +55,31 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
     const strategy = allocation === 'sensitivity' ? await withSensitivity(base, model, o.calibration!, stage) : base;
     const plan = await makePlan(strategy.analysis, o.goal);
     const todo = model.layers.filter((l) => (plan.get(l.name) ?? Infinity) < Math.min(l.matrix.rows, l.matrix.cols));
-    let done = 0;
-    const results = await mapInLanes(todo, async (layer) => {
-      throwIfAborted(o.signal);
-      const f = await strategy.factor(layer, plan.get(layer.name)!);
-      o.progress?.report(0.3 + (o.finetune ? 0.6 : 0.69) * (++done / todo.length), `factorised ${layer.name}`);
-      return f;
-    }, lanesFor(todo));
-    // Writers and the report list layers in the model's order.
-    const factors = new Map(results.map((f) => [f.layer.name, f]));
-    let finetune: FinetuneResult | undefined;
-    if (o.finetune && factors.size) {
-      const topology = rewriteTopology((model.extra as { modelTopology: Record<string, unknown> }).modelTopology, factors, model.path);
-      finetune = await finetuneTfjs(model.path, topology, factors, o.calibration!, {
-        steps: o.finetune, signal: o.signal, progress: { report: (f, l) => o.progress?.report(0.9 + 0.09 * f, l) },
-      });
-    }
     const sink = new AtomicOutput(model.files, o.force);
     try {
+      const spill = new FactorSpill(await sink.scratch(out));
+      let done = 0;
+      const names = await mapInLanes(todo, async (layer) => {
+        throwIfAborted(o.signal);
+        await spill.put(await strategy.factor(layer, plan.get(layer.name)!));
+        o.progress?.report(0.3 + (o.finetune ? 0.6 : 0.69) * (++done / todo.length), `factorised ${layer.name}`);
+        return layer.name;
+      }, lanesFor(todo));
+      // Writers and the report list layers in the model's order.
+      let factors = spill.inOrder(names);
+      let finetune: FinetuneResult | undefined;
+      if (o.finetune && factors.shapes.size) {
+        // Fine-tuning trains every factor at once, so they all come back into memory.
+        const trained = await loadAll(factors);
+        const topology = rewriteTopology((model.extra as { modelTopology: Record<string, unknown> }).modelTopology, trained, model.path);
+        finetune = await finetuneTfjs(model.path, topology, trained, o.calibration!, {
+          steps: o.finetune, signal: o.signal, progress: { report: (f, l) => o.progress?.report(0.9 + 0.09 * f, l) },
+        });
+        factors = factorsInMemory(trained);
+      }
       await writer.write(model, factors, out, sink, { dtype: o.dtype });
       throwIfAborted(o.signal);
-      const predicted = predictBytes(model, factors, o.dtype);
+      const predicted = predictBytes(model, factors.shapes, o.dtype);
       const written = [...sink.sizes().values()].reduce((a, b) => a + b, 0);
       const report: CompressReport = {
         originalParams: model.totalParams,
@@ -81,7 +87,7 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
         originalBytes: model.fileBytes,
         compressedBytes: written,
         predictedBytes: predicted.bytes,
-        layers: [...factors.values()].map((f) => ({ name: f.layer.name, rank: f.rank, dtype: storageName(f.layer.dtype, o.dtype), relativeError: f.relativeError })),
+        layers: [...factors.shapes.values()].map((f) => ({ name: f.layer.name, rank: f.rank, dtype: storageName(f.layer.dtype, o.dtype), relativeError: f.relativeError })),
         source: model.path, output: out, files: [...sink.sizes().keys()], format: model.format, engine: o.engine.description,
         method: o.method ?? 'svd', allocation, finetune,
       };

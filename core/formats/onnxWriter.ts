@@ -3,6 +3,7 @@
 // except the nodes replaced by their factorised form, the weights they no longer use (and
 // their graph input / value_info entries), and external-data tensors, which are inlined.
 // The output is streamed; only new factors and external tensors pass through memory.
+import { loadAll } from '../compress/factorSource.js';
 import type { OutputFile, Writer } from '../compress/types.js';
 import { FileSource } from '../io/byteSource.js';
 import type { DType } from '../types.js';
@@ -34,7 +35,9 @@ export const writeOnnx: Writer<StoredModel> = async (model, factors, out, sink, 
   const edit = new GraphEdit(new Set(g.names));
   const replaced = new Map<number, Uint8Array[]>();
   const dropped = new Set<string>();
-  for (const [name, f] of factors) {
+  // The new initializers are encoded here, before the graph is streamed, so every layer's
+  // factors are in memory at once.
+  for (const [name, f] of await loadAll(factors)) {
     const layer = model.layers.find((l) => l.name === name);
     const index = g.layerNodes.get(name);
     if (!layer || index === undefined) throw new InputError(model.path, `no layer named ${name}`);

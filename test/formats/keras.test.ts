@@ -7,6 +7,7 @@ import { cli, makeFixtures, tempDir, type CliResult } from '../helpers/cli.js';
 import { python } from '../helpers/python.js';
 import { randomMatrix } from '../helpers/random.js';
 import { factorize } from '../../core/compress/factorize.js';
+import { factorsInMemory } from '../../core/compress/factorSource.js';
 import type { Factorisation, StorageDType } from '../../core/compress/types.js';
 import { EmbeddedEngine } from '../../core/engines/embedded.js';
 import { openModel } from '../../core/formats/open.js';
@@ -150,7 +151,7 @@ async function compress(file: string, rank: (rows: number, cols: number) => numb
     const out = join(tempDir(), file.replace(/\.(h5|keras)$/, '.reduced.$1'));
     const sink = new AtomicOutput(model.files);
     try {
-      await writeKeras(model, factors, out, sink, { dtype: opts.dtype });
+      await writeKeras(model, factorsInMemory(factors), out, sink, { dtype: opts.dtype });
       await sink.commit();
     } catch (e) {
       await sink.abort();

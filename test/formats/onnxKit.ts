@@ -1,6 +1,7 @@
 // Shared by the ONNX tests: fixtures, numpy-made factors, writing through the atomic sink,
 // and the reference tools (python onnx checker, onnxruntime).
 import { join } from 'node:path';
+import { factorsInMemory } from '../../core/compress/factorSource.js';
 import type { Factorisation, StorageDType } from '../../core/compress/types.js';
 import { readOnnx } from '../../core/formats/onnx.js';
 import { writeOnnx } from '../../core/formats/onnxWriter.js';
@@ -39,7 +40,7 @@ export async function compressOnnx(path: string, rank: (l: Layer) => number, dty
     }
     const out = join(tempDir(), 'out.onnx');
     const sink = new AtomicOutput(model.files);
-    await writeOnnx(model, factors, out, sink, { dtype });
+    await writeOnnx(model, factorsInMemory(factors), out, sink, { dtype });
     await sink.commit();
     return { out, model, factors };
   } finally {
