@@ -13,12 +13,12 @@ export function factorsInMemory(factors: ReadonlyMap<string, Factorisation>): Fa
   };
 }
 
-/** Every layer's factors at once (copies, that later loads leave alone), in the model's order. */
+/** Every layer's factors at once, in the model's order. */
 export async function loadAll(source: FactorSource): Promise<Map<string, Factorisation>> {
   const all = new Map<string, Factorisation>();
   for (const name of source.shapes.keys()) {
     const f = await source.load(name);
-    all.set(name, { ...f, a: f.a.slice(), b: f.b.slice() });
+    all.set(name, f);
   }
   return all;
 }

@@ -10,8 +10,6 @@ const bytesOf = (x: Float32Array): Uint8Array => new Uint8Array(x.buffer, x.byte
 
 export class FactorSpill {
   private readonly spilled = new Map<string, Spilled>();
-  /** What loads read into: fresh arrays per layer were garbage collected too late to help. */
-  private buffer = new Float32Array(0);
 
   constructor(private readonly file: ScratchFile) {}
 
@@ -24,15 +22,14 @@ export class FactorSpill {
 
   /** The spilled layers as writers take them, listed in `order` (the model's). */
   inOrder(order: readonly string[]): FactorSource {
-    return { shapes: new Map(order.map((name) => [name, this.spilled.get(name)!.f])), load: (name) => this.load(name) };
+    return { shapes: new Map(order.map((name) => [name, this.spilled.get(name)!.f])), load: (name, into) => this.load(name, into) };
   }
 
-  private async load(name: string): Promise<Factorisation> {
+  private async load(name: string, into?: Float32Array): Promise<Factorisation> {
     const s = this.spilled.get(name);
     if (!s) throw new Error(`no spilled factors for ${name}`);
-    if (this.buffer.length < s.aLength + s.bLength) this.buffer = new Float32Array(s.aLength + s.bLength);
-    const a = this.buffer.subarray(0, s.aLength);
-    const b = this.buffer.subarray(s.aLength, s.aLength + s.bLength);
+    const a = into ? into.subarray(0, s.aLength) : new Float32Array(s.aLength);
+    const b = into ? into.subarray(s.aLength, s.aLength + s.bLength) : new Float32Array(s.bLength);
     await this.file.read(s.a, bytesOf(a));
     await this.file.read(s.b, bytesOf(b));
     return { ...s.f, a, b };

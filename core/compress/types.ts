@@ -37,8 +37,12 @@ export type FactorShape = Omit<Factorisation, 'a' | 'b'>;
 export interface FactorSource {
   /** By layer name, in the model's order. */
   readonly shapes: ReadonlyMap<string, FactorShape>;
-  /** The layer's factors, valid until the next load (it may reuse their memory): copy what must stay. */
-  load(name: string): Promise<Factorisation>;
+  /**
+   * The layer's factors. A writer done with each layer once written can pass `into` (at least
+   * rank·(rows + cols) floats, reused layer after layer: fresh arrays per layer were collected
+   * too late to help the peak); a source may ignore it and return arrays of its own.
+   */
+  load(name: string, into?: Float32Array): Promise<Factorisation>;
 }
 
 export interface WriteOptions {

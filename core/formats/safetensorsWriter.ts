@@ -65,12 +65,14 @@ export async function writeSafetensorsFile(
   for (const f of factors.shapes.values()) if (f.layer.bias) biasOwner.set(f.layer.bias, f);
   const layers: Record<string, ReducedLayerMeta> = {};
   const entries: Entry[] = [];
-  // Entries are written one after another: their transposed factors can share one buffer.
+  // Entries are written one after another: the factors read back, and their transposes, can
+  // each share one buffer.
   const scratch = reusedFloats();
+  const loaded = reusedFloats();
   for (const t of tensors) {
     const f = byWeight.get(t.name);
     if (f) {
-      const { meta, entry } = factorEntry(path, t, f, () => factors.load(f.layer.name), opts, scratch);
+      const { meta, entry } = factorEntry(path, t, f, () => factors.load(f.layer.name, loaded(f.rank * (f.layer.matrix.rows + f.layer.matrix.cols))), opts, scratch);
       layers[f.layer.name] = meta;
       entries.push(entry);
     } else {

@@ -35,9 +35,13 @@ test('FactorSpill: factors spilled concurrently come back intact, in the order a
       const back = await source.load(f.layer.name);
       assert.deepEqual([back.a, back.b, back.rank, back.relativeError], [f.a, f.b, f.rank, f.relativeError]);
     }
-    // loadAll's copies outlive the next load, which may reuse the memory a load returned.
+    // A writer's reused buffer is read into; loads without one stay put.
     const all = await loadAll(source);
-    await source.load('z');
+    const into = new Float32Array(64 * 16 * 2 + 5);
+    const z = await source.load('z', into);
+    assert.equal(z.a.buffer, into.buffer);
+    assert.deepEqual([z.a, z.b], [made[2].a, made[2].b]);
+    await source.load('y', into);
     assert.deepEqual([...all.values()].map((f) => [f.a, f.b]), made.map((f) => [f.a, f.b]));
   } finally {
     await sink.abort();
