@@ -4,25 +4,42 @@ import type { JobOptions, Layer, Model } from '../types.js';
 import type { Factorisation } from './types.js';
 import { withLayerBuffer } from '../io/layerBuffers.js';
 
+/**
+ * Takes a layer's factors while they are views of reused shared memory: they are valid only
+ * until the returned promise settles, so whatever outlives that is written out or copied.
+ */
+export type KeepFactors<T> = (f: Factorisation) => Promise<T>;
+
+/** Keeps the factors in arrays of their own. */
+export const ownCopy: KeepFactors<Factorisation> = async (f) => ({ ...f, a: f.a.slice(), b: f.b.slice() });
+
 /** A = U_k·√Σ_k (rows×k), B = √Σ_k·V_kᵀ (k×cols): balanced, so both quantise alike. */
-export async function factorize(model: Model, layer: Layer, rank: number, engine: Engine, opts: JobOptions = {}): Promise<Factorisation> {
+export async function factorize<T>(model: Model, layer: Layer, rank: number, engine: Engine, opts: JobOptions, keep: KeepFactors<T>): Promise<T> {
   const { rows, cols } = layer.matrix;
   const k = Math.max(1, Math.min(rank, rows, cols));
-  let total = 0;
-  // The SVD of the matrix view from what the file stores, transposed or not: no transposing copy.
-  const { u, s, vt } = await withLayerBuffer(async (take) => {
+  return withLayerBuffer(async (take) => {
+    // The SVD of the matrix view from what the file stores, transposed or not: no transposing copy.
     const stored = await model.readStoredMatrix(layer, take);
+    let total = 0;
     for (let i = 0; i < stored.data.length; i++) total += stored.data[i] * stored.data[i];
-    return engine.truncatedSvd({ data: stored.data, rows: stored.rows, cols: stored.cols, transposed: stored.transposed }, k, opts);
+    const finish = async (into: Float32Array): Promise<T> => {
+      const { u, s, vt } = await engine.truncatedSvd({ data: stored.data, rows: stored.rows, cols: stored.cols, transposed: stored.transposed }, k, { ...opts, into });
+      // U (rows×k) and Vᵀ (k×cols) become A and B in place.
+      for (let j = 0; j < k; j++) {
+        const r = Math.sqrt(s[j]);
+        for (let i = 0; i < rows; i++) u[i * k + j] *= r;
+        for (let c = 0; c < cols; c++) vt[j * cols + c] *= r;
+      }
+      let kept = 0;
+      for (let j = 0; j < k; j++) kept += s[j] * s[j];
+      const relativeError = total > 0 ? Math.sqrt(Math.max(0, total - kept) / total) : 0;
+      return keep({ layer, rank: k, a: u, b: vt, relativeError });
+    };
+    // The factors overwrite the layer in its buffer when they fit, which they do whenever they
+    // save parameters; otherwise they get a shared buffer of their own.
+    const need = k * (rows + cols);
+    return need <= stored.data.length && stored.data.buffer instanceof SharedArrayBuffer
+      ? finish(stored.data)
+      : withLayerBuffer((more) => finish(more(need)));
   });
-  // U (rows×k) and Vᵀ (k×cols) become A and B in place.
-  for (let j = 0; j < k; j++) {
-    const r = Math.sqrt(s[j]);
-    for (let i = 0; i < rows; i++) u[i * k + j] *= r;
-    for (let c = 0; c < cols; c++) vt[j * cols + c] *= r;
-  }
-  let kept = 0;
-  for (let j = 0; j < k; j++) kept += s[j] * s[j];
-  const relativeError = total > 0 ? Math.sqrt(Math.max(0, total - kept) / total) : 0;
-  return { layer, rank: k, a: u, b: vt, relativeError };
 }

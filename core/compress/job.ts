@@ -8,6 +8,8 @@ import { defaultOutput, WRITERS } from '../formats/writers.js';
 import { AtomicOutput } from '../io/atomicOutput.js';
 import { InputError, throwIfAborted, type JobOptions } from '../types.js';
 import type { Tensor } from '../eval/tensor.js';
+import { factorsInMemory, loadAll } from './factorSource.js';
+import { FactorSpill } from './factorSpill.js';
 import { finetuneTfjs, heldOut, type FinetuneResult } from './finetuneTfjs.js';
 import { chooseMethod, type MethodChoice } from './guardTfjs.js';
 import { plainStrategy, whitenedStrategy, withSensitivity, type Strategy } from './strategy.js';
@@ -15,7 +17,7 @@ import { rewriteTopology } from '../formats/tfjsWriter.js';
 import { makePlan, type Goal } from './plan.js';
 import { lanesFor, mapInLanes } from '../lanes.js';
 import { predictBytes, storageName, type CompressReport } from './report.js';
-import type { Allocation, Factorisation, Method, StorageDType } from './types.js';
+import type { Allocation, FactorSource, Method, StorageDType } from './types.js';
 
 export interface CompressOptions extends JobOptions {
   goal: Goal;
@@ -52,42 +54,47 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
       ? await whitenedStrategy(model, o.engine, o.calibration!, stage)
       : await plainStrategy(model, o.engine, stage, o.analysis);
     const strategy = allocation === 'sensitivity' ? await withSensitivity(base, model, o.calibration!, stage) : base;
-    const factorAll = async (s: Strategy, from: number, share: number): Promise<Map<string, Factorisation>> => {
-      const plan = await makePlan(s.analysis, o.goal);
-      const todo = model.layers.filter((l) => (plan.get(l.name) ?? Infinity) < Math.min(l.matrix.rows, l.matrix.cols));
-      let done = 0;
-      const results = await mapInLanes(todo, async (layer) => {
-        throwIfAborted(o.signal);
-        const f = await s.factor(layer, plan.get(layer.name)!);
-        o.progress?.report(from + share * (++done / todo.length), `factorised ${layer.name}`);
-        return f;
-      }, lanesFor(todo));
-      // Writers and the report list layers in the model's order.
-      return new Map(results.map((f) => [f.layer.name, f]));
-    };
-    const guarded = o.method === 'whitened' && model.format === 'tfjs-layers';
-    const share = (o.finetune ? 0.6 : 0.69) / (guarded ? 2 : 1);
-    let factors = await factorAll(strategy, 0.3, share);
-    let methodChoice: MethodChoice | undefined;
-    if (guarded && factors.size) {
-      const svd = await factorAll(await plainStrategy(model, o.engine, stage, o.analysis), 0.3 + share, share);
-      const topology = (model.extra as { modelTopology: Record<string, unknown> }).modelTopology;
-      methodChoice = await chooseMethod(model.path, topology, factors, svd, heldOut(o.calibration!));
-      if (methodChoice.kept === 'svd') factors = svd;
-    }
-    let finetune: FinetuneResult | undefined;
-    const retrained = new Map<string, Float32Array>();
-    if (o.finetune && factors.size) {
-      const topology = rewriteTopology((model.extra as { modelTopology: Record<string, unknown> }).modelTopology, factors, model.path);
-      finetune = await finetuneTfjs(model.path, topology, factors, o.calibration!, {
-        steps: o.finetune, signal: o.signal, progress: { report: (f, l) => o.progress?.report(0.9 + 0.09 * f, l) },
-      }, retrained);
-    }
     const sink = new AtomicOutput(model.files, o.force);
     try {
+      // Finished factors wait in a scratch file, not in memory, while later layers are factorised.
+      const factorAll = async (s: Strategy, from: number, share: number): Promise<FactorSource> => {
+        const plan = await makePlan(s.analysis, o.goal);
+        const todo = model.layers.filter((l) => (plan.get(l.name) ?? Infinity) < Math.min(l.matrix.rows, l.matrix.cols));
+        const spill = new FactorSpill(await sink.scratch(out));
+        let done = 0;
+        const names = await mapInLanes(todo, async (layer) => {
+          throwIfAborted(o.signal);
+          await s.factor(layer, plan.get(layer.name)!, (f) => spill.put(f));
+          o.progress?.report(from + share * (++done / todo.length), `factorised ${layer.name}`);
+          return layer.name;
+        }, lanesFor(todo));
+        // Writers and the report list layers in the model's order.
+        return spill.inOrder(names);
+      };
+      const guarded = o.method === 'whitened' && model.format === 'tfjs-layers';
+      const share = (o.finetune ? 0.6 : 0.69) / (guarded ? 2 : 1);
+      let factors = await factorAll(strategy, 0.3, share);
+      let methodChoice: MethodChoice | undefined;
+      if (guarded && factors.shapes.size) {
+        const svd = await factorAll(await plainStrategy(model, o.engine, stage, o.analysis), 0.3 + share, share);
+        const topology = (model.extra as { modelTopology: Record<string, unknown> }).modelTopology;
+        methodChoice = await chooseMethod(model.path, topology, await loadAll(factors), await loadAll(svd), heldOut(o.calibration!));
+        if (methodChoice.kept === 'svd') factors = svd;
+      }
+      let finetune: FinetuneResult | undefined;
+      const retrained = new Map<string, Float32Array>();
+      if (o.finetune && factors.shapes.size) {
+        // Fine-tuning trains every factor at once, so they all come back into memory.
+        const trained = await loadAll(factors);
+        const topology = rewriteTopology((model.extra as { modelTopology: Record<string, unknown> }).modelTopology, trained, model.path);
+        finetune = await finetuneTfjs(model.path, topology, trained, o.calibration!, {
+          steps: o.finetune, signal: o.signal, progress: { report: (f, l) => o.progress?.report(0.9 + 0.09 * f, l) },
+        }, retrained);
+        factors = factorsInMemory(trained);
+      }
       await writer.write(model, factors, out, sink, { dtype: o.dtype, retrained });
       throwIfAborted(o.signal);
-      const predicted = predictBytes(model, factors, o.dtype);
+      const predicted = predictBytes(model, factors.shapes, o.dtype);
       const written = [...sink.sizes().values()].reduce((a, b) => a + b, 0);
       const report: CompressReport = {
         originalParams: model.totalParams,
@@ -95,7 +102,7 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
         originalBytes: model.fileBytes,
         compressedBytes: written,
         predictedBytes: predicted.bytes,
-        layers: [...factors.values()].map((f) => ({ name: f.layer.name, rank: f.rank, dtype: storageName(f.layer.dtype, o.dtype), relativeError: f.relativeError })),
+        layers: [...factors.shapes.values()].map((f) => ({ name: f.layer.name, rank: f.rank, dtype: storageName(f.layer.dtype, o.dtype), relativeError: f.relativeError })),
         source: model.path, output: out, files: [...sink.sizes().keys()], format: model.format, engine: o.engine.description,
         method: o.method ?? 'svd', allocation: methodChoice?.kept === 'svd' && allocation ? 'spectrum' : allocation, methodChoice, finetune,
       };

@@ -3,7 +3,7 @@ import { DTYPE_BYTES } from '../io/decode.js';
 import type { Model } from '../types.js';
 import type { FinetuneResult } from './finetuneTfjs.js';
 import type { MethodChoice } from './guardTfjs.js';
-import type { Allocation, Factorisation, Method, StorageDType } from './types.js';
+import type { Allocation, FactorShape, Method, StorageDType } from './types.js';
 
 export interface LayerReport { name: string; rank: number; dtype: string; relativeError: number }
 
@@ -36,13 +36,14 @@ export function factorBytesPerParam(sourceDtype: keyof typeof DTYPE_BYTES, reque
   return Math.min(DTYPE_BYTES[sourceDtype], 4);
 }
 
-export function predictBytes(model: Model, factors: Map<string, Factorisation>, requested?: StorageDType): { params: number; bytes: number } {
+export function predictBytes(model: Model, factors: ReadonlyMap<string, FactorShape>, requested?: StorageDType): { params: number; bytes: number } {
   const replaced = new Map([...factors.values()].map((f) => [f.layer.weight, f]));
   let params = 0, bytes = 0;
   for (const t of model.tensors) {
     const f = replaced.get(t.name);
     if (f) {
-      const p = f.a.length + f.b.length;
+      // A is rows×rank, B rank×cols.
+      const p = f.rank * (f.layer.matrix.rows + f.layer.matrix.cols);
       params += p;
       bytes += p * factorBytesPerParam(t.dtype, requested);
     } else {

@@ -7,21 +7,20 @@ import type { Tensor } from '../eval/tensor.js';
 import type { JobOptions, Layer, Model } from '../types.js';
 import { inputMoments } from './calibrate.js';
 import { cumulativeEnergy, rankForEnergy } from '../ranks/ranks.js';
-import { factorize } from './factorize.js';
+import { factorize, type KeepFactors } from './factorize.js';
 import { tfjsSensitivity } from './sensitivityTfjs.js';
-import type { Factorisation } from './types.js';
 import { choleskyWithJitter, whitenedFactors, whitenWeight } from './whiten.js';
 
 export interface Strategy {
   /** Spectra the planner allocates on (whitened ones measure output error). */
   analysis: Analysis;
-  factor(layer: Layer, rank: number): Promise<Factorisation>;
+  factor<T>(layer: Layer, rank: number, keep: KeepFactors<T>): Promise<T>;
 }
 
 export async function plainStrategy(model: Model, engine: Engine, opts: JobOptions, analysis?: Analysis): Promise<Strategy> {
   return {
     analysis: analysis ?? await analyzeModel(model, engine, undefined, opts),
-    factor: (layer, rank) => factorize(model, layer, rank, engine, opts),
+    factor: (layer, rank, keep) => factorize(model, layer, rank, engine, opts, keep),
   };
 }
 
@@ -59,8 +58,7 @@ export async function withSensitivity(strategy: Strategy, model: Model, calibrat
     const layer = model.layers.find((x) => x.name === la.name)!;
     const cum = cumulativeEnergy(la.singularValues);
     const k = Math.max(1, Math.min(rankForEnergy(la.singularValues, PROBE_ENERGY), Math.min(la.rows, la.cols) - 1));
-    const f = await strategy.factor(layer, k);
-    probes.push({ name: la.name, approx: product(f.a, f.b, la.rows, la.cols, f.rank), discarded: 1 - cum[f.rank] });
+    probes.push(await strategy.factor(layer, k, async (f) => ({ name: la.name, approx: product(f.a, f.b, la.rows, la.cols, f.rank), discarded: 1 - cum[f.rank] })));
   }
   const weights = await tfjsSensitivity(model.path, probes, calibration, opts);
   const layers = strategy.analysis.layers.map((l) => (weights.has(l.name) ? { ...l, sensitivity: weights.get(l.name)! } : l));
@@ -79,13 +77,13 @@ export async function whitenedStrategy(model: Model, engine: Engine, calibration
   };
   return {
     analysis: await analyzeModel(model, engine, undefined, opts, whitened),
-    async factor(layer, rank) {
+    async factor(layer, rank, keep) {
       const l = chol.get(layer.name);
-      if (!l) return factorize(model, layer, rank, engine, opts);
+      if (!l) return factorize(model, layer, rank, engine, opts, keep);
       const { rows, cols } = layer.matrix;
       const w = await model.readMatrix(layer);
       const f = await whitenedFactors(w, rows, cols, l, rank, engine, opts);
-      return { layer, rank: f.whitenedSigma.length, a: f.a, b: f.b, relativeError: weightError(w, f.a, f.b, rows, cols, f.whitenedSigma.length) };
+      return keep({ layer, rank: f.whitenedSigma.length, a: f.a, b: f.b, relativeError: weightError(w, f.a, f.b, rows, cols, f.whitenedSigma.length) });
     },
   };
 }

@@ -26,6 +26,25 @@ export interface Factorisation {
   bias?: Float32Array;
 }
 
+/** A factorisation without its data: what layouts, topologies and reports need. */
+export type FactorShape = Omit<Factorisation, 'a' | 'b'>;
+
+/**
+ * The factorised layers as writers get them: every layer's shape up front, each one's data
+ * only when asked for, so a writer that loads a layer's factors as it writes them holds one
+ * layer's at a time (the job keeps them in a scratch file meanwhile).
+ */
+export interface FactorSource {
+  /** By layer name, in the model's order. */
+  readonly shapes: ReadonlyMap<string, FactorShape>;
+  /**
+   * The layer's factors. A writer done with each layer once written can pass `into` (at least
+   * rank·(rows + cols) floats, reused layer after layer: fresh arrays per layer were collected
+   * too late to help the peak); a source may ignore it and return arrays of its own.
+   */
+  load(name: string, into?: Float32Array): Promise<Factorisation>;
+}
+
 export interface WriteOptions {
   /** Storage precision of the factors; undefined keeps the source's precision. */
   dtype?: StorageDType;
@@ -46,4 +65,4 @@ export interface OutputFile {
  * Writes the factorised model to `out` (plus sibling files it needs, e.g. weight shards)
  * through `sink`, copying every untouched tensor as it is.
  */
-export type Writer<M> = (model: M, factors: Map<string, Factorisation>, out: string, sink: OutputSink, opts: WriteOptions) => Promise<void>;
+export type Writer<M> = (model: M, factors: FactorSource, out: string, sink: OutputSink, opts: WriteOptions) => Promise<void>;

@@ -5,7 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { CancelledError, type JobOptions } from '../types.js';
-import { checkRank, type Engine, type MatrixInput, type TruncatedSvd } from './engine.js';
+import { checkRank, type Engine, type MatrixInput, type SvdOptions, type TruncatedSvd } from './engine.js';
 import type { WorkerRequest, WorkerResponse, WorkerResult } from './workerProtocol.js';
 import { bundledWorkerPath } from '../io/bundledWorker.js';
 
@@ -30,13 +30,15 @@ export class EmbeddedEngine implements Engine {
     return this.submit({ id: this.nextId++, op: 'spectrum', data: m.data, rows: m.rows, cols: m.cols }, opts) as Promise<Float64Array>;
   }
 
-  truncatedSvd(m: MatrixInput, rank: number, opts: JobOptions = {}): Promise<TruncatedSvd> {
+  truncatedSvd(m: MatrixInput, rank: number, opts: SvdOptions = {}): Promise<TruncatedSvd> {
     try {
       checkRank(m.rows, m.cols, rank);
+      // Posted memory that is not shared would be copied: the worker's results would never reach it.
+      if (opts.into && !(opts.into.buffer instanceof SharedArrayBuffer)) throw new TypeError('truncatedSvd: `into` must be shared memory');
     } catch (e) {
       return Promise.reject(e as Error);
     }
-    return this.submit({ id: this.nextId++, op: 'svd', data: m.data, rows: m.rows, cols: m.cols, rank, transposed: m.transposed }, opts) as Promise<TruncatedSvd>;
+    return this.submit({ id: this.nextId++, op: 'svd', data: m.data, rows: m.rows, cols: m.cols, rank, transposed: m.transposed, into: opts.into }, opts) as Promise<TruncatedSvd>;
   }
 
   private submit(req: WorkerRequest, opts: JobOptions): Promise<WorkerResult> {

@@ -8,7 +8,7 @@
 import { symmetricEigenvalues, tridiagonalEigenvalues } from '../linalg/symmetricEigen.js';
 import { tridiagonalEigenvectors } from '../linalg/tridiagonalVectors.js';
 import { GramReduction, gramReductionFits, type Helpers } from '../linalg/wasmSpectra.js';
-import { checkRank, type TruncatedSvd } from './engine.js';
+import { checkRank, svdArrays, type TruncatedSvd } from './engine.js';
 import { mulberry32 } from '../linalg/mulberry32.js';
 
 /**
@@ -19,11 +19,11 @@ import { mulberry32 } from '../linalg/mulberry32.js';
  * wins by far — rank + oversampling at most 1/64 of min(m,n) — or where the f64 Gram does
  * not fit a WebAssembly memory (sides above ~20 000).
  */
-export function truncatedSvd(a: Float32Array, m: number, n: number, rank: number, helpers?: Helpers, transposed = false): TruncatedSvd {
+export function truncatedSvd(a: Float32Array, m: number, n: number, rank: number, helpers?: Helpers, transposed = false, into?: Float32Array): TruncatedSvd {
   checkRank(m, n, rank);
   const p = Math.min(m, n);
   const randomized = rank > 0 && (sampleSize(rank, p) * 64 <= p || !gramReductionFits(m, n, rank));
-  return randomized ? randomizedTruncatedSvd(a, m, n, rank, transposed) : exactTruncatedSvd(a, m, n, rank, helpers, transposed);
+  return randomized ? randomizedTruncatedSvd(a, m, n, rank, transposed, into) : exactTruncatedSvd(a, m, n, rank, helpers, transposed, into);
 }
 
 /**
@@ -33,16 +33,16 @@ export function truncatedSvd(a: Float32Array, m: number, n: number, rank: number
  * (inverse iteration) and carried back through the reflectors, so beyond the spectrum's cost
  * this adds ~2·s·s·rank + m·n·rank multiply-adds.
  */
-export function exactTruncatedSvd(a: Float32Array, m: number, n: number, rank: number, helpers?: Helpers, transposed = false): TruncatedSvd {
+export function exactTruncatedSvd(a: Float32Array, m: number, n: number, rank: number, helpers?: Helpers, transposed = false, into?: Float32Array): TruncatedSvd {
   checkRank(m, n, rank);
-  if (rank === 0) return pack(new Float64Array(0), new Float64Array(0), new Float64Array(0), m, n, 0, transposed);
+  if (rank === 0) return pack(new Float64Array(0), new Float64Array(0), new Float64Array(0), m, n, 0, transposed, into);
   const r = new GramReduction(a, m, n, helpers, rank);
   try {
     const values = tridiagonalEigenvalues(r.d, r.e).sort().reverse().subarray(0, rank);
     const side = r.eigenvectors(tridiagonalEigenvectors(r.d, r.e, values, undefined, r.vectorSpace(rank)), rank);
     const other = r.otherSide(side, rank, gaussianSource(0x5eed));
     const s = sqrtClamped(values);
-    return n <= m ? pack(other, s, side, m, n, rank, transposed) : pack(side, s, other, m, n, rank, transposed);
+    return n <= m ? pack(other, s, side, m, n, rank, transposed, into) : pack(side, s, other, m, n, rank, transposed, into);
   } finally {
     r.close();
   }
@@ -62,9 +62,9 @@ const ENERGY_TOLERANCE = 1e-4;
  * top `rank` directions capture stops growing, which makes the reconstruction error
  * agree with the optimal one far inside 1e-3 even on flat spectra.
  */
-export function randomizedTruncatedSvd(a: Float32Array, m: number, n: number, rank: number, transposed = false): TruncatedSvd {
+export function randomizedTruncatedSvd(a: Float32Array, m: number, n: number, rank: number, transposed = false, into?: Float32Array): TruncatedSvd {
   checkRank(m, n, rank);
-  if (rank === 0) return pack(new Float64Array(0), new Float64Array(0), new Float64Array(0), m, n, 0, transposed);
+  if (rank === 0) return pack(new Float64Array(0), new Float64Array(0), new Float64Array(0), m, n, 0, transposed, into);
   const l = sampleSize(rank, Math.min(m, n));
   const rand = gaussianSource(0x5eed);
   let total = 0;
@@ -93,7 +93,7 @@ export function randomizedTruncatedSvd(a: Float32Array, m: number, n: number, ra
   const u = combine(q, l, m, vectors, rank);
   const v = combine(b, l, n, vectors, rank);
   orthonormalize(v, rank, n, rand);
-  return pack(u, s, v, m, n, rank, transposed);
+  return pack(u, s, v, m, n, rank, transposed, into);
 }
 
 /** Rank plus oversampling: extra directions make the range finder converge much faster. */
@@ -117,11 +117,12 @@ function topEnergy(b: Float64Array, count: number, len: number, rank: number): n
  * U as rows×rank row-major and Vᵀ as rank×cols (vector set layout is already Vᵀ). For
  * `transposed` (a holds Bᵀ, the SVD wanted is B's) the two sides swap: B = V·Σ·Uᵀ.
  */
-function pack(u: Float64Array, s: Float64Array, v: Float64Array, m: number, n: number, rank: number, transposed: boolean): TruncatedSvd {
-  if (transposed) [u, v, m] = [v, u, n];
-  const uOut = new Float32Array(m * rank);
-  for (let c = 0; c < rank; c++) for (let i = 0; i < m; i++) uOut[i * rank + c] = u[c * m + i];
-  return { u: uOut, s, vt: Float32Array.from(v) };
+function pack(u: Float64Array, s: Float64Array, v: Float64Array, m: number, n: number, rank: number, transposed: boolean, into?: Float32Array): TruncatedSvd {
+  if (transposed) [u, v, m, n] = [v, u, n, m];
+  const out = svdArrays(m, n, rank, into);
+  for (let c = 0; c < rank; c++) for (let i = 0; i < m; i++) out.u[i * rank + c] = u[c * m + i];
+  out.vt.set(v.subarray(0, rank * n));
+  return { u: out.u, s, vt: out.vt };
 }
 
 /** A·z_c for each of `count` vectors z_c of length n; returns vectors of length m. */

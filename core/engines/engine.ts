@@ -27,6 +27,23 @@ export interface TruncatedSvd {
   vt: Float32Array;
 }
 
+export interface SvdOptions extends JobOptions {
+  /**
+   * Shared memory of at least rank·(rows + cols) floats that receives the result, U first,
+   * then Vᵀ (the returned u and vt are views of it). A caller that reuses one buffer layer
+   * after layer leaves no per-layer result arrays behind for a collector to find late. It may
+   * be the input's own memory: engines have read all of the input before they write there.
+   */
+  into?: Float32Array;
+}
+
+/** The result arrays for a rank-`rank` SVD of a rows×cols matrix: views of `into` when given. */
+export function svdArrays(rows: number, cols: number, rank: number, into?: Float32Array): { u: Float32Array; vt: Float32Array } {
+  if (!into) return { u: new Float32Array(rows * rank), vt: new Float32Array(rank * cols) };
+  if (into.length < rank * (rows + cols)) throw new RangeError(`result buffer of ${into.length} floats is too small for a rank-${rank} SVD of ${rows}×${cols}`);
+  return { u: into.subarray(0, rows * rank), vt: into.subarray(rows * rank, rank * (rows + cols)) };
+}
+
 export interface Engine {
   readonly name: EngineName;
   /** Human description for status bars and logs, e.g. "CUDA · NVIDIA H100". */
@@ -34,7 +51,7 @@ export interface Engine {
   /** All min(rows, cols) singular values, descending. */
   spectrum(m: MatrixInput, opts?: JobOptions): Promise<Float64Array>;
   /** The best rank-`rank` approximation (Eckart–Young); 0 ≤ rank ≤ min(rows, cols). */
-  truncatedSvd(m: MatrixInput, rank: number, opts?: JobOptions): Promise<TruncatedSvd>;
+  truncatedSvd(m: MatrixInput, rank: number, opts?: SvdOptions): Promise<TruncatedSvd>;
   close(): Promise<void>;
 }
 

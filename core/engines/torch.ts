@@ -4,7 +4,7 @@
 // prefetches the next matrices while it computes.
 import { transpose } from '../io/decode.js';
 import { CancelledError, type JobOptions } from '../types.js';
-import { checkRank, type Engine, type MatrixInput, type TruncatedSvd } from './engine.js';
+import { checkRank, svdArrays, type Engine, type SvdOptions, type MatrixInput, type TruncatedSvd } from './engine.js';
 import { parts, type ResultFrame, type Unnumbered, type WorkerRequest } from './torchProtocol.js';
 import { resolvePython, TorchWorker, type Hello, type Precision, type WorkerSpawn } from './torchWorker.js';
 
@@ -51,13 +51,18 @@ export class TorchEngine implements Engine {
     return parts(f).get('s') as Float64Array;
   }
 
-  async truncatedSvd(m: MatrixInput, rank: number, opts: JobOptions = {}): Promise<TruncatedSvd> {
+  async truncatedSvd(m: MatrixInput, rank: number, opts: SvdOptions = {}): Promise<TruncatedSvd> {
     checkRank(m.rows, m.cols, rank);
     const f = await this.call({ op: 'svd', rows: m.rows, cols: m.cols, rank, bytes: m.data.byteLength }, m.data, opts);
     const p = parts(f);
     const u = p.get('u') as Float32Array, s = p.get('s') as Float64Array, vt = p.get('vt') as Float32Array;
     // Of the stored transpose: B = Sᵀ = V·Σ·Uᵀ.
-    return m.transposed ? { u: transpose(vt, s.length, m.cols), s, vt: transpose(u, m.rows, s.length) } : { u, s, vt };
+    const r = m.transposed ? { u: transpose(vt, s.length, m.cols), s, vt: transpose(u, m.rows, s.length) } : { u, s, vt };
+    if (!opts.into) return r;
+    const out = m.transposed ? svdArrays(m.cols, m.rows, s.length, opts.into) : svdArrays(m.rows, m.cols, s.length, opts.into);
+    out.u.set(r.u);
+    out.vt.set(r.vt);
+    return { u: out.u, s, vt: out.vt };
   }
 
   private call(req: Unnumbered, data: Float32Array, opts: JobOptions): Promise<ResultFrame> {

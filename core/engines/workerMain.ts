@@ -24,9 +24,11 @@ else parentPort?.on('message', (req: WorkerRequest) => {
   let res: WorkerResponse;
   try {
     if (req.op === 'svd') {
-      const { u, s, vt } = truncatedSvd(req.data, req.rows, req.cols, req.rank, helpersFor(req), req.transposed);
+      const { u, s, vt } = truncatedSvd(req.data, req.rows, req.cols, req.rank, helpersFor(req), req.transposed, req.into);
       res = { id: req.id, ok: true, u, s, vt };
-      parentPort!.postMessage(res, [u.buffer as ArrayBuffer, s.buffer as ArrayBuffer, vt.buffer as ArrayBuffer]);
+      // Results in shared memory are already the caller's; only arrays of our own move.
+      const own = [u, s, vt].map((x) => x.buffer).filter((b): b is ArrayBuffer => !(b instanceof SharedArrayBuffer));
+      parentPort!.postMessage(res, own);
     } else {
       const values = singularValues(req.data, req.rows, req.cols, helpersFor(req));
       res = { id: req.id, ok: true, values };

@@ -7,7 +7,11 @@ interface MatrixRequest {
   threads?: number;
 }
 export interface SpectrumRequest extends MatrixRequest { op: 'spectrum' }
-export interface SvdRequest extends MatrixRequest { op: 'svd'; rank: number; transposed?: boolean }
+export interface SvdRequest extends MatrixRequest {
+  op: 'svd'; rank: number; transposed?: boolean;
+  /** Shared memory for U and Vᵀ (SvdOptions.into); the response's u and vt are views of it. */
+  into?: Float32Array;
+}
 export type WorkerRequest = SpectrumRequest | SvdRequest;
 export type WorkerResult = Float64Array | TruncatedSvd;
 export type WorkerResponse =

@@ -11,7 +11,8 @@ import { join, posix } from 'node:path';
 import type { Dataset, File, Group } from 'h5wasm/node';
 import type { RemoteH5 } from './h5Remote.js';
 import { type H5Group, type H5Node, child, nameListAttr } from './h5Tree.js';
-import type { Factorisation, OutputFile, OutputSink, WriteOptions } from '../compress/types.js';
+import { loadAll } from '../compress/factorSource.js';
+import type { Factorisation, FactorSource, OutputFile, OutputSink, WriteOptions } from '../compress/types.js';
 import { DTYPE_BYTES } from '../io/decode.js';
 import type { DType, Layer } from '../types.js';
 import { InputError } from '../types.js';
@@ -28,12 +29,13 @@ interface Stored { bytes: Uint8Array; dtype: DType; shape: number[] }
 /** One factorised layer: the datasets of L_u and L_v, in Keras' variable order. */
 interface Split { layer: Layer; rank: number; u: Stored[]; v: Stored[] }
 
-export async function writeKeras(model: StoredModel, factors: Map<string, Factorisation>, out: string, sink: OutputSink, opts: WriteOptions): Promise<void> {
+export async function writeKeras(model: StoredModel, factors: FactorSource, out: string, sink: OutputSink, opts: WriteOptions): Promise<void> {
   if (!(model instanceof KerasModel)) throw new Error(`${model.path}: not read by the Keras reader`);
   if (opts.dtype === 'int8') throw new InputError(out, '--dtype int8 is not available for Keras files: plain Keras layers load float weights only (use f16 or f32)');
   const file = await sink.file(out);
   const splits = new Map<string, Split>();
-  for (const f of factors.values()) splits.set(f.layer.name, await split(model, f, opts, out));
+  // Every layer's datasets are built before the file is written.
+  for (const f of (await loadAll(factors)).values()) splits.set(f.layer.name, await split(model, f, opts, out));
   const taken = new Set(kerasLayers(model.extra.config).map((l) => String(l.config.name)));
   const clash = [...splits.keys()].flatMap((n) => [uName(n), vName(n)]).find((n) => taken.has(n));
   if (clash) throw new InputError(out, `the model already has a layer named ${clash}, the name a factorised layer would take`);

@@ -1,12 +1,16 @@
 // New ONNX graph content for factors: initializers in the storage dtype and the standard
 // nodes (Cast, DequantizeLinear) that turn them back into the graph's compute dtype.
-import { floatToHalf } from '../io/decode.js';
+import { DTYPE_BYTES, floatToHalf } from '../io/decode.js';
 import type { DType } from '../types.js';
 import { freshName } from './freshName.js';
 import { ATTR, NodeProto, TensorProto, ValueInfoProto, type AttributeMessage, type NodeMessage } from './onnxSchema.js';
 import { ONNX_OF_DTYPE } from './onnxTensors.js';
 
-export interface NewTensor { name: string; dims: number[]; dtype: DType; raw: Uint8Array }
+/**
+ * A new initializer. Its raw data is made only when the writer reaches it, in the order the
+ * initializers were added: a layer's factors are loaded then, one layer at a time.
+ */
+export interface NewTensor { name: string; dims: number[]; dtype: DType; rawBytes: number; raw(): Promise<Uint8Array> }
 
 /** Names and initializers added to one graph; every new name is unused in it. */
 export class GraphEdit {
@@ -17,9 +21,9 @@ export class GraphEdit {
     return freshName(this.names, base);
   }
 
-  initializer(base: string, dims: number[], dtype: DType, raw: Uint8Array): string {
+  initializer(base: string, dims: number[], dtype: DType, raw: () => Promise<Uint8Array>): string {
     const name = this.fresh(base);
-    this.initializers.push({ name, dims, dtype, raw });
+    this.initializers.push({ name, dims, dtype, rawBytes: dims.reduce((a, b) => a * b, 1) * DTYPE_BYTES[dtype], raw });
     return name;
   }
 }
@@ -62,19 +66,20 @@ export function quantizeInt8(values: Float32Array): { q: Int8Array; scale: numbe
  * Adds a factor stored as `storage` and returns the value name that carries it in the graph's
  * `compute` dtype, plus the nodes that convert it (none when the two agree).
  */
-export function factorInput(edit: GraphEdit, base: string, values: Float32Array, dims: number[], compute: DType, storage: DType): { name: string; nodes: NodeMessage[] } {
+export function factorInput(edit: GraphEdit, base: string, values: () => Promise<Float32Array>, dims: number[], compute: DType, storage: DType): { name: string; nodes: NodeMessage[] } {
   const nodes: NodeMessage[] = [];
   let name: string, dtype: DType;
   if (storage === 'int8') {
-    const { q, scale } = quantizeInt8(values);
-    const stored = edit.initializer(base, dims, 'int8', bytesOf(q));
-    const s = edit.initializer(`${base}_scale`, [], 'float32', bytesOf(Float32Array.of(scale)));
-    const z = edit.initializer(`${base}_zero_point`, [], 'int8', new Uint8Array(1));
+    // The scale is found while quantising the values, which are written first.
+    let scale: number | undefined;
+    const stored = edit.initializer(base, dims, 'int8', async () => { const r = quantizeInt8(await values()); scale = r.scale; return bytesOf(r.q); });
+    const s = edit.initializer(`${base}_scale`, [], 'float32', async () => bytesOf(Float32Array.of(scale ?? quantizeInt8(await values()).scale)));
+    const z = edit.initializer(`${base}_zero_point`, [], 'int8', async () => new Uint8Array(1));
     name = edit.fresh(`${base}_dequantized`);
     dtype = 'float32';
     nodes.push(node('DequantizeLinear', [stored, s, z], [name], name));
   } else {
-    name = edit.initializer(base, dims, storage, encodeFloats(values, storage));
+    name = edit.initializer(base, dims, storage, async () => encodeFloats(await values(), storage));
     dtype = storage;
   }
   if (dtype !== compute) {

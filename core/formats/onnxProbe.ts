@@ -3,6 +3,7 @@
 // original file is only read: the writer, given no factors, copies it with any external data
 // inlined, and the extra GraphProto.output fields are appended after the graph's own — protobuf
 // merges repeated fields in order, so that is the same as listing them at the end.
+import { factorsInMemory } from '../compress/factorSource.js';
 import type { OutputSink } from '../compress/types.js';
 import { GRAPH_FIELD, MODEL_FIELD, type OnnxGraph } from './onnx.js';
 import { ValueInfoProto } from './onnxSchema.js';
@@ -13,7 +14,7 @@ import type { StoredModel } from './storedModel.js';
 export async function withOutputs(model: StoredModel, values: string[]): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   const memory: OutputSink = { file: async (path) => ({ path, write: async (c) => { chunks.push(c.slice()); } }) };
-  await writeOnnx(model, new Map(), model.path, memory, {});
+  await writeOnnx(model, factorsInMemory(new Map()), model.path, memory, {});
   const copy = concat(chunks);
   // Values the graph already outputs are not listed twice.
   const listed = new Set((model.extra as OnnxGraph).entries.filter((e) => e.range.field === GRAPH_FIELD.output).map((e) => e.name));

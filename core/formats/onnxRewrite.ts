@@ -3,16 +3,17 @@
 //   Gemm(X, W, C)       → Gemm(MatMul(X, U), V, C)   (transA through a Transpose)
 //   Conv(X, W, bias)    → Conv(Conv(X, U: k filters, same kernel/strides/pads), V: 1×1, bias)
 // U and V are the factors A, B of the layer's matrix view laid out as the operator expects.
-import type { Factorisation } from '../compress/types.js';
+import type { Factorisation, FactorShape } from '../compress/types.js';
 import { transpose } from '../io/decode.js';
 import type { DType, Layer } from '../types.js';
 import { intAttr } from './onnx.js';
 import { attr, factorInput, node, type GraphEdit } from './onnxEmit.js';
 import type { AttributeMessage, NodeMessage } from './onnxSchema.js';
 
-interface Factor { values: Float32Array; dims: number[] }
+interface Factor { values: (f: Factorisation) => Float32Array; dims: number[] }
 
-export function rewriteLayer(edit: GraphEdit, original: NodeMessage, layer: Layer, f: Factorisation, storage: DType): NodeMessage[] {
+/** `load` gives the layer's factors when the writer reaches their initializers. */
+export function rewriteLayer(edit: GraphEdit, original: NodeMessage, layer: Layer, f: FactorShape, load: () => Promise<Factorisation>, storage: DType): NodeMessage[] {
   const { rows, cols } = layer.matrix;
   const k = f.rank;
   const [x, , bias] = original.input;
@@ -21,7 +22,7 @@ export function rewriteLayer(edit: GraphEdit, original: NodeMessage, layer: Laye
   const hidden = edit.fresh(`${base}_lowrank`);
   const nodes: NodeMessage[] = [];
   const input = (suffix: 'u' | 'v', factor: Factor): string => {
-    const r = factorInput(edit, `${layer.weight}_${suffix}`, factor.values, factor.dims, layer.dtype, storage);
+    const r = factorInput(edit, `${layer.weight}_${suffix}`, async () => factor.values(await load()), factor.dims, layer.dtype, storage);
     nodes.push(...r.nodes);
     return r.name;
   };
@@ -30,8 +31,8 @@ export function rewriteLayer(edit: GraphEdit, original: NodeMessage, layer: Laye
   };
 
   if (original.opType === 'MatMul') {
-    const u = input('u', { values: f.a, dims: [rows, k] });
-    const v = input('v', { values: f.b, dims: [k, cols] });
+    const u = input('u', { values: (t) => t.a, dims: [rows, k] });
+    const v = input('v', { values: (t) => t.b, dims: [k, cols] });
     op('MatMul', [x, u], hidden, 'u');
     op('MatMul', [hidden, v], y, 'v');
   } else if (original.opType === 'Gemm') {
@@ -41,17 +42,17 @@ export function rewriteLayer(edit: GraphEdit, original: NodeMessage, layer: Laye
       op('Transpose', [x], lhs, 'transpose', [attr.ints('perm', [1, 0])]);
     }
     const transB = intAttr(original, 'transB', 0) === 1;
-    const u = input('u', { values: f.a, dims: [rows, k] });
+    const u = input('u', { values: (t) => t.a, dims: [rows, k] });
     // V keeps the source's orientation so transB means what it meant.
-    const v = input('v', transB ? { values: transpose(f.b, k, cols), dims: [cols, k] } : { values: f.b, dims: [k, cols] });
+    const v = input('v', transB ? { values: (t) => transpose(t.b, k, cols), dims: [cols, k] } : { values: (t) => t.b, dims: [k, cols] });
     op('MatMul', [lhs, u], hidden, 'u');
     const kept = original.attribute.filter((a) => a.name !== 'transA');
     op('Gemm', bias ? [hidden, v, bias] : [hidden, v], y, 'v', kept);
   } else {
     // Conv W is [cout, cin, k…]; the matrix view's rows run over (cin, k…), so U = Aᵀ as [k, cin, k…].
     const spatial = layer.shape.slice(2);
-    const u = input('u', { values: transpose(f.a, rows, k), dims: [k, ...layer.shape.slice(1)] });
-    const v = input('v', { values: transpose(f.b, k, cols), dims: [cols, k, ...spatial.map(() => 1)] });
+    const u = input('u', { values: (t) => transpose(t.a, rows, k), dims: [k, ...layer.shape.slice(1)] });
+    const v = input('v', { values: (t) => transpose(t.b, k, cols), dims: [cols, k, ...spatial.map(() => 1)] });
     op('Conv', [x, u], hidden, 'u', original.attribute);
     op('Conv', bias ? [hidden, v, bias] : [hidden, v], y, 'v', [attr.ints('kernel_shape', spatial.map(() => 1))]);
   }

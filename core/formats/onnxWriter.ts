@@ -2,8 +2,9 @@
 // and GraphProto is copied byte for byte (unknown fields, metadata, functions included)
 // except the nodes replaced by their factorised form, the weights they no longer use (and
 // their graph input / value_info entries), and external-data tensors, which are inlined.
-// The output is streamed; only new factors and external tensors pass through memory.
-import type { OutputFile, Writer } from '../compress/types.js';
+// The output is streamed; only new factors (one layer's at a time) and external tensors pass
+// through memory.
+import type { Factorisation, FactorSource, OutputFile, Writer } from '../compress/types.js';
 import { FileSource } from '../io/byteSource.js';
 import type { DType } from '../types.js';
 import { InputError } from '../types.js';
@@ -25,8 +26,25 @@ const fieldPart = (field: number, body: Uint8Array): Part[] => [bytesPart(length
 /** A new initializer: its TensorProto, then its raw_data field straight from the factor. */
 function tensorParts(t: NewTensor): Part[] {
   const head = encodeTensorHead(t);
-  const raw = lengthPrefix(TENSOR_FIELD.rawData, t.raw.length);
-  return [bytesPart(lengthPrefix(GRAPH_FIELD.initializer, head.length + raw.length + t.raw.length)), bytesPart(head), bytesPart(raw), bytesPart(t.raw)];
+  const raw = lengthPrefix(TENSOR_FIELD.rawData, t.rawBytes);
+  return [
+    bytesPart(lengthPrefix(GRAPH_FIELD.initializer, head.length + raw.length + t.rawBytes)), bytesPart(head), bytesPart(raw),
+    { length: t.rawBytes, write: async (out) => out.write(await t.raw()) },
+  ];
+}
+
+/**
+ * Each layer's factors, loaded when the first of its initializers is written (they are
+ * written layer by layer) into one buffer reused for every layer.
+ */
+function layerLoader(factors: FactorSource): (name: string) => Promise<Factorisation> {
+  const most = Math.max(0, ...[...factors.shapes.values()].map((f) => f.rank * (f.layer.matrix.rows + f.layer.matrix.cols)));
+  let buffer: Float32Array | undefined;
+  let current: { name: string; f: Promise<Factorisation> } | undefined;
+  return (name) => {
+    if (current?.name !== name) current = { name, f: factors.load(name, buffer ??= new Float32Array(most)) };
+    return current.f;
+  };
 }
 
 export const writeOnnx: Writer<StoredModel> = async (model, factors, out, sink, opts) => {
@@ -34,14 +52,15 @@ export const writeOnnx: Writer<StoredModel> = async (model, factors, out, sink, 
   const edit = new GraphEdit(new Set(g.names));
   const replaced = new Map<number, Uint8Array[]>();
   const dropped = new Set<string>();
-  for (const [name, f] of factors) {
+  const load = layerLoader(factors);
+  for (const [name, f] of factors.shapes) {
     const layer = model.layers.find((l) => l.name === name);
     const index = g.layerNodes.get(name);
     if (!layer || index === undefined) throw new InputError(model.path, `no layer named ${name}`);
     if (!layer.factorisable) throw new InputError(model.path, `layer ${name} cannot be factorised`);
     const storage = opts.dtype ? STORAGE[opts.dtype] : layer.dtype;
     if (storage === 'int8' && g.opset < 10) throw new InputError(model.path, `int8 factors need DequantizeLinear (opset 10); the model uses opset ${g.opset}`);
-    replaced.set(index, rewriteLayer(edit, g.entries[index].node!, layer, f, storage).map(encodeNode));
+    replaced.set(index, rewriteLayer(edit, g.entries[index].node!, layer, f, () => load(name), storage).map(encodeNode));
     dropped.add(layer.weight);
   }
 

@@ -8,7 +8,7 @@
 // F16 or BF16 (the source's precision unless asked otherwise); int8 factors are I8 with one
 // F32 scale per rank component (`p.0.weight_scale`, `p.1.weight_scale`), which the helper
 // folds back in. Untouched tensors are copied byte for byte, streamed from the source.
-import type { Factorisation, OutputFile, OutputSink, WriteOptions, Writer } from '../compress/types.js';
+import type { Factorisation, FactorShape, FactorSource, OutputFile, OutputSink, WriteOptions, Writer } from '../compress/types.js';
 import { DTYPE_BYTES, transpose } from '../io/decode.js';
 import type { DType } from '../types.js';
 import { InputError } from '../types.js';
@@ -21,11 +21,16 @@ const CODES = Object.fromEntries(Object.entries(SAFETENSORS_DTYPES).map(([code, 
 
 type FactorCode = 'F32' | 'F16' | 'BF16' | 'I8';
 
-interface Entry {
+interface Head {
   name: string;
   dtype: string;
   shape: number[];
   bytes: number;
+}
+
+/** Consecutive tensors of the output: their header entries, then their data written in that order. */
+interface Entry {
+  heads: Head[];
   write(out: OutputFile): Promise<void>;
 }
 
@@ -53,21 +58,23 @@ export const writeSafetensors: Writer<StoredModel> = async (model, factors, out,
  */
 export async function writeSafetensorsFile(
   path: string, tensors: StoredTensor[], source: Record<string, string>,
-  factors: Map<string, Factorisation>, out: string, sink: OutputSink, opts: WriteOptions,
+  factors: FactorSource, out: string, sink: OutputSink, opts: WriteOptions,
 ): Promise<{ names: string[]; dataBytes: number }> {
-  const byWeight = new Map([...factors.values()].map((f) => [f.layer.weight, f]));
-  const biasOwner = new Map<string, Factorisation>();
-  for (const f of factors.values()) if (f.layer.bias) biasOwner.set(f.layer.bias, f);
+  const byWeight = new Map([...factors.shapes.values()].map((f) => [f.layer.weight, f]));
+  const biasOwner = new Map<string, FactorShape>();
+  for (const f of factors.shapes.values()) if (f.layer.bias) biasOwner.set(f.layer.bias, f);
   const layers: Record<string, ReducedLayerMeta> = {};
   const entries: Entry[] = [];
-  // Entries are written one after another: their transposed factors can share one buffer.
+  // Entries are written one after another: the factors read back, and their transposes, can
+  // each share one buffer.
   const scratch = reusedFloats();
+  const loaded = reusedFloats();
   for (const t of tensors) {
     const f = byWeight.get(t.name);
     if (f) {
-      const { meta, tensors: written } = factorEntries(path, t, f, opts, scratch);
+      const { meta, entry } = factorEntry(path, t, f, () => factors.load(f.layer.name, loaded(f.rank * (f.layer.matrix.rows + f.layer.matrix.cols))), opts, scratch);
       layers[f.layer.name] = meta;
-      entries.push(...written);
+      entries.push(entry);
     } else {
       const owner = biasOwner.get(t.name);
       entries.push(!owner ? copyEntry(t, t.name) : owner.bias ? biasEntry(owner, t) : copyEntry(t, `${owner.layer.name}.1.bias`));
@@ -79,7 +86,8 @@ export async function writeSafetensorsFile(
   const metadata = { ...source, format: source.format ?? 'pt', reducible: JSON.stringify({ version: 1, layers: { ...earlier, ...layers } }) };
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
-  for (const e of entries) {
+  const heads = entries.flatMap((e) => e.heads);
+  for (const e of heads) {
     if (e.name in header) throw new InputError(path, `cannot write ${e.name}: the model already has a tensor of that name`);
     header[e.name] = { dtype: e.dtype, shape: e.shape, data_offsets: [offset, offset + e.bytes] };
     offset += e.bytes;
@@ -94,7 +102,7 @@ export async function writeSafetensorsFile(
   await file.write(len);
   await file.write(padded);
   for (const e of entries) await e.write(file);
-  return { names: entries.map((e) => e.name), dataBytes: offset };
+  return { names: heads.map((e) => e.name), dataBytes: offset };
 }
 
 function earlierLayers(path: string, json: string): Record<string, ReducedLayerMeta> {
@@ -107,7 +115,7 @@ function earlierLayers(path: string, json: string): Record<string, ReducedLayerM
 
 function copyEntry(t: StoredTensor, name: string): Entry {
   return {
-    name, dtype: CODES[t.dtype], shape: t.shape, bytes: t.storedBytes,
+    heads: [{ name, dtype: CODES[t.dtype], shape: t.shape, bytes: t.storedBytes }],
     async write(out) {
       for (let at = 0; at < t.storedBytes; at += COPY_CHUNK) {
         await out.write(await t.source.read(t.offset + at, Math.min(COPY_CHUNK, t.storedBytes - at)));
@@ -117,7 +125,7 @@ function copyEntry(t: StoredTensor, name: string): Entry {
 }
 
 /** A bias the job replaced (fine-tuning), stored at the bias's own float precision. */
-function biasEntry(f: Factorisation, t: StoredTensor): Entry {
+function biasEntry(f: FactorShape, t: StoredTensor): Entry {
   const code = t.dtype === 'float16' ? 'F16' : t.dtype === 'bfloat16' ? 'BF16' : 'F32';
   return rawEntry(`${f.layer.name}.1.bias`, code, t.shape, encodeFloats(f.bias!, code));
 }
@@ -134,44 +142,68 @@ function reusedFloats(): (n: number) => Float32Array {
   };
 }
 
-function factorEntries(path: string, t: StoredTensor, f: Factorisation, opts: WriteOptions, scratch: (n: number) => Float32Array): { meta: ReducedLayerMeta; tensors: Entry[] } {
+/**
+ * The module's factor tensors. Their data is read back (`load`) only when the entry's turn
+ * comes, and let go after it: a writer holds one layer's factors at a time.
+ */
+function factorEntry(
+  path: string, t: StoredTensor, f: FactorShape, load: () => Promise<Factorisation>, opts: WriteOptions, scratch: (n: number) => Float32Array,
+): { meta: ReducedLayerMeta; entry: Entry } {
   const p = f.layer.name;
   if (t.name !== `${p}.weight`) throw new InputError(path, `cannot write ${t.name} as a module's factors: its name is not <module>.weight`);
   const { rows, cols } = f.layer.matrix;
   const k = f.rank;
   const code = factorCode(t.dtype, opts);
-  // Factors in the layout the stock modules load, made when their entry is written, into the
+  // Factors in the layout the stock modules load, made when they are written, into the
   // scratch buffer.
-  let meta: ReducedLayerMeta, first: [() => Float32Array, number[]], second: [() => Float32Array, number[]];
-  const bT = (): Float32Array => transpose(f.b, k, cols, scratch(f.b.length));
+  let meta: ReducedLayerMeta, first: [(f: Factorisation) => Float32Array, number[]], second: [(f: Factorisation) => Float32Array, number[]];
+  const bT = (x: Factorisation): Float32Array => transpose(x.b, k, cols, scratch(x.b.length));
   if (f.layer.kind === 'embedding') {
     meta = { kind: 'embedding', rank: k, in: rows, out: cols, kernel: [], dtype: code };
-    first = [() => f.a, [rows, k]];
+    first = [(x) => x.a, [rows, k]];
     second = [bT, [cols, k]];
   } else if (f.layer.kind === 'linear' || /^conv[123]d$/.test(f.layer.kind)) {
     const [outCh, inCh, ...kernel] = t.shape;
     meta = { kind: kernel.length ? 'conv' : 'linear', rank: k, in: inCh, out: outCh, kernel, dtype: code };
-    first = [() => transpose(f.a, rows, k, scratch(f.a.length)), [k, inCh, ...kernel]];
+    first = [(x) => transpose(x.a, rows, k, scratch(x.a.length)), [k, inCh, ...kernel]];
     second = [bT, [outCh, k, ...kernel.map(() => 1)]];
   } else {
     throw new InputError(path, `cannot write factors of a ${f.layer.kind} layer (${p}) as a state dict`);
   }
+  const count = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
   if (code !== 'I8') {
-    const floats = (name: string, [values, shape]: [() => Float32Array, number[]]): Entry => ({
-      name, dtype: code, shape, bytes: shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[SAFETENSORS_DTYPES[code]],
-      write: (out) => out.write(encodeFloats(values(), code)),
-    });
-    return { meta, tensors: [floats(`${p}.0.weight`, first), floats(`${p}.1.weight`, second)] };
+    const head = (name: string, shape: number[]): Head => ({ name, dtype: code, shape, bytes: count(shape) * DTYPE_BYTES[SAFETENSORS_DTYPES[code]] });
+    return {
+      meta,
+      entry: {
+        heads: [head(`${p}.0.weight`, first[1]), head(`${p}.1.weight`, second[1])],
+        async write(out) {
+          const x = await load();
+          await out.write(encodeFloats(first[0](x), code));
+          await out.write(encodeFloats(second[0](x), code));
+        },
+      },
+    };
   }
   meta.scales = true;
-  // One scale per rank component: rows of p.0 (columns of an embedding's A), columns of p.1.
-  const [q0, s0] = quantizeInt8(first[0](), meta.kind === 'embedding' ? 'columns' : 'rows', first[1][0], k);
-  const [q1, s1] = quantizeInt8(second[0](), 'columns', second[1][0], k);
-  const tensors = [
-    rawEntry(`${p}.0.weight`, 'I8', first[1], q0), rawEntry(`${p}.0.weight_scale`, 'F32', [k], s0),
-    rawEntry(`${p}.1.weight`, 'I8', second[1], q1), rawEntry(`${p}.1.weight_scale`, 'F32', [k], s1),
+  const heads: Head[] = [
+    { name: `${p}.0.weight`, dtype: 'I8', shape: first[1], bytes: count(first[1]) }, { name: `${p}.0.weight_scale`, dtype: 'F32', shape: [k], bytes: 4 * k },
+    { name: `${p}.1.weight`, dtype: 'I8', shape: second[1], bytes: count(second[1]) }, { name: `${p}.1.weight_scale`, dtype: 'F32', shape: [k], bytes: 4 * k },
   ];
-  return { meta, tensors };
+  return {
+    meta,
+    entry: {
+      heads,
+      async write(out) {
+        const x = await load();
+        // One scale per rank component: rows of p.0 (columns of an embedding's A), columns of p.1.
+        for (const [q, s] of [quantizeInt8(first[0](x), meta.kind === 'embedding' ? 'columns' : 'rows', first[1][0], k), quantizeInt8(second[0](x), 'columns', second[1][0], k)]) {
+          await out.write(q);
+          await out.write(s);
+        }
+      },
+    },
+  };
 }
 
 /** Storage of the factors: as requested, else the source's precision (f64 sources get f32: the factors are f32). */
@@ -181,7 +213,7 @@ function factorCode(source: DType, opts: WriteOptions): FactorCode {
 }
 
 function rawEntry(name: string, dtype: string, shape: number[], bytes: Uint8Array): Entry {
-  return { name, dtype, shape, bytes: bytes.length, write: (out) => out.write(bytes) };
+  return { heads: [{ name, dtype, shape, bytes: bytes.length }], write: (out) => out.write(bytes) };
 }
 
 function encodeFloats(v: Float32Array, code: Exclude<FactorCode, 'I8'>): Uint8Array {

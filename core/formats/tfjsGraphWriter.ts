@@ -5,7 +5,8 @@
 // The second node keeps the original's name, so consumers, control dependencies and the
 // signature still find its output. U and V are new Const nodes (`<weight>_u`, `<weight>_v`)
 // whose values sit in the weights manifest; every other node and attribute is kept as is.
-import type { Factorisation, OutputSink, WriteOptions } from '../compress/types.js';
+import { loadAll } from '../compress/factorSource.js';
+import type { Factorisation, FactorSource, OutputSink, WriteOptions } from '../compress/types.js';
 import { InputError } from '../types.js';
 import { freshName } from './freshName.js';
 import type { StoredModel } from './storedModel.js';
@@ -58,7 +59,9 @@ function splitNode(node: GraphNode, hidden: string, u: string, v: string): [Grap
   return [first, second];
 }
 
-export async function writeTfjsGraph(model: StoredModel, factors: Map<string, Factorisation>, out: string, sink: OutputSink, opts: WriteOptions): Promise<void> {
+export async function writeTfjsGraph(model: StoredModel, source: FactorSource, out: string, sink: OutputSink, opts: WriteOptions): Promise<void> {
+  // The weights manifest goes first, so every factor is laid out before any is written.
+  const factors = await loadAll(source);
   const topology = (model.extra as { modelTopology: GraphDef }).modelTopology;
   const nodes = topology.node ?? [];
   const byName = new Map(nodes.map((n) => [n.name, n]));

@@ -1,7 +1,8 @@
 // Writes a factorised TF.js layers model: Dense → Dense(k, linear, no bias) + Dense(units,
 // activation, bias); Conv → Conv(k, same geometry, no bias) + Conv 1×1. Standard layers
 // only, so stock `tf.loadLayersModel` loads it.
-import type { Factorisation, OutputSink, WriteOptions } from '../compress/types.js';
+import { loadAll } from '../compress/factorSource.js';
+import type { FactorShape, FactorSource, OutputSink, WriteOptions } from '../compress/types.js';
 import { InputError } from '../types.js';
 import type { StoredModel } from './storedModel.js';
 import { writeTfjsFiles } from './tfjsFiles.js';
@@ -9,7 +10,7 @@ import { writeTfjsFiles } from './tfjsFiles.js';
 type Json = Record<string, unknown>;
 interface KerasLayer { class_name: string; config: Json & { name: string }; inbound_nodes?: unknown; name?: string }
 
-function splitLayer(layer: KerasLayer, f: Factorisation): [KerasLayer, KerasLayer] {
+function splitLayer(layer: KerasLayer, f: FactorShape): [KerasLayer, KerasLayer] {
   const c = layer.config;
   const name = c.name;
   const u: KerasLayer = { class_name: layer.class_name, config: { ...c, name: `${name}_u`, use_bias: false, activation: 'linear' } };
@@ -48,7 +49,7 @@ function renameRefs(node: unknown, from: string, to: string): unknown {
   return node;
 }
 
-export function rewriteTopology(topology: Json, factors: Map<string, Factorisation>, path: string): Json {
+export function rewriteTopology(topology: Json, factors: ReadonlyMap<string, FactorShape>, path: string): Json {
   const visit = (model: Json): Json => {
     const config = model.config as Json | KerasLayer[];
     const list = (Array.isArray(config) ? config : (config as Json).layers) as KerasLayer[] | undefined;
@@ -74,7 +75,9 @@ export function rewriteTopology(topology: Json, factors: Map<string, Factorisati
   return t.model_config ? { ...t, model_config: visit(t.model_config as Json) } : visit(t);
 }
 
-export async function writeTfjsLayers(model: StoredModel, factors: Map<string, Factorisation>, out: string, sink: OutputSink, opts: WriteOptions): Promise<void> {
+export async function writeTfjsLayers(model: StoredModel, source: FactorSource, out: string, sink: OutputSink, opts: WriteOptions): Promise<void> {
+  // The weights manifest goes first, so every factor is laid out before any is written.
+  const factors = await loadAll(source);
   const json = model.extra as { modelTopology: Json };
   await writeTfjsFiles(model, factors, out, sink, opts, {
     topology: rewriteTopology(json.modelTopology, factors, model.path),

@@ -1,6 +1,7 @@
 // Atomic multi-file output: each file is written to a temporary name in its final folder
 // and renamed only when the whole job succeeds; on failure or cancellation every temporary
-// is removed, so a job leaves either all its files or none.
+// is removed, so a job leaves either all its files or none. A job's scratch files (working
+// data kept out of memory) live beside its temporaries and go away with them, committed or not.
 import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -9,8 +10,17 @@ import { InputError } from '../types.js';
 
 interface Pending { finalPath: string; tmp: string; fh: FileHandle; bytes: number }
 
+/** A file of working data, read back at byte offsets; removed when the output commits or aborts. */
+export interface ScratchFile {
+  /** Appends the bytes and resolves to the offset they start at; calls may overlap. */
+  append(bytes: Uint8Array): Promise<number>;
+  /** Fills `into` from `offset`. */
+  read(offset: number, into: Uint8Array): Promise<void>;
+}
+
 export class AtomicOutput implements OutputSink {
   private readonly files: Pending[] = [];
+  private readonly scratches: { path: string; fh: FileHandle }[] = [];
 
   /** @param protect paths that must never be written (the model's own files). */
   constructor(private readonly protect: string[], private readonly force = false) {}
@@ -20,13 +30,8 @@ export class AtomicOutput implements OutputSink {
     if (!this.force && await stat(finalPath).then(() => true, () => false)) {
       throw new InputError(finalPath, 'output exists (use --force to replace it)');
     }
-    const tmp = join(dirname(finalPath), `.${basename(finalPath)}.${randomBytes(4).toString('hex')}.tmp`);
-    let fh: FileHandle;
-    try {
-      fh = await open(tmp, 'wx');
-    } catch (e) {
-      throw new InputError(dirname(finalPath), `cannot write output here (${(e as NodeJS.ErrnoException).code ?? e})`);
-    }
+    const tmp = tempBeside(finalPath, 'tmp');
+    const fh = await create(tmp, 'wx');
     const p: Pending = { finalPath, tmp, fh, bytes: 0 };
     this.files.push(p);
     return {
@@ -39,12 +44,37 @@ export class AtomicOutput implements OutputSink {
     };
   }
 
+  /** A scratch file beside `finalPath` (named like a temporary, so it is as easy to spot). */
+  async scratch(finalPath: string): Promise<ScratchFile> {
+    const path = tempBeside(finalPath, 'scratch.tmp');
+    const fh = await create(path, 'wx+');
+    this.scratches.push({ path, fh });
+    let end = 0;
+    return {
+      append: async (bytes) => {
+        // The offset is taken before any await, so overlapping appends never share bytes.
+        const at = end;
+        end += bytes.length;
+        for (let off = 0; off < bytes.length;) off += (await fh.write(bytes, off, bytes.length - off, at + off)).bytesWritten;
+        return at;
+      },
+      read: async (offset, into) => {
+        for (let off = 0; off < into.length;) {
+          const { bytesRead } = await fh.read(into, off, into.length - off, offset + off);
+          if (!bytesRead) throw new Error(`scratch file ${path} ended early`);
+          off += bytesRead;
+        }
+      },
+    };
+  }
+
   /** Bytes written per final path. */
   sizes(): Map<string, number> { return new Map(this.files.map((f) => [f.finalPath, f.bytes])); }
 
   async commit(): Promise<string[]> {
     for (const f of this.files) { await f.fh.sync(); await f.fh.close(); }
     for (const f of this.files) await rename(f.tmp, f.finalPath);
+    await this.dropScratches();
     return this.files.map((f) => f.finalPath);
   }
 
@@ -53,5 +83,24 @@ export class AtomicOutput implements OutputSink {
       await f.fh.close().catch(() => undefined);
       await rm(f.tmp, { force: true });
     }
+    await this.dropScratches();
+  }
+
+  private async dropScratches(): Promise<void> {
+    for (const s of this.scratches.splice(0)) {
+      await s.fh.close().catch(() => undefined);
+      await rm(s.path, { force: true });
+    }
+  }
+}
+
+const tempBeside = (finalPath: string, suffix: string): string =>
+  join(dirname(finalPath), `.${basename(finalPath)}.${randomBytes(4).toString('hex')}.${suffix}`);
+
+async function create(path: string, flags: string): Promise<FileHandle> {
+  try {
+    return await open(path, flags);
+  } catch (e) {
+    throw new InputError(dirname(path), `cannot write output here (${(e as NodeJS.ErrnoException).code ?? e})`);
   }
 }

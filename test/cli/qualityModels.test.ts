@@ -14,7 +14,7 @@ import { lowRankMlp, smallCnn } from '../fixtures/tfjsModels.js';
 import { encodeNpy } from '../../core/io/npy.js';
 import { openModel } from '../../core/formats/open.js';
 import { rewriteTopology } from '../../core/formats/tfjsWriter.js';
-import { factorize } from '../../core/compress/factorize.js';
+import { factorize, ownCopy } from '../../core/compress/factorize.js';
 import { finetuneTfjs } from '../../core/compress/finetuneTfjs.js';
 import { loadTfjsLayersModel } from '../../core/eval/tfjsRuntime.js';
 import { createEngine } from '../../core/engines/select.js';
@@ -89,7 +89,7 @@ test('fine-tuning trains the factors and the layers left dense, and keeps them o
   try {
     const x = { data: randomMatrix(400, 40, 9), shape: [400, 40] };
     const tune = async (learningRate: number) => {
-      const f = await factorize(model, model.layers.find((l) => l.name === 'hidden')!, 2, engine);
+      const f = await factorize(model, model.layers.find((l) => l.name === 'hidden')!, 2, engine, {}, ownCopy);
       const a0 = Float32Array.from(f.a);
       const factors = new Map([['hidden', f]]);
       const topology = rewriteTopology((model as unknown as { extra: { modelTopology: Record<string, unknown> } }).extra.modelTopology, factors, path);

@@ -144,3 +144,29 @@ test('EmbeddedEngine: for a stored transpose, the factors of the matrix it store
     await engine.close();
   }
 });
+
+test('EmbeddedEngine: results written into shared memory, the input\'s own included, equal the fresh ones', async () => {
+  const engine = new EmbeddedEngine(1);
+  try {
+    // Exact and randomized routes, stored as is and transposed.
+    for (const [m, n, k, transposed] of [[90, 64, 7, false], [64, 90, 7, true], [900, 1000, 1, false], [1000, 900, 1, true]] as const) {
+      const a = lowRankMatrix(m, n, geometric(50, 0.9), 14);
+      const fresh = await engine.truncatedSvd({ data: a, rows: m, cols: n, transposed }, k);
+      const shared = new Float32Array(new SharedArrayBuffer(a.byteLength));
+      shared.set(a);
+      // The factors overwrite the matrix they come from, as factorize() uses it.
+      const into = await engine.truncatedSvd({ data: shared, rows: m, cols: n, transposed }, k, { into: shared });
+      const rows = transposed ? n : m, cols = transposed ? m : n;
+      const what = `${m}×${n} rank ${k}${transposed ? ' transposed' : ''}`;
+      assert.deepEqual([into.u, into.s, into.vt], [fresh.u, fresh.s, fresh.vt], what);
+      // In the shared memory itself, U then Vᵀ (the worker's views of it reach us as views too).
+      assert.deepEqual([shared.subarray(0, rows * k), shared.subarray(rows * k, k * (rows + cols))], [fresh.u, fresh.vt], what);
+      assert.ok(into.u.buffer instanceof SharedArrayBuffer && into.vt.buffer instanceof SharedArrayBuffer, what);
+    }
+    const a = randomMatrix(20, 10, 3);
+    await assert.rejects(engine.truncatedSvd({ data: a, rows: 20, cols: 10 }, 2, { into: new Float32Array(60) }), /must be shared memory/);
+    await assert.rejects(engine.truncatedSvd({ data: a, rows: 20, cols: 10 }, 2, { into: new Float32Array(new SharedArrayBuffer(4 * 59)) }), /too small/);
+  } finally {
+    await engine.close();
+  }
+});

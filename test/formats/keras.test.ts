@@ -6,7 +6,8 @@ import { zipSync } from 'fflate';
 import { cli, makeFixtures, tempDir, type CliResult } from '../helpers/cli.js';
 import { python } from '../helpers/python.js';
 import { randomMatrix } from '../helpers/random.js';
-import { factorize } from '../../core/compress/factorize.js';
+import { factorize, ownCopy } from '../../core/compress/factorize.js';
+import { factorsInMemory } from '../../core/compress/factorSource.js';
 import type { Factorisation, StorageDType } from '../../core/compress/types.js';
 import { EmbeddedEngine } from '../../core/engines/embedded.js';
 import { openModel } from '../../core/formats/open.js';
@@ -143,14 +144,14 @@ async function compress(file: string, rank: (rows: number, cols: number) => numb
     const factors = new Map<string, Factorisation>();
     for (const l of model.layers) {
       if (!l.factorisable || (opts.layers && !opts.layers.includes(l.name))) continue;
-      const f = await factorize(model, l, rank(l.matrix.rows, l.matrix.cols), engine);
+      const f = await factorize(model, l, rank(l.matrix.rows, l.matrix.cols), engine, {}, ownCopy);
       opts.adjust?.(f);
       factors.set(l.name, f);
     }
     const out = join(tempDir(), file.replace(/\.(h5|keras)$/, '.reduced.$1'));
     const sink = new AtomicOutput(model.files);
     try {
-      await writeKeras(model, factors, out, sink, { dtype: opts.dtype });
+      await writeKeras(model, factorsInMemory(factors), out, sink, { dtype: opts.dtype });
       await sink.commit();
     } catch (e) {
       await sink.abort();

@@ -8,6 +8,7 @@ import type { StoredModel } from '../../core/formats/storedModel.js';
 import { AtomicOutput } from '../../core/io/atomicOutput.js';
 import type { Layer } from '../../core/types.js';
 import { makeFixtures, tempDir } from '../helpers/cli.js';
+import { oneLayerAtATime } from '../helpers/factors.js';
 import { python } from '../helpers/python.js';
 
 export const fixtures = makeFixtures('test/fixtures/make_onnx.py');
@@ -39,7 +40,7 @@ export async function compressOnnx(path: string, rank: (l: Layer) => number, dty
     }
     const out = join(tempDir(), 'out.onnx');
     const sink = new AtomicOutput(model.files);
-    await writeOnnx(model, factors, out, sink, { dtype });
+    await writeOnnx(model, oneLayerAtATime(factors), out, sink, { dtype });
     await sink.commit();
     return { out, model, factors };
   } finally {

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { factorsInMemory } from '../../core/compress/factorSource.js';
 import type { Factorisation, StorageDType } from '../../core/compress/types.js';
 import { onnxInputShape, runOnnx } from '../../core/eval/onnxRuntime.js';
 import { readOnnx } from '../../core/formats/onnx.js';
@@ -143,8 +144,8 @@ test('refusals: unknown or non-factorisable layers, int8 below opset 10', async 
   const grouped = model.layers.find((l) => l.name === '/grouped/Conv')!;
   const fake: Factorisation = { layer: grouped, rank: 1, a: new Float32Array(36), b: new Float32Array(16), relativeError: 1 };
   const sink = new AtomicOutput(model.files);
-  await assert.rejects(writeOnnx(model, new Map([['/grouped/Conv', fake]]), join(tempDir(), 'g.onnx'), sink, {}), (e: unknown) => e instanceof InputError && /cannot be factorised/.test(e.message));
-  await assert.rejects(writeOnnx(model, new Map([['nope', fake]]), join(tempDir(), 'n.onnx'), sink, {}), (e: unknown) => e instanceof InputError && /no layer named nope/.test(e.message));
+  await assert.rejects(writeOnnx(model, factorsInMemory(new Map([['/grouped/Conv', fake]])), join(tempDir(), 'g.onnx'), sink, {}), (e: unknown) => e instanceof InputError && /cannot be factorised/.test(e.message));
+  await assert.rejects(writeOnnx(model, factorsInMemory(new Map([['nope', fake]])), join(tempDir(), 'n.onnx'), sink, {}), (e: unknown) => e instanceof InputError && /no layer named nope/.test(e.message));
   await sink.abort();
   await model.close();
   await assert.rejects(compressOnnx(fixture('mlp-opset9.onnx'), () => 2, 'int8'), (e: unknown) => e instanceof InputError && /opset 10.*opset 9/.test(e.message));

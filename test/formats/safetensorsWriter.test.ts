@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, makeFixtures, tempDir } from '../helpers/cli.js';
+import { oneLayerAtATime } from '../helpers/factors.js';
 import { python } from '../helpers/python.js';
 import type { Factorisation, StorageDType } from '../../core/compress/types.js';
 import { readPytorch } from '../../core/formats/pytorch.js';
@@ -39,7 +40,7 @@ sys.stdout.buffer.write((u[:, :k] * r).astype("<f4").tobytes() + (r[:, None] * v
 async function write(model: StoredModel, factors: Factorisation[], name: string, dtype?: StorageDType): Promise<string> {
   const path = join(out, name);
   const sink = new AtomicOutput(model.files);
-  await writeSafetensors(model, new Map(factors.map((f) => [f.layer.name, f])), path, sink, { dtype });
+  await writeSafetensors(model, oneLayerAtATime(new Map(factors.map((f) => [f.layer.name, f]))), path, sink, { dtype });
   await sink.commit();
   return path;
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EmbeddedEngine } from '../../core/engines/embedded.js';
 import { relayoutApproximation, relayoutShape, toAuxiliary } from '../../core/compress/relayout.js';
-import { factorize } from '../../core/compress/factorize.js';
+import { factorize, ownCopy } from '../../core/compress/factorize.js';
 import { singularValues } from '../../core/linalg/singularValues.js';
 import { randomMatrix } from '../helpers/random.js';
 import type { Layer, Model } from '../../core/types.js';
@@ -33,7 +33,7 @@ test('a weight whose re-layout is rank 2 is recovered exactly by relayout and no
     const layer = { name: 'w', matrix: { rows: m, cols: n } } as Layer;
     // A copy each read: the engine takes the buffer it is given.
     const model = { readStoredMatrix: async () => ({ data: Float32Array.from(w), rows: m, cols: n, transposed: false }) } as unknown as Model;
-    const plain = await factorize(model, layer, Math.floor(r.params / (m + n)), engine);
+    const plain = await factorize(model, layer, Math.floor(r.params / (m + n)), engine, {}, ownCopy);
     assert.ok(plain.relativeError > 0.3, `plain SVD at equal params: ${plain.relativeError}`);
     assert.deepEqual(Array.from(toAuxiliary(w, p, q).subarray(0, m * n)), Array.from(w));
   } finally {

@@ -6,7 +6,7 @@ import { chooseRanks, normaliseRank } from '../../webview/model/allocation.js';
 import { tradeoffCurve } from '../../webview/model/curve.js';
 import { layerOutcome, totals } from '../../webview/model/totals.js';
 import { predictBytes } from '../../core/compress/report.js';
-import type { Factorisation } from '../../core/compress/types.js';
+import type { FactorShape } from '../../core/compress/types.js';
 import type { Layer, Model, TensorRef } from '../../core/types.js';
 import { analysisFixture, UNLAYERED } from './fixture.js';
 
@@ -57,11 +57,11 @@ test('predicted bytes per dtype equal the compress job\'s prediction on a mixed-
   const ranks = chooseRanks(mixed, { goal: 'ratio', keep: 0.3, energy: 0.99, pins: {} });
   const outcomes = mixed.layers.map((l, i) => layerOutcome(l, ranks[i]));
   const model = { tensors } as unknown as Model;
-  const factors = new Map<string, Factorisation>();
+  const factors = new Map<string, FactorShape>();
   mixed.layers.forEach((l, i) => {
     if (outcomes[i].dense) return;
-    const layer = { name: l.name, weight: `w${i}` } as Layer;
-    factors.set(l.name, { layer, rank: ranks[i], a: new Float32Array(l.rows * ranks[i]), b: new Float32Array(ranks[i] * l.cols), relativeError: 0 });
+    const layer = { name: l.name, weight: `w${i}`, matrix: { rows: l.rows, cols: l.cols } } as Layer;
+    factors.set(l.name, { layer, rank: ranks[i], relativeError: 0 });
   });
   assert.ok(factors.size > 0 && factors.size < mixed.layers.length, 'some layers factorised, some dense');
   const t = totals(mixed, outcomes);
