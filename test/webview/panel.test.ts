@@ -243,6 +243,11 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
     const posted = (await panel.host()).posted.filter((m) => m.type !== 'ready');
     assert.deepEqual(posted.map((m) => m.type), ['compress', 'exportPlan']);
     for (const m of posted) assert.equal('plan' in m && 'dtype' in m.plan, false, `${m.type} posts no dtype`);
+    // Clicking the precision shown as implied chooses it: F16 factors, not the stored BF16.
+    await panel.page.locator('vscode-radio[name="dtype"][value="f16"]').click();
+    await panel.page.locator('#compress').click();
+    const chosen = (await panel.host()).posted.filter((m) => m.type === 'compress').pop();
+    assert.equal(chosen && 'plan' in chosen ? chosen.plan.dtype : undefined, 'f16');
   });
 
   test('host messages: progress and engine in the header, a layer selected by the host, errors shown', async () => {

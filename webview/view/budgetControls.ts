@@ -70,10 +70,11 @@ export class BudgetControls {
     );
   }
 
-  show(goal: GoalName, fraction: number, dtype: StorageDType, totals: Totals | undefined, totalParams: number): void {
+  /** `dtype` is the chosen precision, or the stored one (`dtypeImplied`) until the user chooses. */
+  show(goal: GoalName, fraction: number, dtype: StorageDType, dtypeImplied: boolean, totals: Totals | undefined, totalParams: number): void {
     const range = RANGE[goal];
     this.goals.set(goal);
-    this.dtypes.set(dtype);
+    this.dtypes.set(dtype, dtypeImplied);
     // The prediction for the chosen precision is the one Compress will be measured against.
     for (const [d] of DTYPES) this.totals.get(d)!.parentElement!.classList.toggle('chosen', d === dtype);
     const percent = (fraction * 100).toFixed(goal === 'ratio' ? 1 : 2);
