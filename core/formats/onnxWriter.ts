@@ -6,6 +6,7 @@
 // through memory.
 import type { Factorisation, FactorSource, OutputFile, Writer } from '../compress/types.js';
 import { FileSource } from '../io/byteSource.js';
+import { withReusedBuffer } from '../io/layerBuffers.js';
 import type { DType } from '../types.js';
 import { InputError } from '../types.js';
 import { GRAPH_FIELD, MODEL_FIELD, TENSOR_FIELD, type GraphEntry, type OnnxGraph } from './onnx.js';
@@ -35,15 +36,26 @@ function tensorParts(t: NewTensor): Part[] {
 
 /**
  * Each layer's factors, loaded when the first of its initializers is written (they are
- * written layer by layer) into one buffer reused for every layer.
+ * written layer by layer) into one buffer reused for every layer, given by `withBuffer`.
  */
-function layerLoader(factors: FactorSource): (name: string) => Promise<Factorisation> {
+function layerLoader(factors: FactorSource): { load(name: string): Promise<Factorisation>; withBuffer<T>(fn: () => Promise<T>): Promise<T> } {
   const most = Math.max(0, ...[...factors.shapes.values()].map((f) => f.rank * (f.layer.matrix.rows + f.layer.matrix.cols)));
   let buffer: Float32Array | undefined;
   let current: { name: string; f: Promise<Factorisation> } | undefined;
-  return (name) => {
-    if (current?.name !== name) current = { name, f: factors.load(name, buffer ??= new Float32Array(most)) };
-    return current.f;
+  return {
+    load(name) {
+      if (!buffer) throw new Error(`factors of ${name} loaded outside the writer's buffer`);
+      if (current?.name !== name) current = { name, f: factors.load(name, buffer) };
+      return current.f;
+    },
+    withBuffer: (fn) => withReusedBuffer(most, async (b) => {
+      buffer = b;
+      try {
+        return await fn();
+      } finally {
+        buffer = current = undefined;
+      }
+    }),
   };
 }
 
@@ -52,7 +64,7 @@ export const writeOnnx: Writer<StoredModel> = async (model, factors, out, sink, 
   const edit = new GraphEdit(new Set(g.names));
   const replaced = new Map<number, Uint8Array[]>();
   const dropped = new Set<string>();
-  const load = layerLoader(factors);
+  const loader = layerLoader(factors);
   for (const [name, f] of factors.shapes) {
     const layer = model.layers.find((l) => l.name === name);
     const index = g.layerNodes.get(name);
@@ -60,7 +72,7 @@ export const writeOnnx: Writer<StoredModel> = async (model, factors, out, sink, 
     if (!layer.factorisable) throw new InputError(model.path, `layer ${name} cannot be factorised`);
     const storage = opts.dtype ? STORAGE[opts.dtype] : layer.dtype;
     if (storage === 'int8' && g.opset < 10) throw new InputError(model.path, `int8 factors need DequantizeLinear (opset 10); the model uses opset ${g.opset}`);
-    replaced.set(index, rewriteLayer(edit, g.entries[index].node!, layer, f, () => load(name), storage).map(encodeNode));
+    replaced.set(index, rewriteLayer(edit, g.entries[index].node!, layer, f, () => loader.load(name), storage).map(encodeNode));
     dropped.add(layer.weight);
   }
 
@@ -92,7 +104,7 @@ export const writeOnnx: Writer<StoredModel> = async (model, factors, out, sink, 
     const total = parts.reduce((s, p) => s + p.length, 0);
     if (total > MAX_MODEL) throw new InputError(model.path, `the factorised model would be ${total} bytes, over the 2 GB protobuf limit of one .onnx file`);
     const file = await sink.file(out);
-    for (const p of parts) await p.write(file);
+    await loader.withBuffer(async () => { for (const p of parts) await p.write(file); });
   } finally {
     await src.close();
   }

@@ -10,6 +10,7 @@
 // folds back in. Untouched tensors are copied byte for byte, streamed from the source.
 import type { Factorisation, FactorShape, FactorSource, OutputFile, OutputSink, WriteOptions, Writer } from '../compress/types.js';
 import { DTYPE_BYTES, transpose } from '../io/decode.js';
+import { withReusedBuffer } from '../io/layerBuffers.js';
 import type { DType } from '../types.js';
 import { InputError } from '../types.js';
 import { encodeFloat16 } from './quantize.js';
@@ -65,10 +66,13 @@ export async function writeSafetensorsFile(
   for (const f of factors.shapes.values()) if (f.layer.bias) biasOwner.set(f.layer.bias, f);
   const layers: Record<string, ReducedLayerMeta> = {};
   const entries: Entry[] = [];
-  // Entries are written one after another: the factors read back, and their transposes, can
-  // each share one buffer.
-  const scratch = reusedFloats();
-  const loaded = reusedFloats();
+  // Entries are written one after another, so one buffer holds the factors of the layer being
+  // written (read back) and, after them, the transpose being written.
+  const shapes = [...factors.shapes.values()].map((f) => ({ factors: f.rank * (f.layer.matrix.rows + f.layer.matrix.cols), side: f.rank * Math.max(f.layer.matrix.rows, f.layer.matrix.cols) }));
+  const factorsEnd = Math.max(0, ...shapes.map((x) => x.factors));
+  let space: Float32Array = new Float32Array(0);
+  const loaded = (n: number): Float32Array => space.subarray(0, n);
+  const scratch = (n: number): Float32Array => space.subarray(factorsEnd, factorsEnd + n);
   for (const t of tensors) {
     const f = byWeight.get(t.name);
     if (f) {
@@ -101,7 +105,10 @@ export async function writeSafetensorsFile(
   new DataView(len.buffer).setBigUint64(0, BigInt(padded.length), true);
   await file.write(len);
   await file.write(padded);
-  for (const e of entries) await e.write(file);
+  await withReusedBuffer(factorsEnd + Math.max(0, ...shapes.map((x) => x.side)), async (buffer) => {
+    space = buffer;
+    for (const e of entries) await e.write(file);
+  });
   return { names: heads.map((e) => e.name), dataBytes: offset };
 }
 
@@ -128,18 +135,6 @@ function copyEntry(t: StoredTensor, name: string): Entry {
 function biasEntry(f: FactorShape, t: StoredTensor): Entry {
   const code = t.dtype === 'float16' ? 'F16' : t.dtype === 'bfloat16' ? 'BF16' : 'F32';
   return rawEntry(`${f.layer.name}.1.bias`, code, t.shape, encodeFloats(f.bias!, code));
-}
-
-/**
- * Gives `n` floats, on one buffer grown as needed: valid until the next call. Fresh
- * transposes per entry were ~40 MiB of garbage made faster than collected at the end of a job.
- */
-function reusedFloats(): (n: number) => Float32Array {
-  let buf = new Float32Array(0);
-  return (n) => {
-    if (buf.length < n) buf = new Float32Array(n);
-    return buf.subarray(0, n);
-  };
 }
 
 /**

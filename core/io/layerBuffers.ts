@@ -39,3 +39,11 @@ export async function withLayerBuffer<T>(fn: (take: TakeBuffer) => Promise<T>): 
     if (--holders === 0) idle = setTimeout(() => { free.length = 0; }, IDLE_RELEASE_MS).unref();
   }
 }
+
+/**
+ * Runs `fn` with `elements` floats of a reused shared buffer: writers read factors back into
+ * the buffer the layers were read into, free again once every layer is factorised.
+ */
+export function withReusedBuffer<T>(elements: number, fn: (buffer: Float32Array) => Promise<T>): Promise<T> {
+  return withLayerBuffer((take) => fn(elements > 0 ? take(elements) : new Float32Array(0)));
+}
