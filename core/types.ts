@@ -94,6 +94,11 @@ export interface JobOptions {
   progress?: Progress;
 }
 
+/** The options for one stage of a job: its progress 0…1 maps onto [from, from + span] of the job's. */
+export function stageOf(opts: JobOptions, from: number, span: number, prefix = ''): JobOptions {
+  return { signal: opts.signal, progress: { report: (f, label) => opts.progress?.report(from + span * f, `${prefix}${label}`) } };
+}
+
 export function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw new CancelledError();
 }

@@ -6,7 +6,7 @@ import { openModel } from '../formats/open.js';
 import type { StoredModel } from '../formats/storedModel.js';
 import { defaultOutput, WRITERS } from '../formats/writers.js';
 import { AtomicOutput } from '../io/atomicOutput.js';
-import { InputError, throwIfAborted, type JobOptions } from '../types.js';
+import { InputError, stageOf, throwIfAborted, type JobOptions } from '../types.js';
 import type { Tensor } from '../eval/tensor.js';
 import { factorsInMemory, loadAll } from './factorSource.js';
 import { FactorSpill } from './factorSpill.js';
@@ -43,17 +43,18 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
     if (!writer) throw new InputError(path, `compressing ${model.format} models is not supported yet (analysis is)`);
     const out = resolve(o.out ?? defaultOutput(model.path, writer.ext));
     if (model.files.includes(out)) throw new InputError(out, 'output path is the input model; choose another -o');
-    const stage = { signal: o.signal, progress: { report: (f: number, l: string) => o.progress?.report(f * 0.3, `analysing: ${l}`) } };
     if ((o.method === 'whitened' || o.finetune) && !o.calibration) throw new InputError(path, `${o.method === 'whitened' ? '--method whitened' : '--finetune'} needs --calibration inputs`);
     if (o.finetune && model.format !== 'tfjs-layers') throw new InputError(path, `--finetune is available for TF.js layers models (this is ${model.format})`);
     // Only a --ratio budget is allocated across layers; other goals fix each layer's rank alone.
     const allocation = o.goal.kind === 'ratio' ? o.allocation ?? (o.method === 'whitened' && model.format === 'tfjs-layers' ? 'sensitivity' : 'spectrum') : undefined;
     if (allocation === 'sensitivity' && !o.calibration) throw new InputError(path, 'sensitivity allocation needs --calibration inputs');
     if (allocation === 'sensitivity' && model.format !== 'tfjs-layers') throw new InputError(path, `sensitivity allocation is available for TF.js layers models (this is ${model.format})`);
+    // Analysis takes the first 0.3 of the job's progress; measuring sensitivity, its last third.
+    const analysing = stageOf(o, 0, allocation === 'sensitivity' ? 0.2 : 0.3, 'analysing: ');
     const base = o.method === 'whitened'
-      ? await whitenedStrategy(model, o.engine, o.calibration!, stage)
-      : await plainStrategy(model, o.engine, stage, o.analysis);
-    const strategy = allocation === 'sensitivity' ? await withSensitivity(base, model, o.calibration!, stage) : base;
+      ? await whitenedStrategy(model, o.engine, o.calibration!, analysing)
+      : await plainStrategy(model, o.engine, analysing, o.analysis);
+    const strategy = allocation === 'sensitivity' ? await withSensitivity(base, model, o.calibration!, stageOf(o, 0.2, 0.1, 'measuring sensitivity: ')) : base;
     const sink = new AtomicOutput(model.files, o.force);
     try {
       // Finished factors wait in a scratch file, not in memory, while later layers are factorised.
@@ -76,7 +77,9 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
       let factors = await factorAll(strategy, 0.3, share);
       let methodChoice: MethodChoice | undefined;
       if (guarded && factors.shapes.size) {
-        const svd = await factorAll(await plainStrategy(model, o.engine, stage, o.analysis), 0.3 + share, share);
+        // The plain analysis takes the first half of the plain share, so progress never goes back.
+        const plainAnalysis = stageOf(o, 0.3 + share, share / 2, 'analysing for plain SVD: ');
+        const svd = await factorAll(await plainStrategy(model, o.engine, plainAnalysis, o.analysis), 0.3 + 1.5 * share, share / 2);
         const topology = (model.extra as { modelTopology: Record<string, unknown> }).modelTopology;
         methodChoice = await chooseMethod(model.path, topology, await loadAll(factors), await loadAll(svd), heldOut(o.calibration!));
         if (methodChoice.kept === 'svd') factors = svd;
@@ -88,7 +91,7 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
         const trained = await loadAll(factors);
         const topology = rewriteTopology((model.extra as { modelTopology: Record<string, unknown> }).modelTopology, trained, model.path);
         finetune = await finetuneTfjs(model.path, topology, trained, o.calibration!, {
-          steps: o.finetune, signal: o.signal, progress: { report: (f, l) => o.progress?.report(0.9 + 0.09 * f, l) },
+          steps: o.finetune, ...stageOf(o, 0.9, 0.09),
         }, retrained);
         factors = factorsInMemory(trained);
       }

@@ -4,7 +4,7 @@
 import { analyzeModel, type Analysis } from '../analysis.js';
 import type { Engine } from '../engines/engine.js';
 import type { Tensor } from '../eval/tensor.js';
-import type { JobOptions, Layer, Model } from '../types.js';
+import { stageOf, type JobOptions, type Layer, type Model } from '../types.js';
 import { inputMoments } from './calibrate.js';
 import { cumulativeEnergy, rankForEnergy } from '../ranks/ranks.js';
 import { factorize, type KeepFactors } from './factorize.js';
@@ -66,7 +66,8 @@ export async function withSensitivity(strategy: Strategy, model: Model, calibrat
 }
 
 export async function whitenedStrategy(model: Model, engine: Engine, calibration: Tensor, opts: JobOptions): Promise<Strategy> {
-  const moments = await inputMoments(model, calibration, opts);
+  // Statistics take the first half of the stage's progress, the whitened spectra the second.
+  const moments = await inputMoments(model, calibration, stageOf(opts, 0, 0.5));
   const chol = new Map([...moments].map(([name, m]) => [name, choleskyWithJitter(m.c, m.dim)]));
   // Layers the collector covers are read once, for their whitened spectrum; the rest get the plain one.
   const whitened = (layer: Layer): Promise<Float64Array> | undefined => {
@@ -76,7 +77,7 @@ export async function whitenedStrategy(model: Model, engine: Engine, calibration
     return model.readMatrix(layer).then((w) => engine.spectrum({ data: whitenWeight(l, w, rows, cols), rows, cols }, opts));
   };
   return {
-    analysis: await analyzeModel(model, engine, undefined, opts, whitened),
+    analysis: await analyzeModel(model, engine, undefined, stageOf(opts, 0.5, 0.5), whitened),
     async factor(layer, rank, keep) {
       const l = chol.get(layer.name);
       if (!l) return factorize(model, layer, rank, engine, opts, keep);

@@ -14,11 +14,12 @@ function accuracy(out: string): number {
   return JSON.parse(r.stdout).compressed.accuracy;
 }
 
-function compressAt(ratio: string, name: string, ...args: string[]): { out: string; report: Record<string, unknown> } {
+function compressAt(ratio: string, name: string, ...args: string[]): { out: string; report: Record<string, unknown>; progress: number[] } {
   const out = join(dir, `${name}.json`);
   const r = cli('compress', `${EX}/model.json`, '--ratio', ratio, '-o', out, '--json', ...args);
   assert.equal(r.code, 0, r.stderr);
-  return { out, report: JSON.parse(r.stdout) };
+  const progress = r.stderr.split('\n').filter((l) => l.startsWith('{"progress"')).map((l) => (JSON.parse(l) as { progress: number }).progress);
+  return { out, report: JSON.parse(r.stdout), progress };
 }
 
 const compress = (name: string, ...args: string[]): ReturnType<typeof compressAt> => compressAt('0.1', name, ...args);
@@ -35,7 +36,11 @@ test('whitened SVD beats plain SVD at 10 % of params; fine-tuning improves held-
 
 test('--method whitened writes whichever of whitened and plain SVD factors agrees better with the original on held-out inputs', () => {
   const plain = compressAt('0.5', 'guard-plain').report as { layers: { name: string; rank: number }[] };
-  const r = compressAt('0.5', 'guard', '--method', 'whitened', '--calibration', `${EX}/calib.npz:x`).report as {
+  const job = compressAt('0.5', 'guard', '--method', 'whitened', '--calibration', `${EX}/calib.npz:x`);
+  // Both candidates' analyses and factorisations report into one progress that never goes back.
+  assert.ok(job.progress.length > 10 && job.progress.every((p, i) => i === 0 || p >= job.progress[i - 1]), job.progress.join(' '));
+  assert.equal(job.progress.at(-1), 1);
+  const r = job.report as {
     layers: { name: string; rank: number }[]; allocation: string;
     methodChoice: { kept: string; whitened: { top1Agreement: number; relativeOutputError: number; samples: number }; svd: { top1Agreement: number; relativeOutputError: number } };
   };
