@@ -2,9 +2,10 @@
 // custom editor for binary model files, the serializer that brings command-opened panels
 // back after a window reload, and the routing of the server's status to open panels.
 import * as vscode from 'vscode';
-import type { BaseLanguageClient } from 'vscode-languageclient';
+import { State, type BaseLanguageClient } from 'vscode-languageclient';
 import type { PanelViewState } from '../../shared/panelProtocol.js';
 import { analysisRequest, COMMANDS, statusNotification, type OpenPanelArgs, type StatusParams } from '../../shared/protocol.js';
+import { sendAcrossRestarts, type Cancellable } from '../acrossRestarts.js';
 import { runEvaluate } from '../compressJob.js';
 import type { Config } from '../config.js';
 import { PanelSession, webviewOptions, type EvaluateOutput, type FetchAnalysis } from './panelSession.js';
@@ -13,7 +14,13 @@ export const CUSTOM_EDITOR_VIEW_TYPE = 'reducible.modelPanel';
 export const PANEL_VIEW_TYPE = 'reducible.tradeoffPanel';
 
 export function registerTradeoffPanel(context: vscode.ExtensionContext, client: BaseLanguageClient, config: Config): vscode.Disposable {
-  const fetch: FetchAnalysis = (uri, token) => client.sendRequest(analysisRequest, { uri }, token);
+  /** Settles when the client next reaches Running (a restarted server), or the token is cancelled. */
+  const runningAgain = (token: Cancellable): Promise<void> => new Promise((resolve) => {
+    const done = (): void => { running.dispose(); cancelled.dispose(); resolve(); };
+    const running = client.onDidChangeState((e) => { if (e.newState === State.Running) done(); });
+    const cancelled = token.onCancellationRequested(done);
+  });
+  const fetch: FetchAnalysis = (uri, token) => sendAcrossRestarts(() => client.sendRequest(analysisRequest, { uri }, token), runningAgain, token);
   // The `reducible evaluate` CLI in a child process, on the data the settings name.
   const evaluate: EvaluateOutput = (model, output, signal) =>
     runEvaluate(context.asAbsolutePath('dist/cli.js'), model.fsPath, output, config.evaluationData(model), { signal });
