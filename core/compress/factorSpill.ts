@@ -13,7 +13,7 @@ export class FactorSpill {
 
   constructor(private readonly file: ScratchFile) {}
 
-  /** Writes the factors out; the caller drops its reference to `f` so they can be collected. */
+  /** Writes the factors out (a KeepFactors: they may be views of memory reused once this settles). */
   async put(f: Factorisation): Promise<void> {
     const { a, b, ...rest } = f;
     const [atA, atB] = [await this.file.append(bytesOf(a)), await this.file.append(bytesOf(b))];
