@@ -16,6 +16,12 @@ export interface CompressJob {
   model: string;
   goal: CompressGoal;
   dtype?: StorageDType;
+  /** Whitened SVD (`--method whitened`); needs `calibration`. */
+  whitened?: boolean;
+  /** Fine-tuning steps (`--finetune`); needs `calibration`. */
+  finetune?: number;
+  /** Unlabeled inputs (`--calibration x.npy|x.npz[:key]`). */
+  calibration?: string;
   engine?: string;
   /** Interpreter for the PyTorch engine. */
   python?: string;
@@ -45,6 +51,8 @@ export async function runCompress(cliPath: string, job: CompressJob, hooks: JobH
     if ('plan' in job.goal) await writeFile(goal[1], JSON.stringify(job.goal.plan));
     const args = [cliPath, 'compress', job.model, ...goal, '--json',
       ...(job.dtype ? ['--dtype', job.dtype] : []), ...(job.engine ? ['--engine', job.engine] : []),
+      ...(job.whitened ? ['--method', 'whitened'] : []), ...(job.finetune ? ['--finetune', String(job.finetune)] : []),
+      ...(job.calibration ? ['--calibration', job.calibration] : []),
       ...(job.python ? ['--python', job.python] : []), ...(job.force ? ['--force'] : [])];
     return await run<CompressReport>(args, hooks);
   } finally {

@@ -27,14 +27,19 @@ export class Config {
    * model's workspace folder; a `file.npz:key` suffix passes through to the CLI.
    */
   evaluationData(model: vscode.Uri): EvalData {
+    return { inputs: this.dataPath(model, 'evaluation.inputs'), labels: this.dataPath(model, 'evaluation.labels') };
+  }
+
+  /** `reducible.calibration.inputs` for a model (read as the evaluation data is), if set. */
+  calibrationData(model: vscode.Uri): string | undefined {
+    return this.dataPath(model, 'calibration.inputs');
+  }
+
+  private dataPath(model: vscode.Uri, key: string): string | undefined {
+    const spec = vscode.workspace.getConfiguration(SECTION, model).get<string>(key)?.trim();
+    if (!spec) return undefined;
     const folder = vscode.workspace.getWorkspaceFolder(model)?.uri.fsPath;
-    const raw = vscode.workspace.getConfiguration(SECTION, model);
-    const path = (key: string): string | undefined => {
-      const spec = raw.get<string>(key)?.trim();
-      if (!spec) return undefined;
-      return isAbsolute(spec) || !folder ? spec : join(folder, spec);
-    };
-    return { inputs: path('evaluation.inputs'), labels: path('evaluation.labels') };
+    return isAbsolute(spec) || !folder ? spec : join(folder, spec);
   }
 
   /** What the server gets. Untrusted workspaces analyse with the embedded engine: no Python starts there (trustPolicy.ts). */

@@ -5,9 +5,10 @@ import type { PlanFile } from '../core/compress/plan.js';
 import type { CompressReport } from '../core/compress/report.js';
 import type { StorageDType } from '../core/compress/types.js';
 import type { EvalReport } from '../core/eval/evaluate.js';
+import type { CompressMethod } from './protocol.js';
 
 /** The plan the panel exports and compresses with: `reducible compress --ranks plan.json`'s format. */
-export type { PlanFile, StorageDType, EvalReport };
+export type { PlanFile, StorageDType, EvalReport, CompressMethod };
 
 /**
  * `reducible evaluate` of a panel compression's output against the original, run by the host
@@ -41,7 +42,7 @@ export type HostToPanel =
 export type PanelToHost =
   /** Sent once the webview listens, so the host never posts into the void. */
   | { type: 'ready' }
-  | { type: 'compress'; plan: PlanFile }
+  | { type: 'compress'; plan: PlanFile; method: CompressMethod }
   | { type: 'exportPlan'; plan: PlanFile };
 
 /** What the webview keeps in `vscode.setState`, also read by the panel serializer after a reload. */
@@ -55,6 +56,8 @@ export interface PanelViewState {
   energy: number;
   /** Storage precision of the factors Compress writes; absent until chosen: the model's own. */
   dtype?: StorageDType;
+  /** How Compress makes the factors; absent: plain SVD. */
+  method?: CompressMethod;
   /** User-chosen ranks by layer name. */
   pins: Record<string, number>;
   sort: { key: SortKey; descending: boolean };

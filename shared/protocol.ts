@@ -73,9 +73,18 @@ export interface StatusParams {
 }
 export const statusNotification = new NotificationType<StatusParams>('reducible/status');
 
+/**
+ * How the factors are made, as the panel offers it: plain SVD, whitened SVD (`--method
+ * whitened`), or whitened SVD then fine-tuning (`--finetune`); the last two learn from
+ * `reducible.calibration.inputs`.
+ */
+export type CompressMethod = 'svd' | 'whitened' | 'whitened+finetune';
+
 /** Argument of the `reducible.compress` command (code actions, panel, explorer menu). */
 export interface CompressArgs {
   uri: string;
+  /** Absent: plain SVD. */
+  method?: CompressMethod;
   /** Explicit ranks by layer name (`--ranks plan.json`). */
   plan?: { layers: Record<string, number> };
   /**

@@ -50,6 +50,7 @@ export class PanelApp {
       goal: (goal) => this.change({ goal }),
       value: (v) => this.change(this.state.goal === 'ratio' ? { keep: v } : { energy: v }),
       dtype: (dtype) => { this.state.dtype = dtype; this.render(); this.host.setState(this.state); },
+      method: (method) => { this.state.method = method; this.host.setState(this.state); },
       compress: () => this.post('compress'),
       exportPlan: () => this.post('exportPlan'),
     });
@@ -190,7 +191,7 @@ export class PanelApp {
     const a = this.analysis;
     this.header.show(a, this.status);
     const { goal } = this.state;
-    this.budget.show(goal, goal === 'ratio' ? this.state.keep : this.state.energy, this.dtype(), this.state.dtype === undefined, this.totals, a?.totalParams ?? 0);
+    this.budget.show(goal, goal === 'ratio' ? this.state.keep : this.state.energy, this.dtype(), this.state.dtype === undefined, this.state.method ?? 'svd', this.totals, a?.totalParams ?? 0);
     this.table.select(this.state.selected);
     if (!a || !this.totals) return;
     const index = a.layers.findIndex((l) => l.name === this.state.selected);
@@ -227,7 +228,9 @@ export class PanelApp {
   }
 
   private post(type: 'compress' | 'exportPlan'): void {
-    if (this.analysis) this.host.postMessage({ type, plan: this.plan(this.analysis) });
+    if (!this.analysis) return;
+    const plan = this.plan(this.analysis);
+    this.host.postMessage(type === 'compress' ? { type, plan, method: this.state.method ?? 'svd' } : { type, plan });
   }
 
   /**

@@ -7,6 +7,9 @@ import type { CompressArgs } from '../../shared/protocol.js';
 import { CliError, runCompress, type CompressGoal, type CompressJob } from '../compressJob.js';
 import type { Config } from '../config.js';
 
+/** Steps of the panel's "Whitened + fine-tuning": enough to recover most fidelity at 10 % of params on the examples (bench/quality). */
+const PANEL_FINETUNE_STEPS = 1000;
+
 const DTYPES: (vscode.QuickPickItem & { dtype?: StorageDType })[] = [
   { label: 'Keep stored precision', description: 'factors in the dtype of the original weights' },
   { label: 'f32', description: 'float32 factors', dtype: 'f32' },
@@ -80,7 +83,17 @@ export function compressCommand(context: vscode.ExtensionContext, config: Config
     // The panel chooses the precision itself; everyone else is asked.
     const dtype = options?.dtype ? { dtype: options.dtype === 'stored' ? undefined : options.dtype } : await vscode.window.showQuickPick(DTYPES, { title: 'Reducible: precision of the factors' });
     if (!dtype) return;
-    const job: CompressJob = { model: model.fsPath, goal, dtype: dtype.dtype, engine: config.engine, python: config.engine === 'torch' ? config.pythonPath : undefined };
+    const method = options?.method ?? 'svd';
+    const calibration = method === 'svd' ? undefined : config.calibrationData(model);
+    if (method !== 'svd' && !calibration) {
+      const open = await vscode.window.showErrorMessage('Reducible: whitened SVD and fine-tuning learn from unlabeled inputs: set reducible.calibration.inputs to a .npy or .npz of training inputs.', 'Open Settings');
+      if (open) await vscode.commands.executeCommand('workbench.action.openSettings', 'reducible.calibration.inputs');
+      return;
+    }
+    const job: CompressJob = {
+      model: model.fsPath, goal, dtype: dtype.dtype, engine: config.engine, python: config.engine === 'torch' ? config.pythonPath : undefined,
+      whitened: method !== 'svd', finetune: method === 'whitened+finetune' ? PANEL_FINETUNE_STEPS : undefined, calibration,
+    };
     const name = model.path.split('/').pop()!;
     try {
       let report;

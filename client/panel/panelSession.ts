@@ -3,7 +3,7 @@
 import * as vscode from 'vscode';
 import type { Analysis } from '../../core/analysis.js';
 import type { CompressReport } from '../../core/compress/report.js';
-import type { EvalReport, HostToPanel, PanelEvaluation, PanelStatus, PanelToHost, PlanFile } from '../../shared/panelProtocol.js';
+import type { CompressMethod, EvalReport, HostToPanel, PanelEvaluation, PanelStatus, PanelToHost, PlanFile } from '../../shared/panelProtocol.js';
 import { COMMANDS, type CompressArgs } from '../../shared/protocol.js';
 import { makeNonce, panelHtml } from './html.js';
 import { exportPlan } from './planFile.js';
@@ -87,7 +87,7 @@ export class PanelSession implements vscode.Disposable {
         }
         break;
       case 'compress':
-        void this.compress(message.plan);
+        void this.compress(message.plan, message.method);
         break;
       case 'exportPlan':
         exportPlan(this.model, message.plan).catch((e: unknown) =>
@@ -100,9 +100,9 @@ export class PanelSession implements vscode.Disposable {
    * Runs the same job as the explorer command with the panel's ranks and precision; when it
    * resolves to its report, the panel shows it, then what evaluating the output measured.
    */
-  private async compress(plan: PlanFile): Promise<void> {
+  private async compress(plan: PlanFile, method: CompressMethod): Promise<void> {
     // No precision chosen in the panel: the factors keep the model's (a bf16 model's stay bf16).
-    const args: CompressArgs = { uri: this.model.toString(), plan, dtype: plan.dtype ?? 'stored', openReport: false };
+    const args: CompressArgs = { uri: this.model.toString(), plan, method, dtype: plan.dtype ?? 'stored', openReport: false };
     const report = await vscode.commands.executeCommand<CompressReport | undefined>(COMMANDS.compress, args);
     if (!report || typeof report.compressedBytes !== 'number') return;
     const compression: Compression = { report, evaluation: { state: 'running' } };

@@ -31,6 +31,20 @@ test('a plan runs through --ranks; progress is reported; an existing output need
   assert.ok(forced.compressedParams <= 0.5 * forced.originalParams + 1);
 });
 
+test('the panel\'s methods reach the CLI: whitened SVD and fine-tuning on the calibration inputs', async () => {
+  const dir = tempDir();
+  for (const f of ['model.json', 'weights.bin']) copyFileSync(join('examples/fashion-mnist', f), join(dir, f));
+  const model = join(dir, 'model.json');
+  const calibration = resolve('examples/fashion-mnist/calib.npz:x');
+  const plan = { layers: { dense_1: 24, dense_2: 16 } };
+  const whitened = await runCompress(CLI, { model, goal: { plan }, whitened: true, calibration });
+  assert.equal(whitened.method, 'whitened');
+  assert.ok(whitened.methodChoice, 'the held-out choice between whitened and plain factors ran');
+  const tuned = await runCompress(CLI, { model, goal: { plan }, whitened: true, finetune: 20, calibration, force: true });
+  assert.equal(tuned.finetune?.steps, 20);
+  assert.deepEqual(tuned.layers.map((l) => [l.name, l.rank]), [['dense_1', 24], ['dense_2', 16]]);
+});
+
 test('bad input comes back as the CLI\'s one-line message', async () => {
   const dir = tempDir();
   const model = join(dir, 'broken.safetensors');

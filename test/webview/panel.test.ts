@@ -209,15 +209,19 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
     assert.equal((await panel.host()).state?.dtype, 'int8');
     await panel.page.locator('#export-plan').click();
     await panel.page.locator('vscode-radio[name="dtype"][value="f16"]').click();
+    // The method starts at plain SVD; whitened + fine-tuning goes with the next Compress.
+    assert.equal(await panel.page.locator('vscode-radio[name="method"][value="svd"]').evaluate((r) => (r as HTMLInputElement).checked), true);
+    await panel.page.locator('vscode-radio[name="method"][value="whitened+finetune"]').click();
     await panel.page.locator('#compress').click();
     const posted = (await panel.host()).posted.filter((m) => m.type !== 'ready');
     const factorisable = analysis.layers.filter((l) => l.factorisable).map((l) => l.name);
     const layers = Object.fromEntries(factorisable.map((n) => [n, shown.get(n)!]));
     assert.deepEqual(posted, [
       // Nothing chosen yet: no dtype, so the CLI keeps the model's precision.
-      { type: 'compress', plan: { layers } },
+      { type: 'compress', plan: { layers }, method: 'svd' },
+      // The plan file holds ranks and precision only: the method is how Compress uses it.
       { type: 'exportPlan', plan: { layers, dtype: 'int8' } },
-      { type: 'compress', plan: { layers, dtype: 'f16' } },
+      { type: 'compress', plan: { layers, dtype: 'f16' }, method: 'whitened+finetune' },
     ]);
     const dir = mkdtempSync(join(tmpdir(), 'reducible-plan-'));
     try {
@@ -231,6 +235,7 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
     const again = await open((await panel.host()).state);
     await again.load(analysis);
     assert.deepEqual(await again.page.$$eval('.totals > div.chosen dd', (dds) => dds.map((d) => d.getAttribute('data-total'))), ['f16']);
+    assert.equal(await again.page.locator('vscode-radio[name="method"][value="whitened+finetune"]').evaluate((r) => (r as HTMLInputElement).checked), true);
   });
 
   test('a bf16 model with no precision chosen: priced as f16, compressed without a dtype so its factors stay bf16', async () => {

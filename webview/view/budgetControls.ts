@@ -1,6 +1,6 @@
 // The global budget: goal choice, one slider with a numeric twin, the totals it implies, the
 // factors' precision, and the actions that use the resulting plan.
-import type { PanelViewState, StorageDType } from '../../shared/panelProtocol.js';
+import type { CompressMethod, PanelViewState, StorageDType } from '../../shared/panelProtocol.js';
 import { h } from '../dom.js';
 import { formatBytes, formatCount, formatError, formatPercent } from '../format.js';
 import type { Totals } from '../model/totals.js';
@@ -9,11 +9,14 @@ import { radioGroup, type RadioGroup } from './radioGroup.js';
 type GoalName = PanelViewState['goal'];
 
 const DTYPES = [['f32', 'f32'], ['f16', 'f16'], ['int8', 'int8']] as const;
+const METHODS = [['svd', 'SVD'], ['whitened', 'Whitened SVD'], ['whitened+finetune', 'Whitened + fine-tuning']] as const;
 
 export interface BudgetEvents {
   goal(goal: GoalName): void;
   /** The precision Compress writes the factors in. */
   dtype(dtype: StorageDType): void;
+  /** How Compress makes the factors. */
+  method(method: CompressMethod): void;
   /** The goal's value as a fraction: parameters kept (ratio) or energy kept (energy). */
   value(fraction: number): void;
   compress(): void;
@@ -30,6 +33,7 @@ export class BudgetControls {
   readonly element: HTMLElement;
   private readonly goals: RadioGroup<GoalName>;
   private readonly dtypes: RadioGroup<StorageDType>;
+  private readonly methods: RadioGroup<CompressMethod>;
   private readonly slider: HTMLInputElement;
   private readonly field: HTMLElementTagNameMap['vscode-textfield'];
   private readonly hint = h('span', { id: 'budget-hint', class: 'hint' });
@@ -39,6 +43,7 @@ export class BudgetControls {
   constructor(events: BudgetEvents) {
     this.goals = radioGroup('Goal', 'goal', [['ratio', 'Parameter budget'], ['energy', 'Energy per layer']], events.goal);
     this.dtypes = radioGroup('Precision of the factors', 'dtype', DTYPES, events.dtype);
+    this.methods = radioGroup('How the factors are made', 'method', METHODS, events.method);
     this.slider = h('input', { type: 'range', id: 'budget', max: 100, 'aria-describedby': 'budget-hint' });
     this.slider.addEventListener('input', () => events.value(Number(this.slider.value) / 100));
     this.field = h('vscode-textfield', { type: 'number', id: 'budget-value', max: 100, 'aria-label': 'Budget in percent' });
@@ -66,15 +71,18 @@ export class BudgetControls {
         total('params', 'Parameters after'), total('keep', 'Kept'), total('f32', 'f32 on disk'),
         total('f16', 'f16 on disk'), total('int8', 'int8 on disk'), total('error', 'Proxy error')),
       h('div', { class: 'budget-row' }, h('span', {}, 'Factors in'), this.dtypes.element),
+      h('div', { class: 'budget-row' }, h('span', {}, 'Method'), this.methods.element,
+        h('span', { class: 'hint' }, 'whitened and fine-tuned factors learn from reducible.calibration.inputs')),
       h('div', { class: 'actions' }, compress, exportPlan),
     );
   }
 
   /** `dtype` is the chosen precision, or the stored one (`dtypeImplied`) until the user chooses. */
-  show(goal: GoalName, fraction: number, dtype: StorageDType, dtypeImplied: boolean, totals: Totals | undefined, totalParams: number): void {
+  show(goal: GoalName, fraction: number, dtype: StorageDType, dtypeImplied: boolean, method: CompressMethod, totals: Totals | undefined, totalParams: number): void {
     const range = RANGE[goal];
     this.goals.set(goal);
     this.dtypes.set(dtype, dtypeImplied);
+    this.methods.set(method);
     // The prediction for the chosen precision is the one Compress will be measured against.
     for (const [d] of DTYPES) this.totals.get(d)!.parentElement!.classList.toggle('chosen', d === dtype);
     const percent = (fraction * 100).toFixed(goal === 'ratio' ? 1 : 2);
