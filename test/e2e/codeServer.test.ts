@@ -238,6 +238,19 @@ test('tradeoff panel: open the example, move the budget, Compress at the panel\'
   // `REDUCIBLE_UPDATE_SCREENSHOTS=1` makes this the README's panel screenshot.
   if (process.env.REDUCIBLE_UPDATE_SCREENSHOTS === '1') copyFileSync(shot, join(root, 'docs/panel.png'));
 
+  if (data) {
+    // The Method choice: whitened SVD at the same ranks, learning from the workspace's calibration inputs.
+    removeOutput(reduced);
+    await panel.locator('vscode-radio[name="method"][value="whitened"]').click();
+    await panel.locator('#compress').click();
+    const whitened = await until('a whitened compression\'s report', async () => {
+      const r = existsSync(`${reduced}.report.json`) ? JSON.parse(readFileSync(`${reduced}.report.json`, 'utf8')) as CompressReport : undefined;
+      return r?.method === 'whitened' ? r : undefined;
+    }, 240_000);
+    assert.ok(whitened.methodChoice, 'the held-out whitened/plain choice ran');
+    assert.deepEqual(whitened.layers.map((l) => [l.name, l.rank]), written.layers.map((l) => [l.name, l.rank]));
+  }
+
   // Export plan: VS Code's save dialog, proposed next to the model; the file holds the ranks shown.
   const planFile = join(ws.dir, dirname(ws.tfjsModel), 'plan.json');
   rmSync(planFile, { force: true });

@@ -30,11 +30,13 @@ export async function makeFixtureWorkspace(dir: string, scratch: string): Promis
   mkdirSync(tfjsDir, { recursive: true });
   let evaluation: FixtureWorkspace['evaluation'];
   if (existsSync(join(example, 'model.json')) && existsSync(join(example, 'weights.bin'))) {
-    for (const f of ['model.json', 'weights.bin', 'test.npz']) copyFileSync(join(example, f), join(tfjsDir, f));
+    for (const f of ['model.json', 'weights.bin', 'test.npz', 'calib.npz']) copyFileSync(join(example, f), join(tfjsDir, f));
     evaluation = { inputs: 'fashion-mnist/test.npz:x', labels: 'fashion-mnist/test.npz:y' };
     mkdirSync(join(dir, '.vscode'));
     writeFileSync(join(dir, '.vscode/settings.json'), JSON.stringify({
       'reducible.evaluation.inputs': evaluation.inputs, 'reducible.evaluation.labels': evaluation.labels,
+      // The panel's whitened method learns from the example's unlabeled training images.
+      'reducible.calibration.inputs': 'fashion-mnist/calib.npz:x',
     }, null, 2));
   } else {
     console.log(`e2e: ${example} has no trained model yet; using a generated TF.js MLP instead`);
