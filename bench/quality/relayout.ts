@@ -1,13 +1,13 @@
-// The DeepThin re-layout row of the quality bench (analysis only: TF.js layers models cannot
-// express a re-laid-out product, see core/compress/relayout.ts). Ranks are allocated by the
+// The DeepThin re-layout row of the quality bench (`--method relayout` writes ONNX only: TF.js
+// layers models cannot express a re-laid-out product, see core/compress/relayout.ts). Ranks are allocated by the
 // same optimal allocator as `--ratio`, on the spectra of the auxiliary p×q layouts; the
 // approximated weights are written densely into a copy of the model so stock tfjs can measure
 // its accuracy, and params kept counts what the factors would store, k·(p+q) per layer.
 import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { layerAnalysis, DEFAULT_ENERGY, type Analysis } from '../../core/analysis.js';
 import { makePlan } from '../../core/compress/plan.js';
-import { relayoutApproximation, relayoutShape, toAuxiliary } from '../../core/compress/relayout.js';
+import { relayoutApproximation, relayoutShape } from '../../core/compress/relayout.js';
+import { relayoutStrategy } from '../../core/compress/strategy.js';
 import type { Engine } from '../../core/engines/engine.js';
 import { loadTfjsLayersModel, tfjs } from '../../core/eval/tfjsRuntime.js';
 import { openModel } from '../../core/formats/open.js';
@@ -23,14 +23,8 @@ export async function relayoutModel(path: string, ratio: number, engine: Engine,
   try {
     const layers = model.layers.filter((l) => l.factorisable);
     const weights = new Map(await Promise.all(layers.map(async (l) => [l.name, await model.readMatrix(l)] as const)));
-    const analysis: Analysis = {
-      format: model.format, path, fileBytes: model.fileBytes, totalParams: model.totalParams, energy: DEFAULT_ENERGY,
-      layers: await Promise.all(layers.map(async (l) => {
-        const { p, q } = relayoutShape(l.matrix.rows, l.matrix.cols);
-        const sigma = await engine.spectrum({ data: toAuxiliary(weights.get(l.name)!, p, q), rows: p, cols: q });
-        return layerAnalysis({ ...l, matrix: { ...l.matrix, rows: p, cols: q } }, Array.from(sigma), DEFAULT_ENERGY);
-      })),
-    };
+    // The same spectra and sizes `reducible compress --method relayout` plans on.
+    const { analysis } = await relayoutStrategy(model, engine, {});
     const plan = await makePlan(analysis, { kind: 'ratio', ratio });
     for (const l of layers) {
       const { p, q } = relayoutShape(l.matrix.rows, l.matrix.cols);

@@ -9,7 +9,7 @@ import { numberFlag, parseArgs } from '../args.js';
 import { formatBytes, formatCount } from '../format.js';
 import type { Command } from './command.js';
 
-const USAGE = 'reducible compress <model> (--ratio R | --energy E | --ranks plan.json) [--dtype f32|f16|int8] [--method svd|whitened] [--allocation spectrum|sensitivity] [--calibration x.npy|x.npz[:key]] [--finetune STEPS] [--engine auto|wasm|torch|tfjs-node] [-o out] [--force] [--json]';
+const USAGE = 'reducible compress <model> (--ratio R | --energy E | --ranks plan.json) [--dtype f32|f16|int8] [--method svd|whitened|relayout] [--allocation spectrum|sensitivity] [--calibration x.npy|x.npz[:key]] [--finetune STEPS] [--engine auto|wasm|torch|tfjs-node] [-o out] [--force] [--json]';
 
 /** The goal flags; a `--ranks` file is read here, once (it may be a pipe, as `<(…)` gives). */
 export async function parseGoal(flags: Record<string, string | boolean>): Promise<Goal> {
@@ -28,7 +28,20 @@ export function formatReport(r: CompressReport): string {
     `params: ${formatCount(r.originalParams)} → ${formatCount(r.compressedParams)} (−${pct(r.compressedParams, r.originalParams)})`,
     `bytes on disk: ${formatBytes(r.originalBytes)} → ${formatBytes(r.compressedBytes)} (−${pct(r.compressedBytes, r.originalBytes)}; predicted ${formatBytes(r.predictedBytes)})`,
     `layers factorised: ${r.layers.map((l) => `${l.name}@${l.rank}`).join(', ') || 'none'}`,
+    ...relayoutLines(r),
   ].join('\n');
+}
+
+/** Where the re-layout beats plain SVD at the same stored parameters, and where not. */
+function relayoutLines(r: CompressReport): string[] {
+  const laid = r.layers.filter((l) => l.layout);
+  if (!laid.length) return [];
+  const verdict = (l: (typeof laid)[number]): string => `${l.name} ${l.relativeError.toFixed(4)} vs ${l.layout!.plainRelativeError.toFixed(4)}`;
+  const wins = laid.filter((l) => l.relativeError < l.layout!.plainRelativeError);
+  return [
+    `re-layout beats plain SVD at equal parameters (relative error, re-layout vs plain): ${wins.map(verdict).join(', ') || 'nowhere'}`,
+    ...(wins.length < laid.length ? [`plain SVD does better: ${laid.filter((l) => !wins.includes(l)).map(verdict).join(', ')}`] : []),
+  ];
 }
 
 export const compress: Command = {
@@ -45,7 +58,7 @@ export const compress: Command = {
     // A plan exported by the panel carries the precision chosen there; --dtype still wins.
     if (dtype === undefined && goal.kind === 'ranks') dtype = goal.plan?.dtype;
     const method = (flags.method ?? 'svd') as Method;
-    if (!['svd', 'whitened'].includes(method)) throw new InputError(undefined, `--method must be svd or whitened, got ${method}`);
+    if (!['svd', 'whitened', 'relayout'].includes(method)) throw new InputError(undefined, `--method must be svd, whitened or relayout, got ${method}`);
     const allocation = flags.allocation as Allocation | undefined;
     if (allocation !== undefined && !['spectrum', 'sensitivity'].includes(allocation)) throw new InputError(undefined, `--allocation must be spectrum or sensitivity, got ${allocation}`);
     const finetune = numberFlag(flags, 'finetune', 0, 1e7);

@@ -12,7 +12,7 @@ import { factorsInMemory, loadAll } from './factorSource.js';
 import { FactorSpill } from './factorSpill.js';
 import { finetuneTfjs, heldOut, type FinetuneResult } from './finetuneTfjs.js';
 import { chooseMethod, type MethodChoice } from './guardTfjs.js';
-import { plainStrategy, whitenedStrategy, withSensitivity, type Strategy } from './strategy.js';
+import { plainStrategy, relayoutStrategy, whitenedStrategy, withSensitivity, type Strategy } from './strategy.js';
 import { rewriteTopology } from '../formats/tfjsWriter.js';
 import { makePlan, type Goal } from './plan.js';
 import { lanesFor, mapInLanes } from '../lanes.js';
@@ -51,16 +51,21 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
     if (allocation === 'sensitivity' && model.format !== 'tfjs-layers') throw new InputError(path, `sensitivity allocation is available for TF.js layers models (this is ${model.format})`);
     // Analysis takes the first 0.3 of the job's progress; measuring sensitivity, its last third.
     const analysing = stageOf(o, 0, allocation === 'sensitivity' ? 0.2 : 0.3, 'analysing: ');
-    const base = o.method === 'whitened'
-      ? await whitenedStrategy(model, o.engine, o.calibration!, analysing)
-      : await plainStrategy(model, o.engine, analysing, o.analysis);
+    if (o.method === 'relayout' && model.format !== 'onnx') {
+      throw new InputError(path, `--method relayout is written for ONNX models only (this is ${model.format}: its layers cannot re-lay a product out with standard operators)`);
+    }
+    const base = o.method === 'whitened' ? await whitenedStrategy(model, o.engine, o.calibration!, analysing)
+      : o.method === 'relayout' ? await relayoutStrategy(model, o.engine, analysing)
+        : await plainStrategy(model, o.engine, analysing, o.analysis);
     const strategy = allocation === 'sensitivity' ? await withSensitivity(base, model, o.calibration!, stageOf(o, 0.2, 0.1, 'measuring sensitivity: ')) : base;
     const sink = new AtomicOutput(model.files, o.force);
     try {
       // Finished factors wait in a scratch file, not in memory, while later layers are factorised.
       const factorAll = async (s: Strategy, from: number, share: number): Promise<FactorSource> => {
         const plan = await makePlan(s.analysis, o.goal);
-        const todo = model.layers.filter((l) => (plan.get(l.name) ?? Infinity) < Math.min(l.matrix.rows, l.matrix.cols));
+        // Full rank of the layout the strategy factorises (a re-layout's is its auxiliary matrix's).
+        const full = new Map(s.analysis.layers.map((l) => [l.name, Math.min(l.rows, l.cols)]));
+        const todo = model.layers.filter((l) => (plan.get(l.name) ?? Infinity) < (full.get(l.name) ?? 0));
         const spill = new FactorSpill(await sink.scratch(out));
         let done = 0;
         const names = await mapInLanes(todo, async (layer) => {
@@ -105,7 +110,9 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
         originalBytes: model.fileBytes,
         compressedBytes: written,
         predictedBytes: predicted.bytes,
-        layers: [...factors.shapes.values()].map((f) => ({ name: f.layer.name, rank: f.rank, dtype: storageName(f.layer.dtype, o.dtype), relativeError: f.relativeError })),
+        layers: [...factors.shapes.values()].map((f) => ({
+          name: f.layer.name, rank: f.rank, dtype: storageName(f.layer.dtype, o.dtype), relativeError: f.relativeError, ...(f.layout ? { layout: f.layout } : {}),
+        })),
         source: model.path, output: out, files: [...sink.sizes().keys()], format: model.format, engine: o.engine.description,
         method: o.method ?? 'svd', allocation: methodChoice?.kept === 'svd' && allocation ? 'spectrum' : allocation, methodChoice, finetune,
       };

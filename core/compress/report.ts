@@ -3,9 +3,13 @@ import { DTYPE_BYTES } from '../io/decode.js';
 import type { Model } from '../types.js';
 import type { FinetuneResult } from './finetuneTfjs.js';
 import type { MethodChoice } from './guardTfjs.js';
-import type { Allocation, FactorShape, Method, StorageDType } from './types.js';
+import { factorParams, type Allocation, type FactorShape, type Method, type StorageDType } from './types.js';
 
-export interface LayerReport { name: string; rank: number; dtype: string; relativeError: number }
+export interface LayerReport {
+  name: string; rank: number; dtype: string; relativeError: number;
+  /** `--method relayout`: the auxiliary layout, and plain SVD's error at the same stored parameters. */
+  layout?: { p: number; q: number; plainRelativeError: number };
+}
 
 export interface CompressReport {
   originalParams: number;
@@ -43,7 +47,7 @@ export function predictBytes(model: Model, factors: ReadonlyMap<string, FactorSh
     const f = replaced.get(t.name);
     if (f) {
       // A is rows×rank, B rank×cols.
-      const p = f.rank * (f.layer.matrix.rows + f.layer.matrix.cols);
+      const p = factorParams(f);
       params += p;
       bytes += p * factorBytesPerParam(t.dtype, requested);
     } else {

@@ -1,15 +1,17 @@
 // How a job gets its spectra (for planning) and its factors: plain SVD of the weights, or
 // whitened SVD on calibration statistics (layers the format's collector covers, calibrate.ts);
 // optionally with each layer's spectrum weighted by its measured sensitivity.
-import { analyzeModel, type Analysis } from '../analysis.js';
+import { analyzeModel, layerAnalysis, type Analysis } from '../analysis.js';
 import type { Engine } from '../engines/engine.js';
 import type { Tensor } from '../eval/tensor.js';
-import { stageOf, type JobOptions, type Layer, type Model } from '../types.js';
+import { stageOf, type JobOptions, type Layer, type Model, type StoredMatrix } from '../types.js';
 import { inputMoments } from './calibrate.js';
 import { cumulativeEnergy, rankForEnergy } from '../ranks/ranks.js';
 import { factorize, type KeepFactors } from './factorize.js';
 import { tfjsSensitivity } from './sensitivityTfjs.js';
 import { choleskyWithJitter, whitenedFactors, whitenWeight } from './whiten.js';
+import { relayoutShape, toAuxiliary } from './relayout.js';
+import { withLayerBuffer } from '../io/layerBuffers.js';
 
 export interface Strategy {
   /** Spectra the planner allocates on (whitened ones measure output error). */
@@ -87,4 +89,58 @@ export async function whitenedStrategy(model: Model, engine: Engine, calibration
       return keep({ layer, rank: f.whitenedSigma.length, a: f.a, b: f.b, relativeError: weightError(w, f.a, f.b, rows, cols, f.whitenedSigma.length) });
     },
   };
+}
+
+/**
+ * DeepThin re-layout: each factorisable layer's stored weight, read in stored order, laid out
+ * as its p×q auxiliary matrix (relayout.ts); planning runs on those matrices' spectra and
+ * sizes, so the allocator prices a rank at k·(p+q). Each factorisation also reports what
+ * plain SVD loses at the same stored parameters, so the report says where re-layout wins.
+ */
+export async function relayoutStrategy(model: Model, engine: Engine, opts: JobOptions): Promise<Strategy> {
+  const auxiliary = (layer: Layer): { p: number; q: number } => relayoutShape(layer.matrix.rows, layer.matrix.cols);
+  const read = <T>(layer: Layer, fn: (w: StoredMatrix) => Promise<T>): Promise<T> =>
+    withLayerBuffer(async (take) => fn(await model.readStoredMatrix(layer, take)));
+  const base = await analyzeModel(model, engine, undefined, opts, (layer) => {
+    if (!layer.factorisable) return undefined;
+    const { p, q } = auxiliary(layer);
+    return read(layer, (w) => engine.spectrum({ data: toAuxiliary(w.data, p, q), rows: p, cols: q }, opts));
+  });
+  const analysis: Analysis = {
+    ...base,
+    layers: base.layers.map((la, i) => {
+      const layer = model.layers[i];
+      return la.factorisable ? layerAnalysis({ ...layer, matrix: { ...layer.matrix, rows: auxiliary(layer).p, cols: auxiliary(layer).q } }, la.singularValues, base.energy) : la;
+    }),
+  };
+  return {
+    analysis,
+    factor: (layer, rank, keep) => read(layer, async ({ data: w, rows, cols }) => {
+      const { p, q } = auxiliary(layer);
+      // Stored orientation for the plain spectrum: a transpose has the same singular values.
+      const [svd, plain] = await Promise.all([
+        engine.truncatedSvd({ data: toAuxiliary(w, p, q), rows: p, cols: q }, rank, opts),
+        engine.spectrum({ data: w, rows, cols }, opts),
+      ]);
+      const k = svd.s.length;
+      for (let j = 0; j < k; j++) {
+        const r = Math.sqrt(svd.s[j]);
+        for (let i = 0; i < p; i++) svd.u[i * k + j] *= r;
+        for (let c = 0; c < q; c++) svd.vt[j * q + c] *= r;
+      }
+      return keep({
+        layer, rank: k, a: svd.u, b: svd.vt, relativeError: discarded(svd.s, energyOf(w)),
+        layout: { p, q, plainRelativeError: discarded(plain.subarray(0, Math.floor(k * (p + q) / (rows + cols))), energyOf(w)) },
+      });
+    }),
+  };
+}
+
+const energyOf = (w: Float32Array): number => w.reduce((sum, x) => sum + x * x, 0);
+
+/** ‖W − W_k‖_F / ‖W‖_F when W_k keeps the singular values `kept` of W's `total` energy. */
+function discarded(kept: ArrayLike<number>, total: number): number {
+  let e = 0;
+  for (let i = 0; i < kept.length; i++) e += kept[i] * kept[i];
+  return total > 0 ? Math.sqrt(Math.max(0, total - e) / total) : 0;
 }

@@ -2,7 +2,7 @@
 import type { Layer } from '../types.js';
 
 export type StorageDType = 'f32' | 'f16' | 'int8';
-export type Method = 'svd' | 'whitened';
+export type Method = 'svd' | 'whitened' | 'relayout';
 /** What the global allocator ranks layers by: their spectra alone, or weighted by measured sensitivity. */
 export type Allocation = 'spectrum' | 'sensitivity';
 
@@ -24,6 +24,18 @@ export interface Factorisation {
   relativeError: number;
   /** A replacement for the layer's bias (fine-tuning trains it); absent keeps the stored one. */
   bias?: Float32Array;
+  /**
+   * DeepThin re-layout (relayout.ts): A·B is instead the p×q auxiliary matrix whose first
+   * rows·cols row-major entries are the stored weight's, in stored order; A is p×rank, B
+   * rank×q, and relativeError is the auxiliary matrix's (its < q padding entries included).
+   * `plainRelativeError` is what plain SVD loses at the same stored parameters.
+   */
+  layout?: { p: number; q: number; plainRelativeError: number };
+}
+
+/** Parameters the two factors store. */
+export function factorParams(f: Pick<Factorisation, 'layer' | 'rank' | 'layout'>): number {
+  return f.rank * (f.layout ? f.layout.p + f.layout.q : f.layer.matrix.rows + f.layer.matrix.cols);
 }
 
 /** A factorisation without its data: what layouts, topologies and reports need. */

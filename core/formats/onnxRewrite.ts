@@ -14,6 +14,7 @@ interface Factor { values: (f: Factorisation) => Float32Array; dims: number[] }
 
 /** `load` gives the layer's factors when the writer reaches their initializers. */
 export function rewriteLayer(edit: GraphEdit, original: NodeMessage, layer: Layer, f: FactorShape, load: () => Promise<Factorisation>, storage: DType): NodeMessage[] {
+  if (f.layout) return relaidOut(edit, original, layer, f, load, storage);
   const { rows, cols } = layer.matrix;
   const k = f.rank;
   const [x, , bias] = original.input;
@@ -56,5 +57,36 @@ export function rewriteLayer(edit: GraphEdit, original: NodeMessage, layer: Laye
     op('Conv', [x, u], hidden, 'u', original.attribute);
     op('Conv', bias ? [hidden, v, bias] : [hidden, v], y, 'v', [attr.ints('kernel_shape', spatial.map(() => 1))]);
   }
+  return nodes;
+}
+
+/**
+ * DeepThin re-layout: the weight is computed in the graph from its factors — MatMul(U, V) is
+ * the p×q auxiliary matrix whose first rows·cols entries, flattened, are the stored weight
+ * (Reshape, Slice, Reshape) — and the layer's own node, MatMul, Gemm or Conv alike, runs
+ * unchanged on it. The file stores k·(p+q) values; inference rebuilds the dense weight.
+ */
+function relaidOut(edit: GraphEdit, original: NodeMessage, layer: Layer, f: FactorShape, load: () => Promise<Factorisation>, storage: DType): NodeMessage[] {
+  const { p, q } = f.layout!;
+  const k = f.rank;
+  const base = original.name || layer.weight;
+  const nodes: NodeMessage[] = [];
+  const factor = (suffix: string, values: (t: Factorisation) => Float32Array, dims: number[]): string => {
+    const r = factorInput(edit, `${layer.weight}_${suffix}`, async () => values(await load()), dims, layer.dtype, storage);
+    nodes.push(...r.nodes);
+    return r.name;
+  };
+  const ints = (suffix: string, values: number[]): string =>
+    edit.initializer(`${base}_${suffix}`, [values.length], 'int64', async () => new Uint8Array(BigInt64Array.from(values, BigInt).buffer));
+  const step = (opType: string, inputs: string[], suffix: string): string => {
+    const out = edit.fresh(`${base}_${suffix}`);
+    nodes.push(node(opType, inputs, [out], original.name ? edit.fresh(`${original.name}_${suffix}`) : ''));
+    return out;
+  };
+  const auxiliary = step('MatMul', [factor('relayout_u', (t) => t.a, [p, k]), factor('relayout_v', (t) => t.b, [k, q])], 'auxiliary');
+  const flat = step('Reshape', [auxiliary, ints('flat_shape', [-1])], 'flat');
+  const entries = step('Slice', [flat, ints('slice_starts', [0]), ints('slice_ends', [layer.shape.reduce((a, b) => a * b, 1)])], 'entries');
+  const weight = step('Reshape', [entries, ints('weight_shape', layer.shape)], 'weight');
+  nodes.push({ ...original, input: original.input.map((name) => (name === layer.weight ? weight : name)) });
   return nodes;
 }

@@ -15,7 +15,7 @@ export const DTYPE_OF_ONNX: Record<number, DType> = {
   [ONNX_DTYPE.DOUBLE]: 'float64', [ONNX_DTYPE.BFLOAT16]: 'bfloat16',
 };
 export const ONNX_OF_DTYPE: Partial<Record<DType, number>> = {
-  float32: ONNX_DTYPE.FLOAT, float16: ONNX_DTYPE.FLOAT16, bfloat16: ONNX_DTYPE.BFLOAT16, float64: ONNX_DTYPE.DOUBLE, int8: ONNX_DTYPE.INT8,
+  float32: ONNX_DTYPE.FLOAT, float16: ONNX_DTYPE.FLOAT16, bfloat16: ONNX_DTYPE.BFLOAT16, float64: ONNX_DTYPE.DOUBLE, int8: ONNX_DTYPE.INT8, int64: ONNX_DTYPE.INT64,
 };
 
 const EXTERNAL = 1;

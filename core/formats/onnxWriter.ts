@@ -4,7 +4,7 @@
 // their graph input / value_info entries), and external-data tensors, which are inlined.
 // The output is streamed; only new factors (one layer's at a time) and external tensors pass
 // through memory.
-import type { Factorisation, FactorSource, OutputFile, Writer } from '../compress/types.js';
+import { factorParams, type Factorisation, type FactorSource, type OutputFile, type Writer } from '../compress/types.js';
 import { FileSource } from '../io/byteSource.js';
 import { withReusedBuffer } from '../io/layerBuffers.js';
 import type { DType } from '../types.js';
@@ -39,7 +39,7 @@ function tensorParts(t: NewTensor): Part[] {
  * written layer by layer) into one buffer reused for every layer, given by `withBuffer`.
  */
 function layerLoader(factors: FactorSource): { load(name: string): Promise<Factorisation>; withBuffer<T>(fn: () => Promise<T>): Promise<T> } {
-  const most = Math.max(0, ...[...factors.shapes.values()].map((f) => f.rank * (f.layer.matrix.rows + f.layer.matrix.cols)));
+  const most = Math.max(0, ...[...factors.shapes.values()].map(factorParams));
   let buffer: Float32Array | undefined;
   let current: { name: string; f: Promise<Factorisation> } | undefined;
   return {
@@ -72,6 +72,7 @@ export const writeOnnx: Writer<StoredModel> = async (model, factors, out, sink, 
     if (!layer.factorisable) throw new InputError(model.path, `layer ${name} cannot be factorised`);
     const storage = opts.dtype ? STORAGE[opts.dtype] : layer.dtype;
     if (storage === 'int8' && g.opset < 10) throw new InputError(model.path, `int8 factors need DequantizeLinear (opset 10); the model uses opset ${g.opset}`);
+    if (f.layout && g.opset < 10) throw new InputError(model.path, `re-laid-out factors need Slice with inputs (opset 10); the model uses opset ${g.opset}`);
     replaced.set(index, rewriteLayer(edit, g.entries[index].node!, layer, f, () => loader.load(name), storage).map(encodeNode));
     dropped.add(layer.weight);
   }
