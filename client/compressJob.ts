@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CompressReport } from '../core/compress/report.js';
-import type { StorageDType } from '../core/compress/types.js';
+import type { Method, StorageDType } from '../core/compress/types.js';
 import type { EvalReport } from '../core/eval/evaluate.js';
 
 export type CompressGoal = { ratio: number } | { energy: number } | { plan: { layers: Record<string, number> } };
@@ -16,8 +16,8 @@ export interface CompressJob {
   model: string;
   goal: CompressGoal;
   dtype?: StorageDType;
-  /** Whitened SVD (`--method whitened`); needs `calibration`. */
-  whitened?: boolean;
+  /** `--method`; whitened needs `calibration`. Absent: plain SVD. */
+  method?: Exclude<Method, 'svd'>;
   /** Fine-tuning steps (`--finetune`); needs `calibration`. */
   finetune?: number;
   /** Unlabeled inputs (`--calibration x.npy|x.npz[:key]`). */
@@ -51,7 +51,7 @@ export async function runCompress(cliPath: string, job: CompressJob, hooks: JobH
     if ('plan' in job.goal) await writeFile(goal[1], JSON.stringify(job.goal.plan));
     const args = [cliPath, 'compress', job.model, ...goal, '--json',
       ...(job.dtype ? ['--dtype', job.dtype] : []), ...(job.engine ? ['--engine', job.engine] : []),
-      ...(job.whitened ? ['--method', 'whitened'] : []), ...(job.finetune ? ['--finetune', String(job.finetune)] : []),
+      ...(job.method ? ['--method', job.method] : []), ...(job.finetune ? ['--finetune', String(job.finetune)] : []),
       ...(job.calibration ? ['--calibration', job.calibration] : []),
       ...(job.python ? ['--python', job.python] : []), ...(job.force ? ['--force'] : [])];
     return await run<CompressReport>(args, hooks);

@@ -42,7 +42,8 @@ export type HostToPanel =
 export type PanelToHost =
   /** Sent once the webview listens, so the host never posts into the void. */
   | { type: 'ready' }
-  | { type: 'compress'; plan: PlanFile; method: CompressMethod }
+  /** `keep`: the fraction of parameters the plan keeps (a re-layout's budget). */
+  | { type: 'compress'; plan: PlanFile; method: CompressMethod; keep: number }
   | { type: 'exportPlan'; plan: PlanFile };
 
 /** What the webview keeps in `vscode.setState`, also read by the panel serializer after a reload. */

@@ -75,10 +75,11 @@ export const statusNotification = new NotificationType<StatusParams>('reducible/
 
 /**
  * How the factors are made, as the panel offers it: plain SVD, whitened SVD (`--method
- * whitened`), or whitened SVD then fine-tuning (`--finetune`); the last two learn from
- * `reducible.calibration.inputs`.
+ * whitened`), whitened SVD then fine-tuning (`--finetune`) — both learn from
+ * `reducible.calibration.inputs` — or the DeepThin re-layout (`--method relayout`, ONNX), which
+ * allocates its own ranks (on other matrices) to the parameters the panel's plan keeps.
  */
-export type CompressMethod = 'svd' | 'whitened' | 'whitened+finetune';
+export type CompressMethod = 'svd' | 'whitened' | 'whitened+finetune' | 'relayout';
 
 /** Argument of the `reducible.compress` command (code actions, panel, explorer menu). */
 export interface CompressArgs {

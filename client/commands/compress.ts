@@ -84,15 +84,16 @@ export function compressCommand(context: vscode.ExtensionContext, config: Config
     const dtype = options?.dtype ? { dtype: options.dtype === 'stored' ? undefined : options.dtype } : await vscode.window.showQuickPick(DTYPES, { title: 'Reducible: precision of the factors' });
     if (!dtype) return;
     const method = options?.method ?? 'svd';
-    const calibration = method === 'svd' ? undefined : config.calibrationData(model);
-    if (method !== 'svd' && !calibration) {
+    const learns = method === 'whitened' || method === 'whitened+finetune';
+    const calibration = learns ? config.calibrationData(model) : undefined;
+    if (learns && !calibration) {
       const open = await vscode.window.showErrorMessage('Reducible: whitened SVD and fine-tuning learn from unlabeled inputs: set reducible.calibration.inputs to a .npy or .npz of training inputs.', 'Open Settings');
       if (open) await vscode.commands.executeCommand('workbench.action.openSettings', 'reducible.calibration.inputs');
       return;
     }
     const job: CompressJob = {
       model: model.fsPath, goal, dtype: dtype.dtype, engine: config.engine, python: config.engine === 'torch' ? config.pythonPath : undefined,
-      whitened: method !== 'svd', finetune: method === 'whitened+finetune' ? PANEL_FINETUNE_STEPS : undefined, calibration,
+      method: method === 'relayout' ? 'relayout' : learns ? 'whitened' : undefined, finetune: method === 'whitened+finetune' ? PANEL_FINETUNE_STEPS : undefined, calibration,
     };
     const name = model.path.split('/').pop()!;
     try {

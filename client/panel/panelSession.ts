@@ -87,7 +87,7 @@ export class PanelSession implements vscode.Disposable {
         }
         break;
       case 'compress':
-        void this.compress(message.plan, message.method);
+        void this.compress(message.plan, message.method, message.keep);
         break;
       case 'exportPlan':
         exportPlan(this.model, message.plan).catch((e: unknown) =>
@@ -100,9 +100,11 @@ export class PanelSession implements vscode.Disposable {
    * Runs the same job as the explorer command with the panel's ranks and precision; when it
    * resolves to its report, the panel shows it, then what evaluating the output measured.
    */
-  private async compress(plan: PlanFile, method: CompressMethod): Promise<void> {
+  private async compress(plan: PlanFile, method: CompressMethod, keep: number): Promise<void> {
     // No precision chosen in the panel: the factors keep the model's (a bf16 model's stay bf16).
-    const args: CompressArgs = { uri: this.model.toString(), plan, method, dtype: plan.dtype ?? 'stored', openReport: false };
+    // A re-layout's ranks are of other matrices: it gets the plan's budget, not its ranks.
+    const goal = method === 'relayout' ? { ratio: keep } : { plan };
+    const args: CompressArgs = { uri: this.model.toString(), ...goal, method, dtype: plan.dtype ?? 'stored', openReport: false };
     const report = await vscode.commands.executeCommand<CompressReport | undefined>(COMMANDS.compress, args);
     if (!report || typeof report.compressedBytes !== 'number') return;
     const compression: Compression = { report, evaluation: { state: 'running' } };

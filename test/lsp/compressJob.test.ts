@@ -14,6 +14,7 @@ import { randomMatrix } from '../helpers/random.js';
 
 const CLI = resolve('dist/cli.js');
 const fixtures = makeFixtures('test/fixtures/make_safetensors.py');
+const onnxFixtures = makeFixtures('test/fixtures/make_onnx.py');
 
 test('a plan runs through --ranks; progress is reported; an existing output needs force', async () => {
   const dir = tempDir();
@@ -31,18 +32,24 @@ test('a plan runs through --ranks; progress is reported; an existing output need
   assert.ok(forced.compressedParams <= 0.5 * forced.originalParams + 1);
 });
 
-test('the panel\'s methods reach the CLI: whitened SVD and fine-tuning on the calibration inputs', async () => {
+test('the panel\'s methods reach the CLI: whitened SVD and fine-tuning on the calibration inputs, re-layout on a budget', async () => {
   const dir = tempDir();
   for (const f of ['model.json', 'weights.bin']) copyFileSync(join('examples/fashion-mnist', f), join(dir, f));
   const model = join(dir, 'model.json');
   const calibration = resolve('examples/fashion-mnist/calib.npz:x');
   const plan = { layers: { dense_1: 24, dense_2: 16 } };
-  const whitened = await runCompress(CLI, { model, goal: { plan }, whitened: true, calibration });
+  const whitened = await runCompress(CLI, { model, goal: { plan }, method: 'whitened', calibration });
   assert.equal(whitened.method, 'whitened');
   assert.ok(whitened.methodChoice, 'the held-out choice between whitened and plain factors ran');
-  const tuned = await runCompress(CLI, { model, goal: { plan }, whitened: true, finetune: 20, calibration, force: true });
+  const tuned = await runCompress(CLI, { model, goal: { plan }, method: 'whitened', finetune: 20, calibration, force: true });
   assert.equal(tuned.finetune?.steps, 20);
   assert.deepEqual(tuned.layers.map((l) => [l.name, l.rank]), [['dense_1', 24], ['dense_2', 16]]);
+  // The re-layout takes the panel's budget on an ONNX model.
+  const onnx = join(dir, 'mlp.onnx');
+  copyFileSync(join(onnxFixtures, 'mlp.onnx'), onnx);
+  const relaid = await runCompress(CLI, { model: onnx, goal: { ratio: 0.5 }, method: 'relayout' });
+  assert.equal(relaid.method, 'relayout');
+  assert.ok(relaid.layers.length > 0 && relaid.layers.every((l) => l.layout) && relaid.compressedParams <= 0.5 * relaid.originalParams);
 });
 
 test('bad input comes back as the CLI\'s one-line message', async () => {

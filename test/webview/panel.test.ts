@@ -213,15 +213,23 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
     assert.equal(await panel.page.locator('vscode-radio[name="method"][value="svd"]').evaluate((r) => (r as HTMLInputElement).checked), true);
     await panel.page.locator('vscode-radio[name="method"][value="whitened+finetune"]').click();
     await panel.page.locator('#compress').click();
+    // Re-layout is offered for this ONNX model; it gets the plan's budget.
+    assert.equal(await panel.page.locator('vscode-radio[name="method"][value="relayout"]').isVisible(), true);
+    await panel.page.locator('vscode-radio[name="method"][value="relayout"]').click();
+    await panel.page.locator('#compress').click();
+    await panel.page.locator('vscode-radio[name="method"][value="whitened+finetune"]').click();
     const posted = (await panel.host()).posted.filter((m) => m.type !== 'ready');
     const factorisable = analysis.layers.filter((l) => l.factorisable).map((l) => l.name);
     const layers = Object.fromEntries(factorisable.map((n) => [n, shown.get(n)!]));
+    const keep = Number(await panel.page.locator('dd[data-total="keep"]').getAttribute('data-value'));
+    assert.ok(keep > 0 && keep < 1, `keep ${keep}`);
     assert.deepEqual(posted, [
       // Nothing chosen yet: no dtype, so the CLI keeps the model's precision.
-      { type: 'compress', plan: { layers }, method: 'svd' },
+      { type: 'compress', plan: { layers }, method: 'svd', keep },
       // The plan file holds ranks and precision only: the method is how Compress uses it.
       { type: 'exportPlan', plan: { layers, dtype: 'int8' } },
-      { type: 'compress', plan: { layers, dtype: 'f16' }, method: 'whitened+finetune' },
+      { type: 'compress', plan: { layers, dtype: 'f16' }, method: 'whitened+finetune', keep },
+      { type: 'compress', plan: { layers, dtype: 'f16' }, method: 'relayout', keep },
     ]);
     const dir = mkdtempSync(join(tmpdir(), 'reducible-plan-'));
     try {
@@ -236,6 +244,9 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
     await again.load(analysis);
     assert.deepEqual(await again.page.$$eval('.totals > div.chosen dd', (dds) => dds.map((d) => d.getAttribute('data-total'))), ['f16']);
     assert.equal(await again.page.locator('vscode-radio[name="method"][value="whitened+finetune"]').evaluate((r) => (r as HTMLInputElement).checked), true);
+    // A TF.js model cannot rebuild a re-laid-out weight: the choice is not offered.
+    await again.load({ ...analysis, format: 'tfjs-layers' }, 'file:///models/model.json');
+    assert.equal(await again.page.locator('vscode-radio[name="method"][value="relayout"]').isVisible(), false);
   });
 
   test('a bf16 model with no precision chosen: priced as f16, compressed without a dtype so its factors stay bf16', async () => {

@@ -9,7 +9,7 @@ import { radioGroup, type RadioGroup } from './radioGroup.js';
 type GoalName = PanelViewState['goal'];
 
 const DTYPES = [['f32', 'f32'], ['f16', 'f16'], ['int8', 'int8']] as const;
-const METHODS = [['svd', 'SVD'], ['whitened', 'Whitened SVD'], ['whitened+finetune', 'Whitened + fine-tuning']] as const;
+const METHODS = [['svd', 'SVD'], ['whitened', 'Whitened SVD'], ['whitened+finetune', 'Whitened + fine-tuning'], ['relayout', 'Re-layout (experimental)']] as const;
 
 export interface BudgetEvents {
   goal(goal: GoalName): void;
@@ -72,17 +72,19 @@ export class BudgetControls {
         total('f16', 'f16 on disk'), total('int8', 'int8 on disk'), total('error', 'Proxy error')),
       h('div', { class: 'budget-row' }, h('span', {}, 'Factors in'), this.dtypes.element),
       h('div', { class: 'budget-row' }, h('span', {}, 'Method'), this.methods.element,
-        h('span', { class: 'hint' }, 'whitened and fine-tuned factors learn from reducible.calibration.inputs')),
+        h('span', { class: 'hint' }, 'whitened and fine-tuned factors learn from reducible.calibration.inputs; re-layout (ONNX) spends the same parameter budget on ranks of its own')),
       h('div', { class: 'actions' }, compress, exportPlan),
     );
   }
 
   /** `dtype` is the chosen precision, or the stored one (`dtypeImplied`) until the user chooses. */
-  show(goal: GoalName, fraction: number, dtype: StorageDType, dtypeImplied: boolean, method: CompressMethod, totals: Totals | undefined, totalParams: number): void {
+  show(goal: GoalName, fraction: number, dtype: StorageDType, dtypeImplied: boolean, method: CompressMethod, format: string | undefined, totals: Totals | undefined, totalParams: number): void {
     const range = RANGE[goal];
     this.goals.set(goal);
     this.dtypes.set(dtype, dtypeImplied);
     this.methods.set(method);
+    // Only ONNX graphs can rebuild a re-laid-out weight with standard operators.
+    this.methods.element.querySelector<HTMLElement>('vscode-radio[value="relayout"]')!.hidden = format !== 'onnx';
     // The prediction for the chosen precision is the one Compress will be measured against.
     for (const [d] of DTYPES) this.totals.get(d)!.parentElement!.classList.toggle('chosen', d === dtype);
     const percent = (fraction * 100).toFixed(goal === 'ratio' ? 1 : 2);
