@@ -2,6 +2,7 @@
 // server leaves pending, as the real JSON-RPC connection rejects them; not a real refusal.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sendAcrossRestarts } from '../../client/acrossRestarts.js';
 import { serverGone } from '../../client/serverGone.js';
@@ -28,7 +29,8 @@ test('a request pending when the server dies is "server gone"; a request the ser
 
 test('a panel\'s analysis request lost with its server is sent again to the restarted one; other failures and cancellation end it', async () => {
   const folder = tempDir();
-  const model = join(process.cwd(), 'examples/fashion-mnist/model.json');
+  for (const f of ['model.json', 'weights.bin']) copyFileSync(join('examples/fashion-mnist', f), join(folder, f));
+  const model = join(folder, 'model.json');
   let lsp = await LspSession.start(folder, {});
   const never = { isCancellationRequested: false, onCancellationRequested: () => ({ dispose: () => undefined }) };
   let restarts = 0;
