@@ -71,16 +71,22 @@ function fidelity(tf: Tf, teacher: TfTensor, student: TfTensor): Fidelity {
   });
 }
 
-/** The topology with the named layer's softmax replaced by a linear activation (its logits). */
+/**
+ * The topology with the named layer's softmax replaced by a linear activation (its logits).
+ * Throws when there is no such layer: training on probabilities taken for logits fails quietly.
+ */
 function withLogitOutput(topology: object, name: string): object {
+  let found = false;
   const visit = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(visit);
     if (!v || typeof v !== 'object') return v;
     const o = Object.fromEntries(Object.entries(v).map(([k, x]) => [k, visit(x)])) as { config?: { name?: string; activation?: string } };
-    if (o.config?.name === name && o.config.activation === 'softmax') o.config = { ...o.config, activation: 'linear' };
+    if (o.config?.name === name && o.config.activation === 'softmax') { o.config = { ...o.config, activation: 'linear' }; found = true; }
     return o;
   };
-  return visit(topology) as object;
+  const out = visit(topology) as object;
+  if (!found) throw new Error(`no softmax layer ${name} in the topology`);
+  return out;
 }
 
 async function build(tf: Tf, topology: object): Promise<LayersModel> {
@@ -117,8 +123,10 @@ export async function loadTeacher(modelPath: string): Promise<Teacher> {
  */
 export async function studentOf(t: Teacher, topology: object, factors: Map<string, Factorisation>): Promise<LayersModel> {
   const tf = await tfjs();
+  // A factorised output layer keeps its activation in its second factor, `<name>_v`.
   const outName = t.teacher.layers[t.teacher.layers.length - 1].name;
-  const student = await build(tf, t.softmax ? withLogitOutput(topology, outName) : topology);
+  const studentOut = factors.has(outName) ? `${outName}_v` : outName;
+  const student = await build(tf, t.softmax ? withLogitOutput(topology, studentOut) : topology);
   for (const layer of student.layers) {
     const m = /^(.*)_(u|v)$/.exec(layer.name);
     const f = m ? factors.get(m[1]) : undefined;
