@@ -1,7 +1,9 @@
-// The student that fine-tuning trains and the held-out choices judge is in the same (logit)
-// form as its teacher, even when the softmax output layer itself is factorised.
+// Held-out choices in a compression job (whitened or plain factors, the distillation
+// temperature, keeping trained weights) share one rule, and the student they judge is in the
+// same (logit) form as its teacher even when the softmax output layer itself is factorised.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { better } from '../../core/compress/fidelity.js';
 import { loadTeacher, studentOf } from '../../core/compress/finetuneTfjs.js';
 import { factorize } from '../../core/compress/factorize.js';
 import { createEngine } from '../../core/engines/select.js';
@@ -11,6 +13,16 @@ import { rewriteTopology } from '../../core/formats/tfjsWriter.js';
 import { lowRankMlp } from '../fixtures/tfjsModels.js';
 import { tempDir } from '../helpers/cli.js';
 import { randomMatrix } from '../helpers/random.js';
+
+test('a classifier is judged by top-1 agreement first, output error only on ties; anything else by output error', () => {
+  const f = (top1Agreement: number, relativeOutputError: number) => ({ top1Agreement, relativeOutputError, samples: 100 });
+  // Fine-tuning used to choose by output error alone, here the other way round.
+  assert.equal(better(f(0.94, 0.21), f(0.93, 0.20), true), true);
+  assert.equal(better(f(0.93, 0.20), f(0.94, 0.21), true), false);
+  assert.equal(better(f(0.94, 0.20), f(0.94, 0.21), true), true);
+  assert.equal(better(f(0.94, 0.21), f(0.94, 0.21), true), false);
+  assert.equal(better(f(0.93, 0.20), f(0.94, 0.21), false), true);
+});
 
 test('a factorised softmax output layer is trained and judged on its logits, like the teacher', async () => {
   const path = await lowRankMlp(tempDir(), 4);
