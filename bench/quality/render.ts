@@ -104,7 +104,8 @@ function modelTable(m: BenchModel): string[] {
   return lines;
 }
 
-export function renderResults(models: BenchModel[], engine: string, calibration: string): string {
+/** `round`: what the latest measuring round changed and which cells it re-measured (cells keep the code they were measured with). */
+export function renderResults(models: BenchModel[], engine: string, calibration: string, round?: string): string {
   const out = [
     '## Quality: accuracy against parameters kept',
     '',
@@ -114,9 +115,12 @@ export function renderResults(models: BenchModel[], engine: string, calibration:
       'rank layers by their whitened singular values (each layer\'s own output error on the calibration data); ' +
       '"sensitivity allocation" (the default of `--method whitened`) also weights each layer by how much of its error reaches the model output, ' +
       'measured by approximating that layer alone; fine-tuning distils the original model\'s logits into every weight left in the model ' +
-      '(factors, biases, layers left dense; KL at temperature 1 and 2 from the same start, the lower held-out output error kept; Adam with cosine decay, batch 256, seeded; no labels; 90 % of the calibration inputs train, 10 % are held out) ' +
-      'and keeps the trained weights only where the held-out output error fell. Plot: `bench/quality/curve.svg`.',
+      '(factors, biases, layers left dense; KL at temperature 1 and 2 from the same start; Adam with cosine decay, batch 256, seeded; no labels; 90 % of the calibration inputs train, 10 % are held out) ' +
+      'and keeps the trained weights only where they agree better with the original on the held-out inputs. ' +
+      'Every held-out choice (whitened or plain factors, the temperature, keeping trained weights) uses one rule: higher top-1 agreement, ties broken by lower output error. ' +
+      'Plot: `bench/quality/curve.svg`.',
     '',
+    ...(round ? [round, ''] : []),
   ];
   for (const m of models) out.push(...modelTable(m), '');
   return `${out.join('\n').trimEnd()}\n`;

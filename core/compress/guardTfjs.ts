@@ -3,22 +3,18 @@
 // layers' errors differently, and the allocation moves parameters between layers). So
 // `--method whitened` on a TF.js layers model also factorises with plain SVD at the same goal,
 // runs both on the held-out calibration inputs, and keeps whichever agrees better with the
-// original model: whitened is then never worse than plain on held-out data.
+// original model (fidelity.ts's rule, which fine-tuning's choices use too): whitened is then
+// never worse than plain on held-out data.
 import type { Tensor } from '../eval/tensor.js';
 import { tfjs } from '../eval/tfjsRuntime.js';
 import { rewriteTopology } from '../formats/tfjsWriter.js';
-import { loadTeacher, scoreStudent, studentOf, type Fidelity } from './finetuneTfjs.js';
+import { better, type Fidelity } from './fidelity.js';
+import { loadTeacher, scoreStudent, studentOf } from './finetuneTfjs.js';
 import type { Factorisation, Method } from './types.js';
 
 type TfTensor = import('@tensorflow/tfjs').Tensor;
 
 export interface MethodChoice { kept: Method; whitened: Fidelity; svd: Fidelity }
-
-/** For a classifier, top-1 agreement decides (ties: output error); otherwise output error. */
-function better(a: Fidelity, b: Fidelity, classifier: boolean): boolean {
-  if (classifier && a.top1Agreement !== b.top1Agreement) return a.top1Agreement > b.top1Agreement;
-  return a.relativeOutputError < b.relativeOutputError;
-}
 
 /** Which of the two factorisations to keep, judged on the held-out inputs `x`. */
 export async function chooseMethod(modelPath: string, modelTopology: Record<string, unknown>, whitened: Map<string, Factorisation>, svd: Map<string, Factorisation>, x: Tensor): Promise<MethodChoice> {

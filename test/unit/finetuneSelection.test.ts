@@ -1,0 +1,51 @@
+// Held-out choices in a compression job (whitened or plain factors, the distillation
+// temperature, keeping trained weights) share one rule, and the student they judge is in the
+// same (logit) form as its teacher even when the softmax output layer itself is factorised.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { better } from '../../core/compress/fidelity.js';
+import { loadTeacher, studentOf } from '../../core/compress/finetuneTfjs.js';
+import { factorize, ownCopy } from '../../core/compress/factorize.js';
+import { createEngine } from '../../core/engines/select.js';
+import { tfjs } from '../../core/eval/tfjsRuntime.js';
+import { openModel } from '../../core/formats/open.js';
+import { rewriteTopology } from '../../core/formats/tfjsWriter.js';
+import { lowRankMlp } from '../fixtures/tfjsModels.js';
+import { tempDir } from '../helpers/cli.js';
+import { randomMatrix } from '../helpers/random.js';
+
+test('a classifier is judged by top-1 agreement first, output error only on ties; anything else by output error', () => {
+  const f = (top1Agreement: number, relativeOutputError: number) => ({ top1Agreement, relativeOutputError, samples: 100 });
+  // Fine-tuning used to choose by output error alone, here the other way round.
+  assert.equal(better(f(0.94, 0.21), f(0.93, 0.20), true), true);
+  assert.equal(better(f(0.93, 0.20), f(0.94, 0.21), true), false);
+  assert.equal(better(f(0.94, 0.20), f(0.94, 0.21), true), true);
+  assert.equal(better(f(0.94, 0.21), f(0.94, 0.21), true), false);
+  assert.equal(better(f(0.93, 0.20), f(0.94, 0.21), false), true);
+});
+
+test('a factorised softmax output layer is trained and judged on its logits, like the teacher', async () => {
+  const path = await lowRankMlp(tempDir(), 4);
+  const model = await openModel(path);
+  const engine = await createEngine('embedded');
+  const t = await loadTeacher(path);
+  try {
+    const f = await factorize(model, model.layers.find((l) => l.name === 'out')!, 5, engine, {}, ownCopy);
+    const factors = new Map([['out', f]]);
+    const topology = rewriteTopology((model as unknown as { extra: { modelTopology: Record<string, unknown> } }).extra.modelTopology, factors, path);
+    const student = await studentOf(t, topology, factors);
+    const tf = await tfjs();
+    const x = tf.tensor2d(randomMatrix(64, 40, 5), [64, 40]);
+    const [s, logits] = [student.predict(x), t.teacherLogits.predict(x)] as import('@tensorflow/tfjs').Tensor[];
+    // Probabilities are never negative; logits of a random head are, and track the teacher's.
+    assert.ok(s.min().dataSync()[0] < 0, 'student outputs probabilities, not logits');
+    const rel = tf.norm(tf.sub(s, logits)).dataSync()[0] / tf.norm(logits).dataSync()[0];
+    assert.ok(rel < 0.9, `student logits far from the teacher's: ${rel}`);
+    tf.dispose([x, s, logits]);
+    student.dispose();
+  } finally {
+    t.dispose();
+    await engine.close();
+    await model.close();
+  }
+});
