@@ -12,6 +12,7 @@ import { factorsInMemory, loadAll } from './factorSource.js';
 import { FactorSpill } from './factorSpill.js';
 import { finetuneTfjs, heldOut, type FinetuneResult } from './finetuneTfjs.js';
 import { chooseMethod, type MethodChoice } from './guardTfjs.js';
+import { refinementInputs, refinePlan, type Refinement } from './refineTfjs.js';
 import { plainStrategy, relayoutStrategy, whitenedStrategy, withSensitivity, type Strategy } from './strategy.js';
 import { rewriteTopology } from '../formats/tfjsWriter.js';
 import { makePlan, type Goal } from './plan.js';
@@ -61,8 +62,15 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
     const sink = new AtomicOutput(model.files, o.force);
     try {
       // Finished factors wait in a scratch file, not in memory, while later layers are factorised.
-      const factorAll = async (s: Strategy, from: number, share: number): Promise<FactorSource> => {
-        const plan = await makePlan(s.analysis, o.goal);
+      const factorAll = async (s: Strategy, from: number, share: number, refine = false): Promise<FactorSource> => {
+        let plan = await makePlan(s.analysis, o.goal);
+        if (refine) {
+          const topology = (model.extra as { modelTopology: Record<string, unknown> }).modelTopology;
+          const r = await refinePlan(model.path, topology, model.layers, s, plan, refinementInputs(o.calibration!, heldOut(o.calibration!)), stageOf(o, from, share / 2, ''));
+          plan = r.plan;
+          refinement = r.refinement;
+          [from, share] = [from + share / 2, share / 2];
+        }
         // Full rank of the layout the strategy factorises (a re-layout's is its auxiliary matrix's).
         const full = new Map(s.analysis.layers.map((l) => [l.name, Math.min(l.rows, l.cols)]));
         const todo = model.layers.filter((l) => (plan.get(l.name) ?? Infinity) < (full.get(l.name) ?? 0));
@@ -79,7 +87,9 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
       };
       const guarded = o.method === 'whitened' && model.format === 'tfjs-layers';
       const share = (o.finetune ? 0.6 : 0.69) / (guarded ? 2 : 1);
-      let factors = await factorAll(strategy, 0.3, share);
+      // Sensitivity allocation's plan is refined on calibration inputs (refineTfjs.ts).
+      let refinement: Refinement | undefined;
+      let factors = await factorAll(strategy, 0.3, share, allocation === 'sensitivity');
       let methodChoice: MethodChoice | undefined;
       if (guarded && factors.shapes.size) {
         // The plain analysis takes the first half of the plain share, so progress never goes back.
@@ -115,6 +125,7 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
         })),
         source: model.path, output: out, files: [...sink.sizes().keys()], format: model.format, engine: o.engine.description,
         method: o.method ?? 'svd', allocation: methodChoice?.kept === 'svd' && allocation ? 'spectrum' : allocation, methodChoice, finetune,
+        ...(refinement && methodChoice?.kept !== 'svd' ? { refinement } : {}),
       };
       const rep = await sink.file(`${out}.report.json`);
       await rep.write(new TextEncoder().encode(`${JSON.stringify(report, null, 2)}\n`));

@@ -3,6 +3,7 @@ import { DTYPE_BYTES } from '../io/decode.js';
 import type { Model } from '../types.js';
 import type { FinetuneResult } from './finetuneTfjs.js';
 import type { MethodChoice } from './guardTfjs.js';
+import type { Refinement } from './refineTfjs.js';
 import { factorParams, type Allocation, type FactorShape, type Method, type StorageDType } from './types.js';
 
 export interface LayerReport {
@@ -30,6 +31,8 @@ export interface CompressReport {
   /** --method whitened on TF.js layers models: held-out fidelity of whitened and plain factors, and which were written. */
   methodChoice?: MethodChoice;
   finetune?: FinetuneResult;
+  /** Sensitivity allocation's ranks as refined on calibration inputs, with the fidelity before and after. */
+  refinement?: Refinement;
 }
 
 const STORAGE_BYTES: Record<StorageDType, number> = { f32: 4, f16: 2, int8: 1 };

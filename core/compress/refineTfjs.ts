@@ -1,0 +1,100 @@
+// Held-out refinement of a --ratio plan on TF.js layers models. The allocator minimises a
+// proxy (each layer's discarded energy, weighted by its measured sensitivity); at small
+// budgets the proxy misjudges how layers' errors combine through the network, so rank moved
+// from one layer to another at the same parameter count can agree better with the original.
+// A hill climb over such moves, judged on calibration inputs the later held-out checks never
+// see (so the guard and fine-tuning still judge on fresh data), keeps the plan's budget.
+import type { Tensor } from '../eval/tensor.js';
+import { tfjs } from '../eval/tfjsRuntime.js';
+import { rewriteTopology } from '../formats/tfjsWriter.js';
+import type { JobOptions, Layer } from '../types.js';
+import { throwIfAborted } from '../types.js';
+import { ownCopy } from './factorize.js';
+import { better, type Fidelity } from './fidelity.js';
+import { loadTeacher, scoreStudent, studentOf } from './finetuneTfjs.js';
+import type { Strategy } from './strategy.js';
+import type { Factorisation, Plan } from './types.js';
+
+type TfTensor = import('@tensorflow/tfjs').Tensor;
+
+/** Plans tried at most, the starting one included: each costs one pass over the inputs. */
+const MAX_EVALUATIONS = 40;
+/** A move takes this share of a layer's rank (at least one). */
+const STEP = 0.15;
+
+/** Inputs scored: up to this many, just before the held-out 10 % (the whitening moments use the first 5 000). */
+const SCORED = 5000;
+
+/** The calibration inputs the refinement scores on: never the held-out ones. */
+export function refinementInputs(x: Tensor, held: Tensor): Tensor {
+  const n = x.shape[0] - held.shape[0], per = x.data.length / x.shape[0], from = Math.max(0, n - SCORED);
+  return { data: x.data.subarray(from * per, n * per), shape: [n - from, ...x.shape.slice(1)] };
+}
+
+export interface Refinement { before: Fidelity; after: Fidelity; evaluations: number; ranks: Record<string, number> }
+
+/** Rank k of factors computed at a higher rank: an SVD's leading columns of A and rows of B. */
+function truncated(f: Factorisation, k: number): Factorisation {
+  const { rows, cols } = f.layer.matrix;
+  const a = new Float32Array(rows * k);
+  for (let i = 0; i < rows; i++) a.set(f.a.subarray(i * f.rank, i * f.rank + k), i * k);
+  return { ...f, rank: k, a, b: f.b.slice(0, k * cols) };
+}
+
+/**
+ * `plan` with rank moved between its factorised layers where that agrees better with the
+ * original on `x` (fidelity.ts's rule), never above the plan's parameter count.
+ */
+export async function refinePlan(
+  modelPath: string, modelTopology: Record<string, unknown>, layers: Layer[], strategy: Strategy, plan: Plan, x: Tensor, opts: JobOptions = {},
+): Promise<{ plan: Plan; refinement: Refinement }> {
+  const full = (l: Layer): number => Math.min(l.matrix.rows, l.matrix.cols);
+  const todo = layers.filter((l) => (plan.get(l.name) ?? Infinity) < full(l));
+  const cost = (l: Layer): number => l.matrix.rows + l.matrix.cols;
+  // Each layer's factors once, at the highest rank a move may give it.
+  const cap = new Map(todo.map((l) => [l.name, Math.min(full(l) - 1, 2 * plan.get(l.name)! + 8)]));
+  const widest = new Map<string, Factorisation>();
+  for (const l of todo) widest.set(l.name, await strategy.factor(l, cap.get(l.name)!, ownCopy));
+
+  const tf = await tfjs();
+  const t = await loadTeacher(modelPath);
+  const xs = tf.tensor(x.data, x.shape);
+  const target = t.teacher.predict(xs, { batchSize: 1024 }) as TfTensor;
+  let evaluations = 0;
+  const score = async (ranks: Map<string, number>): Promise<Fidelity> => {
+    throwIfAborted(opts.signal);
+    evaluations++;
+    const factors = new Map(todo.map((l) => [l.name, truncated(widest.get(l.name)!, ranks.get(l.name)!)]));
+    const student = await studentOf(t, rewriteTopology(modelTopology, factors, modelPath), factors);
+    try {
+      return scoreStudent(tf, t, student, xs, target);
+    } finally {
+      student.dispose();
+    }
+  };
+  try {
+    let ranks = new Map(todo.map((l) => [l.name, plan.get(l.name)!]));
+    const before = await score(ranks);
+    let best = before;
+    // First improvement: any pair's move that does better is taken, and the search starts over.
+    for (let improved = true; improved && evaluations < MAX_EVALUATIONS;) {
+      improved = false;
+      for (const from of todo) {
+        for (const to of todo) {
+          if (from === to || evaluations >= MAX_EVALUATIONS || improved) continue;
+          const give = Math.max(1, Math.round(STEP * ranks.get(from.name)!));
+          const take = Math.floor((give * cost(from)) / cost(to));
+          if (take < 1 || ranks.get(from.name)! - give < 1 || ranks.get(to.name)! + take > cap.get(to.name)!) continue;
+          const candidate = new Map(ranks).set(from.name, ranks.get(from.name)! - give).set(to.name, ranks.get(to.name)! + take);
+          const f = await score(candidate);
+          opts.progress?.report(evaluations / MAX_EVALUATIONS, 'refining ranks on calibration inputs');
+          if (better(f, best, t.softmax)) { ranks = candidate; best = f; improved = true; }
+        }
+      }
+    }
+    return { plan: new Map([...plan, ...ranks]), refinement: { before, after: best, evaluations, ranks: Object.fromEntries(ranks) } };
+  } finally {
+    tf.dispose([xs, target]);
+    t.dispose();
+  }
+}
