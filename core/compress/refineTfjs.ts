@@ -5,17 +5,13 @@
 // A hill climb over such moves, judged on calibration inputs the later held-out checks never
 // see (so the guard and fine-tuning still judge on fresh data), keeps the plan's budget.
 import type { Tensor } from '../eval/tensor.js';
-import { tfjs } from '../eval/tfjsRuntime.js';
-import { rewriteTopology } from '../formats/tfjsWriter.js';
 import type { JobOptions, Layer } from '../types.js';
 import { throwIfAborted } from '../types.js';
 import { ownCopy } from './factorize.js';
 import { better, type Fidelity } from './fidelity.js';
-import { loadTeacher, scoreStudent, studentOf } from './finetuneTfjs.js';
+import { withJudge } from './judgeTfjs.js';
 import type { Strategy } from './strategy.js';
 import type { Factorisation, Plan } from './types.js';
-
-type TfTensor = import('@tensorflow/tfjs').Tensor;
 
 /** Plans tried at most, the starting one included: each costs one pass over the inputs. */
 const MAX_EVALUATIONS = 40;
@@ -56,23 +52,13 @@ export async function refinePlan(
   const widest = new Map<string, Factorisation>();
   for (const l of todo) widest.set(l.name, await strategy.factor(l, cap.get(l.name)!, ownCopy));
 
-  const tf = await tfjs();
-  const t = await loadTeacher(modelPath);
-  const xs = tf.tensor(x.data, x.shape);
-  const target = t.teacher.predict(xs, { batchSize: 1024 }) as TfTensor;
-  let evaluations = 0;
-  const score = async (ranks: Map<string, number>): Promise<Fidelity> => {
-    throwIfAborted(opts.signal);
-    evaluations++;
-    const factors = new Map(todo.map((l) => [l.name, truncated(widest.get(l.name)!, ranks.get(l.name)!)]));
-    const student = await studentOf(t, rewriteTopology(modelTopology, factors, modelPath), factors);
-    try {
-      return scoreStudent(tf, t, student, xs, target);
-    } finally {
-      student.dispose();
-    }
-  };
-  try {
+  return withJudge(modelPath, modelTopology, x, async (judge) => {
+    let evaluations = 0;
+    const score = (ranks: Map<string, number>): Promise<Fidelity> => {
+      throwIfAborted(opts.signal);
+      evaluations++;
+      return judge.score(new Map(todo.map((l) => [l.name, truncated(widest.get(l.name)!, ranks.get(l.name)!)])));
+    };
     let ranks = new Map(todo.map((l) => [l.name, plan.get(l.name)!]));
     const before = await score(ranks);
     let best = before;
@@ -88,13 +74,10 @@ export async function refinePlan(
           const candidate = new Map(ranks).set(from.name, ranks.get(from.name)! - give).set(to.name, ranks.get(to.name)! + take);
           const f = await score(candidate);
           opts.progress?.report(evaluations / MAX_EVALUATIONS, 'refining ranks on calibration inputs');
-          if (better(f, best, t.softmax)) { ranks = candidate; best = f; improved = true; }
+          if (better(f, best, judge.classifier)) { ranks = candidate; best = f; improved = true; }
         }
       }
     }
     return { plan: new Map([...plan, ...ranks]), refinement: { before, after: best, evaluations, ranks: Object.fromEntries(ranks) } };
-  } finally {
-    tf.dispose([xs, target]);
-    t.dispose();
-  }
+  });
 }

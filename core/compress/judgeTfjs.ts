@@ -1,0 +1,37 @@
+// Scores factorisations of a TF.js layers model against the original on fixed inputs: the
+// original is loaded and run once, each candidate is built as it would be written and run.
+import type { Tensor } from '../eval/tensor.js';
+import { tfjs } from '../eval/tfjsRuntime.js';
+import { rewriteTopology } from '../formats/tfjsWriter.js';
+import type { Fidelity } from './fidelity.js';
+import { loadTeacher, scoreStudent, studentOf } from './finetuneTfjs.js';
+import type { Factorisation } from './types.js';
+
+type TfTensor = import('@tensorflow/tfjs').Tensor;
+
+export interface Judge {
+  score(factors: Map<string, Factorisation>): Promise<Fidelity>;
+  /** The model is a softmax classifier (fidelity.ts's rule then weighs top-1 agreement first). */
+  classifier: boolean;
+}
+
+export async function withJudge<T>(modelPath: string, modelTopology: Record<string, unknown>, x: Tensor, fn: (judge: Judge) => Promise<T>): Promise<T> {
+  const tf = await tfjs();
+  const t = await loadTeacher(modelPath);
+  const xs = tf.tensor(x.data, x.shape);
+  const target = t.teacher.predict(xs, { batchSize: 1024 }) as TfTensor;
+  const score = async (factors: Map<string, Factorisation>): Promise<Fidelity> => {
+    const student = await studentOf(t, rewriteTopology(modelTopology, factors, modelPath), factors);
+    try {
+      return scoreStudent(tf, t, student, xs, target);
+    } finally {
+      student.dispose();
+    }
+  };
+  try {
+    return await fn({ score, classifier: t.softmax });
+  } finally {
+    tf.dispose([xs, target]);
+    t.dispose();
+  }
+}
