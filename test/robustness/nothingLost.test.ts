@@ -178,7 +178,8 @@ test('a full disk fails the job non-zero and leaves no partial output', { skip: 
   if (mounted.status !== 0) { t.skip(`mount refused: ${mounted.stderr}`); return; }
   try {
     const r = run(f, ['compress', f.model, '--ratio', '0.9', '--engine', 'wasm', '-o', join(small, 'out.safetensors')]);
-    assert.notEqual(r.code, 0, 'a job that could not write its output fails');
+    const df = spawnSync('df', ['-k', small], { encoding: 'utf8' }).stdout;
+    assert.notEqual(r.code, 0, `a job that could not write its output fails (stdout ${r.stdout.slice(-300)}; stderr ${r.stderr.slice(-300)}; ${df}; ${listing(small).join(' ')})`);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.deepEqual(listing(small), [], 'no partial output or temporary on the full disk');
   } finally {
