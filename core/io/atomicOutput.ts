@@ -37,8 +37,7 @@ export class AtomicOutput implements OutputSink {
     return {
       path: finalPath,
       write: async (chunk) => {
-        let off = 0;
-        while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
+        await writeAll(fh, chunk, null, finalPath);
         p.bytes += chunk.length;
       },
     };
@@ -55,7 +54,7 @@ export class AtomicOutput implements OutputSink {
         // The offset is taken before any await, so overlapping appends never share bytes.
         const at = end;
         end += bytes.length;
-        for (let off = 0; off < bytes.length;) off += (await fh.write(bytes, off, bytes.length - off, at + off)).bytesWritten;
+        await writeAll(fh, bytes, at, finalPath);
         return at;
       },
       read: async (offset, into) => {
@@ -91,6 +90,20 @@ export class AtomicOutput implements OutputSink {
       await s.fh.close().catch(() => undefined);
       await rm(s.path, { force: true });
     }
+  }
+}
+
+/**
+ * Writes all of `bytes` at `position` (null: the file's current position). A failure names
+ * the output it was writing for: the system's message ("ENOSPC: no space left on device,
+ * write") names no file, and a scratch file's name means nothing to the user.
+ */
+async function writeAll(fh: FileHandle, bytes: Uint8Array, position: number | null, output: string): Promise<void> {
+  try {
+    for (let off = 0; off < bytes.length;) off += (await fh.write(bytes, off, bytes.length - off, position === null ? null : position + off)).bytesWritten;
+  } catch (e) {
+    const { code, message } = e as NodeJS.ErrnoException;
+    throw new Error(`${output}: cannot write${code ? ` (${code})` : ''}: ${message.replace(/^[A-Z]+: /, '')}`);
   }
 }
 

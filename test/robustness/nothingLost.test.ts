@@ -181,6 +181,7 @@ test('a full disk fails the job non-zero and leaves no partial output', { skip: 
     const df = spawnSync('df', ['-k', small], { encoding: 'utf8' }).stdout;
     assert.notEqual(r.code, 0, `a job that could not write its output fails (stdout ${r.stdout.slice(-300)}; stderr ${r.stderr.slice(-300)}; ${df}; ${listing(small).join(' ')})`);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.ok(r.stderr.includes(`${join(small, 'out.safetensors')}: cannot write (ENOSPC)`), `names the output and the problem: ${r.stderr}`);
     assert.deepEqual(listing(small), [], 'no partial output or temporary on the full disk');
   } finally {
     spawnSync('umount', [small]);
