@@ -103,7 +103,7 @@ async function writeAll(fh: FileHandle, bytes: Uint8Array, position: number | nu
     for (let off = 0; off < bytes.length;) off += (await fh.write(bytes, off, bytes.length - off, position === null ? null : position + off)).bytesWritten;
   } catch (e) {
     const { code, message } = e as NodeJS.ErrnoException;
-    throw new Error(`${output}: cannot write${code ? ` (${code})` : ''}: ${message.replace(/^[A-Z]+: /, '')}`);
+    throw new Error(`${output}: cannot write${code ? ` (${code})` : ''}: ${message.replace(/^[A-Z]+: /, '')}`, { cause: e });
   }
 }
 
