@@ -1,5 +1,5 @@
 // One layer's truncated SVD turned into the two factors a writer stores.
-import type { Engine } from '../engines/engine.js';
+import type { Engine, TruncatedSvd } from '../engines/engine.js';
 import type { JobOptions, Layer, Model } from '../types.js';
 import type { Factorisation } from './types.js';
 import { withLayerBuffer } from '../io/layerBuffers.js';
@@ -13,7 +13,25 @@ export type KeepFactors<T> = (f: Factorisation) => Promise<T>;
 /** Keeps the factors in arrays of their own. */
 export const ownCopy: KeepFactors<Factorisation> = async (f) => ({ ...f, a: f.a.slice(), b: f.b.slice() });
 
-/** A = U_k·√Σ_k (rows×k), B = √Σ_k·V_kᵀ (k×cols): balanced, so both quantise alike. */
+/** A = U_k·√Σ_k (rows×k), B = √Σ_k·V_kᵀ (k×cols), made in place from U and Vᵀ: balanced, so both quantise alike. */
+export function balanced({ u, s, vt }: TruncatedSvd, rows: number, cols: number): { a: Float32Array; b: Float32Array } {
+  const k = s.length;
+  for (let j = 0; j < k; j++) {
+    const r = Math.sqrt(s[j]);
+    for (let i = 0; i < rows; i++) u[i * k + j] *= r;
+    for (let c = 0; c < cols; c++) vt[j * cols + c] *= r;
+  }
+  return { a: u, b: vt };
+}
+
+/** ‖W − W_k‖_F / ‖W‖_F when W_k keeps the singular values `kept` of W's `total` energy (Σ w²). */
+export function truncationError(kept: ArrayLike<number>, total: number): number {
+  let e = 0;
+  for (let i = 0; i < kept.length; i++) e += kept[i] * kept[i];
+  return total > 0 ? Math.sqrt(Math.max(0, total - e) / total) : 0;
+}
+
+/** The layer's rank-`rank` factors (balanced), handed to `keep`. */
 export async function factorize<T>(model: Model, layer: Layer, rank: number, engine: Engine, opts: JobOptions, keep: KeepFactors<T>): Promise<T> {
   const { rows, cols } = layer.matrix;
   const k = Math.max(1, Math.min(rank, rows, cols));
@@ -23,17 +41,8 @@ export async function factorize<T>(model: Model, layer: Layer, rank: number, eng
     let total = 0;
     for (let i = 0; i < stored.data.length; i++) total += stored.data[i] * stored.data[i];
     const finish = async (into: Float32Array): Promise<T> => {
-      const { u, s, vt } = await engine.truncatedSvd({ data: stored.data, rows: stored.rows, cols: stored.cols, transposed: stored.transposed }, k, { ...opts, into });
-      // U (rows×k) and Vᵀ (k×cols) become A and B in place.
-      for (let j = 0; j < k; j++) {
-        const r = Math.sqrt(s[j]);
-        for (let i = 0; i < rows; i++) u[i * k + j] *= r;
-        for (let c = 0; c < cols; c++) vt[j * cols + c] *= r;
-      }
-      let kept = 0;
-      for (let j = 0; j < k; j++) kept += s[j] * s[j];
-      const relativeError = total > 0 ? Math.sqrt(Math.max(0, total - kept) / total) : 0;
-      return keep({ layer, rank: k, a: u, b: vt, relativeError });
+      const svd = await engine.truncatedSvd({ data: stored.data, rows: stored.rows, cols: stored.cols, transposed: stored.transposed }, k, { ...opts, into });
+      return keep({ layer, rank: k, ...balanced(svd, rows, cols), relativeError: truncationError(svd.s, total) });
     };
     // The factors overwrite the layer in its buffer when they fit, which they do whenever they
     // save parameters; otherwise they get a shared buffer of their own.

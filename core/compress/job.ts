@@ -18,7 +18,7 @@ import { rewriteTopology } from '../formats/tfjsWriter.js';
 import { makePlan, type Goal } from './plan.js';
 import { lanesFor, mapInLanes } from '../lanes.js';
 import { predictBytes, storageName, type CompressReport } from './report.js';
-import type { Allocation, FactorSource, Method, StorageDType } from './types.js';
+import type { Allocation, FactorSource, Method, Plan, StorageDType } from './types.js';
 
 export interface CompressOptions extends JobOptions {
   goal: Goal;
@@ -62,15 +62,7 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
     const sink = new AtomicOutput(model.files, o.force);
     try {
       // Finished factors wait in a scratch file, not in memory, while later layers are factorised.
-      const factorAll = async (s: Strategy, from: number, share: number, refine = false): Promise<FactorSource> => {
-        let plan = await makePlan(s.analysis, o.goal);
-        if (refine) {
-          const topology = (model.extra as { modelTopology: Record<string, unknown> }).modelTopology;
-          const r = await refinePlan(model.path, topology, model.layers, s, plan, refinementInputs(o.calibration!, heldOut(o.calibration!)), stageOf(o, from, share / 2, ''));
-          plan = r.plan;
-          refinement = r.refinement;
-          [from, share] = [from + share / 2, share / 2];
-        }
+      const factorAll = async (s: Strategy, plan: Plan, from: number, share: number): Promise<FactorSource> => {
         // Full rank of the layout the strategy factorises (a re-layout's is its auxiliary matrix's).
         const full = new Map(s.analysis.layers.map((l) => [l.name, Math.min(l.rows, l.cols)]));
         const todo = model.layers.filter((l) => (plan.get(l.name) ?? Infinity) < (full.get(l.name) ?? 0));
@@ -86,17 +78,22 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
         return spill.inOrder(names);
       };
       const guarded = o.method === 'whitened' && model.format === 'tfjs-layers';
+      const topology = model.format === 'tfjs-layers' ? (model.extra as { modelTopology: Record<string, unknown> }).modelTopology : undefined;
+      const held = o.calibration && heldOut(o.calibration);
       const share = (o.finetune ? 0.6 : 0.69) / (guarded ? 2 : 1);
-      // Sensitivity allocation's plan is refined on calibration inputs (refineTfjs.ts).
+      let plan = await makePlan(strategy.analysis, o.goal);
+      // Sensitivity allocation's plan is refined on calibration inputs (refineTfjs.ts), in the first half of its share.
       let refinement: Refinement | undefined;
-      let factors = await factorAll(strategy, 0.3, share, allocation === 'sensitivity');
+      if (allocation === 'sensitivity') {
+        ({ plan, refinement } = await refinePlan(model.path, topology!, model.layers, strategy, plan, refinementInputs(o.calibration!, held!), stageOf(o, 0.3, share / 2, '')));
+      }
+      let factors = await factorAll(strategy, plan, refinement ? 0.3 + share / 2 : 0.3, refinement ? share / 2 : share);
       let methodChoice: MethodChoice | undefined;
       if (guarded && factors.shapes.size) {
         // The plain analysis takes the first half of the plain share, so progress never goes back.
-        const plainAnalysis = stageOf(o, 0.3 + share, share / 2, 'analysing for plain SVD: ');
-        const svd = await factorAll(await plainStrategy(model, o.engine, plainAnalysis, o.analysis), 0.3 + 1.5 * share, share / 2);
-        const topology = (model.extra as { modelTopology: Record<string, unknown> }).modelTopology;
-        methodChoice = await chooseMethod(model.path, topology, await loadAll(factors), await loadAll(svd), heldOut(o.calibration!));
+        const plain = await plainStrategy(model, o.engine, stageOf(o, 0.3 + share, share / 2, 'analysing for plain SVD: '), o.analysis);
+        const svd = await factorAll(plain, await makePlan(plain.analysis, o.goal), 0.3 + 1.5 * share, share / 2);
+        methodChoice = await chooseMethod(model.path, topology!, await loadAll(factors), await loadAll(svd), held!);
         if (methodChoice.kept === 'svd') factors = svd;
       }
       let finetune: FinetuneResult | undefined;
@@ -104,8 +101,7 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
       if (o.finetune && factors.shapes.size) {
         // Fine-tuning trains every factor at once, so they all come back into memory.
         const trained = await loadAll(factors);
-        const topology = rewriteTopology((model.extra as { modelTopology: Record<string, unknown> }).modelTopology, trained, model.path);
-        finetune = await finetuneTfjs(model.path, topology, trained, o.calibration!, {
+        finetune = await finetuneTfjs(model.path, rewriteTopology(topology!, trained, model.path), trained, o.calibration!, {
           steps: o.finetune, ...stageOf(o, 0.9, 0.09),
         }, retrained);
         factors = factorsInMemory(trained);

@@ -7,7 +7,7 @@ import type { Tensor } from '../eval/tensor.js';
 import { stageOf, type JobOptions, type Layer, type Model, type StoredMatrix } from '../types.js';
 import { inputMoments } from './calibrate.js';
 import { cumulativeEnergy, rankForEnergy } from '../ranks/ranks.js';
-import { factorize, type KeepFactors } from './factorize.js';
+import { balanced, factorize, truncationError, type KeepFactors } from './factorize.js';
 import { tfjsSensitivity } from './sensitivityTfjs.js';
 import { choleskyWithJitter, whitenedFactors, whitenWeight } from './whiten.js';
 import { relayoutShape, toAuxiliary } from './relayout.js';
@@ -122,25 +122,11 @@ export async function relayoutStrategy(model: Model, engine: Engine, opts: JobOp
         engine.truncatedSvd({ data: toAuxiliary(w, p, q), rows: p, cols: q }, rank, opts),
         engine.spectrum({ data: w, rows, cols }, opts),
       ]);
-      const k = svd.s.length;
-      for (let j = 0; j < k; j++) {
-        const r = Math.sqrt(svd.s[j]);
-        for (let i = 0; i < p; i++) svd.u[i * k + j] *= r;
-        for (let c = 0; c < q; c++) svd.vt[j * q + c] *= r;
-      }
+      const k = svd.s.length, total = w.reduce((sum, x) => sum + x * x, 0);
       return keep({
-        layer, rank: k, a: svd.u, b: svd.vt, relativeError: discarded(svd.s, energyOf(w)),
-        layout: { p, q, plainRelativeError: discarded(plain.subarray(0, Math.floor(k * (p + q) / (rows + cols))), energyOf(w)) },
+        layer, rank: k, ...balanced(svd, p, q), relativeError: truncationError(svd.s, total),
+        layout: { p, q, plainRelativeError: truncationError(plain.subarray(0, Math.floor(k * (p + q) / (rows + cols))), total) },
       });
     }),
   };
-}
-
-const energyOf = (w: Float32Array): number => w.reduce((sum, x) => sum + x * x, 0);
-
-/** ‖W − W_k‖_F / ‖W‖_F when W_k keeps the singular values `kept` of W's `total` energy. */
-function discarded(kept: ArrayLike<number>, total: number): number {
-  let e = 0;
-  for (let i = 0; i < kept.length; i++) e += kept[i] * kept[i];
-  return total > 0 ? Math.sqrt(Math.max(0, total - e) / total) : 0;
 }

@@ -51,7 +51,7 @@ export interface FactorSource {
   readonly shapes: ReadonlyMap<string, FactorShape>;
   /**
    * The layer's factors. A writer done with each layer once written can pass `into` (at least
-   * rank·(rows + cols) floats, reused layer after layer: fresh arrays per layer were collected
+   * factorParams(shape) floats, reused layer after layer: fresh arrays per layer were collected
    * too late to help the peak); a source may ignore it and return arrays of its own.
    */
   load(name: string, into?: Float32Array): Promise<Factorisation>;

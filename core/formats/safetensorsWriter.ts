@@ -8,7 +8,7 @@
 // F16 or BF16 (the source's precision unless asked otherwise); int8 factors are I8 with one
 // F32 scale per rank component (`p.0.weight_scale`, `p.1.weight_scale`), which the helper
 // folds back in. Untouched tensors are copied byte for byte, streamed from the source.
-import type { Factorisation, FactorShape, FactorSource, OutputFile, OutputSink, WriteOptions, Writer } from '../compress/types.js';
+import { factorParams, type Factorisation, type FactorShape, type FactorSource, type OutputFile, type OutputSink, type WriteOptions, type Writer } from '../compress/types.js';
 import { DTYPE_BYTES, transpose } from '../io/decode.js';
 import { withReusedBuffer } from '../io/layerBuffers.js';
 import type { DType } from '../types.js';
@@ -68,15 +68,15 @@ export async function writeSafetensorsFile(
   const entries: Entry[] = [];
   // Entries are written one after another, so one buffer holds the factors of the layer being
   // written (read back) and, after them, the transpose being written.
-  const shapes = [...factors.shapes.values()].map((f) => ({ factors: f.rank * (f.layer.matrix.rows + f.layer.matrix.cols), side: f.rank * Math.max(f.layer.matrix.rows, f.layer.matrix.cols) }));
-  const factorsEnd = Math.max(0, ...shapes.map((x) => x.factors));
+  const shapes = [...factors.shapes.values()];
+  const factorsEnd = Math.max(0, ...shapes.map(factorParams));
   let space: Float32Array = new Float32Array(0);
   const loaded = (n: number): Float32Array => space.subarray(0, n);
   const scratch = (n: number): Float32Array => space.subarray(factorsEnd, factorsEnd + n);
   for (const t of tensors) {
     const f = byWeight.get(t.name);
     if (f) {
-      const { meta, entry } = factorEntry(path, t, f, () => factors.load(f.layer.name, loaded(f.rank * (f.layer.matrix.rows + f.layer.matrix.cols))), opts, scratch);
+      const { meta, entry } = factorEntry(path, t, f, () => factors.load(f.layer.name, loaded(factorParams(f))), opts, scratch);
       layers[f.layer.name] = meta;
       entries.push(entry);
     } else {
@@ -105,7 +105,7 @@ export async function writeSafetensorsFile(
   new DataView(len.buffer).setBigUint64(0, BigInt(padded.length), true);
   await file.write(len);
   await file.write(padded);
-  await withReusedBuffer(factorsEnd + Math.max(0, ...shapes.map((x) => x.side)), async (buffer) => {
+  await withReusedBuffer(factorsEnd + Math.max(0, ...shapes.map((f) => f.rank * Math.max(f.layer.matrix.rows, f.layer.matrix.cols))), async (buffer) => {
     space = buffer;
     for (const e of entries) await e.write(file);
   });
