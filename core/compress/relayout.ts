@@ -5,8 +5,9 @@
 // use. Storage is k·(p+q) for a rank-k X. Since reshaping is a fixed permutation of entries,
 // the best rank-k X for the m·n real entries is (up to the < q padding entries, set to zero)
 // the truncated SVD of W laid out as p×q: Eckart–Young again, on the other layout.
-// No standard TF.js layers op re-lays a product out, so this is analysis-only: it reports
-// the approximation a format with Reshape could store (see bench/quality).
+// ONNX graphs rebuild the weight with standard operators (`--method relayout`, strategy.ts and
+// onnxRewrite.ts); no TF.js layers op re-lays a product out, so there relayoutApproximation
+// only measures it (bench/quality writes the approximated weights densely).
 import type { Engine } from '../engines/engine.js';
 import type { JobOptions } from '../types.js';
 
