@@ -130,15 +130,27 @@ test('explorer right-click → Reducible: Compress Model… writes the reduced f
   assert.ok(report.compressedParams <= 0.51 * report.originalParams, `kept ${report.compressedParams} of ${report.originalParams} params`);
 }));
 
-/** Polls `probe` until it returns something other than undefined; fails with `what` after `timeout` ms. */
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeout = 30_000): Promise<T> {
+/**
+ * Polls `probe` until it returns something other than undefined; fails with `what` after
+ * `timeout` ms, adding what `seen` says the workbench showed then (CI keeps only the log).
+ */
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeout = 30_000, seen?: () => Promise<string>): Promise<T> {
   const deadline = Date.now() + timeout;
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+    if (Date.now() >= deadline) assert.fail(`timed out waiting for ${what}${seen ? `; ${await seen().catch((e: unknown) => String(e))}` : ''}`);
     await wb.page.waitForTimeout(250);
   }
+}
+
+/** The editor tabs, and what the visible panel's header and table show. */
+async function panelSeen(): Promise<string> {
+  const tabs = await wb.page.locator('.tabs-container .tab').evaluateAll((ts) => ts.map((t) => t.getAttribute('aria-label') ?? t.textContent));
+  const panel = wb.webview();
+  const header = await panel.locator('header').innerText({ timeout: 2000 }).catch(() => '(no header)');
+  const rows = await panel.locator('table.layers tbody tr').count().catch(() => -1);
+  return `tabs: ${tabs.join(' | ')}; webviews: ${await wb.page.locator('iframe.webview').count()}; panel header: ${JSON.stringify(header)}; rows: ${rows}`;
 }
 
 test('tradeoff panel: open the example, move the budget, Compress at the panel\'s precision (measured bytes within 2 % of predicted, fidelity as `reducible evaluate` gives it), Export plan, restored after a reload', { skip: noClient, timeout: 600_000 }, (t) => scenario(t, async () => {
@@ -161,7 +173,7 @@ test('tradeoff panel: open the example, move the budget, Compress at the panel\'
   const names = await until('the panel to list the layers', async () => {
     const found = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-name')));
     return found.length === ws.denseLayers.length ? found : undefined;
-  }, 150_000);
+  }, 150_000, panelSeen);
   assert.deepEqual(names, ws.denseLayers);
   await panel.locator('header [role=status]', { hasText: 'Analysis complete' }).waitFor();
   const ranks = () => rows.evaluateAll((trs) => trs.map((tr) => Number(tr.getAttribute('data-rank'))));
@@ -269,7 +281,7 @@ test('tradeoff panel: open the example, move the budget, Compress at the panel\'
   const restored = await until('the restored panel to list its layers', async () => {
     const found = await rows.evaluateAll((trs) => trs.map((tr) => Number(tr.getAttribute('data-rank')))).catch(() => []);
     return found.length === names.length ? found : undefined;
-  }, 150_000);
+  }, 150_000, panelSeen);
   assert.deepEqual(restored, after);
   assert.equal(await field.inputValue(), '30.0');
 }));
