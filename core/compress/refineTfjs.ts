@@ -60,6 +60,8 @@ export async function refinePlan(
       return judge.score(new Map(todo.map((l) => [l.name, truncated(widest.get(l.name)!, ranks.get(l.name)!)])));
     };
     let ranks = new Map(todo.map((l) => [l.name, plan.get(l.name)!]));
+    const params = (r: Map<string, number>): number => todo.reduce((s, l) => s + r.get(l.name)! * cost(l), 0);
+    const budget = params(ranks);
     const before = await score(ranks);
     let best = before;
     // First improvement: any pair's move that does better is taken, and the search starts over.
@@ -69,7 +71,8 @@ export async function refinePlan(
         for (const to of todo) {
           if (from === to || evaluations >= MAX_EVALUATIONS || improved) continue;
           const give = Math.max(1, Math.round(STEP * ranks.get(from.name)!));
-          const take = Math.floor((give * cost(from)) / cost(to));
+          // What earlier moves left unspent goes with this one, so moves do not wear the budget down.
+          const take = Math.floor((budget - params(ranks) + give * cost(from)) / cost(to));
           if (take < 1 || ranks.get(from.name)! - give < 1 || ranks.get(to.name)! + take > cap.get(to.name)!) continue;
           const candidate = new Map(ranks).set(from.name, ranks.get(from.name)! - give).set(to.name, ranks.get(to.name)! + take);
           const f = await score(candidate);

@@ -144,6 +144,27 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
+/**
+ * Waits for the panel's table to list `count` layers. A webview whose page never rendered
+ * (no header after 40 s: its frame's resources did not load, which the workbench, not the
+ * extension, serves) is reloaded once, saying so in the log; a page that rendered but got no
+ * analysis fails as it is.
+ */
+async function panelRows<T>(what: string, read: () => Promise<T[]>, count: number): Promise<T[]> {
+  const rendered = () => wb.webview().locator('header').count().catch(() => 0);
+  let reloadAt: number | undefined = Date.now() + 40_000;
+  return until(what, async () => {
+    const found = await read().catch(() => []);
+    if (found.length === count) return found;
+    if (reloadAt !== undefined && Date.now() > reloadAt && await rendered() === 0) {
+      console.log(`e2e: the panel's page had not rendered after 40 s (${await panelSeen()}); reloading webviews`);
+      reloadAt = undefined;
+      await wb.runCommand('Developer: Reload Webviews');
+    }
+    return undefined;
+  }, 150_000, panelSeen);
+}
+
 /** The editor tabs, and what the visible panel's header and table show. */
 async function panelSeen(): Promise<string> {
   const tabs = await wb.page.locator('.tabs-container .tab').evaluateAll((ts) => ts.map((t) => t.getAttribute('aria-label') ?? t.textContent));
@@ -170,10 +191,7 @@ test('tradeoff panel: open the example, move the budget, Compress at the panel\'
   const panel = wb.webview();
   const rows = panel.locator('table.layers tbody tr');
   // The table lists the model's real layers once the server's analysis arrives.
-  const names = await until('the panel to list the layers', async () => {
-    const found = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-name')));
-    return found.length === ws.denseLayers.length ? found : undefined;
-  }, 150_000, panelSeen);
+  const names = await panelRows('the panel to list the layers', () => rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-name'))), ws.denseLayers.length);
   assert.deepEqual(names, ws.denseLayers);
   await panel.locator('header [role=status]', { hasText: 'Analysis complete' }).waitFor();
   const ranks = () => rows.evaluateAll((trs) => trs.map((tr) => Number(tr.getAttribute('data-rank'))));
@@ -278,10 +296,7 @@ test('tradeoff panel: open the example, move the budget, Compress at the panel\'
   await wb.runCommand('Developer: Reload Window');
   await reloaded;
   await wb.page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
-  const restored = await until('the restored panel to list its layers', async () => {
-    const found = await rows.evaluateAll((trs) => trs.map((tr) => Number(tr.getAttribute('data-rank')))).catch(() => []);
-    return found.length === names.length ? found : undefined;
-  }, 150_000, panelSeen);
+  const restored = await panelRows('the restored panel to list its layers', () => rows.evaluateAll((trs) => trs.map((tr) => Number(tr.getAttribute('data-rank')))), names.length);
   assert.deepEqual(restored, after);
   assert.equal(await field.inputValue(), '30.0');
 }));

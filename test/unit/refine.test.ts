@@ -36,6 +36,9 @@ test('refinement moves rank between layers within the plan\'s parameters and nev
       return s + (k < Math.min(l.matrix.rows, l.matrix.cols) ? k * (l.matrix.rows + l.matrix.cols) : l.matrix.rows * l.matrix.cols);
     }, 0);
     assert.ok(params(refined) <= params(plan), `${params(refined)} > ${params(plan)}`);
+    // Moves spend what earlier ones left over: less than one rank of a factorised layer stays unspent.
+    const rankCost = Math.max(...model.layers.filter((l) => r.ranks[l.name] !== undefined).map((l) => l.matrix.rows + l.matrix.cols));
+    assert.ok(params(plan) - params(refined) < rankCost, `${params(plan) - params(refined)} params unspent`);
     assert.ok(!better(r.before, r.after, true), `after ${JSON.stringify(r.after)} worse than before ${JSON.stringify(r.before)}`);
     assert.ok(r.evaluations >= 2 && r.evaluations <= 40);
     assert.equal(r.before.samples, scored.shape[0]);
