@@ -104,7 +104,13 @@ test('fine-tuning trains the factors and the layers left dense, and keeps them o
     // The dense head is trained too, under its stored names.
     assert.deepEqual([...good.retrained.keys()].sort(), ['out/bias', 'out/kernel']);
     assert.notDeepEqual(good.retrained.get('out/kernel'), headKernel);
-    const wild = await tune(1e4); // diverges
+    assert.equal(good.r.learningRate, 1e-2);
+    // Too high a rate knocks the student away from its teacher; a tenth of it does not.
+    const high = await tune(1);
+    assert.equal(high.r.discarded, undefined, JSON.stringify(high.r));
+    assert.equal(high.r.learningRate, 0.1);
+    assert.ok(better(high.r.after, high.r.before, true));
+    const wild = await tune(1e4); // diverges, and so does a tenth of it
     assert.ok(wild.r.discarded, JSON.stringify(wild.r));
     assert.ok(!better(wild.r.discarded, wild.r.before, true));
     assert.deepEqual(wild.r.after, wild.r.before);
