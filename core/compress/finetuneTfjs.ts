@@ -22,7 +22,9 @@
 // 99.15 %, at 2e-4 at 99.45 %. So training that ends no better than its start is tried again,
 // from the same start, at a tenth of the rate (BACKOFF), before the start is kept.
 import type { Tensor } from '../eval/tensor.js';
+import { extname } from 'node:path';
 import { tfjs, tfjsFiles } from '../eval/tfjsRuntime.js';
+import { loadKerasWithTopology } from '../formats/kerasTfjs.js';
 import { throwIfAborted, type JobOptions } from '../types.js';
 import { better, type Fidelity } from './fidelity.js';
 import type { Factorisation } from './types.js';
@@ -51,6 +53,8 @@ export interface FinetuneOptions extends JobOptions {
   learningRate?: number;
   /** Softmax temperature of the distillation loss (softmax classifiers only); absent tries each of TEMPERATURES. */
   temperature?: number;
+  /** Train the layers left dense too (default); false trains the factor layers only, for writers that write nothing else. */
+  trainDense?: boolean;
   seed?: number;
 }
 
@@ -118,13 +122,19 @@ export interface Teacher {
   dispose(): void;
 }
 
+/** A TF.js layers model.json, or a Keras file built in TF.js as `evaluate` runs it, with its topology. */
+async function layersModel(path: string): Promise<{ model: LayersModel; topology: object }> {
+  if (['.h5', '.keras'].includes(extname(path).toLowerCase())) return loadKerasWithTopology(path);
+  const { json, handler } = await tfjsFiles(path);
+  return { model: await (await tfjs()).loadLayersModel(handler), topology: json.modelTopology as object };
+}
+
 export async function loadTeacher(modelPath: string): Promise<Teacher> {
   const tf = await tfjs();
-  const { json, handler } = await tfjsFiles(modelPath);
-  const teacher = await tf.loadLayersModel(handler);
+  const { model: teacher, topology } = await layersModel(modelPath);
   const outName = teacher.layers[teacher.layers.length - 1].name;
   const softmax = teacher.getLayer(outName).getConfig().activation === 'softmax';
-  const teacherLogits = softmax ? await build(tf, withLogitOutput(json.modelTopology as object, outName)) : teacher;
+  const teacherLogits = softmax ? await build(tf, withLogitOutput(topology, outName)) : teacher;
   if (teacherLogits !== teacher) for (const l of teacherLogits.layers) if (l.weights.length) l.setWeights(teacher.getLayer(l.name).getWeights());
   return { teacher, teacherLogits, softmax, dispose: () => { for (const m of new Set([teacher, teacherLogits])) m.dispose(); } };
 }
@@ -179,9 +189,10 @@ export async function finetuneTfjs(modelPath: string, topology: object, factors:
     const convTrainable = tf.getKernel('Conv2DBackpropFilter', tf.getBackend()) !== undefined;
     const frozen: string[] = [];
     for (const layer of student.layers) {
-      if (!layer.weights.length || convTrainable || layer.getClassName() === 'Dense') continue;
+      const factor = /_(u|v)$/.test(layer.name);
+      if (!layer.weights.length || (factor || o.trainDense !== false) && (convTrainable || layer.getClassName() === 'Dense')) continue;
       layer.trainable = false;
-      if (/_(u|v)$/.test(layer.name)) frozen.push(layer.name);
+      if (factor) frozen.push(layer.name);
     }
     const n = x.shape[0];
     const held = heldOut(x).shape[0];

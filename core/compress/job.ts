@@ -3,6 +3,8 @@ import { resolve } from 'node:path';
 import type { Analysis } from '../analysis.js';
 import type { Engine } from '../engines/engine.js';
 import { openModel } from '../formats/open.js';
+import { KerasModel } from '../formats/keras.js';
+import { kerasTopology } from '../formats/kerasTfjs.js';
 import type { StoredModel } from '../formats/storedModel.js';
 import { defaultOutput, WRITERS } from '../formats/writers.js';
 import { AtomicOutput } from '../io/atomicOutput.js';
@@ -45,7 +47,8 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
     const out = resolve(o.out ?? defaultOutput(model.path, writer.ext));
     if (model.files.includes(out)) throw new InputError(out, 'output path is the input model; choose another -o');
     if ((o.method === 'whitened' || o.finetune) && !o.calibration) throw new InputError(path, `${o.method === 'whitened' ? '--method whitened' : '--finetune'} needs --calibration inputs`);
-    if (o.finetune && model.format !== 'tfjs-layers') throw new InputError(path, `--finetune is available for TF.js layers models (this is ${model.format})`);
+    const keras = model instanceof KerasModel;
+    if (o.finetune && model.format !== 'tfjs-layers' && !keras) throw new InputError(path, `--finetune is available for TF.js layers and Keras models (this is ${model.format})`);
     // Only a --ratio budget is allocated across layers; other goals fix each layer's rank alone.
     const allocation = o.goal.kind === 'ratio' ? o.allocation ?? (o.method === 'whitened' && model.format === 'tfjs-layers' ? 'sensitivity' : 'spectrum') : undefined;
     if (allocation === 'sensitivity' && !o.calibration) throw new InputError(path, 'sensitivity allocation needs --calibration inputs');
@@ -78,7 +81,8 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
         return spill.inOrder(names);
       };
       const guarded = o.method === 'whitened' && model.format === 'tfjs-layers';
-      const topology = model.format === 'tfjs-layers' ? (model.extra as { modelTopology: Record<string, unknown> }).modelTopology : undefined;
+      const topology = model.format === 'tfjs-layers' ? (model.extra as { modelTopology: Record<string, unknown> }).modelTopology
+        : keras ? kerasTopology(model) : undefined;
       const held = o.calibration && heldOut(o.calibration);
       const share = (o.finetune ? 0.6 : 0.69) / (guarded ? 2 : 1);
       let plan = await makePlan(strategy.analysis, o.goal);
@@ -101,8 +105,9 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
       if (o.finetune && factors.shapes.size) {
         // Fine-tuning trains every factor at once, so they all come back into memory.
         const trained = await loadAll(factors);
+        // The Keras writer writes factors and their biases; layers left dense keep their stored weights.
         finetune = await finetuneTfjs(model.path, rewriteTopology(topology!, trained, model.path), trained, o.calibration!, {
-          steps: o.finetune, ...stageOf(o, 0.9, 0.09),
+          steps: o.finetune, trainDense: !keras, ...stageOf(o, 0.9, 0.09),
         }, retrained);
         factors = factorsInMemory(trained);
       }

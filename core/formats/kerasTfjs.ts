@@ -11,15 +11,21 @@ import { openModel } from './open.js';
 
 type Json = Record<string, unknown>;
 
-export async function loadKerasInTfjs(path: string): Promise<LayersModel> {
+/** The Keras file's model as a TF.js layers topology (`{model_config}`), as modelFromJSON reads it. */
+export function kerasTopology(keras: KerasModel): Json {
+  return { model_config: keras.format === 'keras' ? asKeras2(keras.extra.config as Json) : keras.extra.config };
+}
+
+/** The Keras model and its topology in TF.js form (kerasTopology). */
+export async function loadKerasWithTopology(path: string): Promise<{ model: LayersModel; topology: Json }> {
   const tf = await tfjs();
   const keras = await openModel(path);
   try {
     if (!(keras instanceof KerasModel)) throw new InputError(path, 'not a Keras model');
-    const config = keras.format === 'keras' ? asKeras2(keras.extra.config as Json) : keras.extra.config;
+    const topology = kerasTopology(keras);
     let model: LayersModel;
     try {
-      model = await tf.models.modelFromJSON({ modelTopology: { model_config: config } } as unknown as io.ModelJSON);
+      model = await tf.models.modelFromJSON({ modelTopology: topology } as unknown as io.ModelJSON);
     } catch (e) {
       throw new InputError(path, `TF.js cannot build this model (${(e as Error).message.split('\n')[0]})`);
     }
@@ -31,10 +37,14 @@ export async function loadKerasInTfjs(path: string): Promise<LayersModel> {
       layer.setWeights(values);
       tf.dispose(values);
     }
-    return model;
+    return { model, topology };
   } finally {
     await keras.close();
   }
+}
+
+export async function loadKerasInTfjs(path: string): Promise<LayersModel> {
+  return (await loadKerasWithTopology(path)).model;
 }
 
 export async function kerasInputShape(path: string): Promise<(number | null)[]> {
