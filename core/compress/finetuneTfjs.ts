@@ -22,11 +22,10 @@
 // 99.15 %, at 2e-4 at 99.45 %. So training that ends no better than its start is tried again,
 // from the same start, at a tenth of the rate (BACKOFF), before the start is kept.
 import type { Tensor } from '../eval/tensor.js';
-import { extname } from 'node:path';
-import { tfjs, tfjsFiles } from '../eval/tfjsRuntime.js';
-import { loadKerasWithTopology } from '../formats/kerasTfjs.js';
+import { tfjs } from '../eval/tfjsRuntime.js';
 import { throwIfAborted, type JobOptions } from '../types.js';
 import { better, type Fidelity } from './fidelity.js';
+import { layersModel } from './layersModel.js';
 import type { Factorisation } from './types.js';
 
 type Tf = Awaited<ReturnType<typeof tfjs>>;
@@ -120,13 +119,6 @@ export interface Teacher {
   teacher: LayersModel; teacherLogits: LayersModel;
   softmax: boolean;
   dispose(): void;
-}
-
-/** A TF.js layers model.json, or a Keras file built in TF.js as `evaluate` runs it, with its topology. */
-async function layersModel(path: string): Promise<{ model: LayersModel; topology: object }> {
-  if (['.h5', '.keras'].includes(extname(path).toLowerCase())) return loadKerasWithTopology(path);
-  const { json, handler } = await tfjsFiles(path);
-  return { model: await (await tfjs()).loadLayersModel(handler), topology: json.modelTopology as object };
 }
 
 export async function loadTeacher(modelPath: string): Promise<Teacher> {

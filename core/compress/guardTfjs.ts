@@ -1,7 +1,7 @@
 // Whitening minimises each layer's own output error on the calibration inputs; that usually,
 // not always, lowers the model's output error (ReLUs, later layers and the softmax weigh the
 // layers' errors differently, and the allocation moves parameters between layers). So
-// `--method whitened` on a TF.js layers model also factorises with plain SVD at the same goal,
+// `--method whitened` on a model run in TF.js (TF.js layers, Keras) also factorises with plain SVD at the same goal,
 // runs both on the held-out calibration inputs, and keeps whichever agrees better with the
 // original model (fidelity.ts's rule, which fine-tuning's choices use too): whitened is then
 // never worse than plain on held-out data.

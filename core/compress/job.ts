@@ -13,6 +13,7 @@ import type { Tensor } from '../eval/tensor.js';
 import { factorsInMemory, loadAll } from './factorSource.js';
 import { FactorSpill } from './factorSpill.js';
 import { finetuneTfjs, heldOut, type FinetuneResult } from './finetuneTfjs.js';
+import { runsInTfjs } from './layersModel.js';
 import { chooseMethod, type MethodChoice } from './guardTfjs.js';
 import { refinementInputs, refinePlan, type Refinement } from './refineTfjs.js';
 import { plainStrategy, relayoutStrategy, whitenedStrategy, withSensitivity, type Strategy } from './strategy.js';
@@ -47,12 +48,13 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
     const out = resolve(o.out ?? defaultOutput(model.path, writer.ext));
     if (model.files.includes(out)) throw new InputError(out, 'output path is the input model; choose another -o');
     if ((o.method === 'whitened' || o.finetune) && !o.calibration) throw new InputError(path, `${o.method === 'whitened' ? '--method whitened' : '--finetune'} needs --calibration inputs`);
-    const keras = model instanceof KerasModel;
-    if (o.finetune && model.format !== 'tfjs-layers' && !keras) throw new InputError(path, `--finetune is available for TF.js layers and Keras models (this is ${model.format})`);
+    // The steps that run the model (sensitivity, the guard, the refinement, fine-tuning) run it in TF.js.
+    const keras = model instanceof KerasModel, inTfjs = runsInTfjs(model.format);
+    if (o.finetune && !inTfjs) throw new InputError(path, `--finetune is available for TF.js layers and Keras models (this is ${model.format})`);
     // Only a --ratio budget is allocated across layers; other goals fix each layer's rank alone.
-    const allocation = o.goal.kind === 'ratio' ? o.allocation ?? (o.method === 'whitened' && model.format === 'tfjs-layers' ? 'sensitivity' : 'spectrum') : undefined;
+    const allocation = o.goal.kind === 'ratio' ? o.allocation ?? (o.method === 'whitened' && inTfjs ? 'sensitivity' : 'spectrum') : undefined;
     if (allocation === 'sensitivity' && !o.calibration) throw new InputError(path, 'sensitivity allocation needs --calibration inputs');
-    if (allocation === 'sensitivity' && model.format !== 'tfjs-layers') throw new InputError(path, `sensitivity allocation is available for TF.js layers models (this is ${model.format})`);
+    if (allocation === 'sensitivity' && !inTfjs) throw new InputError(path, `sensitivity allocation is available for TF.js layers and Keras models (this is ${model.format})`);
     // Analysis takes the first 0.3 of the job's progress; measuring sensitivity, its last third.
     const analysing = stageOf(o, 0, allocation === 'sensitivity' ? 0.2 : 0.3, 'analysing: ');
     if (o.method === 'relayout' && model.format !== 'onnx') {
@@ -80,7 +82,7 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
         // Writers and the report list layers in the model's order.
         return spill.inOrder(names);
       };
-      const guarded = o.method === 'whitened' && model.format === 'tfjs-layers';
+      const guarded = o.method === 'whitened' && inTfjs;
       const topology = model.format === 'tfjs-layers' ? (model.extra as { modelTopology: Record<string, unknown> }).modelTopology
         : keras ? kerasTopology(model) : undefined;
       const held = o.calibration && heldOut(o.calibration);

@@ -1,4 +1,4 @@
-// Held-out refinement of a --ratio plan on TF.js layers models. The allocator minimises a
+// Held-out refinement of a --ratio plan on models run in TF.js (TF.js layers, Keras). The allocator minimises a
 // proxy (each layer's discarded energy, weighted by its measured sensitivity); at small
 // budgets the proxy misjudges how layers' errors combine through the network, so rank moved
 // from one layer to another at the same parameter count can agree better with the original.

@@ -1,11 +1,12 @@
-// How much each layer's approximation error reaches a TF.js layers model's output, measured
+// How much each layer's approximation error reaches the model's output (run in TF.js), measured
 // on calibration inputs. A layer's spectrum says how much of *its own* output (or weight) a
 // rank discards; the model output can amplify or absorb that error depending on what follows
 // (ReLUs, later layers, the softmax). The global allocator weights each layer's discarded
 // energy share by this gain, so it spends parameters where the model output needs them.
 import type { Tensor } from '../eval/tensor.js';
-import { loadTfjsLayersModel, tfjs } from '../eval/tfjsRuntime.js';
+import { tfjs } from '../eval/tfjsRuntime.js';
 import { throwIfAborted, type JobOptions } from '../types.js';
+import { layersModel } from './layersModel.js';
 
 interface SensitivityProbe {
   name: string;
@@ -25,7 +26,7 @@ const SENSITIVITY_SAMPLES = 2000;
  */
 export async function tfjsSensitivity(modelPath: string, probes: SensitivityProbe[], x: Tensor, opts: JobOptions = {}): Promise<Map<string, number>> {
   const tf = await tfjs();
-  const model = await loadTfjsLayersModel(modelPath);
+  const { model } = await layersModel(modelPath);
   const n = Math.min(x.shape[0], SENSITIVITY_SAMPLES);
   const per = x.data.length / x.shape[0];
   const xs = tf.tensor(x.data.subarray(0, n * per), [n, ...x.shape.slice(1)]);

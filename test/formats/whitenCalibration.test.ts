@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { inputMoments } from '../../core/compress/calibrate.js';
 import { onnxInputMoments } from '../../core/compress/calibrateOnnx.js';
 import type { InputMoments } from '../../core/compress/moments.js';
+import type { CompressReport } from '../../core/compress/report.js';
 import { inputsFromFile } from '../../core/eval/evaluate.js';
 import { readOnnx } from '../../core/formats/onnx.js';
 import { encodeNpy } from '../../core/io/npy.js';
@@ -118,6 +119,24 @@ for (const c of CASES) {
     assert.deepEqual(readdirSync(dir).sort(), ['plan.json', ...methods.flatMap((m) => [`${m}.${c.ext}`, `${m}.${c.ext}.report.json`])].sort());
   });
 }
+
+test('a Keras file at --ratio gets what TF.js layers models get: sensitivity allocation, its refinement and the whitened/plain guard', () => {
+  for (const file of ['mlp.h5', 'mlp.keras']) {
+    const out = join(tempDir(), `whitened-${file}`);
+    const r = cli('compress', join(keras, file), '--ratio', '0.5', '--method', 'whitened', '--calibration', at('calib.npy'), '-o', out, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as CompressReport;
+    assert.ok(report.methodChoice, `${file}: no whitened/plain choice`);
+    assert.equal(report.allocation, report.methodChoice.kept === 'whitened' ? 'sensitivity' : 'spectrum');
+    if (report.methodChoice.kept === 'whitened') {
+      assert.ok(report.refinement, `${file}: no refinement`);
+      assert.deepEqual(Object.fromEntries(report.layers.map((l) => [l.name, l.rank])), report.refinement.ranks);
+    }
+    assert.ok(report.compressedParams <= 0.5 * report.originalParams + 1);
+    const e = cli('evaluate', join(keras, file), out, '--inputs', at('heldout.npy'), '--json');
+    assert.equal(e.code, 0, e.stderr);
+  }
+});
 
 test('onnx exported by PyTorch with a fixed batch of 1: the Gemm is whitened, convs keep plain SVD', () => {
   const dir = tempDir();
