@@ -49,7 +49,11 @@ export async function tfjsInputMoments(modelPath: string, layers: string[], x: T
       if (input.shape.length !== 2 && !(input.shape.length === 4 && layer.getClassName() === 'Conv2D')) throw new InputError(modelPath, `layer ${name}: whitening supports Dense layers on 2-D inputs and Conv2D layers`);
       return input;
     });
-    const probe = tf.model({ inputs: model.inputs, outputs: inputs });
+    // Layers fed by one tensor (branches off one layer) share a probe output: TF.js refuses a
+    // model that lists an output twice.
+    const unique = [...new Set(inputs)];
+    const output = inputs.map((t) => unique.indexOf(t));
+    const probe = tf.model({ inputs: model.inputs, outputs: unique });
     // A Conv2D layer's samples are its input patches; a Dense layer's are its input rows.
     const samples = layers.map((name, i) => (inputs[i].shape.length === 4
       ? patchRows(tf, model.getLayer(name).getConfig(), inputs[i].shape[3] as number)
@@ -63,9 +67,8 @@ export async function tfjsInputMoments(modelPath: string, layers: string[], x: T
       tf.tidy(() => {
         const xb = tf.tensor(x.data.subarray(start * per, end * per), [end - start, ...x.shape.slice(1)]);
         const outs = probe.predict(xb) as import('@tensorflow/tfjs').Tensor | import('@tensorflow/tfjs').Tensor[];
-        (Array.isArray(outs) ? outs : [outs]).forEach((out, i) => {
-          acc[i].addSamples(samples[i].rows(out).dataSync() as Float32Array);
-        });
+        const list = Array.isArray(outs) ? outs : [outs];
+        acc.forEach((a, i) => a.addSamples(samples[i].rows(list[output[i]]).dataSync() as Float32Array));
       });
       opts.progress?.report(end / n, 'calibration statistics');
     }

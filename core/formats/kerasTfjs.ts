@@ -34,8 +34,14 @@ export async function loadKerasWithTopology(path: string): Promise<{ model: Laye
       const names = weights.get(layer.name) ?? [];
       if (names.length !== layer.weights.length) throw new InputError(path, `layer ${layer.name} has ${names.length} weights in the file, TF.js expects ${layer.weights.length}`);
       const values = await Promise.all(names.map(async (n) => tf.tensor(await keras.readTensor(n), keras.tensor(n).shape)));
-      layer.setWeights(values);
-      tf.dispose(values);
+      try {
+        layer.setWeights(values);
+      } catch (e) {
+        // e.g. a grouped convolution: TF.js builds the layer without `groups`, so its kernel's shape differs.
+        throw new InputError(path, `TF.js cannot load layer ${layer.name}'s weights (${(e as Error).message.split('\n')[0]})`);
+      } finally {
+        tf.dispose(values);
+      }
     }
     return { model, topology };
   } finally {

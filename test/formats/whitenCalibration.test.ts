@@ -138,6 +138,22 @@ test('a Keras file at --ratio gets what TF.js layers models get: sensitivity all
   }
 });
 
+test('Keras: layers branching off one tensor are whitened; a model TF.js cannot load (grouped convolution) is refused in one line naming the file', () => {
+  const out = join(tempDir(), 'branches.h5');
+  const r = cli('compress', join(keras, 'branches.h5'), '--ratio', '0.5', '--method', 'whitened', '--calibration', at('calib.npy'), '-o', out, '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as CompressReport;
+  // dense_b and dense_d both read dense_a's output.
+  assert.ok(['dense_b', 'dense_d'].every((n) => report.layers.some((l) => l.name === n)), JSON.stringify(report.layers));
+  assert.equal(cli('evaluate', join(keras, 'branches.h5'), out, '--inputs', at('heldout.npy'), '--json').code, 0);
+  for (const args of [['compress', '--ratio', '0.5', '--method', 'whitened', '--calibration', at('calib.npy'), '-o', join(tempDir(), 'c.h5')], ['evaluate']]) {
+    const model = join(keras, 'convnet.h5');
+    const c = cli(args[0], model, ...(args[0] === 'evaluate' ? [model] : args.slice(1)));
+    assert.equal(c.code, 2, c.stderr);
+    assert.match(c.stderr.trim(), /^reducible: [^\n]*convnet\.h5: TF\.js cannot load layer grouped's weights \([^\n]*\)$/);
+  }
+});
+
 test('onnx exported by PyTorch with a fixed batch of 1: the Gemm is whitened, convs keep plain SVD', () => {
   const dir = tempDir();
   const model = join(makeFixtures('test/fixtures/make_onnx.py'), 'cnn.onnx');
