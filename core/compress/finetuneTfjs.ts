@@ -52,8 +52,8 @@ export interface FinetuneOptions extends JobOptions {
   learningRate?: number;
   /** Softmax temperature of the distillation loss (softmax classifiers only); absent tries each of TEMPERATURES. */
   temperature?: number;
-  /** Train the layers left dense too (default); false trains the factor layers only, for writers that write nothing else. */
-  trainDense?: boolean;
+  /** The stored name of a layer's `index`-th weight, for `retrained`; absent: TF.js's own name, as a model.json manifest lists it. */
+  storedName?: (layer: string, index: number) => string;
   seed?: number;
 }
 
@@ -181,10 +181,9 @@ export async function finetuneTfjs(modelPath: string, topology: object, factors:
     const convTrainable = tf.getKernel('Conv2DBackpropFilter', tf.getBackend()) !== undefined;
     const frozen: string[] = [];
     for (const layer of student.layers) {
-      const factor = /_(u|v)$/.test(layer.name);
-      if (!layer.weights.length || (factor || o.trainDense !== false) && (convTrainable || layer.getClassName() === 'Dense')) continue;
+      if (!layer.weights.length || convTrainable || layer.getClassName() === 'Dense') continue;
       layer.trainable = false;
-      if (factor) frozen.push(layer.name);
+      if (/_(u|v)$/.test(layer.name)) frozen.push(layer.name);
     }
     const n = x.shape[0];
     const held = heldOut(x).shape[0];
@@ -245,7 +244,9 @@ export async function finetuneTfjs(modelPath: string, topology: object, factors:
       const m = /^(.*)_(u|v)$/.exec(layer.name);
       const f = m ? factors.get(m[1]) : undefined;
       if (!f) {
-        for (const w of layer.trainableWeights) retrained.set(w.originalName, w.read().dataSync() as Float32Array);
+        for (const w of layer.trainableWeights) {
+          retrained.set(o.storedName?.(layer.name, layer.weights.indexOf(w)) ?? w.originalName, w.read().dataSync() as Float32Array);
+        }
         continue;
       }
       const [kernel, bias] = layer.getWeights();

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Analysis } from '../analysis.js';
 import type { Engine } from '../engines/engine.js';
 import { openModel } from '../formats/open.js';
-import { KerasModel } from '../formats/keras.js';
+import { KerasModel, weightsByLayer } from '../formats/keras.js';
 import { kerasTopology } from '../formats/kerasTfjs.js';
 import type { StoredModel } from '../formats/storedModel.js';
 import { defaultOutput, WRITERS } from '../formats/writers.js';
@@ -107,9 +107,10 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
       if (o.finetune && factors.shapes.size) {
         // Fine-tuning trains every factor at once, so they all come back into memory.
         const trained = await loadAll(factors);
-        // The Keras writer writes factors and their biases; layers left dense keep their stored weights.
+        // A Keras file's weights are HDF5 datasets, in the order TF.js holds them (kerasTfjs.ts).
+        const stored = keras ? weightsByLayer(model) : undefined;
         finetune = await finetuneTfjs(model.path, rewriteTopology(topology!, trained, model.path), trained, o.calibration!, {
-          steps: o.finetune, trainDense: !keras, ...stageOf(o, 0.9, 0.09),
+          steps: o.finetune, storedName: stored && ((layer, i) => stored.get(layer)![i]), ...stageOf(o, 0.9, 0.09),
         }, retrained);
         factors = factorsInMemory(trained);
       }

@@ -44,7 +44,7 @@ export async function writeKeras(model: StoredModel, factors: FactorSource, out:
   const dir = await mkdtemp(join(tmpdir(), 'reducible-keras-out-'));
   try {
     const weights = join(dir, 'weights.h5');
-    const builder = new Builder(out, model.extra.h5);
+    const builder = new Builder(out, model.extra.h5, opts.retrained);
     const dst = await openH5(weights, 'w', out);
     try {
       if (model.format === 'keras-h5') await writeLegacy(builder, model.extra.h5.root, dst, splits, model.extra.config, config);
@@ -52,6 +52,8 @@ export async function writeKeras(model: StoredModel, factors: FactorSource, out:
     } finally {
       dst.close();
     }
+    const unknown = [...opts.retrained?.keys() ?? []].filter((name) => !builder.retrainedWritten.has(name));
+    if (unknown.length) throw new Error(`retrained tensors ${unknown.join(', ')} are not in ${model.path}`);
     await applyHalfPatches(weights, builder.halves);
     if (model.format === 'keras-h5') await pipe(fileChunks(weights), file);
     else await writeKerasArchive(file, archiveEntries(model, config, weights));
@@ -201,10 +203,15 @@ async function writeV3(b: Builder, src: H5Group, dst: File, splits: Map<string, 
 
 // ---- HDF5 copying -------------------------------------------------------------------------
 
-/** Builds the output file: copies what is kept, writes the factors, remembers float16 stand-ins. */
+/**
+ * Builds the output file: copies what is kept (with the values fine-tuning gave the layers left
+ * dense, stored at their own precision), writes the factors, remembers float16 stand-ins.
+ */
 class Builder {
   readonly halves: HalfPatch[] = [];
-  constructor(readonly out: string, private readonly src: RemoteH5) {}
+  /** Names in `retrained` written so far. */
+  readonly retrainedWritten = new Set<string>();
+  constructor(readonly out: string, private readonly src: RemoteH5, private readonly retrained?: ReadonlyMap<string, Float32Array>) {}
 
   /** Writes a dataset at `path` below `group`, creating the groups on the way. */
   put(group: Group, path: string, t: Stored): void {
@@ -230,7 +237,9 @@ class Builder {
     if (ds?.kind !== 'dataset') throw new InputError(this.out, `weight ${srcPath} is missing from the source file`);
     const { dtype, shape } = ds;
     if (!dtype || !shape) throw new InputError(this.out, `cannot copy ${ds.path}: its element type is not a plain number`);
-    const bytes = await this.src.read(ds.path, shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[dtype]);
+    const trained = this.retrained?.get(ds.path.replace(/^\//, ''));
+    if (trained) this.retrainedWritten.add(ds.path.replace(/^\//, ''));
+    const bytes = trained ? encode(trained, dtype, shape, this.out).bytes : await this.src.read(ds.path, shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[dtype]);
     this.put(dst, name, { bytes, dtype, shape });
     this.copyAttrs(ds, dst.get(name) as Dataset, []);
   }

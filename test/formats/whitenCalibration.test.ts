@@ -14,6 +14,8 @@ import type { InputMoments } from '../../core/compress/moments.js';
 import type { CompressReport } from '../../core/compress/report.js';
 import { inputsFromFile } from '../../core/eval/evaluate.js';
 import { readOnnx } from '../../core/formats/onnx.js';
+import { openModel } from '../../core/formats/open.js';
+import type { StoredModel } from '../../core/formats/storedModel.js';
 import { encodeNpy } from '../../core/io/npy.js';
 import { cli, makeFixtures, tempDir } from '../helpers/cli.js';
 import { python } from '../helpers/python.js';
@@ -135,6 +137,40 @@ test('a Keras file at --ratio gets what TF.js layers models get: sensitivity all
     assert.ok(report.compressedParams <= 0.5 * report.originalParams + 1);
     const e = cli('evaluate', join(keras, file), out, '--inputs', at('heldout.npy'), '--json');
     assert.equal(e.code, 0, e.stderr);
+  }
+});
+
+test('Keras fine-tuning trains the layers left dense too, written at their own names and precision', async () => {
+  for (const file of ['mlp.h5', 'mlp.keras']) {
+    const dir = tempDir();
+    const plan = join(dir, 'plan.json');
+    writeFileSync(plan, JSON.stringify({ layers: { dense: 12 } }));
+    const error: Record<string, number> = {};
+    for (const [method, extra] of [['whitened', []], ['finetuned', ['--finetune', '300']]] as const) {
+      const out = join(dir, `${method}.${file.split('.')[1]}`);
+      const r = cli('compress', join(keras, file), '--ranks', plan, '--method', 'whitened', '--calibration', at('calib.npy'), ...extra, '-o', out, '--json');
+      assert.equal(r.code, 0, r.stderr);
+      const e = cli('evaluate', join(keras, file), out, '--inputs', at('heldout.npy'), '--json');
+      assert.equal(e.code, 0, e.stderr);
+      error[method] = JSON.parse(e.stdout).relativeOutputError;
+      if (method !== 'finetuned') continue;
+      const [before, after] = [await openModel(join(keras, file)), await openModel(out)] as StoredModel[];
+      try {
+        // dense_2 was left dense: the output holds it under its own name, trained, at its stored dtype.
+        const [w0, w1] = [before, after].map((m) => {
+          const layer = m.layers.find((x) => x.name === 'dense_2');
+          assert.ok(layer, `${m.path}: no dense_2`);
+          return m.tensor(layer.weight);
+        });
+        assert.equal(w1.name, w0.name);
+        assert.equal(w1.dtype, w0.dtype);
+        assert.notDeepEqual(await after.readTensor(w1.name), await before.readTensor(w0.name), `${file}: dense_2 was not trained`);
+      } finally {
+        await before.close();
+        await after.close();
+      }
+    }
+    assert.ok(error.finetuned < error.whitened, `${file}: held-out relative output error: fine-tuned ${error.finetuned} vs whitened ${error.whitened}`);
   }
 });
 
