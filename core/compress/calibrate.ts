@@ -7,7 +7,6 @@
 // inputs already give whitened factors as good as 60 000 do (measured on Fashion-MNIST),
 // while distillation (finetuneTfjs) keeps gaining from every input, so callers pass them all.
 import type { Tensor } from '../eval/tensor.js';
-import { loadKerasInTfjs } from '../formats/kerasTfjs.js';
 import type { StoredModel } from '../formats/storedModel.js';
 import { InputError, type JobOptions, type Model } from '../types.js';
 import { onnxInputMoments } from './calibrateOnnx.js';
@@ -21,8 +20,7 @@ export async function inputMoments(model: Model, all: Tensor, opts: JobOptions):
   const calibration: Tensor = { data: all.data.subarray(0, n * (all.data.length / all.shape[0])), shape: [n, ...all.shape.slice(1)] };
   const covered = (): string[] => model.layers.filter((l) => (l.kind === 'dense' || l.kind === 'conv2d') && l.factorisable).map((l) => l.name);
   switch (model.format) {
-    case 'tfjs-layers': return tfjsInputMoments(model.path, covered(), calibration, opts);
-    case 'keras-h5': case 'keras': return tfjsInputMoments(model.path, covered(), calibration, opts, loadKerasInTfjs);
+    case 'tfjs-layers': case 'keras-h5': case 'keras': return tfjsInputMoments(model.path, covered(), calibration, opts);
     case 'onnx': return onnxInputMoments(model as StoredModel, calibration, opts);
     default: throw new InputError(model.path, `--method whitened is available for ONNX, Keras and TF.js layers models (this is ${model.format})`);
   }

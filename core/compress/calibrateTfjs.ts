@@ -2,11 +2,11 @@
 // inputs: C_l = X_lᵀX_l / N accumulated batch by batch in f64, never holding all activations.
 // For a Conv2D layer X_l holds its input *patches* (im2col: one row per output position, in the
 // kernel's (kh, kw, cin) order), so y = patch·W exactly as for Dense and whitening is the same.
-// Keras files come here too, through the TF.js model their config builds (`load`).
-import type { LayersModel } from '@tensorflow/tfjs';
+// Keras files come here too, through the TF.js model their config builds (layersModel.ts).
 import type { Tensor } from '../eval/tensor.js';
-import { loadTfjsLayersModel, tfjs } from '../eval/tfjsRuntime.js';
+import { tfjs } from '../eval/tfjsRuntime.js';
 import { InputError, throwIfAborted, type JobOptions } from '../types.js';
+import { layersModel } from './layersModel.js';
 import { MomentAccumulator, type InputMoments } from './moments.js';
 
 type Tf = Awaited<ReturnType<typeof tfjs>>;
@@ -38,9 +38,9 @@ function patchRows(tf: Tf, config: object, cin: number): { dim: number; rows: (t
   };
 }
 
-export async function tfjsInputMoments(modelPath: string, layers: string[], x: Tensor, opts: JobOptions = {}, load: (path: string) => Promise<LayersModel> = loadTfjsLayersModel, batch = 500): Promise<Map<string, InputMoments>> {
+export async function tfjsInputMoments(modelPath: string, layers: string[], x: Tensor, opts: JobOptions = {}, batch = 500): Promise<Map<string, InputMoments>> {
   const tf = await tfjs();
-  const model = await load(modelPath);
+  const { model } = await layersModel(modelPath);
   try {
     const inputs = layers.map((name) => {
       const layer = model.getLayer(name);

@@ -49,16 +49,12 @@ export async function loadKerasWithTopology(path: string): Promise<{ model: Laye
   }
 }
 
-export async function loadKerasInTfjs(path: string): Promise<LayersModel> {
-  return (await loadKerasWithTopology(path)).model;
-}
-
 export async function kerasInputShape(path: string): Promise<(number | null)[]> {
-  return inputShape(await loadKerasInTfjs(path));
+  return inputShape((await loadKerasWithTopology(path)).model);
 }
 
 export async function runKeras(path: string, input: Tensor): Promise<Tensor> {
-  return predict(await loadKerasInTfjs(path), input);
+  return predict((await loadKerasWithTopology(path)).model, input);
 }
 
 function flatten(model: LayersModel): layers.Layer[] {

@@ -237,8 +237,10 @@ class Builder {
     if (ds?.kind !== 'dataset') throw new InputError(this.out, `weight ${srcPath} is missing from the source file`);
     const { dtype, shape } = ds;
     if (!dtype || !shape) throw new InputError(this.out, `cannot copy ${ds.path}: its element type is not a plain number`);
-    const trained = this.retrained?.get(ds.path.replace(/^\//, ''));
-    if (trained) this.retrainedWritten.add(ds.path.replace(/^\//, ''));
+    // Named as the Keras reader names tensors: the dataset's path without its leading slash.
+    const stored = ds.path.replace(/^\//, '');
+    const trained = this.retrained?.get(stored);
+    if (trained) this.retrainedWritten.add(stored);
     const bytes = trained ? encode(trained, dtype, shape, this.out).bytes : await this.src.read(ds.path, shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[dtype]);
     this.put(dst, name, { bytes, dtype, shape });
     this.copyAttrs(ds, dst.get(name) as Dataset, []);
