@@ -38,10 +38,14 @@ export async function tfjsSensitivity(modelPath: string, probes: SensitivityProb
       throwIfAborted(opts.signal);
       if (!(p.discarded > 1e-12)) { out.set(p.name, 1); continue; }
       const layer = model.getLayer(p.name);
-      const original = layer.getWeights();
-      layer.setWeights([tf.tensor(p.approx, original[0].shape), ...original.slice(1)]);
+      // getWeights() hands out the layer's variables themselves, which setWeights overwrites: the
+      // original values are copied, or every later probe would run with this layer approximated too.
+      const original = layer.getWeights().map((w) => w.clone());
+      const approx = tf.tensor(p.approx, original[0].shape);
+      layer.setWeights([approx, ...original.slice(1)]);
       const err2 = tf.tidy(() => tf.sum(tf.square(tf.sub(model.predict(xs, { batchSize: 1000 }) as import('@tensorflow/tfjs').Tensor, reference))).dataSync()[0]);
       layer.setWeights(original);
+      tf.dispose([approx, ...original]);
       out.set(p.name, refNorm2 > 0 ? err2 / refNorm2 / p.discarded : 1);
     }
     return out;

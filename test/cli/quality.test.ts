@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { better, type Fidelity } from '../../core/compress/fidelity.js';
 import { cli, tempDir } from '../helpers/cli.js';
 
 const EX = 'examples/fashion-mnist';
@@ -42,12 +43,11 @@ test('--method whitened writes whichever of whitened and plain SVD factors agree
   assert.equal(job.progress.at(-1), 1);
   const r = job.report as {
     layers: { name: string; rank: number }[]; allocation: string;
-    methodChoice: { kept: string; whitened: { top1Agreement: number; relativeOutputError: number; samples: number }; svd: { top1Agreement: number; relativeOutputError: number } };
+    methodChoice: { kept: string; whitened: Fidelity; svd: Fidelity };
   };
   const { kept, whitened, svd } = r.methodChoice;
   assert.equal(whitened.samples, 500, 'the last 10 % of the 5 000 calibration inputs');
-  const svdBetter = svd.top1Agreement > whitened.top1Agreement || (svd.top1Agreement === whitened.top1Agreement && svd.relativeOutputError < whitened.relativeOutputError);
-  assert.equal(kept, svdBetter ? 'svd' : 'whitened', JSON.stringify(r.methodChoice));
+  assert.equal(kept, better(svd, whitened, true) ? 'svd' : 'whitened', JSON.stringify(r.methodChoice));
   if (kept === 'svd') {
     assert.deepEqual(r.layers.map((l) => [l.name, l.rank]), plain.layers.map((l) => [l.name, l.rank]));
     assert.equal(r.allocation, 'spectrum');

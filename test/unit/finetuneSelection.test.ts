@@ -14,11 +14,16 @@ import { lowRankMlp } from '../fixtures/tfjsModels.js';
 import { tempDir } from '../helpers/cli.js';
 import { randomMatrix } from '../helpers/random.js';
 
-test('a classifier is judged by top-1 agreement first, output error only on ties; anything else by output error', () => {
-  const f = (top1Agreement: number, relativeOutputError: number) => ({ top1Agreement, relativeOutputError, samples: 100 });
-  // Fine-tuning used to choose by output error alone, here the other way round.
+test('a classifier is judged by top-1 agreement where it differs beyond noise, otherwise by output error; anything else by output error', () => {
+  const f = (top1Agreement: number, relativeOutputError: number, samples = 10000) => ({ top1Agreement, relativeOutputError, samples });
+  // 600 against 700 disagreements: 100 apart, beyond two standard errors (2·√1300 ≈ 72).
   assert.equal(better(f(0.94, 0.21), f(0.93, 0.20), true), true);
   assert.equal(better(f(0.93, 0.20), f(0.94, 0.21), true), false);
+  // The same rates on 100 inputs: 6 against 7 disagreements is noise, so the output error decides.
+  assert.equal(better(f(0.94, 0.21, 100), f(0.93, 0.20, 100), true), false);
+  assert.equal(better(f(0.93, 0.20, 100), f(0.94, 0.21, 100), true), true);
+  // 20 apart out of 10 000 (2·√220 ≈ 30): noise too.
+  assert.equal(better(f(0.99, 0.11), f(0.988, 0.10), true), false);
   assert.equal(better(f(0.94, 0.20), f(0.94, 0.21), true), true);
   assert.equal(better(f(0.94, 0.21), f(0.94, 0.21), true), false);
   assert.equal(better(f(0.93, 0.20), f(0.94, 0.21), false), true);

@@ -28,7 +28,7 @@ test('refinement moves rank between layers within the plan\'s parameters and nev
     assert.equal(scored.shape[0] + held.shape[0], x.shape[0]);
     assert.deepEqual(scored.data.subarray(scored.data.length - 64), x.data.subarray(x.data.length - held.data.length - 64, x.data.length - held.data.length));
     const strategy = await withSensitivity(await whitenedStrategy(model, engine, x, {}), model, x, {});
-    const plan = await makePlan(strategy.analysis, { kind: 'ratio', ratio: 0.1 });
+    const plan = await makePlan(strategy.analysis, { kind: 'ratio', ratio: 0.2 });
     const topology = (model as unknown as { extra: { modelTopology: Record<string, unknown> } }).extra.modelTopology;
     const { plan: refined, refinement: r } = await refinePlan(model.path, topology, model.layers, strategy, plan, scored);
     const params = (p: Map<string, number>): number => model.layers.reduce((s, l) => {
@@ -42,9 +42,9 @@ test('refinement moves rank between layers within the plan\'s parameters and nev
     assert.ok(!better(r.before, r.after, true), `after ${JSON.stringify(r.after)} worse than before ${JSON.stringify(r.before)}`);
     assert.ok(r.evaluations >= 2 && r.evaluations <= 40);
     assert.equal(r.before.samples, scored.shape[0]);
-    // On this model at 10 %, the allocator's plan is not the best split (README, bench/quality).
-    assert.ok(r.after.top1Agreement > r.before.top1Agreement, JSON.stringify(r));
-    assert.deepEqual(Object.keys(r.ranks).sort(), [...plan.keys()].filter((n) => plan.get(n)! < 64).sort());
+    // On this model at 20 %, the allocator's plan is not the best split: a move lowers the output error.
+    assert.ok(better(r.after, r.before, true), JSON.stringify(r));
+    assert.deepEqual(Object.keys(r.ranks).sort(), model.layers.filter((l) => (plan.get(l.name) ?? Infinity) < Math.min(l.matrix.rows, l.matrix.cols)).map((l) => l.name).sort());
   } finally {
     await engine.close();
     await model.close();
