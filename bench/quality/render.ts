@@ -117,7 +117,7 @@ export function renderResults(models: BenchModel[], engine: string, calibration:
       'measured by approximating that layer alone; fine-tuning distils the original model\'s logits into every weight left in the model ' +
       '(factors, biases, layers left dense; KL at temperature 1 and 2 from the same start; Adam with cosine decay from 2e-3, again from 2e-4 where that training ends no better than its start; batch 256, seeded; no labels; 90 % of the calibration inputs train, 10 % are held out) ' +
       'and keeps the trained weights only where they agree better with the original on the held-out inputs. ' +
-      'Every held-out choice (whitened or plain factors, the temperature, keeping trained weights) uses one rule: higher top-1 agreement, ties broken by lower output error. ' +
+      'Every held-out choice (whitened or plain factors, the temperature, keeping trained weights) uses one rule: higher top-1 agreement where the two differ by more than two standard errors (McNemar), otherwise lower output error. ' +
       'Plot: `bench/quality/curve.svg`.',
     '',
     ...(round ? [round, ''] : []),

@@ -11,16 +11,18 @@ import type { StoredModel } from '../formats/storedModel.js';
 import { InputError, type JobOptions, type Model } from '../types.js';
 import { onnxInputMoments } from './calibrateOnnx.js';
 import { tfjsInputMoments } from './calibrateTfjs.js';
+import { withLayersSource, type LayersSource } from './layersModel.js';
 import type { InputMoments } from './moments.js';
 
 const MOMENT_SAMPLES = 5000;
 
-export async function inputMoments(model: Model, all: Tensor, opts: JobOptions): Promise<Map<string, InputMoments>> {
+/** `source`: the job's TF.js model, where it has one (layersModel.ts). */
+export async function inputMoments(model: Model, all: Tensor, opts: JobOptions, source?: LayersSource): Promise<Map<string, InputMoments>> {
   const n = Math.min(all.shape[0], MOMENT_SAMPLES);
   const calibration: Tensor = { data: all.data.subarray(0, n * (all.data.length / all.shape[0])), shape: [n, ...all.shape.slice(1)] };
   const covered = (): string[] => model.layers.filter((l) => (l.kind === 'dense' || l.kind === 'conv2d') && l.factorisable).map((l) => l.name);
   switch (model.format) {
-    case 'tfjs-layers': case 'keras-h5': case 'keras': return tfjsInputMoments(model.path, covered(), calibration, opts);
+    case 'tfjs-layers': case 'keras-h5': case 'keras': return withLayersSource(model, source, (s) => tfjsInputMoments(s, covered(), calibration, opts));
     case 'onnx': return onnxInputMoments(model as StoredModel, calibration, opts);
     default: throw new InputError(model.path, `--method whitened is available for ONNX, Keras and TF.js layers models (this is ${model.format})`);
   }

@@ -6,7 +6,7 @@
 import type { Tensor } from '../eval/tensor.js';
 import { tfjs } from '../eval/tfjsRuntime.js';
 import { InputError, throwIfAborted, type JobOptions } from '../types.js';
-import { layersModel } from './layersModel.js';
+import type { LayersSource } from './layersModel.js';
 import { MomentAccumulator, type InputMoments } from './moments.js';
 
 type Tf = Awaited<ReturnType<typeof tfjs>>;
@@ -38,15 +38,15 @@ function patchRows(tf: Tf, config: object, cin: number): { dim: number; rows: (t
   };
 }
 
-export async function tfjsInputMoments(modelPath: string, layers: string[], x: Tensor, opts: JobOptions = {}, batch = 500): Promise<Map<string, InputMoments>> {
+export async function tfjsInputMoments(source: LayersSource, layers: string[], x: Tensor, opts: JobOptions = {}, batch = 500): Promise<Map<string, InputMoments>> {
   const tf = await tfjs();
-  const { model } = await layersModel(modelPath);
+  const { model } = await source.load();
   try {
     const inputs = layers.map((name) => {
       const layer = model.getLayer(name);
       const input = layer.input;
-      if (Array.isArray(input)) throw new InputError(modelPath, `layer ${name} has several inputs; whitening needs one`);
-      if (input.shape.length !== 2 && !(input.shape.length === 4 && layer.getClassName() === 'Conv2D')) throw new InputError(modelPath, `layer ${name}: whitening supports Dense layers on 2-D inputs and Conv2D layers`);
+      if (Array.isArray(input)) throw new InputError(source.path, `layer ${name} has several inputs; whitening needs one`);
+      if (input.shape.length !== 2 && !(input.shape.length === 4 && layer.getClassName() === 'Conv2D')) throw new InputError(source.path, `layer ${name}: whitening supports Dense layers on 2-D inputs and Conv2D layers`);
       return input;
     });
     // Layers fed by one tensor (branches off one layer) share a probe output: TF.js refuses a

@@ -8,13 +8,14 @@
 import type { Tensor } from '../eval/tensor.js';
 import { better, type Fidelity } from './fidelity.js';
 import { withJudge } from './judgeTfjs.js';
+import type { LayersSource } from './layersModel.js';
 import type { Factorisation, Method } from './types.js';
 
 export interface MethodChoice { kept: Method; whitened: Fidelity; svd: Fidelity }
 
 /** Which of the two factorisations to keep, judged on the held-out inputs `x`. */
-export async function chooseMethod(modelPath: string, modelTopology: Record<string, unknown>, whitened: Map<string, Factorisation>, svd: Map<string, Factorisation>, x: Tensor): Promise<MethodChoice> {
-  return withJudge(modelPath, modelTopology, x, async (judge) => {
+export async function chooseMethod(source: LayersSource, modelTopology: Record<string, unknown>, whitened: Map<string, Factorisation>, svd: Map<string, Factorisation>, x: Tensor): Promise<MethodChoice> {
+  return withJudge(source, modelTopology, x, async (judge) => {
     const w = await judge.score(whitened);
     const p = await judge.score(svd);
     return { kept: better(p, w, judge.classifier) ? 'svd' : 'whitened', whitened: w, svd: p };

@@ -5,6 +5,7 @@ import { tfjs } from '../eval/tfjsRuntime.js';
 import { rewriteTopology } from '../formats/tfjsWriter.js';
 import type { Fidelity } from './fidelity.js';
 import { loadTeacher, scoreStudent, studentOf } from './finetuneTfjs.js';
+import type { LayersSource } from './layersModel.js';
 import type { Factorisation } from './types.js';
 
 type TfTensor = import('@tensorflow/tfjs').Tensor;
@@ -15,13 +16,13 @@ export interface Judge {
   classifier: boolean;
 }
 
-export async function withJudge<T>(modelPath: string, modelTopology: Record<string, unknown>, x: Tensor, fn: (judge: Judge) => Promise<T>): Promise<T> {
+export async function withJudge<T>(source: LayersSource, modelTopology: Record<string, unknown>, x: Tensor, fn: (judge: Judge) => Promise<T>): Promise<T> {
   const tf = await tfjs();
-  const t = await loadTeacher(modelPath);
+  const t = await loadTeacher(source);
   const xs = tf.tensor(x.data, x.shape);
   const target = t.teacher.predict(xs, { batchSize: 1024 }) as TfTensor;
   const score = async (factors: Map<string, Factorisation>): Promise<Fidelity> => {
-    const student = await studentOf(t, rewriteTopology(modelTopology, factors, modelPath), factors);
+    const student = await studentOf(t, rewriteTopology(modelTopology, factors, source.path), factors);
     try {
       return scoreStudent(tf, t, student, xs, target);
     } finally {

@@ -1,19 +1,66 @@
-// The model that the TF.js-run steps of a compression (sensitivity, the whitened/plain guard,
-// the refinement, fine-tuning) load and rebuild: a TF.js layers model.json, or a Keras file
-// built in TF.js the way `evaluate` runs it, with the topology its factorised forms are made of.
-import { extname } from 'node:path';
+// The model that the TF.js-run steps of a compression (whitening statistics, sensitivity, the
+// refinement, the whitened/plain guard, fine-tuning) run: a TF.js layers model.json, or a Keras
+// file built in TF.js the way `evaluate` runs it, with the topology its factorised forms are
+// made of. A job reads the file once: every step gets a model of its own, built from the
+// topology, whose weights share the first model's values until the step overwrites them (a
+// Keras file would otherwise be re-read from HDF5 by each of up to five steps).
 import type { LayersModel } from '@tensorflow/tfjs';
 import { tfjs, tfjsFiles } from '../eval/tfjsRuntime.js';
 import { loadKerasWithTopology } from '../formats/kerasTfjs.js';
-import type { ModelFormat } from '../types.js';
+import type { Model, ModelFormat } from '../types.js';
 
 /** Formats whose models those steps run on. */
 export function runsInTfjs(format: ModelFormat): boolean {
   return format === 'tfjs-layers' || format === 'keras' || format === 'keras-h5';
 }
 
-export async function layersModel(path: string): Promise<{ model: LayersModel; topology: object }> {
-  if (['.h5', '.keras'].includes(extname(path).toLowerCase())) return loadKerasWithTopology(path);
-  const { json, handler } = await tfjsFiles(path);
+export interface LoadedLayersModel { model: LayersModel; topology: object }
+
+export interface LayersSource {
+  /** The model file, for messages. */
+  readonly path: string;
+  /** A model of the step's own, to dispose when done: overwriting its weights leaves other steps' models as they were. */
+  load(): Promise<LoadedLayersModel>;
+  /** Frees the values every model shares; call once the job is done. */
+  dispose(): Promise<void>;
+}
+
+async function read(model: Pick<Model, 'path' | 'format'>): Promise<LoadedLayersModel> {
+  if (model.format !== 'tfjs-layers') return loadKerasWithTopology(model.path);
+  const { json, handler } = await tfjsFiles(model.path);
   return { model: await (await tfjs()).loadLayersModel(handler), topology: json.modelTopology as object };
+}
+
+export function layersSource(model: Pick<Model, 'path' | 'format'>): LayersSource {
+  if (!runsInTfjs(model.format)) throw new Error(`${model.format} models are not run in TF.js`);
+  let first: Promise<LoadedLayersModel> | undefined;
+  return {
+    path: model.path,
+    async load() {
+      first ??= read(model);
+      const { model: m, topology } = await first;
+      const tf = await tfjs();
+      const own = await tf.models.modelFromJSON({ modelTopology: topology } as unknown as import('@tensorflow/tfjs').io.ModelJSON);
+      // Assigning a variable shares the tensor's values (TF.js counts references); a step's
+      // setWeights or training step later gives its variable new values of its own.
+      own.setWeights(m.getWeights());
+      return { model: own, topology };
+    },
+    async dispose() {
+      if (!first) return;
+      (await first.catch(() => undefined))?.model.dispose();
+      first = undefined;
+    },
+  };
+}
+
+/** Runs `fn` on the job's `source`, or on one of its own for `model` (disposed after) when there is none. */
+export async function withLayersSource<T>(model: Pick<Model, 'path' | 'format'>, source: LayersSource | undefined, fn: (s: LayersSource) => Promise<T>): Promise<T> {
+  if (source) return fn(source);
+  const own = layersSource(model);
+  try {
+    return await fn(own);
+  } finally {
+    await own.dispose();
+  }
 }

@@ -10,6 +10,7 @@ import { throwIfAborted } from '../types.js';
 import { ownCopy } from './factorize.js';
 import { better, type Fidelity } from './fidelity.js';
 import { withJudge } from './judgeTfjs.js';
+import type { LayersSource } from './layersModel.js';
 import type { Strategy } from './strategy.js';
 import type { Factorisation, Plan } from './types.js';
 
@@ -42,7 +43,7 @@ function truncated(f: Factorisation, k: number): Factorisation {
  * original on `x` (fidelity.ts's rule), never above the plan's parameter count.
  */
 export async function refinePlan(
-  modelPath: string, modelTopology: Record<string, unknown>, layers: Layer[], strategy: Strategy, plan: Plan, x: Tensor, opts: JobOptions = {},
+  source: LayersSource, modelTopology: Record<string, unknown>, layers: Layer[], strategy: Strategy, plan: Plan, x: Tensor, opts: JobOptions = {},
 ): Promise<{ plan: Plan; refinement: Refinement }> {
   const full = (l: Layer): number => Math.min(l.matrix.rows, l.matrix.cols);
   const todo = layers.filter((l) => (plan.get(l.name) ?? Infinity) < full(l));
@@ -52,7 +53,7 @@ export async function refinePlan(
   const widest = new Map<string, Factorisation>();
   for (const l of todo) widest.set(l.name, await strategy.factor(l, cap.get(l.name)!, ownCopy));
 
-  return withJudge(modelPath, modelTopology, x, async (judge) => {
+  return withJudge(source, modelTopology, x, async (judge) => {
     let evaluations = 0;
     const score = (ranks: Map<string, number>): Promise<Fidelity> => {
       throwIfAborted(opts.signal);

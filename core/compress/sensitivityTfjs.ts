@@ -6,9 +6,9 @@
 import type { Tensor } from '../eval/tensor.js';
 import { tfjs } from '../eval/tfjsRuntime.js';
 import { throwIfAborted, type JobOptions } from '../types.js';
-import { layersModel } from './layersModel.js';
+import type { LayersSource } from './layersModel.js';
 
-interface SensitivityProbe {
+export interface SensitivityProbe {
   name: string;
   /** The layer's weight matrix replaced by its approximation at the probe rank (rows×cols, row-major = the kernel's layout). */
   approx: Float32Array;
@@ -24,9 +24,9 @@ const SENSITIVITY_SAMPLES = 2000;
  * discarded share, i.e. the model output error per unit of the layer's own discarded energy.
  * A layer whose probe discards nothing gets the neutral weight 1.
  */
-export async function tfjsSensitivity(modelPath: string, probes: SensitivityProbe[], x: Tensor, opts: JobOptions = {}): Promise<Map<string, number>> {
+export async function tfjsSensitivity(source: LayersSource, probes: SensitivityProbe[], x: Tensor, opts: JobOptions = {}): Promise<Map<string, number>> {
   const tf = await tfjs();
-  const { model } = await layersModel(modelPath);
+  const { model } = await source.load();
   const n = Math.min(x.shape[0], SENSITIVITY_SAMPLES);
   const per = x.data.length / x.shape[0];
   const xs = tf.tensor(x.data.subarray(0, n * per), [n, ...x.shape.slice(1)]);

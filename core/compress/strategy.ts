@@ -8,7 +8,8 @@ import { stageOf, type JobOptions, type Layer, type Model, type StoredMatrix } f
 import { inputMoments } from './calibrate.js';
 import { cumulativeEnergy, rankForEnergy } from '../ranks/ranks.js';
 import { balanced, factorize, truncationError, type KeepFactors } from './factorize.js';
-import { tfjsSensitivity } from './sensitivityTfjs.js';
+import { tfjsSensitivity, type SensitivityProbe } from './sensitivityTfjs.js';
+import { withLayersSource, type LayersSource } from './layersModel.js';
 import { choleskyWithJitter, whitenedFactors, whitenWeight } from './whiten.js';
 import { relayoutShape, toAuxiliary } from './relayout.js';
 import { withLayerBuffer } from '../io/layerBuffers.js';
@@ -54,22 +55,22 @@ const PROBE_ENERGY = 0.9;
  * PROBE_ENERGY of its spectrum, and the output error per unit of discarded energy becomes
  * the layer's weight in the allocator's objective.
  */
-export async function withSensitivity(strategy: Strategy, model: Model, calibration: Tensor, opts: JobOptions): Promise<Strategy> {
-  const probes = [];
+export async function withSensitivity(strategy: Strategy, model: Model, calibration: Tensor, opts: JobOptions, source?: LayersSource): Promise<Strategy> {
+  const probes: SensitivityProbe[] = [];
   for (const la of strategy.analysis.layers.filter((l) => l.factorisable)) {
     const layer = model.layers.find((x) => x.name === la.name)!;
     const cum = cumulativeEnergy(la.singularValues);
     const k = Math.max(1, Math.min(rankForEnergy(la.singularValues, PROBE_ENERGY), Math.min(la.rows, la.cols) - 1));
     probes.push(await strategy.factor(layer, k, async (f) => ({ name: la.name, approx: product(f.a, f.b, la.rows, la.cols, f.rank), discarded: 1 - cum[f.rank] })));
   }
-  const weights = await tfjsSensitivity(model.path, probes, calibration, opts);
+  const weights = await withLayersSource(model, source, (s) => tfjsSensitivity(s, probes, calibration, opts));
   const layers = strategy.analysis.layers.map((l) => (weights.has(l.name) ? { ...l, sensitivity: weights.get(l.name)! } : l));
   return { ...strategy, analysis: { ...strategy.analysis, layers } };
 }
 
-export async function whitenedStrategy(model: Model, engine: Engine, calibration: Tensor, opts: JobOptions): Promise<Strategy> {
+export async function whitenedStrategy(model: Model, engine: Engine, calibration: Tensor, opts: JobOptions, source?: LayersSource): Promise<Strategy> {
   // Statistics take the first half of the stage's progress, the whitened spectra the second.
-  const moments = await inputMoments(model, calibration, stageOf(opts, 0, 0.5));
+  const moments = await inputMoments(model, calibration, stageOf(opts, 0, 0.5), source);
   const chol = new Map([...moments].map(([name, m]) => [name, choleskyWithJitter(m.c, m.dim)]));
   // Layers the collector covers are read once, for their whitened spectrum; the rest get the plain one.
   const whitened = (layer: Layer): Promise<Float64Array> | undefined => {

@@ -17,6 +17,7 @@ import { rewriteTopology } from '../../core/formats/tfjsWriter.js';
 import { factorize, ownCopy } from '../../core/compress/factorize.js';
 import { better, type Fidelity } from '../../core/compress/fidelity.js';
 import { finetuneTfjs } from '../../core/compress/finetuneTfjs.js';
+import { layersSource } from '../../core/compress/layersModel.js';
 import { loadTfjsLayersModel } from '../../core/eval/tfjsRuntime.js';
 import { createEngine } from '../../core/engines/select.js';
 import { randomMatrix } from '../helpers/random.js';
@@ -83,6 +84,7 @@ test('fine-tuning trains the factors and the layers left dense, and keeps them o
   const d = tempDir();
   const path = await lowRankMlp(d, 4);
   const model = await openModel(path);
+  const source = layersSource(model);
   const engine = await createEngine('embedded');
   const head = await loadTfjsLayersModel(path);
   const [headKernel] = head.getLayer('out').getWeights().map((w) => w.dataSync() as Float32Array);
@@ -95,7 +97,7 @@ test('fine-tuning trains the factors and the layers left dense, and keeps them o
       const factors = new Map([['hidden', f]]);
       const topology = rewriteTopology((model as unknown as { extra: { modelTopology: Record<string, unknown> } }).extra.modelTopology, factors, path);
       const retrained = new Map<string, Float32Array>();
-      return { r: await finetuneTfjs(path, topology, factors, x, { steps: 150, learningRate }, retrained), f, a0, retrained };
+      return { r: await finetuneTfjs(source, topology, factors, x, { steps: 150, learningRate }, retrained), f, a0, retrained };
     };
     const good = await tune(1e-2);
     assert.equal(good.r.discarded, undefined, JSON.stringify(good.r));
@@ -118,6 +120,7 @@ test('fine-tuning trains the factors and the layers left dense, and keeps them o
     assert.equal(wild.f.bias, undefined);
     assert.equal(wild.retrained.size, 0);
   } finally {
+    await source.dispose();
     await engine.close();
     await model.close();
   }

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { better } from '../../core/compress/fidelity.js';
 import { loadTeacher, studentOf } from '../../core/compress/finetuneTfjs.js';
+import { layersSource } from '../../core/compress/layersModel.js';
 import { factorize, ownCopy } from '../../core/compress/factorize.js';
 import { createEngine } from '../../core/engines/select.js';
 import { tfjs } from '../../core/eval/tfjsRuntime.js';
@@ -33,7 +34,8 @@ test('a factorised softmax output layer is trained and judged on its logits, lik
   const path = await lowRankMlp(tempDir(), 4);
   const model = await openModel(path);
   const engine = await createEngine('embedded');
-  const t = await loadTeacher(path);
+  const source = layersSource(model);
+  const t = await loadTeacher(source);
   try {
     const f = await factorize(model, model.layers.find((l) => l.name === 'out')!, 5, engine, {}, ownCopy);
     const factors = new Map([['out', f]]);
@@ -50,6 +52,7 @@ test('a factorised softmax output layer is trained and judged on its logits, lik
     student.dispose();
   } finally {
     t.dispose();
+    await source.dispose();
     await engine.close();
     await model.close();
   }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { heldOut } from '../../core/compress/finetuneTfjs.js';
 import { better } from '../../core/compress/fidelity.js';
 import { makePlan } from '../../core/compress/plan.js';
+import { layersSource } from '../../core/compress/layersModel.js';
 import { refinementInputs, refinePlan } from '../../core/compress/refineTfjs.js';
 import type { CompressReport } from '../../core/compress/report.js';
 import { whitenedStrategy, withSensitivity } from '../../core/compress/strategy.js';
@@ -30,7 +31,7 @@ test('refinement moves rank between layers within the plan\'s parameters and nev
     const strategy = await withSensitivity(await whitenedStrategy(model, engine, x, {}), model, x, {});
     const plan = await makePlan(strategy.analysis, { kind: 'ratio', ratio: 0.2 });
     const topology = (model as unknown as { extra: { modelTopology: Record<string, unknown> } }).extra.modelTopology;
-    const { plan: refined, refinement: r } = await refinePlan(model.path, topology, model.layers, strategy, plan, scored);
+    const { plan: refined, refinement: r } = await refinePlan(layersSource(model), topology, model.layers, strategy, plan, scored);
     const params = (p: Map<string, number>): number => model.layers.reduce((s, l) => {
       const k = p.get(l.name) ?? Infinity;
       return s + (k < Math.min(l.matrix.rows, l.matrix.cols) ? k * (l.matrix.rows + l.matrix.cols) : l.matrix.rows * l.matrix.cols);
