@@ -64,6 +64,12 @@ export interface WriteOptions {
   retrained?: ReadonlyMap<string, Float32Array>;
 }
 
+/** Refuses retrained tensors a writer never met: weights a job trained must not vanish silently. */
+export function checkRetrainedWritten(opts: WriteOptions, written: (name: string) => boolean, modelPath: string): void {
+  const unknown = [...opts.retrained?.keys() ?? []].filter((name) => !written(name));
+  if (unknown.length) throw new Error(`retrained tensors ${unknown.join(', ')} are not in ${modelPath}`);
+}
+
 /** Where writers put files: nothing appears at a final path until the whole job commits. */
 export interface OutputSink {
   file(finalPath: string): Promise<OutputFile>;

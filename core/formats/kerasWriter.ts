@@ -12,7 +12,7 @@ import type { Dataset, File, Group } from 'h5wasm/node';
 import type { RemoteH5 } from './h5Remote.js';
 import { type H5Group, type H5Node, child, nameListAttr } from './h5Tree.js';
 import { loadAll } from '../compress/factorSource.js';
-import type { Factorisation, FactorSource, OutputFile, OutputSink, WriteOptions } from '../compress/types.js';
+import { checkRetrainedWritten, type Factorisation, type FactorSource, type OutputFile, type OutputSink, type WriteOptions } from '../compress/types.js';
 import { DTYPE_BYTES } from '../io/decode.js';
 import type { DType, Layer } from '../types.js';
 import { InputError } from '../types.js';
@@ -52,8 +52,7 @@ export async function writeKeras(model: StoredModel, factors: FactorSource, out:
     } finally {
       dst.close();
     }
-    const unknown = [...opts.retrained?.keys() ?? []].filter((name) => !builder.retrainedWritten.has(name));
-    if (unknown.length) throw new Error(`retrained tensors ${unknown.join(', ')} are not in ${model.path}`);
+    checkRetrainedWritten(opts, (name) => builder.retrainedWritten.has(name), model.path);
     await applyHalfPatches(weights, builder.halves);
     if (model.format === 'keras-h5') await pipe(fileChunks(weights), file);
     else await writeKerasArchive(file, archiveEntries(model, config, weights));

@@ -2,7 +2,7 @@
 // topology and one weights shard, in which each factorised weight is replaced by its
 // factors and every other tensor is copied byte for byte with its manifest entry.
 import { basename, dirname, join } from 'node:path';
-import type { Factorisation, OutputSink, WriteOptions } from '../compress/types.js';
+import { checkRetrainedWritten, type Factorisation, type OutputSink, type WriteOptions } from '../compress/types.js';
 import { encodeFloat16, encodeFloat32, encodeUint8Affine, type Encoded } from './quantize.js';
 import type { StoredModel, StoredTensor } from './storedModel.js';
 import type { ManifestWeight } from './tfjs.js';
@@ -78,8 +78,7 @@ export async function writeTfjsFiles(model: StoredModel, factors: Map<string, Fa
     await bin.write(await t.source.read(t.offset, t.storedBytes));
     manifest.push(copiedEntry(name, t));
   }
-  const unknown = [...opts.retrained?.keys() ?? []].filter((name) => !model.tensors.some((t) => t.name === name));
-  if (unknown.length) throw new Error(`retrained tensors ${unknown.join(', ')} are not in ${model.path}`);
+  checkRetrainedWritten(opts, (name) => model.tensors.some((t) => t.name === name), model.path);
   const json = model.extra as Record<string, unknown>;
   const outJson = { ...json, modelTopology: layout.topology, weightsManifest: [{ paths: [basename(weightsPath)], weights: manifest }] };
   const main = await sink.file(out);
