@@ -33,7 +33,7 @@ const ROUND = 'Latest round (load average 2–4.7 on the 2 shared cores, up to f
   'approximated (the digits model\'s dense_2 measured 38× too sensitive). (2) Every held-out choice weighs top-1 agreement only where it ' +
   'differs beyond two standard errors (McNemar), otherwise the output error. Changed without fine-tuning (drop in points, before → ' +
   'after): MLP 0.34: 0.37 → 0.14, 0.2: 0.77 → 0.71; CNN 0.2: 3.05 → 1.60; digits 0.34: 0.19 → 0.00, 0.1: 7.79 → 6.68, 0.05: 71.80 → 50.46. ' +
-  'With fine-tuning the starting points agree better with the original and the accuracy moved by noise both ways (MLP 0.34: 0.02 → ' +
+  'With fine-tuning the starting points agree better with the original and the accuracy moved by noise both ways (MLP 0.5: 0.00 → −0.10, 0.34: 0.02 → ' +
   '−0.13, 0.2: 0.04 → 0.15, 0.1: 0.21 → 0.33, 0.05: 1.08 → 1.23; CNN 0.2: 0.17 → 0.25; digits 0.2: 0.19 → 0.00, 0.1: 1.11 → 1.48). ' +
   '(MLP: 8 000 fine-tuning steps per temperature at every ratio; at 0.34 1 000 steps gave 0.14 with 99.03 % test agreement, 8 000 gave ' +
   '−0.13 with 99.08 %. CNN 1 000; digits 8 000.)';
