@@ -4,7 +4,6 @@ import type { Analysis } from '../analysis.js';
 import type { Engine } from '../engines/engine.js';
 import { openModel } from '../formats/open.js';
 import { KerasModel, weightsByLayer } from '../formats/keras.js';
-import { kerasTopology } from '../formats/kerasTfjs.js';
 import type { StoredModel } from '../formats/storedModel.js';
 import { defaultOutput, WRITERS } from '../formats/writers.js';
 import { AtomicOutput } from '../io/atomicOutput.js';
@@ -86,8 +85,7 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
         return spill.inOrder(names);
       };
       const guarded = o.method === 'whitened' && inTfjs;
-      const topology = model.format === 'tfjs-layers' ? (model.extra as { modelTopology: Record<string, unknown> }).modelTopology
-        : keras ? kerasTopology(model) : undefined;
+      const topology = tfModel?.topology;
       const held = o.calibration && heldOut(o.calibration);
       const share = (o.finetune ? 0.6 : 0.69) / (guarded ? 2 : 1);
       let plan = await makePlan(strategy.analysis, o.goal);

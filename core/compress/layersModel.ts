@@ -6,7 +6,9 @@
 // Keras file would otherwise be re-read from HDF5 by each of up to five steps).
 import type { LayersModel } from '@tensorflow/tfjs';
 import { tfjs, tfjsFiles } from '../eval/tfjsRuntime.js';
-import { loadKerasWithTopology } from '../formats/kerasTfjs.js';
+import { KerasModel } from '../formats/keras.js';
+import { buildKerasInTfjs, kerasTopology } from '../formats/kerasTfjs.js';
+import type { StoredModel } from '../formats/storedModel.js';
 import type { Model, ModelFormat } from '../types.js';
 
 /** Formats whose models those steps run on. */
@@ -14,31 +16,36 @@ export function runsInTfjs(format: ModelFormat): boolean {
   return format === 'tfjs-layers' || format === 'keras' || format === 'keras-h5';
 }
 
-export interface LoadedLayersModel { model: LayersModel; topology: object }
+export interface LoadedLayersModel { model: LayersModel; topology: Record<string, unknown> }
 
 export interface LayersSource {
   /** The model file, for messages. */
   readonly path: string;
+  /** The model's TF.js topology, which factorised forms are rewritten from (tfjsWriter.ts). */
+  readonly topology: Record<string, unknown>;
   /** A model of the step's own, to dispose when done: overwriting its weights leaves other steps' models as they were. */
   load(): Promise<LoadedLayersModel>;
   /** Frees the values every model shares; call once the job is done. */
   dispose(): Promise<void>;
 }
 
-async function read(model: Pick<Model, 'path' | 'format'>): Promise<LoadedLayersModel> {
-  if (model.format !== 'tfjs-layers') return loadKerasWithTopology(model.path);
-  const { json, handler } = await tfjsFiles(model.path);
-  return { model: await (await tfjs()).loadLayersModel(handler), topology: json.modelTopology as object };
+/** The open model, built in TF.js with its weights: a Keras file from the datasets already open. */
+async function read(model: Model): Promise<LayersModel> {
+  if (model instanceof KerasModel) return buildKerasInTfjs(model);
+  return (await tfjs()).loadLayersModel((await tfjsFiles(model.path)).handler);
 }
 
-export function layersSource(model: Pick<Model, 'path' | 'format'>): LayersSource {
+/** `model` stays open while the source is in use. */
+export function layersSource(model: Model): LayersSource {
   if (!runsInTfjs(model.format)) throw new Error(`${model.format} models are not run in TF.js`);
-  let first: Promise<LoadedLayersModel> | undefined;
+  const topology = model instanceof KerasModel ? kerasTopology(model) : ((model as StoredModel).extra as { modelTopology: Record<string, unknown> }).modelTopology;
+  let first: Promise<LayersModel> | undefined;
   return {
     path: model.path,
+    topology,
     async load() {
       first ??= read(model);
-      const { model: m, topology } = await first;
+      const m = await first;
       const tf = await tfjs();
       const own = await tf.models.modelFromJSON({ modelTopology: topology } as unknown as import('@tensorflow/tfjs').io.ModelJSON);
       // Assigning a variable shares the tensor's values (TF.js counts references); a step's
@@ -48,14 +55,14 @@ export function layersSource(model: Pick<Model, 'path' | 'format'>): LayersSourc
     },
     async dispose() {
       if (!first) return;
-      (await first.catch(() => undefined))?.model.dispose();
+      (await first.catch(() => undefined))?.dispose();
       first = undefined;
     },
   };
 }
 
 /** Runs `fn` on the job's `source`, or on one of its own for `model` (disposed after) when there is none. */
-export async function withLayersSource<T>(model: Pick<Model, 'path' | 'format'>, source: LayersSource | undefined, fn: (s: LayersSource) => Promise<T>): Promise<T> {
+export async function withLayersSource<T>(model: Model, source: LayersSource | undefined, fn: (s: LayersSource) => Promise<T>): Promise<T> {
   if (source) return fn(source);
   const own = layersSource(model);
   try {

@@ -16,45 +16,49 @@ export function kerasTopology(keras: KerasModel): Json {
   return { model_config: keras.format === 'keras' ? asKeras2(keras.extra.config as Json) : keras.extra.config };
 }
 
-/** The Keras model and its topology in TF.js form (kerasTopology). */
-export async function loadKerasWithTopology(path: string): Promise<{ model: LayersModel; topology: Json }> {
+/** The open Keras file's model built in TF.js from its topology (kerasTopology), with the file's weights. */
+export async function buildKerasInTfjs(keras: KerasModel): Promise<LayersModel> {
   const tf = await tfjs();
+  const path = keras.path;
+  let model: LayersModel;
+  try {
+    model = await tf.models.modelFromJSON({ modelTopology: kerasTopology(keras) } as unknown as io.ModelJSON);
+  } catch (e) {
+    throw new InputError(path, `TF.js cannot build this model (${(e as Error).message.split('\n')[0]})`);
+  }
+  const weights = weightsByLayer(keras);
+  for (const layer of flatten(model)) {
+    const names = weights.get(layer.name) ?? [];
+    if (names.length !== layer.weights.length) throw new InputError(path, `layer ${layer.name} has ${names.length} weights in the file, TF.js expects ${layer.weights.length}`);
+    const values = await Promise.all(names.map(async (n) => tf.tensor(await keras.readTensor(n), keras.tensor(n).shape)));
+    try {
+      layer.setWeights(values);
+    } catch (e) {
+      // e.g. a grouped convolution: TF.js builds the layer without `groups`, so its kernel's shape differs.
+      throw new InputError(path, `TF.js cannot load layer ${layer.name}'s weights (${(e as Error).message.split('\n')[0]})`);
+    } finally {
+      tf.dispose(values);
+    }
+  }
+  return model;
+}
+
+async function loadKerasInTfjs(path: string): Promise<LayersModel> {
   const keras = await openModel(path);
   try {
     if (!(keras instanceof KerasModel)) throw new InputError(path, 'not a Keras model');
-    const topology = kerasTopology(keras);
-    let model: LayersModel;
-    try {
-      model = await tf.models.modelFromJSON({ modelTopology: topology } as unknown as io.ModelJSON);
-    } catch (e) {
-      throw new InputError(path, `TF.js cannot build this model (${(e as Error).message.split('\n')[0]})`);
-    }
-    const weights = weightsByLayer(keras);
-    for (const layer of flatten(model)) {
-      const names = weights.get(layer.name) ?? [];
-      if (names.length !== layer.weights.length) throw new InputError(path, `layer ${layer.name} has ${names.length} weights in the file, TF.js expects ${layer.weights.length}`);
-      const values = await Promise.all(names.map(async (n) => tf.tensor(await keras.readTensor(n), keras.tensor(n).shape)));
-      try {
-        layer.setWeights(values);
-      } catch (e) {
-        // e.g. a grouped convolution: TF.js builds the layer without `groups`, so its kernel's shape differs.
-        throw new InputError(path, `TF.js cannot load layer ${layer.name}'s weights (${(e as Error).message.split('\n')[0]})`);
-      } finally {
-        tf.dispose(values);
-      }
-    }
-    return { model, topology };
+    return await buildKerasInTfjs(keras);
   } finally {
     await keras.close();
   }
 }
 
 export async function kerasInputShape(path: string): Promise<(number | null)[]> {
-  return inputShape((await loadKerasWithTopology(path)).model);
+  return inputShape(await loadKerasInTfjs(path));
 }
 
 export async function runKeras(path: string, input: Tensor): Promise<Tensor> {
-  return predict((await loadKerasWithTopology(path)).model, input);
+  return predict(await loadKerasInTfjs(path), input);
 }
 
 function flatten(model: LayersModel): layers.Layer[] {

@@ -62,6 +62,7 @@ test('Conv2D input moments are im2col statistics: patch·W output error equals t
   const { smallCnn } = await import('../fixtures/tfjsModels.js');
   const { tfjsInputMoments } = await import('../../core/compress/calibrateTfjs.js');
   const { layersSource } = await import('../../core/compress/layersModel.js');
+  const { openModel } = await import('../../core/formats/open.js');
   const { loadTfjsLayersModel } = await import('../../core/eval/tfjsRuntime.js');
   const { mkdtempSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
@@ -70,7 +71,7 @@ test('Conv2D input moments are im2col statistics: patch·W output error equals t
   const n = 7;
   const x = { data: randomMatrix(n, 12 * 12 * 3, 5), shape: [n, 12, 12, 3] };
   // c2: 3×3, stride 2, 'same' padding, on c1's 16 channels: patches of 144 values.
-  const m = (await tfjsInputMoments(layersSource({ path, format: 'tfjs-layers' }), ['c2'], x, {}, 3)).get('c2')!;
+  const m = (await tfjsInputMoments(layersSource(await openModel(path)), ['c2'], x, {}, 3)).get('c2')!;
   assert.equal(m.dim, 144);
   assert.equal(m.samples, n * 5 * 5);
   const model = await loadTfjsLayersModel(path);
