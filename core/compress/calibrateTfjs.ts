@@ -14,26 +14,29 @@ type TfTensor = import('@tensorflow/tfjs').Tensor;
 type TfTensor2D = import('@tensorflow/tfjs').Tensor2D;
 interface ConvConfig { kernel_size?: number[]; kernelSize?: number[]; strides?: number[]; padding?: string; dilation_rate?: number[]; dilationRate?: number[] }
 
-function kernelSize(c: ConvConfig): number[] { return (c.kernelSize ?? c.kernel_size) as number[]; }
+/** A 2-D convolution's geometry, NHWC, whatever format described it. */
+export interface ConvGeometry { kernel: number[]; strides: number[]; padding: 'same' | 'valid'; dilation: number[] }
+
+function kerasGeometry(config: object): ConvGeometry {
+  const c = config as ConvConfig;
+  return { kernel: (c.kernelSize ?? c.kernel_size) as number[], strides: c.strides ?? [1, 1], padding: c.padding as 'same' | 'valid', dilation: c.dilationRate ?? c.dilation_rate ?? [1, 1] };
+}
 
 /**
  * im2col with stock ops: a convolution with one-hot filters, output channel (dy·kw + dx)·cin + c
  * copying input channel c at offset (dy, dx), with the layer's own strides, padding and
  * dilation, gives every output position's patch in the kernel's flattened order.
  */
-function patchRows(tf: Tf, config: object, cin: number): { dim: number; rows: (t: TfTensor) => TfTensor2D } {
-  const c = config as ConvConfig;
-  const [kh, kw] = kernelSize(c);
+export function patchRows(tf: Tf, g: ConvGeometry, cin: number): { dim: number; rows: (t: TfTensor) => TfTensor2D } {
+  const [kh, kw] = g.kernel;
   const d = kh * kw * cin;
   const eye = new Float32Array(d * d);
   for (let o = 0; o < d; o++) eye[o * d + o] = 1; // [kh, kw, cin, d] row-major: index ((dy·kw+dx)·cin+c)·d + o
-  const strides = (c.strides ?? [1, 1]) as [number, number];
-  const dilation = (c.dilationRate ?? c.dilation_rate ?? [1, 1]) as [number, number];
   return {
     dim: d,
     rows: (t) => {
       const filter = tf.tensor4d(eye, [kh, kw, cin, d]);
-      return tf.reshape(tf.conv2d(t as import('@tensorflow/tfjs').Tensor4D, filter, strides, c.padding as 'same' | 'valid', 'NHWC', dilation), [-1, d]) as TfTensor2D;
+      return tf.reshape(tf.conv2d(t as import('@tensorflow/tfjs').Tensor4D, filter, g.strides as [number, number], g.padding, 'NHWC', g.dilation as [number, number]), [-1, d]) as TfTensor2D;
     },
   };
 }
@@ -56,7 +59,7 @@ export async function tfjsInputMoments(source: LayersSource, layers: string[], x
     const probe = tf.model({ inputs: model.inputs, outputs: unique });
     // A Conv2D layer's samples are its input patches; a Dense layer's are its input rows.
     const samples = layers.map((name, i) => (inputs[i].shape.length === 4
-      ? patchRows(tf, model.getLayer(name).getConfig(), inputs[i].shape[3] as number)
+      ? patchRows(tf, kerasGeometry(model.getLayer(name).getConfig()), inputs[i].shape[3] as number)
       : { dim: inputs[i].shape[1] as number, rows: (t: TfTensor) => t as TfTensor2D }));
     const acc = samples.map((s) => new MomentAccumulator(s.dim));
     const n = x.shape[0];

@@ -18,7 +18,7 @@ function wasmMiscomputes(json: io.ModelJSON): boolean {
 }
 
 /** Loads the graph model on a backend that computes it right, runs `use`, disposes it. */
-async function withGraphModel<T>(path: string, use: (model: GraphModel) => Promise<T>): Promise<T> {
+export async function withGraphModel<T>(path: string, use: (model: GraphModel) => Promise<T>): Promise<T> {
   const tf = await tfjs();
   const { json, handler } = await tfjsFiles(path);
   const previous = tf.getBackend();
@@ -52,7 +52,7 @@ export function runTfjsGraph(path: string, input: Tensor): Promise<Tensor> {
     for (let start = 0; start < n; start += GRAPH_CHUNK) {
       const end = Math.min(n, start + GRAPH_CHUNK);
       const x = tf.tensor(input.data.subarray(start * per, end * per), [end - start, ...input.shape.slice(1)], dtype);
-      const out = await execute(model, x);
+      const out = await executeGraph(model, x);
       const y = Array.isArray(out) ? out[0] : out;
       parts.push(Float32Array.from(await y.data()));
       rows += y.shape[0] ?? 1;
@@ -66,12 +66,15 @@ export function runTfjsGraph(path: string, input: Tensor): Promise<Tensor> {
   });
 }
 
-/** execute() runs static graphs; control flow or dynamic shapes need executeAsync (which warns on static ones). */
-async function execute(model: GraphModel, x: TfTensor): Promise<TfTensor | TfTensor[]> {
+/**
+ * The model's outputs, or the named node outputs (`name` or `name:i`). execute() runs static
+ * graphs; control flow or dynamic shapes need executeAsync (which warns on static ones).
+ */
+export async function executeGraph(model: GraphModel, x: TfTensor, outputs?: string[]): Promise<TfTensor | TfTensor[]> {
   try {
-    return model.execute(x);
+    return model.execute(x, outputs);
   } catch (e) {
     if (!/executeAsync/.test((e as Error).message)) throw e;
-    return model.executeAsync(x);
+    return model.executeAsync(x, outputs);
   }
 }

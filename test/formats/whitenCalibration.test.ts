@@ -223,6 +223,6 @@ test('whitening is refused in one line where there is no forward pass to collect
   const before = sha(model);
   const r = cli('compress', model, '--ratio', '0.5', '--method', 'whitened', '--calibration', at('calib.npy'), '-o', join(tempDir(), 'x.safetensors'));
   assert.equal(r.code, 2, r.stderr);
-  assert.match(r.stderr.trim(), /^[^\n]*ONNX, Keras and TF\.js layers models \(this is safetensors\)$/);
+  assert.match(r.stderr.trim(), /^[^\n]*ONNX, Keras and TF\.js models \(this is safetensors\)$/);
   assert.equal(sha(model), before);
 });

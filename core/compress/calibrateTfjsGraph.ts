@@ -1,0 +1,91 @@
+// Streaming input statistics of the MatMul and Conv2D nodes (fused or not) of a TF.js graph
+// model on calibration inputs, collected in stock tfjs: GraphModel.execute fetches each layer
+// node's activation input (input 0) batch by batch and C = XᵀX / N is summed in f64, never
+// holding all activations. A MatMul with transpose_a receives its input feature-major; a
+// Conv2D's samples are its input patches, as for TF.js layers models (calibrateTfjs.ts).
+// Convolutions with explicit padding or NCHW data keep plain SVD.
+import type { io, Tensor as TfTensor } from '@tensorflow/tfjs';
+import type { Tensor } from '../eval/tensor.js';
+import { executeGraph, withGraphModel } from '../eval/tfjsGraphRuntime.js';
+import { tfjs } from '../eval/tfjsRuntime.js';
+import type { StoredModel } from '../formats/storedModel.js';
+import type { GraphAttr, GraphNode } from '../formats/tfjs.js';
+import { InputError, throwIfAborted, type JobOptions, type Layer } from '../types.js';
+import { patchRows, type ConvGeometry } from './calibrateTfjs.js';
+import { MomentAccumulator, type InputMoments } from './moments.js';
+
+type Tf = Awaited<ReturnType<typeof tfjs>>;
+
+/** A layer's input, fetched by node output name, and how to turn a batch of it into samples. */
+interface Tap { layer: Layer; input: string; dim: number; featureMajor: boolean; rows?: (t: TfTensor) => TfTensor }
+
+const text = (a: GraphAttr | undefined): string | undefined => (a?.s === undefined ? undefined : Buffer.from(a.s, 'base64').toString());
+const pair = (a: GraphAttr | undefined): number[] => { const i = a?.list?.i?.map(Number) ?? [1, 1, 1, 1]; return [i[1], i[2]]; };
+
+/** The NHWC geometry of a Conv2D node, or undefined where patches cannot reproduce it. */
+function convGeometry(node: GraphNode, kernel: number[]): ConvGeometry | undefined {
+  const padding = text(node.attr?.padding), format = text(node.attr?.data_format) ?? 'NHWC';
+  if ((padding !== 'SAME' && padding !== 'VALID') || format !== 'NHWC') return undefined;
+  return { kernel: kernel.slice(0, 2), strides: pair(node.attr?.strides), padding: padding === 'SAME' ? 'same' : 'valid', dilation: pair(node.attr?.dilations) };
+}
+
+function taps(tf: Tf, model: StoredModel, layers: Layer[]): Tap[] {
+  const nodes = new Map(((model.extra as io.ModelJSON).modelTopology as { node: GraphNode[] }).node.map((n) => [n.name, n]));
+  return layers.flatMap((layer): Tap[] => {
+    const node = nodes.get(layer.name)!;
+    const input = node.input![0];
+    if (layer.kind === 'matmul') {
+      const featureMajor = node.attr?.transpose_a?.b === true;
+      return [{ layer, input, dim: layer.matrix.rows, featureMajor }];
+    }
+    const g = convGeometry(node, layer.shape);
+    if (!g) return [];
+    const p = patchRows(tf, g, layer.shape[2]);
+    return [{ layer, input, dim: p.dim, featureMajor: false, rows: p.rows }];
+  });
+}
+
+export async function tfjsGraphInputMoments(model: StoredModel, layers: Layer[], x: Tensor, opts: JobOptions = {}, batch = 500): Promise<Map<string, InputMoments>> {
+  const tf = await tfjs();
+  const covered = taps(tf, model, layers);
+  if (!covered.length) return new Map();
+  return withGraphModel(model.path, async (graph) => {
+    if (graph.inputs.length !== 1) throw new InputError(model.path, `whitening feeds the calibration inputs to one model input; this model has ${graph.inputs.length}`);
+    const placeholder = graph.inputs[0].name;
+    // A layer reading the model input is fed, not fetched; the rest are fetched once per tensor.
+    const fed = (t: Tap): boolean => t.input.replace(/:0$/, '') === placeholder;
+    const fetched = [...new Set(covered.filter((t) => !fed(t)).map((t) => t.input))];
+    const fixed = graph.inputs[0].shape?.[0] ?? -1;
+    const n = x.shape[0];
+    if (fixed > 0) {
+      if (n % fixed !== 0) throw new InputError(model.path, `model takes batches of ${fixed}; ${n} calibration inputs do not divide evenly`);
+      batch = fixed;
+    }
+    const acc = covered.map((t) => new MomentAccumulator(t.dim));
+    const per = x.data.length / n;
+    for (let start = 0; start < n; start += batch) {
+      throwIfAborted(opts.signal);
+      const end = Math.min(n, start + batch);
+      const xb = tf.tensor(x.data.subarray(start * per, end * per), [end - start, ...x.shape.slice(1)]);
+      let outs: TfTensor[] = [];
+      try {
+        try {
+          const got = fetched.length ? await executeGraph(graph, xb, fetched) : [];
+          outs = Array.isArray(got) ? got : [got];
+        } catch (e) {
+          throw new InputError(model.path, `tfjs cannot run the model on the calibration inputs (${(e as Error).message.split('\n')[0]})`);
+        }
+        covered.forEach((t, i) => {
+          const v = fed(t) ? xb : outs[fetched.indexOf(t.input)];
+          const width = t.rows ? t.dim : t.featureMajor ? v.shape[0] : v.shape.at(-1);
+          if (width !== t.dim || (t.rows && v.rank !== 4)) throw new InputError(model.path, `layer ${t.layer.name} receives ${t.input} of shape [${v.shape.join(', ')}], not ${t.dim} features`);
+          tf.tidy(() => acc[i].addSamples((t.rows ? t.rows(v) : v).dataSync() as Float32Array, t.featureMajor));
+        });
+      } finally {
+        tf.dispose([xb, ...outs]);
+      }
+      opts.progress?.report(end / n, 'calibration statistics');
+    }
+    return new Map(covered.map((t, i) => [t.layer.name, acc[i].moments()]));
+  });
+}

@@ -1,0 +1,143 @@
+// Whitened SVD on TF.js graph models: each MatMul / Conv2D node's input statistics are
+// collected with stock tfjs (GraphModel.execute) and must equal XᵀX/N computed here from the
+// graph's own weights (for a convolution, over im2col patches written out by hand); end to end,
+// the whitened output at fixed ranks must lose less on held-out inputs than plain SVD at the
+// same ranks, load in stock tfjs and leave the original untouched.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tfjsGraphInputMoments } from '../../core/compress/calibrateTfjsGraph.js';
+import type { InputMoments } from '../../core/compress/moments.js';
+import { openModel } from '../../core/formats/open.js';
+import type { StoredModel } from '../../core/formats/storedModel.js';
+import { encodeNpy } from '../../core/io/npy.js';
+import { cli, tempDir } from '../helpers/cli.js';
+import { randomMatrix } from '../helpers/random.js';
+import { CNN_RANKS, graphCnn, graphMlp, graphTransposed } from '../fixtures/tfjsGraphModels.js';
+
+const sha = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+/**
+ * n inputs of `width` features near one fixed 6-dimensional subspace (faint noise off it):
+ * strongly anisotropic, as real activations are; `seed` draws the samples.
+ */
+function anisotropic(n: number, width: number, seed: number): Float32Array {
+  const z = randomMatrix(n, 6, seed), p = randomMatrix(6, width, 7), noise = randomMatrix(n, width, seed + 1);
+  const x = new Float32Array(n * width);
+  for (let i = 0; i < n; i++) for (let j = 0; j < width; j++) {
+    let s = 0.01 * noise[i * width + j];
+    for (let k = 0; k < 6; k++) s += z[i * 6 + k] * p[k * width + j];
+    x[i * width + j] = s;
+  }
+  return x;
+}
+
+/** XᵀX / rows of a row-major rows×dim matrix, in f64. */
+function gram(x: ArrayLike<number>, rows: number, dim: number): Float64Array {
+  const c = new Float64Array(dim * dim);
+  for (let r = 0; r < rows; r++) for (let i = 0; i < dim; i++) {
+    const xi = x[r * dim + i];
+    if (xi !== 0) for (let j = 0; j < dim; j++) c[i * dim + j] += xi * x[r * dim + j];
+  }
+  return c.map((v) => v / rows);
+}
+
+function assertClose(got: InputMoments | undefined, want: Float64Array, samples: number, what: string): void {
+  assert.ok(got, `${what}: no statistics`);
+  assert.equal(got.samples, samples, what);
+  assert.equal(got.c.length, want.length, what);
+  const scale = Math.max(...want.map(Math.abs));
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got.c[i] - want[i]));
+  assert.ok(worst <= 1e-5 * scale, `${what}: max |ΔC| ${worst} vs max |C| ${scale}`);
+}
+
+test('graph MLP: MatMul input statistics equal XᵀX/N of the model input and of the first hidden layer, summed over batches', async () => {
+  const dir = tempDir();
+  const model = await openModel(graphMlp(dir, [24, 32, 10])) as StoredModel;
+  try {
+    const n = 300, x = anisotropic(n, 24, 3);
+    const got = await tfjsGraphInputMoments(model, model.layers, { data: x, shape: [n, 24] }, {}, 64);
+    assertClose(got.get('dense_1/MatMul'), gram(x, n, 24), n, 'dense_1 (model input)');
+    // relu(x·W1 + b1) from the stored weights.
+    const [w, b] = await Promise.all(['dense_1/kernel', 'dense_1/bias'].map((t) => model.readTensor(t)));
+    const h = new Float64Array(n * 32);
+    for (let i = 0; i < n; i++) for (let j = 0; j < 32; j++) {
+      let s = b[j];
+      for (let k = 0; k < 24; k++) s += x[i * 24 + k] * w[k * 32 + j];
+      h[i * 32 + j] = Math.max(0, s);
+    }
+    assertClose(got.get('dense_2/MatMul'), gram(h, n, 32), n, 'dense_2 (hidden layer)');
+  } finally {
+    await model.close();
+  }
+});
+
+test('graph CNN: a dilated SAME convolution on the input is whitened over its patches; a strided VALID one and transposed MatMuls are covered', async () => {
+  const dir = tempDir();
+  const model = await openModel(graphCnn(dir)) as StoredModel;
+  try {
+    const n = 40, x = anisotropic(n, 8 * 8 * 3, 5);
+    const got = await tfjsGraphInputMoments(model, model.layers, { data: x, shape: [n, 8, 8, 3] }, {}, 16);
+    // c1: 3×3 kernel, dilation 2, SAME (pad 2 each side at stride 1), patches in (dy, dx, c) order.
+    const patches: number[] = [];
+    for (let s = 0; s < n; s++) for (let oy = 0; oy < 8; oy++) for (let ox = 0; ox < 8; ox++) {
+      for (let dy = 0; dy < 3; dy++) for (let dx = 0; dx < 3; dx++) for (let c = 0; c < 3; c++) {
+        const [iy, ix] = [oy - 2 + 2 * dy, ox - 2 + 2 * dx];
+        patches.push(iy < 0 || iy >= 8 || ix < 0 || ix >= 8 ? 0 : x[((s * 8 + iy) * 8 + ix) * 3 + c]);
+      }
+    }
+    assertClose(got.get('c1/Conv2D'), gram(patches, n * 64, 27), n * 64, 'c1 patches');
+    // c2: 3×3 VALID at stride 2 on 8×8 → 3×3 positions of 3·3·16 values; d1 reads 216 features, d2 64.
+    assert.deepEqual([...got].map(([name, m]) => [name, m.dim, m.samples]), [
+      ['c1/Conv2D', 27, n * 64], ['c2/Conv2D', 144, n * 9], ['d1/MatMul', 216, n], ['d2/MatMul', 64, n],
+    ]);
+  } finally {
+    await model.close();
+  }
+});
+
+test('graph MatMul with transpose_a: its input is read feature-major (columns are the samples)', async () => {
+  const model = await openModel(graphTransposed(tempDir())) as StoredModel;
+  try {
+    // x [16, 512] holds 512 samples of 16 features, one per column.
+    const x = anisotropic(512, 16, 9);
+    const xt = new Float32Array(16 * 512);
+    for (let i = 0; i < 512; i++) for (let j = 0; j < 16; j++) xt[j * 512 + i] = x[i * 16 + j];
+    const got = await tfjsGraphInputMoments(model, model.layers, { data: xt, shape: [16, 512] });
+    assertClose(got.get('t/MatMul'), gram(x, 512, 16), 512, 't (transpose_a)');
+  } finally {
+    await model.close();
+  }
+});
+
+for (const [name, make, width, shape, ranks] of [
+  ['mlp', (d: string) => graphMlp(d, [48, 64, 32, 10]), 48, [48], { 'dense_1/MatMul': 4, 'dense_2/MatMul': 5, 'dense_3/MatMul': 3 }],
+  ['cnn', (d: string) => graphCnn(d), 192, [8, 8, 3], { 'c1/Conv2D': CNN_RANKS['c1/Conv2D'] - 2, 'c2/Conv2D': CNN_RANKS['c2/Conv2D'] - 3, 'd1/MatMul': 4, 'd2/MatMul': 2 }],
+] as const) {
+  test(`graph ${name}: whitened factors at the plan's ranks lose less on held-out inputs than plain SVD; output loads in tfjs; original untouched`, () => {
+    const dir = tempDir();
+    const model = make(dir);
+    const npy = (file: string, n: number, seed: number): string => {
+      writeFileSync(join(dir, file), encodeNpy({ dtype: 'float32', shape: [n, ...shape], data: anisotropic(n, width, seed) }));
+      return join(dir, file);
+    };
+    const calib = npy('calib.npy', 400, 11), heldout = npy('heldout.npy', 200, 13);
+    writeFileSync(join(dir, 'plan.json'), JSON.stringify({ layers: ranks }));
+    const before = sha(model);
+    const error: Record<string, number> = {};
+    for (const method of ['svd', 'whitened']) {
+      const out = join(dir, `${method}.json`);
+      const r = cli('compress', model, '--ranks', join(dir, 'plan.json'), '--method', method, '--calibration', calib, '-o', out, '--json');
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(Object.fromEntries((JSON.parse(r.stdout) as { layers: { name: string; rank: number }[] }).layers.map((l) => [l.name, l.rank])), ranks);
+      const e = cli('evaluate', model, out, '--inputs', heldout, '--json');
+      assert.equal(e.code, 0, e.stderr);
+      error[method] = JSON.parse(e.stdout).relativeOutputError;
+    }
+    assert.ok(error.whitened < 0.8 * error.svd, `held-out relative output error: whitened ${error.whitened} vs plain ${error.svd}`);
+    assert.equal(sha(model), before);
+  });
+}
