@@ -3,21 +3,43 @@
 // extra output of an in-memory copy of the model, which runs batch by batch; C = XᵀX / N is
 // summed in f64. Inputs of rank > 2 count every leading position as a sample (a MatMul over
 // [batch, seq, d] sees batch·seq rows); Gemm with transA=1 receives its input feature-major.
-// Convs are left to plain SVD (their input statistics would be over patches, not values).
+// A 2-D Conv's samples are its input patches (patches.ts, cut in tfjs), in the (cin, kh, kw)
+// order of its filter; grouped, 1-D, 3-D and SAME_LOWER convolutions keep plain SVD.
 import type { Tensor } from '../eval/tensor.js';
 import { OnnxSession } from '../eval/onnxRuntime.js';
-import { GRAPH_FIELD, intAttr, type OnnxGraph } from '../formats/onnx.js';
+import { tfjs } from '../eval/tfjsRuntime.js';
+import { GRAPH_FIELD, intAttr, intsAttr, stringAttr, type OnnxGraph } from '../formats/onnx.js';
+import type { NodeMessage } from '../formats/onnxSchema.js';
 import { withOutputs } from '../formats/onnxProbe.js';
 import type { StoredModel } from '../formats/storedModel.js';
 import { InputError, throwIfAborted, type JobOptions, type Layer } from '../types.js';
 import { MomentAccumulator, type InputMoments } from './moments.js';
+import { patchRows, type ConvGeometry, type ExplicitPadding } from './patches.js';
 
-/** A value whose statistics some layers need, and how its samples are laid out. */
-interface Tap { value: string; featureMajor: boolean; dim: number; layers: Layer[]; acc: MomentAccumulator }
+type Tf = Awaited<ReturnType<typeof tfjs>>;
+
+/**
+ * A value whose statistics some layers need, and how its samples are laid out: rows of `dim`
+ * features (feature-major for Gemm transA=1), or for a Conv the patches its geometry cuts.
+ */
+interface Tap { value: string; featureMajor: boolean; dim: number; layers: Layer[]; acc: MomentAccumulator; conv?: { cin: number; geometry: ConvGeometry } }
+
+/** A 2-D Conv's geometry on the NHWC view of its input, or undefined where patches cannot reproduce it. */
+function convGeometry(node: NodeMessage, kernel: number[]): ConvGeometry | undefined {
+  const auto = stringAttr(node, 'auto_pad') ?? 'NOTSET';
+  const p = intsAttr(node, 'pads') ?? [0, 0, 0, 0];
+  // ONNX pads are [top, left, bottom, right]; SAME_UPPER puts the odd one after, as TF's SAME does.
+  const padding = auto === 'SAME_UPPER' ? 'same' : auto === 'VALID' ? 'valid'
+    : auto === 'NOTSET' ? [[0, 0], [p[0], p[2]], [p[1], p[3]], [0, 0]] as ExplicitPadding : undefined;
+  if (!padding) return undefined;
+  return { kernel, strides: intsAttr(node, 'strides') ?? [1, 1], dilation: intsAttr(node, 'dilations') ?? [1, 1], padding };
+}
 
 export async function onnxInputMoments(model: StoredModel, x: Tensor, opts: JobOptions = {}, batch = 256): Promise<Map<string, InputMoments>> {
   const taps = layerTaps(model);
   if (!taps.length) return new Map();
+  // tfjs cuts the convolutions' patches; it loads only where there are some.
+  const tf = taps.some((t) => t.conv) ? await tfjs() : undefined;
   const g = model.extra as OnnxGraph;
   const graphInputs = new Set(g.entries.filter((e) => e.range.field === GRAPH_FIELD.input).map((e) => e.name));
   // A graph input is fed, not fetched.
@@ -47,6 +69,7 @@ export async function onnxInputMoments(model: StoredModel, x: Tensor, opts: JobO
       for (const t of taps) {
         const v = t.value === input ? xb : outs.get(t.value);
         if (!v) throw new InputError(model.path, `layer ${t.layers[0].name} multiplies ${t.value}, a graph input the calibration inputs do not feed`);
+        if (t.conv) { t.acc.addSamples(patches(tf!, t, v, model.path)); continue; }
         const width = t.featureMajor ? v.shape[0] : v.shape.at(-1);
         if (width !== t.dim) throw new InputError(model.path, `layer ${t.layers[0].name} receives ${t.value} of shape [${v.shape.join(', ')}], not ${t.dim} features`);
         t.acc.addSamples(v.data, t.featureMajor);
@@ -62,14 +85,20 @@ export async function onnxInputMoments(model: StoredModel, x: Tensor, opts: JobO
   }));
 }
 
-/** Factorisable MatMul / Gemm layers grouped by the value they multiply (Q, K, V projections share one). */
+/** Factorisable MatMul / Gemm layers grouped by the value they multiply (Q, K, V projections share one); a tap per 2-D Conv. */
 function layerTaps(model: StoredModel): Tap[] {
   const g = model.extra as OnnxGraph;
   const taps = new Map<string, Tap>();
   for (const layer of model.layers) {
-    if (!layer.factorisable || (layer.kind !== 'matmul' && layer.kind !== 'gemm')) continue;
+    if (!layer.factorisable || !['matmul', 'gemm', 'conv2d'].includes(layer.kind)) continue;
     const node = g.entries[g.layerNodes.get(layer.name)!].node!;
     const value = node.input[0];
+    if (layer.kind === 'conv2d') {
+      // W is [cout, cin, kh, kw].
+      const geometry = convGeometry(node, layer.shape.slice(2));
+      if (geometry) taps.set(`C:${layer.name}`, { value, featureMajor: false, dim: layer.matrix.rows, layers: [layer], acc: new MomentAccumulator(layer.matrix.rows), conv: { cin: layer.shape[1], geometry } });
+      continue;
+    }
     const featureMajor = layer.kind === 'gemm' && intAttr(node, 'transA', 0) === 1;
     const key = `${featureMajor ? 'T' : 'N'}:${value}`;
     const tap = taps.get(key) ?? { value, featureMajor, dim: layer.matrix.rows, layers: [], acc: new MomentAccumulator(layer.matrix.rows) };
@@ -77,4 +106,11 @@ function layerTaps(model: StoredModel): Tap[] {
     taps.set(key, tap);
   }
   return [...taps.values()];
+}
+
+/** A Conv's input batch [n, cin, h, w] as rows of its patches, in the filter's (cin, kh, kw) order. */
+function patches(tf: Tf, tap: Tap, v: Tensor, path: string): Float32Array {
+  const { cin, geometry } = tap.conv!;
+  if (v.shape.length !== 4 || v.shape[1] !== cin) throw new InputError(path, `layer ${tap.layers[0].name} receives ${tap.value} of shape [${v.shape.join(', ')}], not NCHW with ${cin} channels`);
+  return tf.tidy(() => patchRows(tf, geometry, cin, 'chw').rows(tf.transpose(tf.tensor4d(v.data, v.shape as [number, number, number, number]), [0, 2, 3, 1])).dataSync() as Float32Array);
 }

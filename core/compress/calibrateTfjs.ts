@@ -1,44 +1,22 @@
 // Streaming input statistics of Dense and Conv2D layers of a TF.js layers model on calibration
 // inputs: C_l = X_lᵀX_l / N accumulated batch by batch in f64, never holding all activations.
-// For a Conv2D layer X_l holds its input *patches* (im2col: one row per output position, in the
-// kernel's (kh, kw, cin) order), so y = patch·W exactly as for Dense and whitening is the same.
+// For a Conv2D layer X_l holds its input *patches* (patches.ts: one row per output position, in
+// the kernel's (kh, kw, cin) order), so y = patch·W exactly as for Dense and whitening is the same.
 // Keras files come here too, through the TF.js model their config builds (layersModel.ts).
 import type { Tensor } from '../eval/tensor.js';
 import { tfjs } from '../eval/tfjsRuntime.js';
 import { InputError, throwIfAborted, type JobOptions } from '../types.js';
 import type { LayersSource } from './layersModel.js';
 import { MomentAccumulator, type InputMoments } from './moments.js';
+import { patchRows, type ConvGeometry } from './patches.js';
 
-type Tf = Awaited<ReturnType<typeof tfjs>>;
 type TfTensor = import('@tensorflow/tfjs').Tensor;
 type TfTensor2D = import('@tensorflow/tfjs').Tensor2D;
 interface ConvConfig { kernel_size?: number[]; kernelSize?: number[]; strides?: number[]; padding?: string; dilation_rate?: number[]; dilationRate?: number[] }
 
-/** A 2-D convolution's geometry, NHWC, whatever format described it. */
-export interface ConvGeometry { kernel: number[]; strides: number[]; padding: 'same' | 'valid'; dilation: number[] }
-
 function kerasGeometry(config: object): ConvGeometry {
   const c = config as ConvConfig;
   return { kernel: (c.kernelSize ?? c.kernel_size) as number[], strides: c.strides ?? [1, 1], padding: c.padding as 'same' | 'valid', dilation: c.dilationRate ?? c.dilation_rate ?? [1, 1] };
-}
-
-/**
- * im2col with stock ops: a convolution with one-hot filters, output channel (dy·kw + dx)·cin + c
- * copying input channel c at offset (dy, dx), with the layer's own strides, padding and
- * dilation, gives every output position's patch in the kernel's flattened order.
- */
-export function patchRows(tf: Tf, g: ConvGeometry, cin: number): { dim: number; rows: (t: TfTensor) => TfTensor2D } {
-  const [kh, kw] = g.kernel;
-  const d = kh * kw * cin;
-  const eye = new Float32Array(d * d);
-  for (let o = 0; o < d; o++) eye[o * d + o] = 1; // [kh, kw, cin, d] row-major: index ((dy·kw+dx)·cin+c)·d + o
-  return {
-    dim: d,
-    rows: (t) => {
-      const filter = tf.tensor4d(eye, [kh, kw, cin, d]);
-      return tf.reshape(tf.conv2d(t as import('@tensorflow/tfjs').Tensor4D, filter, g.strides as [number, number], g.padding, 'NHWC', g.dilation as [number, number]), [-1, d]) as TfTensor2D;
-    },
-  };
 }
 
 export async function tfjsInputMoments(source: LayersSource, layers: string[], x: Tensor, opts: JobOptions = {}, batch = 500): Promise<Map<string, InputMoments>> {

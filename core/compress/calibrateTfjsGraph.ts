@@ -2,8 +2,7 @@
 // model on calibration inputs, collected in stock tfjs: GraphModel.execute fetches each layer
 // node's activation input (input 0) batch by batch and C = XᵀX / N is summed in f64, never
 // holding all activations. A MatMul with transpose_a receives its input feature-major; a
-// Conv2D's samples are its input patches, as for TF.js layers models (calibrateTfjs.ts).
-// Convolutions with explicit padding or NCHW data keep plain SVD.
+// Conv2D's samples are its input patches (patches.ts). NCHW convolutions keep plain SVD.
 import type { io, Tensor as TfTensor } from '@tensorflow/tfjs';
 import type { Tensor } from '../eval/tensor.js';
 import { executeGraph, withGraphModel } from '../eval/tfjsGraphRuntime.js';
@@ -11,8 +10,8 @@ import { tfjs } from '../eval/tfjsRuntime.js';
 import type { StoredModel } from '../formats/storedModel.js';
 import type { GraphAttr, GraphNode } from '../formats/tfjs.js';
 import { InputError, throwIfAborted, type JobOptions, type Layer } from '../types.js';
-import { patchRows, type ConvGeometry } from './calibrateTfjs.js';
 import { MomentAccumulator, type InputMoments } from './moments.js';
+import { patchRows, type ConvGeometry, type ExplicitPadding } from './patches.js';
 
 type Tf = Awaited<ReturnType<typeof tfjs>>;
 
@@ -22,11 +21,17 @@ interface Tap { layer: Layer; input: string; dim: number; featureMajor: boolean;
 const text = (a: GraphAttr | undefined): string | undefined => (a?.s === undefined ? undefined : Buffer.from(a.s, 'base64').toString());
 const pair = (a: GraphAttr | undefined): number[] => { const i = a?.list?.i?.map(Number) ?? [1, 1, 1, 1]; return [i[1], i[2]]; };
 
-/** The NHWC geometry of a Conv2D node, or undefined where patches cannot reproduce it. */
+/** The geometry of a Conv2D node, or undefined for NCHW data (tfjs runs NHWC only). */
 function convGeometry(node: GraphNode, kernel: number[]): ConvGeometry | undefined {
   const padding = text(node.attr?.padding), format = text(node.attr?.data_format) ?? 'NHWC';
-  if ((padding !== 'SAME' && padding !== 'VALID') || format !== 'NHWC') return undefined;
-  return { kernel: kernel.slice(0, 2), strides: pair(node.attr?.strides), padding: padding === 'SAME' ? 'same' : 'valid', dilation: pair(node.attr?.dilations) };
+  if (format !== 'NHWC' || !['SAME', 'VALID', 'EXPLICIT'].includes(padding ?? '')) return undefined;
+  // EXPLICIT lists (before, after) per NHWC dimension.
+  const p = node.attr?.explicit_paddings?.list?.i?.map(Number) ?? [];
+  const explicit = [0, 2, 4, 6].map((i) => [p[i] ?? 0, p[i + 1] ?? 0]) as ExplicitPadding;
+  return {
+    kernel: kernel.slice(0, 2), strides: pair(node.attr?.strides), dilation: pair(node.attr?.dilations),
+    padding: padding === 'SAME' ? 'same' : padding === 'VALID' ? 'valid' : explicit,
+  };
 }
 
 function taps(tf: Tf, model: StoredModel, layers: Layer[]): Tap[] {

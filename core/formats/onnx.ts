@@ -49,6 +49,15 @@ export function intAttr(n: NodeMessage, name: string, fallback: number): number 
   return a?.i !== undefined && a.i !== null ? int64(a.i as Int64) : fallback;
 }
 
+export function intsAttr(n: NodeMessage, name: string): number[] | undefined {
+  return n.attribute.find((x) => x.name === name)?.ints?.map((v) => int64(v));
+}
+
+export function stringAttr(n: NodeMessage, name: string): string | undefined {
+  const s = n.attribute.find((x) => x.name === name)?.s;
+  return s && new TextDecoder().decode(s);
+}
+
 export async function readOnnx(path: string): Promise<StoredModel> {
   const src = await FileSource.open(path);
   const external = new ExternalFiles(path, dirname(path));

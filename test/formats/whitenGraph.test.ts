@@ -15,7 +15,7 @@ import type { StoredModel } from '../../core/formats/storedModel.js';
 import { encodeNpy } from '../../core/io/npy.js';
 import { cli, tempDir } from '../helpers/cli.js';
 import { randomMatrix } from '../helpers/random.js';
-import { CNN_RANKS, graphCnn, graphMlp, graphTransposed } from '../fixtures/tfjsGraphModels.js';
+import { attr, CNN_RANKS, GraphBuilder, graphCnn, graphMlp, graphTransposed } from '../fixtures/tfjsGraphModels.js';
 
 const sha = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
 
@@ -42,6 +42,18 @@ function gram(x: ArrayLike<number>, rows: number, dim: number): Float64Array {
     if (xi !== 0) for (let j = 0; j < dim; j++) c[i * dim + j] += xi * x[r * dim + j];
   }
   return c.map((v) => v / rows);
+}
+
+/** NHWC input → one row per output position of a k×k convolution, its patch in (dy, dx, c) order, zeros outside. */
+function im2col(x: Float32Array, [n, h, w, c]: number[], g: { kernel: number; stride: number[]; dilation: number; top: number; left: number; out: number[] }): number[] {
+  const rows: number[] = [];
+  for (let s = 0; s < n; s++) for (let oy = 0; oy < g.out[0]; oy++) for (let ox = 0; ox < g.out[1]; ox++) {
+    for (let dy = 0; dy < g.kernel; dy++) for (let dx = 0; dx < g.kernel; dx++) for (let ch = 0; ch < c; ch++) {
+      const [iy, ix] = [oy * g.stride[0] - g.top + g.dilation * dy, ox * g.stride[1] - g.left + g.dilation * dx];
+      rows.push(iy < 0 || iy >= h || ix < 0 || ix >= w ? 0 : x[((s * h + iy) * w + ix) * c + ch]);
+    }
+  }
+  return rows;
 }
 
 function assertClose(got: InputMoments | undefined, want: Float64Array, samples: number, what: string): void {
@@ -81,19 +93,33 @@ test('graph CNN: a dilated SAME convolution on the input is whitened over its pa
   try {
     const n = 40, x = anisotropic(n, 8 * 8 * 3, 5);
     const got = await tfjsGraphInputMoments(model, model.layers, { data: x, shape: [n, 8, 8, 3] }, {}, 16);
-    // c1: 3×3 kernel, dilation 2, SAME (pad 2 each side at stride 1), patches in (dy, dx, c) order.
-    const patches: number[] = [];
-    for (let s = 0; s < n; s++) for (let oy = 0; oy < 8; oy++) for (let ox = 0; ox < 8; ox++) {
-      for (let dy = 0; dy < 3; dy++) for (let dx = 0; dx < 3; dx++) for (let c = 0; c < 3; c++) {
-        const [iy, ix] = [oy - 2 + 2 * dy, ox - 2 + 2 * dx];
-        patches.push(iy < 0 || iy >= 8 || ix < 0 || ix >= 8 ? 0 : x[((s * 8 + iy) * 8 + ix) * 3 + c]);
-      }
-    }
+    // c1: 3×3 kernel, dilation 2, SAME (pad 2 each side at stride 1).
+    const patches = im2col(x, [n, 8, 8, 3], { kernel: 3, stride: [1, 1], dilation: 2, top: 2, left: 2, out: [8, 8] });
     assertClose(got.get('c1/Conv2D'), gram(patches, n * 64, 27), n * 64, 'c1 patches');
     // c2: 3×3 VALID at stride 2 on 8×8 → 3×3 positions of 3·3·16 values; d1 reads 216 features, d2 64.
     assert.deepEqual([...got].map(([name, m]) => [name, m.dim, m.samples]), [
       ['c1/Conv2D', 27, n * 64], ['c2/Conv2D', 144, n * 9], ['d1/MatMul', 216, n], ['d2/MatMul', 64, n],
     ]);
+  } finally {
+    await model.close();
+  }
+});
+
+test('graph Conv2D with EXPLICIT padding: patches cut with the listed (before, after) pads', async () => {
+  const g = new GraphBuilder();
+  const x = g.placeholder('x', [-1, 6, 6, 2]);
+  g.op('c/Conv2D', 'Conv2D', [x, g.const('c/kernel', [3, 3, 2, 4], randomMatrix(18, 4, 2))], {
+    strides: attr.ints([1, 2, 1, 1]), padding: attr.str('EXPLICIT'), explicit_paddings: attr.ints([0, 0, 1, 2, 2, 0, 0, 0]),
+    dilations: attr.ints([1, 1, 1, 1]), data_format: attr.str('NHWC'),
+  });
+  g.op('Identity', 'Identity', ['c/Conv2D']);
+  const model = await openModel(g.save(tempDir(), 'Identity')) as StoredModel;
+  try {
+    const n = 10, data = anisotropic(n, 72, 4);
+    const got = await tfjsGraphInputMoments(model, model.layers, { data, shape: [n, 6, 6, 2] });
+    // Height 6 + 1 + 2 at stride 2 → 4 rows; width 6 + 2 + 0 at stride 1 → 6 columns.
+    const patches = im2col(data, [n, 6, 6, 2], { kernel: 3, stride: [2, 1], dilation: 1, top: 1, left: 2, out: [4, 6] });
+    assertClose(got.get('c/Conv2D'), gram(patches, n * 24, 18), n * 24, 'explicit-padding patches');
   } finally {
     await model.close();
   }
