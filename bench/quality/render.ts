@@ -34,16 +34,18 @@ export interface BenchModel {
   calibration?: string;
   /** Caveat about how this model's numbers were measured, printed under its table. */
   note?: string;
+  /** The re-layout cells are the written model (ONNX), not dense approximations of it. */
+  relayoutWritten?: boolean;
 }
 
-export function methodLabel(m: MethodId, steps: number): string {
+export function methodLabel(m: MethodId, steps: number, relayoutWritten = false): string {
   switch (m) {
     case 'svd': return 'plain SVD (allocation on weight spectra)';
     case 'whitened-plain-alloc': return 'whitened SVD (same ranks as plain SVD)';
     case 'whitened': return 'whitened SVD (allocation on whitened spectra)';
     case 'whitened-sensitivity': return 'whitened SVD + sensitivity allocation (--method whitened)';
     case 'whitened-sensitivity-finetune': return `whitened + sensitivity + fine-tuning (up to ${steps} steps)`;
-    case 'relayout': return 'DeepThin re-layout (analysis only)';
+    case 'relayout': return `DeepThin re-layout (${relayoutWritten ? 'written' : 'analysis only'})`;
   }
 }
 
@@ -75,7 +77,7 @@ function modelTable(m: BenchModel): string[] {
   }));
   for (const id of METHODS) {
     if (!m.cells.some((c) => c.method === id)) continue;
-    lines.push(row(methodLabel(id, m.finetuneSteps), (r) => {
+    lines.push(row(methodLabel(id, m.finetuneSteps, m.relayoutWritten), (r) => {
       const c = m.cells.find((x) => x.ratio === r && x.method === id);
       return c ? `${pct(c.score)} (${signed(c.drop)})${c.plainKept ? ' ᵖ' : ''}` : '–';
     }));
@@ -90,7 +92,7 @@ function modelTable(m: BenchModel): string[] {
   const whitenedRows: MethodId[] = ['whitened-plain-alloc', 'whitened', 'whitened-sensitivity', 'whitened-sensitivity-finetune'];
   const below = m.cells.filter((c) => whitenedRows.includes(c.method)).flatMap((c) => {
     const svd = m.cells.find((x) => x.ratio === c.ratio && x.method === 'svd');
-    return svd && c.score < svd.score ? [`${c.ratio} ${methodLabel(c.method, m.finetuneSteps)}: ${pct(c.score)} vs ${pct(svd.score)} % ${metric}, ${pct(c.agreement)} vs ${pct(svd.agreement)} % top-1 agreement`] : [];
+    return svd && c.score < svd.score ? [`${c.ratio} ${methodLabel(c.method, m.finetuneSteps, m.relayoutWritten)}: ${pct(c.score)} vs ${pct(svd.score)} % ${metric}, ${pct(c.agreement)} vs ${pct(svd.agreement)} % top-1 agreement`] : [];
   });
   if (below.length) lines.push('', `Whitened cells below plain SVD (whitened vs plain; top-1 agreement with the original model on the test inputs): ${below.join('; ')}.`);
   const beats = rs.filter((r) => r < 1).filter((r) => {
@@ -100,7 +102,7 @@ function modelTable(m: BenchModel): string[] {
   if (m.cells.some((c) => c.method === 'relayout' && c.ratio < 1)) lines.push('', `DeepThin re-layout beats plain SVD at equal (or fewer) params at: ${beats.length ? beats.join(', ') : 'no ratio'}.`);
   if (m.note) lines.push('', `Note: ${m.note}`);
   const best = (r: number): Cell | undefined => m.cells.filter((c) => c.ratio === r).sort((a, b) => a.drop - b.drop)[0];
-  lines.push('', `Best method per ratio (drop, points): ${rs.filter((r) => r < 1).map((r) => { const b = best(r)!; return `${r}: ${b.drop.toFixed(2)} (${methodLabel(b.method, m.finetuneSteps)})`; }).join('; ')}.`);
+  lines.push('', `Best method per ratio (drop, points): ${rs.filter((r) => r < 1).map((r) => { const b = best(r)!; return `${r}: ${b.drop.toFixed(2)} (${methodLabel(b.method, m.finetuneSteps, m.relayoutWritten)})`; }).join('; ')}.`);
   return lines;
 }
 
@@ -109,7 +111,7 @@ export function renderResults(models: BenchModel[], engine: string, calibration:
   const out = [
     '## Quality: accuracy against parameters kept',
     '',
-    `Measured by \`npm run bench:quality\` (bench/quality/run.ts; engine: ${engine}; stock @tensorflow/tfjs evaluation). ` +
+    `Measured by \`npm run bench:quality\` (bench/quality/run.ts; engine: ${engine}; stock @tensorflow/tfjs evaluation, onnxruntime-node for the ONNX model). ` +
       `Every method runs through the same \`compressFile\` as \`reducible compress\`; calibration inputs: ${calibration}, disjoint from the test set. ` +
       '"same ranks as plain SVD" isolates whitening; "allocation on whitened spectra" lets the global allocator ' +
       'rank layers by their whitened singular values (each layer\'s own output error on the calibration data); ' +

@@ -41,13 +41,17 @@ const RATIOS = [1.0, 0.5, 0.34, 0.2, 0.1, 0.05].filter((r) => !process.env.RATIO
 
 /** Steps of fine-tuning per model: the CNN's frozen convolutions make each of its steps far dearer.
  *  calibration: the model's own unlabeled inputs where they are not Fashion-MNIST's (note says so under its table). */
-interface ModelSpec { id: string; title: string; path: string; test: string; labels?: string; finetune: number; calibration?: string; note?: string }
+interface ModelSpec { id: string; title: string; path: string; test: string; labels?: string; finetune: number; calibration?: string; note?: string; onnx?: boolean }
 
 const FASHION = 'examples/fashion-mnist';
 const DIGITS = 'examples/digits';
 const MODELS: ModelSpec[] = [
   { id: 'mlp', title: 'Fashion-MNIST MLP (784-512-256-10, 535 818 params)', path: `${FASHION}/model.json`, test: `${FASHION}/test.npz:x`, labels: `${FASHION}/test.npz:y`, finetune: 8000 },
   { id: 'cnn', title: 'Fashion-MNIST CNN (conv 16, conv 32, dense 64, dense 10)', path: 'examples/fashion-cnn/model.json', test: `${FASHION}/test.npz:x`, labels: `${FASHION}/test.npz:y`, finetune: 1000 },
+  {
+    id: 'cnn-onnx', title: 'Fashion-MNIST CNN as ONNX (the same weights, exported by PyTorch)', path: 'examples/fashion-cnn/model.onnx', test: `${FASHION}/test.npz:x`, labels: `${FASHION}/test.npz:y`, finetune: 0, onnx: true,
+    note: 'run in onnxruntime-node. ONNX models get what `--method whitened` does outside TF.js: whitened factors for every Conv and Gemm (inputs collected in onnxruntime, convolutions over their patches), ranks allocated on the whitened spectra; sensitivity allocation, the refinement, the whitened/plain guard and fine-tuning run in TF.js and are not offered. The re-layout is written: `--method relayout` rebuilds each weight in the graph with MatMul, Reshape and Slice.',
+  },
   {
     id: 'digits', title: 'Handwritten digits MLP (64-256-256-10, 85 002 params)', path: `${DIGITS}/model.json`, test: `${DIGITS}/test.npz:x`, labels: `${DIGITS}/test.npz:y`, finetune: 8000,
     calibration: `${DIGITS}/calib.npz:x`, note: 'scikit-learn\'s 8×8 digits (`examples/digits`): test set 539 images (one image = 0.19 points); calibration and distillation inputs are the 1 258 unlabeled *training* images (`examples/digits/calib.npz`).',
@@ -72,7 +76,7 @@ async function measure(spec: ModelSpec, engine: Engine, dir: string, fashionCali
   let samples = 0;
   const model = (ratio: number): BenchModel => ({
     id: spec.id, title: spec.title, path: spec.path, baseline, samples, labelled: spec.labels !== undefined,
-    cells: cells.filter((c) => c.ratio === ratio), finetuneSteps: FINETUNE, calibration: calibrationSpec, note: spec.note,
+    cells: cells.filter((c) => c.ratio === ratio), finetuneSteps: FINETUNE, calibration: calibrationSpec, note: spec.note, relayoutWritten: spec.onnx,
   });
   for (const ratio of RATIOS) {
     const tag = `${spec.id}-${ratio}`;
@@ -86,7 +90,7 @@ async function measure(spec: ModelSpec, engine: Engine, dir: string, fashionCali
       return cell;
     };
     const run = async (method: MethodId, extra: Partial<CompressOptions>, goal: Goal = { kind: 'ratio', ratio }): Promise<Cell> => {
-      const out = join(dir, `${tag}-${method}.json`);
+      const out = join(dir, `${tag}-${method}.${spec.onnx ? 'onnx' : 'json'}`);
       const t0 = Date.now();
       const rep = await compressFile(spec.path, { goal, engine, out, force: true, ...extra });
       const cell = await score(method, out, {
@@ -98,6 +102,7 @@ async function measure(spec: ModelSpec, engine: Engine, dir: string, fashionCali
       return cell;
     };
     const relayout = async (): Promise<Cell> => {
+      if (spec.onnx) return run('relayout', { method: 'relayout' });
       const out = join(dir, `${tag}-relayout.json`);
       const t0 = Date.now();
       const r = await relayoutModel(spec.path, ratio, engine, out);
@@ -108,9 +113,11 @@ async function measure(spec: ModelSpec, engine: Engine, dir: string, fashionCali
     const add = (c: Cell): void => { cells.push(c); save(ratio, model(ratio)); };
     const plain = await run('svd', { method: 'svd' });
     add(plain);
+    // Sensitivity, its refinement and fine-tuning run the model in TF.js.
+    const tfjsOnly: MethodId[] = spec.onnx ? ['whitened-sensitivity', 'whitened-sensitivity-finetune'] : [];
     if (!Object.keys(plain.ranks).length) {
       // Nothing is factorised at this budget: every method returns the original weights.
-      for (const method of ['whitened-plain-alloc', 'whitened', 'whitened-sensitivity', 'whitened-sensitivity-finetune', 'relayout'] as const) add({ ...plain, method });
+      for (const method of ['whitened-plain-alloc', 'whitened', 'whitened-sensitivity', 'whitened-sensitivity-finetune', 'relayout'] as const) if (!tfjsOnly.includes(method)) add({ ...plain, method });
       continue;
     }
     // Whitened factors at the ranks plain SVD chose: isolates the effect of whitening.
@@ -119,8 +126,8 @@ async function measure(spec: ModelSpec, engine: Engine, dir: string, fashionCali
     const samePlan: Goal = { kind: 'ranks', file: planPath };
     // Dearest and most telling first: on a shared machine a run stopped part-way keeps those.
     add(await relayout());
-    if (FINETUNE > 0) add(await run('whitened-sensitivity-finetune', { method: 'whitened', allocation: 'sensitivity', calibration, finetune: FINETUNE }));
-    add(await run('whitened-sensitivity', { method: 'whitened', allocation: 'sensitivity', calibration }));
+    if (FINETUNE > 0 && !spec.onnx) add(await run('whitened-sensitivity-finetune', { method: 'whitened', allocation: 'sensitivity', calibration, finetune: FINETUNE }));
+    if (!spec.onnx) add(await run('whitened-sensitivity', { method: 'whitened', allocation: 'sensitivity', calibration }));
     add(await run('whitened', { method: 'whitened', allocation: 'spectrum', calibration }));
     add(await run('whitened-plain-alloc', { method: 'whitened', calibration }, samePlan));
   }

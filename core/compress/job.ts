@@ -14,6 +14,8 @@ import { FactorSpill } from './factorSpill.js';
 import { finetuneTfjs, heldOut, type FinetuneResult } from './finetuneTfjs.js';
 import { layersSource, runsInTfjs, type LayersSource } from './layersModel.js';
 import { chooseMethod, type MethodChoice } from './guardTfjs.js';
+import { chooseMethodByRunning } from './guardRuntime.js';
+import { RUNTIMES } from '../eval/evaluate.js';
 import { refinementInputs, refinePlan, type Refinement } from './refineTfjs.js';
 import { plainStrategy, relayoutStrategy, whitenedStrategy, withSensitivity, type Strategy } from './strategy.js';
 import { rewriteTopology } from '../formats/tfjsWriter.js';
@@ -84,7 +86,8 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
         // Writers and the report list layers in the model's order.
         return spill.inOrder(names);
       };
-      const guarded = o.method === 'whitened' && inTfjs;
+      // The guard runs the candidates in TF.js, or else in the format's own runtime (guardRuntime.ts).
+      const guarded = o.method === 'whitened' && (inTfjs || RUNTIMES[model.format] !== undefined);
       const topology = tfModel?.topology;
       const held = o.calibration && heldOut(o.calibration);
       const share = (o.finetune ? 0.6 : 0.69) / (guarded ? 2 : 1);
@@ -100,8 +103,9 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
         // The plain analysis takes the first half of the plain share, so progress never goes back.
         const plain = await plainStrategy(model, o.engine, stageOf(o, 0.3 + share, share / 2, 'analysing for plain SVD: '), o.analysis);
         const svd = await factorAll(plain, await makePlan(plain.analysis, o.goal), 0.3 + 1.5 * share, share / 2);
-        methodChoice = await chooseMethod(tfModel!, topology!, await loadAll(factors), await loadAll(svd), held!);
-        if (methodChoice.kept === 'svd') factors = svd;
+        methodChoice = inTfjs ? await chooseMethod(tfModel!, topology!, await loadAll(factors), await loadAll(svd), held!)
+          : await chooseMethodByRunning(model, writer, out, { whitened: factors, svd }, held!, o.dtype);
+        if (methodChoice?.kept === 'svd') factors = svd;
       }
       let finetune: FinetuneResult | undefined;
       const retrained = new Map<string, Float32Array>();

@@ -2,6 +2,7 @@
 import { openModel } from '../formats/open.js';
 import { readArray, toFloat32 } from '../io/npy.js';
 import { InputError, type Model, type ModelFormat } from '../types.js';
+import { argmax, outputFidelity } from '../compress/fidelity.js';
 import type { Tensor } from './tensor.js';
 import { onnxInputShape, runOnnx } from './onnxRuntime.js';
 import { runTfjs, tfjsInputShape } from './tfjsRuntime.js';
@@ -51,19 +52,14 @@ export async function evaluate(originalPath: string, compressedPath: string, o: 
       report.layers = await compareWeights(a, b);
       return report;
     }
-    const signature = await runtime.inputShape(a.path);
-    const x = o.inputs ? await inputsFromFile(o.inputs) : randomInputs(signature, o.samples ?? 256, o.seed ?? 1);
-    // Models exported with a fixed batch size (often 1) are run in chunks of that size.
-    const batch = typeof signature[0] === 'number' && signature[0] > 0 ? signature[0] : x.shape[0];
-    const ya = await runBatched(runtime, a.path, x, batch), yb = await runBatched(runtime, b.path, x, batch);
+    const x = o.inputs ? await inputsFromFile(o.inputs) : randomInputs(await runtime.inputShape(a.path), o.samples ?? 256, o.seed ?? 1);
+    const ya = await runModel(a.path, a.format, x), yb = await runModel(b.path, b.format, x);
     const n = x.shape[0];
-    report.samples = n;
     const width = ya.data.length / n;
-    let agree = 0, num = 0, den = 0;
-    for (let i = 0; i < n; i++) if (argmax(ya.data, i, width) === argmax(yb.data, i, width)) agree++;
-    for (let i = 0; i < ya.data.length; i++) { const d = ya.data[i] - yb.data[i]; num += d * d; den += ya.data[i] * ya.data[i]; }
-    report.top1Agreement = agree / n;
-    report.relativeOutputError = den > 0 ? Math.sqrt(num / den) : Math.sqrt(num);
+    const fidelity = outputFidelity(ya, yb);
+    report.samples = n;
+    report.top1Agreement = fidelity.top1Agreement;
+    report.relativeOutputError = fidelity.relativeOutputError;
     if (o.labels) {
       const y = toFloat32(await readArray(o.labels));
       if (y.length !== n) throw new InputError(o.labels, `has ${y.length} labels for ${n} inputs`);
@@ -77,7 +73,15 @@ export async function evaluate(originalPath: string, compressedPath: string, o: 
   }
 }
 
-async function runBatched(runtime: Runtime, path: string, x: Tensor, batch: number): Promise<Tensor> {
+/**
+ * Runs the model file on `x` in its format's stock runtime; models exported with a fixed batch
+ * size (often 1) are run in chunks of that size.
+ */
+export async function runModel(path: string, format: ModelFormat, x: Tensor): Promise<Tensor> {
+  const runtime = RUNTIMES[format];
+  if (!runtime) throw new InputError(path, `no runtime to run ${format} models`);
+  const signature = await runtime.inputShape(path);
+  const batch = typeof signature[0] === 'number' && signature[0] > 0 ? signature[0] : x.shape[0];
   const n = x.shape[0];
   if (batch >= n) return runtime.run(path, x);
   if (n % batch !== 0) throw new InputError(path, `model takes batches of ${batch}; ${n} inputs do not divide evenly`);
@@ -92,11 +96,6 @@ async function runBatched(runtime: Runtime, path: string, x: Tensor, batch: numb
   return { data, shape: [n, ...parts[0].shape.slice(1)] };
 }
 
-function argmax(d: Float32Array, row: number, width: number): number {
-  let best = 0;
-  for (let j = 1; j < width; j++) if (d[row * width + j] > d[row * width + best]) best = j;
-  return best;
-}
 
 export async function inputsFromFile(spec: string): Promise<Tensor> {
   const arr = await readArray(spec);

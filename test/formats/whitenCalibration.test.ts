@@ -10,7 +10,6 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inputMoments } from '../../core/compress/calibrate.js';
 import { onnxInputMoments } from '../../core/compress/calibrateOnnx.js';
-import type { InputMoments } from '../../core/compress/moments.js';
 import type { CompressReport } from '../../core/compress/report.js';
 import { inputsFromFile } from '../../core/eval/evaluate.js';
 import { readOnnx } from '../../core/formats/onnx.js';
@@ -19,6 +18,7 @@ import type { StoredModel } from '../../core/formats/storedModel.js';
 import { encodeNpy } from '../../core/io/npy.js';
 import { cli, makeFixtures, tempDir } from '../helpers/cli.js';
 import { python } from '../helpers/python.js';
+import { assertMomentsClose } from '../helpers/moments.js';
 import { randomMatrix } from '../helpers/random.js';
 import { checkModel } from './onnxKit.js';
 
@@ -39,14 +39,6 @@ function numpyMoments(model: string, calib: string, exprs: Record<string, string
   return new Map(Object.keys(exprs).map((name, i) => [name, Float64Array.from(cs[i])]));
 }
 
-function assertClose(got: InputMoments, want: Float64Array, what: string): void {
-  assert.equal(got.c.length, want.length, what);
-  const scale = Math.max(...want.map(Math.abs));
-  let worst = 0;
-  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got.c[i] - want[i]));
-  assert.ok(worst <= 1e-5 * scale, `${what}: max |ΔC| ${worst} vs max |C| ${scale}`);
-}
-
 test('onnx: calibration moments equal numpy\'s, for a transA Gemm input, a rank-3 MatMul input and an intermediate value', async () => {
   for (const [file, calib, exprs] of [
     ['transposed.onnx', 'calib.npy', { fc1: 'x' }],
@@ -57,7 +49,7 @@ test('onnx: calibration moments equal numpy\'s, for a transA Gemm input, a rank-
       // A small batch, so the statistics are really summed over several runs.
       const got = await onnxInputMoments(model, await inputsFromFile(at(calib)), {}, 64);
       const want = numpyMoments(at(file), at(calib), exprs);
-      for (const [name, c] of want) assertClose(got.get(name)!, c, `${file} ${name}`);
+      for (const [name, c] of want) assertMomentsClose(got.get(name), c, `${file} ${name}`);
       assert.equal(got.get(Object.keys(exprs)[0])!.samples, file === 'seq.onnx' ? 400 * 6 : 2000);
     } finally {
       await model.close();
@@ -75,7 +67,7 @@ test('onnx: whitening statistics use the first 5 000 calibration inputs, as for 
     const first = { data: data.subarray(0, 5000 * width), shape: [5000, width] };
     const got = (await inputMoments(model, all, {})).get('fc1')!;
     assert.equal(got.samples, 5000);
-    assertClose(got, (await onnxInputMoments(model, first, {})).get('fc1')!.c, 'capped fc1');
+    assertMomentsClose(got, (await onnxInputMoments(model, first, {})).get('fc1')!.c, 'capped fc1');
   } finally {
     await model.close();
   }
@@ -207,8 +199,8 @@ test('onnx Conv: input statistics are those of its patches as torch\'s unfold cu
   const model = await readOnnx(file);
   try {
     const got = await onnxInputMoments(model, await inputsFromFile(calib));
-    assertClose(got.get('/conv1/Conv')!, conv1, '/conv1/Conv patches');
-    assertClose(got.get('/conv2/Conv')!, conv2, '/conv2/Conv patches');
+    assertMomentsClose(got.get('/conv1/Conv'), conv1, '/conv1/Conv patches');
+    assertMomentsClose(got.get('/conv2/Conv'), conv2, '/conv2/Conv patches');
     assert.deepEqual([got.get('/conv1/Conv')!.samples, got.get('/conv2/Conv')!.samples], [12 * 64, 12 * 16]);
     assert.equal(got.has('/grouped/Conv'), false);
   } finally {

@@ -9,11 +9,11 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tfjsGraphInputMoments } from '../../core/compress/calibrateTfjsGraph.js';
-import type { InputMoments } from '../../core/compress/moments.js';
 import { openModel } from '../../core/formats/open.js';
 import type { StoredModel } from '../../core/formats/storedModel.js';
 import { encodeNpy } from '../../core/io/npy.js';
 import { cli, tempDir } from '../helpers/cli.js';
+import { assertMomentsClose } from '../helpers/moments.js';
 import { randomMatrix } from '../helpers/random.js';
 import { attr, CNN_RANKS, GraphBuilder, graphCnn, graphMlp, graphTransposed } from '../fixtures/tfjsGraphModels.js';
 
@@ -56,23 +56,13 @@ function im2col(x: Float32Array, [n, h, w, c]: number[], g: { kernel: number; st
   return rows;
 }
 
-function assertClose(got: InputMoments | undefined, want: Float64Array, samples: number, what: string): void {
-  assert.ok(got, `${what}: no statistics`);
-  assert.equal(got.samples, samples, what);
-  assert.equal(got.c.length, want.length, what);
-  const scale = Math.max(...want.map(Math.abs));
-  let worst = 0;
-  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got.c[i] - want[i]));
-  assert.ok(worst <= 1e-5 * scale, `${what}: max |ΔC| ${worst} vs max |C| ${scale}`);
-}
-
 test('graph MLP: MatMul input statistics equal XᵀX/N of the model input and of the first hidden layer, summed over batches', async () => {
   const dir = tempDir();
   const model = await openModel(graphMlp(dir, [24, 32, 10])) as StoredModel;
   try {
     const n = 300, x = anisotropic(n, 24, 3);
     const got = await tfjsGraphInputMoments(model, model.layers, { data: x, shape: [n, 24] }, {}, 64);
-    assertClose(got.get('dense_1/MatMul'), gram(x, n, 24), n, 'dense_1 (model input)');
+    assertMomentsClose(got.get('dense_1/MatMul'), gram(x, n, 24), 'dense_1 (model input)', n);
     // relu(x·W1 + b1) from the stored weights.
     const [w, b] = await Promise.all(['dense_1/kernel', 'dense_1/bias'].map((t) => model.readTensor(t)));
     const h = new Float64Array(n * 32);
@@ -81,7 +71,7 @@ test('graph MLP: MatMul input statistics equal XᵀX/N of the model input and of
       for (let k = 0; k < 24; k++) s += x[i * 24 + k] * w[k * 32 + j];
       h[i * 32 + j] = Math.max(0, s);
     }
-    assertClose(got.get('dense_2/MatMul'), gram(h, n, 32), n, 'dense_2 (hidden layer)');
+    assertMomentsClose(got.get('dense_2/MatMul'), gram(h, n, 32), 'dense_2 (hidden layer)', n);
   } finally {
     await model.close();
   }
@@ -95,7 +85,7 @@ test('graph CNN: a dilated SAME convolution on the input is whitened over its pa
     const got = await tfjsGraphInputMoments(model, model.layers, { data: x, shape: [n, 8, 8, 3] }, {}, 16);
     // c1: 3×3 kernel, dilation 2, SAME (pad 2 each side at stride 1).
     const patches = im2col(x, [n, 8, 8, 3], { kernel: 3, stride: [1, 1], dilation: 2, top: 2, left: 2, out: [8, 8] });
-    assertClose(got.get('c1/Conv2D'), gram(patches, n * 64, 27), n * 64, 'c1 patches');
+    assertMomentsClose(got.get('c1/Conv2D'), gram(patches, n * 64, 27), 'c1 patches', n * 64);
     // c2: 3×3 VALID at stride 2 on 8×8 → 3×3 positions of 3·3·16 values; d1 reads 216 features, d2 64.
     assert.deepEqual([...got].map(([name, m]) => [name, m.dim, m.samples]), [
       ['c1/Conv2D', 27, n * 64], ['c2/Conv2D', 144, n * 9], ['d1/MatMul', 216, n], ['d2/MatMul', 64, n],
@@ -119,7 +109,7 @@ test('graph Conv2D with EXPLICIT padding: patches cut with the listed (before, a
     const got = await tfjsGraphInputMoments(model, model.layers, { data, shape: [n, 6, 6, 2] });
     // Height 6 + 1 + 2 at stride 2 → 4 rows; width 6 + 2 + 0 at stride 1 → 6 columns.
     const patches = im2col(data, [n, 6, 6, 2], { kernel: 3, stride: [2, 1], dilation: 1, top: 1, left: 2, out: [4, 6] });
-    assertClose(got.get('c/Conv2D'), gram(patches, n * 24, 18), n * 24, 'explicit-padding patches');
+    assertMomentsClose(got.get('c/Conv2D'), gram(patches, n * 24, 18), 'explicit-padding patches', n * 24);
   } finally {
     await model.close();
   }
@@ -133,7 +123,7 @@ test('graph MatMul with transpose_a: its input is read feature-major (columns ar
     const xt = new Float32Array(16 * 512);
     for (let i = 0; i < 512; i++) for (let j = 0; j < 16; j++) xt[j * 512 + i] = x[i * 16 + j];
     const got = await tfjsGraphInputMoments(model, model.layers, { data: xt, shape: [16, 512] });
-    assertClose(got.get('t/MatMul'), gram(x, 512, 16), 512, 't (transpose_a)');
+    assertMomentsClose(got.get('t/MatMul'), gram(x, 512, 16), 't (transpose_a)', 512);
   } finally {
     await model.close();
   }
