@@ -27,7 +27,11 @@ import { renderResults, renderSvg, type BenchModel, type Cell, type MethodId } f
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 
 /** What the latest round of measurements changed and re-measured; say so here whenever cells are re-measured after a change. */
-const ROUND = 'Latest round (load average 2–4.7 on the 2 shared cores, up to four bench runs at once): every cell of all three models ' +
+const ROUND = 'Latest round: the Fashion-MNIST CNN exported to ONNX (the same weights) added and measured in onnxruntime, after ONNX ' +
+  'convolutions came to be whitened over their input patches (before, `--method whitened` left them to plain SVD) and the whitened/plain ' +
+  'guard came to run for ONNX models too, in onnxruntime. Its whitened cells at 0.2 and 0.1 match the TF.js CNN\'s "allocation on whitened ' +
+  'spectra" row exactly (84.16 and 46.72 %), the same model and method through another runtime. The three TF.js models\' cells are from ' +
+  'the previous round (these changes do not touch them). Previous round (load average 2–4.7 on the 2 shared cores, up to four bench runs at once): every cell of all three models ' +
   're-measured after two changes. (1) Sensitivity probes now approximate one layer at a time: TF.js\'s getWeights() hands out the ' +
   'layer\'s variables, so the old restore after each probe restored nothing and every later probe ran with earlier layers still ' +
   'approximated (the digits model\'s dense_2 measured 38× too sensitive). (2) Every held-out choice weighs top-1 agreement only where it ' +
