@@ -19,7 +19,10 @@ export class OnnxSession {
 
   /** Opens the file at `path`, or `bytes` (an in-memory model derived from it, named as `path` in errors). */
   static async open(path: string, bytes?: Uint8Array): Promise<OnnxSession> {
-    const o = await runtime();
+    const o = await runtime().catch((e: unknown) => {
+      // The universal .vsix leaves the native runtime out (scripts/package.mjs).
+      throw new InputError(path, `running ONNX models needs onnxruntime-node, which is not installed here (${(e as Error).message.split('\n')[0]}); use the platform build of the extension, or npm install onnxruntime-node beside the CLI`);
+    });
     const options: InferenceSession.SessionOptions = { executionProviders: ['cpu'] };
     let s: InferenceSession;
     try {

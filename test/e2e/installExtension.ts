@@ -1,5 +1,5 @@
-// Packages the built extension into a .vsix exactly as `npm run package` does (same vsce
-// flags, same .vscodeignore) and installs it the way a user would: code-server's
+// Packages the built extension into the universal .vsix exactly as `npm run package` does
+// (scripts/package.mjs) and installs it the way a user would: code-server's
 // --install-extension. dist/ must already be built; packaging does not rebuild it, so a
 // test run never rewrites bundles that other tests are reading.
 import { execFileSync } from 'node:child_process';
@@ -13,8 +13,7 @@ export interface InstalledExtension { id: string; version: string; vsix: string 
 
 export function packageVsix(outDir: string): string {
   const vsix = join(outDir, 'reducible.vsix');
-  execFileSync(join(root, 'node_modules/.bin/vsce'), ['package', '--skip-license', '--allow-missing-repository', '--no-rewrite-relative-links', '-o', vsix],
-    { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(process.execPath, [join(root, 'scripts/package.mjs'), '--no-build', '-o', vsix], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
   return vsix;
 }
 
