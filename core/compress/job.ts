@@ -15,6 +15,7 @@ import { finetuneTfjs, heldOut, type FinetuneResult } from './finetuneTfjs.js';
 import { layersSource, runsInTfjs, type LayersSource } from './layersModel.js';
 import { chooseMethod, type MethodChoice } from './guardTfjs.js';
 import { chooseMethodByRunning } from './guardRuntime.js';
+import type { WrittenVariants } from './runWritten.js';
 import { RUNTIMES } from '../eval/evaluate.js';
 import { refinementInputs, refinePlan, type Refinement } from './refineTfjs.js';
 import { plainStrategy, relayoutStrategy, whitenedStrategy, withSensitivity, type Strategy } from './strategy.js';
@@ -33,13 +34,21 @@ export interface CompressOptions extends JobOptions {
   /** Reuse an analysis already computed for this file (the IDE has one cached; plain SVD only). */
   analysis?: Analysis;
   method?: Method;
-  /** Default for --method whitened on TF.js layers models: 'sensitivity' (needs calibration); otherwise 'spectrum'. */
+  /** Default for --method whitened: 'sensitivity' (needs calibration) where the model runs in TF.js, or in its own runtime and is cheap to probe; otherwise 'spectrum'. */
   allocation?: Allocation;
   /** Unlabeled inputs for whitening and fine-tuning. */
   calibration?: Tensor;
   /** Fine-tuning steps after factorising (TF.js layers models). */
   finetune?: number;
 }
+
+/**
+ * Probing sensitivity outside TF.js writes the whole model once per factorisable layer: the
+ * default only where that stays under PROBE_BYTES (a large ONNX model keeps spectrum
+ * allocation unless --allocation sensitivity asks).
+ */
+const PROBE_BYTES = 2 ** 31;
+const cheapToProbe = (model: StoredModel): boolean => model.fileBytes * model.layers.filter((l) => l.factorisable).length <= PROBE_BYTES;
 
 export async function compressFile(path: string, o: CompressOptions): Promise<CompressReport> {
   const model = await openModel(resolve(path)) as StoredModel;
@@ -51,13 +60,16 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
     const out = resolve(o.out ?? defaultOutput(model.path, writer.ext));
     if (model.files.includes(out)) throw new InputError(out, 'output path is the input model; choose another -o');
     if ((o.method === 'whitened' || o.finetune) && !o.calibration) throw new InputError(path, `${o.method === 'whitened' ? '--method whitened' : '--finetune'} needs --calibration inputs`);
-    // The steps that run the model (sensitivity, the guard, the refinement, fine-tuning) run it in TF.js.
+    // The steps that run the model (sensitivity, the guard, the refinement, fine-tuning) run it in
+    // TF.js; sensitivity and the guard also run ONNX and graph models, written, in their own runtime.
     const keras = model instanceof KerasModel, inTfjs = runsInTfjs(model.format);
+    const runsElsewhere = !inTfjs && RUNTIMES[model.format] !== undefined;
+    const variants: WrittenVariants = { model, writer, out, dtype: o.dtype };
     if (o.finetune && !inTfjs) throw new InputError(path, `--finetune is available for TF.js layers and Keras models (this is ${model.format})`);
     // Only a --ratio budget is allocated across layers; other goals fix each layer's rank alone.
-    const allocation = o.goal.kind === 'ratio' ? o.allocation ?? (o.method === 'whitened' && inTfjs ? 'sensitivity' : 'spectrum') : undefined;
+    const allocation = o.goal.kind === 'ratio' ? o.allocation ?? (o.method === 'whitened' && (inTfjs || (runsElsewhere && cheapToProbe(model))) ? 'sensitivity' : 'spectrum') : undefined;
     if (allocation === 'sensitivity' && !o.calibration) throw new InputError(path, 'sensitivity allocation needs --calibration inputs');
-    if (allocation === 'sensitivity' && !inTfjs) throw new InputError(path, `sensitivity allocation is available for TF.js layers and Keras models (this is ${model.format})`);
+    if (allocation === 'sensitivity' && !inTfjs && !runsElsewhere) throw new InputError(path, `sensitivity allocation is available for TF.js, Keras and ONNX models (this is ${model.format})`);
     // Analysis takes the first 0.3 of the job's progress; measuring sensitivity, its last third.
     const analysing = stageOf(o, 0, allocation === 'sensitivity' ? 0.2 : 0.3, 'analysing: ');
     if (o.method === 'relayout' && model.format !== 'onnx') {
@@ -67,7 +79,8 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
     const base = o.method === 'whitened' ? await whitenedStrategy(model, o.engine, o.calibration!, analysing, tfModel)
       : o.method === 'relayout' ? await relayoutStrategy(model, o.engine, analysing)
         : await plainStrategy(model, o.engine, analysing, o.analysis);
-    const strategy = allocation === 'sensitivity' ? await withSensitivity(base, model, o.calibration!, stageOf(o, 0.2, 0.1, 'measuring sensitivity: '), tfModel) : base;
+    const strategy = allocation === 'sensitivity'
+      ? await withSensitivity(base, model, o.calibration!, stageOf(o, 0.2, 0.1, 'measuring sensitivity: '), inTfjs ? { tfjs: tfModel } : { written: variants }) : base;
     const sink = new AtomicOutput(model.files, o.force);
     try {
       // Finished factors wait in a scratch file, not in memory, while later layers are factorised.
@@ -87,14 +100,14 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
         return spill.inOrder(names);
       };
       // The guard runs the candidates in TF.js, or else in the format's own runtime (guardRuntime.ts).
-      const guarded = o.method === 'whitened' && (inTfjs || RUNTIMES[model.format] !== undefined);
+      const guarded = o.method === 'whitened' && (inTfjs || runsElsewhere);
       const topology = tfModel?.topology;
       const held = o.calibration && heldOut(o.calibration);
       const share = (o.finetune ? 0.6 : 0.69) / (guarded ? 2 : 1);
       let plan = await makePlan(strategy.analysis, o.goal);
       // Sensitivity allocation's plan is refined on calibration inputs (refineTfjs.ts), in the first half of its share.
       let refinement: Refinement | undefined;
-      if (allocation === 'sensitivity') {
+      if (allocation === 'sensitivity' && inTfjs) {
         ({ plan, refinement } = await refinePlan(tfModel!, topology!, model.layers, strategy, plan, refinementInputs(o.calibration!, held!), stageOf(o, 0.3, share / 2, '')));
       }
       let factors = await factorAll(strategy, plan, refinement ? 0.3 + share / 2 : 0.3, refinement ? share / 2 : share);
@@ -104,7 +117,7 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
         const plain = await plainStrategy(model, o.engine, stageOf(o, 0.3 + share, share / 2, 'analysing for plain SVD: '), o.analysis);
         const svd = await factorAll(plain, await makePlan(plain.analysis, o.goal), 0.3 + 1.5 * share, share / 2);
         methodChoice = inTfjs ? await chooseMethod(tfModel!, topology!, await loadAll(factors), await loadAll(svd), held!)
-          : await chooseMethodByRunning(model, writer, out, { whitened: factors, svd }, held!, o.dtype);
+          : await chooseMethodByRunning(variants, { whitened: factors, svd }, held!);
         if (methodChoice?.kept === 'svd') factors = svd;
       }
       let finetune: FinetuneResult | undefined;

@@ -1,12 +1,10 @@
-// How much each layer's approximation error reaches the model's output (run in TF.js), measured
-// on calibration inputs. A layer's spectrum says how much of *its own* output (or weight) a
-// rank discards; the model output can amplify or absorb that error depending on what follows
-// (ReLUs, later layers, the softmax). The global allocator weights each layer's discarded
-// energy share by this gain, so it spends parameters where the model output needs them.
+// Sensitivity probes (sensitivity.ts) run in TF.js: each layer's weight is swapped in place for
+// its approximation, the model run, and the original put back.
 import type { Tensor } from '../eval/tensor.js';
 import { tfjs } from '../eval/tfjsRuntime.js';
 import { throwIfAborted, type JobOptions } from '../types.js';
 import type { LayersSource } from './layersModel.js';
+import { SENSITIVITY_SAMPLES, sensitivityGain } from './sensitivity.js';
 
 export interface SensitivityProbe {
   name: string;
@@ -16,14 +14,7 @@ export interface SensitivityProbe {
   discarded: number;
 }
 
-/** Calibration inputs a probe runs on: enough for a stable ratio, few enough to stay cheap. */
-const SENSITIVITY_SAMPLES = 2000;
-
-/**
- * For each probe: (‖ΔY‖²/‖Y‖² of the model output with only that layer approximated) ÷ its
- * discarded share, i.e. the model output error per unit of the layer's own discarded energy.
- * A layer whose probe discards nothing gets the neutral weight 1.
- */
+/** Each probe's gain (sensitivityGain). */
 export async function tfjsSensitivity(source: LayersSource, probes: SensitivityProbe[], x: Tensor, opts: JobOptions = {}): Promise<Map<string, number>> {
   const tf = await tfjs();
   const { model } = await source.load();
@@ -46,7 +37,7 @@ export async function tfjsSensitivity(source: LayersSource, probes: SensitivityP
       const err2 = tf.tidy(() => tf.sum(tf.square(tf.sub(model.predict(xs, { batchSize: 1000 }) as import('@tensorflow/tfjs').Tensor, reference))).dataSync()[0]);
       layer.setWeights(original);
       tf.dispose([approx, ...original]);
-      out.set(p.name, refNorm2 > 0 ? err2 / refNorm2 / p.discarded : 1);
+      out.set(p.name, sensitivityGain(err2, refNorm2, p.discarded));
     }
     return out;
   } finally {

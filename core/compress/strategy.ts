@@ -1,6 +1,6 @@
 // How a job gets its spectra (for planning) and its factors: plain SVD of the weights, or
 // whitened SVD on calibration statistics (layers the format's collector covers, calibrate.ts);
-// optionally with each layer's spectrum weighted by its measured sensitivity.
+// optionally with each layer's spectrum weighted by its measured sensitivity (sensitivity.ts).
 import { analyzeModel, layerAnalysis, type Analysis } from '../analysis.js';
 import type { Engine } from '../engines/engine.js';
 import type { Tensor } from '../eval/tensor.js';
@@ -8,7 +8,9 @@ import { stageOf, type JobOptions, type Layer, type Model, type StoredMatrix } f
 import { inputMoments } from './calibrate.js';
 import { cumulativeEnergy, rankForEnergy } from '../ranks/ranks.js';
 import { balanced, factorize, truncationError, type KeepFactors } from './factorize.js';
-import { tfjsSensitivity, type SensitivityProbe } from './sensitivityTfjs.js';
+import { tfjsSensitivity } from './sensitivityTfjs.js';
+import { runtimeSensitivity, type FactorProbe } from './sensitivityRuntime.js';
+import type { WrittenVariants } from './runWritten.js';
 import { withLayersSource, type LayersSource } from './layersModel.js';
 import { choleskyWithJitter, whitenedFactors, whitenWeight } from './whiten.js';
 import { relayoutShape, toAuxiliary } from './relayout.js';
@@ -49,21 +51,26 @@ function weightError(w: Float32Array, a: Float32Array, b: Float32Array, rows: nu
 /** Energy a sensitivity probe keeps: near where budgets of interest put the ranks, where the model is still close to linear in the error. */
 const PROBE_ENERGY = 0.9;
 
+/** Where sensitivity probes run: the job's TF.js model (a source of its own where absent), or variants written and run in the format's runtime. */
+export type ProbeSite = { tfjs?: LayersSource } | { written: WrittenVariants };
+
 /**
  * The strategy with each factorisable layer's spectrum weighted by its measured effect on the
- * model output (sensitivityTfjs.ts): each layer is approximated alone at the rank keeping
+ * model output (sensitivity.ts): each layer is approximated alone at the rank keeping
  * PROBE_ENERGY of its spectrum, and the output error per unit of discarded energy becomes
  * the layer's weight in the allocator's objective.
  */
-export async function withSensitivity(strategy: Strategy, model: Model, calibration: Tensor, opts: JobOptions, source?: LayersSource): Promise<Strategy> {
-  const probes: SensitivityProbe[] = [];
+export async function withSensitivity(strategy: Strategy, model: Model, calibration: Tensor, opts: JobOptions, site: ProbeSite = {}): Promise<Strategy> {
+  const probes: FactorProbe[] = [];
   for (const la of strategy.analysis.layers.filter((l) => l.factorisable)) {
     const layer = model.layers.find((x) => x.name === la.name)!;
     const cum = cumulativeEnergy(la.singularValues);
     const k = Math.max(1, Math.min(rankForEnergy(la.singularValues, PROBE_ENERGY), Math.min(la.rows, la.cols) - 1));
-    probes.push(await strategy.factor(layer, k, async (f) => ({ name: la.name, approx: product(f.a, f.b, la.rows, la.cols, f.rank), discarded: 1 - cum[f.rank] })));
+    probes.push(await strategy.factor(layer, k, async (f) => ({ factors: f, discarded: 1 - cum[f.rank] })));
   }
-  const weights = await withLayersSource(model, source, (s) => tfjsSensitivity(s, probes, calibration, opts));
+  const weights = 'written' in site ? await runtimeSensitivity(site.written, probes, calibration, opts)
+    : await withLayersSource(model, site.tfjs, (s) => tfjsSensitivity(s, probes.map(({ factors: f, discarded }) => (
+      { name: f.layer.name, approx: product(f.a, f.b, f.layer.matrix.rows, f.layer.matrix.cols, f.rank), discarded })), calibration, opts));
   const layers = strategy.analysis.layers.map((l) => (weights.has(l.name) ? { ...l, sensitivity: weights.get(l.name)! } : l));
   return { ...strategy, analysis: { ...strategy.analysis, layers } };
 }

@@ -1,12 +1,21 @@
-// Sensitivity probes (core/compress/sensitivityTfjs.ts) each approximate one layer alone: on
-// the real digits model, a layer's measured weight must not depend on which probes ran before
-// it: the model is restored after every probe.
+// Sensitivity probes (core/compress/sensitivity.ts) each approximate one layer alone: on the
+// real digits model, a layer's measured weight must not depend on which probes ran before it
+// (the model is restored after every probe); and probes written and run in onnxruntime measure
+// what probes in TF.js measure, on the same CNN in both formats.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { layersSource } from '../../core/compress/layersModel.js';
 import { tfjsSensitivity } from '../../core/compress/sensitivityTfjs.js';
 import { inputsFromFile } from '../../core/eval/evaluate.js';
 import { openModel } from '../../core/formats/open.js';
+import type { StoredModel } from '../../core/formats/storedModel.js';
+import { WRITERS } from '../../core/formats/writers.js';
+import { createEngine } from '../../core/engines/select.js';
+import { whitenedStrategy, withSensitivity, type ProbeSite } from '../../core/compress/strategy.js';
+import type { Model } from '../../core/types.js';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const EX = 'examples/digits';
 
@@ -30,5 +39,30 @@ test('each sensitivity probe approximates its layer alone, whatever ran before i
   } finally {
     await source.dispose();
     await model.close();
+  }
+});
+
+test('probes run in onnxruntime (written variants) measure what probes run in TF.js measure: the Fashion-MNIST CNN as TF.js and as ONNX', async () => {
+  const engine = await createEngine('wasm');
+  const x = await inputsFromFile('examples/fashion-mnist/calib.npz:x');
+  const dir = mkdtempSync(join(tmpdir(), 'reducible-sensitivity-'));
+  const [tfjsModel, onnxModel] = [await openModel('examples/fashion-cnn/model.json'), await openModel('examples/fashion-cnn/model.onnx') as StoredModel];
+  try {
+    const gains = async (model: Model, site: ProbeSite): Promise<Map<string, number>> => {
+      const s = await withSensitivity(await whitenedStrategy(model, engine, x, {}), model, x, {}, site);
+      return new Map(s.analysis.layers.filter((l) => l.factorisable).map((l) => [l.name, l.sensitivity!]));
+    };
+    const inTfjs = await gains(tfjsModel, {});
+    const written = await gains(onnxModel, { written: { model: onnxModel, writer: WRITERS.onnx!, out: join(dir, 'out.onnx') } });
+    // ONNX names its nodes after PyTorch's modules.
+    for (const [name, gain] of inTfjs) {
+      const other = written.get(`/net/${name}/${name.startsWith('conv') ? 'Conv' : 'Gemm'}`)!;
+      assert.ok(gain > 0 && Math.abs(other - gain) <= 1e-3 * gain, `${name}: ${other} written and run in onnxruntime vs ${gain} in TF.js`);
+    }
+    assert.equal(written.size, 4);
+    assert.deepEqual(readdirSync(dir), [], 'the written variants are gone');
+  } finally {
+    await Promise.all([tfjsModel.close(), onnxModel.close(), engine.close()]);
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -1,0 +1,36 @@
+// Sensitivity probes (sensitivity.ts) for ONNX and TF.js graph models: each layer alone is
+// written factorised at its probe rank and run in the format's own runtime (runWritten.ts) —
+// one write and one run of the model per factorised layer.
+import type { Tensor } from '../eval/tensor.js';
+import { throwIfAborted, type JobOptions } from '../types.js';
+import { factorsInMemory } from './factorSource.js';
+import { withVariants, type WrittenVariants } from './runWritten.js';
+import { SENSITIVITY_SAMPLES, sensitivityGain } from './sensitivity.js';
+import type { Factorisation } from './types.js';
+
+export interface FactorProbe { factors: Factorisation; discarded: number }
+
+function sumSquares(d: Float32Array, minus?: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < d.length; i++) { const v = d[i] - (minus ? minus[i] : 0); s += v * v; }
+  return s;
+}
+
+/** Each probe's gain by layer name; neutral (1) for all where the inputs do not fill one batch of a fixed-batch model. */
+export async function runtimeSensitivity(v: WrittenVariants, probes: FactorProbe[], x: Tensor, opts: JobOptions = {}): Promise<Map<string, number>> {
+  const n = Math.min(x.shape[0], SENSITIVITY_SAMPLES);
+  const head: Tensor = { data: x.data.subarray(0, n * (x.data.length / x.shape[0])), shape: [n, ...x.shape.slice(1)] };
+  const measured = await withVariants(v, head, async ({ original, run }) => {
+    const ref2 = sumSquares(original.data);
+    const out = new Map<string, number>();
+    for (const [i, p] of probes.entries()) {
+      throwIfAborted(opts.signal);
+      const name = p.factors.layer.name;
+      const err2 = p.discarded > 1e-12 ? sumSquares((await run(factorsInMemory(new Map([[name, p.factors]])))).data, original.data) : 0;
+      out.set(name, sensitivityGain(err2, ref2, p.discarded));
+      opts.progress?.report((i + 1) / probes.length, `probed ${name}`);
+    }
+    return out;
+  });
+  return measured ?? new Map(probes.map((p) => [p.factors.layer.name, 1]));
+}
