@@ -24,7 +24,8 @@ export interface EvalReport {
   layers?: { name: string; relativeError: number }[];
 }
 
-interface Runtime { inputShape(path: string): Promise<(number | null)[]>; run(path: string, x: Tensor): Promise<Tensor> }
+/** `run` loads the model once and feeds it `batch` rows at a time where given. */
+interface Runtime { inputShape(path: string): Promise<(number | null)[]>; run(path: string, x: Tensor, batch?: number): Promise<Tensor> }
 
 const KERAS: Runtime = { inputShape: kerasInputShape, run: runKeras };
 
@@ -75,27 +76,17 @@ export async function evaluate(originalPath: string, compressedPath: string, o: 
 
 /**
  * Runs the model file on `x` in its format's stock runtime; models exported with a fixed batch
- * size (often 1) are run in chunks of that size.
+ * size (often 1) are fed chunks of that size, on one load of the model.
  */
 export async function runModel(path: string, format: ModelFormat, x: Tensor): Promise<Tensor> {
   const runtime = RUNTIMES[format];
   if (!runtime) throw new InputError(path, `no runtime to run ${format} models`);
-  const signature = await runtime.inputShape(path);
-  const batch = typeof signature[0] === 'number' && signature[0] > 0 ? signature[0] : x.shape[0];
+  const fixed = (await runtime.inputShape(path))[0];
   const n = x.shape[0];
-  if (batch >= n) return runtime.run(path, x);
-  if (n % batch !== 0) throw new InputError(path, `model takes batches of ${batch}; ${n} inputs do not divide evenly`);
-  const per = x.data.length / n;
-  const parts: Tensor[] = [];
-  for (let i = 0; i < n; i += batch) {
-    parts.push(await runtime.run(path, { data: x.data.subarray(i * per, (i + batch) * per), shape: [batch, ...x.shape.slice(1)] }));
-  }
-  const data = new Float32Array(parts.reduce((s, p) => s + p.data.length, 0));
-  let off = 0;
-  for (const p of parts) { data.set(p.data, off); off += p.data.length; }
-  return { data, shape: [n, ...parts[0].shape.slice(1)] };
+  if (typeof fixed !== 'number' || fixed <= 0 || fixed >= n) return runtime.run(path, x);
+  if (n % fixed !== 0) throw new InputError(path, `model takes batches of ${fixed}; ${n} inputs do not divide evenly`);
+  return runtime.run(path, x, fixed);
 }
-
 
 export async function inputsFromFile(spec: string): Promise<Tensor> {
   const arr = await readArray(spec);

@@ -3,7 +3,7 @@
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { floatToHalf, halfToFloat } from '../io/decode.js';
 import { InputError } from '../types.js';
-import type { Tensor } from './tensor.js';
+import { mapChunks, type Tensor } from './tensor.js';
 
 type Ort = typeof import('onnxruntime-node');
 let ort: Promise<Ort> | undefined;
@@ -78,7 +78,10 @@ export function onnxInputShape(path: string): Promise<number[]> {
   return withSession(path, async (s) => s.inputShape);
 }
 
-/** Feeds `input` to the first input (converted to its float type) and returns the first output as float32. */
-export function runOnnx(path: string, input: Tensor): Promise<Tensor> {
-  return withSession(path, async (s) => [...(await s.run(input)).values()][0]);
+/**
+ * Feeds `input` to the first input (converted to its float type), `batch` rows at a time on one
+ * session (all at once where absent), and returns the first output as float32.
+ */
+export function runOnnx(path: string, input: Tensor, batch = input.shape[0]): Promise<Tensor> {
+  return withSession(path, (s) => mapChunks(input, batch, async (chunk) => [...(await s.run(chunk)).values()][0]));
 }

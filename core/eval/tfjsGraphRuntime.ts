@@ -2,7 +2,7 @@
 // files, the first input fed, the first output read.
 import type { GraphModel, io, Tensor as TfTensor } from '@tensorflow/tfjs';
 import type { GraphNode } from '../formats/tfjs.js';
-import type { Tensor } from './tensor.js';
+import { mapChunks, type Tensor } from './tensor.js';
 import { tfjs, tfjsFiles } from './tfjsRuntime.js';
 
 /** Graph models run whole batches at once; inputs are fed in chunks so memory stays bounded. */
@@ -40,29 +40,22 @@ export function tfjsGraphInputShape(path: string): Promise<(number | null)[]> {
   return withGraphModel(path, async (model) => (model.inputs[0]?.shape ?? []).map((d) => (d >= 0 ? d : null)));
 }
 
-/** Feeds `input` to the graph model's first input (in its dtype) and returns its first output. */
-export function runTfjsGraph(path: string, input: Tensor): Promise<Tensor> {
+/**
+ * Feeds `input` to the graph model's first input (in its dtype), `batch` rows at a time
+ * (GRAPH_CHUNK where absent), and returns its first output.
+ */
+export function runTfjsGraph(path: string, input: Tensor, batch = GRAPH_CHUNK): Promise<Tensor> {
   return withGraphModel(path, async (model) => {
     const tf = await tfjs();
-    const n = input.shape[0];
-    const per = input.data.length / n;
     const dtype = model.inputs[0]?.dtype === 'int32' ? 'int32' : 'float32';
-    const parts: Float32Array[] = [];
-    let rows = 0, shape: number[] = [];
-    for (let start = 0; start < n; start += GRAPH_CHUNK) {
-      const end = Math.min(n, start + GRAPH_CHUNK);
-      const x = tf.tensor(input.data.subarray(start * per, end * per), [end - start, ...input.shape.slice(1)], dtype);
+    return mapChunks(input, batch, async (chunk) => {
+      const x = tf.tensor(chunk.data, chunk.shape, dtype);
       const out = await executeGraph(model, x);
       const y = Array.isArray(out) ? out[0] : out;
-      parts.push(Float32Array.from(await y.data()));
-      rows += y.shape[0] ?? 1;
-      shape = y.shape;
+      const result = { data: Float32Array.from(await y.data()), shape: y.shape };
       tf.dispose([x, out]);
-    }
-    const data = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-    let off = 0;
-    for (const p of parts) { data.set(p, off); off += p.length; }
-    return { data, shape: parts.length === 1 ? shape : [rows, ...shape.slice(1)] };
+      return result;
+    });
   });
 }
 

@@ -57,8 +57,8 @@ export async function kerasInputShape(path: string): Promise<(number | null)[]> 
   return inputShape(await loadKerasInTfjs(path));
 }
 
-export async function runKeras(path: string, input: Tensor): Promise<Tensor> {
-  return predict(await loadKerasInTfjs(path), input);
+export async function runKeras(path: string, input: Tensor, batch?: number): Promise<Tensor> {
+  return predict(await loadKerasInTfjs(path), input, batch);
 }
 
 function flatten(model: LayersModel): layers.Layer[] {
