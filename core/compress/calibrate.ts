@@ -6,7 +6,7 @@
 // Every collector sees only the first MOMENT_SAMPLES inputs: the second moments of 5 000
 // inputs already give whitened factors as good as 60 000 do (measured on Fashion-MNIST),
 // while distillation (finetuneTfjs) keeps gaining from every input, so callers pass them all.
-import type { Tensor } from '../eval/tensor.js';
+import { firstRows, type Tensor } from '../eval/tensor.js';
 import type { StoredModel } from '../formats/storedModel.js';
 import { InputError, type JobOptions, type Layer, type Model } from '../types.js';
 import { onnxInputMoments } from './calibrateOnnx.js';
@@ -20,7 +20,7 @@ const MOMENT_SAMPLES = 5000;
 /** `source`: the job's TF.js model, where it has one (layersModel.ts). */
 export async function inputMoments(model: Model, all: Tensor, opts: JobOptions, source?: LayersSource): Promise<Map<string, InputMoments>> {
   const n = Math.min(all.shape[0], MOMENT_SAMPLES);
-  const calibration: Tensor = { data: all.data.subarray(0, n * (all.data.length / all.shape[0])), shape: [n, ...all.shape.slice(1)] };
+  const calibration = firstRows(all, n);
   const covered = (kinds: string[]): Layer[] => model.layers.filter((l) => kinds.includes(l.kind) && l.factorisable);
   switch (model.format) {
     case 'tfjs-layers': case 'keras-h5': case 'keras': return withLayersSource(model, source, (s) => tfjsInputMoments(s, covered(['dense', 'conv2d']).map((l) => l.name), calibration, opts));

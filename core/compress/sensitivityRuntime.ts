@@ -1,7 +1,7 @@
 // Sensitivity probes (sensitivity.ts) for ONNX and TF.js graph models: each layer alone is
 // written factorised at its probe rank and run in the format's own runtime (runWritten.ts) —
 // one write and one run of the model per factorised layer.
-import type { Tensor } from '../eval/tensor.js';
+import { firstRows, type Tensor } from '../eval/tensor.js';
 import { throwIfAborted, type JobOptions } from '../types.js';
 import { factorsInMemory } from './factorSource.js';
 import { withVariants, type WrittenVariants } from './runWritten.js';
@@ -18,9 +18,7 @@ function sumSquares(d: Float32Array, minus?: Float32Array): number {
 
 /** Each probe's gain by layer name; neutral (1) for all where the inputs do not fill one batch of a fixed-batch model. */
 export async function runtimeSensitivity(v: WrittenVariants, probes: FactorProbe[], x: Tensor, opts: JobOptions = {}): Promise<Map<string, number>> {
-  const n = Math.min(x.shape[0], SENSITIVITY_SAMPLES);
-  const head: Tensor = { data: x.data.subarray(0, n * (x.data.length / x.shape[0])), shape: [n, ...x.shape.slice(1)] };
-  const measured = await withVariants(v, head, async ({ original, run }) => {
+  const measured = await withVariants(v, firstRows(x, Math.min(x.shape[0], SENSITIVITY_SAMPLES)), async ({ original, run }) => {
     const ref2 = sumSquares(original.data);
     const out = new Map<string, number>();
     for (const [i, p] of probes.entries()) {

@@ -1,6 +1,11 @@
 /** A dense float tensor crossing runtime boundaries. */
 export interface Tensor { data: Float32Array; shape: number[] }
 
+/** The first `n` rows of `x` (a view, not a copy). */
+export function firstRows(x: Tensor, n: number): Tensor {
+  return { data: x.data.subarray(0, n * (x.data.length / x.shape[0])), shape: [n, ...x.shape.slice(1)] };
+}
+
 /** `run` on consecutive chunks of `batch` rows of `x` (the last may be shorter), outputs stacked by row. */
 export async function mapChunks(x: Tensor, batch: number, run: (chunk: Tensor) => Promise<Tensor>): Promise<Tensor> {
   const n = x.shape[0], per = x.data.length / n;
