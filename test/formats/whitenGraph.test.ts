@@ -6,9 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tfjsGraphInputMoments } from '../../core/compress/calibrateTfjsGraph.js';
+import type { CompressReport } from '../../core/compress/report.js';
 import { openModel } from '../../core/formats/open.js';
 import type { StoredModel } from '../../core/formats/storedModel.js';
 import { encodeNpy } from '../../core/io/npy.js';
@@ -157,3 +158,21 @@ for (const [name, make, width, shape, ranks] of [
     assert.equal(sha(model), before);
   });
 }
+
+test('graph CNN at --ratio: --method whitened (sensitivity by default) judges whitened against plain on written variants in tfjs and reports what it wrote; the output loads and nothing is left beside it', () => {
+  const dir = tempDir();
+  const model = graphCnn(join(dir, 'model'));
+  const calib = join(dir, 'calib.npy');
+  writeFileSync(calib, encodeNpy({ dtype: 'float32', shape: [300, 8, 8, 3], data: anisotropic(300, 192, 21) }));
+  const out = join(dir, 'out', 'small.json');
+  mkdirSync(join(dir, 'out'));
+  const r = cli('compress', model, '--ratio', '0.3', '--method', 'whitened', '--calibration', calib, '-o', out, '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as CompressReport;
+  assert.ok(report.methodChoice && report.methodChoice.whitened.samples === 30, JSON.stringify(report.methodChoice));
+  // The report names the allocation of the factors written: plain SVD's is the spectrum's.
+  assert.equal(report.allocation, report.methodChoice.kept === 'whitened' ? 'sensitivity' : 'spectrum', JSON.stringify(report.methodChoice));
+  assert.ok(report.compressedParams <= 0.3 * report.originalParams + 1);
+  assert.equal(cli('evaluate', model, out, '--inputs', calib, '--json').code, 0);
+  assert.deepEqual(readdirSync(join(dir, 'out')).sort(), ['small.json', 'small.json.report.json', 'small.weights.bin']);
+});
