@@ -14,7 +14,7 @@ import { withOutputs } from '../formats/onnxProbe.js';
 import type { StoredModel } from '../formats/storedModel.js';
 import { InputError, throwIfAborted, type JobOptions, type Layer } from '../types.js';
 import { MomentAccumulator, type InputMoments } from './moments.js';
-import { patchRows, type ConvGeometry, type ExplicitPadding } from './patches.js';
+import { patchRows, type ConvGeometry, type ExplicitPadding, type PatchCutter } from './patches.js';
 
 type Tf = Awaited<ReturnType<typeof tfjs>>;
 
@@ -38,8 +38,10 @@ function convGeometry(node: NodeMessage, kernel: number[]): ConvGeometry | undef
 export async function onnxInputMoments(model: StoredModel, x: Tensor, opts: JobOptions = {}, batch = 256): Promise<Map<string, InputMoments>> {
   const taps = layerTaps(model);
   if (!taps.length) return new Map();
-  // tfjs cuts the convolutions' patches; it loads only where there are some.
+  // tfjs cuts the convolutions' patches; it loads only where there are some. Each Conv's cutter
+  // (its one-hot filter) is made once, not per batch.
   const tf = taps.some((t) => t.conv) ? await tfjs() : undefined;
+  const cutters = new Map(taps.flatMap((t) => (t.conv ? [[t, patchRows(tf!, t.conv.geometry, t.conv.cin, 'chw')] as const] : [])));
   const g = model.extra as OnnxGraph;
   const graphInputs = new Set(g.entries.filter((e) => e.range.field === GRAPH_FIELD.input).map((e) => e.name));
   // A graph input is fed, not fetched.
@@ -69,7 +71,7 @@ export async function onnxInputMoments(model: StoredModel, x: Tensor, opts: JobO
       for (const t of taps) {
         const v = t.value === input ? xb : outs.get(t.value);
         if (!v) throw new InputError(model.path, `layer ${t.layers[0].name} multiplies ${t.value}, a graph input the calibration inputs do not feed`);
-        if (t.conv) { t.acc.addSamples(patches(tf!, t, v, model.path)); continue; }
+        if (t.conv) { t.acc.addSamples(patches(tf!, t, cutters.get(t)!.rows, v, model.path)); continue; }
         const width = t.featureMajor ? v.shape[0] : v.shape.at(-1);
         if (width !== t.dim) throw new InputError(model.path, `layer ${t.layers[0].name} receives ${t.value} of shape [${v.shape.join(', ')}], not ${t.dim} features`);
         t.acc.addSamples(v.data, t.featureMajor);
@@ -108,9 +110,9 @@ function layerTaps(model: StoredModel): Tap[] {
   return [...taps.values()];
 }
 
-/** A Conv's input batch [n, cin, h, w] as rows of its patches, in the filter's (cin, kh, kw) order. */
-function patches(tf: Tf, tap: Tap, v: Tensor, path: string): Float32Array {
-  const { cin, geometry } = tap.conv!;
+/** A Conv's input batch [n, cin, h, w] as rows of its patches (`cut` from NHWC), in the filter's (cin, kh, kw) order. */
+function patches(tf: Tf, tap: Tap, cut: PatchCutter['rows'], v: Tensor, path: string): Float32Array {
+  const { cin } = tap.conv!;
   if (v.shape.length !== 4 || v.shape[1] !== cin) throw new InputError(path, `layer ${tap.layers[0].name} receives ${tap.value} of shape [${v.shape.join(', ')}], not NCHW with ${cin} channels`);
-  return tf.tidy(() => patchRows(tf, geometry, cin, 'chw').rows(tf.transpose(tf.tensor4d(v.data, v.shape as [number, number, number, number]), [0, 2, 3, 1])).dataSync() as Float32Array);
+  return tf.tidy(() => cut(tf.transpose(tf.tensor4d(v.data, v.shape as [number, number, number, number]), [0, 2, 3, 1])).dataSync() as Float32Array);
 }

@@ -8,6 +8,9 @@ type Tf = Awaited<ReturnType<typeof tfjs>>;
 /** Zero padding of an NHWC input, per dimension (before, after). */
 export type ExplicitPadding = [[number, number], [number, number], [number, number], [number, number]];
 
+/** Cuts an NHWC batch into one row of `dim` values per output position (inside a tf.tidy). */
+export interface PatchCutter { dim: number; rows: (nhwc: TfTensor) => Tensor2D }
+
 /** A 2-D convolution's geometry on an NHWC input, whatever format described it. */
 export interface ConvGeometry { kernel: number[]; strides: number[]; padding: 'same' | 'valid' | ExplicitPadding; dilation: number[] }
 
@@ -17,7 +20,7 @@ export interface ConvGeometry { kernel: number[]; strides: number[]; padding: 's
  * dilation, gives every output position's patch. `order` is the filter's flattened layout:
  * (kh, kw, cin) for TF.js and Keras (HWIO), (cin, kh, kw) for ONNX ([cout, cin, kh, kw]).
  */
-export function patchRows(tf: Tf, g: ConvGeometry, cin: number, order: 'hwc' | 'chw' = 'hwc'): { dim: number; rows: (nhwc: TfTensor) => Tensor2D } {
+export function patchRows(tf: Tf, g: ConvGeometry, cin: number, order: 'hwc' | 'chw' = 'hwc'): PatchCutter {
   const [kh, kw] = g.kernel;
   const d = kh * kw * cin;
   const eye = new Float32Array(d * d);
