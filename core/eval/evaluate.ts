@@ -24,8 +24,8 @@ export interface EvalReport {
   layers?: { name: string; relativeError: number }[];
 }
 
-/** `run` loads the model once and feeds it `batch` rows at a time where given. */
-interface Runtime { inputShape(path: string): Promise<(number | null)[]>; run(path: string, x: Tensor, batch?: number): Promise<Tensor> }
+/** `run` loads the model once and feeds it chunks of its fixed batch size where it has one (tensor.ts's fixedBatch). */
+interface Runtime { inputShape(path: string): Promise<(number | null)[]>; run(path: string, x: Tensor): Promise<Tensor> }
 
 const KERAS: Runtime = { inputShape: kerasInputShape, run: runKeras };
 
@@ -74,18 +74,11 @@ export async function evaluate(originalPath: string, compressedPath: string, o: 
   }
 }
 
-/**
- * Runs the model file on `x` in its format's stock runtime; models exported with a fixed batch
- * size (often 1) are fed chunks of that size, on one load of the model.
- */
-export async function runModel(path: string, format: ModelFormat, x: Tensor): Promise<Tensor> {
+/** Runs the model file on `x` in its format's stock runtime, on one load of the model. */
+export function runModel(path: string, format: ModelFormat, x: Tensor): Promise<Tensor> {
   const runtime = RUNTIMES[format];
   if (!runtime) throw new InputError(path, `no runtime to run ${format} models`);
-  const fixed = (await runtime.inputShape(path))[0];
-  const n = x.shape[0];
-  if (typeof fixed !== 'number' || fixed <= 0 || fixed >= n) return runtime.run(path, x);
-  if (n % fixed !== 0) throw new InputError(path, `model takes batches of ${fixed}; ${n} inputs do not divide evenly`);
-  return runtime.run(path, x, fixed);
+  return runtime.run(path, x);
 }
 
 export async function inputsFromFile(spec: string): Promise<Tensor> {

@@ -3,7 +3,7 @@
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { floatToHalf, halfToFloat } from '../io/decode.js';
 import { InputError } from '../types.js';
-import { mapChunks, type Tensor } from './tensor.js';
+import { fixedBatch, mapChunks, type Tensor } from './tensor.js';
 
 type Ort = typeof import('onnxruntime-node');
 let ort: Promise<Ort> | undefined;
@@ -79,9 +79,12 @@ export function onnxInputShape(path: string): Promise<number[]> {
 }
 
 /**
- * Feeds `input` to the first input (converted to its float type), `batch` rows at a time on one
- * session (all at once where absent), and returns the first output as float32.
+ * Feeds `input` to the first input (converted to its float type) on one session, in chunks of
+ * the model's fixed batch size where it has one, and returns the first output as float32.
  */
-export function runOnnx(path: string, input: Tensor, batch = input.shape[0]): Promise<Tensor> {
-  return withSession(path, (s) => mapChunks(input, batch, async (chunk) => [...(await s.run(chunk)).values()][0]));
+export function runOnnx(path: string, input: Tensor): Promise<Tensor> {
+  return withSession(path, (s) => {
+    const n = input.shape[0];
+    return mapChunks(input, fixedBatch(path, s.inputShape[0], n) ?? n, async (chunk) => [...(await s.run(chunk)).values()][0]);
+  });
 }

@@ -1,5 +1,17 @@
+import { InputError } from '../types.js';
+
 /** A dense float tensor crossing runtime boundaries. */
 export interface Tensor { data: Float32Array; shape: number[] }
+
+/**
+ * The batch a model exported with a fixed batch size (often 1) is fed `n` inputs in, from the
+ * size its loaded input declares; undefined for a dynamic batch (or one call for all inputs).
+ */
+export function fixedBatch(path: string, declared: number | null | undefined, n: number): number | undefined {
+  if (typeof declared !== 'number' || declared <= 0 || declared >= n) return undefined;
+  if (n % declared !== 0) throw new InputError(path, `model takes batches of ${declared}; ${n} inputs do not divide evenly`);
+  return declared;
+}
 
 /** The first `n` rows of `x` (a view, not a copy). */
 export function firstRows(x: Tensor, n: number): Tensor {

@@ -2,7 +2,7 @@
 // files, the first input fed, the first output read.
 import type { GraphModel, io, Tensor as TfTensor } from '@tensorflow/tfjs';
 import type { GraphNode } from '../formats/tfjs.js';
-import { mapChunks, type Tensor } from './tensor.js';
+import { fixedBatch, mapChunks, type Tensor } from './tensor.js';
 import { tfjs, tfjsFiles } from './tfjsRuntime.js';
 
 /** Graph models run whole batches at once; inputs are fed in chunks so memory stays bounded. */
@@ -41,14 +41,14 @@ export function tfjsGraphInputShape(path: string): Promise<(number | null)[]> {
 }
 
 /**
- * Feeds `input` to the graph model's first input (in its dtype), `batch` rows at a time
- * (GRAPH_CHUNK where absent), and returns its first output.
+ * Feeds `input` to the graph model's first input (in its dtype), GRAPH_CHUNK rows at a time or
+ * its fixed batch size, and returns its first output.
  */
-export function runTfjsGraph(path: string, input: Tensor, batch = GRAPH_CHUNK): Promise<Tensor> {
+export function runTfjsGraph(path: string, input: Tensor): Promise<Tensor> {
   return withGraphModel(path, async (model) => {
     const tf = await tfjs();
     const dtype = model.inputs[0]?.dtype === 'int32' ? 'int32' : 'float32';
-    return mapChunks(input, batch, async (chunk) => {
+    return mapChunks(input, fixedBatch(path, model.inputs[0]?.shape?.[0], input.shape[0]) ?? GRAPH_CHUNK, async (chunk) => {
       const x = tf.tensor(chunk.data, chunk.shape, dtype);
       const out = await executeGraph(model, x);
       const y = Array.isArray(out) ? out[0] : out;

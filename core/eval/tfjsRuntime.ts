@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { io, LayersModel } from '@tensorflow/tfjs';
-import type { Tensor } from './tensor.js';
+import { fixedBatch, type Tensor } from './tensor.js';
 
 type Tf = typeof import('@tensorflow/tfjs');
 let tfReady: Promise<Tf> | undefined;
@@ -49,8 +49,8 @@ export async function tfjsInputShape(path: string): Promise<(number | null)[]> {
   return inputShape(await loadTfjsLayersModel(path));
 }
 
-export async function runTfjs(path: string, input: Tensor, batch?: number): Promise<Tensor> {
-  return predict(await loadTfjsLayersModel(path), input, batch);
+export async function runTfjs(path: string, input: Tensor): Promise<Tensor> {
+  return predict(path, await loadTfjsLayersModel(path), input);
 }
 
 /** The model's first input shape; disposes the model. */
@@ -60,12 +60,12 @@ export function inputShape(model: LayersModel): (number | null)[] {
   return shape;
 }
 
-/** Runs the model on `input`, `batch` rows at a time (512 where absent); disposes the model. */
-export async function predict(model: LayersModel, input: Tensor, batch = 512): Promise<Tensor> {
+/** Runs the model (loaded from `path`) on `input`, 512 rows at a time or its fixed batch size; disposes the model. */
+export async function predict(path: string, model: LayersModel, input: Tensor): Promise<Tensor> {
   const tf = await tfjs();
   try {
     const x = tf.tensor(input.data, input.shape);
-    const y = model.predict(x, { batchSize: batch }) as import('@tensorflow/tfjs').Tensor;
+    const y = model.predict(x, { batchSize: fixedBatch(path, model.inputs[0].shape[0], input.shape[0]) ?? 512 }) as import('@tensorflow/tfjs').Tensor;
     const out = { data: (await y.data()) as Float32Array, shape: y.shape };
     x.dispose(); y.dispose();
     return out;

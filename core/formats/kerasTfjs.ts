@@ -27,18 +27,24 @@ export async function buildKerasInTfjs(keras: KerasModel): Promise<LayersModel> 
     throw new InputError(path, `TF.js cannot build this model (${(e as Error).message.split('\n')[0]})`);
   }
   const weights = weightsByLayer(keras);
-  for (const layer of flatten(model)) {
-    const names = weights.get(layer.name) ?? [];
-    if (names.length !== layer.weights.length) throw new InputError(path, `layer ${layer.name} has ${names.length} weights in the file, TF.js expects ${layer.weights.length}`);
-    const values = await Promise.all(names.map(async (n) => tf.tensor(await keras.readTensor(n), keras.tensor(n).shape)));
-    try {
-      layer.setWeights(values);
-    } catch (e) {
-      // e.g. a grouped convolution: TF.js builds the layer without `groups`, so its kernel's shape differs.
-      throw new InputError(path, `TF.js cannot load layer ${layer.name}'s weights (${(e as Error).message.split('\n')[0]})`);
-    } finally {
-      tf.dispose(values);
+  try {
+    for (const layer of flatten(model)) {
+      const names = weights.get(layer.name) ?? [];
+      if (names.length !== layer.weights.length) throw new InputError(path, `layer ${layer.name} has ${names.length} weights in the file, TF.js expects ${layer.weights.length}`);
+      const values = await Promise.all(names.map(async (n) => tf.tensor(await keras.readTensor(n), keras.tensor(n).shape)));
+      try {
+        layer.setWeights(values);
+      } catch (e) {
+        // e.g. a grouped convolution: TF.js builds the layer without `groups`, so its kernel's shape differs.
+        throw new InputError(path, `TF.js cannot load layer ${layer.name}'s weights (${(e as Error).message.split('\n')[0]})`);
+      } finally {
+        tf.dispose(values);
+      }
     }
+  } catch (e) {
+    // A file refused part-way must not leave its half-built model's variables behind (the server lives on).
+    model.dispose();
+    throw e;
   }
   return model;
 }
@@ -57,8 +63,8 @@ export async function kerasInputShape(path: string): Promise<(number | null)[]> 
   return inputShape(await loadKerasInTfjs(path));
 }
 
-export async function runKeras(path: string, input: Tensor, batch?: number): Promise<Tensor> {
-  return predict(await loadKerasInTfjs(path), input, batch);
+export async function runKeras(path: string, input: Tensor): Promise<Tensor> {
+  return predict(path, await loadKerasInTfjs(path), input);
 }
 
 function flatten(model: LayersModel): layers.Layer[] {
