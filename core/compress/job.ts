@@ -11,7 +11,8 @@ import { InputError, stageOf, throwIfAborted, type JobOptions } from '../types.j
 import type { Tensor } from '../eval/tensor.js';
 import { factorsInMemory, loadAll } from './factorSource.js';
 import { FactorSpill } from './factorSpill.js';
-import { finetuneTfjs, heldOut, type FinetuneResult } from './finetuneTfjs.js';
+import { heldOut, type FinetuneResult } from './distil.js';
+import { finetuneTfjs } from './finetuneTfjs.js';
 import { layersSource, runsInTfjs, type LayersSource } from './layersModel.js';
 import { chooseMethod, type MethodChoice } from './guardTfjs.js';
 import { chooseMethodByRunning } from './guardRuntime.js';

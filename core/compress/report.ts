@@ -1,7 +1,7 @@
 // `<out>.report.json` (contract).
 import { DTYPE_BYTES } from '../io/decode.js';
 import type { Model } from '../types.js';
-import type { FinetuneResult } from './finetuneTfjs.js';
+import type { FinetuneResult } from './distil.js';
 import type { MethodChoice } from './guardTfjs.js';
 import type { Refinement } from './refineTfjs.js';
 import { factorParams, type Allocation, type FactorShape, type Method, type StorageDType } from './types.js';

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { heldOut } from '../../core/compress/finetuneTfjs.js';
+import { heldOut } from '../../core/compress/distil.js';
 import { better } from '../../core/compress/fidelity.js';
 import { makePlan } from '../../core/compress/plan.js';
 import { layersSource } from '../../core/compress/layersModel.js';
