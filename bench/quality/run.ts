@@ -54,8 +54,8 @@ const MODELS: ModelSpec[] = [
   { id: 'mlp', title: 'Fashion-MNIST MLP (784-512-256-10, 535 818 params)', path: `${FASHION}/model.json`, test: `${FASHION}/test.npz:x`, labels: `${FASHION}/test.npz:y`, finetune: 8000 },
   { id: 'cnn', title: 'Fashion-MNIST CNN (conv 16, conv 32, dense 64, dense 10)', path: 'examples/fashion-cnn/model.json', test: `${FASHION}/test.npz:x`, labels: `${FASHION}/test.npz:y`, finetune: 1000 },
   {
-    id: 'cnn-onnx', title: 'Fashion-MNIST CNN as ONNX (the same weights, exported by PyTorch)', path: 'examples/fashion-cnn/model.onnx', test: `${FASHION}/test.npz:x`, labels: `${FASHION}/test.npz:y`, finetune: 0, onnx: true,
-    note: 'run in onnxruntime-node. `--method whitened` on ONNX: whitened factors for every Conv and Gemm (inputs collected in onnxruntime, convolutions over their input patches); sensitivity measured and the whitened/plain guard judged by writing variants of the model and running them in onnxruntime; no refinement of the plan (each move would be a write and a run) and no fine-tuning (it trains in TF.js). The re-layout is written: `--method relayout` rebuilds each weight in the graph with MatMul, Reshape and Slice.',
+    id: 'cnn-onnx', title: 'Fashion-MNIST CNN as ONNX (the same weights, exported by PyTorch)', path: 'examples/fashion-cnn/model.onnx', test: `${FASHION}/test.npz:x`, labels: `${FASHION}/test.npz:y`, finetune: 1000, onnx: true,
+    note: 'run in onnxruntime-node. `--method whitened` on ONNX: whitened factors for every Conv and Gemm (inputs collected in onnxruntime, convolutions over their input patches); sensitivity measured and the whitened/plain guard judged by writing variants of the model and running them in onnxruntime; no refinement of the plan (each move would be a write and a run). Fine-tuning runs the ONNX graph in TF.js operator by operator (`core/eval/onnxTfjs.ts`) with each factorised weight computed from its factors; the trained factors, biases and dense head are written back into the ONNX file. The re-layout is written: `--method relayout` rebuilds each weight in the graph with MatMul, Reshape and Slice.',
   },
   {
     id: 'digits', title: 'Handwritten digits MLP (64-256-256-10, 85 002 params)', path: `${DIGITS}/model.json`, test: `${DIGITS}/test.npz:x`, labels: `${DIGITS}/test.npz:y`, finetune: 8000,
@@ -118,11 +118,9 @@ async function measure(spec: ModelSpec, engine: Engine, dir: string, fashionCali
     const add = (c: Cell): void => { cells.push(c); save(ratio, model(ratio)); };
     const plain = await run('svd', { method: 'svd' });
     add(plain);
-    // Fine-tuning trains the model in TF.js.
-    const tfjsOnly: MethodId[] = spec.onnx ? ['whitened-sensitivity-finetune'] : [];
     if (!Object.keys(plain.ranks).length) {
       // Nothing is factorised at this budget: every method returns the original weights.
-      for (const method of ['whitened-plain-alloc', 'whitened', 'whitened-sensitivity', 'whitened-sensitivity-finetune', 'relayout'] as const) if (!tfjsOnly.includes(method)) add({ ...plain, method });
+      for (const method of ['whitened-plain-alloc', 'whitened', 'whitened-sensitivity', 'whitened-sensitivity-finetune', 'relayout'] as const) add({ ...plain, method });
       continue;
     }
     // Whitened factors at the ranks plain SVD chose: isolates the effect of whitening.
@@ -131,7 +129,7 @@ async function measure(spec: ModelSpec, engine: Engine, dir: string, fashionCali
     const samePlan: Goal = { kind: 'ranks', file: planPath };
     // Dearest and most telling first: on a shared machine a run stopped part-way keeps those.
     add(await relayout());
-    if (FINETUNE > 0 && !spec.onnx) add(await run('whitened-sensitivity-finetune', { method: 'whitened', allocation: 'sensitivity', calibration, finetune: FINETUNE }));
+    if (FINETUNE > 0) add(await run('whitened-sensitivity-finetune', { method: 'whitened', allocation: 'sensitivity', calibration, finetune: FINETUNE }));
     add(await run('whitened-sensitivity', { method: 'whitened', allocation: 'sensitivity', calibration }));
     add(await run('whitened', { method: 'whitened', allocation: 'spectrum', calibration }));
     add(await run('whitened-plain-alloc', { method: 'whitened', calibration }, samePlan));

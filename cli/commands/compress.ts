@@ -2,6 +2,7 @@ import { compressFile } from '../../core/compress/job.js';
 import { inputsFromFile } from '../../core/eval/evaluate.js';
 import { readPlanJson, STORAGE_DTYPES, type Goal } from '../../core/compress/plan.js';
 import type { CompressReport } from '../../core/compress/report.js';
+import type { Fidelity } from '../../core/compress/fidelity.js';
 import type { Allocation, Method, StorageDType } from '../../core/compress/types.js';
 import { createEngine, ENGINE_CHOICES, type EngineChoice } from '../../core/engines/select.js';
 import { InputError } from '../../core/types.js';
@@ -29,7 +30,23 @@ export function formatReport(r: CompressReport): string {
     `bytes on disk: ${formatBytes(r.originalBytes)} → ${formatBytes(r.compressedBytes)} (−${pct(r.compressedBytes, r.originalBytes)}; predicted ${formatBytes(r.predictedBytes)})`,
     `layers factorised: ${r.layers.map((l) => `${l.name}@${l.rank}`).join(', ') || 'none'}`,
     ...relayoutLines(r),
+    ...heldOutLines(r),
   ].join('\n');
+}
+
+/** What the choices judged on held-out calibration inputs found: whitened or plain factors, fine-tuning before and after. */
+function heldOutLines(r: CompressReport): string[] {
+  const fid = (f: Fidelity): string => `${(f.top1Agreement * 100).toFixed(1)} % top-1 agreement, output error ${f.relativeOutputError.toFixed(3)}`;
+  const lines: string[] = [];
+  const c = r.methodChoice;
+  if (c) lines.push(`kept ${c.kept === 'svd' ? 'plain SVD' : 'whitened SVD'} factors on ${c.whitened.samples} held-out inputs (whitened: ${fid(c.whitened)}; plain: ${fid(c.svd)})`);
+  const f = r.finetune;
+  if (f) {
+    const outcome = f.discarded ? `no better than the start (${fid(f.discarded)}): trained weights discarded` : fid(f.after);
+    lines.push(`fine-tuning, ${f.steps} steps at temperature ${f.temperature}, on ${f.before.samples} held-out inputs: ${fid(f.before)} → ${outcome}`);
+    if (f.frozen) lines.push(`not trained (no gradient for them on this backend): ${f.frozen.join(', ')}`);
+  }
+  return lines;
 }
 
 /** Where the re-layout beats plain SVD at the same stored parameters, and where not. */

@@ -12,6 +12,7 @@ import type { Tensor } from '../eval/tensor.js';
 import { factorsInMemory, loadAll } from './factorSource.js';
 import { FactorSpill } from './factorSpill.js';
 import { heldOut, type FinetuneResult } from './distil.js';
+import { finetuneOnnx } from './finetuneOnnx.js';
 import { finetuneTfjs } from './finetuneTfjs.js';
 import { layersSource, runsInTfjs, type LayersSource } from './layersModel.js';
 import { chooseMethod, type MethodChoice } from './guardTfjs.js';
@@ -39,7 +40,7 @@ export interface CompressOptions extends JobOptions {
   allocation?: Allocation;
   /** Unlabeled inputs for whitening and fine-tuning. */
   calibration?: Tensor;
-  /** Fine-tuning steps after factorising (TF.js layers models). */
+  /** Fine-tuning steps after factorising (TF.js layers, Keras and ONNX models). */
   finetune?: number;
 }
 
@@ -66,7 +67,8 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
     const keras = model instanceof KerasModel, inTfjs = runsInTfjs(model.format);
     const runsElsewhere = !inTfjs && RUNTIMES[model.format] !== undefined;
     const variants: WrittenVariants = { model, writer, out, dtype: o.dtype };
-    if (o.finetune && !inTfjs) throw new InputError(path, `--finetune is available for TF.js layers and Keras models (this is ${model.format})`);
+    // ONNX graphs are fine-tuned by running them in TF.js (finetuneOnnx.ts).
+    if (o.finetune && !inTfjs && model.format !== 'onnx') throw new InputError(path, `--finetune is available for TF.js layers, Keras and ONNX models (this is ${model.format})`);
     // Only a --ratio budget is allocated across layers; other goals fix each layer's rank alone.
     const allocation = o.goal.kind === 'ratio' ? o.allocation ?? (o.method === 'whitened' && (inTfjs || (runsElsewhere && cheapToProbe(model))) ? 'sensitivity' : 'spectrum') : undefined;
     if (allocation === 'sensitivity' && !o.calibration) throw new InputError(path, 'sensitivity allocation needs --calibration inputs');
@@ -128,9 +130,9 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
         const trained = await loadAll(factors);
         // A Keras file's weights are HDF5 datasets, in the order TF.js holds them (kerasTfjs.ts).
         const stored = keras ? weightsByLayer(model) : undefined;
-        finetune = await finetuneTfjs(tfModel!, rewriteTopology(topology!, trained, model.path), trained, o.calibration!, {
+        finetune = inTfjs ? await finetuneTfjs(tfModel!, rewriteTopology(topology!, trained, model.path), trained, o.calibration!, {
           steps: o.finetune, storedName: stored && ((layer, i) => stored.get(layer)![i]), ...stageOf(o, 0.9, 0.09),
-        }, retrained);
+        }, retrained) : await finetuneOnnx(model, trained, o.calibration!, { steps: o.finetune, ...stageOf(o, 0.9, 0.09) }, retrained);
         factors = factorsInMemory(trained);
       }
       await writer.write(model, factors, out, sink, { dtype: o.dtype, retrained });

@@ -60,7 +60,7 @@ export interface FactorSource {
 export interface WriteOptions {
   /** Storage precision of the factors; undefined keeps the source's precision. */
   dtype?: StorageDType;
-  /** New values for untouched tensors, by stored name (fine-tuning trains layers left dense); same shapes, stored at their source precision. TF.js layers and Keras writers only. */
+  /** New values for untouched tensors, by stored name (fine-tuning trains layers left dense); same shapes, stored at their source precision. TF.js layers, Keras and ONNX writers only. */
   retrained?: ReadonlyMap<string, Float32Array>;
 }
 

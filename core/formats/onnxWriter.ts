@@ -4,13 +4,13 @@
 // their graph input / value_info entries), and external-data tensors, which are inlined.
 // The output is streamed; only new factors (one layer's at a time) and external tensors pass
 // through memory.
-import { factorParams, type Factorisation, type FactorSource, type OutputFile, type Writer } from '../compress/types.js';
+import { checkRetrainedWritten, factorParams, type Factorisation, type FactorSource, type OutputFile, type Writer } from '../compress/types.js';
 import { FileSource } from '../io/byteSource.js';
 import { withReusedBuffer } from '../io/layerBuffers.js';
 import type { DType } from '../types.js';
 import { InputError } from '../types.js';
 import { GRAPH_FIELD, MODEL_FIELD, TENSOR_FIELD, type GraphEntry, type OnnxGraph } from './onnx.js';
-import { GraphEdit, encodeInputFor, encodeNode, encodeTensorHead, type NewTensor } from './onnxEmit.js';
+import { GraphEdit, encodeFloats, encodeInputFor, encodeNode, encodeTensorHead, type NewTensor } from './onnxEmit.js';
 import { rewriteLayer } from './onnxRewrite.js';
 import { concat, lengthPrefix, messageFields } from './onnxWire.js';
 import type { StoredModel } from './storedModel.js';
@@ -18,6 +18,8 @@ import type { StoredModel } from './storedModel.js';
 const STORAGE: Record<string, DType> = { f32: 'float32', f16: 'float16', int8: 'int8' };
 const COPY_CHUNK = 16 * 1024 * 1024;
 const MAX_MODEL = 2 ** 31 - 1;
+/** TensorProto fields that hold or locate values: float_data, int32_data, raw_data, double_data, external_data, data_location. */
+const VALUE_FIELDS = new Set([4, 5, TENSOR_FIELD.rawData, 10, TENSOR_FIELD.externalData, TENSOR_FIELD.dataLocation]);
 
 /** A piece of output of known length, produced when its turn comes. */
 interface Part { length: number; write(out: OutputFile): Promise<void> }
@@ -84,14 +86,20 @@ export const writeOnnx: Writer<StoredModel> = async (model, factors, out, sink, 
       write: async (o) => { for (let p = start; p < end; p += COPY_CHUNK) await o.write(await src.read(p, Math.min(COPY_CHUNK, end - p))); },
     });
     const graphParts: Part[] = [];
+    const written = new Set<string>();
     for (const [i, e] of g.entries.entries()) {
       const nodes = replaced.get(i);
       if (nodes) graphParts.push(...nodes.flatMap((n) => fieldPart(GRAPH_FIELD.node, n)));
       else if (isDropped(e, dropped)) continue;
-      else if (e.range.field === GRAPH_FIELD.initializer && e.name && g.external.has(e.name)) {
-        graphParts.push(...fieldPart(GRAPH_FIELD.initializer, await inlined(model, e, src)));
+      else if (e.range.field === GRAPH_FIELD.initializer && e.name && (g.external.has(e.name) || opts.retrained?.has(e.name))) {
+        const t = model.tensor(e.name);
+        const values = opts.retrained?.get(e.name);
+        if (values) written.add(e.name);
+        const data = values ? encodeFloats(values, t.dtype) : await t.source.read(t.offset, t.storedBytes);
+        graphParts.push(...fieldPart(GRAPH_FIELD.initializer, await withRawData(e, src, data)));
       } else graphParts.push(copy(e.range.start, e.range.end));
     }
+    checkRetrainedWritten(opts, (name) => written.has(name), model.path);
     for (const t of edit.initializers) graphParts.push(...tensorParts(t));
     // Before IR 4 every initializer had to be declared as a graph input too.
     if (g.irVersion < 4) for (const t of edit.initializers) graphParts.push(...fieldPart(GRAPH_FIELD.input, encodeInputFor(t)));
@@ -118,13 +126,14 @@ function isDropped(e: GraphEntry, dropped: Set<string>): boolean {
   return declares && e.name !== undefined && dropped.has(e.name);
 }
 
-/** The initializer's TensorProto with its external data moved into raw_data. */
-async function inlined(model: StoredModel, e: GraphEntry, src: FileSource): Promise<Uint8Array> {
-  const t = model.tensor(e.name!);
+/**
+ * The initializer's TensorProto with `data` as its raw_data: its external data inlined, or
+ * values that fine-tuning retrained (every other field, e.g. name, dims and type, kept).
+ */
+async function withRawData(e: GraphEntry, src: FileSource, data: Uint8Array): Promise<Uint8Array> {
   const body = await src.read(e.range.dataStart, e.range.end - e.range.dataStart);
   const kept = messageFields(body, 0, body.length)
-    .filter((f) => f.field !== TENSOR_FIELD.externalData && f.field !== TENSOR_FIELD.dataLocation && f.field !== TENSOR_FIELD.rawData)
+    .filter((f) => !VALUE_FIELDS.has(f.field))
     .map((f) => body.subarray(f.start, f.end));
-  const data = await t.source.read(t.offset, t.storedBytes);
   return concat([...kept, lengthPrefix(TENSOR_FIELD.rawData, data.length), data]);
 }

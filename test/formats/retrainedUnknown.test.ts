@@ -13,7 +13,7 @@ import { makeFixtures, tempDir } from '../helpers/cli.js';
 
 const keras = makeFixtures('test/fixtures/make_keras.py');
 
-for (const [source, ext] of [['examples/digits/model.json', 'json'], [join(keras, 'mlp.h5'), 'h5']] as const) {
+for (const [source, ext] of [['examples/digits/model.json', 'json'], [join(keras, 'mlp.h5'), 'h5'], ['examples/fashion-cnn/model.onnx', 'onnx']] as const) {
   test(`the ${ext} writer refuses retrained tensors the model does not have`, async () => {
     const model = await openModel(source) as StoredModel;
     const out = join(tempDir(), `out.${ext}`);

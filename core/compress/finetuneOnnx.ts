@@ -1,0 +1,123 @@
+// Label-free fine-tuning of a factorised ONNX model (distil.ts trains it): the graph runs in
+// TF.js (onnxTfjs.ts) with each factorised layer's weight computed from its factors, so the
+// factors, the layers' biases and the layers left dense are trained to reproduce the original
+// model's outputs; the file is then written by the ONNX writer as any other factorisation,
+// the trained tensors replacing the stored ones under their own names.
+import type { Tensor } from '../eval/tensor.js';
+import { onnxProgram, type OnnxProgram, type Weights } from '../eval/onnxTfjs.js';
+import { tfjs } from '../eval/tfjsRuntime.js';
+import { GRAPH_FIELD, type OnnxGraph } from '../formats/onnx.js';
+import type { StoredModel } from '../formats/storedModel.js';
+import { distil, splitInputs, type FinetuneOptions, type FinetuneResult } from './distil.js';
+import type { Factorisation } from './types.js';
+
+type Tf = Awaited<ReturnType<typeof tfjs>>;
+type TfTensor = import('@tensorflow/tfjs').Tensor;
+type Variable = import('@tensorflow/tfjs').Variable;
+type StoredLayer = StoredModel['layers'][number];
+
+/** Rows run at once outside training (teacher outputs, held-out scores). */
+const CHUNK = 1024;
+
+/** The stored weight a factorisation stands for, from its factors (transposed, or re-laid out, as the layer stores it). */
+function storedWeight(tf: Tf, layer: StoredLayer, a: TfTensor, b: TfTensor, f: Factorisation): TfTensor {
+  const ab = tf.matMul(a, b);
+  if (f.layout) return tf.slice(ab.reshape([-1]), 0, layer.params).reshape(layer.shape);
+  return (layer.transposed ? ab.transpose() : ab).reshape(layer.shape);
+}
+
+/** The bias a MatMul layer's output gets from the Add that consumes it alone (tf2onnx's Dense), if any. */
+function addedBias(g: OnnxGraph, layer: string): string | undefined {
+  const out = g.entries[g.layerNodes.get(layer)!].node!.output[0];
+  const users = g.entries.filter((e) => e.node?.input.includes(out));
+  const add = users.length === 1 && users[0].node!.opType === 'Add' ? users[0].node! : undefined;
+  return add?.input.find((name) => name !== out);
+}
+
+/** `program` up to `until` on every row of `x`, CHUNK rows at a time. */
+function runAll(tf: Tf, program: OnnxProgram, x: TfTensor, weights: Weights, until?: string): TfTensor {
+  const n = x.shape[0];
+  const parts: TfTensor[] = [];
+  for (let i = 0; i < n; i += CHUNK) parts.push(tf.tidy(() => program.run(tf, x.slice(i, Math.min(CHUNK, n - i)), weights, until)));
+  const out = tf.concat(parts);
+  tf.dispose(parts);
+  return out;
+}
+
+/**
+ * Trains the factorised ONNX model's weights and reports fidelity on a held-out 10 %. Where
+ * that fidelity got better (fidelity.ts's rule), the trained factors replace `factors`' a and b
+ * in place and every other trained tensor (biases, layers left dense) goes into `retrained`
+ * under its initializer's name; otherwise both are left as they were.
+ */
+export async function finetuneOnnx(model: StoredModel, factors: Map<string, Factorisation>, x: Tensor, o: FinetuneOptions, retrained: Map<string, Float32Array>): Promise<FinetuneResult> {
+  const tf = await tfjs();
+  const program = await onnxProgram(model);
+  const g = model.extra as OnnxGraph;
+  const initializers = new Set(g.entries.filter((e) => e.range.field === GRAPH_FIELD.initializer && e.name).map((e) => e.name!));
+  const disposables: TfTensor[] = [];
+  const keep = <T extends TfTensor>(t: T): T => { disposables.push(t); return t; };
+  try {
+    const original = new Map<string, TfTensor>();
+    for (const name of program.weights) original.set(name, keep(tf.tensor(await model.readTensor(name), model.tensor(name).shape)));
+    // tfjs-backend-wasm has no Conv2DBackpropFilter: there, convolutions stay as they are and
+    // the matrix products (usually most of the parameters) are trained, as for TF.js models.
+    const convTrainable = tf.getKernel('Conv2DBackpropFilter', tf.getBackend()) !== undefined;
+    const trains = (layer: StoredLayer): boolean => convTrainable || layer.kind === 'matmul' || layer.kind === 'gemm';
+    const variables: Variable[] = [];
+    const trainable = (values: TfTensor): Variable => { const v = keep(tf.variable(values)); variables.push(v); return v; };
+    /** What the student reads instead of the stored tensor, by name. */
+    const student = new Map<string, TfTensor | (() => TfTensor)>();
+    const factorVars = new Map<string, [Variable, Variable]>();
+    const trained = new Map<string, Variable>();
+    const frozen: string[] = [];
+    for (const layer of model.layers) {
+      const f = factors.get(layer.name);
+      const train = trains(layer);
+      if (f) {
+        const a = tf.tensor2d(f.a, [f.a.length / f.rank, f.rank]), b = tf.tensor2d(f.b, [f.rank, f.b.length / f.rank]);
+        if (train) {
+          const [va, vb] = [trainable(a), trainable(b)];
+          factorVars.set(layer.name, [va, vb]);
+          student.set(layer.weight, () => storedWeight(tf, layer, va, vb, f));
+        } else {
+          student.set(layer.weight, keep(storedWeight(tf, layer, a, b, f)));
+          frozen.push(layer.name);
+        }
+        tf.dispose([a, b]);
+      } else if (train && initializers.has(layer.weight)) {
+        trained.set(layer.weight, trainable(original.get(layer.weight)!));
+      }
+      const bias = layer.bias ?? addedBias(g, layer.name);
+      if (train && bias && initializers.has(bias) && !trained.has(bias)) trained.set(bias, trainable(original.get(bias)!));
+    }
+    for (const [name, v] of trained) student.set(name, v);
+    const studentWeights: Weights = (name) => {
+      const s = student.get(name);
+      return typeof s === 'function' ? s() : s ?? original.get(name)!;
+    };
+    const teacherWeights: Weights = (name) => original.get(name)!;
+
+    const softmax = program.logits !== undefined;
+    const { xTrain, xHeld } = splitInputs(tf, x);
+    keep(xTrain); keep(xHeld);
+    const yTrain = keep(runAll(tf, program, xTrain, teacherWeights, program.logits));
+    const yHeld = keep(runAll(tf, program, xHeld, teacherWeights));
+    const result = distil(tf, {
+      variables,
+      logits: (xb) => program.run(tf, xb, studentWeights, program.logits),
+      predict: (xs) => runAll(tf, program, xs, studentWeights),
+    }, { xTrain, yTrain, xHeld, yHeld, softmax }, o);
+    const out = { ...result, ...(frozen.length ? { frozen } : {}) };
+    if (result.discarded) return out;
+    for (const [name, [va, vb]] of factorVars) {
+      const f = factors.get(name)!;
+      f.a = va.dataSync() as Float32Array;
+      f.b = vb.dataSync() as Float32Array;
+    }
+    for (const [name, v] of trained) retrained.set(name, v.dataSync() as Float32Array);
+    return out;
+  } finally {
+    tf.dispose(disposables);
+  }
+}
