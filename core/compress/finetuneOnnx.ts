@@ -8,6 +8,7 @@ import { onnxProgram, type OnnxProgram, type Weights } from '../eval/onnxTfjs.js
 import { tfjs } from '../eval/tfjsRuntime.js';
 import { GRAPH_FIELD, type OnnxGraph } from '../formats/onnx.js';
 import type { StoredModel } from '../formats/storedModel.js';
+import { InputError } from '../types.js';
 import { distil, splitInputs, type FinetuneOptions, type FinetuneResult } from './distil.js';
 import type { Factorisation } from './types.js';
 
@@ -18,6 +19,9 @@ type StoredLayer = StoredModel['layers'][number];
 
 /** Rows run at once outside training (teacher outputs, held-out scores). */
 const CHUNK = 1024;
+
+/** The most the frozen part's outputs may take, for all calibration inputs, to be kept rather than recomputed every step. */
+const FEATURE_BYTES = 2 ** 30;
 
 /** The stored weight a factorisation stands for, from its factors (transposed, or re-laid out, as the layer stores it). */
 function storedWeight(tf: Tf, layer: StoredLayer, a: TfTensor, b: TfTensor, f: Factorisation): TfTensor {
@@ -34,14 +38,38 @@ function addedBias(g: OnnxGraph, layer: string): string | undefined {
   return add?.input.find((name) => name !== out);
 }
 
-/** `program` up to `until` on every row of `x`, CHUNK rows at a time. */
-function runAll(tf: Tf, program: OnnxProgram, x: TfTensor, weights: Weights, until?: string): TfTensor {
+/** `run` on every row of `x`, CHUNK rows at a time. */
+function runAll(tf: Tf, run: (chunk: TfTensor) => TfTensor, x: TfTensor): TfTensor {
   const n = x.shape[0];
   const parts: TfTensor[] = [];
-  for (let i = 0; i < n; i += CHUNK) parts.push(tf.tidy(() => program.run(tf, x.slice(i, Math.min(CHUNK, n - i)), weights, until)));
+  for (let i = 0; i < n; i += CHUNK) parts.push(tf.tidy(() => run(x.slice(i, Math.min(CHUNK, n - i)))));
   const out = tf.concat(parts);
   tf.dispose(parts);
   return out;
+}
+
+/**
+ * The frozen part's outputs for every calibration input, computed once, where training starts
+ * past the input (frozen convolutions on tfjs-backend-wasm, which has no filter gradient):
+ * each step then runs only the trained part. The frontier's values are flattened side by side
+ * into one row per input, so minibatches are drawn from them as from inputs. Undefined where
+ * the part is the whole graph, a frontier value is an integer (a shape), or the rows would
+ * take more than FEATURE_BYTES.
+ */
+function frozenFeatures(tf: Tf, program: OnnxProgram, trained: ReadonlySet<string>, weights: Weights, xTrain: TfTensor, xHeld: TfTensor):
+  { train: TfTensor; held: TfTensor; run(rows: TfTensor, weights: Weights, until?: string): TfTensor } | undefined {
+  const part = program.split(trained);
+  if (part.frontier.includes(program.input)) return undefined;
+  const probe = tf.tidy(() => part.frontierValues(tf, xTrain.slice(0, 1), weights)?.map((v) => v.shape.slice(1)));
+  if (!probe) return undefined;
+  const widths = probe.map((shape) => shape.reduce((a, b) => a * b, 1));
+  const width = widths.reduce((a, b) => a + b, 0);
+  if ((xTrain.shape[0] + xHeld.shape[0]) * width * 4 > FEATURE_BYTES) return undefined;
+  const rows = (x: TfTensor): TfTensor => runAll(tf, (c) => tf.concat(part.frontierValues(tf, c, weights)!.map((v) => v.reshape([c.shape[0], -1])), 1), x);
+  return {
+    train: rows(xTrain), held: rows(xHeld),
+    run: (r, w, until) => part.run(tf, new Map(tf.split(r, widths, 1).map((v, i) => [part.frontier[i], v.reshape([r.shape[0], ...probe[i]])])), w, until),
+  };
 }
 
 /**
@@ -91,6 +119,7 @@ export async function finetuneOnnx(model: StoredModel, factors: Map<string, Fact
       const bias = layer.bias ?? addedBias(g, layer.name);
       if (train && bias && initializers.has(bias) && !trained.has(bias)) trained.set(bias, trainable(original.get(bias)!));
     }
+    if (!variables.length) throw new InputError(model.path, 'nothing to fine-tune: every factorised layer is a convolution, and this TF.js backend has no gradient for convolution filters');
     for (const [name, v] of trained) student.set(name, v);
     const studentWeights: Weights = (name) => {
       const s = student.get(name);
@@ -101,13 +130,19 @@ export async function finetuneOnnx(model: StoredModel, factors: Map<string, Fact
     const softmax = program.logits !== undefined;
     const { xTrain, xHeld } = splitInputs(tf, x);
     keep(xTrain); keep(xHeld);
-    const yTrain = keep(runAll(tf, program, xTrain, teacherWeights, program.logits));
-    const yHeld = keep(runAll(tf, program, xHeld, teacherWeights));
-    const result = distil(tf, {
-      variables,
-      logits: (xb) => program.run(tf, xb, studentWeights, program.logits),
-      predict: (xs) => runAll(tf, program, xs, studentWeights),
-    }, { xTrain, yTrain, xHeld, yHeld, softmax }, o);
+    const yTrain = keep(runAll(tf, (xs) => program.run(tf, xs, teacherWeights, program.logits), xTrain));
+    const yHeld = keep(runAll(tf, (xs) => program.run(tf, xs, teacherWeights), xHeld));
+    const features = frozenFeatures(tf, program, new Set([...student.keys()].filter((name) => typeof student.get(name) === 'function' || trained.has(name))), studentWeights, xTrain, xHeld);
+    let logits = (xb: TfTensor): TfTensor => program.run(tf, xb, studentWeights, program.logits);
+    let predict = (xs: TfTensor): TfTensor => runAll(tf, (c) => program.run(tf, c, studentWeights), xs);
+    let inputs = { xTrain, xHeld };
+    if (features) {
+      keep(features.train); keep(features.held);
+      logits = (fb) => features.run(fb, studentWeights, program.logits);
+      predict = (fs) => runAll(tf, (c) => features.run(c, studentWeights), fs);
+      inputs = { xTrain: features.train, xHeld: features.held };
+    }
+    const result = distil(tf, { variables, logits, predict }, { ...inputs, yTrain, yHeld, softmax }, o);
     const out = { ...result, ...(frozen.length ? { frozen } : {}) };
     if (result.discarded) return out;
     for (const [name, [va, vb]] of factorVars) {

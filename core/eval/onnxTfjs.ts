@@ -35,6 +35,22 @@ export interface OnnxProgram {
   weights: string[];
   /** Runs the graph on `x` up to `until` (default: the output) inside the caller's tidy scope or tape. */
   run(tf: Tf, x: TfTensor, weights: Weights, until?: string): TfTensor;
+  /** The graph split where the stored tensors named `trained` start to matter (see TrainedPart). */
+  split(trained: ReadonlySet<string>): TrainedPart;
+}
+
+/**
+ * The part of a graph that training changes. `frontier`: the values computed from the input
+ * without any trained tensor that the rest reads (for a CNN whose convolutions stay frozen,
+ * the flattened features the dense layers take); `run` computes from them alone. Their values
+ * do not change while training, so a trainer can compute them once per input instead of once
+ * per step.
+ */
+export interface TrainedPart {
+  frontier: string[];
+  /** The frontier's values for `x`, in its order; undefined where one is an integer (e.g. a shape that follows the batch size). */
+  frontierValues(tf: Tf, x: TfTensor, weights: Weights): TfTensor[] | undefined;
+  run(tf: Tf, given: ReadonlyMap<string, TfTensor>, weights: Weights, until?: string): TfTensor;
 }
 
 type Op = (tf: Tf, n: NodeMessage, inputs: (Value | undefined)[], opset: number) => Value[];
@@ -70,31 +86,59 @@ export async function onnxProgram(model: StoredModel): Promise<OnnxProgram> {
   const weightSet = new Set(weights);
   return {
     input, output, logits, weights,
-    run(tf, x, weightOf, until = output) {
-      const values = new Map<string, Value>([[input, x]]);
-      const get = (name: string): Value | undefined => {
-        if (!name) return undefined;
-        const v = values.get(name) ?? host.get(name) ?? (weightSet.has(name) ? weightOf(name) : undefined);
-        if (v === undefined) throw new InputError(path, `value ${name} is used before it is computed (the graph is not in topological order, or reads a tensor of a type TF.js does not run)`);
-        return v;
-      };
+    run: (tf, x, weightOf, until = output) => floatValue(execute(tf, new Map([[input, x]]), weightOf, [until], () => true), until),
+    split(trained) {
+      // A value depends on the input, or on a trained weight, if a node computing it reads one that does.
+      const fromInput = new Set([input]), fromTrained = new Set(trained);
+      const reads = (n: NodeMessage, set: Set<string>): boolean => n.input.some((i) => set.has(i));
+      const live = new Set<NodeMessage>();
       for (const n of nodes) {
-        if (n.opType === 'Constant' && n.output.every((o) => weightSet.has(o) || host.has(o))) continue;
-        let outs: Value[];
-        try {
-          outs = OPS[n.opType](tf, n, n.input.map(get), g.opset);
-        } catch (e) {
-          if (e instanceof InputError) throw e;
-          throw new InputError(path, `cannot run node ${n.name || n.output[0]} (${n.opType}) in TF.js: ${(e as Error).message.split('\n')[0]}`);
-        }
-        outs.forEach((v, i) => { if (n.output[i]) values.set(n.output[i], v); });
-        if (n.output.includes(until)) break;
+        if (reads(n, fromTrained)) { live.add(n); n.output.forEach((o) => fromTrained.add(o)); } else if (reads(n, fromInput)) n.output.forEach((o) => fromInput.add(o));
       }
-      const out = values.get(until);
-      if (!(out && !(out instanceof Host))) throw new InputError(path, `the graph computes no float value ${until}`);
-      return out;
+      const frontier = [...new Set([...live].flatMap((n) => n.input.filter((i) => fromInput.has(i) && !fromTrained.has(i))))];
+      // Nodes of neither kind (constants, arithmetic on stored tensors) run every time: they are cheap.
+      const runs = (n: NodeMessage): boolean => live.has(n) || !reads(n, fromInput);
+      return {
+        frontier,
+        frontierValues(tf, x, weightOf) {
+          const values = execute(tf, new Map([[input, x]]), weightOf, frontier, (n) => !live.has(n));
+          const picked = frontier.map((name) => values.get(name));
+          return picked.every((v) => v && !(v instanceof Host)) ? picked as TfTensor[] : undefined;
+        },
+        run: (tf, given, weightOf, until = output) => floatValue(execute(tf, new Map(given), weightOf, [until], runs), until),
+      };
     },
   };
+
+  /** Runs the nodes `runs` picks, in order, until every value in `until` is computed; returns every value computed. */
+  function execute(tf: Tf, values: Map<string, Value>, weightOf: Weights, until: string[], runs: (n: NodeMessage) => boolean): Map<string, Value> {
+    const get = (name: string): Value | undefined => {
+      if (!name) return undefined;
+      const v = values.get(name) ?? host.get(name) ?? (weightSet.has(name) ? weightOf(name) : undefined);
+      if (v === undefined) throw new InputError(path, `value ${name} is used before it is computed (the graph is not in topological order, or reads a tensor of a type TF.js does not run)`);
+      return v;
+    };
+    const pending = new Set(until.filter((name) => !values.has(name)));
+    for (const n of nodes) {
+      if (!pending.size) break;
+      if (!runs(n) || (n.opType === 'Constant' && n.output.every((o) => weightSet.has(o) || host.has(o)))) continue;
+      let outs: Value[];
+      try {
+        outs = OPS[n.opType](tf, n, n.input.map(get), g.opset);
+      } catch (e) {
+        if (e instanceof InputError) throw e;
+        throw new InputError(path, `cannot run node ${n.name || n.output[0]} (${n.opType}) in TF.js: ${(e as Error).message.split('\n')[0]}`);
+      }
+      outs.forEach((v, i) => { if (n.output[i]) { values.set(n.output[i], v); pending.delete(n.output[i]); } });
+    }
+    return values;
+  }
+
+  function floatValue(values: Map<string, Value>, name: string): TfTensor {
+    const out = values.get(name);
+    if (!out || out instanceof Host) throw new InputError(path, `the graph computes no float value ${name} (integer values such as shapes are not outputs here)`);
+    return out;
+  }
 }
 
 /** The graph's nodes in file order, decoded whole (the reader keeps attributes of layer nodes only). */

@@ -59,3 +59,27 @@ test('a graph with an operator TF.js does not run here is refused up front, nami
     await model.close();
   }
 });
+
+test('split where the dense layers start: the frontier is the flattened features, and running from their values gives the whole graph\'s output', async () => {
+  const tf = await tfjs();
+  const model = await readOnnx('examples/fashion-cnn/model.onnx');
+  try {
+    const program = await onnxProgram(model);
+    const weights = new Map<string, import('@tensorflow/tfjs').Tensor>();
+    for (const name of program.weights) weights.set(name, tf.tensor(await model.readTensor(name), model.tensor(name).shape));
+    const part = program.split(new Set(['net.dense_1.weight', 'net.logits.bias']));
+    assert.deepEqual(part.frontier, ['/net/Reshape_1_output_0']);
+    const [whole, fromFrontier, features] = tf.tidy(() => {
+      const x = tf.tensor(randomMatrix(5, 784, 8), [5, 784]);
+      const f = part.frontierValues(tf, x, (n) => weights.get(n)!)!;
+      return [program.run(tf, x, (n) => weights.get(n)!), part.run(tf, new Map([[part.frontier[0], f[0]]]), (n) => weights.get(n)!), f[0]];
+    });
+    assert.deepEqual(features.shape, [5, 800]);
+    assert.deepEqual(Array.from(fromFrontier.dataSync()), Array.from(whole.dataSync()));
+    // Training the first convolution leaves only the input's scaling and reshape before it.
+    assert.deepEqual(program.split(new Set(['net.conv_1.weight'])).frontier, ['/net/Reshape_output_0']);
+    tf.dispose([whole, fromFrontier, features, ...weights.values()]);
+  } finally {
+    await model.close();
+  }
+});
