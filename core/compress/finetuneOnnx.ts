@@ -53,15 +53,19 @@ function runAll(tf: Tf, run: (chunk: TfTensor) => TfTensor, x: TfTensor): TfTens
  * past the input (frozen convolutions on tfjs-backend-wasm, which has no filter gradient):
  * each step then runs only the trained part. The frontier's values are flattened side by side
  * into one row per input, so minibatches are drawn from them as from inputs. Undefined where
- * the part is the whole graph, a frontier value is an integer (a shape), or the rows would
- * take more than FEATURE_BYTES.
+ * the part is the whole graph, a frontier value is an integer (a shape) or not batch-major,
+ * or the rows would take more than FEATURE_BYTES.
  */
 function frozenFeatures(tf: Tf, program: OnnxProgram, trained: ReadonlySet<string>, weights: Weights, xTrain: TfTensor, xHeld: TfTensor):
   { train: TfTensor; held: TfTensor; run(rows: TfTensor, weights: Weights, until?: string): TfTensor } | undefined {
   const part = program.split(trained);
   if (part.frontier.includes(program.input)) return undefined;
-  const probe = tf.tidy(() => part.frontierValues(tf, xTrain.slice(0, 1), weights)?.map((v) => v.shape.slice(1)));
-  if (!probe) return undefined;
+  // Rows are cut per input, so every frontier value must run along the batch in its first axis
+  // and nowhere else (a Transpose of the input, as a transA Gemm reads it, does not).
+  const shapes = (rows: number): number[][] | undefined => tf.tidy(() => part.frontierValues(tf, xTrain.slice(0, rows), weights)?.map((v) => v.shape));
+  const [two, three] = xTrain.shape[0] >= 3 ? [shapes(2), shapes(3)] : [];
+  if (!two || !three || two.some((s, i) => s[0] !== 2 || three[i][0] !== 3 || s.slice(1).join() !== three[i].slice(1).join())) return undefined;
+  const probe = two.map((s) => s.slice(1));
   const widths = probe.map((shape) => shape.reduce((a, b) => a * b, 1));
   const width = widths.reduce((a, b) => a + b, 0);
   if ((xTrain.shape[0] + xHeld.shape[0]) * width * 4 > FEATURE_BYTES) return undefined;

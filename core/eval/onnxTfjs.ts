@@ -56,7 +56,7 @@ export interface TrainedPart {
 type Op = (tf: Tf, n: NodeMessage, inputs: (Value | undefined)[], opset: number) => Value[];
 
 const FLOAT = new Set(['float32', 'float16', 'bfloat16', 'float64']);
-/** Integer tensors larger than this are not shape arithmetic: refused rather than held on the host. */
+/** Integer tensors larger than this are not shape arithmetic: they are not held on the host, and a node reading one is refused when it runs. */
 const MAX_HOST = 1 << 16;
 
 export async function onnxProgram(model: StoredModel): Promise<OnnxProgram> {
