@@ -1,8 +1,8 @@
 // Runs an ONNX graph in TF.js, operator by operator, so that its weights can be TF.js variables
 // and the graph trained (finetuneOnnx.ts). onnxruntime stays the reference for what the file
-// computes; a test checks that both agree. The operators are those of feed-forward exports
-// (PyTorch, tf2onnx, skl2onnx) of MLPs and CNNs; a graph using any other is refused up front,
-// naming it. Integer tensors (shapes and indices, e.g. PyTorch's flatten as
+// computes; a test checks that both agree on PyTorch exports and hand-built graphs. The
+// operators are those feed-forward MLPs and CNNs are exported with; a graph using any other is
+// refused up front, naming it. Integer tensors (shapes and indices, e.g. PyTorch's flatten as
 // Shape → Gather → Unsqueeze → Concat → Reshape) are computed on the host as plain arrays, as
 // shape inference would, since the batch size is known when the graph runs.
 import { FileSource } from '../io/byteSource.js';
