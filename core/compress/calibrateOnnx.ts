@@ -5,10 +5,10 @@
 // [batch, seq, d] sees batch·seq rows); Gemm with transA=1 receives its input feature-major.
 // A 2-D Conv's samples are its input patches (patches.ts, cut in tfjs), in the (cin, kh, kw)
 // order of its filter; grouped, 1-D, 3-D and SAME_LOWER convolutions keep plain SVD.
-import type { Tensor } from '../eval/tensor.js';
+import { fixedBatch, type Tensor } from '../eval/tensor.js';
 import { OnnxSession } from '../eval/onnxRuntime.js';
 import { tfjs } from '../eval/tfjsRuntime.js';
-import { GRAPH_FIELD, intAttr, intsAttr, stringAttr, type OnnxGraph } from '../formats/onnx.js';
+import { GRAPH_FIELD, intAttr, onnxWindow, type OnnxGraph } from '../formats/onnx.js';
 import type { NodeMessage } from '../formats/onnxSchema.js';
 import { withOutputs } from '../formats/onnxProbe.js';
 import type { StoredModel } from '../formats/storedModel.js';
@@ -26,13 +26,10 @@ interface Tap { value: string; featureMajor: boolean; dim: number; layers: Layer
 
 /** A 2-D Conv's geometry on the NHWC view of its input, or undefined where patches cannot reproduce it. */
 function convGeometry(node: NodeMessage, kernel: number[]): ConvGeometry | undefined {
-  const auto = stringAttr(node, 'auto_pad') ?? 'NOTSET';
-  const p = intsAttr(node, 'pads') ?? [0, 0, 0, 0];
-  // ONNX pads are [top, left, bottom, right]; SAME_UPPER puts the odd one after, as TF's SAME does.
-  const padding = auto === 'SAME_UPPER' ? 'same' : auto === 'VALID' ? 'valid'
-    : auto === 'NOTSET' ? [[0, 0], [p[0], p[2]], [p[1], p[3]], [0, 0]] as ExplicitPadding : undefined;
-  if (!padding) return undefined;
-  return { kernel, strides: intsAttr(node, 'strides') ?? [1, 1], dilation: intsAttr(node, 'dilations') ?? [1, 1], padding };
+  const w = onnxWindow(node, 2);
+  if (!w) return undefined;
+  const padding = typeof w.padding === 'string' ? w.padding : [[0, 0], ...w.padding, [0, 0]] as ExplicitPadding;
+  return { kernel, strides: w.strides, dilation: w.dilations, padding };
 }
 
 export async function onnxInputMoments(model: StoredModel, x: Tensor, opts: JobOptions = {}, batch = 256): Promise<Map<string, InputMoments>> {
@@ -51,12 +48,8 @@ export async function onnxInputMoments(model: StoredModel, x: Tensor, opts: JobO
     if (session.inputCount !== 1) throw new InputError(model.path, `whitening feeds the calibration inputs to one model input; this model has ${session.inputCount}`);
     const input = session.inputName;
     // Models exported with a fixed batch size (often 1) are run in chunks of that size.
-    const fixed = session.inputShape[0];
     const n = x.shape[0];
-    if (fixed > 0) {
-      if (n % fixed !== 0) throw new InputError(model.path, `model takes batches of ${fixed}; ${n} calibration inputs do not divide evenly`);
-      batch = fixed;
-    }
+    batch = fixedBatch(model.path, session.inputShape[0], n) ?? batch;
     const per = x.data.length / n;
     for (let start = 0; start < n; start += batch) {
       throwIfAborted(opts.signal);

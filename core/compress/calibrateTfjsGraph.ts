@@ -4,7 +4,7 @@
 // holding all activations. A MatMul with transpose_a receives its input feature-major; a
 // Conv2D's samples are its input patches (patches.ts). NCHW convolutions keep plain SVD.
 import type { io, Tensor as TfTensor } from '@tensorflow/tfjs';
-import type { Tensor } from '../eval/tensor.js';
+import { fixedBatch, type Tensor } from '../eval/tensor.js';
 import { executeGraph, withGraphModel } from '../eval/tfjsGraphRuntime.js';
 import { tfjs } from '../eval/tfjsRuntime.js';
 import type { StoredModel } from '../formats/storedModel.js';
@@ -60,12 +60,8 @@ export async function tfjsGraphInputMoments(model: StoredModel, layers: Layer[],
     // A layer reading the model input is fed, not fetched; the rest are fetched once per tensor.
     const fed = (t: Tap): boolean => t.input.replace(/:0$/, '') === placeholder;
     const fetched = [...new Set(covered.filter((t) => !fed(t)).map((t) => t.input))];
-    const fixed = graph.inputs[0].shape?.[0] ?? -1;
     const n = x.shape[0];
-    if (fixed > 0) {
-      if (n % fixed !== 0) throw new InputError(model.path, `model takes batches of ${fixed}; ${n} calibration inputs do not divide evenly`);
-      batch = fixed;
-    }
+    batch = fixedBatch(model.path, graph.inputs[0].shape?.[0], n) ?? batch;
     const acc = covered.map((t) => new MomentAccumulator(t.dim));
     const per = x.data.length / n;
     for (let start = 0; start < n; start += batch) {

@@ -6,7 +6,7 @@
 import type { Tensor } from '../eval/tensor.js';
 import { onnxProgram, type OnnxProgram, type Weights } from '../eval/onnxTfjs.js';
 import { tfjs } from '../eval/tfjsRuntime.js';
-import { GRAPH_FIELD, type OnnxGraph } from '../formats/onnx.js';
+import { initializerNames, type OnnxGraph } from '../formats/onnx.js';
 import type { StoredModel } from '../formats/storedModel.js';
 import { InputError } from '../types.js';
 import { distil, splitInputs, type FinetuneOptions, type FinetuneResult } from './distil.js';
@@ -86,7 +86,7 @@ export async function finetuneOnnx(model: StoredModel, factors: Map<string, Fact
   const tf = await tfjs();
   const program = await onnxProgram(model);
   const g = model.extra as OnnxGraph;
-  const initializers = new Set(g.entries.filter((e) => e.range.field === GRAPH_FIELD.initializer && e.name).map((e) => e.name!));
+  const initializers = initializerNames(g);
   const disposables: TfTensor[] = [];
   const keep = <T extends TfTensor>(t: T): T => { disposables.push(t); return t; };
   try {

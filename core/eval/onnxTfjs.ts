@@ -6,7 +6,7 @@
 // Shape → Gather → Unsqueeze → Concat → Reshape) are computed on the host as plain arrays, as
 // shape inference would, since the batch size is known when the graph runs.
 import { FileSource } from '../io/byteSource.js';
-import { GRAPH_FIELD, intAttr, intsAttr, isDefaultDomain, stringAttr, type OnnxGraph } from '../formats/onnx.js';
+import { GRAPH_FIELD, initializerNames, intAttr, intsAttr, isDefaultDomain, onnxWindow, stringAttr, type OnnxGraph } from '../formats/onnx.js';
 import { int64, NodeProto, type NodeMessage } from '../formats/onnxSchema.js';
 import type { StoredModel } from '../formats/storedModel.js';
 import { InputError } from '../types.js';
@@ -63,7 +63,7 @@ export async function onnxProgram(model: StoredModel): Promise<OnnxProgram> {
   const g = model.extra as OnnxGraph;
   const path = model.path;
   const nodes = await readNodes(model.path, g);
-  const initializers = new Set(g.entries.filter((e) => e.range.field === GRAPH_FIELD.initializer && e.name).map((e) => e.name!));
+  const initializers = initializerNames(g);
   const input = g.entries.find((e) => e.range.field === GRAPH_FIELD.input && e.name && !initializers.has(e.name))?.name;
   const output = g.entries.find((e) => e.range.field === GRAPH_FIELD.output && e.name)?.name;
   if (!input || !output) throw new InputError(path, 'the graph declares no input or no output');
@@ -212,21 +212,14 @@ function channelsFirst(x: TfTensor, rank: number): TfTensor {
   return rank === 3 ? x.squeeze([1]).transpose([0, 2, 1]) : x.transpose([0, 3, 1, 2]);
 }
 
-/** Explicit [top, bottom], [left, right] pads of a 1-D or 2-D window op, or TF.js's 'same' / 'valid'. */
-function windowPads(n: NodeMessage, spatial: number): [number, number][] | 'same' | 'valid' {
-  const auto = stringAttr(n, 'auto_pad') ?? 'NOTSET';
-  if (auto === 'VALID') return 'valid';
-  // TF.js's 'same' puts the odd pad at the end, as SAME_UPPER does.
-  if (auto === 'SAME_UPPER') return 'same';
-  if (auto !== 'NOTSET') throw new Error(`auto_pad ${auto} is not supported`);
-  const pads = intsAttr(n, 'pads') ?? Array(2 * spatial).fill(0);
-  const pairs: [number, number][] = Array.from({ length: spatial }, (_, i) => [pads[i], pads[i + spatial]]);
-  return spatial === 1 ? [[0, 0], pairs[0]] : pairs;
+/** A window op's geometry (onnxWindow) on TF.js's 2-D view: a 1-D one gets a unit height. */
+function window2d(n: NodeMessage, spatial: number): { strides: [number, number]; dilations: [number, number]; pads: [number, number][] | 'same' | 'valid' } {
+  const w = onnxWindow(n, spatial);
+  if (!w) throw new Error(`auto_pad ${stringAttr(n, 'auto_pad')} is not supported`);
+  const pads = typeof w.padding === 'string' || spatial === 2 ? w.padding : [[0, 0] as [number, number], w.padding[0]];
+  return { strides: unitHeight(w.strides), dilations: unitHeight(w.dilations), pads };
 }
-const pair = (v: number[] | undefined, spatial: number): [number, number] => {
-  const x = v ?? Array(spatial).fill(1);
-  return spatial === 1 ? [1, x[0]] : [x[0], x[1]];
-};
+const unitHeight = (v: number[]): [number, number] => (v.length === 1 ? [1, v[0]] : [v[0], v[1]]);
 function padded(tf: Tf, x: TfTensor, pads: [number, number][], value = 0): TfTensor {
   return pads.some(([a, b]) => a || b) ? tf.pad(x, [[0, 0], ...pads, [0, 0]], value) : x;
 }
@@ -236,13 +229,13 @@ function pool(kind: 'max' | 'avg'): Op {
     const x = tensorOf(tf, v);
     const spatial = x.rank - 2;
     if (intAttr(n, 'ceil_mode', 0) !== 0) throw new Error('ceil_mode 1 is not supported');
-    if ((intsAttr(n, 'dilations') ?? []).some((d) => d !== 1)) throw new Error('dilated pooling is not supported');
-    const pads = windowPads(n, spatial);
+    const { strides: s, dilations, pads } = window2d(n, spatial);
+    if (dilations.some((d) => d !== 1)) throw new Error('dilated pooling is not supported');
     const explicit = typeof pads !== 'string' && pads.some(([a, b]) => a || b);
     if (kind === 'avg' && explicit && intAttr(n, 'count_include_pad', 0) === 0) throw new Error('average pooling over pads that are not counted is not supported');
     let h = channelsLast(tf, x);
     if (typeof pads !== 'string') h = padded(tf, h, pads, kind === 'max' ? -Infinity : 0);
-    const k = pair(intsAttr(n, 'kernel_shape'), spatial), s = pair(intsAttr(n, 'strides'), spatial);
+    const k = unitHeight(intsAttr(n, 'kernel_shape') ?? Array<number>(spatial).fill(1));
     const mode = typeof pads === 'string' ? pads : 'valid';
     return [channelsFirst(kind === 'max' ? tf.maxPool(h as Tensor4D, k, s, mode) : tf.avgPool(h as Tensor4D, k, s, mode), x.rank)];
   };
@@ -251,10 +244,9 @@ function pool(kind: 'max' | 'avg'): Op {
 const conv: Op = (tf, n, [xv, wv, bv]) => {
   const x = tensorOf(tf, xv), w = tensorOf(tf, wv);
   const spatial = x.rank - 2, cin = x.shape[1], cout = w.shape[0], group = intAttr(n, 'group', 1);
-  const pads = windowPads(n, spatial);
+  const { strides: s, dilations: d, pads } = window2d(n, spatial);
   const h = typeof pads === 'string' ? channelsLast(tf, x) : padded(tf, channelsLast(tf, x), pads);
   const mode = typeof pads === 'string' ? pads : 'valid';
-  const s = pair(intsAttr(n, 'strides'), spatial), d = pair(intsAttr(n, 'dilations'), spatial);
   // Filters [cout, cin/group, k…] → [kh, kw, cin/group, cout] (a 1-D kernel gets a unit height).
   const w4 = spatial === 1 ? w.expandDims(2) : w;
   const dense = (input: TfTensor, filter: TfTensor): TfTensor => tf.conv2d(input as Tensor4D, filter.transpose([2, 3, 1, 0]) as Tensor4D, s, mode, 'NHWC', d);

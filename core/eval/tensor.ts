@@ -5,10 +5,11 @@ export interface Tensor { data: Float32Array; shape: number[] }
 
 /**
  * The batch a model exported with a fixed batch size (often 1) is fed `n` inputs in, from the
- * size its loaded input declares; undefined for a dynamic batch (or one call for all inputs).
+ * size its loaded input declares; undefined for a dynamic batch. Inputs that do not fill whole
+ * batches are refused.
  */
 export function fixedBatch(path: string, declared: number | null | undefined, n: number): number | undefined {
-  if (typeof declared !== 'number' || declared <= 0 || declared >= n) return undefined;
+  if (typeof declared !== 'number' || declared <= 0) return undefined;
   if (n % declared !== 0) throw new InputError(path, `model takes batches of ${declared}; ${n} inputs do not divide evenly`);
   return declared;
 }

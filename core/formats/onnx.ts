@@ -58,6 +58,32 @@ export function stringAttr(n: NodeMessage, name: string): string | undefined {
   return s && new TextDecoder().decode(s);
 }
 
+/** Names of the graph's initializers (its stored tensors, as opposed to Constant nodes' and graph inputs). */
+export function initializerNames(g: OnnxGraph): Set<string> {
+  return new Set(g.entries.filter((e) => e.range.field === GRAPH_FIELD.initializer && e.name).map((e) => e.name!));
+}
+
+/**
+ * A Conv's or pool's window over its `spatial` axes: strides, dilations and padding, as explicit
+ * [before, after] pairs per axis or as TF's 'same' / 'valid'; undefined for auto_pad SAME_LOWER,
+ * which TF's padding cannot express. The one reading of these attributes, for every consumer
+ * that re-runs a window in TF.js (whitening's patches, fine-tuning's graph).
+ */
+export interface OnnxWindow { strides: number[]; dilations: number[]; padding: 'same' | 'valid' | [number, number][] }
+
+export function onnxWindow(n: NodeMessage, spatial: number): OnnxWindow | undefined {
+  const ones = Array<number>(spatial).fill(1);
+  const strides = intsAttr(n, 'strides') ?? ones, dilations = intsAttr(n, 'dilations') ?? ones;
+  const auto = stringAttr(n, 'auto_pad') ?? 'NOTSET';
+  // TF's 'same' puts the odd pad after, as SAME_UPPER does.
+  if (auto === 'SAME_UPPER') return { strides, dilations, padding: 'same' };
+  if (auto === 'VALID') return { strides, dilations, padding: 'valid' };
+  if (auto !== 'NOTSET') return undefined;
+  // ONNX pads list every axis's start, then every axis's end.
+  const pads = intsAttr(n, 'pads') ?? Array<number>(2 * spatial).fill(0);
+  return { strides, dilations, padding: Array.from({ length: spatial }, (_, i): [number, number] => [pads[i], pads[i + spatial]]) };
+}
+
 export async function readOnnx(path: string): Promise<StoredModel> {
   const src = await FileSource.open(path);
   const external = new ExternalFiles(path, dirname(path));
