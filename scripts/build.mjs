@@ -11,7 +11,7 @@ const entries = [
   { in: 'cli/main.ts', out: 'dist/cli.js', format: 'esm', platform: 'node' },
   { in: 'server/main.ts', out: 'dist/server.js', format: 'esm', platform: 'node' },
   { in: 'core/engines/workerMain.ts', out: 'dist/worker.js', format: 'esm', platform: 'node' },
-  { in: 'core/formats/h5Thread.ts', out: 'dist/h5Worker.js', format: 'esm', platform: 'node' },
+  { in: 'core/formats/containers/h5Thread.ts', out: 'dist/h5Worker.js', format: 'esm', platform: 'node' },
   { in: 'client/extension.ts', out: 'dist/extension.cjs', format: 'cjs', platform: 'node' },
   { in: 'webview/main.ts', out: 'dist/webview.js', format: 'iife', platform: 'browser' },
 ];

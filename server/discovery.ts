@@ -4,8 +4,8 @@ import type { Dirent } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { READERS, isModelPath } from '../core/formats/open.js';
-import { isSafetensorsIndex } from '../core/formats/safetensorsIndex.js';
-import { isTfjsJson } from '../core/formats/tfjs.js';
+import { isSafetensorsIndex } from '../core/formats/safetensors/shardIndex.js';
+import { isTfjsJson } from '../core/formats/tfjs/read.js';
 import type { ExcludeTest } from './fileExclude.js';
 
 /** A workspace folder and the test of its `files.exclude` setting. */

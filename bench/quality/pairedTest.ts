@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { compressFile } from '../../core/compress/job.js';
 import { createEngine } from '../../core/engines/select.js';
 import { inputsFromFile } from '../../core/eval/evaluate.js';
-import { loadTfjsLayersModel, tfjs } from '../../core/eval/tfjsRuntime.js';
+import { loadTfjsLayersModel, tfjs } from '../../core/formats/tfjs/runtime.js';
 
 const FASHION = 'examples/fashion-mnist';
 const POINTS: { model: string; test: string; calibration: string; ratios: number[] }[] = [

@@ -9,7 +9,7 @@ import { makePlan } from '../../core/compress/plan.js';
 import { relayoutApproximation, relayoutShape } from '../../core/compress/relayout.js';
 import { relayoutStrategy } from '../../core/compress/strategy.js';
 import type { Engine } from '../../core/engines/engine.js';
-import { loadTfjsLayersModel, tfjs } from '../../core/eval/tfjsRuntime.js';
+import { loadTfjsLayersModel, tfjs } from '../../core/formats/tfjs/runtime.js';
 import { openModel } from '../../core/formats/open.js';
 
 export interface RelayoutResult { paramsKept: number; ranks: Record<string, number>; weightError: Record<string, number> }

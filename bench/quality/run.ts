@@ -27,7 +27,7 @@ import { renderResults, renderSvg, type BenchModel, type Cell, type MethodId } f
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 
 /** What the latest round of measurements changed and re-measured; say so here whenever cells are re-measured after a change. */
-const ROUND = 'Latest round: ONNX models came to be fine-tuned (the graph run in TF.js operator by operator, `core/eval/onnxTfjs.ts`), and the ' +
+const ROUND = 'Latest round: ONNX models came to be fine-tuned (the graph run in TF.js operator by operator, `core/formats/onnx/inTfjs.ts`), and the ' +
   'Fashion-MNIST CNN as ONNX was re-measured in onnxruntime with its new fine-tuning row (1 000 steps per temperature, as the TF.js CNN): ' +
   '87.17, 87.12, 86.96, 83.75 and 70.83 % at 0.5, 0.34, 0.2, 0.1 and 0.05, within 0.03 points of the TF.js CNN\'s fine-tuned cells (the same ' +
   'at 0.5 and 0.2; at 0.34 the TF.js refinement moved the plan). Its other cells came out as in the previous round, image for image. ' +
@@ -58,7 +58,7 @@ const MODELS: ModelSpec[] = [
   { id: 'cnn', title: 'Fashion-MNIST CNN (conv 16, conv 32, dense 64, dense 10)', path: 'examples/fashion-cnn/model.json', test: `${FASHION}/test.npz:x`, labels: `${FASHION}/test.npz:y`, finetune: 1000 },
   {
     id: 'cnn-onnx', title: 'Fashion-MNIST CNN as ONNX (the same weights, exported by PyTorch)', path: 'examples/fashion-cnn/model.onnx', test: `${FASHION}/test.npz:x`, labels: `${FASHION}/test.npz:y`, finetune: 1000, onnx: true,
-    note: 'run in onnxruntime-node. `--method whitened` on ONNX: whitened factors for every Conv and Gemm (inputs collected in onnxruntime, convolutions over their input patches); sensitivity measured and the whitened/plain guard judged by writing variants of the model and running them in onnxruntime; no refinement of the plan (each move would be a write and a run). Fine-tuning runs the ONNX graph in TF.js operator by operator (`core/eval/onnxTfjs.ts`) with each factorised weight computed from its factors; the trained factors, biases and dense head are written back into the ONNX file. The re-layout is written: `--method relayout` rebuilds each weight in the graph with MatMul, Reshape and Slice.',
+    note: 'run in onnxruntime-node. `--method whitened` on ONNX: whitened factors for every Conv and Gemm (inputs collected in onnxruntime, convolutions over their input patches); sensitivity measured and the whitened/plain guard judged by writing variants of the model and running them in onnxruntime; no refinement of the plan (each move would be a write and a run). Fine-tuning runs the ONNX graph in TF.js operator by operator (`core/formats/onnx/inTfjs.ts`) with each factorised weight computed from its factors; the trained factors, biases and dense head are written back into the ONNX file. The re-layout is written: `--method relayout` rebuilds each weight in the graph with MatMul, Reshape and Slice.',
   },
   {
     id: 'digits', title: 'Handwritten digits MLP (64-256-256-10, 85 002 params)', path: `${DIGITS}/model.json`, test: `${DIGITS}/test.npz:x`, labels: `${DIGITS}/test.npz:y`, finetune: 8000,

@@ -6,11 +6,11 @@
 // A 2-D Conv's samples are its input patches (patches.ts, cut in tfjs), in the (cin, kh, kw)
 // order of its filter; grouped, 1-D, 3-D and SAME_LOWER convolutions keep plain SVD.
 import { fixedBatch, type Tensor } from '../eval/tensor.js';
-import { OnnxSession } from '../eval/onnxRuntime.js';
-import { tfjs } from '../eval/tfjsRuntime.js';
-import { GRAPH_FIELD, intAttr, onnxWindow, type OnnxGraph } from '../formats/onnx.js';
-import type { NodeMessage } from '../formats/onnxSchema.js';
-import { withOutputs } from '../formats/onnxProbe.js';
+import { OnnxSession } from '../formats/onnx/runtime.js';
+import { tfjs } from '../formats/tfjs/runtime.js';
+import { GRAPH_FIELD, intAttr, onnxWindow, type OnnxGraph } from '../formats/onnx/read.js';
+import type { NodeMessage } from '../formats/onnx/schema.js';
+import { withOutputs } from '../formats/onnx/probe.js';
 import type { StoredModel } from '../formats/storedModel.js';
 import { InputError, throwIfAborted, type JobOptions, type Layer } from '../types.js';
 import { MomentAccumulator, type InputMoments } from './moments.js';

@@ -4,7 +4,7 @@
 // the kernel's (kh, kw, cin) order), so y = patch·W exactly as for Dense and whitening is the same.
 // Keras files come here too, through the TF.js model their config builds (layersModel.ts).
 import type { Tensor } from '../eval/tensor.js';
-import { tfjs } from '../eval/tfjsRuntime.js';
+import { tfjs } from '../formats/tfjs/runtime.js';
 import { InputError, throwIfAborted, type JobOptions } from '../types.js';
 import type { LayersSource } from './layersModel.js';
 import { MomentAccumulator, type InputMoments } from './moments.js';

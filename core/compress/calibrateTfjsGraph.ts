@@ -5,10 +5,10 @@
 // Conv2D's samples are its input patches (patches.ts). NCHW convolutions keep plain SVD.
 import type { io, Tensor as TfTensor } from '@tensorflow/tfjs';
 import { fixedBatch, type Tensor } from '../eval/tensor.js';
-import { executeGraph, withGraphModel } from '../eval/tfjsGraphRuntime.js';
-import { tfjs } from '../eval/tfjsRuntime.js';
+import { executeGraph, withGraphModel } from '../formats/tfjs/graphRuntime.js';
+import { tfjs } from '../formats/tfjs/runtime.js';
 import type { StoredModel } from '../formats/storedModel.js';
-import type { GraphAttr, GraphNode } from '../formats/tfjs.js';
+import type { GraphAttr, GraphNode } from '../formats/tfjs/read.js';
 import { InputError, throwIfAborted, type JobOptions, type Layer } from '../types.js';
 import { MomentAccumulator, type InputMoments } from './moments.js';
 import { patchRows, type ConvGeometry, type ExplicitPadding } from './patches.js';

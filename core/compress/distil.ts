@@ -23,7 +23,7 @@
 // 99.15 %, at 2e-4 at 99.45 %. So training that ends no better than its start is tried again,
 // from the same start, at a tenth of the rate (BACKOFF), before the start is kept.
 import type { Tensor } from '../eval/tensor.js';
-import type { tfjs } from '../eval/tfjsRuntime.js';
+import type { tfjs } from '../formats/tfjs/runtime.js';
 import { throwIfAborted, type JobOptions } from '../types.js';
 import { better, type Fidelity } from './fidelity.js';
 

@@ -1,12 +1,12 @@
 // Label-free fine-tuning of a factorised ONNX model (distil.ts trains it): the graph runs in
-// TF.js (onnxTfjs.ts) with each factorised layer's weight computed from its factors, so the
+// TF.js (onnx/inTfjs.ts) with each factorised layer's weight computed from its factors, so the
 // factors, the layers' biases and the layers left dense are trained to reproduce the original
 // model's outputs; the file is then written by the ONNX writer as any other factorisation,
 // the trained tensors replacing the stored ones under their own names.
 import type { Tensor } from '../eval/tensor.js';
-import { onnxProgram, type OnnxProgram, type Weights } from '../eval/onnxTfjs.js';
-import { tfjs } from '../eval/tfjsRuntime.js';
-import { initializerNames, type OnnxGraph } from '../formats/onnx.js';
+import { onnxProgram, type OnnxProgram, type Weights } from '../formats/onnx/inTfjs.js';
+import { tfjs } from '../formats/tfjs/runtime.js';
+import { initializerNames, type OnnxGraph } from '../formats/onnx/read.js';
 import type { StoredModel } from '../formats/storedModel.js';
 import { InputError } from '../types.js';
 import { distil, splitInputs, type FinetuneOptions, type FinetuneResult } from './distil.js';

@@ -2,7 +2,7 @@
 // weight that stays in the model (the factors, and the biases and layers left dense, e.g. a
 // classifier head) is trained to reproduce the original model's outputs.
 import type { Tensor } from '../eval/tensor.js';
-import { tfjs } from '../eval/tfjsRuntime.js';
+import { tfjs } from '../formats/tfjs/runtime.js';
 import { distil, splitInputs, tensorFidelity, type FinetuneOptions, type FinetuneResult } from './distil.js';
 import type { Fidelity } from './fidelity.js';
 import type { LayersSource } from './layersModel.js';

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Analysis } from '../analysis.js';
 import type { Engine } from '../engines/engine.js';
 import { openModel } from '../formats/open.js';
-import { KerasModel, weightsByLayer } from '../formats/keras.js';
+import { KerasModel, weightsByLayer } from '../formats/keras/read.js';
 import type { StoredModel } from '../formats/storedModel.js';
 import { defaultOutput, WRITERS } from '../formats/writers.js';
 import { AtomicOutput } from '../io/atomicOutput.js';
@@ -21,7 +21,7 @@ import type { WrittenVariants } from './runWritten.js';
 import { RUNTIMES } from '../eval/evaluate.js';
 import { refinementInputs, refinePlan, type Refinement } from './refineTfjs.js';
 import { plainStrategy, relayoutStrategy, whitenedStrategy, withSensitivity, type Strategy } from './strategy.js';
-import { rewriteTopology } from '../formats/tfjsWriter.js';
+import { rewriteTopology } from '../formats/tfjs/layersWriter.js';
 import { makePlan, type Goal } from './plan.js';
 import { lanesFor, mapInLanes } from '../lanes.js';
 import { predictBytes, storageName, type CompressReport } from './report.js';
@@ -128,7 +128,7 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
       if (o.finetune && factors.shapes.size) {
         // Fine-tuning trains every factor at once, so they all come back into memory.
         const trained = await loadAll(factors);
-        // A Keras file's weights are HDF5 datasets, in the order TF.js holds them (kerasTfjs.ts).
+        // A Keras file's weights are HDF5 datasets, in the order TF.js holds them (keras/runtime.ts).
         const stored = keras ? weightsByLayer(model) : undefined;
         finetune = inTfjs ? await finetuneTfjs(tfModel!, rewriteTopology(topology!, trained, model.path), trained, o.calibration!, {
           steps: o.finetune, storedName: stored && ((layer, i) => stored.get(layer)![i]), ...stageOf(o, 0.9, 0.09),

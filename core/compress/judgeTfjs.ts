@@ -1,8 +1,8 @@
 // Scores factorisations of a TF.js layers model against the original on fixed inputs: the
 // original is loaded and run once, each candidate is built as it would be written and run.
 import type { Tensor } from '../eval/tensor.js';
-import { tfjs } from '../eval/tfjsRuntime.js';
-import { rewriteTopology } from '../formats/tfjsWriter.js';
+import { tfjs } from '../formats/tfjs/runtime.js';
+import { rewriteTopology } from '../formats/tfjs/layersWriter.js';
 import type { Fidelity } from './fidelity.js';
 import { loadTeacher, scoreStudent, studentOf } from './finetuneTfjs.js';
 import type { LayersSource } from './layersModel.js';

@@ -5,9 +5,9 @@
 // topology, whose weights share the first model's values until the step overwrites them (a
 // Keras file would otherwise be re-read from HDF5 by each of up to five steps).
 import type { LayersModel } from '@tensorflow/tfjs';
-import { tfjs, tfjsFiles } from '../eval/tfjsRuntime.js';
-import { KerasModel } from '../formats/keras.js';
-import { buildKerasInTfjs, kerasTopology } from '../formats/kerasTfjs.js';
+import { tfjs, tfjsFiles } from '../formats/tfjs/runtime.js';
+import { KerasModel } from '../formats/keras/read.js';
+import { buildKerasInTfjs, kerasTopology } from '../formats/keras/runtime.js';
 import type { StoredModel } from '../formats/storedModel.js';
 import type { Model, ModelFormat } from '../types.js';
 
@@ -21,7 +21,7 @@ export interface LoadedLayersModel { model: LayersModel; topology: Record<string
 export interface LayersSource {
   /** The model file, for messages. */
   readonly path: string;
-  /** The model's TF.js topology, which factorised forms are rewritten from (tfjsWriter.ts). */
+  /** The model's TF.js topology, which factorised forms are rewritten from (tfjs/layersWriter.ts). */
   readonly topology: Record<string, unknown>;
   /** A model of the step's own, to dispose when done: overwriting its weights leaves other steps' models as they were. */
   load(): Promise<LoadedLayersModel>;

@@ -2,7 +2,7 @@
 // statistics for whitening are those of its input patches, laid out in the order its format
 // flattens a filter. Every collector (TF.js layers, TF.js graph, ONNX) cuts patches here.
 import type { Tensor as TfTensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs';
-import type { tfjs } from '../eval/tfjsRuntime.js';
+import type { tfjs } from '../formats/tfjs/runtime.js';
 
 type Tf = Awaited<ReturnType<typeof tfjs>>;
 /** Zero padding of an NHWC input, per dimension (before, after). */

@@ -6,7 +6,7 @@
 // the best rank-k X for the m·n real entries is (up to the < q padding entries, set to zero)
 // the truncated SVD of W laid out as p×q: Eckart–Young again, on the other layout.
 // ONNX graphs rebuild the weight with standard operators (`--method relayout`, strategy.ts and
-// onnxRewrite.ts); no TF.js layers op re-lays a product out, so there relayoutApproximation
+// onnx/rewrite.ts); no TF.js layers op re-lays a product out, so there relayoutApproximation
 // only measures it (bench/quality writes the approximated weights densely).
 import type { Engine } from '../engines/engine.js';
 import type { JobOptions } from '../types.js';

@@ -1,7 +1,7 @@
 // Sensitivity probes (sensitivity.ts) run in TF.js: each layer's weight is swapped in place for
 // its approximation, the model run, and the original put back.
 import type { Tensor } from '../eval/tensor.js';
-import { tfjs } from '../eval/tfjsRuntime.js';
+import { tfjs } from '../formats/tfjs/runtime.js';
 import { throwIfAborted, type JobOptions } from '../types.js';
 import type { LayersSource } from './layersModel.js';
 import { SENSITIVITY_SAMPLES, sensitivityGain } from './sensitivity.js';

@@ -4,10 +4,10 @@ import { readArray, toFloat32 } from '../io/npy.js';
 import { InputError, type Model, type ModelFormat } from '../types.js';
 import { argmax, outputFidelity } from '../compress/fidelity.js';
 import type { Tensor } from './tensor.js';
-import { onnxInputShape, runOnnx } from './onnxRuntime.js';
-import { runTfjs, tfjsInputShape } from './tfjsRuntime.js';
-import { runTfjsGraph, tfjsGraphInputShape } from './tfjsGraphRuntime.js';
-import { kerasInputShape, runKeras } from '../formats/kerasTfjs.js';
+import { onnxInputShape, runOnnx } from '../formats/onnx/runtime.js';
+import { runTfjs, tfjsInputShape } from '../formats/tfjs/runtime.js';
+import { runTfjsGraph, tfjsGraphInputShape } from '../formats/tfjs/graphRuntime.js';
+import { kerasInputShape, runKeras } from '../formats/keras/runtime.js';
 
 export interface ModelSide { path: string; format: ModelFormat; params: number; bytes: number; accuracy?: number }
 

@@ -3,12 +3,12 @@ import { extname } from 'node:path';
 import { stat } from 'node:fs/promises';
 import type { Model } from '../types.js';
 import { InputError } from '../types.js';
-import { isTfjsJson, readTfjs } from './tfjs.js';
-import { readSafetensors } from './safetensors.js';
-import { isSafetensorsIndex, readSafetensorsIndex } from './safetensorsIndex.js';
-import { readKeras, readKerasH5 } from './keras.js';
-import { readOnnx } from './onnx.js';
-import { readPytorch } from './pytorch.js';
+import { isTfjsJson, readTfjs } from './tfjs/read.js';
+import { readSafetensors } from './safetensors/read.js';
+import { isSafetensorsIndex, readSafetensorsIndex } from './safetensors/shardIndex.js';
+import { readKeras, readKerasH5 } from './keras/read.js';
+import { readOnnx } from './onnx/read.js';
+import { readPytorch } from './pytorch/read.js';
 
 export type Reader = (path: string) => Promise<Model>;
 

@@ -3,13 +3,13 @@ import { basename, dirname, extname, join } from 'node:path';
 import type { Writer } from '../compress/types.js';
 import type { ModelFormat } from '../types.js';
 import type { StoredModel } from './storedModel.js';
-import { writeKeras } from './kerasWriter.js';
-import { writeOnnx } from './onnxWriter.js';
-import { INDEX_SUFFIX, isIndexModel, isSafetensorsIndex } from './safetensorsIndex.js';
-import { writeSafetensorsIndex } from './safetensorsIndexWriter.js';
-import { writeSafetensors } from './safetensorsWriter.js';
-import { writeTfjsGraph } from './tfjsGraphWriter.js';
-import { writeTfjsLayers } from './tfjsWriter.js';
+import { writeKeras } from './keras/write.js';
+import { writeOnnx } from './onnx/write.js';
+import { INDEX_SUFFIX, isIndexModel, isSafetensorsIndex } from './safetensors/shardIndex.js';
+import { writeSafetensorsIndex } from './safetensors/shardIndexWrite.js';
+import { writeSafetensors } from './safetensors/write.js';
+import { writeTfjsGraph } from './tfjs/graphWriter.js';
+import { writeTfjsLayers } from './tfjs/layersWriter.js';
 
 export interface WriterEntry {
   write: Writer<StoredModel>;

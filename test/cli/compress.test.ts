@@ -6,7 +6,7 @@ import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFil
 import { join } from 'node:path';
 import { cli, tempDir } from '../helpers/cli.js';
 import { lowRankMlp, smallCnn } from '../fixtures/tfjsModels.js';
-import { runTfjs } from '../../core/eval/tfjsRuntime.js';
+import { runTfjs } from '../../core/formats/tfjs/runtime.js';
 import { randomMatrix } from '../helpers/random.js';
 
 const hash = (p: string): string => createHash('sha256').update(readFileSync(p)).digest('hex');

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { readSafetensors } from '../../core/formats/safetensors.js';
+import { readSafetensors } from '../../core/formats/safetensors/read.js';
 import { tempDir } from '../helpers/cli.js';
 import { python } from '../helpers/python.js';
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { runOnnx } from '../../core/eval/onnxRuntime.js';
+import { runOnnx } from '../../core/formats/onnx/runtime.js';
 import { cli, tempDir } from '../helpers/cli.js';
 import { randomMatrix } from '../helpers/random.js';
 import { checkModel, fixture, relativeDifference } from './onnxKit.js';

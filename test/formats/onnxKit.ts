@@ -2,8 +2,8 @@
 // and the reference tools (python onnx checker, onnxruntime).
 import { join } from 'node:path';
 import type { Factorisation, StorageDType } from '../../core/compress/types.js';
-import { readOnnx } from '../../core/formats/onnx.js';
-import { writeOnnx } from '../../core/formats/onnxWriter.js';
+import { readOnnx } from '../../core/formats/onnx/read.js';
+import { writeOnnx } from '../../core/formats/onnx/write.js';
 import type { StoredModel } from '../../core/formats/storedModel.js';
 import { AtomicOutput } from '../../core/io/atomicOutput.js';
 import type { Layer } from '../../core/types.js';

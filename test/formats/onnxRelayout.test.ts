@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { CompressReport } from '../../core/compress/report.js';
-import { onnxInputShape, runOnnx } from '../../core/eval/onnxRuntime.js';
+import { onnxInputShape, runOnnx } from '../../core/formats/onnx/runtime.js';
 import { cli, tempDir } from '../helpers/cli.js';
 import { python } from '../helpers/python.js';
 import { randomMatrix } from '../helpers/random.js';

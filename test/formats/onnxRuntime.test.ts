@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { onnxInputShape, runOnnx } from '../../core/eval/onnxRuntime.js';
+import { onnxInputShape, runOnnx } from '../../core/formats/onnx/runtime.js';
 import { InputError } from '../../core/types.js';
 import { tempDir } from '../helpers/cli.js';
 import { python } from '../helpers/python.js';

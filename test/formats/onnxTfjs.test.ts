@@ -2,10 +2,10 @@
 // the same file: PyTorch's and hand-built exports, every operator it claims, on the same inputs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { onnxProgram } from '../../core/eval/onnxTfjs.js';
-import { onnxInputShape, runOnnx } from '../../core/eval/onnxRuntime.js';
-import { tfjs } from '../../core/eval/tfjsRuntime.js';
-import { readOnnx } from '../../core/formats/onnx.js';
+import { onnxProgram } from '../../core/formats/onnx/inTfjs.js';
+import { onnxInputShape, runOnnx } from '../../core/formats/onnx/runtime.js';
+import { tfjs } from '../../core/formats/tfjs/runtime.js';
+import { readOnnx } from '../../core/formats/onnx/read.js';
 import { InputError } from '../../core/types.js';
 import { randomMatrix } from '../helpers/random.js';
 import { fixture } from './onnxKit.js';

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, makeFixtures } from '../helpers/cli.js';
 import { numpySingularValues, python } from '../helpers/python.js';
-import { readPytorch } from '../../core/formats/pytorch.js';
+import { readPytorch } from '../../core/formats/pytorch/read.js';
 import { isModelPath } from '../../core/formats/open.js';
 
 const dir = makeFixtures('test/fixtures/make_pytorch.py');

@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { makeFixtures, tempDir } from '../helpers/cli.js';
 import { FileSource } from '../../core/io/byteSource.js';
-import { parsePickle } from '../../core/formats/pickle.js';
-import { readPytorch } from '../../core/formats/pytorch.js';
-import { torchHooks } from '../../core/formats/pytorchPickle.js';
-import { ZipArchive } from '../../core/formats/pytorchZip.js';
+import { parsePickle } from '../../core/formats/containers/pickle.js';
+import { readPytorch } from '../../core/formats/pytorch/read.js';
+import { torchHooks } from '../../core/formats/pytorch/pickleVocabulary.js';
+import { ZipArchive } from '../../core/formats/containers/zip.js';
 import { InputError } from '../../core/types.js';
 
 const dir = makeFixtures('test/fixtures/make_pytorch.py');

@@ -7,7 +7,7 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSy
 import { join } from 'node:path';
 import { cli, makeFixtures, tempDir } from '../helpers/cli.js';
 import { python } from '../helpers/python.js';
-import { MAX_INDEX, MAX_SHARDS } from '../../core/formats/safetensorsIndex.js';
+import { MAX_INDEX, MAX_SHARDS } from '../../core/formats/safetensors/shardIndex.js';
 
 const dir = makeFixtures('test/fixtures/make_safetensors_shards.py');
 const index = join(dir, 'model.safetensors.index.json');

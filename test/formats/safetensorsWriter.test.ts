@@ -9,9 +9,9 @@ import { cli, makeFixtures, tempDir } from '../helpers/cli.js';
 import { oneLayerAtATime } from '../helpers/factors.js';
 import { python } from '../helpers/python.js';
 import type { Factorisation, StorageDType } from '../../core/compress/types.js';
-import { readPytorch } from '../../core/formats/pytorch.js';
-import { readSafetensors } from '../../core/formats/safetensors.js';
-import { writeSafetensors } from '../../core/formats/safetensorsWriter.js';
+import { readPytorch } from '../../core/formats/pytorch/read.js';
+import { readSafetensors } from '../../core/formats/safetensors/read.js';
+import { writeSafetensors } from '../../core/formats/safetensors/write.js';
 import type { StoredModel } from '../../core/formats/storedModel.js';
 import { AtomicOutput } from '../../core/io/atomicOutput.js';
 

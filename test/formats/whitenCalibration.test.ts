@@ -12,7 +12,7 @@ import { inputMoments } from '../../core/compress/calibrate.js';
 import { onnxInputMoments } from '../../core/compress/calibrateOnnx.js';
 import type { CompressReport } from '../../core/compress/report.js';
 import { inputsFromFile } from '../../core/eval/evaluate.js';
-import { readOnnx } from '../../core/formats/onnx.js';
+import { readOnnx } from '../../core/formats/onnx/read.js';
 import { openModel } from '../../core/formats/open.js';
 import type { StoredModel } from '../../core/formats/storedModel.js';
 import { encodeNpy } from '../../core/io/npy.js';
@@ -82,7 +82,7 @@ const CASES: Case[] = [
   { model: join(keras, 'mlp.keras'), calib: at('calib.npy'), heldout: at('heldout.npy'), ranks: { dense: 12, dense_1: 10, dense_2: 4 }, ext: 'keras' },
 ];
 
-/** What each method adds to `compress`; fine-tuning trains in TF.js (ONNX graphs run there op by op, onnxTfjs.ts). */
+/** What each method adds to `compress`; fine-tuning trains in TF.js (ONNX graphs run there op by op, onnx/inTfjs.ts). */
 const METHODS: Record<string, string[]> = { svd: ['--method', 'svd'], whitened: ['--method', 'whitened'], finetuned: ['--method', 'whitened', '--finetune', '300'] };
 
 for (const c of CASES) {

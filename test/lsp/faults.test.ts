@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, readFileSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { FileChangeType, HoverRequest, type Diagnostic } from 'vscode-languageserver-protocol/node';
-import { isTfjsJson } from '../../core/formats/tfjs.js';
+import { isTfjsJson } from '../../core/formats/tfjs/read.js';
 import { modelsRequest, type ModelSummary } from '../../shared/protocol.js';
 import { makeFixtures, tempDir } from '../helpers/cli.js';
 import { makeSeeds } from '../robustness/fuzz/seeds.js';

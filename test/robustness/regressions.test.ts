@@ -11,7 +11,7 @@ import { tempDir } from '../helpers/cli.js';
 import { makeSeeds } from './fuzz/seeds.js';
 import { inputFiles, readFully } from './fuzz/worker.js';
 import type { Mutation } from './fuzz/mutations.js';
-import { setHdf5Limits } from '../../core/formats/h5Remote.js';
+import { setHdf5Limits } from '../../core/formats/containers/h5Remote.js';
 import { openModel } from '../../core/formats/open.js';
 import { InputError } from '../../core/types.js';
 
@@ -102,7 +102,7 @@ test('.keras entry names with newlines are quoted onto one line', async () => {
 });
 
 // libhdf5 loops forever on this file (h5py with native libhdf5 too): the HDF5 worker's deadline
-// (h5Remote.ts, 10 s by default) stops it, and the CLI says so in one line.
+// (containers/h5Remote.ts, 10 s by default) stops it, and the CLI says so in one line.
 test('HDF5: a corrupt variable-length attribute on which libhdf5 loops is refused when the HDF5 worker deadline passes', () => {
   const { path } = replay('mlp.h5', LOOPING_H5);
   const r = spawnSync(process.execPath, ['dist/cli.js', 'analyze', path], { encoding: 'utf8', timeout: 90_000 });

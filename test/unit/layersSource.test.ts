@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { layersSource } from '../../core/compress/layersModel.js';
-import { tfjs } from '../../core/eval/tfjsRuntime.js';
+import { tfjs } from '../../core/formats/tfjs/runtime.js';
 import { openModel } from '../../core/formats/open.js';
 import { makeFixtures, tempDir } from '../helpers/cli.js';
 import { randomMatrix } from '../helpers/random.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemorySource } from '../../core/io/byteSource.js';
-import { concat, encodeVarint, lengthPrefix, messageFields, sourceFields, WireError } from '../../core/formats/onnxWire.js';
+import { concat, encodeVarint, lengthPrefix, messageFields, sourceFields, WireError } from '../../core/formats/containers/protobuf.js';
 
 /** A message of length-delimited fields of these sizes (field numbers 1, 2, …) and a varint field after each. */
 function message(sizes: number[]): Uint8Array {

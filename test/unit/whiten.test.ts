@@ -63,7 +63,7 @@ test('Conv2D input moments are im2col statistics: patch·W output error equals t
   const { tfjsInputMoments } = await import('../../core/compress/calibrateTfjs.js');
   const { layersSource } = await import('../../core/compress/layersModel.js');
   const { openModel } = await import('../../core/formats/open.js');
-  const { loadTfjsLayersModel } = await import('../../core/eval/tfjsRuntime.js');
+  const { loadTfjsLayersModel } = await import('../../core/formats/tfjs/runtime.js');
   const { mkdtempSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');

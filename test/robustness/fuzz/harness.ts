@@ -54,7 +54,7 @@ export async function fuzzFormat(format: FuzzFormat, allSeeds: Seed[], o: FuzzOp
   const counts: FuzzCounts = { format, inputs: 0, ok: 0, refused: 0, crashes: 0, hangs: 0, memory: 0, leftBehind: 0, refusals: new Map(), failures: [], peakRssGrowthMb: 0 };
   // Memory-backed when there is one: every input is written out, and disk writes would dominate.
   const root = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'reducible-fuzz-'));
-  // The HDF5 reader stops a looping libhdf5 itself (h5Remote.ts): well inside the watchdog's bound,
+  // The HDF5 reader stops a looping libhdf5 itself (containers/h5Remote.ts): well inside the watchdog's bound,
   // so only a reader without such a deadline can still hang.
   const setup: WorkerSetup = { seeds, workDir: join(root, 'work'), tmpDir: join(root, 'tmp'), hdf5TimeoutMs: Math.round(timeoutMs / 3) };
   mkdirSync(setup.workDir);

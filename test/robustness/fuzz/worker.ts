@@ -4,7 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setHdf5Limits } from '../../../core/formats/h5Remote.js';
+import { setHdf5Limits } from '../../../core/formats/containers/h5Remote.js';
 import { openModel } from '../../../core/formats/open.js';
 import { InputError } from '../../../core/types.js';
 import { applyMutation, type Mutation } from './mutations.js';

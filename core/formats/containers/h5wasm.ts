@@ -1,0 +1,132 @@
+// The small part of h5wasm the HDF5 worker (containers/h5Thread.ts, reading) and the Keras writer
+// (writing our own new file) use, with HDF5 errors turned into one-line InputErrors. Nothing
+// here may read a file from outside on the calling thread: see containers/h5Remote.ts. h5wasm's Node build runs libhdf5 in WebAssembly over the host file
+// system (NODERAWFS): files are read and written in place, but every dataset read or
+// written passes through the wasm heap, so one tensor is limited by Module.MAXIMUM_MEMORY.
+// h5wasm cannot create float16 datasets (its type builder knows 4- and 8-byte floats only),
+// so float16 datasets are written by keras/half.ts.
+import h5wasm, { type Dataset, type File, type Group } from 'h5wasm/node';
+import type { DType } from '../../types.js';
+import { InputError } from '../../types.js';
+
+type H5Module = Awaited<typeof h5wasm.ready>;
+let modulePromise: Promise<H5Module> | undefined;
+/** The loaded module, for synchronous use once a file is open. */
+let loaded: H5Module | undefined;
+
+/** Loads the wasm module once and makes HDF5 errors throw instead of printing to stderr. */
+export function h5(): Promise<H5Module> {
+  modulePromise ??= h5wasm.ready.then((m) => { m.activate_throwing_error_handler(); loaded = m; return m; });
+  return modulePromise;
+}
+
+/** The innermost reason of an HDF5 error stack, e.g. "truncated file: eof = 1000, …". */
+export function h5Reason(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  const reasons = [...text.matchAll(/#\d+: .* in [\w:]+\(\): (.*)$/gm)].map((m) => m[1].trim());
+  return reasons.at(-1) ?? text.split('\n')[0];
+}
+
+/** An HDF5 library error (a corrupt file met after opening) as a one-line InputError; other errors as they are. */
+export function h5Refusal(e: unknown, shownAs: string): unknown {
+  if (!(e instanceof Error)) return e;
+  if (e.message.startsWith('HDF5-DIAG')) return new InputError(shownAs, `corrupt HDF5 file (${h5Reason(e)})`);
+  // libhdf5 recursing through a corrupt file's cyclic structure overflows the wasm stack.
+  if (e instanceof RangeError && /call stack/.test(e.message)) return new InputError(shownAs, 'corrupt HDF5 file (structure nested too deeply)');
+  return e;
+}
+
+export async function openH5(path: string, mode: 'r' | 'w', shownAs: string = path): Promise<File> {
+  await h5();
+  try {
+    // HDF5 1.8 formats: compact groups (a group costs ~100 bytes, not the ~1.5 KB of a
+    // symbol-table group), readable by any HDF5 ≥ 1.8, i.e. every h5py Keras has used.
+    return mode === 'w' ? new h5wasm.File(path, mode, { libver: ['v108', 'v110'] }) : new h5wasm.File(path, mode);
+  } catch (e) {
+    throw new InputError(shownAs, `not a readable HDF5 file (${h5Reason(e)})`);
+  }
+}
+
+export function isGroup(x: unknown): x is Group { return x instanceof h5wasm.Group; }
+export function isDataset(x: unknown): x is Dataset { return x instanceof h5wasm.Dataset; }
+
+const FLOATS: Record<number, DType> = { 2: 'float16', 4: 'float32', 8: 'float64' };
+const SIGNED: Record<number, DType> = { 1: 'int8', 4: 'int32', 8: 'int64' };
+const UNSIGNED: Record<number, DType> = { 1: 'uint8', 2: 'uint16' };
+
+/** Our element type for a numeric dataset, or undefined for strings, compounds, exotic ints. */
+export function datasetDType(ds: Dataset): DType | undefined {
+  const m = ds.metadata;
+  if (m.type === 1) return FLOATS[m.size];
+  if (m.type === 0) return (m.signed ? SIGNED : UNSIGNED)[m.size];
+  return undefined;
+}
+
+/** All stored bytes of a numeric dataset, little-endian, in row-major order. */
+export async function readDatasetBytes(ds: Dataset, shownAs: string): Promise<Uint8Array> {
+  const m = ds.metadata;
+  if (!m.littleEndian && m.size > 1) throw new InputError(shownAs, `dataset ${ds.path} is big-endian, which Keras never writes`);
+  const mod = await h5();
+  const nbytes = m.size * m.total_size;
+  if (nbytes > mod.MAXIMUM_MEMORY / 2) throw new InputError(shownAs, `dataset ${ds.path} (${nbytes} bytes) is too large for the WebAssembly HDF5 reader`);
+  const ptr = mod._malloc(Math.max(1, nbytes));
+  if (!ptr) throw new InputError(shownAs, `out of WebAssembly memory reading ${ds.path}`);
+  try {
+    mod.get_dataset_data(ds.file_id, ds.path, null, null, null, BigInt(ptr));
+    return mod.HEAPU8.slice(ptr, ptr + nbytes);
+  } catch (e) {
+    throw new InputError(shownAs, `cannot read dataset ${ds.path} (${h5Reason(e)})`);
+  } finally {
+    mod._free(ptr);
+  }
+}
+
+const WRITABLE: Partial<Record<DType, { code: string; view: (b: ArrayBuffer) => ArrayBufferView }>> = {
+  float32: { code: '<f4', view: (b) => new Float32Array(b) },
+  float64: { code: '<f8', view: (b) => new Float64Array(b) },
+  int8: { code: '<b', view: (b) => new Int8Array(b) },
+  int32: { code: '<i4', view: (b) => new Int32Array(b) },
+  int64: { code: '<i8', view: (b) => new BigInt64Array(b) },
+  uint8: { code: '<B', view: (b) => new Uint8Array(b) },
+  uint16: { code: '<H', view: (b) => new Uint16Array(b) },
+};
+
+/** Creates `name` in `group` holding `bytes` of `dtype` (contiguous, uncompressed, as Keras writes). */
+export function writeDataset(group: Group, name: string, bytes: Uint8Array, dtype: DType, shape: number[], shownAs: string): Dataset {
+  const w = WRITABLE[dtype];
+  if (!w) throw new InputError(shownAs, `cannot write ${dtype} weights to HDF5`);
+  const copy = bytes.slice().buffer;
+  return group.create_dataset({ name, data: w.view(copy) as Float32Array, shape, dtype: w.code });
+}
+
+/**
+ * Reads variable-length strings as h5wasm's Attribute.value does, except that the library's
+ * vlen buffers are reclaimed only after a successful read: h5wasm reclaims them after a failed
+ * one too, which aborts the WebAssembly module (every later HDF5 call in the process fails).
+ */
+export function vlenStrings(obj: { file_id: bigint; path: string }, name: string, m: { cset?: number; size: number; total_size: number; shape: number[] | null }): string | string[] | undefined {
+  const mod = loaded!;
+  const nbytes = m.size * m.total_size;
+  if (!m.shape || nbytes > mod.MAXIMUM_MEMORY / 4) return undefined;
+  const ptr = mod._malloc(Math.max(1, nbytes));
+  try {
+    mod.get_attribute_data(obj.file_id, obj.path, name, BigInt(ptr));
+    const read = m.cset === 1 ? mod.UTF8ToString : mod.AsciiToString;
+    const out = [...new Uint32Array(mod.HEAPU8.slice(ptr, ptr + nbytes).buffer)].map((p) => read(p));
+    mod.reclaim_vlen_memory(obj.file_id, obj.path, name, BigInt(ptr));
+    return m.shape.length === 0 ? out[0] : out;
+  } finally {
+    mod._free(ptr);
+  }
+}
+
+const ATTR_CHUNK = 64_000;
+
+/** Writes a name list the way Keras does: fixed-length byte strings, chunked past 64 KB. */
+export function writeNameListAttr(obj: Group, name: string, names: string[]): void {
+  const width = Math.max(1, ...names.map((n) => new TextEncoder().encode(n).length)) + 1;
+  const per = Math.max(1, Math.floor(ATTR_CHUNK / width));
+  if (names.length === 0) { obj.create_attribute(name, new Float64Array(0), [0], '<f8'); return; }
+  const chunks = names.length <= per ? [names] : Array.from({ length: Math.ceil(names.length / per) }, (_, i) => names.slice(i * per, (i + 1) * per));
+  chunks.forEach((c, i) => obj.create_attribute(chunks.length === 1 ? name : `${name}${i}`, c, [c.length], `A${width}`));
+}

@@ -1,0 +1,152 @@
+// Random access into the zip archives torch.save writes, reading only the central directory
+// up front. torch stores entries uncompressed, so a tensor's bytes are addressed in place;
+// deflated entries (zips re-packed by other tools) are inflated on demand under a cap.
+// Every size and offset is checked against the file before it is trusted: a hostile archive
+// (sizes past the end, overlapping entries, names escaping the folder) is refused.
+import { Inflate } from 'fflate';
+import type { ByteSource } from '../../io/byteSource.js';
+import { InputError } from '../../types.js';
+
+export interface ZipEntry {
+  name: string;
+  method: 0 | 8;
+  compressedSize: number;
+  size: number;
+  /** Offset of the entry's data (past its local header). */
+  dataOffset: number;
+}
+
+const EOCD = 0x06054b50, EOCD64 = 0x06064b50, LOCATOR64 = 0x07064b50, CENTRAL = 0x02014b50, LOCAL = 0x04034b50;
+const MAX_CENTRAL_DIRECTORY = 64 * 1024 * 1024;
+/** Deflate cannot expand more than ~1032:1; a larger declared ratio is a zip bomb. */
+const MAX_DEFLATE_RATIO = 1032;
+
+export const isZip = async (src: ByteSource): Promise<boolean> =>
+  src.size >= 4 && view(await src.read(0, 4)).getUint32(0, true) === LOCAL;
+
+export class ZipArchive {
+  private constructor(readonly file: string, private readonly src: ByteSource, readonly entries: Map<string, ZipEntry>) {}
+
+  static async open(src: ByteSource, file: string): Promise<ZipArchive> {
+    const fail = (msg: string): never => { throw new InputError(file, `zip: ${msg}`); };
+    const tailLen = Math.min(src.size, 22 + 0xffff);
+    const tail = await src.read(src.size - tailLen, tailLen);
+    const tv = view(tail);
+    let at = tailLen - 22;
+    while (at >= 0 && tv.getUint32(at, true) !== EOCD) at--;
+    if (at < 0) fail('no end-of-central-directory record (truncated or not a zip)');
+    if (tv.getUint16(at + 4, true) !== 0 || tv.getUint16(at + 6, true) !== 0) fail('multi-disk archives are not supported');
+    let count = tv.getUint16(at + 10, true);
+    let cdSize = tv.getUint32(at + 12, true);
+    let cdOffset = tv.getUint32(at + 16, true);
+    const eocdOffset = src.size - tailLen + at;
+    if (count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) {
+      if (eocdOffset < 20) fail('ZIP64 locator missing');
+      const loc = view(await src.read(eocdOffset - 20, 20));
+      if (loc.getUint32(0, true) !== LOCATOR64) fail('ZIP64 locator missing');
+      const rec = u64(loc, 8, fail);
+      if (rec + 56 > eocdOffset - 20) fail('ZIP64 record outside the file');
+      const r = view(await src.read(rec, 56));
+      if (r.getUint32(0, true) !== EOCD64) fail('bad ZIP64 end record');
+      count = u64(r, 32, fail); cdSize = u64(r, 40, fail); cdOffset = u64(r, 48, fail);
+    }
+    if (cdSize > MAX_CENTRAL_DIRECTORY) fail(`central directory of ${cdSize} bytes exceeds the 64 MB limit`);
+    if (cdOffset + cdSize > eocdOffset) fail('central directory runs past its end record');
+    if (count * 46 > cdSize) fail(`${count} entries cannot fit a ${cdSize}-byte central directory`);
+    const cd = await src.read(cdOffset, cdSize);
+    const cv = view(cd);
+    const names = new TextDecoder();
+    const entries = new Map<string, ZipEntry>();
+    const spans: [number, number, string][] = [];
+    let p = 0;
+    for (let i = 0; i < count; i++) {
+      if (p + 46 > cdSize || cv.getUint32(p, true) !== CENTRAL) fail(`central directory entry ${i} is corrupt`);
+      const flags = cv.getUint16(p + 8, true), method = cv.getUint16(p + 10, true);
+      let compressedSize = cv.getUint32(p + 20, true), size = cv.getUint32(p + 24, true);
+      const nameLen = cv.getUint16(p + 28, true), extraLen = cv.getUint16(p + 30, true), commentLen = cv.getUint16(p + 32, true);
+      let local = cv.getUint32(p + 42, true);
+      if (p + 46 + nameLen + extraLen + commentLen > cdSize) fail(`central directory entry ${i} runs past the directory`);
+      const name = names.decode(cd.subarray(p + 46, p + 46 + nameLen));
+      const z64 = zip64Extra(cv, p + 46 + nameLen, extraLen);
+      if (size === 0xffffffff) size = z64.next(fail, name);
+      if (compressedSize === 0xffffffff) compressedSize = z64.next(fail, name);
+      if (local === 0xffffffff) local = z64.next(fail, name);
+      p += 46 + nameLen + extraLen + commentLen;
+      checkName(name, fail);
+      if (flags & 1) fail(`entry ${name} is encrypted`);
+      if (method !== 0 && method !== 8) fail(`entry ${name} uses unsupported compression method ${method}`);
+      if (method === 0 && compressedSize !== size) fail(`stored entry ${name} declares ${size} bytes but holds ${compressedSize}`);
+      if (method === 8 && size > compressedSize * MAX_DEFLATE_RATIO + 1024) fail(`entry ${name} declares ${size} bytes from ${compressedSize} compressed (zip bomb?)`);
+      if (entries.has(name)) fail(`duplicate entry ${name}`);
+      if (local + 30 > cdOffset) fail(`entry ${name} starts past the archive data`);
+      const lv = view(await src.read(local, 30));
+      if (lv.getUint32(0, true) !== LOCAL) fail(`entry ${name} has no local header`);
+      const dataOffset = local + 30 + lv.getUint16(26, true) + lv.getUint16(28, true);
+      if (dataOffset + compressedSize > cdOffset) fail(`entry ${name} declares ${compressedSize} bytes, past the end of the archive data`);
+      entries.set(name, { name, method: method as 0 | 8, compressedSize, size, dataOffset });
+      spans.push([local, dataOffset + compressedSize, name]);
+    }
+    spans.sort((a, b) => a[0] - b[0]);
+    for (let i = 1; i < spans.length; i++) {
+      if (spans[i][0] < spans[i - 1][1]) fail(`entries ${spans[i - 1][2]} and ${spans[i][2]} overlap`);
+    }
+    return new ZipArchive(file, src, entries);
+  }
+
+  /** Reads an entry whole (inflating it), refusing entries larger than `cap` bytes. */
+  async read(entry: ZipEntry, cap: number): Promise<Uint8Array> {
+    if (entry.size > cap) throw new InputError(this.file, `zip entry ${entry.name} is ${entry.size} bytes, over the ${cap}-byte limit`);
+    const raw = await this.src.read(entry.dataOffset, entry.compressedSize);
+    return entry.method === 0 ? raw : inflateExactly(raw, entry, this.file);
+  }
+}
+
+function inflateExactly(raw: Uint8Array, entry: ZipEntry, file: string): Uint8Array {
+  const out = new Uint8Array(entry.size);
+  let filled = 0;
+  const inflater = new Inflate((chunk) => {
+    // Stop as soon as the stream produces more than it declared: never trust the stream's own size.
+    if (filled + chunk.length > out.length) throw new InputError(file, `zip entry ${entry.name} inflates past its declared ${entry.size} bytes`);
+    out.set(chunk, filled);
+    filled += chunk.length;
+  });
+  try {
+    inflater.push(raw, true);
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    throw new InputError(file, `zip entry ${entry.name} is corrupt (${(e as Error).message})`);
+  }
+  if (filled !== out.length) throw new InputError(file, `zip entry ${entry.name} inflates to ${filled} bytes, not the declared ${entry.size}`);
+  return out;
+}
+
+const view = (b: Uint8Array): DataView => new DataView(b.buffer, b.byteOffset, b.byteLength);
+
+function u64(dv: DataView, at: number, fail: (m: string) => never): number {
+  const v = dv.getBigUint64(at, true);
+  return v > BigInt(Number.MAX_SAFE_INTEGER) ? fail(`ZIP64 value ${v} is out of range`) : Number(v);
+}
+
+/** The ZIP64 extended-information extra field: the 64-bit values, in order, that were 0xFFFFFFFF. */
+function zip64Extra(dv: DataView, start: number, len: number) {
+  let at = -1, end = -1;
+  for (let p = start; p + 4 <= start + len;) {
+    const id = dv.getUint16(p, true), size = dv.getUint16(p + 2, true);
+    if (id === 1) { at = p + 4; end = Math.min(at + size, start + len); break; }
+    p += 4 + size;
+  }
+  return {
+    next(fail: (m: string) => never, name: string): number {
+      if (at < 0 || at + 8 > end) fail(`entry ${name} lacks its ZIP64 sizes`);
+      const v = u64(dv, at, fail);
+      at += 8;
+      return v;
+    },
+  };
+}
+
+function checkName(name: string, fail: (m: string) => never): void {
+  if (name.includes('\0') || name.includes('\\') || name.startsWith('/') || /^[a-zA-Z]:/.test(name) || name.split('/').includes('..')) {
+    fail(`entry name "${name}" escapes the archive`);
+  }
+}

@@ -1,0 +1,73 @@
+// Runs TF.js graph models with stock @tensorflow/tfjs: tf.loadGraphModel on the model's own
+// files, the first input fed, the first output read.
+import type { GraphModel, io, Tensor as TfTensor } from '@tensorflow/tfjs';
+import type { GraphNode } from './read.js';
+import { fixedBatch, mapChunks, type Tensor } from '../../eval/tensor.js';
+import { tfjs, tfjsFiles } from './runtime.js';
+
+/** Graph models run whole batches at once; inputs are fed in chunks so memory stays bounded. */
+const GRAPH_CHUNK = 512;
+
+/**
+ * tfjs-backend-wasm 4.22 computes _FusedMatMul wrong when an operand is transposed and a bias
+ * or activation is fused (plain ops agree with the cpu backend); such graphs run on cpu.
+ */
+function wasmMiscomputes(json: io.ModelJSON): boolean {
+  const nodes = (json.modelTopology as { node?: GraphNode[] } | undefined)?.node ?? [];
+  return nodes.some((n) => n.op === '_FusedMatMul' && (n.attr?.transpose_a?.b === true || n.attr?.transpose_b?.b === true));
+}
+
+/** Loads the graph model on a backend that computes it right, runs `use`, disposes it. */
+export async function withGraphModel<T>(path: string, use: (model: GraphModel) => Promise<T>): Promise<T> {
+  const tf = await tfjs();
+  const { json, handler } = await tfjsFiles(path);
+  const previous = tf.getBackend();
+  const switched = previous === 'wasm' && wasmMiscomputes(json) && await tf.setBackend('cpu');
+  try {
+    const model = await tf.loadGraphModel(handler);
+    try {
+      return await use(model);
+    } finally {
+      model.dispose();
+    }
+  } finally {
+    if (switched) await tf.setBackend(previous);
+  }
+}
+
+/** The graph model's first input shape, unknown dimensions as null. */
+export function tfjsGraphInputShape(path: string): Promise<(number | null)[]> {
+  return withGraphModel(path, async (model) => (model.inputs[0]?.shape ?? []).map((d) => (d >= 0 ? d : null)));
+}
+
+/**
+ * Feeds `input` to the graph model's first input (in its dtype), GRAPH_CHUNK rows at a time or
+ * its fixed batch size, and returns its first output.
+ */
+export function runTfjsGraph(path: string, input: Tensor): Promise<Tensor> {
+  return withGraphModel(path, async (model) => {
+    const tf = await tfjs();
+    const dtype = model.inputs[0]?.dtype === 'int32' ? 'int32' : 'float32';
+    return mapChunks(input, fixedBatch(path, model.inputs[0]?.shape?.[0], input.shape[0]) ?? GRAPH_CHUNK, async (chunk) => {
+      const x = tf.tensor(chunk.data, chunk.shape, dtype);
+      const out = await executeGraph(model, x);
+      const y = Array.isArray(out) ? out[0] : out;
+      const result = { data: Float32Array.from(await y.data()), shape: y.shape };
+      tf.dispose([x, out]);
+      return result;
+    });
+  });
+}
+
+/**
+ * The model's outputs, or the named node outputs (`name` or `name:i`). execute() runs static
+ * graphs; control flow or dynamic shapes need executeAsync (which warns on static ones).
+ */
+export async function executeGraph(model: GraphModel, x: TfTensor, outputs?: string[]): Promise<TfTensor | TfTensor[]> {
+  try {
+    return model.execute(x, outputs);
+  } catch (e) {
+    if (!/executeAsync/.test((e as Error).message)) throw e;
+    return model.executeAsync(x, outputs);
+  }
+}

@@ -1,0 +1,195 @@
+// TF.js layers and graph models: a JSON file with a `weightsManifest` plus binary shards.
+import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { ConcatSource, FileSource, type ByteSource } from '../../io/byteSource.js';
+import { DTYPE_BYTES, checkedSize } from '../../io/decode.js';
+import { openInside } from '../../io/insideFolder.js';
+import type { DType, Layer, LayerKind } from '../../types.js';
+import { InputError } from '../../types.js';
+import { StoredModel, type MatrixLayout, type StoredTensor } from '../storedModel.js';
+
+export interface ManifestWeight {
+  name: string;
+  shape: number[];
+  dtype: string;
+  quantization?: { dtype: 'uint8' | 'uint16' | 'float16'; scale?: number; min?: number };
+}
+export interface ManifestGroup { paths: string[]; weights: ManifestWeight[] }
+
+interface KerasLayerJson { class_name: string; config: Record<string, unknown> & { name?: string; layers?: unknown } }
+
+const MAX_JSON = 256 * 1024 * 1024;
+
+export async function isTfjsJson(path: string): Promise<boolean> {
+  if (!path.endsWith('.json')) return false;
+  try {
+    const j = JSON.parse(await readFile(path, 'utf8'));
+    return Array.isArray(j?.weightsManifest);
+  } catch { return false; }
+}
+
+export async function readTfjs(path: string): Promise<StoredModel> {
+  const src = await FileSource.open(path);
+  if (src.size > MAX_JSON) { await src.close(); throw new InputError(path, 'model JSON is larger than 256 MB'); }
+  const text = new TextDecoder().decode(await src.read(0, src.size));
+  let fileBytes = src.size;
+  await src.close();
+  let json: { format?: string; modelTopology?: unknown; weightsManifest?: ManifestGroup[] };
+  try { json = JSON.parse(text); } catch (e) { throw new InputError(path, `invalid JSON (${(e as Error).message})`); }
+  if (!Array.isArray(json.weightsManifest)) throw new InputError(path, 'not a TF.js model: no weightsManifest');
+  const dir = dirname(path);
+  const sources: ByteSource[] = [];
+  const opened: FileSource[] = [];
+  const files = [path];
+  const tensors: StoredTensor[] = [];
+  try {
+    for (const group of json.weightsManifest) {
+      if (!Array.isArray(group?.paths) || !Array.isArray(group?.weights)) throw new InputError(path, 'malformed weightsManifest group');
+      const parts: FileSource[] = [];
+      for (const p of group.paths) {
+        const part = await openInside(path, dir, String(p), 'weight file');
+        parts.push(part);
+        opened.push(part);
+        files.push(part.path);
+        fileBytes += part.size;
+      }
+      const source = new ConcatSource(parts);
+      sources.push(source);
+      let offset = 0;
+      for (const w of group.weights) {
+        if (typeof w?.name !== 'string') throw new InputError(path, 'a weightsManifest entry has no name');
+        const count = checkedSize(w.shape);
+        if (count === undefined) throw new InputError(path, `weight ${w.name} has an invalid shape`);
+        const q = w.quantization;
+        const dtype = (q ? q.dtype : w.dtype) as DType;
+        if (!Object.hasOwn(DTYPE_BYTES, dtype)) throw new InputError(path, `weight ${w.name} has unsupported dtype ${q ? q.dtype : w.dtype}`);
+        const storedBytes = count * DTYPE_BYTES[dtype];
+        if (offset + storedBytes > source.size) throw new InputError(path, `weights truncated: ${w.name} needs bytes up to ${offset + storedBytes}, shards hold ${source.size}`);
+        const affine = q && q.dtype !== 'float16' ? { scale: Number(q.scale ?? 1), min: Number(q.min ?? 0) } : undefined;
+        tensors.push({ name: w.name, shape: w.shape, dtype, storedBytes, source, offset, affine });
+        offset += storedBytes;
+      }
+    }
+    const byName = new Map(tensors.map((t) => [t.name, t]));
+    const graph = json.format === 'graph-model' || (json.modelTopology as { node?: unknown })?.node !== undefined;
+    const layers = graph ? graphLayers(path, json.modelTopology, byName) : layersModelLayers(json.modelTopology, byName);
+    return new StoredModel({ format: graph ? 'tfjs-graph' : 'tfjs-layers', path, files, fileBytes, tensors, layers, sources, extra: json });
+  } catch (e) {
+    // Every shard opened so far, including those of a group that failed half-way.
+    await Promise.all(opened.map((s) => s.close()));
+    throw e;
+  }
+}
+
+export const LAYER_KINDS: Record<string, LayerKind> = {
+  Dense: 'dense', Conv1D: 'conv1d', Conv2D: 'conv2d', Conv3D: 'conv3d',
+  Conv2DTranspose: 'conv-transpose', Conv3DTranspose: 'conv-transpose',
+  DepthwiseConv2D: 'depthwise', Embedding: 'embedding', LSTM: 'lstm', GRU: 'gru',
+};
+export const KERNEL_NAMES: Partial<Record<LayerKind, string>> = { depthwise: 'depthwise_kernel', embedding: 'embeddings' };
+
+/** Flattens the Keras topology of a layers model (Sequential or functional, nested). */
+export function kerasLayers(topology: unknown): KerasLayerJson[] {
+  const out: KerasLayerJson[] = [];
+  const visit = (node: unknown): void => {
+    const n = node as { model_config?: unknown; config?: { layers?: unknown }; class_name?: string };
+    if (!n || typeof n !== 'object') return;
+    if (n.model_config) return visit(n.model_config);
+    const list = Array.isArray(n.config) ? n.config : n.config?.layers;
+    if (!Array.isArray(list)) return;
+    for (const l of list as KerasLayerJson[]) {
+      if (l?.config?.layers) visit(l);
+      else if (l?.class_name) out.push(l);
+    }
+  };
+  visit(topology);
+  return out;
+}
+
+function layersModelLayers(topology: unknown, byName: Map<string, StoredTensor>): (Layer & MatrixLayout)[] {
+  const layers: (Layer & MatrixLayout)[] = [];
+  for (const l of kerasLayers(topology)) {
+    const kind = LAYER_KINDS[l.class_name];
+    const name = String(l.config?.name ?? '');
+    if (!kind || !name) continue;
+    const kernelName = KERNEL_NAMES[kind] ?? 'kernel';
+    const weight = findWeight(byName, name, kernelName);
+    if (!weight) continue;
+    layers.push(kerasLayer(name, kind, weight, findWeight(byName, name, 'bias')));
+  }
+  return layers;
+}
+
+/** A Keras layer's matrix view (TF.js and Keras files store kernels alike): [..., cin, cout] → prod(..)·cin × cout. */
+export function kerasLayer(name: string, kind: LayerKind, weight: StoredTensor, bias?: StoredTensor): Layer & MatrixLayout {
+  const shape = weight.shape;
+  const cols = kind === 'embedding' ? shape[1] : shape[shape.length - 1];
+  const rows = shape.reduce((a, b) => a * b, 1) / (cols || 1);
+  return {
+    name, kind, shape, matrix: { rows, cols }, params: rows * cols, dtype: weight.dtype,
+    weight: weight.name, bias: bias?.name, transposed: false,
+    factorisable: kind === 'dense' || kind === 'conv1d' || kind === 'conv2d' || kind === 'conv3d' || kind === 'embedding',
+  };
+}
+
+/** Weights are named `<layer>/<kernel>`, possibly with a scope prefix. */
+function findWeight(byName: Map<string, StoredTensor>, layer: string, leaf: string): StoredTensor | undefined {
+  const exact = byName.get(`${layer}/${leaf}`);
+  if (exact) return exact;
+  for (const [n, t] of byName) if (n.endsWith(`/${layer}/${leaf}`)) return t;
+  return undefined;
+}
+
+/** A GraphDef attribute value as the converter writes it in JSON (ints as strings, bytes base64). */
+export interface GraphAttr { b?: boolean; s?: string; i?: string; list?: { i?: string[]; s?: string[] }; tensor?: Record<string, unknown>; [k: string]: unknown }
+/** A GraphDef node of a graph model's `modelTopology.node`. */
+export interface GraphNode { name: string; op: string; input?: string[]; attr?: Record<string, GraphAttr>; [k: string]: unknown }
+
+const GRAPH_OPS: Record<string, LayerKind> = {
+  MatMul: 'matmul', _FusedMatMul: 'matmul', Conv2D: 'conv2d', _FusedConv2D: 'conv2d',
+  DepthwiseConv2dNative: 'depthwise', FusedDepthwiseConv2dNative: 'depthwise',
+};
+
+/** The GraphDef's nodes, refused unless each has a string name and op and string inputs (the writer relies on it). */
+function graphNodes(path: string, topology: unknown): GraphNode[] {
+  const nodes = (topology as { node?: unknown } | undefined)?.node ?? [];
+  if (!Array.isArray(nodes)) throw new InputError(path, 'modelTopology.node is not a list');
+  for (const [i, n] of nodes.entries()) {
+    const ok = n && typeof n === 'object' && typeof n.name === 'string' && typeof n.op === 'string'
+      && (n.input === undefined || (Array.isArray(n.input) && n.input.every((x: unknown) => typeof x === 'string')))
+      && (n.attr === undefined || (typeof n.attr === 'object' && n.attr !== null && !Array.isArray(n.attr)));
+    if (!ok) throw new InputError(path, `graph node ${i} is malformed`);
+  }
+  return nodes as GraphNode[];
+}
+
+function graphLayers(path: string, topology: unknown, byName: Map<string, StoredTensor>): (Layer & MatrixLayout)[] {
+  const nodes = graphNodes(path, topology);
+  const layers: (Layer & MatrixLayout)[] = [];
+  // A weight that feeds several nodes cannot be swapped for factors under one of them.
+  const uses = new Map<string, number>();
+  for (const node of nodes) for (const i of node.input ?? []) { const n = tensorName(i); uses.set(n, (uses.get(n) ?? 0) + 1); }
+  for (const node of nodes) {
+    const kind = Object.hasOwn(GRAPH_OPS, node.op) ? GRAPH_OPS[node.op] : undefined;
+    if (!kind || !node.input || node.input.length < 2) continue;
+    const wName = tensorName(node.input[1]);
+    const weight = byName.get(wName);
+    if (!weight || weight.shape.length < 2) continue;
+    const shape = weight.shape;
+    const transposed = kind === 'matmul' && node.attr?.transpose_b?.b === true;
+    const cols = transposed ? shape[0] : shape[shape.length - 1];
+    const rows = shape.reduce((a, b) => a * b, 1) / (cols || 1);
+    const biasName = node.op.startsWith('_Fused') && node.input[2] ? tensorName(node.input[2]) : undefined;
+    layers.push({
+      name: node.name, kind, shape, matrix: { rows, cols }, params: rows * cols, dtype: weight.dtype,
+      weight: weight.name, bias: biasName && byName.has(biasName) ? biasName : undefined, transposed,
+      factorisable: kind !== 'depthwise' && uses.get(wName) === 1,
+    });
+  }
+  return layers;
+}
+
+/** A node input (`name`, `name:0`, control dependency `^name`) → the producing node's name. */
+function tensorName(input: string): string {
+  return input.replace(/^\^/, '').replace(/:0$/, '');
+}
