@@ -3,7 +3,7 @@ import type { LayerAnalysis } from '../core/analysis.js';
 import { DTYPE_BYTES } from '../core/io/decode.js';
 import { rankForEnergy } from '../core/ranks/ranks.js';
 import type { DType } from '../core/types.js';
-import { formatBytes, formatCount } from '../cli/format.js';
+import { formatBytes, formatCount, formatPercent } from '../core/text/numbers.js';
 
 const BLOCKS = '▁▂▃▄▅▆▇█';
 
@@ -23,8 +23,6 @@ export function sparkline(sigma: number[], width = 32): string {
   return out;
 }
 
-const pct = (x: number, digits = 1): string => `${(x * 100).toFixed(digits)} %`;
-
 /** True when the suggested rank stores fewer parameters than the dense matrix. */
 export function worthFactorising(l: LayerAnalysis): boolean {
   return l.factorisable && l.suggestedRank < Math.min(l.rows, l.cols);
@@ -37,9 +35,9 @@ export function savedShare(l: LayerAnalysis): number {
 /** One line: "factorise to rank 48: −71 % params, 99.0 % energy" or why the layer stays dense. */
 export function verdict(l: LayerAnalysis, energy: number): string {
   if (!l.factorisable) return `keep dense: ${l.kind} layers are not factorised`;
-  if (worthFactorising(l)) return `factorise to rank ${l.suggestedRank}: −${Math.round(savedShare(l) * 100)} % params, ${pct(l.energyKept)} energy`;
+  if (worthFactorising(l)) return `factorise to rank ${l.suggestedRank}: −${Math.round(savedShare(l) * 100)} % params, ${formatPercent(l.energyKept)} energy`;
   const k = rankForEnergy(l.singularValues, energy);
-  return `keep dense: ${pct(energy)} energy needs rank ${k}, above break-even ${l.breakEvenRank}`;
+  return `keep dense: ${formatPercent(energy)} energy needs rank ${k}, above break-even ${l.breakEvenRank}`;
 }
 
 export function hoverMarkdown(l: LayerAnalysis, energy: number, modelName: string): string {
@@ -50,9 +48,9 @@ export function hoverMarkdown(l: LayerAnalysis, energy: number, modelName: strin
     ['params', worthFactorising(l) ? `${formatCount(l.params)} → ${formatCount(l.suggestedParams)}` : formatCount(l.params)],
     ['break-even rank', String(l.breakEvenRank)],
     ['suggested rank', worthFactorising(l) ? `${l.suggestedRank} of ${Math.min(l.rows, l.cols)}` : 'dense'],
-    ['params saved', `${formatCount(saved)} (${pct(savedShare(l))})`],
+    ['params saved', `${formatCount(saved)} (${formatPercent(savedShare(l))})`],
     ['bytes saved', formatBytes(saved * bytesPer)],
-    ['energy kept', pct(l.energyKept, 2)],
+    ['energy kept', formatPercent(l.energyKept, 2)],
   ];
   return [
     `**${l.name}** · ${l.kind} · ${modelName}`,

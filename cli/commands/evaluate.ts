@@ -1,13 +1,14 @@
 import { evaluate, type EvalReport } from '../../core/eval/evaluate.js';
 import { InputError } from '../../core/types.js';
 import { parseArgs } from '../args.js';
-import { formatBytes, formatCount, table } from '../format.js';
+import { formatBytes, formatCount, formatPercent } from '../../core/text/numbers.js';
+import { table } from '../../core/text/table.js';
 import type { Command } from './command.js';
 
 const USAGE = 'reducible evaluate <original> <compressed> [--inputs x.npy|x.npz[:key] [--labels y.npy|y.npz[:key]]] [--json]';
 
 export function formatEval(r: EvalReport): string {
-  const pct = (v?: number): string => (v === undefined ? '–' : `${(v * 100).toFixed(2)} %`);
+  const pct = (v?: number): string => (v === undefined ? '–' : formatPercent(v, 2));
   const rows = [['', 'params', 'bytes on disk', 'accuracy'],
     ['original', formatCount(r.original.params), formatBytes(r.original.bytes), pct(r.original.accuracy)],
     ['compressed', formatCount(r.compressed.params), formatBytes(r.compressed.bytes), pct(r.compressed.accuracy)]];

@@ -4,7 +4,7 @@
 import { basename } from 'node:path';
 import { DiagnosticSeverity, type Diagnostic } from 'vscode-languageserver';
 import { factoredParams } from '../../core/ranks/ranks.js';
-import { formatCount } from '../../cli/format.js';
+import { formatCount } from '../../core/text/numbers.js';
 import type { SavedPlan } from '../plans.js';
 import { savedShare, verdict, worthFactorising } from '../render.js';
 import type { LayerSite } from '../sites/index.js';

@@ -3,7 +3,8 @@ import { basename } from 'node:path';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { Analysis } from '../../core/analysis.js';
 import type { Model } from '../../core/types.js';
-import { formatBytes, formatCount, table } from '../../cli/format.js';
+import { formatBytes, formatCount } from '../../core/text/numbers.js';
+import { table } from '../../core/text/table.js';
 import { escapeRegExp, siteAt, type LayerSite } from './site.js';
 
 const LAYERS_HEADER = 'layers';

@@ -295,7 +295,7 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
     assert.equal(await panel.page.locator('svg .dot.measured').count(), 0);
     await panel.send({ type: 'report', report });
     assert.equal(await panel.page.textContent('section.report h2'), 'Compressed: fixture.reduced.onnx');
-    assert.match(await panel.page.textContent('dd[data-report="bytes"]') ?? '', /\(predicted 15\.0 MB, \+1\.0 %\)$/);
+    assert.match(await panel.page.textContent('dd[data-report="bytes"]') ?? '', /\(predicted 14\.3 MiB, \+1\.0 %\)$/);
     assert.equal(Number(await panel.page.getAttribute('dd[data-report="bytes"]', 'data-value')), report.compressedBytes);
     assert.equal(Number(await panel.page.getAttribute('dd[data-report="bytes"]', 'data-predicted')), predicted);
     assert.equal(await panel.page.locator('svg .dot.measured').count(), 1);

@@ -1,15 +1,20 @@
 // The global budget: goal choice, one slider with a numeric twin, the totals it implies, the
 // factors' precision, and the actions that use the resulting plan.
 import type { CompressMethod, PanelViewState, StorageDType } from '../../shared/panelProtocol.js';
+import { PANEL_METHODS, STORAGE_DTYPES } from '../../shared/jobProtocol.js';
 import { h } from '../dom.js';
-import { formatBytes, formatCount, formatError, formatPercent } from '../format.js';
+import { formatBytes, formatPercent } from '../../core/text/numbers.js';
+import { formatInteger, formatError } from '../format.js';
 import type { Totals } from '../model/totals.js';
 import { radioGroup, type RadioGroup } from './radioGroup.js';
 
 type GoalName = PanelViewState['goal'];
 
-const DTYPES = [['f32', 'f32'], ['f16', 'f16'], ['int8', 'int8']] as const;
-const METHODS = [['svd', 'SVD'], ['whitened', 'Whitened SVD'], ['whitened+finetune', 'Whitened + fine-tuning'], ['relayout', 'Re-layout (experimental)']] as const;
+const DTYPES = STORAGE_DTYPES.map((d) => [d, d] as const);
+const METHOD_LABELS: Record<CompressMethod, string> = {
+  svd: 'SVD', whitened: 'Whitened SVD', 'whitened+finetune': 'Whitened + fine-tuning', relayout: 'Re-layout (experimental)',
+};
+const METHODS = PANEL_METHODS.map((m) => [m, METHOD_LABELS[m]] as const);
 
 export interface BudgetEvents {
   goal(goal: GoalName): void;
@@ -101,7 +106,7 @@ export class BudgetControls {
     const kept = totals.params / totalParams;
     // Every layer at rank 1 is as small as factorisation gets; say so rather than miss the budget silently.
     if (goal === 'ratio' && kept > fraction + 1e-9) this.hint.textContent += ` — the smallest reachable is ${formatPercent(kept)}`;
-    this.set('params', totals.params, formatCount(totals.params));
+    this.set('params', totals.params, formatInteger(totals.params));
     this.set('keep', kept, formatPercent(kept));
     this.set('f32', totals.bytes.f32, formatBytes(totals.bytes.f32));
     this.set('f16', totals.bytes.f16, formatBytes(totals.bytes.f16));

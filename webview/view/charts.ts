@@ -1,7 +1,7 @@
 // The panel's three charts: the selected layer's spectrum and energy curve, and the model's tradeoff.
 import type { LayerAnalysis } from '../../core/analysis.js';
 import { cumulativeEnergy } from '../../core/ranks/ranks.js';
-import { formatPercent } from '../format.js';
+import { formatPercent } from '../../core/text/numbers.js';
 import { fullRank } from '../model/allocation.js';
 import type { CurvePoint } from '../model/curve.js';
 import type { FidelityPoint } from '../model/fidelity.js';

@@ -2,7 +2,8 @@
 import type { Analysis } from '../../core/analysis.js';
 import type { PanelStatus } from '../../shared/panelProtocol.js';
 import { h } from '../dom.js';
-import { formatBytes, formatCount, formatPercent } from '../format.js';
+import { formatBytes, formatPercent } from '../../core/text/numbers.js';
+import { formatInteger } from '../format.js';
 
 export class Header {
   readonly element: HTMLElement;
@@ -27,7 +28,7 @@ export class Header {
       this.facts.replaceChildren(
         fact('Format', analysis.format, 'format'),
         fact('File size', formatBytes(analysis.fileBytes), 'size'),
-        fact('Parameters', formatCount(analysis.totalParams), 'params'),
+        fact('Parameters', formatInteger(analysis.totalParams), 'params'),
         fact('Layers', String(analysis.layers.length), 'layers'),
         fact('Engine', status.engine ?? '—', 'engine'),
       );

@@ -3,7 +3,8 @@
 import type { LayerAnalysis } from '../../core/analysis.js';
 import type { SortKey } from '../../shared/panelProtocol.js';
 import { h } from '../dom.js';
-import { formatCount, formatError, formatPercent } from '../format.js';
+import { formatPercent } from '../../core/text/numbers.js';
+import { formatInteger, formatError } from '../format.js';
 import type { LayerOutcome } from '../model/totals.js';
 
 export interface TableEvents {
@@ -110,7 +111,7 @@ export class LayerTable {
       row.unpin.hidden = !pinned;
       row.energy.textContent = formatPercent(o.energyKept, 2);
       row.error.textContent = formatError(o.relativeError);
-      row.after.textContent = formatCount(o.params);
+      row.after.textContent = formatInteger(o.params);
     });
   }
 
@@ -191,7 +192,7 @@ export class LayerTable {
       h('td', {}, h('button', { type: 'button', class: 'link', title: layer.name }, layer.name)),
       h('td', {}, layer.kind),
       h('td', {}, layer.shape.join('×')),
-      h('td', { class: 'num' }, formatCount(layer.params)),
+      h('td', { class: 'num' }, formatInteger(layer.params)),
       h('td', { class: 'num' }, String(layer.breakEvenRank)),
       h('td', { class: 'rank' }, slider, number, rankText, unpin),
       energy, error, after,

@@ -4,7 +4,8 @@
 import type { CompressReport } from '../../core/compress/report.js';
 import type { PanelEvaluation } from '../../shared/panelProtocol.js';
 import { h, type Attrs } from '../dom.js';
-import { formatBytes, formatCount, formatPercent } from '../format.js';
+import { formatBytes, formatPercent } from '../../core/text/numbers.js';
+import { formatInteger } from '../format.js';
 
 const fact = (label: string, text: string, attrs: Attrs) => h('div', {}, h('dt', {}, label), h('dd', attrs, text));
 
@@ -22,7 +23,7 @@ export class ReportView {
     this.element.replaceChildren(
       h('h2', {}, `Compressed: ${name}`),
       h('dl', {},
-        fact('Parameters', `${formatCount(report.compressedParams)} of ${formatCount(report.originalParams)}`,
+        fact('Parameters', `${formatInteger(report.compressedParams)} of ${formatInteger(report.originalParams)}`,
           { 'data-report': 'params', 'data-value': report.compressedParams }),
         fact('On disk', `${formatBytes(report.compressedBytes)} (predicted ${formatBytes(report.predictedBytes)}, ${off >= 0 ? '+' : ''}${formatPercent(off)})`,
           { 'data-report': 'bytes', 'data-value': report.compressedBytes, 'data-predicted': report.predictedBytes }),
@@ -55,7 +56,7 @@ export class ReportView {
     if (r.top1Agreement !== undefined) {
       const inputs = r.inputsFrom === 'file' ? 'inputs from the settings' : 'inputs drawn from the signature';
       facts.push(
-        fact('Top-1 agreement', `${formatPercent(r.top1Agreement, 2)} on ${formatCount(r.samples)} ${inputs}`,
+        fact('Top-1 agreement', `${formatPercent(r.top1Agreement, 2)} on ${formatInteger(r.samples)} ${inputs}`,
           { 'data-report': 'agreement', 'data-value': r.top1Agreement }),
         fact('Output error', (r.relativeOutputError ?? 0).toExponential(3), { 'data-report': 'output-error', 'data-value': r.relativeOutputError }));
     }
