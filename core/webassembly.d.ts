@@ -3,22 +3,24 @@
 // the DOM and webworker libs, which core's project leaves out (tsconfig.base.json), and
 // @types/node does not declare it. Shapes as in TypeScript's lib.dom.d.ts.
 declare namespace WebAssembly {
+  // An opaque compiled module (and merged with @types/emscripten's empty declaration).
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
   interface Module {}
-  var Module: { prototype: Module; new (bytes: ArrayBufferView | ArrayBuffer): Module };
+  const Module: { prototype: Module; new (bytes: ArrayBufferView | ArrayBuffer): Module };
 
   interface MemoryDescriptor { initial: number; maximum?: number; shared?: boolean }
   interface Memory { readonly buffer: ArrayBuffer; grow(delta: number): number }
-  var Memory: { prototype: Memory; new (descriptor: MemoryDescriptor): Memory };
+  const Memory: { prototype: Memory; new (descriptor: MemoryDescriptor): Memory };
 
   interface Global { value: unknown; valueOf(): unknown }
-  var Global: { prototype: Global };
+  const Global: { prototype: Global };
 
-  type ImportValue = Function | Global | Memory | number;
-  type Imports = Record<string, Record<string, ImportValue>>;
-  type Exports = Record<string, Function | Global | Memory>;
+  type ExportValue = ((...args: never[]) => unknown) | Global | Memory;
+  type Imports = Record<string, Record<string, ExportValue | number>>;
+  type Exports = Record<string, ExportValue>;
   interface Instance { readonly exports: Exports }
-  var Instance: { prototype: Instance; new (module: Module, imports?: Imports): Instance };
+  const Instance: { prototype: Instance; new (module: Module, imports?: Imports): Instance };
 
-  interface RuntimeError extends Error {}
-  var RuntimeError: { prototype: RuntimeError; new (message?: string): RuntimeError };
+  type RuntimeError = Error;
+  const RuntimeError: { prototype: RuntimeError; new (message?: string): RuntimeError };
 }
