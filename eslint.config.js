@@ -54,6 +54,16 @@ export default tseslint.config(
   },
   ...layers,
   {
+    // Settings' defaults are declared once, in package.json; VS Code returns them for unset settings.
+    files: ['client/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': ['error', {
+        selector: "CallExpression[callee.type='MemberExpression'][callee.property.name='get'][arguments.length=2]",
+        message: 'a setting read with a default repeats package.json: read it through client/config.ts without one',
+      }],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
   },

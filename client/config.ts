@@ -1,25 +1,28 @@
-// Typed view of the `reducible.*` settings (declared in package.json `contributes.configuration`).
+// Typed view of the `reducible.*` settings (client/settings.ts lists them; package.json
+// `contributes.configuration` declares them and their defaults).
 import { isAbsolute, join } from 'node:path';
 import * as vscode from 'vscode';
 import type { ServerSettings } from '../shared/protocol.js';
 import { settingsForTrust } from './trustPolicy.js';
 import type { EvalData } from './compressJob.js';
+import type { SettingName, Settings } from './settings.js';
 
 export const SECTION = 'reducible';
 
 export class Config {
-  private get raw(): vscode.WorkspaceConfiguration {
-    return vscode.workspace.getConfiguration(SECTION);
+  /** A setting's value: the user's, else package.json's default, which every setting has. */
+  private setting<K extends SettingName>(name: K, scope?: vscode.Uri): Settings[K] {
+    return vscode.workspace.getConfiguration(SECTION, scope).get<Settings[K]>(name)!;
   }
 
-  get engine(): string { return this.raw.get<string>('engine', 'auto'); }
-  get energy(): number { return this.raw.get<number>('energy', 0.99); }
-  get maxFileSizeMB(): number { return this.raw.get<number>('maxFileSizeMB', 2048); }
-  get autoRun(): boolean { return this.raw.get<boolean>('analysis.autoRun', true); }
+  get engine(): string { return this.setting('engine'); }
+  get energy(): number { return this.setting('energy'); }
+  get maxFileSizeMB(): number { return this.setting('maxFileSizeMB'); }
+  get autoRun(): boolean { return this.setting('analysis.autoRun'); }
 
   /** The interpreter for the PyTorch engine: our setting, else the Python extension's default. */
   get pythonPath(): string | undefined {
-    return this.raw.get<string>('pythonPath') || vscode.workspace.getConfiguration('python').get<string>('defaultInterpreterPath') || undefined;
+    return this.setting('pythonPath') || vscode.workspace.getConfiguration('python').get<string>('defaultInterpreterPath') || undefined;
   }
 
   /**
@@ -35,8 +38,8 @@ export class Config {
     return this.dataPath(model, 'calibration.inputs');
   }
 
-  private dataPath(model: vscode.Uri, key: string): string | undefined {
-    const spec = vscode.workspace.getConfiguration(SECTION, model).get<string>(key)?.trim();
+  private dataPath(model: vscode.Uri, name: 'evaluation.inputs' | 'evaluation.labels' | 'calibration.inputs'): string | undefined {
+    const spec = this.setting(name, model).trim();
     if (!spec) return undefined;
     const folder = vscode.workspace.getWorkspaceFolder(model)?.uri.fsPath;
     return isAbsolute(spec) || !folder ? spec : join(folder, spec);

@@ -3,9 +3,7 @@
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import { OUTLINE_SCHEME, type InitializationOptions } from '../shared/protocol.js';
-import { compressCommand } from './commands/compress.js';
-import { openOutlineCommand } from './commands/openOutline.js';
-import { restartServerCommand } from './commands/restartServer.js';
+import { registerCommands } from './commands/index.js';
 import { Config } from './config.js';
 import { modelsView } from './modelsView.js';
 import { outlineProvider } from './outlineProvider.js';
@@ -44,16 +42,16 @@ export function activate(context: vscode.ExtensionContext): void {
   };
   client = new LanguageClient('reducible', 'Reducible', serverOptions, clientOptions);
   const status = new ServerStatus(client);
+  const models = modelsView(client, status);
+  const panel = registerTradeoffPanel(context, status.sharedClient(client), config);
   context.subscriptions.push(
     status,
     statusBar(status),
-    modelsView(client, status),
+    models,
+    panel,
     outlineProvider(client, status),
-    compressCommand(context, config),
-    openOutlineCommand(),
-    restartServerCommand(client, restartPolicy),
+    registerCommands({ extension: context, config, client, restartPolicy, models, panel }),
     settingsSync(client, config),
-    registerTradeoffPanel(context, status.sharedClient(client), config),
   );
   // Not awaited: activation ends as soon as everything is registered; the server starts
   // beside it (requests made meanwhile wait for it inside the client).

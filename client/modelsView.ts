@@ -1,6 +1,7 @@
 // Explorer "Models" view: every model the server found, with what low rank would remove.
 import * as vscode from 'vscode';
 import type { BaseLanguageClient } from 'vscode-languageclient';
+import { formatBytes, formatCount } from '../core/text/numbers.js';
 import { COMMANDS, modelsRequest, type ModelSummary } from '../shared/protocol.js';
 import { serverGone } from './serverGone.js';
 import type { ServerStatus } from './serverStatus.js';
@@ -9,12 +10,9 @@ export const MODELS_VIEW = 'reducible.models';
 /** Context key listing model file paths, so explorer menus offer our commands on models only. */
 const MODEL_FILES_KEY = 'reducible.modelFiles';
 
-const count = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n));
-const size = (b: number): string => (b >= 2 ** 20 ? `${(b / 2 ** 20).toFixed(1)} MiB` : `${(b / 2 ** 10).toFixed(1)} KiB`);
-
 function describe(m: ModelSummary): string {
-  const parts = [m.format, size(m.fileBytes)];
-  if (m.totalParams !== undefined) parts.push(`${count(m.totalParams)} params`);
+  const parts = [m.format, formatBytes(m.fileBytes)];
+  if (m.totalParams !== undefined) parts.push(`${formatCount(m.totalParams)} params`);
   if (m.removable !== undefined) parts.push(`≈${Math.round(m.removable * 100)} % removable at ${+(m.energy * 100).toFixed(1)} % energy`);
   else parts.push(m.state === 'error' ? 'unreadable' : m.state === 'skipped' ? m.message ?? 'skipped' : 'analysing…');
   return parts.filter(Boolean).join(' · ');
@@ -60,13 +58,15 @@ class ModelsProvider implements vscode.TreeDataProvider<ModelSummary> {
   }
 }
 
-export function modelsView(client: BaseLanguageClient, status: ServerStatus): vscode.Disposable {
+/** The view, and its `reducible.refreshModels` command's handler (registered in commands/index.ts). */
+export interface ModelsView extends vscode.Disposable { refresh(): void }
+
+export function modelsView(client: BaseLanguageClient, status: ServerStatus): ModelsView {
   const provider = new ModelsProvider(client);
   let seen = '';
   const view = vscode.window.createTreeView(MODELS_VIEW, { treeDataProvider: provider, showCollapseAll: false });
-  return vscode.Disposable.from(
+  const registrations = vscode.Disposable.from(
     view,
-    vscode.commands.registerCommand('reducible.refreshModels', () => provider.refresh()),
     // Redraw when a model finishes or a round ends, not on every progress tick.
     status.onDidChange((s) => {
       const key = `${s.quiescent}:${s.done}:${s.total}`;
@@ -79,4 +79,5 @@ export function modelsView(client: BaseLanguageClient, status: ServerStatus): vs
       if (!view.visible && client.isRunning()) void client.sendRequest(modelsRequest).then(setModelFiles, () => undefined);
     }),
   );
+  return { refresh: () => provider.refresh(), dispose: () => registrations.dispose() };
 }

@@ -4,11 +4,9 @@ import * as vscode from 'vscode';
 import type { OpenPanelArgs } from '../../shared/protocol.js';
 import { outlineUriOf } from '../outlineProvider.js';
 
-export function openOutlineCommand(): vscode.Disposable {
-  return vscode.commands.registerCommand('reducible.openOutline', async (arg?: vscode.Uri | OpenPanelArgs) => {
-    const model = arg instanceof vscode.Uri ? arg : arg?.uri ? vscode.Uri.parse(arg.uri) : vscode.window.activeTextEditor?.document.uri;
-    if (!model) { void vscode.window.showWarningMessage('Reducible: pick a model file to outline.'); return; }
-    const doc = await vscode.workspace.openTextDocument(outlineUriOf(model));
-    await vscode.window.showTextDocument(doc, { preview: true });
-  });
+export async function openOutline(arg?: vscode.Uri | OpenPanelArgs): Promise<void> {
+  const model = arg instanceof vscode.Uri ? arg : arg?.uri ? vscode.Uri.parse(arg.uri) : vscode.window.activeTextEditor?.document.uri;
+  if (!model) { void vscode.window.showWarningMessage('Reducible: pick a model file to outline.'); return; }
+  const doc = await vscode.workspace.openTextDocument(outlineUriOf(model));
+  await vscode.window.showTextDocument(doc, { preview: true });
 }

@@ -1,10 +1,11 @@
-// The tradeoff panel's registrations: the `reducible.openPanel` command, the read-only
-// custom editor for binary model files, the serializer that brings command-opened panels
-// back after a window reload, and the routing of the server's status to open panels.
+// The tradeoff panel's registrations: the read-only custom editor for binary model files,
+// the serializer that brings command-opened panels back after a window reload, and the
+// routing of the server's status to open panels; and the `reducible.openPanel` command's
+// handler (registered with the others in commands/index.ts).
 import * as vscode from 'vscode';
 import { State, type BaseLanguageClient } from 'vscode-languageclient';
 import type { PanelViewState } from '../../shared/panelProtocol.js';
-import { analysisRequest, COMMANDS, statusNotification, type OpenPanelArgs, type StatusParams } from '../../shared/protocol.js';
+import { analysisRequest, statusNotification, type OpenPanelArgs, type StatusParams } from '../../shared/protocol.js';
 import { sendAcrossRestarts, type Cancellable } from '../acrossRestarts.js';
 import { runEvaluate } from '../compressJob.js';
 import type { Config } from '../config.js';
@@ -13,7 +14,12 @@ import { PanelSession, webviewOptions, type EvaluateOutput, type FetchAnalysis }
 export const CUSTOM_EDITOR_VIEW_TYPE = 'reducible.modelPanel';
 export const PANEL_VIEW_TYPE = 'reducible.tradeoffPanel';
 
-export function registerTradeoffPanel(context: vscode.ExtensionContext, client: BaseLanguageClient, config: Config): vscode.Disposable {
+export interface TradeoffPanel extends vscode.Disposable {
+  /** `reducible.openPanel`: the panel of a model (an explorer Uri, a code lens's args, or the active tab's file). */
+  open(arg?: vscode.Uri | OpenPanelArgs): void;
+}
+
+export function registerTradeoffPanel(context: vscode.ExtensionContext, client: BaseLanguageClient, config: Config): TradeoffPanel {
   /** Settles when the client next reaches Running (a restarted server), or the token is cancelled. */
   const runningAgain = (token: Cancellable): Promise<void> => new Promise((resolve) => {
     const done = (): void => { running.dispose(); cancelled.dispose(); resolve(); };
@@ -64,8 +70,7 @@ export function registerTradeoffPanel(context: vscode.ExtensionContext, client: 
     resolveCustomEditor: (document, panel) => { track(panel, document.uri); },
   };
 
-  return vscode.Disposable.from(
-    vscode.commands.registerCommand(COMMANDS.openPanel, open),
+  const registrations = vscode.Disposable.from(
     vscode.window.registerCustomEditorProvider(CUSTOM_EDITOR_VIEW_TYPE, editor, {
       supportsMultipleEditorsPerDocument: true,
     }),
@@ -77,6 +82,7 @@ export function registerTradeoffPanel(context: vscode.ExtensionContext, client: 
     }),
     client.onNotification(statusNotification, onStatus),
   );
+  return { open, dispose: () => registrations.dispose() };
 }
 
 /** The model a command invocation means: an explorer Uri, a code lens's args, or the active tab's file. */

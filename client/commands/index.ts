@@ -1,0 +1,40 @@
+// The command table: every command the extension contributes is registered here, by the
+// name its id has in ids.ts, and nowhere else.
+import * as vscode from 'vscode';
+import type { LanguageClient } from 'vscode-languageclient/node';
+import type { Config } from '../config.js';
+import type { ModelsView } from '../modelsView.js';
+import type { TradeoffPanel } from '../panel/panel.js';
+import type { RestartPolicy } from '../restartPolicy.js';
+import { compressCommand } from './compress.js';
+import { COMMAND_IDS, type CommandName } from './ids.js';
+import { openOutline } from './openOutline.js';
+import { restartServer } from './restartServer.js';
+
+/** What the commands act on: the live parts of the extension. */
+export interface CommandContext {
+  extension: vscode.ExtensionContext;
+  config: Config;
+  client: LanguageClient;
+  restartPolicy: RestartPolicy;
+  models: ModelsView;
+  panel: TradeoffPanel;
+}
+
+type Handler = Parameters<typeof vscode.commands.registerCommand>[1];
+
+export function registerCommands(c: CommandContext): vscode.Disposable {
+  const handlers: Record<Exclude<CommandName, 'compress'>, Handler> = {
+    openPanel: (arg) => c.panel.open(arg),
+    openOutline,
+    restartServer: restartServer(c.client, c.restartPolicy),
+    refreshModels: () => c.models.refresh(),
+  };
+  return vscode.Disposable.from(
+    ...Object.entries(handlers).map(([name, run]) => vscode.commands.registerCommand(COMMAND_IDS[name as CommandName], run)),
+    // `reducible.compress` still registers itself, under its id written out in compress.ts
+    // (being reworked for the typed CLI job); it moves into `handlers` once that file
+    // exports its handler.
+    compressCommand(c.extension, c.config),
+  );
+}
