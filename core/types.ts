@@ -69,9 +69,17 @@ export interface StoredMatrix {
   transposed: boolean;
 }
 
+/**
+ * What kind of user-facing failure an InputError is, for callers that act on it (the IDE's job
+ * contract, shared/jobProtocol.ts): 'output-exists', an output path already taken (AtomicOutput
+ * without --force); 'unsupported', what the model's format or this build cannot do; else
+ * 'bad-input' (bad flags, unreadable or malformed files).
+ */
+export type InputErrorCode = 'bad-input' | 'unsupported' | 'output-exists';
+
 /** A user-facing failure: bad input, unsupported file, bad flags. Exit code 2, one line. */
 export class InputError extends Error {
-  constructor(readonly file: string | undefined, message: string) {
+  constructor(readonly file: string | undefined, message: string, readonly code: InputErrorCode = 'bad-input') {
     // One line whatever a hostile file put in the names it quotes: control bytes are escaped.
     // eslint-disable-next-line no-control-regex -- matching control bytes is the point
     super((file ? `${file}: ${message}` : message).replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));

@@ -24,7 +24,7 @@ export async function createEngine(choice: EngineChoice = 'auto', opts: EngineOp
       return TorchEngine.start(opts);
     case 'tfjs-node':
       await requireTfjsNode();
-      throw new InputError(undefined, 'engine "tfjs-node": @tensorflow/tfjs-node loads, but this build has no tfjs-node kernels yet; use --engine torch or embedded');
+      throw new InputError(undefined, 'engine "tfjs-node": @tensorflow/tfjs-node loads, but this build has no tfjs-node kernels yet; use --engine torch or embedded', 'unsupported');
     default:
       throw new InputError(undefined, `unknown engine "${String(choice)}" (expected ${ENGINE_CHOICES.join(', ')})`);
   }
@@ -53,6 +53,6 @@ async function requireTfjsNode(): Promise<void> {
   try {
     await import('@tensorflow/tfjs-node' as string);
   } catch {
-    throw new InputError(undefined, 'engine "tfjs-node" needs @tensorflow/tfjs-node, which is not installed (its install downloads libtensorflow; run `npm install @tensorflow/tfjs-node` on a machine with network)');
+    throw new InputError(undefined, 'engine "tfjs-node" needs @tensorflow/tfjs-node, which is not installed (its install downloads libtensorflow; run `npm install @tensorflow/tfjs-node` on a machine with network)', 'unsupported');
   }
 }

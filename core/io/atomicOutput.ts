@@ -28,7 +28,7 @@ export class AtomicOutput implements OutputSink {
   async file(finalPath: string): Promise<OutputFile> {
     if (this.protect.includes(finalPath)) throw new InputError(finalPath, 'output would overwrite an input file');
     if (!this.force && await stat(finalPath).then(() => true, () => false)) {
-      throw new InputError(finalPath, 'output exists (use --force to replace it)');
+      throw new InputError(finalPath, 'output exists (use --force to replace it)', 'output-exists');
     }
     const tmp = tempBeside(finalPath, 'tmp');
     const fh = await create(tmp, 'wx');
