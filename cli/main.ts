@@ -1,11 +1,13 @@
 // `reducible` command line: thin wrapper over core. Exit codes (contract): 0 ok,
 // 1 runtime failure, 2 bad usage or unreadable / unsupported input, one line, no stack.
-import { CancelledError, InputError } from '../core/types.js';
+import { InputError } from '../core/types.js';
+import { EXIT_CODES } from '../shared/jobProtocol.js';
 import { analyze } from './commands/analyze.js';
 import { compress } from './commands/compress.js';
 import { evaluateCommand } from './commands/evaluate.js';
 import type { Command } from './commands/command.js';
 import { demo } from './commands/demo.js';
+import { jobError } from './errors.js';
 
 const COMMANDS: Record<string, Command> = { analyze, compress, evaluate: evaluateCommand, demo };
 
@@ -24,11 +26,9 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (err: unknown) => {
-    if (err instanceof InputError) { console.error(`reducible: ${err.message}`); process.exitCode = 2; return; }
-    if (err instanceof CancelledError) { console.error('reducible: cancelled'); process.exitCode = 1; return; }
-    // Runtimes (onnxruntime, tfjs) throw multi-line messages; the contract is one line.
-    console.error(`reducible: ${(err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' ')}`);
-    if (process.env.REDUCIBLE_DEBUG) console.error(err);
-    process.exitCode = 1;
+    const { code, message } = jobError(err);
+    console.error(`reducible: ${message}`);
+    if (code === 'runtime' && process.env.REDUCIBLE_DEBUG) console.error(err);
+    process.exitCode = EXIT_CODES[code];
   },
 );

@@ -5,7 +5,7 @@ import type { PlanFile } from '../core/compress/plan.js';
 import type { CompressReport } from '../core/compress/report.js';
 import type { StorageDType } from '../core/compress/types.js';
 import type { EvalReport } from '../core/eval/evaluate.js';
-import type { CompressMethod } from './protocol.js';
+import type { CompressMethod } from './jobProtocol.js';
 
 /** The plan the panel exports and compresses with: `reducible compress --ranks plan.json`'s format. */
 export type { PlanFile, StorageDType, EvalReport, CompressMethod };

@@ -5,6 +5,7 @@ import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserv
 import type { Analysis } from '../core/analysis.js';
 import type { StorageDType } from '../core/compress/types.js';
 import type { ModelFormat } from '../core/types.js';
+import type { CompressMethod } from './jobProtocol.js';
 
 /** Settings the server reads, from `initializationOptions.settings` or `workspace/didChangeConfiguration` ({ reducible: … }). */
 export interface ServerSettings {
@@ -74,12 +75,12 @@ export interface StatusParams {
 export const statusNotification = new NotificationType<StatusParams>('reducible/status');
 
 /**
- * How the factors are made, as the panel offers it: plain SVD, whitened SVD (`--method
- * whitened`), whitened SVD then fine-tuning (`--finetune`) — both learn from
- * `reducible.calibration.inputs` — or the DeepThin re-layout (`--method relayout`, ONNX), which
- * allocates its own ranks (on other matrices) to the parameters the panel's plan keeps.
+ * How the factors are made, as the panel offers it (shared/jobProtocol.ts lists them): plain
+ * SVD, whitened SVD (`--method whitened`), whitened SVD then fine-tuning (`--finetune`) — both
+ * learn from `reducible.calibration.inputs` — or the DeepThin re-layout (`--method relayout`,
+ * ONNX), which allocates its own ranks (on other matrices) to the parameters the panel's plan keeps.
  */
-export type CompressMethod = 'svd' | 'whitened' | 'whitened+finetune' | 'relayout';
+export type { CompressMethod };
 
 /** Argument of the `reducible.compress` command (code actions, panel, explorer menu). */
 export interface CompressArgs {
@@ -97,6 +98,11 @@ export interface CompressArgs {
   ratio?: number;
   /** Ask the user for the ratio, starting from `ratio`. */
   askRatio?: boolean;
+  /**
+   * The model's analysis as the server holds it (the panel's): the job plans on its spectra
+   * instead of computing them again (CompressRequest.analysis).
+   */
+  analysis?: Analysis;
   /**
    * False when the caller shows the report itself (the panel): opening report.json in the
    * panel's editor group would hide the panel, and a hidden webview receives no messages.
