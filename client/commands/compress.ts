@@ -2,19 +2,22 @@
 // (CompressArgs), or the palette (the active file). Asks for what is not given, then runs
 // the CLI job under a cancellable progress notification.
 import * as vscode from 'vscode';
-import type { StorageDType } from '../../core/compress/types.js';
+import { PANEL_METHOD_JOBS, STORAGE_DTYPES, type CompressGoal, type CompressRequest, type StorageDType } from '../../shared/jobProtocol.js';
 import type { CompressArgs } from '../../shared/protocol.js';
-import { CliError, runCompress, type CompressGoal, type CompressJob } from '../compressJob.js';
+import { JobError, runCompress } from '../compressJob.js';
 import type { Config } from '../config.js';
 
 /** Steps of the panel's "Whitened + fine-tuning": enough to recover most fidelity at 10 % of params on the examples (bench/quality). */
 const PANEL_FINETUNE_STEPS = 1000;
 
+const DTYPE_DESCRIPTIONS: Record<StorageDType, string> = {
+  f32: 'float32 factors',
+  f16: 'float16 factors: half the bytes',
+  int8: 'int8 factors with a scale: a quarter of the bytes',
+};
 const DTYPES: (vscode.QuickPickItem & { dtype?: StorageDType })[] = [
   { label: 'Keep stored precision', description: 'factors in the dtype of the original weights' },
-  { label: 'f32', description: 'float32 factors', dtype: 'f32' },
-  { label: 'f16', description: 'float16 factors: half the bytes', dtype: 'f16' },
-  { label: 'int8', description: 'int8 factors with a scale: a quarter of the bytes', dtype: 'int8' },
+  ...STORAGE_DTYPES.map((dtype) => ({ label: dtype, description: DTYPE_DESCRIPTIONS[dtype], dtype })),
 ];
 
 async function askFraction(prompt: string, value: number): Promise<number | undefined> {
@@ -26,7 +29,7 @@ async function askFraction(prompt: string, value: number): Promise<number | unde
 }
 
 async function askGoal(args: CompressArgs | undefined, config: Config): Promise<CompressGoal | undefined> {
-  if (args?.plan) return { plan: args.plan };
+  if (args?.plan) return { ranks: args.plan.layers };
   if (args?.ratio !== undefined && !args.askRatio) return { ratio: args.ratio };
   if (args?.askRatio) {
     const ratio = await askFraction('Keep this percentage of the parameters', args.ratio ?? 0.5);
@@ -54,7 +57,7 @@ function modelOf(arg: vscode.Uri | CompressArgs | undefined): vscode.Uri | undef
 export function compressCommand(context: vscode.ExtensionContext, config: Config): vscode.Disposable {
   const cli = context.asAbsolutePath('dist/cli.js');
 
-  const run = (job: CompressJob, name: string) => vscode.window.withProgress({
+  const run = (job: CompressRequest, name: string) => vscode.window.withProgress({
     location: vscode.ProgressLocation.Notification, title: `Reducible: compressing ${name}`, cancellable: true,
   }, (progress, token) => {
     const abort = new AbortController();
@@ -83,17 +86,19 @@ export function compressCommand(context: vscode.ExtensionContext, config: Config
     // The panel chooses the precision itself; everyone else is asked.
     const dtype = options?.dtype ? { dtype: options.dtype === 'stored' ? undefined : options.dtype } : await vscode.window.showQuickPick(DTYPES, { title: 'Reducible: precision of the factors' });
     if (!dtype) return;
-    const method = options?.method ?? 'svd';
-    const learns = method === 'whitened' || method === 'whitened+finetune';
+    const { method, finetune } = PANEL_METHOD_JOBS[options?.method ?? 'svd'];
+    const learns = method === 'whitened' || finetune === true;
     const calibration = learns ? config.calibrationData(model) : undefined;
     if (learns && !calibration) {
       const open = await vscode.window.showErrorMessage('Reducible: whitened SVD and fine-tuning learn from unlabeled inputs: set reducible.calibration.inputs to a .npy or .npz of training inputs.', 'Open Settings');
       if (open) await vscode.commands.executeCommand('workbench.action.openSettings', 'reducible.calibration.inputs');
       return;
     }
-    const job: CompressJob = {
+    const job: CompressRequest = {
       model: model.fsPath, goal, dtype: dtype.dtype, engine: config.engine, python: config.engine === 'torch' ? config.pythonPath : undefined,
-      method: method === 'relayout' ? 'relayout' : learns ? 'whitened' : undefined, finetune: method === 'whitened+finetune' ? PANEL_FINETUNE_STEPS : undefined, calibration,
+      method, finetune: finetune ? PANEL_FINETUNE_STEPS : undefined, calibration,
+      // The server's spectra of this file, when the caller (the panel) has them: not computed again.
+      analysis: options?.analysis,
     };
     const name = model.path.split('/').pop()!;
     try {
@@ -101,7 +106,7 @@ export function compressCommand(context: vscode.ExtensionContext, config: Config
       try {
         report = await run(job, name);
       } catch (e) {
-        if (!(e instanceof CliError && /output exists/.test(e.message))) throw e;
+        if (!(e instanceof JobError && e.code === 'output-exists')) throw e;
         const replace = await vscode.window.showWarningMessage(`Reducible: ${e.message}`, { modal: true }, 'Replace');
         if (!replace) return;
         report = await run({ ...job, force: true }, name);
@@ -117,7 +122,7 @@ export function compressCommand(context: vscode.ExtensionContext, config: Config
       // The panel (and any other caller) shows what was measured.
       return report;
     } catch (e) {
-      if (e instanceof CliError && e.message === 'cancelled') return;
+      if (e instanceof JobError && e.code === 'cancelled') return;
       void vscode.window.showErrorMessage(`Reducible: ${(e as Error).message}`);
     }
   });

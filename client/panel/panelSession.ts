@@ -14,6 +14,9 @@ export type FetchAnalysis = (uri: string, token: vscode.CancellationToken) => Pr
 /** Compares a compressed file with its original (`reducible evaluate`), off the extension host's thread. */
 export type EvaluateOutput = (model: vscode.Uri, output: string, signal: AbortSignal) => Promise<EvalReport>;
 
+/** How long Compress waits for the server's analysis before the job computes the spectra itself. */
+const ANALYSIS_AT_HAND_MS = 2000;
+
 /** A compression run from the panel and what its evaluation found so far. */
 interface Compression { report: CompressReport; evaluation: PanelEvaluation }
 
@@ -39,7 +42,7 @@ export class PanelSession implements vscode.Disposable {
     readonly panel: vscode.WebviewPanel,
     readonly model: vscode.Uri,
     extensionUri: vscode.Uri,
-    fetch: FetchAnalysis,
+    private readonly fetch: FetchAnalysis,
     private readonly evaluate: EvaluateOutput,
   ) {
     const { webview } = panel;
@@ -104,7 +107,8 @@ export class PanelSession implements vscode.Disposable {
     // No precision chosen in the panel: the factors keep the model's (a bf16 model's stay bf16).
     // A re-layout's ranks are of other matrices: it gets the plan's budget, not its ranks.
     const goal = method === 'relayout' ? { ratio: keep } : { plan };
-    const args: CompressArgs = { uri: this.model.toString(), ...goal, method, dtype: plan.dtype ?? 'stored', openReport: false };
+    const analysis = await this.currentAnalysis();
+    const args: CompressArgs = { uri: this.model.toString(), ...goal, method, dtype: plan.dtype ?? 'stored', openReport: false, analysis };
     const report = await vscode.commands.executeCommand<CompressReport | undefined>(COMMANDS.compress, args);
     if (!report || typeof report.compressedBytes !== 'number') return;
     const compression: Compression = { report, evaluation: { state: 'running' } };
@@ -119,6 +123,24 @@ export class PanelSession implements vscode.Disposable {
       (result) => settle({ state: 'done', report: result }),
       (e: unknown) => { if (!this.abort.signal.aborted) settle({ state: 'failed', message: errorText(e) }); },
     );
+  }
+
+  /**
+   * The server's analysis of the model as the file is now, if it has one at hand: the job plans
+   * on its spectra instead of computing them again. The server re-analyses a file that changed
+   * (this panel's copy may be of the old one); one it is still analysing is not waited for.
+   */
+  private async currentAnalysis(): Promise<Analysis | undefined> {
+    const cancel = new vscode.CancellationTokenSource();
+    const timer = setTimeout(() => cancel.cancel(), ANALYSIS_AT_HAND_MS);
+    try {
+      return await this.fetch(this.model.toString(), cancel.token);
+    } catch {
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+      cancel.dispose();
+    }
   }
 
   private sendAnalysis(): void {
