@@ -1,29 +1,23 @@
-// Finds a desktop VS Code build to run the extension-host suite in, or says why there is none.
-// Order: $VSCODE_EXECUTABLE (any local VS Code / Code - OSS binary), then
-// @vscode/test-electron's download of $VSCODE_VERSION (default "stable") when that package
-// is installed and the download server is reachable.
+// Finds a desktop VS Code build to run the extension-host suite in, or says why there is none:
+// $VSCODE_EXECUTABLE (any local VS Code / Code - OSS binary), else the build
+// @vscode/test-electron downloads — $VSCODE_VERSION, default "stable" — into the git-ignored
+// .vscode-test/ (a cached build is used without the network only when VSCODE_VERSION names it).
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { downloadAndUnzipVSCode } from '@vscode/test-electron';
 
-export type VSCodeBuild = { executable: string } | { skip: string };
+export type VSCodeBuild = { executable: string } | { unavailable: string };
 
-/** The part of @vscode/test-electron this runner uses; imported only when installed. */
-interface TestElectron { downloadAndUnzipVSCode(version?: string): Promise<string> }
-
-export async function findVSCode(): Promise<VSCodeBuild> {
+export async function findVSCode(root: string): Promise<VSCodeBuild> {
   const given = process.env.VSCODE_EXECUTABLE;
-  if (given) return existsSync(given) ? { executable: given } : { skip: `VSCODE_EXECUTABLE=${given} does not exist` };
-  let testElectron: TestElectron;
+  if (given) return existsSync(given) ? { executable: given } : { unavailable: `VSCODE_EXECUTABLE=${given} does not exist` };
+  const version = process.env.VSCODE_VERSION ?? 'stable';
   try {
-    // A variable specifier keeps TypeScript from requiring the (deliberately absent) package.
-    const name = '@vscode/test-electron';
-    testElectron = await import(name) as TestElectron;
-  } catch {
-    return { skip: 'no VS Code build: @vscode/test-electron is not installed and VSCODE_EXECUTABLE is not set '
-      + '(on a machine that can download VS Code: npm i --no-save @vscode/test-electron, or point VSCODE_EXECUTABLE at a VS Code binary)' };
-  }
-  try {
-    return { executable: await testElectron.downloadAndUnzipVSCode(process.env.VSCODE_VERSION ?? 'stable') };
+    return { executable: await downloadAndUnzipVSCode({ version, cachePath: join(root, '.vscode-test') }) };
   } catch (e) {
-    return { skip: `could not download VS Code with @vscode/test-electron: ${(e as Error).message}` };
+    return {
+      unavailable: `@vscode/test-electron could not download VS Code ${version} (${(e as Error).message}); `
+        + 'on a machine without access to update.code.visualstudio.com, set VSCODE_EXECUTABLE to a VS Code binary',
+    };
   }
 }
