@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { exactTruncatedSvd, randomizedTruncatedSvd, symmetricEigen, truncatedSvd } from '../../core/engines/embeddedSvd.js';
+import { truncatedSvd } from '../../core/engines/embeddedSvd.js';
+import { exactTruncatedSvd } from '../../core/engines/exactSvd.js';
+import { randomizedTruncatedSvd } from '../../core/engines/randomizedSvd.js';
+import { symmetricEigen } from '../../core/linalg/symmetricEigenvectors.js';
 import { EmbeddedEngine } from '../../core/engines/embedded.js';
 import { numpySingularValues } from '../helpers/python.js';
 import { lowRankMatrix, randomMatrix } from '../helpers/random.js';

@@ -1,0 +1,72 @@
+// Walks an ONNX graph run in TF.js (inTfjs.ts): its nodes are decoded from the file, then run
+// in order through the operator table (inTfjsOps.ts) until the values asked for are computed.
+import { FileSource } from '../../io/byteSource.js';
+import { InputError } from '../../types.js';
+import type { OnnxGraph } from './read.js';
+import { NodeProto, type NodeMessage } from './schema.js';
+import { OPS } from './inTfjsOps.js';
+import { Host, type Tf, type TfTensor, type Value } from './inTfjsValues.js';
+
+/** Where the graph's weights come from when it runs: the stored values, or a trainer's variables. */
+export type Weights = (name: string) => TfTensor;
+
+/** What every run of a graph reads, read once (onnxProgram). */
+export interface LoadedGraph {
+  /** The model file, named in errors. */
+  path: string;
+  nodes: NodeMessage[];
+  opset: number;
+  input: string;
+  output: string;
+  /** The stored integer tensors, kept on the host. */
+  host: Map<string, Host>;
+  /** Names of the stored float tensors, read through the run's Weights. */
+  weightSet: Set<string>;
+}
+
+/** The graph's nodes in file order, decoded whole (the reader keeps attributes of layer nodes only). */
+export async function readNodes(path: string, g: OnnxGraph): Promise<NodeMessage[]> {
+  const src = await FileSource.open(path);
+  try {
+    const out: NodeMessage[] = [];
+    for (const e of g.entries) {
+      if (!e.node) continue;
+      const r = e.range;
+      out.push(NodeProto.decode(await src.read(r.dataStart, r.end - r.dataStart)) as unknown as NodeMessage);
+    }
+    return out;
+  } finally {
+    await src.close();
+  }
+}
+
+/** Runs the nodes `runs` picks, in order, until every value in `until` is computed; returns every value computed. */
+export function execute(graph: LoadedGraph, tf: Tf, values: Map<string, Value>, weightOf: Weights, until: string[], runs: (n: NodeMessage) => boolean): Map<string, Value> {
+  const { path, nodes, opset, host, weightSet } = graph;
+  const get = (name: string): Value | undefined => {
+    if (!name) return undefined;
+    const v = values.get(name) ?? host.get(name) ?? (weightSet.has(name) ? weightOf(name) : undefined);
+    if (v === undefined) throw new InputError(path, `value ${name} is used before it is computed (the graph is not in topological order, or reads a tensor of a type TF.js does not run)`);
+    return v;
+  };
+  const pending = new Set(until.filter((name) => !values.has(name)));
+  for (const n of nodes) {
+    if (!pending.size) break;
+    if (!runs(n) || (n.opType === 'Constant' && n.output.every((o) => weightSet.has(o) || host.has(o)))) continue;
+    let outs: Value[];
+    try {
+      outs = OPS[n.opType](tf, n, n.input.map(get), opset);
+    } catch (e) {
+      if (e instanceof InputError) throw e;
+      throw new InputError(path, `cannot run node ${n.name || n.output[0]} (${n.opType}) in TF.js: ${(e as Error).message.split('\n')[0]}`);
+    }
+    outs.forEach((v, i) => { if (n.output[i]) { values.set(n.output[i], v); pending.delete(n.output[i]); } });
+  }
+  return values;
+}
+
+export function floatValue(path: string, values: Map<string, Value>, name: string): TfTensor {
+  const out = values.get(name);
+  if (!out || out instanceof Host) throw new InputError(path, `the graph computes no float value ${name} (integer values such as shapes are not outputs here)`);
+  return out;
+}
