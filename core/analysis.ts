@@ -1,7 +1,8 @@
 // Model → Analysis: every layer's spectrum and the rank numbers derived from it.
 import type { Engine } from './engines/engine.js';
 import { breakEvenRank, cumulativeEnergy, paramsAtRank, suggestedRank } from './ranks/ranks.js';
-import type { JobOptions, Layer, LayerKind, Model, ModelFormat } from './types.js';
+import type { Capabilities, JobOptions, Layer, LayerKind, Model, ModelFormat } from './types.js';
+import { formatModule } from './formats/registry.js';
 import { throwIfAborted } from './types.js';
 import { lanesFor, mapInLanes } from './lanes.js';
 import { withLayerBuffer } from './io/layerBuffers.js';
@@ -38,6 +39,8 @@ export interface Analysis {
    * are, which a compressed file keeps as they are. Absent in analyses cached before it.
    */
   tensorBytes?: number;
+  /** What the model's format supports (additive; absent in analyses cached before it). */
+  capabilities?: Capabilities;
   energy: number;
   layers: LayerAnalysis[];
 }
@@ -68,7 +71,7 @@ export async function analyzeModel(
   }, lanesFor(model.layers));
   return {
     format: model.format, path: model.path, fileBytes: model.fileBytes, totalParams: model.totalParams,
-    tensorBytes: model.tensors.reduce((sum, t) => sum + t.storedBytes, 0), energy, layers,
+    capabilities: formatModule(model.format).capabilities, tensorBytes: model.tensors.reduce((sum, t) => sum + t.storedBytes, 0), energy, layers,
   };
 }
 

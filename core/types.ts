@@ -7,6 +7,27 @@ export type LayerKind =
   | 'dense' | 'conv1d' | 'conv2d' | 'conv3d' | 'conv-transpose' | 'depthwise'
   | 'matmul' | 'gemm' | 'linear' | 'embedding' | 'lstm' | 'gru';
 
+/**
+ * What Reducible can do with a model of a format (its format module's table, core/formats/):
+ * the one place the CLI, the server and the panel ask. Crosses the LSP boundary in Analysis.
+ */
+export interface Capabilities {
+  /** A writer exists: the model can be compressed (else it is only analysed). */
+  compress: boolean;
+  /** A stock runtime runs it here, so `evaluate` compares outputs (else weights). */
+  evaluate: boolean;
+  /** `--method whitened`: input statistics collected by running the model. */
+  whiten: boolean;
+  /** `--allocation sensitivity`: each layer's effect on the output measured by running the model. */
+  sensitivity: boolean;
+  /** A --ratio plan's ranks refined by scoring candidate plans on calibration inputs. */
+  refine: boolean;
+  /** `--finetune`: the factors trained toward the original's outputs. */
+  finetune: boolean;
+  /** `--method relayout`: the format can express a re-laid-out product with standard operators. */
+  relayout: boolean;
+}
+
 export type DType = 'float64' | 'float32' | 'float16' | 'bfloat16' | 'int32' | 'int64' | 'int8' | 'uint8' | 'uint16';
 
 /** A weight as stored: how to find its bytes and decode them, without reading them yet. */

@@ -3,9 +3,9 @@
 import type { Dirent } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, extname, join, relative, resolve, sep } from 'node:path';
-import { READERS, isModelPath } from '../core/formats/open.js';
+import { isModelPath } from '../core/formats/open.js';
+import { candidatesFor, formats } from '../core/formats/registry.js';
 import { isSafetensorsIndex } from '../core/formats/safetensors/shardIndex.js';
-import { isTfjsJson } from '../core/formats/tfjs/read.js';
 import type { ExcludeTest } from './fileExclude.js';
 
 /** A workspace folder and the test of its `files.exclude` setting. */
@@ -22,7 +22,7 @@ const MAX_MODEL_JSON = 64 * 2 ** 20;
 
 /** Extensions whose changes can affect a model: model files plus TF.js weight shards. */
 export function watchedExtensions(): string[] {
-  return ['json', 'bin', ...Object.keys(READERS).map((e) => e.slice(1))];
+  return [...new Set(['json', 'bin', ...formats().flatMap((f) => f.extensions.map((e) => e.slice(e.lastIndexOf('.') + 1)))])];
 }
 
 const skippedDir = (name: string): boolean => name.startsWith('.') || SKIPPED_DIRS.has(name);
@@ -39,9 +39,13 @@ export function searchedRoot(roots: SearchRoot[], path: string): SearchRoot | un
 
 export async function isModelFile(path: string): Promise<boolean> {
   if (!isModelPath(path)) return false;
-  if (extname(path).toLowerCase() !== '.json' || isSafetensorsIndex(path)) return true;
+  // A format that takes the file by its ending alone comes first; otherwise its content decides (TF.js model.json).
+  const candidates = candidatesFor(path);
+  if (!candidates[0].sniff) return true;
   try {
-    return (await stat(path)).size <= MAX_MODEL_JSON && await isTfjsJson(path);
+    if ((await stat(path)).size > MAX_MODEL_JSON) return false;
+    for (const f of candidates) if (await f.sniff?.(path)) return true;
+    return false;
   } catch {
     return false;
   }

@@ -191,7 +191,7 @@ export class PanelApp {
     const a = this.analysis;
     this.header.show(a, this.status);
     const { goal } = this.state;
-    this.budget.show(goal, goal === 'ratio' ? this.state.keep : this.state.energy, this.dtype(), this.state.dtype === undefined, this.state.method ?? 'svd', a?.format, this.totals, a?.totalParams ?? 0);
+    this.budget.show(goal, goal === 'ratio' ? this.state.keep : this.state.energy, this.dtype(), this.state.dtype === undefined, this.state.method ?? 'svd', a?.capabilities, this.totals, a?.totalParams ?? 0);
     this.table.select(this.state.selected);
     if (!a || !this.totals) return;
     const index = a.layers.findIndex((l) => l.name === this.state.selected);

@@ -1,5 +1,5 @@
 // Label-free fine-tuning by distillation, for any student whose weights are TF.js variables
-// (a TF.js layers model, finetuneTfjs.ts; an ONNX graph run in TF.js, finetuneOnnx.ts): the
+// (a TF.js layers model, runners/tfjsFinetune.ts; an ONNX graph run in TF.js, formats/onnx/finetune.ts): the
 // weights are trained to reproduce the original model's outputs on calibration inputs, at no
 // parameter cost. For a softmax classifier the loss is the KL divergence between the teacher's
 // and the student's softmax (Hinton et al.), which passes on the teacher's "dark knowledge"

@@ -52,3 +52,15 @@ export async function factorize<T>(model: Model, layer: Layer, rank: number, eng
       : withLayerBuffer((more) => finish(more(need)));
   });
 }
+
+/** A·B (rows×k times k×cols), accumulated in f64. */
+export function factorProduct(a: Float32Array, b: Float32Array, rows: number, cols: number, k: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  const row = new Float64Array(cols);
+  for (let i = 0; i < rows; i++) {
+    row.fill(0);
+    for (let p = 0; p < k; p++) { const aip = a[i * k + p]; for (let j = 0; j < cols; j++) row[j] += aip * b[p * cols + j]; }
+    out.set(row, i * cols);
+  }
+  return out;
+}

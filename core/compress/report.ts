@@ -2,8 +2,8 @@
 import { DTYPE_BYTES } from '../io/decode.js';
 import type { Model } from '../types.js';
 import type { FinetuneResult } from './distil.js';
-import type { MethodChoice } from './guardTfjs.js';
-import type { Refinement } from './refineTfjs.js';
+import type { MethodChoice } from './guard.js';
+import type { Refinement } from './refine.js';
 import { factorParams, type Allocation, type FactorShape, type Method, type StorageDType } from './types.js';
 
 export interface LayerReport {

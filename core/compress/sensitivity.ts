@@ -3,8 +3,8 @@
 // discards; the model output can amplify or absorb that error depending on what follows
 // (ReLUs, later layers, the softmax). The global allocator weights each layer's discarded
 // energy share by this gain, so it spends parameters where the model output needs them.
-// Measured in TF.js (sensitivityTfjs.ts) or, for ONNX and TF.js graph models, by running
-// written variants in the format's own runtime (sensitivityRuntime.ts).
+// Measured in TF.js (runners/tfjsSensitivity.ts) or, for ONNX and TF.js graph models, by running
+// written variants in the format's own runtime (runners/writtenSensitivity.ts).
 
 /** Calibration inputs a probe runs on: enough for a stable ratio, few enough to stay cheap. */
 export const SENSITIVITY_SAMPLES = 2000;

@@ -4,10 +4,7 @@ import { readArray, toFloat32 } from '../io/npy.js';
 import { InputError, type Model, type ModelFormat } from '../types.js';
 import { argmax, outputFidelity } from '../compress/fidelity.js';
 import type { Tensor } from './tensor.js';
-import { onnxInputShape, runOnnx } from '../formats/onnx/runtime.js';
-import { runTfjs, tfjsInputShape } from '../formats/tfjs/runtime.js';
-import { runTfjsGraph, tfjsGraphInputShape } from '../formats/tfjs/graphRuntime.js';
-import { kerasInputShape, runKeras } from '../formats/keras/runtime.js';
+import { formatModule } from '../formats/registry.js';
 
 export interface ModelSide { path: string; format: ModelFormat; params: number; bytes: number; accuracy?: number }
 
@@ -24,20 +21,6 @@ export interface EvalReport {
   layers?: { name: string; relativeError: number }[];
 }
 
-/** `run` loads the model once and feeds it chunks of its fixed batch size where it has one (tensor.ts's fixedBatch). */
-interface Runtime { inputShape(path: string): Promise<(number | null)[]>; run(path: string, x: Tensor): Promise<Tensor> }
-
-const KERAS: Runtime = { inputShape: kerasInputShape, run: runKeras };
-
-/** Runtimes by format; formats without one are compared weight by weight. */
-export const RUNTIMES: Partial<Record<ModelFormat, Runtime>> = {
-  'keras-h5': KERAS,
-  keras: KERAS,
-  'tfjs-layers': { inputShape: tfjsInputShape, run: runTfjs },
-  'tfjs-graph': { inputShape: tfjsGraphInputShape, run: runTfjsGraph },
-  onnx: { inputShape: (p) => onnxInputShape(p).then((s) => s.map((d) => (d < 0 ? null : d))), run: runOnnx },
-};
-
 export interface EvalOptions { inputs?: string; labels?: string; samples?: number; seed?: number }
 
 export async function evaluate(originalPath: string, compressedPath: string, o: EvalOptions = {}): Promise<EvalReport> {
@@ -47,14 +30,14 @@ export async function evaluate(originalPath: string, compressedPath: string, o: 
   try {
     const side = (m: Model): ModelSide => ({ path: m.path, format: m.format, params: m.totalParams, bytes: m.fileBytes });
     const report: EvalReport = { original: side(a), compressed: side(b), samples: 0, inputsFrom: o.inputs ? 'file' : 'random' };
-    const runtime = RUNTIMES[a.format];
-    if (!runtime || RUNTIMES[b.format] !== runtime) {
+    const runtime = formatModule(a.format).runtime;
+    if (!runtime || formatModule(b.format).runtime !== runtime) {
       if (o.inputs) throw new InputError(originalPath, `no runtime to run ${a.format} models; evaluate compares weights only (drop --inputs)`);
       report.layers = await compareWeights(a, b);
       return report;
     }
     const x = o.inputs ? await inputsFromFile(o.inputs) : randomInputs(await runtime.inputShape(a.path), o.samples ?? 256, o.seed ?? 1);
-    const ya = await runModel(a.path, a.format, x), yb = await runModel(b.path, b.format, x);
+    const ya = await runtime.run(a.path, x), yb = await runtime.run(b.path, x);
     const n = x.shape[0];
     const width = ya.data.length / n;
     const fidelity = outputFidelity(ya, yb);
@@ -72,13 +55,6 @@ export async function evaluate(originalPath: string, compressedPath: string, o: 
   } finally {
     await Promise.all([a.close(), b.close()]);
   }
-}
-
-/** Runs the model file on `x` in its format's stock runtime, on one load of the model. */
-export function runModel(path: string, format: ModelFormat, x: Tensor): Promise<Tensor> {
-  const runtime = RUNTIMES[format];
-  if (!runtime) throw new InputError(path, `no runtime to run ${format} models`);
-  return runtime.run(path, x);
 }
 
 export async function inputsFromFile(spec: string): Promise<Tensor> {

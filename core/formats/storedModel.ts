@@ -26,7 +26,7 @@ export interface MatrixLayout {
   transposed: boolean;
 }
 
-export interface StoredModelInit {
+export interface StoredModelInit<X = undefined> {
   format: ModelFormat;
   path: string;
   files: string[];
@@ -34,11 +34,12 @@ export interface StoredModelInit {
   tensors: StoredTensor[];
   layers: (Layer & MatrixLayout)[];
   sources: ByteSource[];
-  /** Format-specific extras writers need (topology JSON, ONNX graph, …). */
-  extra?: unknown;
+  /** What the format's writer and runner need beyond the tensors (topology JSON, ONNX graph, …): each format names its own type. */
+  extra: X;
 }
 
-export class StoredModel implements Model {
+/** `X`: the format's own extras (each format module defines its model type as StoredModel<its extras>). */
+export class StoredModel<X = undefined> implements Model {
   readonly format: ModelFormat;
   readonly path: string;
   readonly files: string[];
@@ -46,11 +47,11 @@ export class StoredModel implements Model {
   readonly totalParams: number;
   readonly layers: (Layer & MatrixLayout)[];
   readonly tensors: StoredTensor[];
-  readonly extra: unknown;
+  readonly extra: X;
   private readonly byName = new Map<string, StoredTensor>();
   private readonly sources: ByteSource[];
 
-  constructor(init: StoredModelInit) {
+  constructor(init: StoredModelInit<X>) {
     this.format = init.format;
     this.path = init.path;
     this.files = init.files;

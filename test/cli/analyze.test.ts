@@ -76,7 +76,7 @@ test('bad input: clear one-line refusals with exit code 2', () => {
   assertRefused(put('dtype.safetensors', hdr({ a: { dtype: 'C64', shape: [4, 4], data_offsets: [0, 64] } })), /unsupported dtype/);
   assertRefused(put('notjson.safetensors', Buffer.concat([Buffer.from([4, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('{{{{')])), /not valid JSON/);
   assertRefused(put('model.xyz', 'hello'), /unsupported model format/);
-  assertRefused(put('x.json', '{"a":1}'), /not a TF\.js model/);
+  assertRefused(put('x.json', '{"a":1}'), /not a TF\.js layers or TF\.js graph model/);
   assertRefused(put('tf.json', JSON.stringify({ modelTopology: {}, weightsManifest: [{ paths: ['../../etc/passwd'], weights: [] }] })), /outside the model folder/);
   assertRefused(put('tf2.json', JSON.stringify({ modelTopology: {}, weightsManifest: [{ paths: ['w.bin'], weights: [{ name: 'k', shape: [100, 100], dtype: 'float32' }] }] }).replace('w.bin', 'w.bin')), /w\.bin|truncated/);
 });

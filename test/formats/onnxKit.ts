@@ -2,9 +2,8 @@
 // and the reference tools (python onnx checker, onnxruntime).
 import { join } from 'node:path';
 import type { Factorisation, StorageDType } from '../../core/compress/types.js';
-import { readOnnx } from '../../core/formats/onnx/read.js';
+import { readOnnx, type OnnxModel } from '../../core/formats/onnx/read.js';
 import { writeOnnx } from '../../core/formats/onnx/write.js';
-import type { StoredModel } from '../../core/formats/storedModel.js';
 import { AtomicOutput } from '../../core/io/atomicOutput.js';
 import type { Layer } from '../../core/types.js';
 import { makeFixtures, tempDir } from '../helpers/cli.js';
@@ -30,7 +29,7 @@ export function numpyFactors(w: Float32Array, layer: Layer, rank: number): Facto
 }
 
 /** Factorises the named layers (default: every factorisable one) at `rank(layer)` and writes the result. */
-export async function compressOnnx(path: string, rank: (l: Layer) => number, dtype?: StorageDType, only?: string[]): Promise<{ out: string; model: StoredModel; factors: Map<string, Factorisation> }> {
+export async function compressOnnx(path: string, rank: (l: Layer) => number, dtype?: StorageDType, only?: string[]): Promise<{ out: string; model: OnnxModel; factors: Map<string, Factorisation> }> {
   const model = await readOnnx(path);
   try {
     const factors = new Map<string, Factorisation>();

@@ -95,7 +95,7 @@ test('lower rank: the runtime computes x·A·B exactly, and error falls as rank 
 });
 
 /** Bytes the parameters and dtypes imply: untouched tensors as stored, factors at the storage width. */
-function predictedBytes(model: StoredModel, factors: Map<string, Factorisation>, dtype?: StorageDType): number {
+function predictedBytes(model: StoredModel<unknown>, factors: Map<string, Factorisation>, dtype?: StorageDType): number {
   const width = (l: Layer): number => (dtype ? { f32: 4, f16: 2, int8: 1 }[dtype] : { float32: 4, float16: 2, bfloat16: 2, float64: 8 }[l.dtype as 'float32'] ?? 4);
   const replaced = new Set([...factors.values()].map((f) => f.layer.weight));
   let bytes = model.tensors.filter((t) => !replaced.has(t.name)).reduce((s, t) => s + t.storedBytes, 0);

@@ -6,8 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { factorsInMemory } from '../../core/compress/factorSource.js';
 import { openModel } from '../../core/formats/open.js';
-import type { StoredModel } from '../../core/formats/storedModel.js';
-import { WRITERS } from '../../core/formats/writers.js';
+import { formatModule } from '../../core/formats/registry.js';
 import { AtomicOutput } from '../../core/io/atomicOutput.js';
 import { makeFixtures, tempDir } from '../helpers/cli.js';
 
@@ -15,12 +14,12 @@ const keras = makeFixtures('test/fixtures/make_keras.py');
 
 for (const [source, ext] of [['examples/digits/model.json', 'json'], [join(keras, 'mlp.h5'), 'h5'], ['examples/fashion-cnn/model.onnx', 'onnx']] as const) {
   test(`the ${ext} writer refuses retrained tensors the model does not have`, async () => {
-    const model = await openModel(source) as StoredModel;
+    const model = await openModel(source);
     const out = join(tempDir(), `out.${ext}`);
     const sink = new AtomicOutput(model.files);
     try {
       await assert.rejects(
-        WRITERS[model.format]!.write(model, factorsInMemory(new Map()), out, sink, { retrained: new Map([['no_such/kernel', new Float32Array(4)]]) }),
+        formatModule(model.format).write!(model, factorsInMemory(new Map()), out, sink, { retrained: new Map([['no_such/kernel', new Float32Array(4)]]) }),
         /retrained tensors no_such\/kernel are not in/,
       );
     } finally {

@@ -19,7 +19,7 @@ const dir = makeFixtures('test/fixtures/make_pytorch.py');
 const out = tempDir();
 
 /** Balanced truncated-SVD factors from numpy (A = U_k√Σ, B = √ΣV_kᵀ) and their Eckart–Young error. */
-async function numpyFactors(model: StoredModel, name: string, rank: (min: number) => number): Promise<Factorisation> {
+async function numpyFactors(model: StoredModel<unknown>, name: string, rank: (min: number) => number): Promise<Factorisation> {
   const layer = model.layers.find((l) => l.name === name)!;
   const { rows, cols } = layer.matrix;
   const k = rank(Math.min(rows, cols));
@@ -37,7 +37,7 @@ sys.stdout.buffer.write((u[:, :k] * r).astype("<f4").tobytes() + (r[:, None] * v
   return { layer, rank: k, a: f.subarray(0, rows * k), b: f.subarray(rows * k), relativeError: res.readDoubleLE((rows + cols) * k * 4) };
 }
 
-async function write(model: StoredModel, factors: Factorisation[], name: string, dtype?: StorageDType): Promise<string> {
+async function write(model: StoredModel<{ metadata: Record<string, string> } | undefined>, factors: Factorisation[], name: string, dtype?: StorageDType): Promise<string> {
   const path = join(out, name);
   const sink = new AtomicOutput(model.files);
   await writeSafetensors(model, oneLayerAtATime(new Map(factors.map((f) => [f.layer.name, f]))), path, sink, { dtype });
@@ -46,7 +46,7 @@ async function write(model: StoredModel, factors: Factorisation[], name: string,
 }
 
 /** Bytes the tensors alone should take: factor parameters at their storage width plus untouched tensors. */
-function predictedBytes(model: StoredModel, factors: Factorisation[], width: number): number {
+function predictedBytes(model: StoredModel<unknown>, factors: Factorisation[], width: number): number {
   const replaced = new Set(factors.map((f) => f.layer.weight));
   return model.tensors.reduce((s, t) => s + (replaced.has(t.name) ? 0 : t.storedBytes), 0)
     + factors.reduce((s, f) => s + (f.a.length + f.b.length) * width, 0);
@@ -111,7 +111,7 @@ print(json.dumps({"outputError": ((y2 - y).abs().max() / y.abs().max()).item(), 
 const full = (min: number): number => min;
 const half = (min: number): number => Math.max(1, Math.floor(min / 2));
 
-async function factorAll(model: StoredModel, rank: (min: number) => number): Promise<Factorisation[]> {
+async function factorAll(model: StoredModel<unknown>, rank: (min: number) => number): Promise<Factorisation[]> {
   const fs: Factorisation[] = [];
   for (const l of model.layers) fs.push(await numpyFactors(model, l.name, rank));
   return fs;

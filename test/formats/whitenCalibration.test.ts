@@ -8,8 +8,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { inputMoments } from '../../core/compress/calibrate.js';
-import { onnxInputMoments } from '../../core/compress/calibrateOnnx.js';
+import { calibrationMoments } from '../../core/compress/strategy.js';
+import { runnerFor } from '../../core/formats/registry.js';
+import { onnxInputMoments } from '../../core/formats/onnx/moments.js';
 import type { CompressReport } from '../../core/compress/report.js';
 import { inputsFromFile } from '../../core/eval/evaluate.js';
 import { readOnnx } from '../../core/formats/onnx/read.js';
@@ -65,7 +66,7 @@ test('onnx: whitening statistics use the first 5 000 calibration inputs, as for 
     for (let i = 5000 * width; i < data.length; i++) data[i] *= 1000; // inputs past the cap would dominate C
     const all = { data, shape: [6000, width] };
     const first = { data: data.subarray(0, 5000 * width), shape: [5000, width] };
-    const got = (await inputMoments(model, all, {})).get('fc1')!;
+    const got = (await calibrationMoments(runnerFor(model, { out: at('unused.onnx') }), all, {})).get('fc1')!;
     assert.equal(got.samples, 5000);
     assertMomentsClose(got, (await onnxInputMoments(model, first, {})).get('fc1')!.c, 'capped fc1');
   } finally {
@@ -251,6 +252,6 @@ test('whitening is refused in one line where there is no forward pass to collect
   const before = sha(model);
   const r = cli('compress', model, '--ratio', '0.5', '--method', 'whitened', '--calibration', at('calib.npy'), '-o', join(tempDir(), 'x.safetensors'));
   assert.equal(r.code, 2, r.stderr);
-  assert.match(r.stderr.trim(), /^[^\n]*ONNX, Keras and TF\.js models \(this is safetensors\)$/);
+  assert.match(r.stderr.trim(), /^[^\n]*TF\.js layers, TF\.js graph, Keras and ONNX models \(this is safetensors\)$/);
   assert.equal(sha(model), before);
 });

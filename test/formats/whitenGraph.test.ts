@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tfjsGraphInputMoments } from '../../core/compress/calibrateTfjsGraph.js';
+import { tfjsGraphInputMoments } from '../../core/formats/tfjs/graphMoments.js';
 import type { CompressReport } from '../../core/compress/report.js';
 import { openModel } from '../../core/formats/open.js';
-import type { StoredModel } from '../../core/formats/storedModel.js';
+import type { TfjsModel } from '../../core/formats/tfjs/read.js';
 import { encodeNpy } from '../../core/io/npy.js';
 import { cli, tempDir } from '../helpers/cli.js';
 import { assertMomentsClose } from '../helpers/moments.js';
@@ -59,7 +59,7 @@ function im2col(x: Float32Array, [n, h, w, c]: number[], g: { kernel: number; st
 
 test('graph MLP: MatMul input statistics equal XᵀX/N of the model input and of the first hidden layer, summed over batches', async () => {
   const dir = tempDir();
-  const model = await openModel(graphMlp(dir, [24, 32, 10])) as StoredModel;
+  const model = await openModel(graphMlp(dir, [24, 32, 10])) as TfjsModel;
   try {
     const n = 300, x = anisotropic(n, 24, 3);
     const got = await tfjsGraphInputMoments(model, model.layers, { data: x, shape: [n, 24] }, {}, 64);
@@ -80,7 +80,7 @@ test('graph MLP: MatMul input statistics equal XᵀX/N of the model input and of
 
 test('graph CNN: a dilated SAME convolution on the input is whitened over its patches; a strided VALID one and transposed MatMuls are covered', async () => {
   const dir = tempDir();
-  const model = await openModel(graphCnn(dir)) as StoredModel;
+  const model = await openModel(graphCnn(dir)) as TfjsModel;
   try {
     const n = 40, x = anisotropic(n, 8 * 8 * 3, 5);
     const got = await tfjsGraphInputMoments(model, model.layers, { data: x, shape: [n, 8, 8, 3] }, {}, 16);
@@ -104,7 +104,7 @@ test('graph Conv2D with EXPLICIT padding: patches cut with the listed (before, a
     dilations: attr.ints([1, 1, 1, 1]), data_format: attr.str('NHWC'),
   });
   g.op('Identity', 'Identity', ['c/Conv2D']);
-  const model = await openModel(g.save(tempDir(), 'Identity')) as StoredModel;
+  const model = await openModel(g.save(tempDir(), 'Identity')) as TfjsModel;
   try {
     const n = 10, data = anisotropic(n, 72, 4);
     const got = await tfjsGraphInputMoments(model, model.layers, { data, shape: [n, 6, 6, 2] });
@@ -117,7 +117,7 @@ test('graph Conv2D with EXPLICIT padding: patches cut with the listed (before, a
 });
 
 test('graph MatMul with transpose_a: its input is read feature-major (columns are the samples)', async () => {
-  const model = await openModel(graphTransposed(tempDir())) as StoredModel;
+  const model = await openModel(graphTransposed(tempDir())) as TfjsModel;
   try {
     // x [16, 512] holds 512 samples of 16 features, one per column.
     const x = anisotropic(512, 16, 9);

@@ -4,8 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { better } from '../../core/compress/fidelity.js';
-import { loadTeacher, studentOf } from '../../core/compress/finetuneTfjs.js';
-import { layersSource } from '../../core/compress/layersModel.js';
+import { loadTeacher, studentOf } from '../../core/runners/tfjsFinetune.js';
+import { layersSourceOf } from '../helpers/layersSource.js';
 import { factorize, ownCopy } from '../../core/compress/factorize.js';
 import { createEngine } from '../../core/engines/select.js';
 import { tfjs } from '../../core/formats/tfjs/runtime.js';
@@ -34,12 +34,12 @@ test('a factorised softmax output layer is trained and judged on its logits, lik
   const path = await lowRankMlp(tempDir(), 4);
   const model = await openModel(path);
   const engine = await createEngine('embedded');
-  const source = layersSource(model);
+  const source = layersSourceOf(model);
   const t = await loadTeacher(source);
   try {
     const f = await factorize(model, model.layers.find((l) => l.name === 'out')!, 5, engine, {}, ownCopy);
     const factors = new Map([['out', f]]);
-    const topology = rewriteTopology((model as unknown as { extra: { modelTopology: Record<string, unknown> } }).extra.modelTopology, factors, path);
+    const topology = rewriteTopology(source.topology, factors, path);
     const student = await studentOf(t, topology, factors);
     const tf = await tfjs();
     const x = tf.tensor2d(randomMatrix(64, 40, 5), [64, 40]);

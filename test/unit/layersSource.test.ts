@@ -1,11 +1,11 @@
-// A job's TF.js-run steps share one read of the model file (core/compress/layersModel.ts):
+// A job's TF.js-run steps share one read of the model file (core/runners/layersSource.ts):
 // every step's model is its own (overwriting or disposing one leaves the others as they
 // were), and once read, the file is not needed again — for a Keras file as for TF.js.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { layersSource } from '../../core/compress/layersModel.js';
+import { layersSourceOf } from '../helpers/layersSource.js';
 import { tfjs } from '../../core/formats/tfjs/runtime.js';
 import { openModel } from '../../core/formats/open.js';
 import { makeFixtures, tempDir } from '../helpers/cli.js';
@@ -16,7 +16,7 @@ const keras = makeFixtures('test/fixtures/make_keras.py');
 async function checkShared(path: string, inputWidth: number, layer: string, moveAway: () => void): Promise<void> {
   const tf = await tfjs();
   const model = await openModel(path);
-  const source = layersSource(model);
+  const source = layersSourceOf(model);
   try {
     const x = tf.tensor(randomMatrix(16, inputWidth, 3), [16, inputWidth]);
     const a = await source.load();

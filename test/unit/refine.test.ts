@@ -1,4 +1,4 @@
-// Held-out refinement of sensitivity allocation's plan (core/compress/refineTfjs.ts), on the
+// Held-out refinement of sensitivity allocation's plan (core/compress/refine.ts), on the
 // real digits model: it keeps the plan's budget, never does worse by fidelity.ts's rule on
 // the inputs it scores, never scores the held-out inputs, and the job reports what it did.
 import { test } from 'node:test';
@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { heldOut } from '../../core/compress/distil.js';
 import { better } from '../../core/compress/fidelity.js';
 import { makePlan } from '../../core/compress/plan.js';
-import { layersSource } from '../../core/compress/layersModel.js';
-import { refinementInputs, refinePlan } from '../../core/compress/refineTfjs.js';
+import { runnerFor } from '../../core/formats/registry.js';
+import { refinementInputs, refinePlan } from '../../core/compress/refine.js';
 import type { CompressReport } from '../../core/compress/report.js';
-import { whitenedStrategy, withSensitivity } from '../../core/compress/strategy.js';
+import { plainStrategy, whitenedStrategy, withSensitivity } from '../../core/compress/strategy.js';
 import { createEngine } from '../../core/engines/select.js';
 import { inputsFromFile } from '../../core/eval/evaluate.js';
 import { openModel } from '../../core/formats/open.js';
@@ -28,10 +28,10 @@ test('refinement moves rank between layers within the plan\'s parameters and nev
     // Disjoint: the scored inputs end where the held-out ones begin.
     assert.equal(scored.shape[0] + held.shape[0], x.shape[0]);
     assert.deepEqual(scored.data.subarray(scored.data.length - 64), x.data.subarray(x.data.length - held.data.length - 64, x.data.length - held.data.length));
-    const strategy = await withSensitivity(await whitenedStrategy(model, engine, x, {}), model, x, {});
+    const runner = runnerFor(model, { out: `${EX}/unused.json` });
+    const strategy = await withSensitivity(await whitenedStrategy(model, engine, x, {}, runner, await plainStrategy(model, engine, {})), model, x, {}, runner);
     const plan = await makePlan(strategy.analysis, { kind: 'ratio', ratio: 0.2 });
-    const topology = (model as unknown as { extra: { modelTopology: Record<string, unknown> } }).extra.modelTopology;
-    const { plan: refined, refinement: r } = await refinePlan(layersSource(model), topology, model.layers, strategy, plan, scored);
+    const { plan: refined, refinement: r } = (await refinePlan(runner, model.layers, strategy, plan, scored))!;
     const params = (p: Map<string, number>): number => model.layers.reduce((s, l) => {
       const k = p.get(l.name) ?? Infinity;
       return s + (k < Math.min(l.matrix.rows, l.matrix.cols) ? k * (l.matrix.rows + l.matrix.cols) : l.matrix.rows * l.matrix.cols);

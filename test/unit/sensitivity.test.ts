@@ -4,15 +4,14 @@
 // what probes in TF.js measure, on the same CNN in both formats.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { layersSource } from '../../core/compress/layersModel.js';
-import { tfjsSensitivity } from '../../core/compress/sensitivityTfjs.js';
+import { layersSourceOf } from '../helpers/layersSource.js';
+import { tfjsSensitivity } from '../../core/runners/tfjsSensitivity.js';
 import { inputsFromFile } from '../../core/eval/evaluate.js';
 import { openModel } from '../../core/formats/open.js';
 import type { StoredModel } from '../../core/formats/storedModel.js';
-import { WRITERS } from '../../core/formats/writers.js';
+import { runnerFor } from '../../core/formats/registry.js';
 import { createEngine } from '../../core/engines/select.js';
-import { whitenedStrategy, withSensitivity, type ProbeSite } from '../../core/compress/strategy.js';
-import type { Model } from '../../core/types.js';
+import { plainStrategy, whitenedStrategy, withSensitivity } from '../../core/compress/strategy.js';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +20,7 @@ const EX = 'examples/digits';
 
 test('each sensitivity probe approximates its layer alone, whatever ran before it', async () => {
   const model = await openModel(`${EX}/model.json`);
-  const source = layersSource(model);
+  const source = layersSourceOf(model);
   try {
     const x = await inputsFromFile(`${EX}/calib.npz:x`);
     // A probe halves a layer's weights: a quarter of its energy discarded.
@@ -46,14 +45,20 @@ test('probes run in onnxruntime (written variants) measure what probes run in TF
   const engine = await createEngine('wasm');
   const x = await inputsFromFile('examples/fashion-mnist/calib.npz:x');
   const dir = mkdtempSync(join(tmpdir(), 'reducible-sensitivity-'));
-  const [tfjsModel, onnxModel] = [await openModel('examples/fashion-cnn/model.json'), await openModel('examples/fashion-cnn/model.onnx') as StoredModel];
+  const [tfjsModel, onnxModel] = [await openModel('examples/fashion-cnn/model.json'), await openModel('examples/fashion-cnn/model.onnx')];
   try {
-    const gains = async (model: Model, site: ProbeSite): Promise<Map<string, number>> => {
-      const s = await withSensitivity(await whitenedStrategy(model, engine, x, {}), model, x, {}, site);
-      return new Map(s.analysis.layers.filter((l) => l.factorisable).map((l) => [l.name, l.sensitivity!]));
+    // The TF.js model runs in memory, the ONNX one as variants written beside `out` and run in onnxruntime.
+    const gains = async (model: StoredModel<unknown>, out: string): Promise<Map<string, number>> => {
+      const runner = runnerFor(model, { out });
+      try {
+        const s = await withSensitivity(await whitenedStrategy(model, engine, x, {}, runner, await plainStrategy(model, engine, {})), model, x, {}, runner);
+        return new Map(s.analysis.layers.filter((l) => l.factorisable).map((l) => [l.name, l.sensitivity!]));
+      } finally {
+        await runner.dispose();
+      }
     };
-    const inTfjs = await gains(tfjsModel, {});
-    const written = await gains(onnxModel, { written: { model: onnxModel, writer: WRITERS.onnx!, out: join(dir, 'out.onnx') } });
+    const inTfjs = await gains(tfjsModel, join(dir, 'out.json'));
+    const written = await gains(onnxModel, join(dir, 'out.onnx'));
     // ONNX names its nodes after PyTorch's modules.
     for (const [name, gain] of inTfjs) {
       const other = written.get(`/net/${name}/${name.startsWith('conv') ? 'Conv' : 'Gemm'}`)!;

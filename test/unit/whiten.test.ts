@@ -60,8 +60,8 @@ test('whitened SVD: the calibration output error equals the discarded whitened s
 test('Conv2D input moments are im2col statistics: patch·W output error equals the quadratic form in the moments', async () => {
   const tf = await import('@tensorflow/tfjs');
   const { smallCnn } = await import('../fixtures/tfjsModels.js');
-  const { tfjsInputMoments } = await import('../../core/compress/calibrateTfjs.js');
-  const { layersSource } = await import('../../core/compress/layersModel.js');
+  const { tfjsInputMoments } = await import('../../core/runners/tfjsMoments.js');
+  const { layersSourceOf } = await import('../helpers/layersSource.js');
   const { openModel } = await import('../../core/formats/open.js');
   const { loadTfjsLayersModel } = await import('../../core/formats/tfjs/runtime.js');
   const { mkdtempSync } = await import('node:fs');
@@ -71,7 +71,7 @@ test('Conv2D input moments are im2col statistics: patch·W output error equals t
   const n = 7;
   const x = { data: randomMatrix(n, 12 * 12 * 3, 5), shape: [n, 12, 12, 3] };
   // c2: 3×3, stride 2, 'same' padding, on c1's 16 channels: patches of 144 values.
-  const m = (await tfjsInputMoments(layersSource(await openModel(path)), ['c2'], x, {}, 3)).get('c2')!;
+  const m = (await tfjsInputMoments(layersSourceOf(await openModel(path)), ['c2'], x, {}, 3)).get('c2')!;
   assert.equal(m.dim, 144);
   assert.equal(m.samples, n * 5 * 5);
   const model = await loadTfjsLayersModel(path);

@@ -1,11 +1,12 @@
-// Whitened analysis (--method whitened): each layer's weights are read once, the layers the
-// calibration covers get their whitened spectrum, the others the plain one.
+// Whitened analysis (--method whitened): the layers the calibration covers get their whitened
+// spectrum, read once more; the others keep the plain one the job already has.
 import { test } from 'node:test';
+import { dirname, join } from 'node:path';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { analyzeModel } from '../../core/analysis.js';
-import { inputMoments } from '../../core/compress/calibrate.js';
-import { whitenedStrategy } from '../../core/compress/strategy.js';
+import { calibrationMoments, plainStrategy, whitenedStrategy } from '../../core/compress/strategy.js';
+import { runnerFor } from '../../core/formats/registry.js';
 import { choleskyWithJitter, whitenWeight } from '../../core/compress/whiten.js';
 import { EmbeddedEngine } from '../../core/engines/embedded.js';
 import { openModel } from '../../core/formats/open.js';
@@ -28,14 +29,17 @@ test('whitened analysis reads each layer once: whitened spectra where covered, p
   const model = await openModel(path);
   const engine = new EmbeddedEngine(1);
   try {
+    const runner = runnerFor(model, { out: join(dirname(path), 'out.json') });
+    const plainOne = await plainStrategy(model, engine, {});
     const reads = new Map<string, number>();
     const read = model.readStoredMatrix.bind(model);
     model.readStoredMatrix = (layer) => { reads.set(layer.name, (reads.get(layer.name) ?? 0) + 1); return read(layer); };
-    const { analysis } = await whitenedStrategy(model, engine, calibration, {});
-    assert.deepEqual(Object.fromEntries(reads), { embed: 1, hidden: 1 });
+    const { analysis } = await whitenedStrategy(model, engine, calibration, {}, runner, plainOne);
+    // The plain analysis (the job has it for the guard) gives the embedding's spectrum: only the covered layer is read again.
+    assert.deepEqual(Object.fromEntries(reads), { hidden: 1 });
 
     const plain = await analyzeModel(model, engine);
-    const moments = await inputMoments(model, calibration, {});
+    const moments = await calibrationMoments(runner, calibration, {});
     assert.deepEqual([...moments.keys()], ['hidden']);
     const hidden = model.layers.find((l) => l.name === 'hidden')!;
     const { rows, cols } = hidden.matrix;

@@ -1,6 +1,7 @@
 // The global budget: goal choice, one slider with a numeric twin, the totals it implies, the
 // factors' precision, and the actions that use the resulting plan.
 import type { CompressMethod, PanelViewState, StorageDType } from '../../shared/panelProtocol.js';
+import type { Capabilities } from '../../core/types.js';
 import { PANEL_METHODS, STORAGE_DTYPES } from '../../shared/jobProtocol.js';
 import { h } from '../dom.js';
 import { formatBytes, formatPercent } from '../../core/text/numbers.js';
@@ -83,13 +84,16 @@ export class BudgetControls {
   }
 
   /** `dtype` is the chosen precision, or the stored one (`dtypeImplied`) until the user chooses. */
-  show(goal: GoalName, fraction: number, dtype: StorageDType, dtypeImplied: boolean, method: CompressMethod, format: string | undefined, totals: Totals | undefined, totalParams: number): void {
+  show(goal: GoalName, fraction: number, dtype: StorageDType, dtypeImplied: boolean, method: CompressMethod, capabilities: Capabilities | undefined, totals: Totals | undefined, totalParams: number): void {
     const range = RANGE[goal];
     this.goals.set(goal);
     this.dtypes.set(dtype, dtypeImplied);
     this.methods.set(method);
-    // Only ONNX graphs can rebuild a re-laid-out weight with standard operators.
-    this.methods.element.querySelector<HTMLElement>('vscode-radio[value="relayout"]')!.hidden = format !== 'onnx';
+    // Only the methods the model's format supports are offered (its capabilities, from the analysis).
+    const offered: Record<CompressMethod, boolean> = {
+      svd: true, whitened: capabilities?.whiten === true, 'whitened+finetune': capabilities?.whiten === true && capabilities.finetune, relayout: capabilities?.relayout === true,
+    };
+    for (const [m] of METHODS) this.methods.element.querySelector<HTMLElement>(`vscode-radio[value="${m}"]`)!.hidden = !offered[m];
     // The prediction for the chosen precision is the one Compress will be measured against.
     for (const [d] of DTYPES) this.totals.get(d)!.parentElement!.classList.toggle('chosen', d === dtype);
     const percent = (fraction * 100).toFixed(goal === 'ratio' ? 1 : 2);

@@ -32,9 +32,8 @@ export interface KerasExtra {
   archive?: KerasArchive;
 }
 
-export class KerasModel extends StoredModel {
-  declare readonly extra: KerasExtra;
-  constructor(init: StoredModelInit & { extra: KerasExtra }, private readonly tempDir?: string) { super(init); }
+export class KerasModel extends StoredModel<KerasExtra> {
+  constructor(init: StoredModelInit<KerasExtra>, private readonly tempDir?: string) { super(init); }
 
   override async close(): Promise<void> {
     await super.close();

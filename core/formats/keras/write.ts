@@ -21,16 +21,14 @@ import { CONFIG_ENTRY, WEIGHTS_ENTRY, fileChunks, writeKerasArchive } from './ar
 import { type SplitSpec, kerasLayerOrder, nestedModel, splitConfig, uName, vName } from './config.js';
 import { type HalfPatch, applyHalfPatches, createHalfStandIn } from './half.js';
 import { isGroup, openH5, writeDataset, writeNameListAttr } from '../containers/h5wasm.js';
-import { KerasModel } from './read.js';
+import type { KerasModel } from './read.js';
 import { kerasLayers } from '../tfjs/read.js';
-import type { StoredModel } from '../storedModel.js';
 
 interface Stored { bytes: Uint8Array; dtype: DType; shape: number[] }
 /** One factorised layer: the datasets of L_u and L_v, in Keras' variable order. */
 interface Split { layer: Layer; rank: number; u: Stored[]; v: Stored[] }
 
-export async function writeKeras(model: StoredModel, factors: FactorSource, out: string, sink: OutputSink, opts: WriteOptions): Promise<void> {
-  if (!(model instanceof KerasModel)) throw new Error(`${model.path}: not read by the Keras reader`);
+export async function writeKeras(model: KerasModel, factors: FactorSource, out: string, sink: OutputSink, opts: WriteOptions): Promise<void> {
   if (opts.dtype === 'int8') throw new InputError(out, '--dtype int8 is not available for Keras files: plain Keras layers load float weights only (use f16 or f32)');
   const file = await sink.file(out);
   const splits = new Map<string, Split>();

@@ -1,5 +1,5 @@
 // Runs an ONNX graph in TF.js, operator by operator, so that its weights can be TF.js variables
-// and the graph trained (finetuneOnnx.ts). onnxruntime stays the reference for what the file
+// and the graph trained (formats/onnx/finetune.ts). onnxruntime stays the reference for what the file
 // computes; a test checks that both agree on PyTorch exports and hand-built graphs. The
 // operators are those feed-forward MLPs and CNNs are exported with; a graph using any other is
 // refused up front, naming it. Integer tensors (shapes and indices, e.g. PyTorch's flatten as
@@ -7,8 +7,7 @@
 // shape inference would, since the batch size is known when the graph runs.
 // The operators are in inTfjsArithmetic.ts, inTfjsLayers.ts and inTfjsShapes.ts (by name:
 // inTfjsOps.ts); inTfjsGraph.ts runs the nodes and inTfjsTrained.ts splits off the trained part.
-import { GRAPH_FIELD, initializerNames, isDefaultDomain, type OnnxGraph } from './read.js';
-import type { StoredModel } from '../storedModel.js';
+import { GRAPH_FIELD, initializerNames, isDefaultDomain, type OnnxModel } from './read.js';
 import { InputError } from '../../types.js';
 import { execute, floatValue, readNodes, type LoadedGraph, type Weights } from './inTfjsGraph.js';
 import { OPS } from './inTfjsOps.js';
@@ -35,8 +34,8 @@ const FLOAT = new Set(['float32', 'float16', 'bfloat16', 'float64']);
 /** Integer tensors larger than this are not shape arithmetic: they are not held on the host, and a node reading one is refused when it runs. */
 const MAX_HOST = 1 << 16;
 
-export async function onnxProgram(model: StoredModel): Promise<OnnxProgram> {
-  const g = model.extra as OnnxGraph;
+export async function onnxProgram(model: OnnxModel): Promise<OnnxProgram> {
+  const g = model.extra;
   const path = model.path;
   const nodes = await readNodes(model.path, g);
   const initializers = initializerNames(g);

@@ -5,19 +5,18 @@
 // merges repeated fields in order, so that is the same as listing them at the end.
 import { factorsInMemory } from '../../compress/factorSource.js';
 import type { OutputSink } from '../../compress/types.js';
-import { GRAPH_FIELD, MODEL_FIELD, type OnnxGraph } from './read.js';
+import { GRAPH_FIELD, MODEL_FIELD, type OnnxModel } from './read.js';
 import { ValueInfoProto } from './schema.js';
 import { writeOnnx } from './write.js';
 import { concat, lengthPrefix, messageFields } from '../containers/protobuf.js';
-import type { StoredModel } from '../storedModel.js';
 
-export async function withOutputs(model: StoredModel, values: string[]): Promise<Uint8Array> {
+export async function withOutputs(model: OnnxModel, values: string[]): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   const memory: OutputSink = { file: async (path) => ({ path, write: async (c) => { chunks.push(c.slice()); } }) };
   await writeOnnx(model, factorsInMemory(new Map()), model.path, memory, {});
   const copy = concat(chunks);
   // Values the graph already outputs are not listed twice.
-  const listed = new Set((model.extra as OnnxGraph).entries.filter((e) => e.range.field === GRAPH_FIELD.output).map((e) => e.name));
+  const listed = new Set(model.extra.entries.filter((e) => e.range.field === GRAPH_FIELD.output).map((e) => e.name));
   const outputs = values.filter((name) => !listed.has(name)).flatMap((name) => {
     // A name-only ValueInfo: onnxruntime takes the type the graph gives the value.
     const body = ValueInfoProto.encode(ValueInfoProto.create({ name })).finish();

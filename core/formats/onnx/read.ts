@@ -84,7 +84,10 @@ export function onnxWindow(n: NodeMessage, spatial: number): OnnxWindow | undefi
   return { strides, dilations, padding: Array.from({ length: spatial }, (_, i): [number, number] => [pads[i], pads[i + spatial]]) };
 }
 
-export async function readOnnx(path: string): Promise<StoredModel> {
+/** An ONNX model as read: its tensors plus the graph the writer splices and the runners run. */
+export type OnnxModel = StoredModel<OnnxGraph>;
+
+export async function readOnnx(path: string): Promise<OnnxModel> {
   const src = await FileSource.open(path);
   const external = new ExternalFiles(path, dirname(path));
   const close = (): Promise<unknown> => Promise.all([src, ...external.opened.values()].map((s) => s.close()));
@@ -104,7 +107,7 @@ export async function readOnnx(path: string): Promise<StoredModel> {
  * for a model of inline weights was the peak of a whole compression: what is read is the
  * structure, and the weights stay on disk.
  */
-async function parseModel(src: FileSource, external: ExternalFiles, path: string): Promise<StoredModel> {
+async function parseModel(src: FileSource, external: ExternalFiles, path: string): Promise<OnnxModel> {
   const isGraph = (f: FieldRange): boolean => f.field === MODEL_FIELD.graph && f.wire === 2;
   const topFields: FieldRange[] = [];
   let irVersion: number | undefined;

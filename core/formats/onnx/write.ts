@@ -9,11 +9,10 @@ import { FileSource } from '../../io/byteSource.js';
 import { withReusedBuffer } from '../../io/layerBuffers.js';
 import type { DType } from '../../types.js';
 import { InputError } from '../../types.js';
-import { GRAPH_FIELD, MODEL_FIELD, TENSOR_FIELD, type GraphEntry, type OnnxGraph } from './read.js';
+import { GRAPH_FIELD, MODEL_FIELD, TENSOR_FIELD, type GraphEntry, type OnnxModel } from './read.js';
 import { GraphEdit, encodeFloats, encodeInputFor, encodeNode, encodeTensorHead, type NewTensor } from './emit.js';
 import { rewriteLayer } from './rewrite.js';
 import { concat, lengthPrefix, messageFields } from '../containers/protobuf.js';
-import type { StoredModel } from '../storedModel.js';
 
 const STORAGE: Record<string, DType> = { f32: 'float32', f16: 'float16', int8: 'int8' };
 const COPY_CHUNK = 16 * 1024 * 1024;
@@ -61,8 +60,8 @@ function layerLoader(factors: FactorSource): { load(name: string): Promise<Facto
   };
 }
 
-export const writeOnnx: Writer<StoredModel> = async (model, factors, out, sink, opts) => {
-  const g = model.extra as OnnxGraph;
+export const writeOnnx: Writer<OnnxModel> = async (model, factors, out, sink, opts) => {
+  const g = model.extra;
   const edit = new GraphEdit(new Set(g.names));
   const replaced = new Map<number, Uint8Array[]>();
   const dropped = new Set<string>();

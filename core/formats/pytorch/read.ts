@@ -13,7 +13,10 @@ import { StoredModel, type StoredTensor } from '../storedModel.js';
 
 const MAX_PICKLE = 100 * 1024 * 1024;
 
-export async function readPytorch(path: string): Promise<StoredModel> {
+/** A torch.save checkpoint: its tensors are all there is (no extras). */
+export type PytorchModel = StoredModel;
+
+export async function readPytorch(path: string): Promise<PytorchModel> {
   const src = await FileSource.open(path);
   try {
     if (!(await isZip(src))) throw new InputError(path, await notZipReason(src, path));
@@ -40,7 +43,7 @@ export async function readPytorch(path: string): Promise<StoredModel> {
     }
     return new StoredModel({
       format: 'pytorch', path, files: [path], fileBytes: src.size, tensors,
-      layers: stateDictLayers(tensors), sources: [src],
+      layers: stateDictLayers(tensors), sources: [src], extra: undefined,
     });
   } catch (e) {
     await src.close();

@@ -14,7 +14,7 @@ export const SAFETENSORS_DTYPES: Record<string, DType> = {
 
 export interface SafetensorsHeaderEntry { dtype: string; shape: number[]; data_offsets: [number, number] }
 
-export async function readSafetensors(path: string): Promise<StoredModel> {
+export async function readSafetensors(path: string): Promise<StoredModel<{ metadata: Record<string, string> }>> {
   const src = await FileSource.open(path);
   try {
     const { tensors, metadata } = await parseSafetensors(src, path);

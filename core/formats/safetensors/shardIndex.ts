@@ -33,11 +33,15 @@ export interface IndexExtra {
   shards: Shard[];
 }
 
-export function isIndexModel(model: StoredModel): boolean {
-  return Array.isArray((model.extra as Partial<IndexExtra> | undefined)?.shards);
+/** A safetensors file's `__metadata__`, or a sharded index's shards. */
+export type SafetensorsExtra = { metadata: Record<string, string> } | IndexExtra;
+export type SafetensorsModel = StoredModel<SafetensorsExtra>;
+
+export function isIndexModel(model: SafetensorsModel): model is StoredModel<IndexExtra> {
+  return 'shards' in model.extra;
 }
 
-export async function readSafetensorsIndex(path: string): Promise<StoredModel> {
+export async function readSafetensorsIndex(path: string): Promise<StoredModel<IndexExtra>> {
   const { weightMap, indexMetadata, indexBytes } = await readIndex(path);
   const dir = dirname(path);
   const byShard = new Map<string, string[]>();

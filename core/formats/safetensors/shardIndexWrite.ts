@@ -8,8 +8,8 @@ import { INDEX_SUFFIX, isSafetensorsIndex, type IndexExtra } from './shardIndex.
 import { writeSafetensorsFile } from './write.js';
 import type { StoredModel } from '../storedModel.js';
 
-export const writeSafetensorsIndex: Writer<StoredModel> = async (model, factors, out, sink, opts) => {
-  const { shards, indexMetadata } = model.extra as IndexExtra;
+export const writeSafetensorsIndex: Writer<StoredModel<IndexExtra>> = async (model, factors, out, sink, opts) => {
+  const { shards, indexMetadata } = model.extra;
   const name = basename(out);
   // `x.reduced.safetensors.index.json` → shards `x.reduced-00001-of-00002.safetensors`, the Hugging Face pattern.
   const stem = isSafetensorsIndex(name) ? name.slice(0, -INDEX_SUFFIX.length) : name.replace(/\.json$/i, '');

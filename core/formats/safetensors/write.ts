@@ -47,8 +47,9 @@ export interface ReducedLayerMeta {
   scales?: true;
 }
 
-export const writeSafetensors: Writer<StoredModel> = async (model, factors, out, sink, opts) => {
-  const metadata = (model.extra as { metadata?: Record<string, string> } | undefined)?.metadata ?? {};
+/** A single safetensors file keeps its `__metadata__`; a PyTorch checkpoint has none. */
+export const writeSafetensors: Writer<StoredModel<{ metadata: Record<string, string> } | undefined>> = async (model, factors, out, sink, opts) => {
+  const metadata = model.extra?.metadata ?? {};
   await writeSafetensorsFile(model.path, model.tensors, metadata, factors, out, sink, opts);
 };
 

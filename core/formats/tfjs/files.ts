@@ -4,7 +4,8 @@
 import { basename, dirname, join } from 'node:path';
 import { checkRetrainedWritten, type Factorisation, type OutputSink, type WriteOptions } from '../../compress/types.js';
 import { encodeFloat16, encodeFloat32, encodeUint8Affine, type Encoded } from '../quantize.js';
-import type { StoredModel, StoredTensor } from '../storedModel.js';
+import type { StoredTensor } from '../storedModel.js';
+import type { TfjsModel } from './read.js';
 import type { ManifestWeight } from './read.js';
 
 /** A factor as the writer stores it: values laid out in `shape`, row-major. */
@@ -46,7 +47,7 @@ function copiedEntry(name: string, t: StoredTensor): ManifestWeight {
   return entry;
 }
 
-export async function writeTfjsFiles(model: StoredModel, factors: Map<string, Factorisation>, out: string, sink: OutputSink, opts: WriteOptions, layout: TfjsLayout): Promise<void> {
+export async function writeTfjsFiles(model: TfjsModel, factors: Map<string, Factorisation>, out: string, sink: OutputSink, opts: WriteOptions, layout: TfjsLayout): Promise<void> {
   const weightsPath = weightsPathFor(out);
   const bin = await sink.file(weightsPath);
   const manifest: ManifestWeight[] = [];
@@ -79,7 +80,7 @@ export async function writeTfjsFiles(model: StoredModel, factors: Map<string, Fa
     manifest.push(copiedEntry(name, t));
   }
   checkRetrainedWritten(opts, (name) => model.tensors.some((t) => t.name === name), model.path);
-  const json = model.extra as Record<string, unknown>;
+  const json = model.extra;
   const outJson = { ...json, modelTopology: layout.topology, weightsManifest: [{ paths: [basename(weightsPath)], weights: manifest }] };
   const main = await sink.file(out);
   await main.write(new TextEncoder().encode(JSON.stringify(outJson)));

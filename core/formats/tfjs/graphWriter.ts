@@ -9,7 +9,7 @@ import { loadAll } from '../../compress/factorSource.js';
 import type { Factorisation, FactorSource, OutputSink, WriteOptions } from '../../compress/types.js';
 import { InputError } from '../../types.js';
 import { freshName } from '../freshName.js';
-import type { StoredModel } from '../storedModel.js';
+import type { TfjsModel } from './read.js';
 import type { GraphAttr, GraphNode } from './read.js';
 import { writeTfjsFiles, type FactorTensor } from './files.js';
 
@@ -59,10 +59,10 @@ function splitNode(node: GraphNode, hidden: string, u: string, v: string): [Grap
   return [first, second];
 }
 
-export async function writeTfjsGraph(model: StoredModel, source: FactorSource, out: string, sink: OutputSink, opts: WriteOptions): Promise<void> {
+export async function writeTfjsGraph(model: TfjsModel, source: FactorSource, out: string, sink: OutputSink, opts: WriteOptions): Promise<void> {
   // The weights manifest goes first, so every factor is laid out before any is written.
   const factors = await loadAll(source);
-  const topology = (model.extra as { modelTopology: GraphDef }).modelTopology;
+  const topology = model.extra.modelTopology as GraphDef;
   const nodes = topology.node ?? [];
   const byName = new Map(nodes.map((n) => [n.name, n]));
   const taken = new Set([...byName.keys(), ...model.tensors.map((t) => t.name)]);

@@ -4,7 +4,7 @@
 import { loadAll } from '../../compress/factorSource.js';
 import type { FactorShape, FactorSource, OutputSink, WriteOptions } from '../../compress/types.js';
 import { InputError } from '../../types.js';
-import type { StoredModel } from '../storedModel.js';
+import type { TfjsModel } from './read.js';
 import { writeTfjsFiles } from './files.js';
 
 type Json = Record<string, unknown>;
@@ -75,7 +75,7 @@ export function rewriteTopology(topology: Json, factors: ReadonlyMap<string, Fac
   return t.model_config ? { ...t, model_config: visit(t.model_config as Json) } : visit(t);
 }
 
-export async function writeTfjsLayers(model: StoredModel, source: FactorSource, out: string, sink: OutputSink, opts: WriteOptions): Promise<void> {
+export async function writeTfjsLayers(model: TfjsModel, source: FactorSource, out: string, sink: OutputSink, opts: WriteOptions): Promise<void> {
   // The weights manifest goes first, so every factor is laid out before any is written.
   const factors = await loadAll(source);
   const json = model.extra as { modelTopology: Json };

@@ -20,15 +20,30 @@ interface KerasLayerJson { class_name: string; config: Record<string, unknown> &
 
 const MAX_JSON = 256 * 1024 * 1024;
 
-export async function isTfjsJson(path: string): Promise<boolean> {
-  if (!path.endsWith('.json')) return false;
+/** Which TF.js model a JSON file is, if any: what tells the two TF.js format modules apart. */
+export async function tfjsKind(path: string): Promise<'layers' | 'graph' | undefined> {
+  if (!path.endsWith('.json')) return undefined;
   try {
     const j = JSON.parse(await readFile(path, 'utf8'));
-    return Array.isArray(j?.weightsManifest);
-  } catch { return false; }
+    if (!Array.isArray(j?.weightsManifest)) return undefined;
+    return isGraph(j) ? 'graph' : 'layers';
+  } catch { return undefined; }
 }
 
-export async function readTfjs(path: string): Promise<StoredModel> {
+export async function isTfjsJson(path: string): Promise<boolean> {
+  return (await tfjsKind(path)) !== undefined;
+}
+
+function isGraph(json: TfjsJson): boolean {
+  return json.format === 'graph-model' || (json.modelTopology as { node?: unknown } | undefined)?.node !== undefined;
+}
+
+/** The model JSON as read: its topology (layers or GraphDef) is what the writers rewrite. */
+export interface TfjsJson { format?: string; modelTopology?: unknown; weightsManifest?: ManifestGroup[]; [key: string]: unknown }
+/** A TF.js layers or graph model as read. */
+export type TfjsModel = StoredModel<TfjsJson>;
+
+export async function readTfjs(path: string): Promise<TfjsModel> {
   const src = await FileSource.open(path);
   if (src.size > MAX_JSON) { await src.close(); throw new InputError(path, 'model JSON is larger than 256 MB'); }
   const text = new TextDecoder().decode(await src.read(0, src.size));
@@ -71,7 +86,7 @@ export async function readTfjs(path: string): Promise<StoredModel> {
       }
     }
     const byName = new Map(tensors.map((t) => [t.name, t]));
-    const graph = json.format === 'graph-model' || (json.modelTopology as { node?: unknown })?.node !== undefined;
+    const graph = isGraph(json);
     const layers = graph ? graphLayers(path, json.modelTopology, byName) : layersModelLayers(json.modelTopology, byName);
     return new StoredModel({ format: graph ? 'tfjs-graph' : 'tfjs-layers', path, files, fileBytes, tensors, layers, sources, extra: json });
   } catch (e) {

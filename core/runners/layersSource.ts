@@ -5,16 +5,7 @@
 // topology, whose weights share the first model's values until the step overwrites them (a
 // Keras file would otherwise be re-read from HDF5 by each of up to five steps).
 import type { LayersModel } from '@tensorflow/tfjs';
-import { tfjs, tfjsFiles } from '../formats/tfjs/runtime.js';
-import { KerasModel } from '../formats/keras/read.js';
-import { buildKerasInTfjs, kerasTopology } from '../formats/keras/runtime.js';
-import type { StoredModel } from '../formats/storedModel.js';
-import type { Model, ModelFormat } from '../types.js';
-
-/** Formats whose models those steps run on. */
-export function runsInTfjs(format: ModelFormat): boolean {
-  return format === 'tfjs-layers' || format === 'keras' || format === 'keras-h5';
-}
+import { tfjs } from '../formats/tfjs/runtime.js';
 
 export interface LoadedLayersModel { model: LayersModel; topology: Record<string, unknown> }
 
@@ -29,22 +20,17 @@ export interface LayersSource {
   dispose(): Promise<void>;
 }
 
-/** The open model, built in TF.js with its weights: a Keras file from the datasets already open. */
-async function read(model: Model): Promise<LayersModel> {
-  if (model instanceof KerasModel) return buildKerasInTfjs(model);
-  return (await tfjs()).loadLayersModel((await tfjsFiles(model.path)).handler);
-}
-
-/** `model` stays open while the source is in use. */
-export function layersSource(model: Model): LayersSource {
-  if (!runsInTfjs(model.format)) throw new Error(`${model.format} models are not run in TF.js`);
-  const topology = model instanceof KerasModel ? kerasTopology(model) : ((model as StoredModel).extra as { modelTopology: Record<string, unknown> }).modelTopology;
+/**
+ * `read` builds the model with its weights (the format module knows how: a TF.js model.json
+ * through tf.loadLayersModel, a Keras file from its open datasets); it runs once.
+ */
+export function layersSource(path: string, topology: Record<string, unknown>, read: () => Promise<LayersModel>): LayersSource {
   let first: Promise<LayersModel> | undefined;
   return {
-    path: model.path,
+    path,
     topology,
     async load() {
-      first ??= read(model);
+      first ??= read();
       const m = await first;
       const tf = await tfjs();
       const own = await tf.models.modelFromJSON({ modelTopology: topology } as unknown as import('@tensorflow/tfjs').io.ModelJSON);
@@ -59,15 +45,4 @@ export function layersSource(model: Model): LayersSource {
       first = undefined;
     },
   };
-}
-
-/** Runs `fn` on the job's `source`, or on one of its own for `model` (disposed after) when there is none. */
-export async function withLayersSource<T>(model: Model, source: LayersSource | undefined, fn: (s: LayersSource) => Promise<T>): Promise<T> {
-  if (source) return fn(source);
-  const own = layersSource(model);
-  try {
-    return await fn(own);
-  } finally {
-    await own.dispose();
-  }
 }

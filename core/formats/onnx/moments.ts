@@ -5,16 +5,15 @@
 // [batch, seq, d] sees batch·seq rows); Gemm with transA=1 receives its input feature-major.
 // A 2-D Conv's samples are its input patches (patches.ts, cut in tfjs), in the (cin, kh, kw)
 // order of its filter; grouped, 1-D, 3-D and SAME_LOWER convolutions keep plain SVD.
-import { fixedBatch, type Tensor } from '../eval/tensor.js';
-import { OnnxSession } from '../formats/onnx/runtime.js';
-import { tfjs } from '../formats/tfjs/runtime.js';
-import { GRAPH_FIELD, intAttr, onnxWindow, type OnnxGraph } from '../formats/onnx/read.js';
-import type { NodeMessage } from '../formats/onnx/schema.js';
-import { withOutputs } from '../formats/onnx/probe.js';
-import type { StoredModel } from '../formats/storedModel.js';
-import { InputError, throwIfAborted, type JobOptions, type Layer } from '../types.js';
-import { MomentAccumulator, type InputMoments } from './moments.js';
-import { patchRows, type ConvGeometry, type ExplicitPadding, type PatchCutter } from './patches.js';
+import { fixedBatch, type Tensor } from '../../eval/tensor.js';
+import { OnnxSession } from './runtime.js';
+import { tfjs } from '../tfjs/runtime.js';
+import { GRAPH_FIELD, intAttr, onnxWindow, type OnnxModel } from './read.js';
+import type { NodeMessage } from './schema.js';
+import { withOutputs } from './probe.js';
+import { InputError, throwIfAborted, type JobOptions, type Layer } from '../../types.js';
+import { MomentAccumulator, type InputMoments } from '../../compress/moments.js';
+import { patchRows, type ConvGeometry, type ExplicitPadding, type PatchCutter } from '../../compress/patches.js';
 
 type Tf = Awaited<ReturnType<typeof tfjs>>;
 
@@ -32,14 +31,14 @@ function convGeometry(node: NodeMessage, kernel: number[]): ConvGeometry | undef
   return { kernel, strides: w.strides, dilation: w.dilations, padding };
 }
 
-export async function onnxInputMoments(model: StoredModel, x: Tensor, opts: JobOptions = {}, batch = 256): Promise<Map<string, InputMoments>> {
+export async function onnxInputMoments(model: OnnxModel, x: Tensor, opts: JobOptions = {}, batch = 256): Promise<Map<string, InputMoments>> {
   const taps = layerTaps(model);
   if (!taps.length) return new Map();
   // tfjs cuts the convolutions' patches; it loads only where there are some. Each Conv's cutter
   // (its one-hot filter) is made once, not per batch.
   const tf = taps.some((t) => t.conv) ? await tfjs() : undefined;
   const cutters = new Map(taps.flatMap((t) => (t.conv ? [[t, patchRows(tf!, t.conv.geometry, t.conv.cin, 'chw')] as const] : [])));
-  const g = model.extra as OnnxGraph;
+  const g = model.extra;
   const graphInputs = new Set(g.entries.filter((e) => e.range.field === GRAPH_FIELD.input).map((e) => e.name));
   // A graph input is fed, not fetched.
   const fetched = taps.map((t) => t.value).filter((v) => !graphInputs.has(v));
@@ -81,8 +80,8 @@ export async function onnxInputMoments(model: StoredModel, x: Tensor, opts: JobO
 }
 
 /** Factorisable MatMul / Gemm layers grouped by the value they multiply (Q, K, V projections share one); a tap per 2-D Conv. */
-function layerTaps(model: StoredModel): Tap[] {
-  const g = model.extra as OnnxGraph;
+function layerTaps(model: OnnxModel): Tap[] {
+  const g = model.extra;
   const taps = new Map<string, Tap>();
   for (const layer of model.layers) {
     if (!layer.factorisable || !['matmul', 'gemm', 'conv2d'].includes(layer.kind)) continue;

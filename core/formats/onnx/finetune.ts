@@ -3,14 +3,14 @@
 // factors, the layers' biases and the layers left dense are trained to reproduce the original
 // model's outputs; the file is then written by the ONNX writer as any other factorisation,
 // the trained tensors replacing the stored ones under their own names.
-import type { Tensor } from '../eval/tensor.js';
-import { onnxProgram, type OnnxProgram, type Weights } from '../formats/onnx/inTfjs.js';
-import { tfjs } from '../formats/tfjs/runtime.js';
-import { initializerNames, type OnnxGraph } from '../formats/onnx/read.js';
-import type { StoredModel } from '../formats/storedModel.js';
-import { InputError } from '../types.js';
-import { distil, splitInputs, type FinetuneOptions, type FinetuneResult } from './distil.js';
-import type { Factorisation } from './types.js';
+import type { Tensor } from '../../eval/tensor.js';
+import { onnxProgram, type OnnxProgram, type Weights } from './inTfjs.js';
+import { tfjs } from '../tfjs/runtime.js';
+import { initializerNames, type OnnxGraph, type OnnxModel } from './read.js';
+import type { StoredModel } from '../storedModel.js';
+import { InputError } from '../../types.js';
+import { distil, splitInputs, type FinetuneOptions, type FinetuneResult } from '../../compress/distil.js';
+import type { Factorisation } from '../../compress/types.js';
 
 type Tf = Awaited<ReturnType<typeof tfjs>>;
 type TfTensor = import('@tensorflow/tfjs').Tensor;
@@ -82,10 +82,10 @@ function frozenFeatures(tf: Tf, program: OnnxProgram, trained: ReadonlySet<strin
  * in place and every other trained tensor (biases, layers left dense) goes into `retrained`
  * under its initializer's name; otherwise both are left as they were.
  */
-export async function finetuneOnnx(model: StoredModel, factors: Map<string, Factorisation>, x: Tensor, o: FinetuneOptions, retrained: Map<string, Float32Array>): Promise<FinetuneResult> {
+export async function finetuneOnnx(model: OnnxModel, factors: Map<string, Factorisation>, x: Tensor, o: FinetuneOptions, retrained: Map<string, Float32Array>): Promise<FinetuneResult> {
   const tf = await tfjs();
   const program = await onnxProgram(model);
-  const g = model.extra as OnnxGraph;
+  const g = model.extra;
   const initializers = initializerNames(g);
   const disposables: TfTensor[] = [];
   const keep = <T extends TfTensor>(t: T): T => { disposables.push(t); return t; };

@@ -2,13 +2,13 @@
 // inputs: C_l = X_lᵀX_l / N accumulated batch by batch in f64, never holding all activations.
 // For a Conv2D layer X_l holds its input *patches* (patches.ts: one row per output position, in
 // the kernel's (kh, kw, cin) order), so y = patch·W exactly as for Dense and whitening is the same.
-// Keras files come here too, through the TF.js model their config builds (layersModel.ts).
+// Keras files come here too, through the TF.js model their config builds (runners/layersSource.ts).
 import type { Tensor } from '../eval/tensor.js';
 import { tfjs } from '../formats/tfjs/runtime.js';
 import { InputError, throwIfAborted, type JobOptions } from '../types.js';
-import type { LayersSource } from './layersModel.js';
-import { MomentAccumulator, type InputMoments } from './moments.js';
-import { patchRows, type ConvGeometry } from './patches.js';
+import type { LayersSource } from './layersSource.js';
+import { MomentAccumulator, type InputMoments } from '../compress/moments.js';
+import { patchRows, type ConvGeometry } from '../compress/patches.js';
 
 type TfTensor = import('@tensorflow/tfjs').Tensor;
 type TfTensor2D = import('@tensorflow/tfjs').Tensor2D;

@@ -3,10 +3,10 @@
 import type { Tensor } from '../eval/tensor.js';
 import { tfjs } from '../formats/tfjs/runtime.js';
 import { rewriteTopology } from '../formats/tfjs/layersWriter.js';
-import type { Fidelity } from './fidelity.js';
-import { loadTeacher, scoreStudent, studentOf } from './finetuneTfjs.js';
-import type { LayersSource } from './layersModel.js';
-import type { Factorisation } from './types.js';
+import type { Fidelity } from '../compress/fidelity.js';
+import { loadTeacher, scoreStudent, studentOf } from './tfjsFinetune.js';
+import type { LayersSource } from './layersSource.js';
+import type { Factorisation } from '../compress/types.js';
 
 type TfTensor = import('@tensorflow/tfjs').Tensor;
 

@@ -1,4 +1,4 @@
-// Held-out refinement of a --ratio plan on models run in TF.js (TF.js layers, Keras). The allocator minimises a
+// Held-out refinement of a --ratio plan, on any model its format's runner can score. The allocator minimises a
 // proxy (each layer's discarded energy, weighted by its measured sensitivity); at small
 // budgets the proxy misjudges how layers' errors combine through the network, so rank moved
 // from one layer to another at the same parameter count can agree better with the original.
@@ -9,8 +9,8 @@ import type { JobOptions, Layer } from '../types.js';
 import { throwIfAborted } from '../types.js';
 import { ownCopy } from './factorize.js';
 import { better, type Fidelity } from './fidelity.js';
-import { withJudge } from './judgeTfjs.js';
-import type { LayersSource } from './layersModel.js';
+import type { ModelRunner } from '../runners/runner.js';
+import { factorsInMemory } from './factorSource.js';
 import type { Strategy } from './strategy.js';
 import type { Factorisation, Plan } from './types.js';
 
@@ -43,8 +43,8 @@ function truncated(f: Factorisation, k: number): Factorisation {
  * original on `x` (fidelity.ts's rule), never above the plan's parameter count.
  */
 export async function refinePlan(
-  source: LayersSource, modelTopology: Record<string, unknown>, layers: Layer[], strategy: Strategy, plan: Plan, x: Tensor, opts: JobOptions = {},
-): Promise<{ plan: Plan; refinement: Refinement }> {
+  runner: ModelRunner, layers: Layer[], strategy: Strategy, plan: Plan, x: Tensor, opts: JobOptions = {},
+): Promise<{ plan: Plan; refinement: Refinement } | undefined> {
   const full = (l: Layer): number => Math.min(l.matrix.rows, l.matrix.cols);
   const todo = layers.filter((l) => (plan.get(l.name) ?? Infinity) < full(l));
   const cost = (l: Layer): number => l.matrix.rows + l.matrix.cols;
@@ -53,12 +53,12 @@ export async function refinePlan(
   const widest = new Map<string, Factorisation>();
   for (const l of todo) widest.set(l.name, await strategy.factor(l, cap.get(l.name)!, ownCopy));
 
-  return withJudge(source, modelTopology, x, async (judge) => {
+  return runner.judge(x, async (judge) => {
     let evaluations = 0;
     const score = (ranks: Map<string, number>): Promise<Fidelity> => {
       throwIfAborted(opts.signal);
       evaluations++;
-      return judge.score(new Map(todo.map((l) => [l.name, truncated(widest.get(l.name)!, ranks.get(l.name)!)])));
+      return judge.score(factorsInMemory(new Map(todo.map((l) => [l.name, truncated(widest.get(l.name)!, ranks.get(l.name)!)]))));
     };
     let ranks = new Map(todo.map((l) => [l.name, plan.get(l.name)!]));
     const params = (r: Map<string, number>): number => todo.reduce((s, l) => s + r.get(l.name)! * cost(l), 0);

@@ -3,10 +3,10 @@
 // classifier head) is trained to reproduce the original model's outputs.
 import type { Tensor } from '../eval/tensor.js';
 import { tfjs } from '../formats/tfjs/runtime.js';
-import { distil, splitInputs, tensorFidelity, type FinetuneOptions, type FinetuneResult } from './distil.js';
-import type { Fidelity } from './fidelity.js';
-import type { LayersSource } from './layersModel.js';
-import type { Factorisation } from './types.js';
+import { distil, splitInputs, tensorFidelity, type FinetuneOptions, type FinetuneResult } from '../compress/distil.js';
+import type { Fidelity } from '../compress/fidelity.js';
+import type { LayersSource } from './layersSource.js';
+import type { Factorisation } from '../compress/types.js';
 
 type Tf = Awaited<ReturnType<typeof tfjs>>;
 type TfTensor = import('@tensorflow/tfjs').Tensor;
@@ -88,7 +88,7 @@ export function scoreStudent(tf: Tf, t: Teacher, student: LayersModel, x: TfTens
  * under their stored tensor names (`storedName`; absent: TF.js's own, as a model.json manifest
  * lists them); otherwise both are left as they were.
  */
-export async function finetuneTfjs(
+export async function tfjsFinetune(
   source: LayersSource, topology: object, factors: Map<string, Factorisation>, x: Tensor,
   o: FinetuneOptions & { storedName?: (layer: string, index: number) => string }, retrained = new Map<string, Float32Array>(),
 ): Promise<FinetuneResult> {

@@ -3,8 +3,8 @@
 import type { Tensor } from '../eval/tensor.js';
 import { tfjs } from '../formats/tfjs/runtime.js';
 import { throwIfAborted, type JobOptions } from '../types.js';
-import type { LayersSource } from './layersModel.js';
-import { SENSITIVITY_SAMPLES, sensitivityGain } from './sensitivity.js';
+import type { LayersSource } from './layersSource.js';
+import { SENSITIVITY_SAMPLES, sensitivityGain } from '../compress/sensitivity.js';
 
 export interface SensitivityProbe {
   name: string;

@@ -1,14 +1,14 @@
 // Sensitivity probes (sensitivity.ts) for ONNX and TF.js graph models: each layer alone is
-// written factorised at its probe rank and run in the format's own runtime (runWritten.ts) —
+// written factorised at its probe rank and run in the format's own runtime (runners/written.ts) —
 // one write and one run of the model per factorised layer.
 import { firstRows, type Tensor } from '../eval/tensor.js';
 import { throwIfAborted, type JobOptions } from '../types.js';
-import { factorsInMemory } from './factorSource.js';
-import { withVariants, type WrittenVariants } from './runWritten.js';
-import { SENSITIVITY_SAMPLES, sensitivityGain } from './sensitivity.js';
-import type { Factorisation } from './types.js';
+import { factorsInMemory } from '../compress/factorSource.js';
+import type { VariantRunner } from './written.js';
+import { SENSITIVITY_SAMPLES, sensitivityGain } from '../compress/sensitivity.js';
+import type { FactorProbe } from './runner.js';
 
-export interface FactorProbe { factors: Factorisation; discarded: number }
+type Variants = <T>(x: Tensor, fn: (runner: VariantRunner) => Promise<T>) => Promise<T | undefined>;
 
 function sumSquares(d: Float32Array, minus?: Float32Array): number {
   let s = 0;
@@ -17,8 +17,8 @@ function sumSquares(d: Float32Array, minus?: Float32Array): number {
 }
 
 /** Each probe's gain by layer name; neutral (1) for all where the inputs do not fill one batch of a fixed-batch model. */
-export async function runtimeSensitivity(v: WrittenVariants, probes: FactorProbe[], x: Tensor, opts: JobOptions = {}): Promise<Map<string, number>> {
-  const measured = await withVariants(v, firstRows(x, Math.min(x.shape[0], SENSITIVITY_SAMPLES)), async ({ original, run }) => {
+export async function writtenSensitivity(variants: Variants, probes: FactorProbe[], x: Tensor, opts: JobOptions = {}): Promise<Map<string, number>> {
+  const measured = await variants(firstRows(x, Math.min(x.shape[0], SENSITIVITY_SAMPLES)), async ({ original, run }) => {
     const ref2 = sumSquares(original.data);
     const out = new Map<string, number>();
     for (const [i, p] of probes.entries()) {

@@ -3,15 +3,15 @@
 // node's activation input (input 0) batch by batch and C = XᵀX / N is summed in f64, never
 // holding all activations. A MatMul with transpose_a receives its input feature-major; a
 // Conv2D's samples are its input patches (patches.ts). NCHW convolutions keep plain SVD.
-import type { io, Tensor as TfTensor } from '@tensorflow/tfjs';
-import { fixedBatch, type Tensor } from '../eval/tensor.js';
-import { executeGraph, withGraphModel } from '../formats/tfjs/graphRuntime.js';
-import { tfjs } from '../formats/tfjs/runtime.js';
-import type { StoredModel } from '../formats/storedModel.js';
-import type { GraphAttr, GraphNode } from '../formats/tfjs/read.js';
-import { InputError, throwIfAborted, type JobOptions, type Layer } from '../types.js';
-import { MomentAccumulator, type InputMoments } from './moments.js';
-import { patchRows, type ConvGeometry, type ExplicitPadding } from './patches.js';
+import type { Tensor as TfTensor } from '@tensorflow/tfjs';
+import { fixedBatch, type Tensor } from '../../eval/tensor.js';
+import { executeGraph, withGraphModel } from './graphRuntime.js';
+import { tfjs } from './runtime.js';
+import type { TfjsModel } from './read.js';
+import type { GraphAttr, GraphNode } from './read.js';
+import { InputError, throwIfAborted, type JobOptions, type Layer } from '../../types.js';
+import { MomentAccumulator, type InputMoments } from '../../compress/moments.js';
+import { patchRows, type ConvGeometry, type ExplicitPadding } from '../../compress/patches.js';
 
 type Tf = Awaited<ReturnType<typeof tfjs>>;
 
@@ -34,8 +34,8 @@ function convGeometry(node: GraphNode, kernel: number[]): ConvGeometry | undefin
   };
 }
 
-function taps(tf: Tf, model: StoredModel, layers: Layer[]): Tap[] {
-  const nodes = new Map(((model.extra as io.ModelJSON).modelTopology as { node: GraphNode[] }).node.map((n) => [n.name, n]));
+function taps(tf: Tf, model: TfjsModel, layers: Layer[]): Tap[] {
+  const nodes = new Map((model.extra.modelTopology as { node: GraphNode[] }).node.map((n) => [n.name, n]));
   return layers.flatMap((layer): Tap[] => {
     const node = nodes.get(layer.name)!;
     const input = node.input![0];
@@ -50,7 +50,7 @@ function taps(tf: Tf, model: StoredModel, layers: Layer[]): Tap[] {
   });
 }
 
-export async function tfjsGraphInputMoments(model: StoredModel, layers: Layer[], x: Tensor, opts: JobOptions = {}, batch = 500): Promise<Map<string, InputMoments>> {
+export async function tfjsGraphInputMoments(model: TfjsModel, layers: Layer[], x: Tensor, opts: JobOptions = {}, batch = 500): Promise<Map<string, InputMoments>> {
   const tf = await tfjs();
   const covered = taps(tf, model, layers);
   if (!covered.length) return new Map();

@@ -1,0 +1,41 @@
+// What a model format is to the rest of Reducible: one value per format, listed once in
+// registry.ts (the way Netron registers one module per format). Everything that depends on the
+// format — which reader opens a path, which writer writes the result, which runtime runs it,
+// which data-aware steps it supports — is asked of this value, never decided by comparing
+// format names elsewhere.
+import type { Tensor } from '../eval/tensor.js';
+import type { ModelRunner, RunnerSite } from '../runners/runner.js';
+import type { FactorSource, OutputSink, WriteOptions } from '../compress/types.js';
+import type { Capabilities, ModelFormat } from '../types.js';
+import type { StoredModel } from './storedModel.js';
+
+/** The format's stock runtime, over a model file on disk (evaluate runs the original and the written output). */
+export interface Runtime {
+  inputShape(path: string): Promise<(number | null)[]>;
+  /** Loads the model once and feeds it chunks of its fixed batch size where it has one (tensor.ts's fixedBatch). */
+  run(path: string, x: Tensor): Promise<Tensor>;
+}
+
+export interface FormatModule<M extends StoredModel<unknown> = StoredModel<unknown>> {
+  readonly id: ModelFormat;
+  /** For messages, before "model(s)": "ONNX", "TF.js layers" (formats sharing a title are listed once). */
+  readonly title: string;
+  /** Path endings this format claims, lower case (`.onnx`, `.safetensors.index.json`). */
+  readonly extensions: readonly string[];
+  /** Content check where an ending is shared (`.json`, `.bin`); absent: the ending decides. */
+  sniff?(path: string): Promise<boolean>;
+  read(path: string): Promise<M>;
+  /** Absent: the format is analysed but not compressed. */
+  write?(model: M, factors: FactorSource, out: string, sink: OutputSink, opts: WriteOptions): Promise<void>;
+  /** Ending of the compressed output where it differs from the input's (PyTorch checkpoints are written as safetensors). */
+  readonly outputExtension?: string;
+  readonly runtime?: Runtime;
+  /** Runs the open model for the data-aware steps (capabilities says which). */
+  runner?(model: M, site: RunnerSite): ModelRunner;
+  /** The runner writes and runs a variant of the model per candidate (runners/written.ts): each probe costs a write. */
+  readonly runsWritten?: boolean;
+  readonly capabilities: Capabilities;
+}
+
+/** What a format without a runtime or a runner can do: analyse and compress with plain SVD. */
+export const WEIGHTS_ONLY: Capabilities = { compress: true, evaluate: false, whiten: false, sensitivity: false, refine: false, finetune: false, relayout: false };

@@ -1,0 +1,24 @@
+// ONNX models: a protobuf ModelProto, written back by splicing, run in onnxruntime; fine-tuned
+// by running the graph in TF.js operator by operator (inTfjs.ts).
+import { writtenRunner } from '../../runners/written.js';
+import type { FormatModule, Runtime } from '../format.js';
+import { finetuneOnnx } from './finetune.js';
+import { onnxInputMoments } from './moments.js';
+import { readOnnx, type OnnxModel } from './read.js';
+import { onnxInputShape, runOnnx } from './runtime.js';
+import { writeOnnx } from './write.js';
+
+const runtime: Runtime = { inputShape: (p) => onnxInputShape(p).then((s) => s.map((d) => (d < 0 ? null : d))), run: runOnnx };
+
+export const onnx: FormatModule<OnnxModel> = {
+  id: 'onnx',
+  title: 'ONNX',
+  extensions: ['.onnx'],
+  read: readOnnx,
+  write: writeOnnx,
+  runtime,
+  runsWritten: true,
+  runner: (model, site) => writtenRunner(model, { write: writeOnnx, runtime }, site, { inputMoments: onnxInputMoments, finetune: finetuneOnnx }),
+  // Re-layout needs Reshape and Slice between the factors: ONNX is the format with both.
+  capabilities: { compress: true, evaluate: true, whiten: true, sensitivity: true, refine: false, finetune: true, relayout: true },
+};

@@ -1,0 +1,16 @@
+// PyTorch checkpoints (torch.save zips), parsed without running their pickle; written as
+// safetensors in the state-dict layout of the factorised modules (safetensors/write.ts).
+import { WEIGHTS_ONLY, type FormatModule } from '../format.js';
+import { writeSafetensors } from '../safetensors/write.js';
+import { readPytorch, type PytorchModel } from './read.js';
+
+export const pytorch: FormatModule<PytorchModel> = {
+  id: 'pytorch',
+  title: 'PyTorch',
+  // `.bin` is shared with TF.js weight shards: readPytorch refuses a file that is not a torch.save zip.
+  extensions: ['.pt', '.pth', '.bin'],
+  read: readPytorch,
+  write: writeSafetensors,
+  outputExtension: '.safetensors',
+  capabilities: WEIGHTS_ONLY,
+};
