@@ -2,6 +2,7 @@
 // (resolveJob.ts), then run the stages — analyse, measure sensitivity, refine, factorise, guard,
 // fine-tune — and write atomically with a report. Every step that runs the model goes through
 // the format's runner (runners/runner.ts); nothing here depends on which format it is.
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Analysis } from '../analysis.js';
 import type { Engine } from '../engines/engine.js';
@@ -12,7 +13,7 @@ import type { StoredModel } from '../formats/storedModel.js';
 import { AtomicOutput } from '../io/atomicOutput.js';
 import { lanesFor, mapInLanes } from '../lanes.js';
 import type { ModelRunner } from '../runners/runner.js';
-import { stageOf, throwIfAborted, type JobOptions } from '../types.js';
+import { InputError, stageOf, throwIfAborted, type JobOptions } from '../types.js';
 import { heldOut, type FinetuneResult } from './distil.js';
 import { factorsInMemory, loadAll } from './factorSource.js';
 import { FactorSpill } from './factorSpill.js';
@@ -61,8 +62,9 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
   try {
     const job = planJob(model, format, o);
     const stage = (name: Parameters<typeof stageOptions>[2]): JobOptions => stageOptions(job, o, name);
-    const { out } = job;
-    const { runs } = job;
+    const { out, runs } = job;
+    // Asked before any work, not after it: the writer's own check (AtomicOutput) stays for a file that appears meanwhile.
+    if (!o.force && await stat(out).then(() => true, () => false)) throw new InputError(out, 'output exists (use --force to replace it)', 'output-exists');
     if (o.calibration && format.runner) runner = format.runner(model, { out, dtype: o.dtype });
     const needsRunner = (): ModelRunner => runner ?? (() => { throw new Error(`${format.id}: the job needs a runner the format does not have`); })();
     const analysing = stage('analyse');

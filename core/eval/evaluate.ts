@@ -5,6 +5,7 @@ import { InputError, type Model, type ModelFormat } from '../types.js';
 import { argmax, outputFidelity } from '../compress/fidelity.js';
 import type { Tensor } from './tensor.js';
 import { formatModule } from '../formats/registry.js';
+import type { LoadedModel } from '../formats/format.js';
 
 export interface ModelSide { path: string; format: ModelFormat; params: number; bytes: number; accuracy?: number }
 
@@ -36,11 +37,15 @@ export async function evaluate(originalPath: string, compressedPath: string, o: 
       report.layers = await compareWeights(a, b);
       return report;
     }
-    const x = o.inputs ? await inputsFromFile(o.inputs) : randomInputs(await runtime.inputShape(a.path), o.samples ?? 256, o.seed ?? 1);
-    const ya = await runtime.run(a.path, x), yb = await runtime.run(b.path, x);
+    const ya = await runLoaded(await runtime.load(a.path), async (m) => {
+      const x = o.inputs ? await inputsFromFile(o.inputs) : randomInputs(m.inputShape, o.samples ?? 256, o.seed ?? 1);
+      return { x, y: await m.run(x) };
+    });
+    const { x } = ya;
+    const yb = await runLoaded(await runtime.load(b.path), (m) => m.run(x));
     const n = x.shape[0];
-    const width = ya.data.length / n;
-    const fidelity = outputFidelity(ya, yb);
+    const width = ya.y.data.length / n;
+    const fidelity = outputFidelity(ya.y, yb);
     report.samples = n;
     report.top1Agreement = fidelity.top1Agreement;
     report.relativeOutputError = fidelity.relativeOutputError;
@@ -48,12 +53,20 @@ export async function evaluate(originalPath: string, compressedPath: string, o: 
       const y = toFloat32(await readArray(o.labels));
       if (y.length !== n) throw new InputError(o.labels, `has ${y.length} labels for ${n} inputs`);
       const acc = (out: Tensor): number => { let c = 0; for (let i = 0; i < n; i++) if (argmax(out.data, i, width) === y[i]) c++; return c / n; };
-      report.original.accuracy = acc(ya);
+      report.original.accuracy = acc(ya.y);
       report.compressed.accuracy = acc(yb);
     }
     return report;
   } finally {
     await Promise.all([a.close(), b.close()]);
+  }
+}
+
+async function runLoaded<T>(model: LoadedModel, use: (m: LoadedModel) => Promise<T>): Promise<T> {
+  try {
+    return await use(model);
+  } finally {
+    await model.dispose();
   }
 }
 

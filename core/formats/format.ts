@@ -9,11 +9,20 @@ import type { FactorSource, OutputSink, WriteOptions } from '../compress/types.j
 import type { Capabilities, ModelFormat } from '../types.js';
 import type { StoredModel } from './storedModel.js';
 
-/** The format's stock runtime, over a model file on disk (evaluate runs the original and the written output). */
+/** A model loaded in its format's stock runtime, run as often as needed until disposed. */
+export interface LoadedModel {
+  /** The first input's shape, unknown dimensions null. */
+  readonly inputShape: (number | null)[];
+  /** Feeds `x` in chunks of the model's fixed batch size where it has one (tensor.ts's fixedBatch); returns the first output. */
+  run(x: Tensor): Promise<Tensor>;
+  dispose(): Promise<void>;
+}
+
+/** The format's stock runtime: evaluate runs the original and the written output; written-variant runners run candidates. */
 export interface Runtime {
-  inputShape(path: string): Promise<(number | null)[]>;
-  /** Loads the model once and feeds it chunks of its fixed batch size where it has one (tensor.ts's fixedBatch). */
-  run(path: string, x: Tensor): Promise<Tensor>;
+  /** `bytes`: the model as written in memory (one file, named `path` in messages), where `inMemory` says the runtime takes it. */
+  load(path: string, bytes?: Uint8Array): Promise<LoadedModel>;
+  readonly inMemory?: boolean;
 }
 
 export interface FormatModule<M extends StoredModel<unknown> = StoredModel<unknown>> {

@@ -1,8 +1,9 @@
 // The runner for formats run in their own stock runtime rather than rebuilt in TF.js (ONNX in
 // onnxruntime, TF.js graph models in tfjs): each candidate is written as the job would write
-// it, into a private folder beside the output that goes away whatever happens, and run there.
-// Writing costs each candidate one more pass over the model's bytes: the price of judging
-// exactly what would be written. Input statistics and fine-tuning come from the format.
+// it — in memory where the runtime loads bytes, else into a private folder beside the output
+// that goes away whatever happens — and run there. Writing costs each candidate one more pass
+// over the model's bytes: the price of judging exactly what would be written. The original is
+// loaded once per job. Input statistics and fine-tuning come from the format.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { outputFidelity } from '../compress/fidelity.js';
@@ -10,9 +11,10 @@ import type { FinetuneOptions, FinetuneResult } from '../compress/distil.js';
 import type { InputMoments } from '../compress/moments.js';
 import type { FactorSource, Factorisation } from '../compress/types.js';
 import { firstRows, type Tensor } from '../eval/tensor.js';
-import type { FormatModule } from '../formats/format.js';
+import type { FormatModule, LoadedModel } from '../formats/format.js';
 import type { StoredModel } from '../formats/storedModel.js';
 import { AtomicOutput } from '../io/atomicOutput.js';
+import { MemoryOutput } from '../io/memoryOutput.js';
 import type { JobOptions } from '../types.js';
 import type { ModelRunner, RunnerSite } from './runner.js';
 import { writtenSensitivity } from './writtenSensitivity.js';
@@ -31,37 +33,73 @@ export interface VariantRunner {
 
 type Written<M extends StoredModel<unknown>> = Required<Pick<FormatModule<M>, 'write' | 'runtime'>>;
 
-/**
- * Runs get `x` cut to whole batches of a model exported with a fixed batch size; undefined
- * where it does not fill one.
- */
-export async function withVariants<M extends StoredModel<unknown>, T>(model: M, format: Written<M>, site: RunnerSite, x: Tensor, fn: (runner: VariantRunner) => Promise<T>): Promise<T | undefined> {
-  const fixed = (await format.runtime.inputShape(model.path))[0] ?? 0;
-  const n = fixed > 0 ? x.shape[0] - (x.shape[0] % fixed) : x.shape[0];
-  if (n === 0) return undefined;
-  const xs = firstRows(x, n);
-  const { out } = site;
-  const dir = await mkdtemp(join(dirname(out), `.${basename(out)}.variants-`));
-  let count = 0;
-  try {
-    const original = await format.runtime.run(model.path, xs);
-    return await fn({
-      original,
-      run: async (factors) => {
-        const path = join(dir, `${count++}${out.slice(out.lastIndexOf('.'))}`);
-        const sink = new AtomicOutput(model.files);
-        await format.write(model, factors, path, sink, { dtype: site.dtype });
-        await sink.commit();
-        return format.runtime.run(path, xs);
-      },
-    });
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+/** Variants of models up to this size are written in memory and loaded from bytes where the runtime can; larger ones go to disk. */
+const IN_MEMORY_BYTES = 256 * 2 ** 20;
+
+/** Writes and runs variants of `model`; the original is loaded once, on first use, and kept until dispose. */
+class Variants<M extends StoredModel<unknown>> {
+  private original?: Promise<LoadedModel>;
+  private dir?: Promise<string>;
+  private count = 0;
+
+  constructor(private readonly model: M, private readonly format: Written<M>, private readonly site: RunnerSite) {}
+
+  /**
+   * Runs get `x` cut to whole batches of a model exported with a fixed batch size; undefined
+   * where it does not fill one.
+   */
+  async with<T>(x: Tensor, fn: (runner: VariantRunner) => Promise<T>): Promise<T | undefined> {
+    this.original ??= this.format.runtime.load(this.model.path);
+    const original = await this.original;
+    const fixed = original.inputShape[0] ?? 0;
+    const n = fixed > 0 ? x.shape[0] - (x.shape[0] % fixed) : x.shape[0];
+    if (n === 0) return undefined;
+    const xs = firstRows(x, n);
+    return fn({ original: await original.run(xs), run: (factors) => this.run(factors, xs) });
+  }
+
+  private async run(factors: FactorSource, x: Tensor): Promise<Tensor> {
+    const { model, format, site } = this;
+    const path = join(await this.folder(), `${this.count++}${site.out.slice(site.out.lastIndexOf('.'))}`);
+    const memory = format.runtime.inMemory && model.fileBytes <= IN_MEMORY_BYTES ? new MemoryOutput() : undefined;
+    let loaded: LoadedModel;
+    if (memory) {
+      await format.write(model, factors, path, memory, { dtype: site.dtype });
+      // Runtimes that load bytes take one file: their writers inline everything (ONNX external data).
+      if (memory.paths.length !== 1) throw new Error(`${model.path}: a variant written in memory came out as ${memory.paths.length} files`);
+      loaded = await format.runtime.load(path, memory.bytes(path));
+    } else {
+      const sink = new AtomicOutput(model.files);
+      await format.write(model, factors, path, sink, { dtype: site.dtype });
+      await sink.commit();
+      loaded = await format.runtime.load(path);
+    }
+    try {
+      return await loaded.run(x);
+    } finally {
+      await loaded.dispose();
+    }
+  }
+
+  /** A private folder beside the output for variants on disk, made on first use. */
+  private folder(): Promise<string> {
+    const { out } = this.site;
+    this.dir ??= mkdtemp(join(dirname(out), `.${basename(out)}.variants-`));
+    return this.dir;
+  }
+
+  async dispose(): Promise<void> {
+    const original = this.original;
+    this.original = undefined;
+    await (await original?.catch(() => undefined))?.dispose();
+    const dir = await this.dir?.catch(() => undefined);
+    if (dir) await rm(dir, { recursive: true, force: true });
   }
 }
 
 export function writtenRunner<M extends StoredModel<unknown>>(model: M, format: Written<M>, site: RunnerSite, steps: WrittenSteps<M>): ModelRunner {
-  const variants = <T>(x: Tensor, fn: (runner: VariantRunner) => Promise<T>): Promise<T | undefined> => withVariants(model, format, site, x, fn);
+  const written = new Variants(model, format, site);
+  const variants = <T>(x: Tensor, fn: (runner: VariantRunner) => Promise<T>): Promise<T | undefined> => written.with(x, fn);
   const { finetune } = steps;
   return {
     inputMoments: (x, opts) => steps.inputMoments(model, x, opts),
@@ -72,6 +110,6 @@ export function writtenRunner<M extends StoredModel<unknown>>(model: M, format: 
     })),
     sensitivity: (probes, x, opts) => writtenSensitivity(variants, probes, x, opts),
     ...(finetune ? { finetune: (factors, x, o, retrained) => finetune(model, factors, x, o, retrained) } : {}),
-    dispose: async () => undefined,
+    dispose: () => written.dispose(),
   };
 }

@@ -6,7 +6,17 @@ import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFil
 import { join } from 'node:path';
 import { cli, tempDir } from '../helpers/cli.js';
 import { lowRankMlp, smallCnn } from '../fixtures/tfjsModels.js';
-import { runTfjs } from '../../core/formats/tfjs/runtime.js';
+import { loadTfjsLayers } from '../../core/formats/tfjs/runtime.js';
+import type { Tensor } from '../../core/eval/tensor.js';
+
+async function runTfjs(path: string, x: Tensor): Promise<Tensor> {
+  const m = await loadTfjsLayers(path);
+  try {
+    return await m.run(x);
+  } finally {
+    await m.dispose();
+  }
+}
 import { randomMatrix } from '../helpers/random.js';
 
 const hash = (p: string): string => createHash('sha256').update(readFileSync(p)).digest('hex');

@@ -6,7 +6,7 @@ import { tfjsRunner } from '../../runners/tfjs.js';
 import type { Capabilities } from '../../types.js';
 import type { FormatModule, Runtime } from '../format.js';
 import { KerasModel, readKeras, readKerasH5, weightsByLayer } from './read.js';
-import { buildKerasInTfjs, kerasInputShape, kerasTopology, runKeras } from './runtime.js';
+import { buildKerasInTfjs, kerasTopology, loadKeras } from './runtime.js';
 import { writeKeras } from './write.js';
 
 /** The open Keras file built in TF.js from the datasets already open: what the TF.js runner runs. */
@@ -14,7 +14,7 @@ export function kerasLayersSource(model: KerasModel): LayersSource {
   return layersSource(model.path, kerasTopology(model), () => buildKerasInTfjs(model));
 }
 
-const runtime: Runtime = { inputShape: kerasInputShape, run: runKeras };
+const runtime: Runtime = { load: loadKeras };
 const capabilities: Capabilities = { compress: true, evaluate: true, whiten: true, sensitivity: true, refine: true, finetune: true, relayout: false };
 
 function runner(model: KerasModel): ModelRunner {

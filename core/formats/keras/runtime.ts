@@ -3,8 +3,8 @@
 // in the Keras 2 form TF.js reads) and each layer receives its weights, in Keras' order, from
 // the HDF5 file. TF.js cannot nest models inside functional ones; such files are refused.
 import type { LayersModel, io, layers } from '@tensorflow/tfjs';
-import type { Tensor } from '../../eval/tensor.js';
-import { inputShape, predict, tfjs } from '../tfjs/runtime.js';
+import { loadedLayers, tfjs } from '../tfjs/runtime.js';
+import type { LoadedModel } from '../format.js';
 import { InputError } from '../../types.js';
 import { KerasModel, weightsByLayer } from './read.js';
 import { openModel } from '../open.js';
@@ -59,12 +59,8 @@ async function loadKerasInTfjs(path: string): Promise<LayersModel> {
   }
 }
 
-export async function kerasInputShape(path: string): Promise<(number | null)[]> {
-  return inputShape(await loadKerasInTfjs(path));
-}
-
-export async function runKeras(path: string, input: Tensor): Promise<Tensor> {
-  return predict(path, await loadKerasInTfjs(path), input);
+export async function loadKeras(path: string): Promise<LoadedModel> {
+  return loadedLayers(path, await loadKerasInTfjs(path));
 }
 
 function flatten(model: LayersModel): layers.Layer[] {

@@ -5,10 +5,10 @@ import type { FormatModule, Runtime } from '../format.js';
 import { finetuneOnnx } from './finetune.js';
 import { onnxInputMoments } from './moments.js';
 import { readOnnx, type OnnxModel } from './read.js';
-import { onnxInputShape, runOnnx } from './runtime.js';
+import { loadOnnx } from './runtime.js';
 import { writeOnnx } from './write.js';
 
-const runtime: Runtime = { inputShape: (p) => onnxInputShape(p).then((s) => s.map((d) => (d < 0 ? null : d))), run: runOnnx };
+const runtime: Runtime = { load: loadOnnx, inMemory: true };
 
 export const onnx: FormatModule<OnnxModel> = {
   id: 'onnx',

@@ -37,7 +37,7 @@ const MAX_HOST = 1 << 16;
 export async function onnxProgram(model: OnnxModel): Promise<OnnxProgram> {
   const g = model.extra;
   const path = model.path;
-  const nodes = await readNodes(model.path, g);
+  const nodes = await readNodes(g);
   const initializers = initializerNames(g);
   const input = g.entries.find((e) => e.range.field === GRAPH_FIELD.input && e.name && !initializers.has(e.name))?.name;
   const output = g.entries.find((e) => e.range.field === GRAPH_FIELD.output && e.name)?.name;

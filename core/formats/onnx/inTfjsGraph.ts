@@ -1,6 +1,5 @@
 // Walks an ONNX graph run in TF.js (inTfjs.ts): its nodes are decoded from the file, then run
 // in order through the operator table (inTfjsOps.ts) until the values asked for are computed.
-import { FileSource } from '../../io/byteSource.js';
 import { InputError } from '../../types.js';
 import type { OnnxGraph } from './read.js';
 import { NodeProto, type NodeMessage } from './schema.js';
@@ -25,19 +24,14 @@ export interface LoadedGraph {
 }
 
 /** The graph's nodes in file order, decoded whole (the reader keeps attributes of layer nodes only). */
-export async function readNodes(path: string, g: OnnxGraph): Promise<NodeMessage[]> {
-  const src = await FileSource.open(path);
-  try {
-    const out: NodeMessage[] = [];
-    for (const e of g.entries) {
-      if (!e.node) continue;
-      const r = e.range;
-      out.push(NodeProto.decode(await src.read(r.dataStart, r.end - r.dataStart)) as unknown as NodeMessage);
-    }
-    return out;
-  } finally {
-    await src.close();
+export async function readNodes(g: OnnxGraph): Promise<NodeMessage[]> {
+  const out: NodeMessage[] = [];
+  for (const e of g.entries) {
+    if (!e.node) continue;
+    const r = e.range;
+    out.push(NodeProto.decode(await g.file.read(r.dataStart, r.end - r.dataStart)) as unknown as NodeMessage);
   }
+  return out;
 }
 
 /** Runs the nodes `runs` picks, in order, until every value in `until` is computed; returns every value computed. */

@@ -4,17 +4,16 @@
 // inlined, and the extra GraphProto.output fields are appended after the graph's own — protobuf
 // merges repeated fields in order, so that is the same as listing them at the end.
 import { factorsInMemory } from '../../compress/factorSource.js';
-import type { OutputSink } from '../../compress/types.js';
+import { MemoryOutput } from '../../io/memoryOutput.js';
 import { GRAPH_FIELD, MODEL_FIELD, type OnnxModel } from './read.js';
 import { ValueInfoProto } from './schema.js';
 import { writeOnnx } from './write.js';
 import { concat, lengthPrefix, messageFields } from '../containers/protobuf.js';
 
 export async function withOutputs(model: OnnxModel, values: string[]): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  const memory: OutputSink = { file: async (path) => ({ path, write: async (c) => { chunks.push(c.slice()); } }) };
+  const memory = new MemoryOutput();
   await writeOnnx(model, factorsInMemory(new Map()), model.path, memory, {});
-  const copy = concat(chunks);
+  const copy = memory.bytes(model.path);
   // Values the graph already outputs are not listed twice.
   const listed = new Set(model.extra.entries.filter((e) => e.range.field === GRAPH_FIELD.output).map((e) => e.name));
   const outputs = values.filter((name) => !listed.has(name)).flatMap((name) => {

@@ -38,6 +38,8 @@ export interface OnnxGraph {
   names: Set<string>;
   /** Initializers whose bytes live in external data files (the writer inlines them). */
   external: Set<string>;
+  /** The model file, open while the model is: the writer and the interpreter read it here, not by opening it again. */
+  file: FileSource;
 }
 
 const LAYER_OPS = new Set(['MatMul', 'Gemm', 'Conv']);
@@ -163,7 +165,7 @@ async function parseModel(src: FileSource, external: ExternalFiles, path: string
   const files = [path, ...[...external.opened.values()].map((s) => s.path)];
   const fileBytes = src.size + [...external.opened.values()].reduce((s, f) => s + f.size, 0);
   const externalNames = new Set(tensors.filter((t) => t.external).map((t) => t.name));
-  const extra: OnnxGraph = { irVersion, opset, topFields, graph, entries, layerNodes, names, external: externalNames };
+  const extra: OnnxGraph = { irVersion, opset, topFields, graph, entries, layerNodes, names, external: externalNames, file: src };
   return new StoredModel({ format: 'onnx', path, files, fileBytes, tensors, layers, sources: [src, ...external.opened.values()], extra });
 }
 

@@ -4,6 +4,7 @@ import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { floatToHalf, halfToFloat } from '../../io/decode.js';
 import { InputError } from '../../types.js';
 import { fixedBatch, mapChunks, type Tensor } from '../../eval/tensor.js';
+import type { LoadedModel } from '../format.js';
 
 type Ort = typeof import('onnxruntime-node');
 let ort: Promise<Ort> | undefined;
@@ -64,6 +65,21 @@ export class OnnxSession {
   release(): Promise<void> { return this.s.release(); }
 }
 
+/** The model at `path` (or written in memory as `bytes`) on one onnxruntime session. */
+export async function loadOnnx(path: string, bytes?: Uint8Array): Promise<LoadedModel> {
+  const s = await OnnxSession.open(path, bytes);
+  return {
+    inputShape: s.inputShape.map((d) => (d < 0 ? null : d)),
+    run: (x) => runOn(s, x),
+    dispose: () => s.release(),
+  };
+}
+
+function runOn(s: OnnxSession, input: Tensor): Promise<Tensor> {
+  const n = input.shape[0];
+  return mapChunks(input, fixedBatch(s.path, s.inputShape[0], n) ?? n, async (chunk) => [...(await s.run(chunk)).values()][0]);
+}
+
 async function withSession<T>(path: string, f: (s: OnnxSession) => Promise<T>): Promise<T> {
   const s = await OnnxSession.open(path);
   try {
@@ -83,8 +99,5 @@ export function onnxInputShape(path: string): Promise<number[]> {
  * the model's fixed batch size where it has one, and returns the first output as float32.
  */
 export function runOnnx(path: string, input: Tensor): Promise<Tensor> {
-  return withSession(path, (s) => {
-    const n = input.shape[0];
-    return mapChunks(input, fixedBatch(path, s.inputShape[0], n) ?? n, async (chunk) => [...(await s.run(chunk)).values()][0]);
-  });
+  return withSession(path, (s) => runOn(s, input));
 }

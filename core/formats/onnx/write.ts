@@ -78,44 +78,40 @@ export const writeOnnx: Writer<OnnxModel> = async (model, factors, out, sink, op
     dropped.add(layer.weight);
   }
 
-  const src = await FileSource.open(model.path);
-  try {
-    const copy = (start: number, end: number): Part => ({
-      length: end - start,
-      write: async (o) => { for (let p = start; p < end; p += COPY_CHUNK) await o.write(await src.read(p, Math.min(COPY_CHUNK, end - p))); },
-    });
-    const graphParts: Part[] = [];
-    const written = new Set<string>();
-    for (const [i, e] of g.entries.entries()) {
-      const nodes = replaced.get(i);
-      if (nodes) graphParts.push(...nodes.flatMap((n) => fieldPart(GRAPH_FIELD.node, n)));
-      else if (isDropped(e, dropped)) continue;
-      else if (e.range.field === GRAPH_FIELD.initializer && e.name && (g.external.has(e.name) || opts.retrained?.has(e.name))) {
-        const t = model.tensor(e.name);
-        const values = opts.retrained?.get(e.name);
-        if (values) written.add(e.name);
-        const data = values ? encodeFloats(values, t.dtype) : await t.source.read(t.offset, t.storedBytes);
-        graphParts.push(...fieldPart(GRAPH_FIELD.initializer, await withRawData(e, src, data)));
-      } else graphParts.push(copy(e.range.start, e.range.end));
-    }
-    checkRetrainedWritten(opts, (name) => written.has(name), model.path);
-    for (const t of edit.initializers) graphParts.push(...tensorParts(t));
-    // Before IR 4 every initializer had to be declared as a graph input too.
-    if (g.irVersion < 4) for (const t of edit.initializers) graphParts.push(...fieldPart(GRAPH_FIELD.input, encodeInputFor(t)));
-
-    const graphLength = graphParts.reduce((s, p) => s + p.length, 0);
-    const parts: Part[] = [];
-    for (const f of g.topFields) {
-      if (f.field === MODEL_FIELD.graph) parts.push(bytesPart(lengthPrefix(MODEL_FIELD.graph, graphLength)), ...graphParts);
-      else parts.push(copy(f.start, f.end));
-    }
-    const total = parts.reduce((s, p) => s + p.length, 0);
-    if (total > MAX_MODEL) throw new InputError(model.path, `the factorised model would be ${total} bytes, over the 2 GB protobuf limit of one .onnx file`);
-    const file = await sink.file(out);
-    await loader.withBuffer(async () => { for (const p of parts) await p.write(file); });
-  } finally {
-    await src.close();
+  const src = g.file;
+  const copy = (start: number, end: number): Part => ({
+    length: end - start,
+    write: async (o) => { for (let p = start; p < end; p += COPY_CHUNK) await o.write(await src.read(p, Math.min(COPY_CHUNK, end - p))); },
+  });
+  const graphParts: Part[] = [];
+  const written = new Set<string>();
+  for (const [i, e] of g.entries.entries()) {
+    const nodes = replaced.get(i);
+    if (nodes) graphParts.push(...nodes.flatMap((n) => fieldPart(GRAPH_FIELD.node, n)));
+    else if (isDropped(e, dropped)) continue;
+    else if (e.range.field === GRAPH_FIELD.initializer && e.name && (g.external.has(e.name) || opts.retrained?.has(e.name))) {
+      const t = model.tensor(e.name);
+      const values = opts.retrained?.get(e.name);
+      if (values) written.add(e.name);
+      const data = values ? encodeFloats(values, t.dtype) : await t.source.read(t.offset, t.storedBytes);
+      graphParts.push(...fieldPart(GRAPH_FIELD.initializer, await withRawData(e, src, data)));
+    } else graphParts.push(copy(e.range.start, e.range.end));
   }
+  checkRetrainedWritten(opts, (name) => written.has(name), model.path);
+  for (const t of edit.initializers) graphParts.push(...tensorParts(t));
+  // Before IR 4 every initializer had to be declared as a graph input too.
+  if (g.irVersion < 4) for (const t of edit.initializers) graphParts.push(...fieldPart(GRAPH_FIELD.input, encodeInputFor(t)));
+
+  const graphLength = graphParts.reduce((s, p) => s + p.length, 0);
+  const parts: Part[] = [];
+  for (const f of g.topFields) {
+    if (f.field === MODEL_FIELD.graph) parts.push(bytesPart(lengthPrefix(MODEL_FIELD.graph, graphLength)), ...graphParts);
+    else parts.push(copy(f.start, f.end));
+  }
+  const total = parts.reduce((s, p) => s + p.length, 0);
+  if (total > MAX_MODEL) throw new InputError(model.path, `the factorised model would be ${total} bytes, over the 2 GB protobuf limit of one .onnx file`);
+  const file = await sink.file(out);
+  await loader.withBuffer(async () => { for (const p of parts) await p.write(file); });
 };
 
 /** The weight itself (initializer or Constant node) and its input / value_info declarations. */

@@ -6,10 +6,10 @@ import { writtenRunner } from '../../runners/written.js';
 import type { FormatModule, Runtime } from '../format.js';
 import { writeTfjsGraph } from './graphWriter.js';
 import { tfjsGraphInputMoments } from './graphMoments.js';
-import { tfjsGraphInputShape, runTfjsGraph } from './graphRuntime.js';
+import { loadTfjsGraph } from './graphRuntime.js';
 import { writeTfjsLayers } from './layersWriter.js';
 import { readTfjs, tfjsKind, type TfjsModel } from './read.js';
-import { loadTfjsLayersModel, runTfjs, tfjsInputShape } from './runtime.js';
+import { loadTfjsLayers, loadTfjsLayersModel } from './runtime.js';
 
 /** The TF.js layers source of an open layers model: what the TF.js runner runs. */
 export function tfjsLayersSource(model: TfjsModel): LayersSource {
@@ -23,12 +23,12 @@ export const tfjsLayers: FormatModule<TfjsModel> = {
   sniff: async (path) => (await tfjsKind(path)) === 'layers',
   read: readTfjs,
   write: writeTfjsLayers,
-  runtime: { inputShape: tfjsInputShape, run: runTfjs },
+  runtime: { load: loadTfjsLayers },
   runner: (model) => tfjsRunner(model, tfjsLayersSource(model)),
   capabilities: { compress: true, evaluate: true, whiten: true, sensitivity: true, refine: true, finetune: true, relayout: false },
 };
 
-const graphRuntime: Runtime = { inputShape: tfjsGraphInputShape, run: runTfjsGraph };
+const graphRuntime: Runtime = { load: loadTfjsGraph };
 /** The layer kinds whose inputs a GraphModel lets us observe (graphMoments.ts). */
 const OBSERVED = ['matmul', 'conv2d'];
 

@@ -4,6 +4,7 @@ import type { GraphModel, io, Tensor as TfTensor } from '@tensorflow/tfjs';
 import type { GraphNode } from './read.js';
 import { fixedBatch, mapChunks, type Tensor } from '../../eval/tensor.js';
 import { tfjs, tfjsFiles } from './runtime.js';
+import type { LoadedModel } from '../format.js';
 
 /** Graph models run whole batches at once; inputs are fed in chunks so memory stays bounded. */
 const GRAPH_CHUNK = 512;
@@ -38,6 +39,14 @@ export async function withGraphModel<T>(path: string, use: (model: GraphModel) =
 /** The graph model's first input shape, unknown dimensions as null. */
 export function tfjsGraphInputShape(path: string): Promise<(number | null)[]> {
   return withGraphModel(path, async (model) => (model.inputs[0]?.shape ?? []).map((d) => (d >= 0 ? d : null)));
+}
+
+/**
+ * A graph model is loaded again for each run (withGraphModel): a run may need another backend
+ * than the one loaded (wasmMiscomputes), and tfjs ties a model's weights to the backend.
+ */
+export async function loadTfjsGraph(path: string): Promise<LoadedModel> {
+  return { inputShape: await tfjsGraphInputShape(path), run: (x) => runTfjsGraph(path, x), dispose: async () => undefined };
 }
 
 /**

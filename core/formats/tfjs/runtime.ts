@@ -4,7 +4,8 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { io, LayersModel } from '@tensorflow/tfjs';
-import { fixedBatch, type Tensor } from '../../eval/tensor.js';
+import { fixedBatch } from '../../eval/tensor.js';
+import type { LoadedModel } from '../format.js';
 
 type Tf = typeof import('@tensorflow/tfjs');
 let tfReady: Promise<Tf> | undefined;
@@ -45,31 +46,22 @@ export async function loadTfjsLayersModel(path: string): Promise<LayersModel> {
   return tf.loadLayersModel((await tfjsFiles(path)).handler);
 }
 
-export async function tfjsInputShape(path: string): Promise<(number | null)[]> {
-  return inputShape(await loadTfjsLayersModel(path));
+/** A layers model (loaded from `path`) as a LoadedModel: run 512 rows at a time or its fixed batch size. */
+export function loadedLayers(path: string, model: LayersModel): LoadedModel {
+  return {
+    inputShape: model.inputs[0].shape,
+    async run(input) {
+      const tf = await tfjs();
+      const x = tf.tensor(input.data, input.shape);
+      const y = model.predict(x, { batchSize: fixedBatch(path, model.inputs[0].shape[0], input.shape[0]) ?? 512 }) as import('@tensorflow/tfjs').Tensor;
+      const out = { data: (await y.data()) as Float32Array, shape: y.shape };
+      x.dispose(); y.dispose();
+      return out;
+    },
+    dispose: async () => { model.dispose(); },
+  };
 }
 
-export async function runTfjs(path: string, input: Tensor): Promise<Tensor> {
-  return predict(path, await loadTfjsLayersModel(path), input);
-}
-
-/** The model's first input shape; disposes the model. */
-export function inputShape(model: LayersModel): (number | null)[] {
-  const shape = model.inputs[0].shape;
-  model.dispose();
-  return shape;
-}
-
-/** Runs the model (loaded from `path`) on `input`, 512 rows at a time or its fixed batch size; disposes the model. */
-export async function predict(path: string, model: LayersModel, input: Tensor): Promise<Tensor> {
-  const tf = await tfjs();
-  try {
-    const x = tf.tensor(input.data, input.shape);
-    const y = model.predict(x, { batchSize: fixedBatch(path, model.inputs[0].shape[0], input.shape[0]) ?? 512 }) as import('@tensorflow/tfjs').Tensor;
-    const out = { data: (await y.data()) as Float32Array, shape: y.shape };
-    x.dispose(); y.dispose();
-    return out;
-  } finally {
-    model.dispose();
-  }
+export async function loadTfjsLayers(path: string): Promise<LoadedModel> {
+  return loadedLayers(path, await loadTfjsLayersModel(path));
 }
