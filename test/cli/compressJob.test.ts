@@ -5,22 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CompressRequest, JobEvent } from '../../shared/jobProtocol.js';
 import { tempDir } from '../helpers/cli.js';
+import { ONE_CPU } from '../helpers/oneCpu.js';
 
 interface JobRun { code: number; events: JobEvent[]; stdout: string; stderr: string }
-
-/**
- * Runs that must write the same bytes run on one CPU where `taskset` can pin them: the embedded
- * engine splits a layer's kernels over the cores its other jobs leave idle, so under load (other
- * test files) the split, and the last bits of the factors, can differ from run to run.
- */
-const ONE_CPU = ((): string[] => {
-  const allowed = /^Cpus_allowed_list:\s*(\d+)/m.exec(existsSync('/proc/self/status') ? readFileSync('/proc/self/status', 'utf8') : '');
-  return allowed && spawnSync('taskset', ['-c', allowed[1], 'true']).status === 0 ? ['taskset', '-c', allowed[1]] : [];
-})();
 
 function run(args: string[], input?: string): { code: number; stdout: string; stderr: string } {
   const [cmd, ...rest] = [...ONE_CPU, process.execPath, 'dist/cli.js', ...args];

@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'nod
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { ONE_CPU } from '../helpers/oneCpu.js';
 
 export const PYTHON = '/usr/bin/python3';
 
@@ -274,8 +275,9 @@ export async function runCase(root: string, fixtures: Fixtures, k: Case, work: s
   };
   const args = k.args.map((a) => (a.startsWith('@') ? fixture(a.slice(1)) : a));
   const t0 = performance.now();
-  // --engine embedded: `auto` would take PyTorch on a machine with a GPU.
-  const r = await run(process.execPath, [join(root, 'dist/cli.js'), 'compress', fixture(k.model), ...args, '--engine', 'embedded', '-o', join(outDir, k.out), '--json'], root);
+  // --engine embedded: `auto` would take PyTorch on a machine with a GPU. One CPU: the same bytes under load (oneCpu.ts).
+  const [cmd, ...pinned] = [...ONE_CPU, process.execPath];
+  const r = await run(cmd, [...pinned, join(root, 'dist/cli.js'), 'compress', fixture(k.model), ...args, '--engine', 'embedded', '-o', join(outDir, k.out), '--json'], root);
   const seconds = (performance.now() - t0) / 1000;
   if (r.code !== 0) throw new Error(`case ${k.name}: compress exited ${r.code}: ${r.stderr.trim().split('\n').slice(-5).join('\n')}`);
   const files: Record<string, string> = {};
