@@ -1,5 +1,5 @@
 // How a job gets its spectra (for planning) and its factors: plain SVD of the weights, or
-// whitened SVD on calibration statistics (layers the format's collector covers, runners/calibrationSamples.ts);
+// whitened SVD on calibration statistics (the layers whose inputs the format's runner observes, runners/runner.ts);
 // optionally with each layer's spectrum weighted by its measured sensitivity (sensitivity.ts).
 import { analyzeModel, layerAnalysis, type Analysis } from '../analysis.js';
 import type { Engine } from '../engines/engine.js';

@@ -2,6 +2,7 @@
 import { layerAnalysis, type Analysis } from '../../core/analysis.js';
 import type { Layer, LayerKind } from '../../core/types.js';
 import { rng } from '../helpers/random.js';
+import { formatModule } from '../../core/formats/registry.js';
 
 const SIZES = [64, 96, 128, 192, 256, 384];
 /** Parameters outside every layer's weight (biases, norms), always kept. */
@@ -26,6 +27,6 @@ export function analysisFixture(count = 200, seed = 7): Analysis {
   });
   const layerParams = layers.reduce((s, l) => s + l.params, 0);
   return { format: 'onnx', path: '/models/fixture.onnx', fileBytes: (layerParams + UNLAYERED) * 4 + 4096,
-    totalParams: layerParams + UNLAYERED, energy: 0.99, layers };
+    totalParams: layerParams + UNLAYERED, capabilities: formatModule('onnx').capabilities, energy: 0.99, layers };
 }
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { makePlan, readPlanJson } from '../../core/compress/plan.js';
 import type { CompressReport } from '../../core/compress/report.js';
+import { formatModule } from '../../core/formats/registry.js';
 import { suggestedRank } from '../../core/ranks/ranks.js';
 import { contentSecurityPolicy } from '../../client/panel/html.js';
 import { expectedAllocation } from './expected.js';
@@ -244,9 +245,13 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
     await again.load(analysis);
     assert.deepEqual(await again.page.$$eval('.totals > div.chosen dd', (dds) => dds.map((d) => d.getAttribute('data-total'))), ['f16']);
     assert.equal(await again.page.locator('vscode-radio[name="method"][value="whitened+finetune"]').evaluate((r) => (r as HTMLInputElement).checked), true);
-    // A TF.js model cannot rebuild a re-laid-out weight: the choice is not offered.
-    await again.load({ ...analysis, format: 'tfjs-layers' }, 'file:///models/model.json');
-    assert.equal(await again.page.locator('vscode-radio[name="method"][value="relayout"]').isVisible(), false);
+    // The methods offered are the format's capabilities: a TF.js model cannot rebuild a re-laid-out
+    // weight; a safetensors checkpoint has no forward pass to learn from.
+    const offered = async (): Promise<string[]> => (await again.page.$$eval('vscode-radio[name="method"]', (rs) => rs.filter((r) => !(r as HTMLElement).hidden).map((r) => r.getAttribute('value')!)));
+    await again.load({ ...analysis, format: 'tfjs-layers', capabilities: formatModule('tfjs-layers').capabilities }, 'file:///models/model.json');
+    assert.deepEqual(await offered(), ['svd', 'whitened', 'whitened+finetune']);
+    await again.load({ ...analysis, format: 'safetensors', capabilities: formatModule('safetensors').capabilities }, 'file:///models/model.safetensors');
+    assert.deepEqual(await offered(), ['svd']);
   });
 
   test('a bf16 model with no precision chosen: priced as f16, compressed without a dtype so its factors stay bf16', async () => {

@@ -20,5 +20,5 @@ export const onnx: FormatModule<OnnxModel> = {
   runsWritten: true,
   runner: (model, site) => writtenRunner(model, { write: writeOnnx, runtime }, site, { inputMoments: onnxInputMoments, finetune: finetuneOnnx }),
   // Re-layout needs Reshape and Slice between the factors: ONNX is the format with both.
-  capabilities: { compress: true, evaluate: true, whiten: true, sensitivity: true, refine: false, finetune: true, relayout: true },
+  capabilities: { compress: true, evaluate: true, whiten: true, sensitivity: true, refine: true, finetune: true, relayout: true },
 };

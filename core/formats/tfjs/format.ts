@@ -44,5 +44,5 @@ export const tfjsGraph: FormatModule<TfjsModel> = {
   runner: (model, site) => writtenRunner(model, { write: writeTfjsGraph, runtime: graphRuntime }, site, {
     inputMoments: (m, x, opts) => tfjsGraphInputMoments(m, m.layers.filter((l) => OBSERVED.includes(l.kind) && l.factorisable), x, opts),
   }),
-  capabilities: { compress: true, evaluate: true, whiten: true, sensitivity: true, refine: false, finetune: false, relayout: false },
+  capabilities: { compress: true, evaluate: true, whiten: true, sensitivity: true, refine: true, finetune: false, relayout: false },
 };
