@@ -5,9 +5,6 @@ import { removableShare } from '../core/analysis.js';
 import { formatBytes, formatCount, formatPercent } from '../core/text/numbers.js';
 import { table } from '../core/text/table.js';
 
-// cli/commands/compress.ts still imports these from here (another change is rewriting that file).
-export { formatBytes, formatCount };
-
 export function formatAnalysis(a: Analysis): string {
   const rows = [['layer', 'kind', 'shape', 'params', 'break-even', 'suggested', 'params saved', 'energy kept']];
   for (const l of a.layers) {

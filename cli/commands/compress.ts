@@ -3,7 +3,7 @@ import type { Fidelity } from '../../core/compress/fidelity.js';
 import { ENGINE_CHOICES } from '../../core/engines/select.js';
 import { ALLOCATIONS, METHODS, STORAGE_DTYPES } from '../../shared/jobProtocol.js';
 import { parseArgs } from '../args.js';
-import { formatBytes, formatCount } from '../format.js';
+import { formatBytes, formatCount } from '../../core/text/numbers.js';
 import { isJob, runCompressRequest, runJob } from '../job.js';
 import { requestFromFlags } from '../jobRequest.js';
 import type { Command } from './command.js';

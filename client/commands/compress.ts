@@ -2,7 +2,7 @@
 // (CompressArgs), or the palette (the active file). Asks for what is not given, then runs
 // the CLI job under a cancellable progress notification.
 import * as vscode from 'vscode';
-import { PANEL_METHOD_JOBS, STORAGE_DTYPES, type CompressGoal, type CompressRequest, type StorageDType } from '../../shared/jobProtocol.js';
+import { PANEL_METHOD_JOBS, STORAGE_DTYPES, type CompressGoal, type CompressReport, type CompressRequest, type StorageDType } from '../../shared/jobProtocol.js';
 import type { CompressArgs } from '../../shared/protocol.js';
 import { JobError, runCompress } from '../compressJob.js';
 import type { Config } from '../config.js';
@@ -54,7 +54,8 @@ function modelOf(arg: vscode.Uri | CompressArgs | undefined): vscode.Uri | undef
   return vscode.window.activeTextEditor?.document.uri;
 }
 
-export function compressCommand(context: vscode.ExtensionContext, config: Config): vscode.Disposable {
+/** The handler of `reducible.compress` (registered by the command table, commands/index.ts). */
+export function compressCommand(context: vscode.ExtensionContext, config: Config): (arg?: vscode.Uri | CompressArgs) => Promise<CompressReport | undefined> {
   const cli = context.asAbsolutePath('dist/cli.js');
 
   const run = (job: CompressRequest, name: string) => vscode.window.withProgress({
@@ -72,7 +73,7 @@ export function compressCommand(context: vscode.ExtensionContext, config: Config
     });
   });
 
-  return vscode.commands.registerCommand('reducible.compress', async (arg?: vscode.Uri | CompressArgs) => {
+  return async (arg?: vscode.Uri | CompressArgs) => {
     if (!vscode.workspace.isTrusted) {
       const manage = await vscode.window.showWarningMessage('Reducible compresses models only in a trusted workspace: it writes files and may run Python.', 'Manage Workspace Trust');
       if (manage) await vscode.commands.executeCommand('workbench.trust.manage');
@@ -125,5 +126,5 @@ export function compressCommand(context: vscode.ExtensionContext, config: Config
       if (e instanceof JobError && e.code === 'cancelled') return;
       void vscode.window.showErrorMessage(`Reducible: ${(e as Error).message}`);
     }
-  });
+  };
 }

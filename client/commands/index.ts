@@ -24,7 +24,8 @@ export interface CommandContext {
 type Handler = Parameters<typeof vscode.commands.registerCommand>[1];
 
 export function registerCommands(c: CommandContext): vscode.Disposable {
-  const handlers: Record<Exclude<CommandName, 'compress'>, Handler> = {
+  const handlers: Record<CommandName, Handler> = {
+    compress: compressCommand(c.extension, c.config),
     openPanel: (arg) => c.panel.open(arg),
     openOutline,
     restartServer: restartServer(c.client, c.restartPolicy),
@@ -32,9 +33,5 @@ export function registerCommands(c: CommandContext): vscode.Disposable {
   };
   return vscode.Disposable.from(
     ...Object.entries(handlers).map(([name, run]) => vscode.commands.registerCommand(COMMAND_IDS[name as CommandName], run)),
-    // `reducible.compress` still registers itself, under its id written out in compress.ts
-    // (being reworked for the typed CLI job); it moves into `handlers` once that file
-    // exports its handler.
-    compressCommand(c.extension, c.config),
   );
 }
