@@ -242,7 +242,7 @@ test('tradeoff panel: open the example, move the budget, Compress at the panel\'
   const bytes = report.locator('dd[data-report="bytes"]');
   assert.equal(Number(await bytes.getAttribute('data-value')), written.compressedBytes);
   assert.equal(Number(await bytes.getAttribute('data-predicted')), written.predictedBytes);
-  const shown = /\(predicted [\d.]+ [KMG]?B, ([+-][\d.]+) %\)$/.exec(await bytes.innerText());
+  const shown = /\(predicted [\d.]+ [KMGT]?i?B, ([+-][\d.]+) %\)$/.exec(await bytes.innerText());
   assert.ok(shown, `report text: ${await bytes.innerText()}`);
   assert.ok(Math.abs(Number(shown[1]) - off * 100) <= 0.05, `panel says ${shown[1]} %, report.json ${(off * 100).toFixed(2)} %`);
   assert.equal(await panel.locator('svg .dot.measured').count(), 1);
