@@ -3,12 +3,12 @@
 // `--job -|file.json` speaks the IDE's contract (shared/jobProtocol.ts): the request is JSON,
 // and stdout carries JobEvents, one per line — progress, then one `done` or `error`; the
 // error's line also goes to stderr as every other failure's does.
-import { readFile } from 'node:fs/promises';
 import { compressFile } from '../core/compress/job.js';
 import type { Goal } from '../core/compress/plan.js';
 import type { CompressReport } from '../core/compress/report.js';
 import { createEngine, type EngineChoice } from '../core/engines/select.js';
 import { inputsFromFile } from '../core/eval/evaluate.js';
+import { readRegularFile } from '../core/io/byteSource.js';
 import { CancelledError, InputError, type Progress } from '../core/types.js';
 import { EXIT_CODES, type CompressRequest, type JobEvent } from '../shared/jobProtocol.js';
 import { parseArgs } from './args.js';
@@ -20,6 +20,9 @@ export interface RunOptions {
   /** Where a ranks goal came from, named in messages about its layers: the `--ranks` file (default 'goal.ranks'). */
   ranksFile?: string;
 }
+
+/** A compress request is a few lines of JSON (a ranks plan names each layer once). */
+const MAX_REQUEST_BYTES = 64 * 1024 * 1024;
 
 /** Runs the job; SIGINT or SIGTERM cancels it (CancelledError, whatever failed first), leaving no output. */
 export async function runCompressRequest(request: CompressRequest, o: RunOptions = {}): Promise<CompressReport> {
@@ -62,9 +65,9 @@ export async function runJob(argv: string[]): Promise<number> {
     if (positional.length) throw new InputError(undefined, `with --job the request names the model: give no model path (got ${positional.join(' ')})`);
     const source = String(flags.job);
     const file = source === '-' ? undefined : source;
-    const text = file ? await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
-      throw new InputError(file, `cannot read the compress request (${e.code ?? e.message})`);
-    }) : await readStdin();
+    const text = file ? new TextDecoder().decode(await readRegularFile(file, MAX_REQUEST_BYTES).catch((e: Error) => {
+      throw new InputError(file, `cannot read the compress request (${e.message.replace(`${file}: `, '')})`);
+    })) : await readStdin();
     const request = parseCompressRequest(text, file);
     let done = 0;
     const report = await runCompressRequest(request, {

@@ -1,6 +1,8 @@
 // Every format Reducible reads, one line each. Adding a format is a folder of its own
 // (core/formats/<format>/ with a format.ts exporting its FormatModule) and one line here.
+import { stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
+import { notRegular } from '../io/byteSource.js';
 import type { Capabilities, ModelFormat } from '../types.js';
 import { InputError } from '../types.js';
 import type { FormatModule } from './format.js';
@@ -57,6 +59,9 @@ export async function formatOf(path: string): Promise<FormatModule> {
     const endings = [...new Set(formats().flatMap((f) => f.extensions))].join(', ');
     throw new InputError(path, `unsupported model format "${extname(path) || 'no extension'}" (supported: ${endings})`, 'unsupported');
   }
+  // Before anything opens it (a sniff, a reader, the HDF5 worker): opening a FIFO waits for a writer.
+  const st = await stat(path).catch(() => undefined);
+  if (st && !st.isFile()) throw notRegular(path, st);
   for (const f of candidates) if (!f.sniff || await f.sniff(path)) return f;
   throw new InputError(path, `not a ${candidates.map((f) => f.title).join(' or ')} model (its content does not match)`);
 }

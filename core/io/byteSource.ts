@@ -1,6 +1,7 @@
 // Bounded random access to the bytes of one file or of several files read as one
 // (TF.js weight shards). Readers never load a whole model into memory.
-import { open, type FileHandle } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { InputError } from '../types.js';
 
 export interface ByteSource {
@@ -17,15 +18,23 @@ export const MAX_READ = 2 ** 31 - 1;
 export class FileSource implements ByteSource {
   private constructor(readonly path: string, private readonly fh: FileHandle, readonly size: number) {}
 
+  /**
+   * Opens a regular file for reading. Anything else (a FIFO, socket, device or folder) is
+   * refused in one line naming it: it is checked before opening, and opened non-blocking and
+   * checked again on the open handle, so a FIFO (or one swapped in meanwhile) never blocks
+   * the open or a read.
+   */
   static async open(path: string): Promise<FileSource> {
+    const before = await stat(path).catch(() => undefined);
+    if (before && !before.isFile()) throw notRegular(path, before);
     let fh: FileHandle;
     try {
-      fh = await open(path, 'r');
+      fh = await open(path, READ_FLAGS);
     } catch (e) {
       throw new InputError(path, `cannot open (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
     }
     const st = await fh.stat();
-    if (!st.isFile()) { await fh.close(); throw new InputError(path, 'not a regular file'); }
+    if (!st.isFile()) { await fh.close(); throw notRegular(path, st); }
     return new FileSource(path, fh, st.size);
   }
 
@@ -53,6 +62,26 @@ export class FileSource implements ByteSource {
   }
 
   close(): Promise<void> { return this.fh.close(); }
+}
+
+/** Read-only, non-blocking (a FIFO opens at once instead of waiting for a writer), never a controlling terminal. */
+const READ_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0);
+
+export function notRegular(path: string, st: Stats): InputError {
+  const kind = st.isFIFO() ? 'a FIFO' : st.isDirectory() ? 'a folder' : st.isSocket() ? 'a socket'
+    : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : 'of an unknown kind';
+  return new InputError(path, `not a regular file (${kind})`);
+}
+
+/** All of a regular file's bytes (FileSource.open's checks), refused above `max` bytes. */
+export async function readRegularFile(path: string, max = MAX_READ): Promise<Uint8Array> {
+  const src = await FileSource.open(path);
+  try {
+    if (src.size > max) throw new InputError(path, `larger than the ${max}-byte limit`);
+    return await src.read(0, src.size);
+  } finally {
+    await src.close();
+  }
 }
 
 /** Several files addressed as one contiguous byte range, in order. */

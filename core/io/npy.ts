@@ -1,7 +1,7 @@
 // .npy / .npz arrays (the evaluation inputs and labels users already have from numpy).
-import { readFile } from 'node:fs/promises';
 import { unzipSync, zipSync } from 'fflate';
 import { InputError } from '../types.js';
+import { readRegularFile } from './byteSource.js';
 
 export type NpyDType = 'float32' | 'float64' | 'uint8' | 'int32' | 'int64' | 'float16';
 export interface NdArray { dtype: NpyDType; shape: number[]; data: Float32Array | Float64Array | Uint8Array | Int32Array | BigInt64Array | Uint16Array }
@@ -56,7 +56,7 @@ export async function readArray(spec: string): Promise<NdArray> {
   const m = /^(.*\.npz)(?::(.+))?$/.exec(spec);
   const file = m ? m[1] : spec;
   let bytes: Uint8Array;
-  try { bytes = await readFile(file); } catch { throw new InputError(file, 'cannot read array file'); }
+  try { bytes = await readRegularFile(file); } catch (e) { throw new InputError(file, `cannot read array file (${(e as Error).message.replace(`${file}: `, '')})`); }
   if (!m) return parseNpy(bytes, file);
   let entries: Record<string, Uint8Array>;
   try { entries = unzipSync(bytes); } catch (e) { throw new InputError(file, `not a valid .npz archive (${(e as Error).message})`); }

@@ -1,7 +1,6 @@
 // TF.js layers and graph models: a JSON file with a `weightsManifest` plus binary shards.
-import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { ConcatSource, FileSource, type ByteSource } from '../../io/byteSource.js';
+import { ConcatSource, FileSource, readRegularFile, type ByteSource } from '../../io/byteSource.js';
 import { DTYPE_BYTES, checkedSize } from '../../io/decode.js';
 import { openInside } from '../../io/insideFolder.js';
 import type { DType, Layer, LayerKind } from '../../types.js';
@@ -24,7 +23,7 @@ const MAX_JSON = 256 * 1024 * 1024;
 export async function tfjsKind(path: string): Promise<'layers' | 'graph' | undefined> {
   if (!path.endsWith('.json')) return undefined;
   try {
-    const j = JSON.parse(await readFile(path, 'utf8'));
+    const j = JSON.parse(new TextDecoder().decode(await readRegularFile(path, MAX_JSON)));
     if (!Array.isArray(j?.weightsManifest)) return undefined;
     return isGraph(j) ? 'graph' : 'layers';
   } catch { return undefined; }

@@ -1,10 +1,10 @@
 // Runs TF.js layers models with stock @tensorflow/tfjs (wasm backend, cpu fallback), loading
 // them with tf.loadLayersModel from the same artifacts the file:// and http loaders build,
 // exactly as an application would. (Graph models: tfjs/graphRuntime.ts.)
-import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { io, LayersModel } from '@tensorflow/tfjs';
 import { fixedBatch } from '../../eval/tensor.js';
+import { readRegularFile } from '../../io/byteSource.js';
 import type { LoadedModel } from '../format.js';
 
 type Tf = typeof import('@tensorflow/tfjs');
@@ -29,10 +29,10 @@ export function tfjs(): Promise<Tf> {
 /** `model.json` as read, and an IOHandler for it and its shards on disk. */
 export async function tfjsFiles(path: string): Promise<{ json: io.ModelJSON; handler: io.IOHandler }> {
   const tf = await tfjs();
-  const json = JSON.parse(await readFile(path, 'utf8')) as io.ModelJSON;
+  const json = JSON.parse(new TextDecoder().decode(await readRegularFile(path))) as io.ModelJSON;
   const load = async (manifest: io.WeightsManifestConfig): Promise<[io.WeightsManifestEntry[], ArrayBuffer]> => {
     const specs = manifest.flatMap((group) => group.weights);
-    const buffers = await Promise.all(manifest.flatMap((group) => group.paths.map((p) => readFile(join(dirname(path), p)))));
+    const buffers = await Promise.all(manifest.flatMap((group) => group.paths.map((p) => readRegularFile(join(dirname(path), p)))));
     const data = new Uint8Array(buffers.reduce((s, b) => s + b.length, 0));
     let off = 0;
     for (const b of buffers) { data.set(b, off); off += b.length; }
