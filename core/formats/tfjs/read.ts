@@ -79,7 +79,7 @@ export async function readTfjs(path: string): Promise<TfjsModel> {
         if (!Object.hasOwn(DTYPE_BYTES, dtype)) throw new InputError(path, `weight ${w.name} has unsupported dtype ${q ? q.dtype : w.dtype}`);
         const storedBytes = count * DTYPE_BYTES[dtype];
         if (offset + storedBytes > source.size) throw new InputError(path, `weights truncated: ${w.name} needs bytes up to ${offset + storedBytes}, shards hold ${source.size}`);
-        const affine = q && q.dtype !== 'float16' ? { scale: Number(q.scale ?? 1), min: Number(q.min ?? 0) } : undefined;
+        const affine = q && q.dtype !== 'float16' ? { scale: affineParam(path, w.name, q, 'scale', 1), min: affineParam(path, w.name, q, 'min', 0) } : undefined;
         tensors.push({ name: w.name, shape: w.shape, dtype, storedBytes, source, offset, affine });
         offset += storedBytes;
       }
@@ -93,6 +93,19 @@ export async function readTfjs(path: string): Promise<TfjsModel> {
     await Promise.all(opened.map((s) => s.close()));
     throw e;
   }
+}
+
+/**
+ * A quantization `scale` or `min`: a finite number or absent. JSON reads `1e999` as Infinity,
+ * which would dequantize every weight to ±Infinity or NaN; refused here, naming the tensor.
+ */
+function affineParam(path: string, tensor: string, q: Record<string, unknown>, key: 'scale' | 'min', absent: number): number {
+  const v = q[key];
+  if (v === undefined || v === null) return absent;
+  if (typeof v !== 'number' || !Number.isFinite(v)) {
+    throw new InputError(path, `weight ${tensor}: quantization ${key} must be a finite number, got ${typeof v === 'number' ? String(v) : JSON.stringify(v).slice(0, 40)}`);
+  }
+  return v;
 }
 
 export const LAYER_KINDS: Record<string, LayerKind> = {
