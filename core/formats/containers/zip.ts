@@ -96,28 +96,120 @@ export class ZipArchive {
   /** Reads an entry whole (inflating it), refusing entries larger than `cap` bytes. */
   async read(entry: ZipEntry, cap: number): Promise<Uint8Array> {
     if (entry.size > cap) throw new InputError(this.file, `zip entry ${entry.name} is ${entry.size} bytes, over the ${cap}-byte limit`);
-    const raw = await this.src.read(entry.dataOffset, entry.compressedSize);
-    return entry.method === 0 ? raw : inflateExactly(raw, entry, this.file);
+    return entry.method === 0 ? this.src.read(entry.dataOffset, entry.compressedSize) : this.inflated(entry).read(0, entry.size);
+  }
+
+  /**
+   * A deflated entry read at offsets, inflated as far as each read needs and never whole:
+   * memory stays at one read plus one step's output, whatever the stream would expand to.
+   */
+  inflated(entry: ZipEntry): EntryStream {
+    if (entry.method !== 8) throw new Error(`zip entry ${entry.name} is not deflated`);
+    return new EntryStream(this.file, this.src, entry);
   }
 }
 
-function inflateExactly(raw: Uint8Array, entry: ZipEntry, file: string): Uint8Array {
-  const out = new Uint8Array(entry.size);
-  let filled = 0;
-  const inflater = new Inflate((chunk) => {
-    // Stop as soon as the stream produces more than it declared: never trust the stream's own size.
-    if (filled + chunk.length > out.length) throw new InputError(file, `zip entry ${entry.name} inflates past its declared ${entry.size} bytes`);
-    out.set(chunk, filled);
-    filled += chunk.length;
-  });
-  try {
-    inflater.push(raw, true);
-  } catch (e) {
-    if (e instanceof InputError) throw e;
-    throw new InputError(file, `zip entry ${entry.name} is corrupt (${(e as Error).message})`);
+/**
+ * Compressed bytes pushed per step: deflate expands at most ~1032:1, so one step yields at most
+ * ~4 MB, and a stream running past its declared size is stopped within that step.
+ */
+const INFLATE_STEP = 4 * 1024;
+
+/**
+ * Reads a deflated entry's bytes at offsets by inflating its stream step by step against the
+ * entry's declared size. Sequential reads (a tensor read in chunks, in order) continue the
+ * stream; a read behind the position starts it again. Stops at the first byte past the declared
+ * size, refusing the entry in one line naming the file and the entry.
+ */
+export class EntryStream {
+  private inflater!: Inflate;
+  /** Compressed bytes pushed so far. */
+  private pushed = 0;
+  /** Bytes the stream has produced so far. */
+  private produced = 0;
+  /** Produced bytes not yet passed by a read, and where in the entry they start. */
+  private held: Uint8Array[] = [];
+  private heldStart = 0;
+  private done = false;
+  /** The refusal that stopped the stream: later reads give it again rather than go on from a broken state. */
+  private failed?: InputError;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly file: string, private readonly src: ByteSource, readonly entry: ZipEntry) { this.restart(); }
+
+  get size(): number { return this.entry.size; }
+
+  private restart(): void {
+    this.inflater = new Inflate((chunk) => {
+      if (this.produced + chunk.length > this.entry.size) this.fail(`inflates past its declared ${this.entry.size} bytes`);
+      this.produced += chunk.length;
+      if (chunk.length) this.held.push(chunk);
+    });
+    this.pushed = 0;
+    this.produced = 0;
+    this.held = [];
+    this.heldStart = 0;
+    this.done = false;
   }
-  if (filled !== out.length) throw new InputError(file, `zip entry ${entry.name} inflates to ${filled} bytes, not the declared ${entry.size}`);
-  return out;
+
+  private fail(what: string): never {
+    throw this.failed = new InputError(this.file, `zip entry ${this.entry.name} ${what}`);
+  }
+
+  /** One step: the next compressed bytes through the inflater. */
+  private async step(): Promise<void> {
+    const n = Math.min(INFLATE_STEP, this.entry.compressedSize - this.pushed);
+    const bytes = await this.src.read(this.entry.dataOffset + this.pushed, n);
+    this.pushed += n;
+    const last = this.pushed === this.entry.compressedSize;
+    try {
+      this.inflater.push(bytes, last);
+    } catch (e) {
+      if (e === this.failed) throw e;
+      this.fail(`is corrupt (${(e as Error).message})`);
+    }
+    if (last) {
+      this.done = true;
+      if (this.produced !== this.entry.size) this.fail(`inflates to ${this.produced} bytes, not the declared ${this.entry.size}`);
+    }
+  }
+
+  /** Reads run one at a time (tensors sharing a storage may be read from several lanes). */
+  read(offset: number, length: number): Promise<Uint8Array> {
+    const r = this.queue.then(() => this.readNow(offset, length));
+    this.queue = r.catch(() => undefined);
+    return r;
+  }
+
+  private async readNow(offset: number, length: number): Promise<Uint8Array> {
+    if (this.failed) throw this.failed;
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.entry.size) {
+      this.fail(`read of ${length} bytes at ${offset} is outside its ${this.entry.size} bytes`);
+    }
+    if (offset < this.heldStart) this.restart();
+    const out = new Uint8Array(length);
+    const end = offset + length;
+    for (;;) {
+      // Pass over what is held: copy the part inside [offset, end), drop what lies before `end`.
+      while (this.held.length) {
+        const chunk = this.held[0];
+        const from = this.heldStart, to = from + chunk.length;
+        if (to > offset && from < end) out.set(chunk.subarray(Math.max(0, offset - from), Math.min(chunk.length, end - from)), Math.max(0, from - offset));
+        if (to > end) {
+          // Keep the rest for the next read, which usually starts right here.
+          const keep = Math.max(0, end - from);
+          this.held[0] = chunk.subarray(keep);
+          this.heldStart = from + keep;
+          return out;
+        }
+        this.held.shift();
+        this.heldStart = to;
+      }
+      if (this.heldStart >= end) return out;
+      if (this.done) this.fail(`inflates to ${this.produced} bytes, not the declared ${this.entry.size}`);
+      await this.step();
+    }
+  }
 }
 
 const view = (b: Uint8Array): DataView => new DataView(b.buffer, b.byteOffset, b.byteLength);

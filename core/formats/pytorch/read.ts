@@ -2,12 +2,12 @@
 // describes the state dict, `<archive>/data/<key>` hold the raw storages. The pickle is
 // parsed against a whitelist, never executed; tensors point into the zip lazily.
 import { extname } from 'node:path';
-import { FileSource, MAX_READ, type ByteSource } from '../../io/byteSource.js';
+import { FileSource, type ByteSource } from '../../io/byteSource.js';
 import { DTYPE_BYTES, checkedSize } from '../../io/decode.js';
 import { InputError } from '../../types.js';
 import { parsePickle } from '../containers/pickle.js';
 import { findStateDict, torchHooks, type TensorRecord } from './pickleVocabulary.js';
-import { isZip, ZipArchive, type ZipEntry } from '../containers/zip.js';
+import { isZip, ZipArchive, type EntryStream, type ZipEntry } from '../containers/zip.js';
 import { stateDictLayers } from '../safetensors/read.js';
 import { StoredModel, type StoredTensor } from '../storedModel.js';
 
@@ -38,7 +38,7 @@ export async function readPytorch(path: string): Promise<PytorchModel> {
       if (!entry) throw new InputError(path, `tensor ${name}: storage ${rec.storage.key} is missing from the archive`);
       const t = locate(path, name, rec, entry);
       let source = storages.get(entry.name);
-      if (!source) storages.set(entry.name, source = entry.method === 0 ? src : new InflatedSource(zip, entry));
+      if (!source) storages.set(entry.name, source = entry.method === 0 ? src : new InflatedSource(zip.inflated(entry)));
       tensors.push({ ...t, source, offset: t.offset + (entry.method === 0 ? entry.dataOffset : 0) });
     }
     return new StoredModel({
@@ -68,6 +68,12 @@ function locate(path: string, name: string, rec: TensorRecord, entry: ZipEntry):
   if (rec.offset + count > rec.storage.numel || end > entry.size) {
     throw new InputError(path, `tensor ${name} runs past the end of its storage ${rec.storage.key}`);
   }
+  // A deflated storage is inflated against what the pickle says it holds (numel × element
+  // width), the per-tensor cap: an entry declaring more is refused before a byte is inflated,
+  // and the stream is stopped at the first byte past the entry's size (zip.ts EntryStream).
+  if (entry.method === 8 && entry.size > rec.storage.numel * width) {
+    throw new InputError(path, `zip entry ${entry.name} declares ${entry.size} bytes, but storage ${rec.storage.key} of tensor ${name} holds ${rec.storage.numel * width} (${rec.storage.numel} × ${dtype})`);
+  }
   return { name, shape: rec.shape, dtype, storedBytes: count * width, offset: rec.offset * width };
 }
 
@@ -79,14 +85,10 @@ async function notZipReason(src: ByteSource, path: string): Promise<string> {
     : 'not a PyTorch zip checkpoint';
 }
 
-/** A deflated storage, inflated (under the zip reader's caps) the first time it is read. */
+/** A deflated storage, inflated as reads reach into it (never whole: zip.ts EntryStream). */
 class InflatedSource implements ByteSource {
-  private bytes?: Promise<Uint8Array>;
-  constructor(private readonly zip: ZipArchive, private readonly entry: ZipEntry) {}
-  get size(): number { return this.entry.size; }
-  async read(offset: number, length: number): Promise<Uint8Array> {
-    this.bytes ??= this.zip.read(this.entry, MAX_READ);
-    return (await this.bytes).subarray(offset, offset + length);
-  }
-  async close(): Promise<void> { this.bytes = undefined; }
+  constructor(private readonly stream: EntryStream) {}
+  get size(): number { return this.stream.size; }
+  read(offset: number, length: number): Promise<Uint8Array> { return this.stream.read(offset, length); }
+  async close(): Promise<void> { /* the archive's file is closed with the model */ }
 }
