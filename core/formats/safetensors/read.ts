@@ -61,11 +61,36 @@ export async function parseSafetensors(src: FileSource, path: string): Promise<{
     ranges.push([begin, end, name]);
     tensors.push({ name, shape: e.shape, dtype, storedBytes: end - begin, source: src, offset: dataStart + begin });
   }
-  ranges.sort((a, b) => a[0] - b[0]);
-  for (let i = 1; i < ranges.length; i++) {
-    if (ranges[i][0] < ranges[i - 1][1]) throw new InputError(path, `tensors ${ranges[i - 1][2]} and ${ranges[i][2]} overlap`);
+  // The format (and its reference reader) requires the tensors to tile the data region exactly:
+  // no overlap, no gap, nothing after the last tensor. Bytes no tensor owns are refused rather
+  // than carried along unseen.
+  ranges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let covered = 0;
+  for (let i = 0; i < ranges.length; i++) {
+    const [begin, end, name] = ranges[i];
+    if (begin < covered) throw new InputError(path, `tensors ${ranges[i - 1][2]} and ${name} overlap`);
+    if (begin > covered) {
+      throw new InputError(path, `data region has a gap: file bytes ${dataStart + covered}..${dataStart + begin} before tensor ${name} belong to no tensor (the format forbids gaps)`);
+    }
+    covered = end;
   }
-  return { tensors, metadata: (header.__metadata__ ?? {}) as Record<string, string> };
+  if (covered !== dataLen) {
+    throw new InputError(path, `${dataLen - covered} trailing bytes at file offsets ${dataStart + covered}..${src.size} after the last tensor (the format forbids them)`);
+  }
+  return { tensors, metadata: stringMetadata(header.__metadata__, path) };
+}
+
+/** `__metadata__` is a map of strings to strings (the format's rule); anything else is refused, naming the key. */
+function stringMetadata(value: unknown, path: string): Record<string, string> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw new InputError(path, '__metadata__ is not an object of strings');
+  const metadata: Record<string, string> = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (typeof v !== 'string') throw new InputError(path, `__metadata__ value of ${JSON.stringify(key)} is ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`}, not a string (the format allows strings only)`);
+    // Defined, not assigned: a key named __proto__ stays an ordinary entry.
+    Object.defineProperty(metadata, key, { value: v, enumerable: true, writable: true, configurable: true });
+  }
+  return metadata;
 }
 
 /**

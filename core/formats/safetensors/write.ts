@@ -89,6 +89,8 @@ export async function writeSafetensorsFile(
   // order, so `p` becomes a Sequential before `p.0` inside it is swapped in turn.
   const earlier = source.reducible ? earlierLayers(path, source.reducible) : {};
   const metadata = { ...source, format: source.format ?? 'pt', reducible: JSON.stringify({ version: 1, layers: { ...earlier, ...layers } }) };
+  // The format allows string values only (readers refuse anything else, read.ts), so a written file is always valid.
+  for (const [key, v] of Object.entries(metadata)) if (typeof v !== 'string') throw new Error(`safetensors writer: __metadata__ value of ${key} is not a string`);
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   const heads = entries.flatMap((e) => e.heads);
