@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import type { Analysis } from '../analysis.js';
 import type { Engine } from '../engines/engine.js';
 import type { Tensor } from '../eval/tensor.js';
-import { defaultOutput, formatOf, formatsWith } from '../formats/registry.js';
+import { defaultOutput, endingOf, formatOf, formatsWith } from '../formats/registry.js';
 import type { FormatModule } from '../formats/format.js';
 import type { StoredModel } from '../formats/storedModel.js';
 import { AtomicOutput } from '../io/atomicOutput.js';
@@ -52,6 +52,7 @@ export function planJob(model: StoredModel<unknown>, format: FormatModule, o: Co
     factorisable: model.layers.filter((l) => l.factorisable).length,
     capabilities: format.capabilities, runsWritten: format.runsWritten === true,
     formatsWith,
+    outputEnding: format.outputExtension ?? endingOf(model.path, format),
   });
 }
 

@@ -33,6 +33,12 @@ export interface ModelFacts {
   runsWritten: boolean;
   /** The formats that have a capability, for messages ("TF.js layers, Keras and ONNX models"). */
   formatsWith(capability: keyof Capabilities): string;
+  /**
+   * The ending of what the format writes for this model (`.safetensors` for a PyTorch
+   * checkpoint, `.safetensors.index.json` for a sharded index): an output path without it is
+   * refused, so no file's name belies its content. Absent: any output path.
+   */
+  outputEnding?: string;
 }
 
 export type StageName = 'analyse' | 'sensitivity' | 'refine' | 'factorise' | 'factorise-plain' | 'finetune';
@@ -68,6 +74,9 @@ export function resolveJob(r: JobRequest, m: ModelFacts): JobPlan {
   if (!caps.compress) throw new InputError(m.path, `compressing ${m.format} models is not supported yet (analysis is)`, 'unsupported');
   if (!isAbsolute(r.out)) throw new Error(`resolveJob: output path ${r.out} is not absolute`);
   if (m.files.includes(r.out)) throw new InputError(r.out, 'output path is the input model; choose another -o');
+  if (m.outputEnding && !r.out.toLowerCase().endsWith(m.outputEnding)) {
+    throw new InputError(r.out, `output name does not end in ${m.outputEnding}, but a ${m.format} model is written as a ${m.outputEnding} file; choose an -o ending in ${m.outputEnding}`);
+  }
   const method = r.method ?? 'svd';
   if ((method === 'whitened' || r.finetune) && !r.calibration) throw new InputError(m.path, `${method === 'whitened' ? '--method whitened' : '--finetune'} needs --calibration inputs`);
   if (method === 'whitened' && !caps.whiten) throw refuse('--method whitened', 'whiten');
