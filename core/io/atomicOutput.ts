@@ -71,7 +71,10 @@ export class AtomicOutput implements OutputSink {
   sizes(): Map<string, number> { return new Map(this.files.map((f) => [f.finalPath, f.bytes])); }
 
   async commit(): Promise<string[]> {
-    for (const f of this.files) { await f.fh.sync(); await f.fh.close(); }
+    // A file system that allocates late reports a full disk here rather than on write.
+    for (const f of this.files) {
+      try { await f.fh.sync(); await f.fh.close(); } catch (e) { throw writeFailure(e, f.finalPath); }
+    }
     for (const f of this.files) await rename(f.tmp, f.finalPath);
     await this.dropScratches();
     return this.files.map((f) => f.finalPath);
@@ -102,9 +105,22 @@ async function writeAll(fh: FileHandle, bytes: Uint8Array, position: number | nu
   try {
     for (let off = 0; off < bytes.length;) off += (await fh.write(bytes, off, bytes.length - off, position === null ? null : position + off)).bytesWritten;
   } catch (e) {
-    const { code, message } = e as NodeJS.ErrnoException;
-    throw new Error(`${output}: cannot write${code ? ` (${code})` : ''}: ${message.replace(/^[A-Z]+: /, '')}`, { cause: e });
+    throw writeFailure(e, output);
   }
+}
+
+/** Failures of the output's medium, not of the job: the user frees space (or quota) or chooses another -o. */
+const OUTPUT_FULL = new Set(['ENOSPC', 'EDQUOT', 'EFBIG']);
+
+/**
+ * A failed write, naming the output it was for. A full disk, an exhausted quota or a file over
+ * the file system's size limit is bad output (exit 2, like an unwritable folder); anything
+ * else (EIO) is a runtime failure.
+ */
+function writeFailure(e: unknown, output: string): Error {
+  const { code, message } = e as NodeJS.ErrnoException;
+  const what = `cannot write${code ? ` (${code})` : ''}: ${String(message).replace(/^[A-Z]+: /, '')}`;
+  return code && OUTPUT_FULL.has(code) ? new InputError(output, what) : new Error(`${output}: ${what}`, { cause: e });
 }
 
 const tempBeside = (finalPath: string, suffix: string): string =>
