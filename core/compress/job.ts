@@ -12,7 +12,9 @@ import type { FormatModule } from '../formats/format.js';
 import type { StoredModel } from '../formats/storedModel.js';
 import { AtomicOutput } from '../io/atomicOutput.js';
 import { lanesFor, mapInLanes } from '../lanes.js';
+import { breakEvenRank } from '../ranks/ranks.js';
 import type { ModelRunner } from '../runners/runner.js';
+import type { Layer } from '../types.js';
 import { InputError, stageOf, throwIfAborted, type JobOptions } from '../types.js';
 import { heldOut, type FinetuneResult } from './distil.js';
 import { factorsInMemory, loadAll } from './factorSource.js';
@@ -20,6 +22,7 @@ import { FactorSpill } from './factorSpill.js';
 import { chooseMethod, type MethodChoice } from './guard.js';
 import { makePlan, type Goal } from './plan.js';
 import { refinementInputs, refinePlan, type Refinement } from './refine.js';
+import { relayoutShape } from './relayout.js';
 import { predictBytes, storageName, type CompressReport } from './report.js';
 import { resolveJob, stageOptions, type JobPlan } from './resolveJob.js';
 import { plainStrategy, relayoutStrategy, whitenedStrategy, withSensitivity, type Strategy } from './strategy.js';
@@ -42,6 +45,13 @@ export interface CompressOptions extends JobOptions {
   finetune?: number;
 }
 
+/** Whether factorising the layer can store it in fewer parameters, in the layout the method factorises. */
+function gains(l: Layer, method?: Method): boolean {
+  const { rows, cols } = l.matrix;
+  const { p, q } = method === 'relayout' ? relayoutShape(rows, cols) : { p: rows, q: cols };
+  return l.factorisable && breakEvenRank(p, q) > 0;
+}
+
 /** The job's plan for this model and format: every option checked before any work. */
 export function planJob(model: StoredModel<unknown>, format: FormatModule, o: CompressOptions): JobPlan {
   return resolveJob({
@@ -49,7 +59,7 @@ export function planJob(model: StoredModel<unknown>, format: FormatModule, o: Co
     out: resolve(o.out ?? defaultOutput(model.path, format)),
   }, {
     path: model.path, format: model.format, files: model.files, fileBytes: model.fileBytes,
-    factorisable: model.layers.filter((l) => l.factorisable).length,
+    factorisable: model.layers.filter((l) => gains(l, o.method)).length,
     capabilities: format.capabilities, runsWritten: format.runsWritten === true,
     formatsWith,
     outputEnding: format.outputExtension ?? endingOf(model.path, format),

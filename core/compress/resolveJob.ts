@@ -27,6 +27,7 @@ export interface ModelFacts {
   format: ModelFormat;
   files: readonly string[];
   fileBytes: number;
+  /** Layers a factorisation can make smaller (factorisable, break-even rank ≥ 1): none, and there is nothing to compress. */
   factorisable: number;
   capabilities: Capabilities;
   /** Its runner writes and runs a variant of the model per candidate (formats/format.ts). */
@@ -72,6 +73,9 @@ export function resolveJob(r: JobRequest, m: ModelFacts): JobPlan {
   const refuse = (what: string, capability: keyof Capabilities): InputError =>
     new InputError(m.path, `${what} is available for ${m.formatsWith(capability)} (this is ${m.format})`, 'unsupported');
   if (!caps.compress) throw new InputError(m.path, `compressing ${m.format} models is not supported yet (analysis is)`, 'unsupported');
+  // Every format alike: a model with no layer to factorise (zero dimensions, tensors of a type
+  // that is not floating point, only layers too small to gain) is refused, not copied as it is.
+  if (m.factorisable === 0) throw new InputError(m.path, 'nothing to compress: no layer can be factorised into fewer parameters');
   if (!isAbsolute(r.out)) throw new Error(`resolveJob: output path ${r.out} is not absolute`);
   if (m.files.includes(r.out)) throw new InputError(r.out, 'output path is the input model; choose another -o');
   if (m.outputEnding && !r.out.toLowerCase().endsWith(m.outputEnding)) {

@@ -1,6 +1,6 @@
-// Hostile values rather than hostile structure (issue 20, item 4), through the built CLI and
-// the language server: non-finite quantization parameters and non-finite weights in every
-// position a layer's matrix is read from. Every refusal
+// Hostile values rather than hostile structure (issue 20, items 4 and 7), through the built CLI
+// and the language server: non-finite quantization parameters and non-finite weights in every
+// position a layer's matrix is read from, and models with nothing to factorise. Every refusal
 // is exit 2, one stderr line naming the input (and the tensor), within 10 s, with nothing
 // written beside the model and the model's bytes unchanged.
 import { after, before, describe, test } from 'node:test';
@@ -80,7 +80,7 @@ function safetensors(path: string, tensors: { name: string; dtype: 'F32' | 'F16'
   return path;
 }
 
-/** ONNX models of one MatMul each, written by Debian's onnx: NaN/Inf weights. */
+/** ONNX models of one MatMul each, written by Debian's onnx: NaN/Inf weights, and nothing to factorise. */
 function onnxModels(dir: string): void {
   python(`import sys, numpy as np, onnx
 from onnx import TensorProto, helper, numpy_helper
@@ -94,6 +94,10 @@ nan = w.copy(); nan[3, 2] = np.nan
 save(numpy_helper.from_array(nan, "fc_nan_weight"), "nan", 8)
 inf = w.astype(np.float16); inf[5, 1] = -np.inf
 save(numpy_helper.from_array(inf, "fc_inf_weight"), "inf16", 8)
+save(numpy_helper.from_array(np.zeros((0, 4), np.float32), "W"), "zero-dims", 0)
+t = onnx.TensorProto(); t.name = "W"; t.data_type = 99; t.dims.extend([4, 4]); t.raw_data = bytes(64)
+save(t, "unknown-type", 4)
+save(helper.make_tensor("W", TensorProto.STRING, [2, 2], [b"a", b"b", b"c", b"d"]), "strings", 2)
 `, undefined, [dir]);
 }
 
@@ -126,11 +130,12 @@ function assertRefused(c: Refused, args: string[]): void {
   assert.equal(hash(c.file), before, 'the model is unchanged');
 }
 
-describe('non-finite values', () => {
+describe('non-finite values and models with nothing to factorise', () => {
   const root = tempDir('reducible-hostile-values-');
   /** Each case in a folder of its own, so "nothing written" is about that case alone. */
   const folder = (name: string): string => { const d = join(root, name); mkdirSync(d); return d; };
   const nonFinite: Refused[] = [];
+  const nothing: string[] = [];
   const finite = /weights must be finite|must be a finite number/;
 
   before(() => {
@@ -154,11 +159,19 @@ describe('non-finite values', () => {
     // ONNX: NaN in float32, -Infinity in float16.
     const onnxDir = folder('onnx');
     onnxModels(onnxDir);
+    for (const name of ['zero-dims', 'unknown-type', 'strings']) {
+      const d = folder(`onnx-${name}`);
+      writeFileSync(join(d, `${name}.onnx`), readFileSync(join(onnxDir, `${name}.onnx`)));
+      nothing.push(join(d, `${name}.onnx`));
+    }
     for (const [name, tensor, pattern] of [['nan', 'fc_nan_weight', /holds NaN/], ['inf16', 'fc_inf_weight', /holds -Infinity/]] as const) {
       const d = folder(`onnx-${name}`);
       writeFileSync(join(d, `${name}.onnx`), readFileSync(join(onnxDir, `${name}.onnx`)));
       nonFinite.push({ file: join(d, `${name}.onnx`), tensor, pattern });
     }
+    // Nothing to factorise in other formats too: only 1-D tensors; only layers too small to gain (8×1, 1×4).
+    nothing.push(safetensors(join(folder('st-nothing'), 'model.safetensors'), [{ name: 'norm.weight', dtype: 'F32', shape: [8], data: bytes(weights(8, 5)) }]));
+    nothing.push(tfjsLayers(folder('tfjs-tiny'), 'model', { units: 1, raw: bytes(weights(8, 6)) }));
   });
 
   test('non-finite quantization parameters and weights: analyze and compress exit 2 naming the file and the tensor', () => {
@@ -167,6 +180,20 @@ describe('non-finite values', () => {
       assertRefused(c, ['compress', c.file, '--ratio', '0.5']);
       // Re-layout reads the stored matrices its own way (ONNX only).
       if (c.file.endsWith('.onnx')) assertRefused(c, ['compress', c.file, '--energy', '0.9', '--method', 'relayout']);
+    }
+  });
+
+  test('a model with no layer to factorise: compress refuses it the same way in every format; analyze reports it without NaN', () => {
+    for (const file of nothing) {
+      for (const goal of [['--ratio', '0.5'], ['--energy', '0.9'], ['--ratio', '1']]) {
+        assertRefused({ file, pattern: /nothing to compress: no layer can be factorised/ }, ['compress', file, ...goal]);
+      }
+      const a = run(['analyze', file]);
+      assert.equal(a.code, 0, `${file}: ${a.stderr}`);
+      assert.doesNotMatch(a.stdout, /NaN|Infinity/, a.stdout);
+      const j = run(['analyze', '--json', file]);
+      assert.equal(j.code, 0, `${file}: ${j.stderr}`);
+      assert.doesNotMatch(j.stdout, /NaN|Infinity|null/, j.stdout);
     }
   });
 

@@ -76,3 +76,12 @@ test('stage progress covers 0…0.99 in order, each stage within its own share',
   assert.ok(Math.abs(seen.at(-1)! - 0.99) < 1e-12);
   for (let i = 1; i < seen.length; i++) assert.ok(seen[i] >= seen[i - 1] - 1e-12, `progress went back at ${i}: ${seen}`);
 });
+
+test('a model with no layer a factorisation makes smaller is refused in every format, whatever the goal (bad input, exit 2)', () => {
+  for (const f of formats().filter((x) => x.capabilities.compress)) {
+    for (const goal of [{ kind: 'ratio', ratio: 0.5 }, { kind: 'ratio', ratio: 1 }, { kind: 'energy', energy: 0.9 }] as const) {
+      assert.throws(() => resolveJob({ goal, out: '/m/out' }, facts(f.id, { factorisable: 0 })),
+        (e: unknown) => e instanceof InputError && e.code === 'bad-input' && e.message === `/m/model.${f.id}: nothing to compress: no layer can be factorised into fewer parameters`, f.id);
+    }
+  }
+});
