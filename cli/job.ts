@@ -9,6 +9,7 @@ import type { CompressReport } from '../core/compress/report.js';
 import { createEngine, type EngineChoice } from '../core/engines/select.js';
 import { inputsFromFile } from '../core/eval/evaluate.js';
 import { readRegularFile } from '../core/io/byteSource.js';
+import { removeTemporariesSync } from '../core/io/atomicOutput.js';
 import { CancelledError, InputError, type Progress } from '../core/types.js';
 import { EXIT_CODES, type CompressRequest, type JobEvent } from '../shared/jobProtocol.js';
 import { parseArgs } from './args.js';
@@ -19,17 +20,44 @@ export interface RunOptions {
   progress?: Progress;
   /** Where a ranks goal came from, named in messages about its layers: the `--ranks` file (default 'goal.ranks'). */
   ranksFile?: string;
+  /** Cancel the job when the process that started it is gone (`--job`: the IDE). */
+  watchParent?: boolean;
+  /** Prints the outcome of a cancelled job when the process has to end before the job does (default: the cancelled line on stderr). */
+  reportCancelled?: () => void;
 }
 
+/** After a cancellation the job has this long to end on its own (and remove its output); then the process ends anyway. */
+const CANCEL_GRACE_MS = 1000;
+/** How often `watchParent` looks whether the parent process is still there. */
+const PARENT_POLL_MS = 250;
 /** A compress request is a few lines of JSON (a ranks plan names each layer once). */
 const MAX_REQUEST_BYTES = 64 * 1024 * 1024;
 
-/** Runs the job; SIGINT or SIGTERM cancels it (CancelledError, whatever failed first), leaving no output. */
+/**
+ * Runs the job; SIGINT or SIGTERM (or, with `watchParent`, the parent's exit) cancels it
+ * (CancelledError, whatever failed first), leaving no output. Cancellation always ends the
+ * process: where the job has not ended within CANCEL_GRACE_MS (a step that never returns),
+ * its temporaries are removed, the cancelled line is printed and the process exits with 1;
+ * a second signal does that at once.
+ */
 export async function runCompressRequest(request: CompressRequest, o: RunOptions = {}): Promise<CompressReport> {
   const abort = new AbortController();
-  const onSignal = (): void => abort.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  let deadline: NodeJS.Timeout | undefined;
+  const forceExit = (): never => {
+    removeTemporariesSync();
+    (o.reportCancelled ?? (() => console.error('reducible: cancelled')))();
+    process.exit(EXIT_CODES.cancelled);
+  };
+  const onSignal = (): void => {
+    if (abort.signal.aborted) forceExit();
+    abort.abort();
+    // Unreferenced: where nothing else keeps the process alive it ends by itself, as it should.
+    deadline = setTimeout(forceExit, CANCEL_GRACE_MS).unref();
+  };
+  const parent = process.ppid;
+  const watch = o.watchParent ? setInterval(() => { if (process.ppid !== parent && !abort.signal.aborted) onSignal(); }, PARENT_POLL_MS).unref() : undefined;
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const g = request.goal;
     const goal: Goal = 'ratio' in g ? { kind: 'ratio', ratio: g.ratio } : 'energy' in g ? { kind: 'energy', energy: g.energy }
@@ -49,6 +77,10 @@ export async function runCompressRequest(request: CompressRequest, o: RunOptions
   } catch (e) {
     throw abort.signal.aborted && !(e instanceof CancelledError) ? new CancelledError() : e;
   } finally {
+    clearInterval(watch);
+    clearTimeout(deadline);
+    // The job ended and its caller prints the outcome; the process still ends soon after, whatever is left running.
+    if (abort.signal.aborted) setTimeout(() => process.exit(), CANCEL_GRACE_MS).unref();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
@@ -71,6 +103,8 @@ export async function runJob(argv: string[]): Promise<number> {
     const request = parseCompressRequest(text, file);
     let done = 0;
     const report = await runCompressRequest(request, {
+      watchParent: true,
+      reportCancelled: () => { const event = jobError(new CancelledError()); emit(event); console.error(`reducible: ${event.message}`); },
       progress: { report: (fraction, label) => { done = Math.min(1, Math.max(done, fraction)); emit({ type: 'progress', fraction: done, label }); } },
     });
     emit({ type: 'done', report });

@@ -3,7 +3,7 @@ import type { Engine } from './engines/engine.js';
 import { breakEvenRank, cumulativeEnergy, paramsAtRank, suggestedRank } from './ranks/ranks.js';
 import type { Capabilities, JobOptions, Layer, LayerKind, Model, ModelFormat } from './types.js';
 import { formatModule } from './formats/registry.js';
-import { throwIfAborted } from './types.js';
+import { checkpoint } from './types.js';
 import { lanesFor, mapInLanes } from './lanes.js';
 import { withLayerBuffer } from './io/layerBuffers.js';
 
@@ -60,7 +60,7 @@ export async function analyzeModel(
   const plain = (layer: Layer): Promise<ArrayLike<number>> => withLayerBuffer(async (take) => {
     // Stored orientation: a transpose has the same singular values.
     const { data, rows, cols } = await model.readStoredMatrix(layer, take);
-    throwIfAborted(opts.signal);
+    await checkpoint(opts.signal);
     return engine.spectrum({ data, rows, cols }, opts);
   });
   // A few layers at a time: each is read, decoded and sent to the engine, then dropped.

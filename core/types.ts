@@ -131,3 +131,21 @@ export function stageOf(opts: JobOptions, from: number, span: number, prefix = '
 export function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw new CancelledError();
 }
+
+/** How long synchronous work may hold the event loop between checkpoints. */
+const YIELD_EVERY_MS = 50;
+let lastYield = 0;
+
+/**
+ * Where a long loop of synchronous steps (training, batches of a model run) may stop: lets the
+ * event loop run — signal handlers, the IDE's Cancel, timers — when it has not for
+ * YIELD_EVERY_MS, then throws CancelledError if the job was cancelled. Called every step, it
+ * costs a clock read; the numbers computed never depend on it.
+ */
+export async function checkpoint(signal?: AbortSignal): Promise<void> {
+  if (performance.now() - lastYield >= YIELD_EVERY_MS) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    lastYield = performance.now();
+  }
+  throwIfAborted(signal);
+}

@@ -24,7 +24,7 @@
 // from the same start, at a tenth of the rate (BACKOFF), before the start is kept.
 import type { Tensor } from '../eval/tensor.js';
 import type { tfjs } from '../formats/tfjs/runtime.js';
-import { throwIfAborted, type JobOptions } from '../types.js';
+import { checkpoint, type JobOptions } from '../types.js';
 import { better, type Fidelity } from './fidelity.js';
 
 type Tf = Awaited<ReturnType<typeof tfjs>>;
@@ -122,8 +122,9 @@ export function splitInputs(tf: Tf, x: Tensor): { xTrain: TfTensor; xHeld: TfTen
  * Trains `student` towards the teacher's outputs; the result reports fidelity on the held-out
  * rows before and after. Where training is not better than the start (fidelity.ts's rule) the
  * student's variables are set back to their starting values and the result says `discarded`.
+ * Each step lets the event loop run (checkpoint), so a cancellation stops training within a step.
  */
-export function distil(tf: Tf, student: Student, t: Targets, o: FinetuneOptions): FinetuneResult {
+export async function distil(tf: Tf, student: Student, t: Targets, o: FinetuneOptions): Promise<FinetuneResult> {
   const rates = [1, BACKOFF].map((share) => share * (o.learningRate ?? FINETUNE_DEFAULTS.learningRate));
   const vars = student.variables;
   const score = (): Fidelity => {
@@ -147,12 +148,12 @@ export function distil(tf: Tf, student: Student, t: Targets, o: FinetuneOptions)
     // Progress counts the backoff's steps too: a first try that is kept ends the stage early.
     const runs = rates.length * temperatures.length * o.steps;
     /** Trains from the starting weights at temperature T (the same seeded minibatches for every T and rate). */
-    const train = (T: number, lr: number, done: number): Fidelity => {
+    const train = async (T: number, lr: number, done: number): Promise<Fidelity> => {
       vars.forEach((v, i) => v.assign(start[i]));
       const optimizer = tf.train.adam(lr);
       const next = sampler(o.seed ?? FINETUNE_DEFAULTS.seed, n);
       for (let step = 0; step < o.steps; step++) {
-        throwIfAborted(o.signal);
+        await checkpoint(o.signal);
         // Cosine decay: large steps first to move away from the SVD starting point, then settle.
         (optimizer as unknown as { learningRate: number }).learningRate = lr * 0.5 * (1 + Math.cos(Math.PI * step / o.steps));
         tf.tidy(() => {
@@ -169,7 +170,7 @@ export function distil(tf: Tf, student: Student, t: Targets, o: FinetuneOptions)
     for (const [r, learningRate] of rates.entries()) {
       if (best && better(best.after, before, t.softmax)) break;
       for (const [i, temperature] of temperatures.entries()) {
-        const after = train(temperature, learningRate, (r * temperatures.length + i) * o.steps);
+        const after = await train(temperature, learningRate, (r * temperatures.length + i) * o.steps);
         if (best && !better(after, best.after, t.softmax)) continue;
         tf.dispose(best?.values ?? []);
         best = { temperature, learningRate, after, values: vars.map((v) => v.clone()) };

@@ -10,12 +10,12 @@ import type { Tensor } from '../eval/tensor.js';
 import { defaultOutput, endingOf, formatOf, formatsWith } from '../formats/registry.js';
 import type { FormatModule } from '../formats/format.js';
 import type { StoredModel } from '../formats/storedModel.js';
-import { AtomicOutput } from '../io/atomicOutput.js';
+import { AtomicOutput, removeStaleTemporaries } from '../io/atomicOutput.js';
 import { lanesFor, mapInLanes } from '../lanes.js';
 import { breakEvenRank } from '../ranks/ranks.js';
 import type { ModelRunner } from '../runners/runner.js';
 import type { Layer } from '../types.js';
-import { InputError, stageOf, throwIfAborted, type JobOptions } from '../types.js';
+import { checkpoint, InputError, stageOf, throwIfAborted, type JobOptions } from '../types.js';
 import { heldOut, type FinetuneResult } from './distil.js';
 import { factorsInMemory, loadAll } from './factorSource.js';
 import { FactorSpill } from './factorSpill.js';
@@ -67,6 +67,7 @@ export function planJob(model: StoredModel<unknown>, format: FormatModule, o: Co
 }
 
 export async function compressFile(path: string, o: CompressOptions): Promise<CompressReport> {
+  const startedAt = Date.now();
   const format = await formatOf(resolve(path));
   const model = await format.read(resolve(path));
   let runner: ModelRunner | undefined;
@@ -76,6 +77,8 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
     const { out, runs } = job;
     // Asked before any work, not after it: the writer's own check (AtomicOutput) stays for a file that appears meanwhile.
     if (!o.force && await stat(out).then(() => true, () => false)) throw new InputError(out, 'output exists (use --force to replace it)', 'output-exists');
+    // A killed run's temporaries for this output (the writer clears those of the other files it writes).
+    for (const f of [out, `${out}.report.json`]) await removeStaleTemporaries(f, startedAt);
     if (o.calibration && format.runner) runner = format.runner(model, { out, dtype: o.dtype });
     const needsRunner = (): ModelRunner => runner ?? (() => { throw new Error(`${format.id}: the job needs a runner the format does not have`); })();
     const analysing = stage('analyse');
@@ -85,7 +88,7 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
     const base = whitened ? await whitenedStrategy(model, o.engine, o.calibration!, stageOf(analysing, 0.4, 0.6), needsRunner(), plain!)
       : job.method === 'relayout' ? await relayoutStrategy(model, o.engine, analysing) : plain!;
     const strategy = runs.sensitivity ? await withSensitivity(base, model, o.calibration!, stage('sensitivity'), needsRunner()) : base;
-    const sink = new AtomicOutput(model.files, o.force);
+    const sink = new AtomicOutput(model.files, o.force, startedAt);
     try {
       // Finished factors wait in a scratch file, not in memory, while later layers are factorised.
       const factorAll = async (s: Strategy, plan: Plan, opts: JobOptions): Promise<FactorSource> => {
@@ -95,7 +98,7 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
         const spill = new FactorSpill(await sink.scratch(out));
         let done = 0;
         const names = await mapInLanes(todo, async (layer) => {
-          throwIfAborted(o.signal);
+          await checkpoint(o.signal);
           await s.factor(layer, plan.get(layer.name)!, (f) => spill.put(f));
           opts.progress?.report(++done / todo.length, `factorised ${layer.name}`);
           return layer.name;
@@ -125,6 +128,7 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
         finetune = await needsRunner().finetune!(trained, o.calibration!, { steps: runs.finetune, ...stage('finetune') }, retrained);
         factors = factorsInMemory(trained);
       }
+      o.progress?.report(1, 'writing');
       await format.write!(model, factors, out, sink, { dtype: o.dtype, retrained });
       throwIfAborted(o.signal);
       const report = reportOf(model, job, factors, sink, o, { methodChoice, finetune, refinement });

@@ -2,6 +2,14 @@
 // the WebAssembly Gram kernel) so that no collector (tfjs, onnxruntime) ever holds all
 // activations of the calibration set.
 import { WasmGram } from '../linalg/wasmGram.js';
+import { CHUNK } from '../linalg/wasmSpectra.js';
+import { checkpoint } from '../types.js';
+
+/**
+ * Row-major samples added between two checkpoints: a whole number of the kernel's chunks, so
+ * the Gram is summed exactly as in one call (the same chunks, in the same order).
+ */
+const ROWS_PER_CHECKPOINT = 32 * CHUNK;
 
 export interface InputMoments { dim: number; samples: number; c: Float64Array }
 
@@ -20,6 +28,19 @@ export class MomentAccumulator {
    */
   addSamples(x: Float32Array, featureMajor = false): void {
     this.samples += this.gram.add(x, featureMajor);
+  }
+
+  /**
+   * addSamples in pieces with a checkpoint between them, so a batch of many rows (a Conv's
+   * input patches: positions × images) lets a cancellation through; the same sums.
+   */
+  async addSamplesAsync(x: Float32Array, featureMajor = false, signal?: AbortSignal): Promise<void> {
+    const step = ROWS_PER_CHECKPOINT * this.dim;
+    if (featureMajor || x.length <= step) { this.addSamples(x, featureMajor); return; }
+    for (let at = 0; at < x.length; at += step) {
+      await checkpoint(signal);
+      this.addSamples(x.subarray(at, Math.min(x.length, at + step)));
+    }
   }
 
   moments(): InputMoments {

@@ -6,7 +6,7 @@
 // see (so the guard and fine-tuning still judge on fresh data), keeps the plan's budget.
 import type { Tensor } from '../eval/tensor.js';
 import type { JobOptions, Layer } from '../types.js';
-import { throwIfAborted } from '../types.js';
+import { checkpoint } from '../types.js';
 import { ownCopy } from './factorize.js';
 import { better, type Fidelity } from './fidelity.js';
 import type { ModelRunner } from '../runners/runner.js';
@@ -55,8 +55,8 @@ export async function refinePlan(
 
   return runner.judge(x, async (judge) => {
     let evaluations = 0;
-    const score = (ranks: Map<string, number>): Promise<Fidelity> => {
-      throwIfAborted(opts.signal);
+    const score = async (ranks: Map<string, number>): Promise<Fidelity> => {
+      await checkpoint(opts.signal);
       evaluations++;
       return judge.score(factorsInMemory(new Map(todo.map((l) => [l.name, truncated(widest.get(l.name)!, ranks.get(l.name)!)]))));
     };

@@ -45,6 +45,7 @@ const PROBE_ENERGY = 0.9;
  */
 export async function withSensitivity(strategy: Strategy, model: Model, calibration: Tensor, opts: JobOptions, runner: ModelRunner): Promise<Strategy> {
   const probes: FactorProbe[] = [];
+  opts.progress?.report(0, 'probing layers');
   for (const la of strategy.analysis.layers.filter((l) => l.factorisable)) {
     const layer = model.layers.find((x) => x.name === la.name)!;
     const cum = cumulativeEnergy(la.singularValues);
@@ -52,6 +53,7 @@ export async function withSensitivity(strategy: Strategy, model: Model, calibrat
     probes.push(await strategy.factor(layer, k, async (f) => ({ factors: f, discarded: 1 - cum[f.rank] })));
   }
   const weights = await runner.sensitivity(probes, calibration, opts);
+  opts.progress?.report(1, 'probed layers');
   const layers = strategy.analysis.layers.map((l) => (weights.has(l.name) ? { ...l, sensitivity: weights.get(l.name)! } : l));
   return { ...strategy, analysis: { ...strategy.analysis, layers } };
 }

@@ -2,11 +2,24 @@
 // and renamed only when the whole job succeeds; on failure or cancellation every temporary
 // is removed, so a job leaves either all its files or none. A job's scratch files (working
 // data kept out of memory) live beside its temporaries and go away with them, committed or not.
-import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { OutputFile, OutputSink } from '../compress/types.js';
 import { InputError } from '../types.js';
+
+/**
+ * Every temporary and scratch file of this process not yet renamed or removed: what
+ * removeTemporariesSync deletes when the process has to end before a job can abort.
+ */
+const live = new Set<string>();
+
+/** Deletes this process's temporaries now; for a process about to exit without its jobs' own clean-up. */
+export function removeTemporariesSync(): void {
+  for (const path of live) rmSync(path, { force: true });
+  live.clear();
+}
 
 interface Pending { finalPath: string; tmp: string; fh: FileHandle; bytes: number }
 
@@ -22,14 +35,19 @@ export class AtomicOutput implements OutputSink {
   private readonly files: Pending[] = [];
   private readonly scratches: { path: string; fh: FileHandle }[] = [];
 
-  /** @param protect paths that must never be written (the model's own files). */
-  constructor(private readonly protect: string[], private readonly force = false) {}
+  /**
+   * @param protect paths that must never be written (the model's own files).
+   * @param startedAt when the job began (ms since the epoch): temporaries beside an output
+   *   last changed before it are a killed run's, removed when that output is written.
+   */
+  constructor(private readonly protect: string[], private readonly force = false, private readonly startedAt = Date.now()) {}
 
   async file(finalPath: string): Promise<OutputFile> {
     if (this.protect.includes(finalPath)) throw new InputError(finalPath, 'output would overwrite an input file');
     if (!this.force && await stat(finalPath).then(() => true, () => false)) {
       throw new InputError(finalPath, 'output exists (use --force to replace it)', 'output-exists');
     }
+    await removeStaleTemporaries(finalPath, this.startedAt);
     const tmp = tempBeside(finalPath, 'tmp');
     const fh = await create(tmp, 'wx');
     const p: Pending = { finalPath, tmp, fh, bytes: 0 };
@@ -75,7 +93,7 @@ export class AtomicOutput implements OutputSink {
     for (const f of this.files) {
       try { await f.fh.sync(); await f.fh.close(); } catch (e) { throw writeFailure(e, f.finalPath); }
     }
-    for (const f of this.files) await rename(f.tmp, f.finalPath);
+    for (const f of this.files) { await rename(f.tmp, f.finalPath); live.delete(f.tmp); }
     await this.dropScratches();
     return this.files.map((f) => f.finalPath);
   }
@@ -84,6 +102,7 @@ export class AtomicOutput implements OutputSink {
     for (const f of this.files) {
       await f.fh.close().catch(() => undefined);
       await rm(f.tmp, { force: true });
+      live.delete(f.tmp);
     }
     await this.dropScratches();
   }
@@ -92,6 +111,7 @@ export class AtomicOutput implements OutputSink {
     for (const s of this.scratches.splice(0)) {
       await s.fh.close().catch(() => undefined);
       await rm(s.path, { force: true });
+      live.delete(s.path);
     }
   }
 }
@@ -123,12 +143,36 @@ function writeFailure(e: unknown, output: string): Error {
   return code && OUTPUT_FULL.has(code) ? new InputError(output, what) : new Error(`${output}: ${what}`, { cause: e });
 }
 
-const tempBeside = (finalPath: string, suffix: string): string =>
+/** `.<name>.<8 hex>.tmp` or `.<name>.<8 hex>.scratch.tmp` beside the output `<name>`. */
+const tempBeside = (finalPath: string, suffix: 'tmp' | 'scratch.tmp'): string =>
   join(dirname(finalPath), `.${basename(finalPath)}.${randomBytes(4).toString('hex')}.${suffix}`);
+
+/** What follows `.<name>.` in tempBeside's names: the only names removeStaleTemporaries deletes. */
+const STALE_TAIL = /^[0-9a-f]{8}\.(?:scratch\.)?tmp$/;
+
+/**
+ * Removes temporaries and scratch files that a killed run (SIGKILL, power loss) left beside
+ * `finalPath`: files named exactly as tempBeside names them for this output, last changed
+ * before `before` (ms since the epoch). Nothing else in the folder is touched; a file that
+ * cannot be looked at or removed is left.
+ */
+export async function removeStaleTemporaries(finalPath: string, before: number): Promise<void> {
+  const dir = dirname(finalPath), name = `.${basename(finalPath)}.`;
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const n of names) {
+    if (!n.startsWith(name) || !STALE_TAIL.test(n.slice(name.length))) continue;
+    const path = join(dir, n);
+    if (live.has(path)) continue;
+    const st = await stat(path).catch(() => undefined);
+    if (st?.isFile() && st.mtimeMs < before) await rm(path, { force: true }).catch(() => undefined);
+  }
+}
 
 async function create(path: string, flags: string): Promise<FileHandle> {
   try {
-    return await open(path, flags);
+    const fh = await open(path, flags);
+    live.add(path);
+    return fh;
   } catch (e) {
     throw new InputError(dirname(path), `cannot write output here (${(e as NodeJS.ErrnoException).code ?? e})`);
   }

@@ -28,7 +28,7 @@ export const CTRL = { gen: 0, task: 1, done: 2, nthreads: 3, failed: 12 } as con
 export const TASK_QUIT = 0;
 
 /** Samples per Gram chunk: enough to amortise a pass over G, small enough to stay in cache. */
-const CHUNK = 128;
+export const CHUNK = 128;
 /** Rows of the input per product chunk: their f32 block stays in L2 while all vectors pass. */
 const PRODUCT_ROWS = 32;
 /** Panel width of the blocked tridiagonalisation. */

@@ -112,7 +112,7 @@ export async function tfjsFinetune(
     const yTrain = teacherLogits.predict(xTrain, { batchSize: 1024 }) as TfTensor;
     const yHeld = teacher.predict(xHeld, { batchSize: 1024 }) as TfTensor;
     disposables.push(xTrain, xHeld, yTrain, yHeld);
-    const result = distil(tf, {
+    const result = await distil(tf, {
       variables: student.trainableWeights.map((w) => w.read() as import('@tensorflow/tfjs').Variable),
       logits: (xb) => student.apply(xb) as TfTensor,
       predict: (xs) => { const s = student.predict(xs, { batchSize: 1024 }) as TfTensor; return softmax ? tf.softmax(s) : s; },

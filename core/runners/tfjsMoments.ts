@@ -5,7 +5,7 @@
 // Keras files come here too, through the TF.js model their config builds (runners/layersSource.ts).
 import type { Tensor } from '../eval/tensor.js';
 import { tfjs } from '../formats/tfjs/runtime.js';
-import { InputError, throwIfAborted, type JobOptions } from '../types.js';
+import { InputError, checkpoint, type JobOptions } from '../types.js';
 import type { LayersSource } from './layersSource.js';
 import { MomentAccumulator, type InputMoments } from '../compress/moments.js';
 import { patchRows, type ConvGeometry } from '../compress/patches.js';
@@ -43,14 +43,17 @@ export async function tfjsInputMoments(source: LayersSource, layers: string[], x
     const n = x.shape[0];
     const per = x.data.length / x.shape[0];
     for (let start = 0; start < n; start += batch) {
-      throwIfAborted(opts.signal);
+      await checkpoint(opts.signal);
       const end = Math.min(n, start + batch);
+      // Read out inside tidy, summed outside it (with checkpoints): tidy's result is walked element by element.
+      let rows: Float32Array[] = [];
       tf.tidy(() => {
         const xb = tf.tensor(x.data.subarray(start * per, end * per), [end - start, ...x.shape.slice(1)]);
         const outs = probe.predict(xb) as import('@tensorflow/tfjs').Tensor | import('@tensorflow/tfjs').Tensor[];
         const list = Array.isArray(outs) ? outs : [outs];
-        acc.forEach((a, i) => a.addSamples(samples[i].rows(list[output[i]]).dataSync() as Float32Array));
+        rows = samples.map((s, i) => s.rows(list[output[i]]).dataSync() as Float32Array);
       });
+      for (const [i, a] of acc.entries()) await a.addSamplesAsync(rows[i], false, opts.signal);
       opts.progress?.report(end / n, 'calibration statistics');
     }
     return new Map(layers.map((name, i) => [name, acc[i].moments()]));

@@ -2,7 +2,7 @@
 // its approximation, the model run, and the original put back.
 import type { Tensor } from '../eval/tensor.js';
 import { tfjs } from '../formats/tfjs/runtime.js';
-import { throwIfAborted, type JobOptions } from '../types.js';
+import { checkpoint, type JobOptions } from '../types.js';
 import type { LayersSource } from './layersSource.js';
 import { SENSITIVITY_SAMPLES, sensitivityGain } from '../compress/sensitivity.js';
 
@@ -26,7 +26,7 @@ export async function tfjsSensitivity(source: LayersSource, probes: SensitivityP
     const refNorm2 = tf.tidy(() => tf.sum(tf.square(reference)).dataSync()[0]);
     const out = new Map<string, number>();
     for (const p of probes) {
-      throwIfAborted(opts.signal);
+      await checkpoint(opts.signal);
       if (!(p.discarded > 1e-12)) { out.set(p.name, 1); continue; }
       const layer = model.getLayer(p.name);
       // getWeights() hands out the layer's variables themselves, which setWeights overwrites: the

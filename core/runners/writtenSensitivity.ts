@@ -2,7 +2,7 @@
 // written factorised at its probe rank and run in the format's own runtime (runners/written.ts) —
 // one write and one run of the model per factorised layer.
 import { firstRows, type Tensor } from '../eval/tensor.js';
-import { throwIfAborted, type JobOptions } from '../types.js';
+import { checkpoint, type JobOptions } from '../types.js';
 import { factorsInMemory } from '../compress/factorSource.js';
 import type { VariantRunner } from './written.js';
 import { SENSITIVITY_SAMPLES, sensitivityGain } from '../compress/sensitivity.js';
@@ -22,7 +22,7 @@ export async function writtenSensitivity(variants: Variants, probes: FactorProbe
     const ref2 = sumSquares(original.data);
     const out = new Map<string, number>();
     for (const [i, p] of probes.entries()) {
-      throwIfAborted(opts.signal);
+      await checkpoint(opts.signal);
       const name = p.factors.layer.name;
       const err2 = p.discarded > 1e-12 ? sumSquares((await run(factorsInMemory(new Map([[name, p.factors]])))).data, original.data) : 0;
       out.set(name, sensitivityGain(err2, ref2, p.discarded));

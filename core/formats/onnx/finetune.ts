@@ -146,7 +146,7 @@ export async function finetuneOnnx(model: OnnxModel, factors: Map<string, Factor
       predict = (fs) => runAll(tf, (c) => features.run(c, studentWeights), fs);
       inputs = { xTrain: features.train, xHeld: features.held };
     }
-    const result = distil(tf, { variables, logits, predict }, { ...inputs, yTrain, yHeld, softmax }, o);
+    const result = await distil(tf, { variables, logits, predict }, { ...inputs, yTrain, yHeld, softmax }, o);
     const out = { ...result, ...(frozen.length ? { frozen } : {}) };
     if (result.discarded) return out;
     for (const [name, [va, vb]] of factorVars) {

@@ -11,7 +11,7 @@ import { tfjs } from '../tfjs/runtime.js';
 import { GRAPH_FIELD, intAttr, onnxWindow, type OnnxModel } from './read.js';
 import type { NodeMessage } from './schema.js';
 import { withOutputs } from './probe.js';
-import { InputError, throwIfAborted, type JobOptions, type Layer } from '../../types.js';
+import { InputError, checkpoint, type JobOptions, type Layer } from '../../types.js';
 import { MomentAccumulator, type InputMoments } from '../../compress/moments.js';
 import { patchRows, type ConvGeometry, type ExplicitPadding, type PatchCutter } from '../../compress/patches.js';
 
@@ -51,7 +51,7 @@ export async function onnxInputMoments(model: OnnxModel, x: Tensor, opts: JobOpt
     batch = fixedBatch(model.path, session.inputShape[0], n) ?? batch;
     const per = x.data.length / n;
     for (let start = 0; start < n; start += batch) {
-      throwIfAborted(opts.signal);
+      await checkpoint(opts.signal);
       const end = Math.min(n, start + batch);
       const xb: Tensor = { data: x.data.subarray(start * per, end * per), shape: [end - start, ...x.shape.slice(1)] };
       let outs: Map<string, Tensor>;
@@ -63,10 +63,10 @@ export async function onnxInputMoments(model: OnnxModel, x: Tensor, opts: JobOpt
       for (const t of taps) {
         const v = t.value === input ? xb : outs.get(t.value);
         if (!v) throw new InputError(model.path, `layer ${t.layers[0].name} multiplies ${t.value}, a graph input the calibration inputs do not feed`);
-        if (t.conv) { t.acc.addSamples(patches(tf!, t, cutters.get(t)!.rows, v, model.path)); continue; }
+        if (t.conv) { await t.acc.addSamplesAsync(patches(tf!, t, cutters.get(t)!.rows, v, model.path), false, opts.signal); continue; }
         const width = t.featureMajor ? v.shape[0] : v.shape.at(-1);
         if (width !== t.dim) throw new InputError(model.path, `layer ${t.layers[0].name} receives ${t.value} of shape [${v.shape.join(', ')}], not ${t.dim} features`);
-        t.acc.addSamples(v.data, t.featureMajor);
+        await t.acc.addSamplesAsync(v.data, t.featureMajor, opts.signal);
       }
       opts.progress?.report(end / n, 'calibration statistics');
     }
@@ -106,5 +106,11 @@ function layerTaps(model: OnnxModel): Tap[] {
 function patches(tf: Tf, tap: Tap, cut: PatchCutter['rows'], v: Tensor, path: string): Float32Array {
   const { cin } = tap.conv!;
   if (v.shape.length !== 4 || v.shape[1] !== cin) throw new InputError(path, `layer ${tap.layers[0].name} receives ${tap.value} of shape [${v.shape.join(', ')}], not NCHW with ${cin} channels`);
-  return tf.tidy(() => cut(tf.transpose(tf.tensor4d(v.data, v.shape as [number, number, number, number]), [0, 2, 3, 1])).dataSync() as Float32Array);
+  // Read out after tidy: a typed array returned from tidy is walked element by element (seconds per batch).
+  const rows = tf.tidy(() => cut(tf.transpose(tf.tensor4d(v.data, v.shape as [number, number, number, number]), [0, 2, 3, 1])));
+  try {
+    return rows.dataSync() as Float32Array;
+  } finally {
+    rows.dispose();
+  }
 }

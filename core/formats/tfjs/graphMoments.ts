@@ -9,7 +9,7 @@ import { executeGraph, withGraphModel } from './graphRuntime.js';
 import { tfjs } from './runtime.js';
 import type { TfjsModel } from './read.js';
 import type { GraphAttr, GraphNode } from './read.js';
-import { InputError, throwIfAborted, type JobOptions, type Layer } from '../../types.js';
+import { InputError, checkpoint, type JobOptions, type Layer } from '../../types.js';
 import { MomentAccumulator, type InputMoments } from '../../compress/moments.js';
 import { patchRows, type ConvGeometry, type ExplicitPadding } from '../../compress/patches.js';
 
@@ -65,7 +65,7 @@ export async function tfjsGraphInputMoments(model: TfjsModel, layers: Layer[], x
     const acc = covered.map((t) => new MomentAccumulator(t.dim));
     const per = x.data.length / n;
     for (let start = 0; start < n; start += batch) {
-      throwIfAborted(opts.signal);
+      await checkpoint(opts.signal);
       const end = Math.min(n, start + batch);
       const xb = tf.tensor(x.data.subarray(start * per, end * per), [end - start, ...x.shape.slice(1)]);
       let outs: TfTensor[] = [];
