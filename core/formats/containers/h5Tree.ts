@@ -26,6 +26,8 @@ export interface H5Dataset extends H5NodeBase {
   kind: 'dataset';
   /** Our element type, or undefined for strings, compounds and exotic integers. */
   dtype?: DType;
+  /** HDF5 type class: 0 integer, 1 float, 3 string, 6 compound, … (what a refusal names when `dtype` is undefined). */
+  typeClass: number;
   shape: number[] | null;
 }
 /** Soft links, named types: listed so a writer can refuse to copy them. */

@@ -62,13 +62,65 @@ export function datasetDType(ds: Dataset): DType | undefined {
   return undefined;
 }
 
-/** All stored bytes of a numeric dataset, little-endian, in row-major order. */
-export async function readDatasetBytes(ds: Dataset, shownAs: string): Promise<Uint8Array> {
+/**
+ * How many times its stored size a filtered (compressed) dataset may inflate to. Float weights
+ * barely compress (gzip: 1.1×; a pruned, mostly-zero kernel: ~10×); gzip itself tops out near
+ * 1000×, which is what a decompression bomb of zeros reaches.
+ */
+export const MAX_INFLATION = 100;
+/** Datasets this small are read whatever the file's size (they cannot exhaust memory). */
+const ALWAYS_READABLE = 1 << 20;
+
+/** The target of `path` if it is an external link, looked up without following it. */
+export function externalLinkOf(fileId: bigint, path: string): { filename: string; obj_path: string } | undefined {
+  const link = loaded!.get_external_link(fileId, path) as { filename?: string; obj_path?: string };
+  return typeof link?.filename === 'string' ? { filename: link.filename, obj_path: link.obj_path ?? '' } : undefined;
+}
+
+/** The files and datasets a virtual dataset maps, or undefined for any other layout. */
+export function virtualSourcesOf(ds: Dataset): { file_name: string; dset_name: string }[] | undefined {
+  return ds.metadata.virtual_sources;
+}
+
+/** Whether a dataset is stored in chunks (the only layout filters apply to). */
+export function isChunked(ds: Dataset): boolean { return Array.isArray(ds.metadata.chunks); }
+
+/**
+ * Reads the first element of a numeric, unchunked dataset and throws it away: external storage
+ * (raw data in other files) is opened only when data is read, so this is what makes libhdf5
+ * reach for those files while the HDF5 worker's file guard is watching.
+ */
+export function probeFirstElement(ds: Dataset): void {
+  const m = ds.metadata;
+  if ((m.type !== 0 && m.type !== 1) || !m.shape || m.total_size === 0) return;
+  const mod = loaded!;
+  const ptr = mod._malloc(Math.max(8, m.size));
+  try {
+    const ones = m.shape.map(() => 1n);
+    mod.get_dataset_data(ds.file_id, ds.path, m.shape.length ? ones : null, m.shape.length ? m.shape.map(() => 0n) : null, m.shape.length ? ones : null, BigInt(ptr));
+  } finally {
+    mod._free(ptr);
+  }
+}
+
+/**
+ * All stored bytes of a numeric dataset, little-endian, in row-major order. `fileBytes` (the
+ * file's size) bounds what it may declare: an unfiltered dataset's bytes are in the file, a
+ * filtered one's at most MAX_INFLATION times the file; past that the data is fill values or a
+ * decompression bomb, refused before libhdf5 inflates any of it.
+ */
+export async function readDatasetBytes(ds: Dataset, shownAs: string, fileBytes: number): Promise<Uint8Array> {
   const m = ds.metadata;
   if (!m.littleEndian && m.size > 1) throw new InputError(shownAs, `dataset ${ds.path} is big-endian, which Keras never writes`);
   const mod = await h5();
   const nbytes = m.size * m.total_size;
   if (nbytes > mod.MAXIMUM_MEMORY / 2) throw new InputError(shownAs, `dataset ${ds.path} (${nbytes} bytes) is too large for the WebAssembly HDF5 reader`);
+  const filtered = isChunked(ds) && ds.filters.length > 0;
+  if (nbytes > ALWAYS_READABLE && nbytes > fileBytes * (filtered ? MAX_INFLATION : 1)) {
+    throw new InputError(shownAs, `dataset ${ds.path} (${nbytes} bytes) is too large for a ${fileBytes}-byte file: ${filtered
+      ? `it would inflate to more than ${MAX_INFLATION}× the whole file (a decompression bomb)`
+      : 'the file cannot hold its data'}`);
+  }
   const ptr = mod._malloc(Math.max(1, nbytes));
   if (!ptr) throw new InputError(shownAs, `out of WebAssembly memory reading ${ds.path}`);
   try {
