@@ -96,7 +96,7 @@ test('legacy .h5: embedding, conv1d, recurrent kernels, conv2d, depthwise and gr
     { name: 'conv2d', kind: 'conv2d', shape: [3, 3, 3, 8], path: 'model_weights/conv2d/conv2d/kernel:0' },
     { name: 'depthwise_conv2d', kind: 'depthwise', shape: [3, 3, 8, 1], path: 'model_weights/depthwise_conv2d/depthwise_conv2d/depthwise_kernel:0' },
     { name: 'conv2d_1', kind: 'conv2d', shape: [3, 3, 8, 16], path: 'model_weights/conv2d_1/conv2d_1/kernel:0' },
-    { name: 'grouped', kind: 'conv2d', shape: [3, 3, 4, 16], path: 'model_weights/grouped/grouped/kernel:0' },
+    { name: 'grouped', kind: 'conv2d', shape: [3, 3, 8, 16], path: 'model_weights/grouped/grouped/kernel:0' },
     DENSE('dense_head', [784, 10], 'model_weights/dense_head/dense_head/kernel:0'),
   ]);
 });

@@ -20,7 +20,8 @@ import type { Layer, LayerKind } from '../../types.js';
 import { InputError } from '../../types.js';
 import { type KerasArchive, WEIGHTS_ENTRY, readKerasArchive } from './archive.js';
 import { RemoteH5 } from '../containers/h5Remote.js';
-import { type H5Group, child, nameListAttr, stringAttr } from '../containers/h5Tree.js';
+import { type H5Dataset, type H5Group, child, nameListAttr, stringAttr } from '../containers/h5Tree.js';
+import { configShapes, shapeAgrees, showDims } from './shapes.js';
 import { StoredModel, type MatrixLayout, type StoredModelInit, type StoredTensor } from '../storedModel.js';
 import { KERNEL_NAMES, LAYER_KINDS, kerasLayer, kerasLayers } from '../tfjs/read.js';
 
@@ -55,8 +56,8 @@ export async function readKerasH5(path: string): Promise<KerasModel> {
     const config = parseConfig(text, path, 'model_config');
     const weights = child(h5.root, 'model_weights');
     if (weights?.kind !== 'group') throw new InputError(path, 'no model_weights group');
-    const tensors = collectTensors(h5, weights);
-    const layers = kerasModelLayers(config, path, (l) => legacyWeights(tensors, l));
+    const { tensors, unreadable } = collectTensors(h5, weights);
+    const layers = kerasModelLayers(config, path, (l) => [legacyWeights(tensors, l), legacyWeights(unreadable, l)]);
     return new KerasModel({ format: 'keras-h5', path, files: [path], fileBytes: size, tensors, layers, sources: [], extra: { config, h5 } });
   } catch (e) {
     await closeAfterRefusal(h5);
@@ -76,8 +77,8 @@ export async function readKeras(path: string): Promise<KerasModel> {
     h5 = await RemoteH5.open(weightsPath, `${path}:${WEIGHTS_ENTRY}`);
     const all = collectTensors(h5, h5.root);
     // The optimizer's state is training bookkeeping, not part of the model's parameters.
-    const tensors = all.filter((t) => !t.name.startsWith('optimizer/'));
-    const layers = kerasModelLayers(archive.config, path, (l) => v3Weights(tensors, l));
+    const tensors = all.tensors.filter((t) => !t.name.startsWith('optimizer/'));
+    const layers = kerasModelLayers(archive.config, path, (l) => [v3Weights(tensors, l), v3Weights(all.unreadable, l)]);
     const { size } = await stat(path);
     return new KerasModel({ format: 'keras', path, files: [path], fileBytes: size, tensors, layers, sources: [], extra: { config: archive.config, h5, archive } }, tempDir);
   } catch (e) {
@@ -117,33 +118,62 @@ class DatasetSource implements ByteSource {
   async close(): Promise<void> { this.held = undefined; }
 }
 
-/** Every numeric dataset under `root`, named by its path in the file without the leading '/'. */
-function collectTensors(h5: RemoteH5, root: H5Group): StoredTensor[] {
-  const out: StoredTensor[] = [];
+/** A dataset whose elements are not numbers Reducible reads (strings, compounds, exotic integers). */
+interface UnreadableDataset { name: string; node: H5Dataset }
+
+/**
+ * Every numeric dataset under `root`, named by its path in the file without the leading '/',
+ * and the datasets of other element types, so that a layer whose weight is one is refused.
+ */
+function collectTensors(h5: RemoteH5, root: H5Group): { tensors: StoredTensor[]; unreadable: UnreadableDataset[] } {
+  const tensors: StoredTensor[] = [];
+  const unreadable: UnreadableDataset[] = [];
   const visit = (g: H5Group): void => {
     for (const c of g.children) {
       if (c.kind === 'group') visit(c);
       else if (c.kind === 'dataset' && c.dtype && c.shape) {
         const storedBytes = c.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[c.dtype];
-        out.push({ name: c.path.replace(/^\//, ''), shape: c.shape, dtype: c.dtype, storedBytes, offset: 0, source: new DatasetSource(h5, c.path, storedBytes) });
+        tensors.push({ name: c.path.replace(/^\//, ''), shape: c.shape, dtype: c.dtype, storedBytes, offset: 0, source: new DatasetSource(h5, c.path, storedBytes) });
+      } else if (c.kind === 'dataset') {
+        unreadable.push({ name: c.path.replace(/^\//, ''), node: c });
       }
     }
   };
   visit(root);
-  return out;
+  return { tensors, unreadable };
 }
 
-interface LayerWeights { weight?: StoredTensor; bias?: StoredTensor }
+interface LayerWeights<T = StoredTensor> { weight?: T; bias?: T }
 
-/** Layers of the topology whose kernels are found by `find`, with their matrix views. */
-function kerasModelLayers(config: unknown, path: string, find: (l: KerasTopologyLayer) => LayerWeights): (Layer & MatrixLayout)[] {
+/** What a dataset holds, for a refusal: HDF5 type classes other than integers and floats by name. */
+function elementsOf(d: H5Dataset): string {
+  const names: Record<number, string> = { 0: 'integers of a width Keras does not use', 1: 'floats of a width Keras does not use', 2: 'times', 3: 'strings', 4: 'bit fields', 5: 'opaque bytes', 6: 'compound records', 7: 'references', 8: 'enums', 9: 'variable-length sequences', 10: 'arrays' };
+  return d.shape === null ? 'no data (an empty dataspace)' : names[d.typeClass] ?? `elements of HDF5 type class ${d.typeClass}`;
+}
+
+/**
+ * Layers of the topology whose kernels are found by `find` (numeric datasets first, then the
+ * others: a layer whose kernel or bias is not numeric is refused, not left out), with their
+ * matrix views. Stored kernel and bias shapes must be what the layer's config implies.
+ */
+function kerasModelLayers(config: unknown, path: string, find: (l: KerasTopologyLayer) => [LayerWeights, LayerWeights<UnreadableDataset>]): (Layer & MatrixLayout)[] {
   if (!config || typeof config !== 'object') throw new InputError(path, 'model config is not a JSON object');
+  const expected = configShapes(config, (c) => LAYER_KINDS[c]);
   const layers: (Layer & MatrixLayout)[] = [];
   for (const l of kerasLayers(config)) {
     const kind = LAYER_KINDS[l.class_name];
     const name = typeof l.config?.name === 'string' ? l.config.name : '';
     if (!kind || !name) continue;
-    const { weight, bias } = find({ name, kind });
+    const [{ weight, bias }, odd] = find({ name, kind });
+    for (const [role, d] of [['kernel', weight ? undefined : odd.weight], ['bias', bias ? undefined : odd.bias]] as const) {
+      if (d) throw new InputError(path, `layer ${name}: ${role} dataset ${d.name} holds ${elementsOf(d.node)}, not the numbers of a weight`);
+    }
+    const shapes = expected.get(name);
+    for (const [role, t, want] of [['kernel', weight, shapes?.kernel], ['bias', bias, shapes?.bias]] as const) {
+      if (t && want && !shapeAgrees(t.shape, want)) {
+        throw new InputError(path, `layer ${name}: ${role} ${t.name} is stored as ${showDims(t.shape)} but the layer's config says ${showDims(want)}`);
+      }
+    }
     if (!weight || weight.shape.length < 2 || !weight.dtype.startsWith('float')) continue;
     const layer = kerasLayer(name, kind, weight, bias);
     // A grouped conv's kernel holds `groups` separate matrices side by side, not one.
@@ -156,8 +186,8 @@ function kerasModelLayers(config: unknown, path: string, find: (l: KerasTopology
 interface KerasTopologyLayer { name: string; kind: LayerKind }
 
 /** Legacy weight names: `<…>/<layer>/<…>/<leaf>:0`; the layer's name is one of the scopes. */
-function legacyWeights(tensors: StoredTensor[], l: KerasTopologyLayer): LayerWeights {
-  const find = (leaf: string): StoredTensor | undefined => tensors.find((t) => {
+function legacyWeights<T extends { name: string }>(tensors: T[], l: KerasTopologyLayer): LayerWeights<T> {
+  const find = (leaf: string): T | undefined => tensors.find((t) => {
     const parts = t.name.split('/');
     return parts.at(-1)!.replace(/:\d+$/, '') === leaf && parts.slice(1, -1).includes(l.name);
   });
@@ -168,8 +198,8 @@ function legacyWeights(tensors: StoredTensor[], l: KerasTopologyLayer): LayerWei
 const V3_VAR = /(?:^|\/)layers\/([^/]+)\/(?:cell\/)?vars\/(\d+)$/;
 
 /** Keras 3: `…layers/<name>/vars/<i>` (recurrent layers: `…/cell/vars/<i>`), kernel first, then bias. */
-function v3Weights(tensors: StoredTensor[], l: KerasTopologyLayer): LayerWeights {
-  const vars = (index: number): StoredTensor | undefined => tensors.find((t) => {
+function v3Weights<T extends { name: string }>(tensors: T[], l: KerasTopologyLayer): LayerWeights<T> {
+  const vars = (index: number): T | undefined => tensors.find((t) => {
     const m = V3_VAR.exec(t.name);
     return m !== null && m[1] === l.name && Number(m[2]) === index;
   });
