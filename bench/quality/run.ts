@@ -27,15 +27,21 @@ import { renderResults, renderSvg, type BenchModel, type Cell, type MethodId } f
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 
 /** What the latest round of measurements changed and re-measured; say so here whenever cells are re-measured after a change. */
-const ROUND = 'Latest round: ONNX models came to be fine-tuned (the graph run in TF.js operator by operator, `core/formats/onnx/inTfjs.ts`), and the ' +
+const ROUND = 'Latest round: sensitivity allocation\'s refinement (`core/compress/refine.ts`, the hill climb moving rank between layers on calibration inputs) came to ONNX ' +
+  'and TF.js graph models, each candidate plan written in memory and scored in onnxruntime, and every cell of the Fashion-MNIST CNN as ONNX was ' +
+  're-measured (load average 5–20 on the 2 shared cores, 80 minutes). Only 34 % moved: the refinement moved its plan from conv_2 16, dense_1 18 to ' +
+  '25, 16 (the TF.js CNN\'s refined plan), and `--method whitened` went from 87.10 to 87.08 % (drop 0.11 → 0.13), fine-tuned from 87.12 to 87.15 % ' +
+  '(0.09 → 0.06). The refinement kept the plans at 0.5, 0.2, 0.1 and 0.05, and every other cell came out as before, image for image. Its ' +
+  'sensitivity-allocation cells now equal the TF.js CNN\'s to the image at every ratio, fine-tuned too at 0.5, 0.34 and 0.2 (within 0.02 points at 0.1 and 0.05). ' +
+  'Round before: ONNX models came to be fine-tuned (the graph run in TF.js operator by operator, `core/formats/onnx/inTfjs.ts`), and the ' +
   'Fashion-MNIST CNN as ONNX was re-measured in onnxruntime with its new fine-tuning row (1 000 steps per temperature, as the TF.js CNN): ' +
   '87.17, 87.12, 86.96, 83.75 and 70.83 % at 0.5, 0.34, 0.2, 0.1 and 0.05, within 0.03 points of the TF.js CNN\'s fine-tuned cells (the same ' +
   'at 0.5 and 0.2; at 0.34 the TF.js refinement moved the plan). Its other cells came out as in the previous round, image for image. ' +
   'The distillation loop moved to `distil.ts` unchanged: a fine-tuned TF.js MLP (--ratio 0.1, 200 steps) writes the same bytes before and ' +
-  'after. Round before (the ONNX CNN added): ONNX convolutions came to be whitened over their input patches, and sensitivity allocation ' +
+  'after. Round before that (the ONNX CNN added): ONNX convolutions came to be whitened over their input patches, and sensitivity allocation ' +
   'and the whitened/plain guard came to run for ONNX models on written variants in onnxruntime; its whitened cells matched the TF.js CNN\'s ' +
   'to the image. The three TF.js models\' cells are from ' +
-  'the round before that (neither later round touched their path), which (load average 2–4.7 on the 2 shared cores, up to four bench runs at once) ' +
+  'the round before those (no later round touched their path), which (load average 2–4.7 on the 2 shared cores, up to four bench runs at once) ' +
   're-measured every cell of all three models after two changes. (1) Sensitivity probes now approximate one layer at a time: TF.js\'s getWeights() hands out the ' +
   'layer\'s variables, so the old restore after each probe restored nothing and every later probe ran with earlier layers still ' +
   'approximated (the digits model\'s dense_2 measured 38× too sensitive). (2) Every held-out choice weighs top-1 agreement only where it ' +
@@ -58,7 +64,7 @@ const MODELS: ModelSpec[] = [
   { id: 'cnn', title: 'Fashion-MNIST CNN (conv 16, conv 32, dense 64, dense 10)', path: 'examples/fashion-cnn/model.json', test: `${FASHION}/test.npz:x`, labels: `${FASHION}/test.npz:y`, finetune: 1000 },
   {
     id: 'cnn-onnx', title: 'Fashion-MNIST CNN as ONNX (the same weights, exported by PyTorch)', path: 'examples/fashion-cnn/model.onnx', test: `${FASHION}/test.npz:x`, labels: `${FASHION}/test.npz:y`, finetune: 1000, onnx: true,
-    note: 'run in onnxruntime-node. `--method whitened` on ONNX: whitened factors for every Conv and Gemm (inputs collected in onnxruntime, convolutions over their input patches); sensitivity measured and the whitened/plain guard judged by writing variants of the model and running them in onnxruntime; no refinement of the plan (each move would be a write and a run). Fine-tuning runs the ONNX graph in TF.js operator by operator (`core/formats/onnx/inTfjs.ts`) with each factorised weight computed from its factors; the trained factors, biases and dense head are written back into the ONNX file. The re-layout is written: `--method relayout` rebuilds each weight in the graph with MatMul, Reshape and Slice.',
+    note: 'run in onnxruntime-node. `--method whitened` on ONNX: whitened factors for every Conv and Gemm (inputs collected in onnxruntime, convolutions over their input patches); sensitivity measured, its plan refined (each candidate plan written in memory as the job would write it and scored in onnxruntime, `core/compress/refine.ts`) and the whitened/plain guard judged by writing variants of the model and running them in onnxruntime. Fine-tuning runs the ONNX graph in TF.js operator by operator (`core/formats/onnx/inTfjs.ts`) with each factorised weight computed from its factors; the trained factors, biases and dense head are written back into the ONNX file. The re-layout is written: `--method relayout` rebuilds each weight in the graph with MatMul, Reshape and Slice.',
   },
   {
     id: 'digits', title: 'Handwritten digits MLP (64-256-256-10, 85 002 params)', path: `${DIGITS}/model.json`, test: `${DIGITS}/test.npz:x`, labels: `${DIGITS}/test.npz:y`, finetune: 8000,
