@@ -68,5 +68,13 @@ if (parentPort) {
       port.postMessage(stray.length && result.kind !== 'crash' ? { index: input.index, kind: 'left-behind', message: stray.join(', ') } : { index: input.index, ...result });
     }
   });
+  // One unmutated read before the first input: starting the HDF5 thread (compiling libhdf5's
+  // WebAssembly) and the first load of each reader's modules is the worker's start-up, not an
+  // input's read, and on a loaded machine it alone can take longer than an input's deadline.
+  const warm = seeds[0];
+  for (const f of warm.files) writeFileSync(join(workDir, f.name), f.bytes);
+  await readFully(join(workDir, warm.files[0].name), workDir);
+  clear(workDir);
+  clear(tmpDir, /^tsx-/);
   port.postMessage('ready');
 }
