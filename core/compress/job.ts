@@ -80,7 +80,11 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
     // A killed run's temporaries for this output (the writer clears those of the other files it writes).
     for (const f of [out, `${out}.report.json`]) await removeStaleTemporaries(f, startedAt);
     if (o.calibration && format.runner) runner = format.runner(model, { out, dtype: o.dtype });
-    const needsRunner = (): ModelRunner => runner ?? (() => { throw new Error(`${format.id}: the job needs a runner the format does not have`); })();
+    // resolveJob plans model-running steps only where the capabilities say the format's runner has them.
+    const needsRunner = (): ModelRunner => {
+      if (!runner) throw new Error(`${format.id}: the job needs a runner the format does not have`);
+      return runner;
+    };
     const analysing = stage('analyse');
     const whitened = job.method === 'whitened';
     // Plain SVD's spectra: the plan of --method svd, and of the layers whitening does not reach and the guard's candidate.
