@@ -1,4 +1,5 @@
 // TF.js layers and graph models: a JSON file with a `weightsManifest` plus binary shards.
+import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ConcatSource, FileSource, readRegularFile, type ByteSource } from '../../io/byteSource.js';
 import { DTYPE_BYTES, checkedSize } from '../../io/decode.js';
@@ -19,9 +20,25 @@ interface KerasLayerJson { class_name: string; config: Record<string, unknown> &
 
 const MAX_JSON = 256 * 1024 * 1024;
 
+type TfjsKind = 'layers' | 'graph' | undefined;
+
+/**
+ * The last file's answer, keyed by its size and modification time: the two TF.js modules' content
+ * checks ask in turn about the same file, which should be read and parsed once, not twice.
+ */
+let lastKind: { key: string; kind: Promise<TfjsKind> } | undefined;
+
 /** Which TF.js model a JSON file is, if any: what tells the two TF.js format modules apart. */
-export async function tfjsKind(path: string): Promise<'layers' | 'graph' | undefined> {
+export async function tfjsKind(path: string): Promise<TfjsKind> {
   if (!path.endsWith('.json')) return undefined;
+  const st = await stat(path).catch(() => undefined);
+  if (!st) return undefined;
+  const key = `${path}\0${st.size}\0${st.mtimeMs}`;
+  if (lastKind?.key !== key) lastKind = { key, kind: parseKind(path) };
+  return lastKind.kind;
+}
+
+async function parseKind(path: string): Promise<TfjsKind> {
   try {
     const j = JSON.parse(new TextDecoder().decode(await readRegularFile(path, MAX_JSON)));
     if (!Array.isArray(j?.weightsManifest)) return undefined;
