@@ -6,6 +6,7 @@ import { parseArgs } from '../args.js';
 import { formatBytes, formatCount } from '../../core/text/numbers.js';
 import { isJob, runCompressRequest, runJob } from '../job.js';
 import { requestFromFlags } from '../jobRequest.js';
+import { progressLines } from '../progressLines.js';
 import type { Command } from './command.js';
 
 const USAGE = `reducible compress <model> (--ratio R | --energy E | --ranks plan.json) [--dtype ${STORAGE_DTYPES.join('|')}] [--method ${METHODS.join('|')}] [--allocation ${ALLOCATIONS.join('|')}] [--calibration x.npy|x.npz[:key]] [--finetune STEPS] [--engine ${ENGINE_CHOICES.join('|')}] [--python PATH] [-o out] [--force] [--json]
@@ -59,11 +60,12 @@ export const compress: Command = {
       out: 'string', force: 'boolean', json: 'boolean', python: 'string', calibration: 'string', finetune: 'string', allocation: 'string',
     }, { o: 'out' });
     const request = await requestFromFlags(flags, positional);
+    // The progress lines `--json` has always written (JSON, on stderr); `--job` writes JobEvents instead.
+    const lines = flags.json ? undefined : progressLines();
     const report = await runCompressRequest(request, {
       ranksFile: flags.ranks as string | undefined,
-      // The progress lines `--json` has always written (JSON, on stderr); `--job` writes JobEvents instead.
-      progress: flags.json ? { report: (f, label) => process.stderr.write(`${JSON.stringify({ progress: f, label })}\n`) } : undefined,
-    });
+      progress: lines ?? { report: (f, label) => process.stderr.write(`${JSON.stringify({ progress: f, label })}\n`) },
+    }).finally(() => lines?.end());
     process.stdout.write(flags.json ? `${JSON.stringify(report)}\n` : `${formatReport(report)}\n`);
     return 0;
   },

@@ -5,6 +5,7 @@
 // the trained tensors replacing the stored ones under their own names.
 import type { Tensor } from '../../eval/tensor.js';
 import { onnxProgram, type OnnxProgram, type Weights } from './inTfjs.js';
+import { Factored } from './inTfjsValues.js';
 import { tfjs } from '../tfjs/runtime.js';
 import { initializerNames, type OnnxGraph, type OnnxModel } from './read.js';
 import type { StoredModel } from '../storedModel.js';
@@ -99,7 +100,7 @@ export async function finetuneOnnx(model: OnnxModel, factors: Map<string, Factor
     const variables: Variable[] = [];
     const trainable = (values: TfTensor): Variable => { const v = keep(tf.variable(values)); variables.push(v); return v; };
     /** What the student reads instead of the stored tensor, by name. */
-    const student = new Map<string, TfTensor | (() => TfTensor)>();
+    const student = new Map<string, TfTensor | (() => TfTensor | Factored)>();
     const factorVars = new Map<string, [Variable, Variable]>();
     const trained = new Map<string, Variable>();
     const frozen: string[] = [];
@@ -111,7 +112,9 @@ export async function finetuneOnnx(model: OnnxModel, factors: Map<string, Factor
         if (train) {
           const [va, vb] = [trainable(a), trainable(b)];
           factorVars.set(layer.name, [va, vb]);
-          student.set(layer.weight, () => storedWeight(tf, layer, va, vb, f));
+          const dense = (): TfTensor => storedWeight(tf, layer, va, vb, f);
+          // A re-laid-out weight is no product of its factors' shape: products read it dense.
+          student.set(layer.weight, f.layout ? dense : () => new Factored(va, vb, layer.transposed, dense));
         } else {
           student.set(layer.weight, keep(storedWeight(tf, layer, a, b, f)));
           frozen.push(layer.name);

@@ -4,10 +4,10 @@ import { InputError } from '../../types.js';
 import type { OnnxGraph } from './read.js';
 import { NodeProto, type NodeMessage } from './schema.js';
 import { OPS } from './inTfjsOps.js';
-import { Host, type Tf, type TfTensor, type Value } from './inTfjsValues.js';
+import { Factored, Host, type Tf, type TfTensor, type Value } from './inTfjsValues.js';
 
-/** Where the graph's weights come from when it runs: the stored values, or a trainer's variables. */
-export type Weights = (name: string) => TfTensor;
+/** Where the graph's weights come from when it runs: the stored values, or a trainer's variables (factors, for a factorised product). */
+export type Weights = (name: string) => TfTensor | Factored;
 
 /** What every run of a graph reads, read once (onnxProgram). */
 export interface LoadedGraph {
@@ -62,5 +62,5 @@ export function execute(graph: LoadedGraph, tf: Tf, values: Map<string, Value>, 
 export function floatValue(path: string, values: Map<string, Value>, name: string): TfTensor {
   const out = values.get(name);
   if (!out || out instanceof Host) throw new InputError(path, `the graph computes no float value ${name} (integer values such as shapes are not outputs here)`);
-  return out;
+  return out instanceof Factored ? out.dense() : out;
 }

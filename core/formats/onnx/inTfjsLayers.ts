@@ -2,7 +2,7 @@
 // and batch normalisation. ONNX lays images out NCHW; TF.js's convolutions and pools take NHWC.
 import { intAttr, intsAttr, onnxWindow, stringAttr } from './read.js';
 import type { NodeMessage } from './schema.js';
-import { floatAttr, tensorOf, unary, type Op, type Tf, type TfTensor, type Value } from './inTfjsValues.js';
+import { Factored, floatAttr, tensorOf, unary, type Op, type Tf, type TfTensor, type Value } from './inTfjsValues.js';
 
 type Tensor4D = import('@tensorflow/tfjs').Tensor4D;
 
@@ -71,17 +71,24 @@ const conv: Op = (tf, n, [xv, wv, bv]) => {
 
 export const LAYER_OPS: Record<string, Op> = {
   Gemm: (tf, n, [a, b, c]) => {
-    let y = tf.matMul(tensorOf(tf, a), tensorOf(tf, b), intAttr(n, 'transA', 0) === 1, intAttr(n, 'transB', 0) === 1);
+    const transA = intAttr(n, 'transA', 0) === 1, transB = intAttr(n, 'transB', 0) === 1;
+    let y = b instanceof Factored
+      ? b.times(tf, transA ? tensorOf(tf, a).transpose() : tensorOf(tf, a), transB)
+      : tf.matMul(tensorOf(tf, a), tensorOf(tf, b), transA, transB);
     const alpha = floatAttr(n, 'alpha', 1), beta = floatAttr(n, 'beta', 1);
     if (alpha !== 1) y = tf.mul(y, alpha);
     if (c) y = tf.add(y, beta === 1 ? tensorOf(tf, c) : tf.mul(tensorOf(tf, c), beta));
     return [y];
   },
   MatMul: (tf, _n, [av, bv]) => {
-    const a = tensorOf(tf, av), b = tensorOf(tf, bv);
+    const a = tensorOf(tf, av);
+    const times = (rows: TfTensor): TfTensor => (bv instanceof Factored ? bv.times(tf, rows, false) : tf.matMul(rows, tensorOf(tf, bv)));
     // A batch of rows times one matrix: as one 2-D product.
-    if (a.rank > 2 && b.rank === 2) return [tf.matMul(a.reshape([-1, a.shape[a.rank - 1]!]), b).reshape([...a.shape.slice(0, -1), b.shape[1]!])];
-    return [tf.matMul(a, b)];
+    if (a.rank > 2 && (bv instanceof Factored || tensorOf(tf, bv).rank === 2)) {
+      const y = times(a.reshape([-1, a.shape[a.rank - 1]!]));
+      return [y.reshape([...a.shape.slice(0, -1), y.shape[1]!])];
+    }
+    return [times(a)];
   },
   Conv: conv,
   MaxPool: pool('max'),

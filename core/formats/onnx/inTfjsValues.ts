@@ -12,7 +12,23 @@ export class Host {
   constructor(readonly dims: number[], readonly data: number[]) {}
   static of(values: number[]): Host { return new Host([values.length], values); }
 }
-export type Value = TfTensor | Host;
+/**
+ * A weight trained as its low-rank factors (finetune.ts): the stored tensor is A·B, or (A·B)ᵀ
+ * where `transposed`. Products read the factors, so a training step costs the factorised
+ * model's multiplications, not the dense one's (10× fewer at a tenth of the parameters); any
+ * other operator reads the dense tensor.
+ */
+export class Factored {
+  constructor(readonly a: TfTensor, readonly b: TfTensor, readonly transposed: boolean, readonly dense: () => TfTensor) {}
+
+  /** x · W, or x · Wᵀ where `transposeW`, W being the stored tensor: two thin products. */
+  times(tf: Tf, x: TfTensor, transposeW: boolean): TfTensor {
+    return this.transposed === transposeW
+      ? tf.matMul(tf.matMul(x, this.a), this.b)
+      : tf.matMul(tf.matMul(x, this.b, false, true), this.a, false, true);
+  }
+}
+export type Value = TfTensor | Host | Factored;
 
 export type Op = (tf: Tf, n: NodeMessage, inputs: (Value | undefined)[], opset: number) => Value[];
 
@@ -20,6 +36,7 @@ export const floatAttr = (n: NodeMessage, name: string, fallback: number): numbe
 
 export function tensorOf(tf: Tf, v: Value | undefined): TfTensor {
   if (v === undefined) throw new Error('a required input is missing');
+  if (v instanceof Factored) return v.dense();
   return v instanceof Host ? tf.tensor(v.data, v.dims, 'float32') : v;
 }
 export function hostOf(v: Value | undefined, what: string): Host {

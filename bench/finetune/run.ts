@@ -1,0 +1,67 @@
+// Fine-tuning speed against the distillation step a user would write in PyTorch, in one run.
+// Run: npx tsx bench/finetune/run.ts [--steps N] (default 1000; the build must be current)
+// Subject (make_mlp.py): a Fashion-MNIST MLP of 1.3 M parameters as ONNX and 2 000 calibration
+// images. Reference: the same step (batch 256, Adam, KL between the teacher's and a factorised
+// student's softmax at about 10 % of the parameters) in Debian's CPU PyTorch, median of 200
+// steps, printed by make_mlp.py. Ours: `reducible compress --ratio 0.1 --method whitened
+// --calibration calib.npy --finetune N` as a whole process, and its time per step from the
+// arrival times of its `--json` progress lines (a line every 50 steps: the median gap / 50),
+// and the same command without `--finetune`. Prints the load average: time on a quiet machine.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const stepsArg = process.argv.indexOf('--steps');
+const STEPS = stepsArg > 0 ? Number(process.argv[stepsArg + 1]) : 1000;
+const PY = '/usr/bin/python3';
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+interface Run { seconds: number; stepMs?: number; trainedSteps: number }
+
+/** Whole-process wall time of one compress, and the time per fine-tuning step from its progress lines. */
+function compress(dir: string, out: string, finetune: number): Promise<Run> {
+  const args = ['dist/cli.js', 'compress', join(dir, 'mlp.onnx'), '--ratio', '0.1', '--method', 'whitened', '--calibration', join(dir, 'calib.npy'),
+    ...(finetune ? ['--finetune', String(finetune)] : []), '-o', join(dir, out), '--json'];
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const p = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const steps: { step: number; at: number }[] = [];
+    let rest = '', err = '';
+    p.stderr.on('data', (d: Buffer) => {
+      const at = performance.now();
+      const lines = (rest + d.toString()).split('\n');
+      rest = lines.pop()!;
+      for (const line of lines) {
+        const m = /fine-tuning, step (\d+) of/.exec(line);
+        if (m) steps.push({ step: Number(m[1]), at }); else err += `${line}\n`;
+      }
+    });
+    p.on('close', (code) => {
+      if (code !== 0) { reject(new Error(`compress failed: ${err}`)); return; }
+      const gaps = steps.slice(1).flatMap((s, i) => (s.step - steps[i].step === 50 ? [(s.at - steps[i].at) / 50] : []));
+      resolve({ seconds: (performance.now() - t0) / 1000, stepMs: gaps.length ? median(gaps) : undefined, trainedSteps: steps.at(-1)?.step ?? 0 });
+    });
+  });
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'reducible-bench-finetune-'));
+try {
+  console.log(`load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  const made = spawnSync(PY, [new URL('make_mlp.py', import.meta.url).pathname, dir], { encoding: 'utf8' });
+  if (made.status !== 0) throw new Error(`make_mlp.py failed: ${made.stderr}`);
+  const ref = JSON.parse(made.stdout.trim().split('\n').pop()!) as { params: number; torchThreads: number; referenceStepMs: number };
+  const plain = await compress(dir, 'plain.onnx', 0);
+  const tuned = await compress(dir, 'tuned.onnx', STEPS);
+  console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`model: ONNX MLP, ${ref.params} parameters; 2 000 calibration images; --ratio 0.1 --method whitened`);
+  console.log('| | time |');
+  console.log('|---|---:|');
+  console.log(`| one distillation step, PyTorch ${ref.torchThreads} thread(s) (median of 200) | ${ref.referenceStepMs.toFixed(1)} ms |`);
+  console.log(`| one distillation step, reducible (median, from progress lines) | ${tuned.stepMs?.toFixed(1) ?? '–'} ms |`);
+  console.log(`| ratio | ${tuned.stepMs ? (tuned.stepMs / ref.referenceStepMs).toFixed(2) : '–'} |`);
+  console.log(`| compress, no fine-tuning (whole process) | ${plain.seconds.toFixed(1)} s |`);
+  console.log(`| compress --finetune ${STEPS} (whole process; ${tuned.trainedSteps} steps trained over the temperatures and back-off tried) | ${tuned.seconds.toFixed(1)} s |`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
