@@ -1,5 +1,5 @@
 // Hostile files of issue 20 (second round), items 2, 8 and 10, made by make_hostile_archives.py:
-// PyTorch zips whose deflated storages or pickles inflate far past what they declare,
+// PyTorch zips and Keras 3 archives whose deflated entries inflate far past what they declare,
 // safetensors files with what the format forbids (non-string __metadata__ values, gaps in the
 // data region, trailing bytes; in a single file and in one shard of an index), and faults on
 // the output side (an -o ending that is not what is written, a full disk). Through the built
@@ -65,11 +65,14 @@ const at = (name: string): string => join(dir, name);
 
 /** [input, the file the refusal names, what it says]. */
 const CASES: [string, string, RegExp][] = [
-  ['stream_bomb.pt', 'stream_bomb.pt', /zip entry archive\/data\/0 inflates past its declared 49152 bytes/],
-  ['entry_bomb.pt', 'entry_bomb.pt', /zip entry archive\/data\/0 declares 1073741824 bytes, but storage 0 of tensor fc\.weight holds 49152|zip bomb/],
-  ['pickle_bomb.pt', 'pickle_bomb.pt', /zip entry archive\/data\.pkl inflates past its declared \d+ bytes/],
-  ['pickle_huge.pt', 'pickle_huge.pt', /archive\/data\.pkl (?:declares 1073741824 bytes|is 1073741824 bytes, over)/],
-  ['stream_short.pt', 'stream_short.pt', /zip entry archive\/data\/0 inflates to 1000 bytes, not the declared 49152/],
+  ['stream_bomb.pt', 'stream_bomb.pt', /zip entry "archive\/data\/0" inflates past its declared 49152 bytes/],
+  ['entry_bomb.pt', 'entry_bomb.pt', /zip entry "archive\/data\/0" declares 1073741824 bytes, but storage 0 of tensor fc\.weight holds 49152|zip bomb/],
+  ['pickle_bomb.pt', 'pickle_bomb.pt', /zip entry "archive\/data\.pkl" inflates past its declared \d+ bytes/],
+  ['pickle_huge.pt', 'pickle_huge.pt', /archive\/data\.pkl" (?:declares 1073741824 bytes|is 1073741824 bytes, over)/],
+  ['stream_short.pt', 'stream_short.pt', /zip entry "archive\/data\/0" inflates to 1000 bytes, not the declared 49152/],
+  ['keras_weights_bomb.keras', 'keras_weights_bomb.keras', /model\.weights\.h5 declares 1073741824 bytes from \d+ compressed, over 100× \(a decompression bomb\)/],
+  ['keras_stream_bomb.keras', 'keras_stream_bomb.keras', /zip entry "model\.weights\.h5" inflates past its declared 4096 bytes/],
+  ['keras_asset_bomb.keras', 'keras_asset_bomb.keras', /entries besides the weights declare \d+ bytes in all, over the 268435456-byte limit/],
   ['metadata_number.safetensors', 'metadata_number.safetensors', /__metadata__ value of "epoch" is a number, not a string/],
   ['metadata_object.safetensors', 'metadata_object.safetensors', /__metadata__ value of "config" is an object, not a string/],
   ['metadata_null_value.safetensors', 'metadata_null_value.safetensors', /__metadata__ value of "format" is null, not a string/],

@@ -7,6 +7,10 @@ re-packed with its storage (or its pickle) deflated, and the zip's sizes made to
   pickle_bomb.pt      data.pkl declares its true size; its stream goes on into 1 GiB of zeros
   pickle_huge.pt      data.pkl declares 1 GiB
   stream_short.pt     the storage's stream ends before its declared size
+Keras 3 .keras: deflate bombs in the archive (a config.json, then):
+  keras_weights_bomb.keras    model.weights.h5 declares 1 GiB from ~1 MB deflated (over 100x)
+  keras_stream_bomb.keras     model.weights.h5 declares 4 KiB; its stream inflates to 1 GiB
+  keras_asset_bomb.keras      an asset declares 1 GiB (entries besides the weights are held in memory)
 safetensors: what the format forbids.
   metadata_number / metadata_object / metadata_array / metadata_null_value .safetensors
   gap.safetensors, gap_start.safetensors, trailing.safetensors
@@ -64,13 +68,12 @@ def checkpoint():
         return [(i.filename, z.read(i)) for i in z.infolist()]
 
 
-def pytorch_cases():
+def pytorch_cases(gib_of_zeros):
     base = checkpoint()
     storage = next(n for n, _ in base if n.endswith("/data/0"))
     pickle = next(n for n, _ in base if n.endswith("/data.pkl"))
     stored = {n: d for n, d in base}
     assert len(stored[storage]) == 96 * 128 * 4
-    gib_of_zeros = deflate_raw(zeros(GiB))
 
     def repack(path, replace):
         write_zip(os.path.join(OUT, path), [replace.get(n, (n, d, 0, len(d))) for n, d in base])
@@ -81,6 +84,15 @@ def pytorch_cases():
     repack("pickle_bomb.pt", {pickle: (pickle, deflate_raw([pkl] + list(zeros(GiB))), 8, len(pkl))})
     repack("pickle_huge.pt", {pickle: (pickle, deflate_raw([pkl]), 8, GiB)})
     repack("stream_short.pt", {storage: (storage, deflate_raw([stored[storage][:1000]]), 8, len(stored[storage]))})
+
+
+def keras_cases(gib_of_zeros):
+    config = json.dumps({"class_name": "Sequential", "config": {"layers": []}}).encode()
+    def archive(path, entries):
+        write_zip(os.path.join(OUT, path), [("metadata.json", b"{}", 0, 2), ("config.json", config, 0, len(config))] + entries)
+    archive("keras_weights_bomb.keras", [("model.weights.h5", gib_of_zeros, 8, GiB)])
+    archive("keras_stream_bomb.keras", [("model.weights.h5", gib_of_zeros, 8, 4096)])
+    archive("keras_asset_bomb.keras", [("model.weights.h5", b"\x89HDF", 0, 4), ("assets/vocabulary.txt", gib_of_zeros, 8, GiB)])
 
 
 def safetensors(path, tensors, metadata=None, gap_after=None, start=0, trailing=b""):
@@ -126,7 +138,9 @@ def safetensors_cases():
 
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
-    pytorch_cases()
+    gib_of_zeros = deflate_raw(zeros(GiB))
+    pytorch_cases(gib_of_zeros)
+    keras_cases(gib_of_zeros)
     safetensors_cases()
     torch.manual_seed(1)
     torch.save({f"l{i}.weight": torch.randn(256, 256) for i in range(4)}, os.path.join(OUT, "valid.pt"))

@@ -67,24 +67,25 @@ export class ZipArchive {
       let local = cv.getUint32(p + 42, true);
       if (p + 46 + nameLen + extraLen + commentLen > cdSize) fail(`central directory entry ${i} runs past the directory`);
       const name = names.decode(cd.subarray(p + 46, p + 46 + nameLen));
+      const shown = quoted(name);
       const z64 = zip64Extra(cv, p + 46 + nameLen, extraLen);
-      if (size === 0xffffffff) size = z64.next(fail, name);
-      if (compressedSize === 0xffffffff) compressedSize = z64.next(fail, name);
-      if (local === 0xffffffff) local = z64.next(fail, name);
+      if (size === 0xffffffff) size = z64.next(fail, shown);
+      if (compressedSize === 0xffffffff) compressedSize = z64.next(fail, shown);
+      if (local === 0xffffffff) local = z64.next(fail, shown);
       p += 46 + nameLen + extraLen + commentLen;
       checkName(name, fail);
-      if (flags & 1) fail(`entry ${name} is encrypted`);
-      if (method !== 0 && method !== 8) fail(`entry ${name} uses unsupported compression method ${method}`);
-      if (method === 0 && compressedSize !== size) fail(`stored entry ${name} declares ${size} bytes but holds ${compressedSize}`);
-      if (method === 8 && size > compressedSize * MAX_DEFLATE_RATIO + 1024) fail(`entry ${name} declares ${size} bytes from ${compressedSize} compressed (zip bomb?)`);
-      if (entries.has(name)) fail(`duplicate entry ${name}`);
-      if (local + 30 > cdOffset) fail(`entry ${name} starts past the archive data`);
+      if (flags & 1) fail(`entry ${shown} is encrypted`);
+      if (method !== 0 && method !== 8) fail(`entry ${shown} uses unsupported compression method ${method}`);
+      if (method === 0 && compressedSize !== size) fail(`stored entry ${shown} declares ${size} bytes but holds ${compressedSize}`);
+      if (method === 8 && size > compressedSize * MAX_DEFLATE_RATIO + 1024) fail(`entry ${shown} declares ${size} bytes from ${compressedSize} compressed (zip bomb?)`);
+      if (entries.has(name)) fail(`duplicate entry ${shown}`);
+      if (local + 30 > cdOffset) fail(`entry ${shown} starts past the archive data`);
       const lv = view(await src.read(local, 30));
-      if (lv.getUint32(0, true) !== LOCAL) fail(`entry ${name} has no local header`);
+      if (lv.getUint32(0, true) !== LOCAL) fail(`entry ${shown} has no local header`);
       const dataOffset = local + 30 + lv.getUint16(26, true) + lv.getUint16(28, true);
-      if (dataOffset + compressedSize > cdOffset) fail(`entry ${name} declares ${compressedSize} bytes, past the end of the archive data`);
+      if (dataOffset + compressedSize > cdOffset) fail(`entry ${shown} declares ${compressedSize} bytes, past the end of the archive data`);
       entries.set(name, { name, method: method as 0 | 8, compressedSize, size, dataOffset });
-      spans.push([local, dataOffset + compressedSize, name]);
+      spans.push([local, dataOffset + compressedSize, shown]);
     }
     spans.sort((a, b) => a[0] - b[0]);
     for (let i = 1; i < spans.length; i++) {
@@ -95,7 +96,7 @@ export class ZipArchive {
 
   /** Reads an entry whole (inflating it), refusing entries larger than `cap` bytes. */
   async read(entry: ZipEntry, cap: number): Promise<Uint8Array> {
-    if (entry.size > cap) throw new InputError(this.file, `zip entry ${entry.name} is ${entry.size} bytes, over the ${cap}-byte limit`);
+    if (entry.size > cap) throw new InputError(this.file, `zip entry ${quoted(entry.name)} is ${entry.size} bytes, over the ${cap}-byte limit`);
     return entry.method === 0 ? this.src.read(entry.dataOffset, entry.compressedSize) : this.inflated(entry).read(0, entry.size);
   }
 
@@ -106,6 +107,15 @@ export class ZipArchive {
   inflated(entry: ZipEntry): EntryStream {
     if (entry.method !== 8) throw new Error(`zip entry ${entry.name} is not deflated`);
     return new EntryStream(this.file, this.src, entry);
+  }
+
+  /** An entry's bytes in order, `chunkBytes` at a time, inflated as they are read: never whole in memory. */
+  async *chunks(entry: ZipEntry, chunkBytes: number): AsyncGenerator<Uint8Array> {
+    const stream = entry.method === 8 ? this.inflated(entry) : undefined;
+    for (let at = 0; at < entry.size; at += chunkBytes) {
+      const n = Math.min(chunkBytes, entry.size - at);
+      yield stream ? await stream.read(at, n) : await this.src.read(entry.dataOffset + at, n);
+    }
   }
 }
 
@@ -153,7 +163,7 @@ export class EntryStream {
   }
 
   private fail(what: string): never {
-    throw this.failed = new InputError(this.file, `zip entry ${this.entry.name} ${what}`);
+    throw this.failed = new InputError(this.file, `zip entry ${quoted(this.entry.name)} ${what}`);
   }
 
   /** One step: the next compressed bytes through the inflater. */
@@ -239,6 +249,11 @@ function zip64Extra(dv: DataView, start: number, len: number) {
 
 function checkName(name: string, fail: (m: string) => never): void {
   if (name.includes('\0') || name.includes('\\') || name.startsWith('/') || /^[a-zA-Z]:/.test(name) || name.split('/').includes('..')) {
-    fail(`entry name "${name}" escapes the archive`);
+    fail(`entry name ${quoted(name)} escapes the archive`);
   }
+}
+
+/** An entry name as a short JSON string: a hostile name can hold newlines and control bytes. */
+export function quoted(name: string): string {
+  return JSON.stringify(name.length > 120 ? `${name.slice(0, 120)}…` : name);
 }

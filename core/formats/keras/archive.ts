@@ -1,77 +1,74 @@
 // The Keras 3 `.keras` zip: `metadata.json`, `config.json`, `model.weights.h5` and, for
-// layers that own files, `assets/…`. The archive is unpacked in memory (libhdf5 then needs
-// the weights as a real file), so it is capped; names and declared sizes are checked before
-// anything is inflated, because fflate allocates an entry's declared size up front.
+// layers that own files, `assets/…`. Read through containers/zip.ts, which checks every name,
+// size and offset against the file before trusting it: the weights are inflated step by step
+// into a temporary file (libhdf5 needs a real file) and stopped at the first byte past their
+// declared size, so memory stays at one chunk whatever an entry would expand to; the other
+// entries are small and held in memory under a cap.
 import { open } from 'node:fs/promises';
-import { Zip, ZipPassThrough, unzipSync } from 'fflate';
+import { Zip, ZipPassThrough } from 'fflate';
 import { FileSource } from '../../io/byteSource.js';
 import type { OutputFile } from '../../compress/types.js';
 import { InputError } from '../../types.js';
+import { ZipArchive } from '../containers/zip.js';
 
 export const MAX_KERAS_ARCHIVE = 2 ** 31 - 1;
 const MAX_JSON_ENTRY = 64 * 1024 * 1024;
+/** What the entries besides the weights (config, metadata, assets such as vocabularies) may hold in all. */
+const MAX_OTHER_ENTRIES = 256 * 1024 * 1024;
+/**
+ * How many times its compressed size deflated weights may declare. HDF5 files of float weights
+ * barely deflate (a pruned, mostly-zero kernel: ~10×); a file of zeros reaches ~1000×, which
+ * is a decompression bomb (the HDF5 reader's cap on filtered datasets is the same 100×).
+ */
+const MAX_WEIGHTS_INFLATION = 100;
+/** The weights are copied to their temporary file this many bytes at a time. */
+const COPY_CHUNK = 8 * 1024 * 1024;
 export const CONFIG_ENTRY = 'config.json';
 export const WEIGHTS_ENTRY = 'model.weights.h5';
 
 export interface KerasArchive {
   config: unknown;
-  /** Every entry, in archive order (the writer copies the ones it does not change). */
+  /**
+   * Every entry, in archive order (the writer copies the ones it does not change); the weights'
+   * bytes are in the temporary file they were inflated to, and their entry here is empty.
+   */
   entries: Map<string, Uint8Array>;
 }
 
-export async function readKerasArchive(path: string): Promise<KerasArchive> {
+/** Reads the archive at `path`, inflating its weights into the new file `weightsTo`. */
+export async function readKerasArchive(path: string, weightsTo: string): Promise<KerasArchive> {
   const src = await FileSource.open(path);
-  let bytes: Uint8Array;
   try {
     if (src.size > MAX_KERAS_ARCHIVE) throw new InputError(path, `archive is larger than the ${MAX_KERAS_ARCHIVE}-byte limit`);
-    bytes = await src.read(0, src.size);
+    const zip = await ZipArchive.open(src, path);
+    const config = zip.entries.get(CONFIG_ENTRY), weights = zip.entries.get(WEIGHTS_ENTRY);
+    if (!config) throw new InputError(path, `not a Keras 3 archive: no ${CONFIG_ENTRY}`);
+    if (!weights) throw new InputError(path, `not a Keras 3 archive: no ${WEIGHTS_ENTRY}`);
+    if (config.size > MAX_JSON_ENTRY) throw new InputError(path, `${CONFIG_ENTRY} is larger than 64 MB`);
+    if (weights.size > MAX_KERAS_ARCHIVE) throw new InputError(path, `${WEIGHTS_ENTRY} declares ${weights.size} bytes, over the ${MAX_KERAS_ARCHIVE}-byte limit`);
+    if (weights.method === 8 && weights.size > weights.compressedSize * MAX_WEIGHTS_INFLATION + COPY_CHUNK) {
+      throw new InputError(path, `${WEIGHTS_ENTRY} declares ${weights.size} bytes from ${weights.compressedSize} compressed, over ${MAX_WEIGHTS_INFLATION}× (a decompression bomb)`);
+    }
+    const held = [...zip.entries.values()].reduce((sum, e) => sum + (e === weights ? 0 : e.size), 0);
+    if (held > MAX_OTHER_ENTRIES) throw new InputError(path, `entries besides the weights declare ${held} bytes in all, over the ${MAX_OTHER_ENTRIES}-byte limit`);
+    const entries = new Map<string, Uint8Array>();
+    for (const e of zip.entries.values()) entries.set(e.name, e === weights ? new Uint8Array(0) : await zip.read(e, MAX_OTHER_ENTRIES));
+    const out = await open(weightsTo, 'wx');
+    try {
+      for await (const chunk of zip.chunks(weights, COPY_CHUNK)) await out.write(chunk);
+    } finally {
+      await out.close();
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(entries.get(CONFIG_ENTRY)));
+    } catch (e) {
+      throw new InputError(path, `${CONFIG_ENTRY} is not valid JSON (${(e as Error).message})`);
+    }
+    return { config: parsed, entries };
   } finally {
     await src.close();
   }
-  let refusal: string | undefined;
-  let declared = 0;
-  let raw: Record<string, Uint8Array>;
-  try {
-    raw = unzipSync(bytes, {
-      filter: (f) => {
-        refusal ??= entryProblem(f.name, f.originalSize);
-        declared += f.originalSize;
-        if (!refusal && declared > MAX_KERAS_ARCHIVE) refusal = `entries declare ${declared} bytes in all, over the ${MAX_KERAS_ARCHIVE}-byte limit`;
-        return refusal === undefined;
-      },
-    });
-  } catch (e) {
-    throw new InputError(path, `not a valid .keras zip archive (${(e as Error).message})`);
-  }
-  if (refusal) throw new InputError(path, refusal);
-  const entries = new Map(Object.entries(raw));
-  const configBytes = entries.get(CONFIG_ENTRY);
-  if (!configBytes) throw new InputError(path, `not a Keras 3 archive: no ${CONFIG_ENTRY}`);
-  if (!entries.has(WEIGHTS_ENTRY)) throw new InputError(path, `not a Keras 3 archive: no ${WEIGHTS_ENTRY}`);
-  if (configBytes.length > MAX_JSON_ENTRY) throw new InputError(path, `${CONFIG_ENTRY} is larger than 64 MB`);
-  let config: unknown;
-  try {
-    config = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(configBytes));
-  } catch (e) {
-    throw new InputError(path, `${CONFIG_ENTRY} is not valid JSON (${(e as Error).message})`);
-  }
-  return { config, entries };
-}
-
-/** Why an entry is refused, if it is: a name that could escape a folder, or a huge size. */
-function entryProblem(name: string, originalSize: number): string | undefined {
-  if (name.startsWith('/') || name.includes('\\') || /^[A-Za-z]:/.test(name) || name.split('/').includes('..')) {
-    return `archive entry ${quoted(name)} has a path that escapes the archive`;
-  }
-  if (!Number.isSafeInteger(originalSize) || originalSize < 0 || originalSize > MAX_KERAS_ARCHIVE) {
-    return `archive entry ${quoted(name)} declares ${originalSize} bytes, over the ${MAX_KERAS_ARCHIVE}-byte limit`;
-  }
-  return undefined;
-}
-
-/** An entry name as a short JSON string: a hostile name can hold newlines and control bytes. */
-function quoted(name: string): string {
-  return JSON.stringify(name.length > 120 ? `${name.slice(0, 120)}…` : name);
 }
 
 /** A file's bytes in 1 MB reads, so outputs are streamed rather than held whole. */

@@ -11,7 +11,7 @@
 // kernel, `…/1` its bias; recurrent layers keep theirs in `layers/<name>/cell/vars/…`;
 // nested models nest as `layers/<model>/layers/<name>/…`; `optimizer/vars/…` is the
 // optimizer state. Layer names are unique within a model, which is what finds a layer's group.
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ByteSource } from '../../io/byteSource.js';
@@ -66,14 +66,11 @@ export async function readKerasH5(path: string): Promise<KerasModel> {
 }
 
 export async function readKeras(path: string): Promise<KerasModel> {
-  const archive = await readKerasArchive(path);
   const tempDir = await mkdtemp(join(tmpdir(), 'reducible-keras-'));
   let h5: RemoteH5 | undefined;
   try {
     const weightsPath = join(tempDir, WEIGHTS_ENTRY);
-    await writeFile(weightsPath, archive.entries.get(WEIGHTS_ENTRY)!);
-    // The weights now live in the temporary file; the entry keeps its place in the archive order.
-    archive.entries.set(WEIGHTS_ENTRY, new Uint8Array(0));
+    const archive = await readKerasArchive(path, weightsPath);
     h5 = await RemoteH5.open(weightsPath, `${path}:${WEIGHTS_ENTRY}`);
     const all = collectTensors(h5, h5.root);
     // The optimizer's state is training bookkeeping, not part of the model's parameters.

@@ -7,7 +7,7 @@ import { DTYPE_BYTES, checkedSize } from '../../io/decode.js';
 import { InputError } from '../../types.js';
 import { parsePickle } from '../containers/pickle.js';
 import { findStateDict, torchHooks, type TensorRecord } from './pickleVocabulary.js';
-import { isZip, ZipArchive, type EntryStream, type ZipEntry } from '../containers/zip.js';
+import { isZip, quoted, ZipArchive, type EntryStream, type ZipEntry } from '../containers/zip.js';
 import { stateDictLayers } from '../safetensors/read.js';
 import { StoredModel, type StoredTensor } from '../storedModel.js';
 
@@ -72,7 +72,7 @@ function locate(path: string, name: string, rec: TensorRecord, entry: ZipEntry):
   // width), the per-tensor cap: an entry declaring more is refused before a byte is inflated,
   // and the stream is stopped at the first byte past the entry's size (zip.ts EntryStream).
   if (entry.method === 8 && entry.size > rec.storage.numel * width) {
-    throw new InputError(path, `zip entry ${entry.name} declares ${entry.size} bytes, but storage ${rec.storage.key} of tensor ${name} holds ${rec.storage.numel * width} (${rec.storage.numel} × ${dtype})`);
+    throw new InputError(path, `zip entry ${quoted(entry.name)} declares ${entry.size} bytes, but storage ${rec.storage.key} of tensor ${name} holds ${rec.storage.numel * width} (${rec.storage.numel} × ${dtype})`);
   }
   return { name, shape: rec.shape, dtype, storedBytes: count * width, offset: rec.offset * width };
 }
