@@ -121,22 +121,25 @@ export class StoredModel<X = undefined> implements Model {
     const l = this.layers.find((x) => x.name === layer.name) ?? (layer as Layer & MatrixLayout);
     const { rows, cols } = l.matrix;
     const data = await this.readTensor(l.weight, alloc);
-    this.checkFinite(l, data);
+    this.checkFinite(l, l.weight, data);
+    // The bias is small and shifts every output of the layer: a NaN there is as bad as in the weight.
+    if (l.bias && this.byName.has(l.bias)) this.checkFinite(l, l.bias, await this.readTensor(l.bias));
     return l.transposed ? { data, rows: cols, cols: rows, transposed: true } : { data, rows, cols, transposed: false };
   }
 
   /**
    * Every matrix analysed, factorised or evaluated is read here: a NaN or ±Infinity stored in
-   * it (or made by a quantization's affine map) is bad input, refused naming the file and the
-   * tensor, instead of an engine failing on it later ("eigenvalue iteration did not converge").
-   * Other tensors are not scanned: an ONNX constant may hold −Infinity on purpose (a mask).
+   * it or its bias (or made by a quantization's affine map) is bad input, refused naming the
+   * file and the tensor, instead of an engine failing on it later ("eigenvalue iteration did not
+   * converge"). Tensors of no layer are not scanned: an ONNX constant may hold −Infinity on
+   * purpose (a mask).
    */
-  private checkFinite(layer: Layer, data: Float32Array): void {
+  private checkFinite(layer: Layer, name: string, data: Float32Array): void {
     for (let i = 0; i < data.length; i++) {
       const v = data[i];
       // v − v is 0 for every finite v and NaN for NaN and ±Infinity.
       if (v - v !== 0) {
-        throw new InputError(this.path, `tensor ${layer.weight} (layer ${layer.name}) holds ${v} at element ${i}: weights must be finite`);
+        throw new InputError(this.path, `tensor ${name} (layer ${layer.name}) holds ${v} at element ${i}: weights must be finite`);
       }
     }
   }

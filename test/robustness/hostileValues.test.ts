@@ -156,6 +156,9 @@ describe('non-finite values and models with nothing to factorise', () => {
     nonFinite.push({ file: safetensors(join(folder('st-inf'), 'model.safetensors'), [{ name: 'fc.weight', dtype: 'F32', shape: [6, 8], data: bytes(inf) }]), tensor: 'fc.weight', pattern: /holds Infinity at element 0/ });
     const halfNan = new Uint16Array(48).fill(0x3c00); halfNan[47] = 0x7e00;
     nonFinite.push({ file: safetensors(join(folder('st-f16-nan'), 'model.safetensors'), [{ name: 'fc.weight', dtype: 'F16', shape: [6, 8], data: bytes(halfNan) }]), tensor: 'fc.weight', pattern: /holds NaN at element 47/ });
+    // A finite weight whose bias holds NaN: the bias is the layer's too.
+    const biasNan = weights(6, 7); biasNan[2] = NaN;
+    nonFinite.push({ file: safetensors(join(folder('st-bias-nan'), 'model.safetensors'), [{ name: 'fc.weight', dtype: 'F32', shape: [6, 8], data: bytes(weights(48, 8)) }, { name: 'fc.bias', dtype: 'F32', shape: [6], data: bytes(biasNan) }]), tensor: 'fc.bias', pattern: /tensor fc\.bias \(layer fc\) holds NaN at element 2/ });
     // ONNX: NaN in float32, -Infinity in float16.
     const onnxDir = folder('onnx');
     onnxModels(onnxDir);
