@@ -6,7 +6,10 @@
 // steps, printed by make_mlp.py. Ours: `reducible compress --ratio 0.1 --method whitened
 // --calibration calib.npy --finetune N` as a whole process, and its time per step from the
 // arrival times of its `--json` progress lines (a line every 50 steps: the median gap / 50),
-// and the same command without `--finetune`. Prints the load average: time on a quiet machine.
+// and the same command without `--finetune`. CPU time too (user + system, from /usr/bin/time):
+// per step, the difference between the two commands over the steps trained, against PyTorch's
+// CPU time per step — load moves it far less than wall time. Prints the load average: quote
+// wall times from a quiet machine.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -17,7 +20,7 @@ const STEPS = stepsArg > 0 ? Number(process.argv[stepsArg + 1]) : 1000;
 const PY = '/usr/bin/python3';
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-interface Run { seconds: number; stepMs?: number; trainedSteps: number }
+interface Run { seconds: number; cpuSeconds: number; stepMs?: number; trainedSteps: number }
 
 /** Whole-process wall time of one compress, and the time per fine-tuning step from its progress lines. */
 function compress(dir: string, out: string, finetune: number): Promise<Run> {
@@ -25,9 +28,9 @@ function compress(dir: string, out: string, finetune: number): Promise<Run> {
     ...(finetune ? ['--finetune', String(finetune)] : []), '-o', join(dir, out), '--json'];
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const p = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn('/usr/bin/time', ['-f', 'cpu %U %S', process.execPath, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     const steps: { step: number; at: number }[] = [];
-    let rest = '', err = '';
+    let rest = '', err = '', cpuSeconds = 0;
     p.stderr.on('data', (d: Buffer) => {
       const at = performance.now();
       const lines = (rest + d.toString()).split('\n');
@@ -35,12 +38,14 @@ function compress(dir: string, out: string, finetune: number): Promise<Run> {
       for (const line of lines) {
         const m = /fine-tuning, step (\d+) of/.exec(line);
         if (m) steps.push({ step: Number(m[1]), at }); else err += `${line}\n`;
+        const cpu = /^cpu ([\d.]+) ([\d.]+)$/.exec(line);
+        if (cpu) cpuSeconds = Number(cpu[1]) + Number(cpu[2]);
       }
     });
     p.on('close', (code) => {
       if (code !== 0) { reject(new Error(`compress failed: ${err}`)); return; }
       const gaps = steps.slice(1).flatMap((s, i) => (s.step - steps[i].step === 50 ? [(s.at - steps[i].at) / 50] : []));
-      resolve({ seconds: (performance.now() - t0) / 1000, stepMs: gaps.length ? median(gaps) : undefined, trainedSteps: steps.at(-1)?.step ?? 0 });
+      resolve({ seconds: (performance.now() - t0) / 1000, cpuSeconds, stepMs: gaps.length ? median(gaps) : undefined, trainedSteps: steps.at(-1)?.step ?? 0 });
     });
   });
 }
@@ -50,18 +55,19 @@ try {
   console.log(`load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const made = spawnSync(PY, [new URL('make_mlp.py', import.meta.url).pathname, dir], { encoding: 'utf8' });
   if (made.status !== 0) throw new Error(`make_mlp.py failed: ${made.stderr}`);
-  const ref = JSON.parse(made.stdout.trim().split('\n').pop()!) as { params: number; torchThreads: number; referenceStepMs: number };
+  const ref = JSON.parse(made.stdout.trim().split('\n').pop()!) as { params: number; torchThreads: number; referenceStepMs: number; referenceStepCpuMs: number };
   const plain = await compress(dir, 'plain.onnx', 0);
   const tuned = await compress(dir, 'tuned.onnx', STEPS);
   console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log(`model: ONNX MLP, ${ref.params} parameters; 2 000 calibration images; --ratio 0.1 --method whitened`);
-  console.log('| | time |');
-  console.log('|---|---:|');
-  console.log(`| one distillation step, PyTorch ${ref.torchThreads} thread(s) (median of 200) | ${ref.referenceStepMs.toFixed(1)} ms |`);
-  console.log(`| one distillation step, reducible (median, from progress lines) | ${tuned.stepMs?.toFixed(1) ?? '–'} ms |`);
-  console.log(`| ratio | ${tuned.stepMs ? (tuned.stepMs / ref.referenceStepMs).toFixed(2) : '–'} |`);
-  console.log(`| compress, no fine-tuning (whole process) | ${plain.seconds.toFixed(1)} s |`);
-  console.log(`| compress --finetune ${STEPS} (whole process; ${tuned.trainedSteps} steps trained over the temperatures and back-off tried) | ${tuned.seconds.toFixed(1)} s |`);
+  const cpuStep = (1000 * (tuned.cpuSeconds - plain.cpuSeconds)) / tuned.trainedSteps;
+  console.log('| | wall | CPU |');
+  console.log('|---|---:|---:|');
+  console.log(`| one distillation step, PyTorch, ${ref.torchThreads} thread(s) (200 steps) | ${ref.referenceStepMs.toFixed(1)} ms | ${ref.referenceStepCpuMs.toFixed(1)} ms |`);
+  console.log(`| one distillation step, reducible (wall: median from progress lines; CPU: whole process with minus without fine-tuning, per step) | ${tuned.stepMs?.toFixed(1) ?? '–'} ms | ${cpuStep.toFixed(1)} ms |`);
+  console.log(`| ratio | ${tuned.stepMs ? (tuned.stepMs / ref.referenceStepMs).toFixed(2) : '–'} | ${(cpuStep / ref.referenceStepCpuMs).toFixed(2)} |`);
+  console.log(`| compress, no fine-tuning (whole process) | ${plain.seconds.toFixed(1)} s | ${plain.cpuSeconds.toFixed(1)} s |`);
+  console.log(`| compress --finetune ${STEPS} (whole process; ${tuned.trainedSteps} steps trained over the temperatures and back-off tried) | ${tuned.seconds.toFixed(1)} s | ${tuned.cpuSeconds.toFixed(1)} s |`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -106,7 +106,10 @@ export function resolveJob(r: JobRequest, m: ModelFacts): JobPlan {
     ...(runs.refine ? [{ name: 'refine' as const, label: '', weight: 3 }] : []),
     { name: 'factorise', label: '', weight: runs.refine ? 3 : 6 },
     ...(runs.guard ? [{ name: 'factorise-plain' as const, label: 'plain SVD: ', weight: 3 }] : []),
-    ...(runs.finetune ? [{ name: 'finetune' as const, label: '', weight: 3 }] : []),
+    // Fine-tuning's time grows with its steps (up to four trainings of that many, distil.ts), so
+    // its weight does too and the CLI's estimate of the time left holds for long fine-tuning:
+    // on bench/finetune's MLP, 100 steps take about half as long as the rest of the job.
+    ...(runs.finetune ? [{ name: 'finetune' as const, label: '', weight: 3 * Math.max(1, runs.finetune / 100) }] : []),
   ];
   return { goal: r.goal, method, allocation, dtype: r.dtype, out: r.out, runs, stages };
 }

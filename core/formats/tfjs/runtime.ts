@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import type { io, LayersModel } from '@tensorflow/tfjs';
 import { fixedBatch } from '../../eval/tensor.js';
 import { readRegularFile } from '../../io/byteSource.js';
-import { transposeBeforeProducts } from './wasmMatMul.js';
+import { fasterTrainingKernels } from './wasmKernels.js';
 import type { LoadedModel } from '../format.js';
 
 type Tf = typeof import('@tensorflow/tfjs');
@@ -22,7 +22,7 @@ export function tfjs(): Promise<Tf> {
     // The wasm backend is several times faster than cpu; fall back silently if it cannot start.
     if (!(await tf.setBackend('wasm').catch(() => false))) await tf.setBackend('cpu');
     await tf.ready();
-    if (tf.getBackend() === 'wasm') transposeBeforeProducts(tf, 'wasm');
+    if (tf.getBackend() === 'wasm') fasterTrainingKernels(tf, 'wasm');
     return tf;
   })();
   return tfReady;
