@@ -3,6 +3,7 @@
 import { tridiagonalEigenvalues } from '../linalg/symmetricEigen.js';
 import { tridiagonalEigenvectors } from '../linalg/tridiagonalVectors.js';
 import { GramReduction, type Helpers } from '../linalg/wasmSpectra.js';
+import type { ReductionPlace } from '../linalg/reductionFile.js';
 import { gaussianSource } from '../linalg/gaussianSource.js';
 import { checkRank, type TruncatedSvd } from './engine.js';
 import { pack, sqrtClamped } from './svdPack.js';
@@ -12,12 +13,13 @@ import { pack, sqrtClamped } from './svdPack.js';
  * The Gram and its tridiagonal reduction run as the spectra's WebAssembly kernels (optionally
  * with helper threads); only the `rank` wanted eigenvectors of the tridiagonal are computed
  * (inverse iteration) and carried back through the reflectors, so beyond the spectrum's cost
- * this adds ~2·s·s·rank + m·n·rank multiply-adds.
+ * this adds ~2·s·s·rank + m·n·rank multiply-adds — or only that, when a spectrum of the same
+ * matrix kept its reduction at `from`.
  */
-export function exactTruncatedSvd(a: Float32Array, m: number, n: number, rank: number, helpers?: Helpers, transposed = false, into?: Float32Array): TruncatedSvd {
+export function exactTruncatedSvd(a: Float32Array, m: number, n: number, rank: number, helpers?: Helpers, transposed = false, into?: Float32Array, from?: ReductionPlace): TruncatedSvd {
   checkRank(m, n, rank);
   if (rank === 0) return pack(new Float64Array(0), new Float64Array(0), new Float64Array(0), m, n, 0, transposed, into);
-  const r = new GramReduction(a, m, n, helpers, rank);
+  const r = new GramReduction(a, m, n, helpers, rank, from);
   try {
     const values = tridiagonalEigenvalues(r.d, r.e).sort().reverse().subarray(0, rank);
     const side = r.eigenvectors(tridiagonalEigenvectors(r.d, r.e, values, undefined, r.vectorSpace(rank)), rank);

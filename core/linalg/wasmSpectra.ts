@@ -4,6 +4,7 @@
 // transformation of eigenvectors and the products with the input. Optional helper threads
 // run the same module on the same memory and take their share of every parallel step.
 import { SPECTRA_WASM_BASE64 } from './wasm/spectraWasm.js';
+import { readReduction, writeReduction, type ReductionPlace, type ReductionViews } from './reductionFile.js';
 
 /** Threads that join a job's parallel steps (see helper_loop in spectra.c). */
 export interface Helpers {
@@ -135,7 +136,8 @@ export function gramReductionFits(m: number, n: number, vectors = 0): boolean {
  * else AAᵀ; side s = min(m,n)) reduced to tridiagonal form T = QᵀGQ, with Q kept as
  * reflectors in the job's memory. Eigenvalues of T are the squared singular values; Q turns
  * eigenvectors of T into singular vectors of the Gram's side, and `project` gives the other side.
- * Holds its helper threads until `close`.
+ * Holds its helper threads until `close`. A reduction kept (`keep`) by an earlier job on the
+ * same matrix can be read back instead of computed (`from`).
  */
 export class GramReduction {
   readonly side: number;
@@ -147,9 +149,12 @@ export class GramReduction {
   private readonly heap: ArrayBuffer;
   private closed = false;
 
-  /** `vectors`: how many eigenvectors `eigenvectors` and `project` will be asked for at most. */
+  /**
+   * `vectors`: how many eigenvectors `eigenvectors` and `project` will be asked for at most.
+   * `from`: where a reduction of this matrix may have been kept; computed when it holds none.
+   */
   constructor(private readonly a: Float32Array, private readonly m: number, private readonly n: number,
-    helpers?: Helpers, private readonly vectors = 0) {
+    helpers?: Helpers, private readonly vectors = 0, from?: ReductionPlace) {
     this.transpose = n <= m;
     const s = this.side = this.transpose ? n : m;
     this.samples = this.transpose ? m : n;
@@ -167,7 +172,7 @@ export class GramReduction {
     new Int32Array(this.heap, L.ctrl, 16)[CTRL.nthreads] = threads;
     if (helpers && helpers.count > 0) helpers.start(module, memory, L.ctrl);
     try {
-      this.reduce();
+      if (!(from && readReduction(from, this.views()))) this.reduce();
     } catch (err) {
       this.close();
       throw err;
@@ -178,6 +183,21 @@ export class GramReduction {
 
   private readonly L: ReturnType<typeof layout>;
   private readonly k: Kernels;
+
+  /** Leaves the reduction at `place` for a later job on the same matrix (`from`). */
+  keep(place: ReductionPlace): void {
+    writeReduction(place, this.views());
+  }
+
+  private views(): ReductionViews {
+    const { L, side: s, heap } = this;
+    const at = (offset: number, length: number): Float64Array => new Float64Array(heap, offset, length);
+    return {
+      rows: this.m, cols: this.n, side: s,
+      column: (j) => at(L.g + 8 * (j * L.ld + j), s - j),
+      tau: at(L.tau, s), d: at(L.d, s), e: at(L.e, s),
+    };
+  }
 
   private reduce(): void {
     const { L, k, a } = this;
@@ -268,8 +288,9 @@ export class GramReduction {
 }
 
 /** The tridiagonal form (d, e) of the f64 Gram matrix of the smaller side of A (see GramReduction). */
-export function gramTridiagonal(a: Float32Array, m: number, n: number, helpers?: Helpers): { d: Float64Array; e: Float64Array } {
+export function gramTridiagonal(a: Float32Array, m: number, n: number, helpers?: Helpers, keep?: ReductionPlace): { d: Float64Array; e: Float64Array } {
   const r = new GramReduction(a, m, n, helpers);
   r.close();
+  if (keep) r.keep(keep);
   return { d: r.d, e: r.e };
 }
