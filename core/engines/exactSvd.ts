@@ -1,6 +1,5 @@
 // The exact route of the embedded engine's truncated SVD (embeddedSvd.ts picks the route):
 // eigenvectors of the f64 Gram of the smaller side, on the spectra's WebAssembly SIMD kernels.
-import { tridiagonalEigenvalues } from '../linalg/symmetricEigen.js';
 import { tridiagonalEigenvectors } from '../linalg/tridiagonalVectors.js';
 import { GramReduction, type Helpers } from '../linalg/wasmSpectra.js';
 import type { ReductionPlace } from '../linalg/reductionFile.js';
@@ -21,7 +20,7 @@ export function exactTruncatedSvd(a: Float32Array, m: number, n: number, rank: n
   if (rank === 0) return pack(new Float64Array(0), new Float64Array(0), new Float64Array(0), m, n, 0, transposed, into);
   const r = new GramReduction(a, m, n, helpers, rank, from);
   try {
-    const values = tridiagonalEigenvalues(r.d, r.e).sort().reverse().subarray(0, rank);
+    const values = r.eigenvalues().subarray(0, rank);
     const side = r.eigenvectors(tridiagonalEigenvectors(r.d, r.e, values, undefined, r.vectorSpace(rank)), rank);
     const other = r.otherSide(side, rank, gaussianSource(0x5eed));
     const s = sqrtClamped(values);

@@ -14,19 +14,19 @@ export interface ReductionPlace { path: string; offset: number }
 const MAGIC = 0x5244_4331; // "RDC1"
 const HEADER = 4; // magic, rows, cols, side (f64 each)
 
-/** Bytes of a reduction of side s: header, columns j = 0..s-1 from row j down, then τ, d, e. */
-export const reductionBytes = (side: number): number => 8 * (HEADER + (side * (side + 1)) / 2 + 3 * side);
+/** Bytes of a reduction of side s: header, columns j = 0..s-1 from row j down, then τ, d, e, eigenvalues. */
+export const reductionBytes = (side: number): number => 8 * (HEADER + (side * (side + 1)) / 2 + 4 * side);
 
 /** The parts of a reduction as views of the job's memory (column j: its rows j..s-1). */
 export interface ReductionViews {
   rows: number; cols: number; side: number;
   column(j: number): Float64Array;
-  tau: Float64Array; d: Float64Array; e: Float64Array;
+  tau: Float64Array; d: Float64Array; e: Float64Array; lambda: Float64Array;
 }
 
 function* parts(v: ReductionViews): Generator<Float64Array> {
   for (let j = 0; j < v.side; j++) yield v.column(j);
-  yield v.tau; yield v.d; yield v.e;
+  yield v.tau; yield v.d; yield v.e; yield v.lambda;
 }
 
 const header = (v: ReductionViews): Float64Array => Float64Array.of(MAGIC, v.rows, v.cols, v.side);

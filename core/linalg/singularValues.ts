@@ -1,5 +1,4 @@
-import { tridiagonalEigenvalues } from './symmetricEigen.js';
-import { gramTridiagonal, type Helpers } from './wasmSpectra.js';
+import { GramReduction, type Helpers } from './wasmSpectra.js';
 import type { ReductionPlace } from './reductionFile.js';
 
 /**
@@ -21,9 +20,11 @@ import type { ReductionPlace } from './reductionFile.js';
  */
 export function singularValues(a: Float32Array, m: number, n: number, helpers?: Helpers, keep?: ReductionPlace): Float64Array {
   if (m === 0 || n === 0) return new Float64Array(0);
-  const { d, e } = gramTridiagonal(a, m, n, helpers, keep);
-  const eig = tridiagonalEigenvalues(d, e);
+  const r = new GramReduction(a, m, n, helpers);
+  r.close();
+  if (keep) r.keep(keep);
+  const eig = r.eigenvalues();
   const s = new Float64Array(eig.length);
   for (let i = 0; i < eig.length; i++) s[i] = Math.sqrt(Math.max(eig[i], 0));
-  return s.sort().reverse();
+  return s;
 }

@@ -5,6 +5,7 @@
 // run the same module on the same memory and take their share of every parallel step.
 import { SPECTRA_WASM_BASE64 } from './wasm/spectraWasm.js';
 import { readReduction, writeReduction, type ReductionPlace, type ReductionViews } from './reductionFile.js';
+import { tridiagonalEigenvalues } from './symmetricEigen.js';
 
 /** Threads that join a job's parallel steps (see helper_loop in spectra.c). */
 export interface Helpers {
@@ -111,7 +112,7 @@ function layout(base: number, s: number, samples: number, threads: number, vecto
   const take = (bytes: number): number => { const p = at; at = align(at + bytes); return p; };
   const ctrl = take(64);
   const g = take(8 * ld * ld);
-  const d = take(8 * s), e = take(8 * s), tau = take(8 * s);
+  const d = take(8 * s), e = take(8 * s), tau = take(8 * s), lambda = take(8 * s);
   const x = take(8 * s * vectors), out = take(8 * samples * vectors);
   // The Gram's chunk buffers (later the products' row blocks) and the reduction's workspace
   // are never live together.
@@ -123,7 +124,7 @@ function layout(base: number, s: number, samples: number, threads: number, vecto
   at = scratch;
   const [v, w, vp, wp] = [0, 1, 2, 3].map(() => take(8 * ld * PANEL));
   const y = take(8 * ld * threads);
-  return { ld, ctrl, g, xp, src, d, e, tau, x, out, v, w, vp, wp, y, end: Math.max(at, gramEnd) };
+  return { ld, ctrl, g, xp, src, d, e, tau, lambda, x, out, v, w, vp, wp, y, end: Math.max(at, gramEnd) };
 }
 
 /** Whether a GramReduction of an m×n matrix with room for `vectors` vectors fits the 4 GiB a WebAssembly memory can address. */
@@ -148,6 +149,7 @@ export class GramReduction {
   private readonly transpose: boolean;
   private readonly heap: ArrayBuffer;
   private closed = false;
+  private values: Float64Array | undefined;
 
   /**
    * `vectors`: how many eigenvectors `eigenvectors` and `project` will be asked for at most.
@@ -172,7 +174,8 @@ export class GramReduction {
     new Int32Array(this.heap, L.ctrl, 16)[CTRL.nthreads] = threads;
     if (helpers && helpers.count > 0) helpers.start(module, memory, L.ctrl);
     try {
-      if (!(from && readReduction(from, this.views()))) this.reduce();
+      if (from && readReduction(from, this.views())) this.values = Float64Array.from(this.views().lambda);
+      else this.reduce();
     } catch (err) {
       this.close();
       throw err;
@@ -184,9 +187,16 @@ export class GramReduction {
   private readonly L: ReturnType<typeof layout>;
   private readonly k: Kernels;
 
-  /** Leaves the reduction at `place` for a later job on the same matrix (`from`). */
+  /** Eigenvalues of T (the squared singular values), descending: by implicit QL, or as kept. */
+  eigenvalues(): Float64Array {
+    return this.values ??= tridiagonalEigenvalues(this.d, this.e).sort().reverse();
+  }
+
+  /** Leaves the reduction and its eigenvalues at `place` for a later job on the same matrix (`from`). */
   keep(place: ReductionPlace): void {
-    writeReduction(place, this.views());
+    const views = this.views();
+    views.lambda.set(this.eigenvalues());
+    writeReduction(place, views);
   }
 
   private views(): ReductionViews {
@@ -195,7 +205,7 @@ export class GramReduction {
     return {
       rows: this.m, cols: this.n, side: s,
       column: (j) => at(L.g + 8 * (j * L.ld + j), s - j),
-      tau: at(L.tau, s), d: at(L.d, s), e: at(L.e, s),
+      tau: at(L.tau, s), d: at(L.d, s), e: at(L.e, s), lambda: at(L.lambda, s),
     };
   }
 
@@ -285,12 +295,4 @@ export class GramReduction {
       throw new Error('a spectra helper thread failed; its share of the result is missing');
     }
   }
-}
-
-/** The tridiagonal form (d, e) of the f64 Gram matrix of the smaller side of A (see GramReduction). */
-export function gramTridiagonal(a: Float32Array, m: number, n: number, helpers?: Helpers, keep?: ReductionPlace): { d: Float64Array; e: Float64Array } {
-  const r = new GramReduction(a, m, n, helpers);
-  r.close();
-  if (keep) r.keep(keep);
-  return { d: r.d, e: r.e };
 }
