@@ -4,7 +4,8 @@
 // Run: npm run bench:compress
 // Options: --shapes 2048x2048,... (default 7 × 2048x2048; ONNX only when the shapes chain);
 // --runs R (default 1): each command runs R times, alternating, and the fastest run counts;
-// --torch: also time `--engine torch` (PyTorch on the CPU) on the same models.
+// --torch: also time `--engine torch` (PyTorch on the CPU) on the same models; --one-core: CPU
+// seconds on one core instead of wall time (bench/wholeProcess.ts).
 // Peak memory is whole-process RSS, set against the issue's bound: 2 × the largest layer's f32
 // bytes + 200 MiB. A baseline (the same command on a one-layer 512² model: same threads, same
 // code, ~1 MiB of data) shows what the data itself costs. The load average is printed with
@@ -13,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { best, loadLine, timed, type Run } from '../wholeProcess.js';
+import { best, figure, FIGURE_NOTE, loadLine, timed, type Run } from '../wholeProcess.js';
 
 const opt = (name: string): string | undefined => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : undefined; };
 const shapes = opt('shapes') ?? Array(7).fill('2048x2048').join(',');
@@ -50,12 +51,13 @@ try {
       svd = best(svd, await timed(PY, [REFERENCE, 'compress', join(dir, 'model.safetensors'), 'svd', report, ref]));
       if (torch) viaTorch = best(viaTorch, await ours(src, join(dir, `torch-${file}`), 'torch'));
     }
-    const s = (x: Run): string => `${x.seconds.toFixed(1)} s`;
-    console.log(`| ${file} | ${mib(statSync(src).size / 2 ** 20)} | ${s(mine!)} | ${s(gram!)} | ${(mine!.seconds / gram!.seconds).toFixed(2)} | ${s(svd!)} | ${(mine!.seconds / svd!.seconds).toFixed(2)} |${
-      torch ? ` ${s(viaTorch!)} (${(viaTorch!.seconds / mine!.seconds).toFixed(2)}×) |` : ''} ${mib(mine!.peakMiB)} | ${mib(base!.peakMiB)} | ${mib(boundMiB)} | ${loadLine()} |`);
+    const s = (x: Run): string => `${figure(x).toFixed(1)} s`;
+    console.log(`| ${file} | ${mib(statSync(src).size / 2 ** 20)} | ${s(mine!)} | ${s(gram!)} | ${(figure(mine!) / figure(gram!)).toFixed(2)} | ${s(svd!)} | ${(figure(mine!) / figure(svd!)).toFixed(2)} |${
+      torch ? ` ${s(viaTorch!)} (${(figure(viaTorch!) / figure(mine!)).toFixed(2)}×) |` : ''} ${mib(mine!.peakMiB)} | ${mib(base!.peakMiB)} | ${mib(boundMiB)} | ${loadLine()} |`);
     if (mine!.threads !== base!.threads) console.log(`  (threads differ: ${mine!.threads} in the measured run, ${base!.threads} in the baseline run)`);
   }
-  console.log(`\nlayers ${shapes} (f32); ranks chosen by --ratio 0.34, numpy keeps the same ranks; fastest of ${runs} run(s) each,`);
+  console.log(`\n${FIGURE_NOTE}.`);
+  console.log(`layers ${shapes} (f32); ranks chosen by --ratio 0.34, numpy keeps the same ranks; fastest of ${runs} run(s) each,`);
   console.log('alternating. Peak RSS is the whole process (main thread, worker and helper threads); baseline: the same command');
   console.log('on a one-layer 512² model, same threads.');
 } finally {

@@ -5,11 +5,12 @@
 // full SVD. Usage (after npm run build):
 //   npx tsx bench/spectra/process.ts [--shapes 2048x2048,1024x4096] [--runs 3] [--torch]
 // --runs R: each command R times, alternating, the fastest counts. --torch: also `--engine torch`.
+// --one-core: CPU seconds on one core instead of wall time (bench/wholeProcess.ts).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { best, loadLine, timed, type Run } from '../wholeProcess.js';
+import { best, figure, FIGURE_NOTE, loadLine, timed, type Run } from '../wholeProcess.js';
 
 const opt = (name: string): string | undefined => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : undefined; };
 const shapes = opt('shapes') ?? '2048x2048,1024x4096';
@@ -54,12 +55,12 @@ try {
     svd = best(svd, await timed(PY, [REFERENCE, 'analyze', model, 'svd']));
     if (torch) viaTorch = best(viaTorch, await timed(...analyze('torch')));
   }
-  const s = (x: Run): string => `${x.seconds.toFixed(2)} s`;
+  const s = (x: Run): string => `${figure(x).toFixed(2)} s`;
   console.log(`| layers (f32) | reducible analyze | numpy read + Gram + eigvalsh | ratio | numpy read + full SVD | ratio |${torch ? ' --engine torch (CPU) |' : ''} max\\|Δσ\\|/σ_max | peak RSS | load average after |`);
   console.log(`|---|---:|---:|---:|---:|---:|${torch ? '---:|' : ''}---:|---:|---|`);
-  console.log(`| ${shapes.replaceAll(',', ' + ')} | ${s(ours!)} | ${s(gram!)} | ${(ours!.seconds / gram!.seconds).toFixed(2)} | ${s(svd!)} | ${(ours!.seconds / svd!.seconds).toFixed(2)} |${
-    torch ? ` ${s(viaTorch!)} (${(viaTorch!.seconds / ours!.seconds).toFixed(2)}×) |` : ''} ${errOurs.toExponential(1)} | ${ours!.peakMiB.toFixed(0)} MiB | ${loadLine()} |`);
-  console.log(`fastest of ${runs} alternating run(s) each, whole processes (start-up included); error against numpy's f64 SVD.`);
+  console.log(`| ${shapes.replaceAll(',', ' + ')} | ${s(ours!)} | ${s(gram!)} | ${(figure(ours!) / figure(gram!)).toFixed(2)} | ${s(svd!)} | ${(figure(ours!) / figure(svd!)).toFixed(2)} |${
+    torch ? ` ${s(viaTorch!)} (${(figure(viaTorch!) / figure(ours!)).toFixed(2)}×) |` : ''} ${errOurs.toExponential(1)} | ${ours!.peakMiB.toFixed(0)} MiB | ${loadLine()} |`);
+  console.log(`${FIGURE_NOTE}; fastest of ${runs} alternating run(s) each, start-up included; error against numpy's f64 SVD.`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
