@@ -40,13 +40,14 @@ try {
   console.log(`|---|---|---|---|---|---|---|${torch ? '---|' : ''}---|---|---|---|`);
   for (const file of ['model.safetensors', 'model.onnx'].filter((f) => existsSync(join(dir, f)))) {
     const src = join(dir, file), out = join(dir, `out-${file}`);
-    const report = `${out}.report.json`, ref = join(dir, 'ref.safetensors');
+    // The safetensors run's report (done first): numpy knows its layer names, and both models
+    // hold the same weights, so the ranks are the same.
+    const report = join(dir, 'out-model.safetensors.report.json'), ref = join(dir, 'ref.safetensors');
     let mine: Run | undefined, base: Run | undefined, gram: Run | undefined, svd: Run | undefined, viaTorch: Run | undefined;
     for (let r = 0; r < runs; r++) {
       base = best(base, await ours(join(dir, 'baseline', file), join(dir, 'baseline', `out-${file}`)));
       mine = best(mine, await ours(src, out));
-      // numpy next to our run, so both see the same machine load. Both models hold the same
-      // weights: numpy reads the safetensors one, at the ranks of our report.
+      // numpy next to our run, so both see the same machine load; it reads the safetensors model.
       gram = best(gram, await timed(PY, [REFERENCE, 'compress', join(dir, 'model.safetensors'), 'gram', report, ref]));
       svd = best(svd, await timed(PY, [REFERENCE, 'compress', join(dir, 'model.safetensors'), 'svd', report, ref]));
       if (torch) viaTorch = best(viaTorch, await ours(src, join(dir, `torch-${file}`), 'torch'));
