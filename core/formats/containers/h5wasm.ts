@@ -18,7 +18,7 @@ let loaded: H5Module | undefined;
 
 /**
  * Loads the wasm module once and makes HDF5 errors throw instead of printing to stderr.
- * Imported here, not at the top: importing h5wasm instantiates libhdf5 (≈ 0.2 s of CPU), which
+ * Imported here, not at the top: importing h5wasm instantiates libhdf5 (≈ 0.35 s of CPU), which
  * every CLI command would otherwise pay, HDF5 model or not.
  */
 export function h5(): Promise<H5Module> {
