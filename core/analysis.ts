@@ -1,5 +1,5 @@
 // Model → Analysis: every layer's spectrum and the rank numbers derived from it.
-import type { Engine } from './engines/engine.js';
+import type { Engine, SpectrumOptions } from './engines/engine.js';
 import { breakEvenRank, cumulativeEnergy, paramsAtRank, suggestedRank } from './ranks/ranks.js';
 import type { Capabilities, JobOptions, Layer, LayerKind, Model, ModelFormat } from './types.js';
 import { formatModule } from './formats/registry.js';
@@ -57,15 +57,9 @@ export async function analyzeModel(
   model: Model, engine: Engine, energy = DEFAULT_ENERGY, opts: JobOptions = {}, spectrumOf?: SpectrumOf,
 ): Promise<Analysis> {
   let done = 0;
-  const plain = (layer: Layer): Promise<ArrayLike<number>> => withLayerBuffer(async (take) => {
-    // Stored orientation: a transpose has the same singular values.
-    const { data, rows, cols } = await model.readStoredMatrix(layer, take);
-    await checkpoint(opts.signal);
-    return engine.spectrum({ data, rows, cols }, opts);
-  });
   // A few layers at a time: each is read, decoded and sent to the engine, then dropped.
   const layers = await mapInLanes(model.layers, async (layer) => {
-    const sigma = await (spectrumOf?.(layer) ?? plain(layer));
+    const sigma = await (spectrumOf?.(layer) ?? weightSpectrum(model, layer, engine, opts));
     opts.progress?.report(++done / model.layers.length, layer.name);
     return layerAnalysis(layer, Array.from(sigma), energy);
   }, lanesFor(model.layers));
@@ -73,6 +67,16 @@ export async function analyzeModel(
     format: model.format, path: model.path, fileBytes: model.fileBytes, totalParams: model.totalParams,
     capabilities: formatModule(model.format).capabilities, tensorBytes: model.tensors.reduce((sum, t) => sum + t.storedBytes, 0), energy, layers,
   };
+}
+
+/** The singular values of a layer's weights, read into a reused buffer. */
+export function weightSpectrum(model: Model, layer: Layer, engine: Engine, opts: SpectrumOptions): Promise<Float64Array> {
+  return withLayerBuffer(async (take) => {
+    // Stored orientation: a transpose has the same singular values.
+    const { data, rows, cols } = await model.readStoredMatrix(layer, take);
+    await checkpoint(opts.signal);
+    return engine.spectrum({ data, rows, cols }, opts);
+  });
 }
 
 export function layerAnalysis(

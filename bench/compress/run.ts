@@ -1,86 +1,66 @@
-// Compress time of a 100 MB+ safetensors and ONNX model against numpy+LAPACK doing the same
-// SVDs (f64, at the ranks Reducible chose) and writes, in one run. Run: npm run bench:compress
-// Options: --layers N (default 7) --size n (default 2048) → N·n²·4 bytes per model;
-// --runs R (default 1): each command runs R times, alternating, and the fastest run counts
-// (the development VM is shared, so single runs are noisy).
-// Peak memory is set against the issue's bound: 2 × the largest layer + the output written.
-// The bound is about data, so the peak is also shown above a baseline: the same CLI command
-// on a one-layer 512² model (1 MiB), which starts the same threads (main, one pool worker and
-// its helper; the thread count of both runs is printed to check it) and compiles the same
-// code, with next to no data. Its own data (≈ 3 MiB: layer, Gram, factors) makes the
-// figure above baseline a slight underestimate.
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+// Compress time and memory of a 100 MB+ safetensors and ONNX model against numpy + LAPACK doing
+// the same job as a whole process: read, the fast way to the same ranks (f64 Gram of the smaller
+// side + eigh, then the other side by one product), write — and, beside it, full f64 SVDs (gesdd).
+// Run: npm run bench:compress
+// Options: --shapes 2048x2048,... (default 7 × 2048x2048; ONNX only when the shapes chain);
+// --runs R (default 1): each command runs R times, alternating, and the fastest run counts;
+// --torch: also time `--engine torch` (PyTorch on the CPU) on the same models; --one-core: CPU
+// seconds on one core instead of wall time (bench/wholeProcess.ts).
+// Peak memory is whole-process RSS, set against the issue's bound: 2 × the largest layer's f32
+// bytes + 200 MiB. A baseline (the same command on a one-layer 512² model: same threads, same
+// code, ~1 MiB of data) shows what the data itself costs. The load average is printed with
+// every row: timings are only comparable on a quiet machine.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { best, figure, FIGURE_NOTE, loadLine, timed, type Run } from '../wholeProcess.js';
 
-const arg = (name: string, def: number): number => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? Number(process.argv[i + 1]) : def; };
-const layers = arg('layers', 7), size = arg('size', 2048), runs = arg('runs', 1);
+const opt = (name: string): string | undefined => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : undefined; };
+const shapes = opt('shapes') ?? Array(7).fill('2048x2048').join(',');
+const runs = Number(opt('runs') ?? 1);
+const torch = process.argv.includes('--torch');
 const PY = '/usr/bin/python3';
+const REFERENCE = new URL('../numpy_reference.py', import.meta.url).pathname;
+const MODEL = new URL('../make_model.py', import.meta.url).pathname;
 
-interface Run { seconds: number; peakMiB: number; threads: number }
-
-/** Most threads the process under /usr/bin/time (pid `time`) had at once, polled from /proc. */
-function threadsOf(timePid: number): number {
-  try {
-    const child = readFileSync(`/proc/${timePid}/task/${timePid}/children`, 'utf8').trim().split(' ')[0];
-    return Number(/^Threads:\s+(\d+)/m.exec(readFileSync(`/proc/${child}/status`, 'utf8'))?.[1] ?? 0);
-  } catch {
-    return 0; // not started yet or already gone
-  }
-}
-
-/** Wall time and peak RSS (wait4's, exact) of a command; its thread count sampled every 50 ms. */
-function timed(cmd: string, args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('/usr/bin/time', ['-f', '%e %M', cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '', threads = 0;
-    const poll = setInterval(() => { threads = Math.max(threads, threadsOf(p.pid!)); }, 50);
-    p.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    p.on('close', (code) => {
-      clearInterval(poll);
-      if (code !== 0) { reject(new Error(`${cmd} ${args.join(' ')} failed: ${stderr}`)); return; }
-      const [s, kb] = stderr.trim().split('\n').pop()!.split(' ').map(Number);
-      resolve({ seconds: s, peakMiB: kb / 1024, threads });
-    });
-  });
-}
-
-const ours = (src: string, out: string): Promise<Run> =>
-  timed(process.execPath, ['dist/cli.js', 'compress', src, '--ratio', '0.34', '-o', out, '--force']);
-/** Fastest time; largest peak and thread count. */
-const best = (a: Run | undefined, b: Run): Run => ({
-  seconds: Math.min(a?.seconds ?? Infinity, b.seconds), peakMiB: Math.max(a?.peakMiB ?? 0, b.peakMiB), threads: Math.max(a?.threads ?? 0, b.threads),
-});
+const ours = (src: string, out: string, engine = 'wasm'): Promise<Run> =>
+  timed(process.execPath, ['dist/cli.js', 'compress', src, '--ratio', '0.34', '--engine', engine, '-o', out, '--force']);
 
 const dir = mkdtempSync(join(tmpdir(), 'reducible-bench-compress-'));
 try {
-  const model = new URL('make_model.py', import.meta.url).pathname;
-  spawnSync(PY, [model, dir, String(layers), String(size)], { stdio: 'inherit' });
+  spawnSync(PY, [MODEL, dir, shapes], { stdio: 'inherit' });
   mkdirSync(join(dir, 'baseline'));
-  spawnSync(PY, [model, join(dir, 'baseline'), '1', '512'], { stdio: 'inherit' });
-  const layerMiB = (size * size * 4) / 2 ** 20;
-  console.log('| model | size | reducible compress --ratio 0.34 | numpy+LAPACK same SVDs + write | ratio | reducible peak RSS | baseline RSS | peak above baseline | 2 × largest layer + output |');
-  console.log('|---|---|---|---|---|---|---|---|---|');
-  for (const file of ['model.safetensors', 'model.onnx']) {
-    const src = join(dir, file);
-    const out = join(dir, `out-${file}`);
-    let mine: Run | undefined, ref: Run | undefined, base: Run | undefined;
+  spawnSync(PY, [MODEL, join(dir, 'baseline'), '512x512'], { stdio: 'inherit' });
+  const largest = Math.max(...shapes.split(',').map((s) => s.split('x').map(Number).reduce((a, b) => a * b)));
+  const boundMiB = (2 * 4 * largest) / 2 ** 20 + 200;
+  const mib = (x: number): string => `${x.toFixed(0)} MiB`;
+  console.log(`${loadLine()} (before)`);
+  console.log(`| model | size | reducible compress --ratio 0.34 | numpy Gram + eigh + write | ratio | numpy full SVD + write | ratio |${torch ? ' --engine torch (CPU) |' : ''} reducible peak RSS | baseline RSS | bound: 2 × largest layer + 200 MiB | load average after |`);
+  console.log(`|---|---|---|---|---|---|---|${torch ? '---|' : ''}---|---|---|---|`);
+  for (const file of ['model.safetensors', 'model.onnx'].filter((f) => existsSync(join(dir, f)))) {
+    const src = join(dir, file), out = join(dir, `out-${file}`);
+    // The safetensors run's report (done first): numpy knows its layer names, and both models
+    // hold the same weights, so the ranks are the same.
+    const report = join(dir, 'out-model.safetensors.report.json'), ref = join(dir, 'ref.safetensors');
+    let mine: Run | undefined, base: Run | undefined, gram: Run | undefined, svd: Run | undefined, viaTorch: Run | undefined;
     for (let r = 0; r < runs; r++) {
       base = best(base, await ours(join(dir, 'baseline', file), join(dir, 'baseline', `out-${file}`)));
       mine = best(mine, await ours(src, out));
-      // numpy next to our run, so both see the same machine load. Both models hold the same
-      // weights: numpy reads the safetensors one, at the ranks of its report (whose layer names it knows).
-      ref = best(ref, await timed(PY, [new URL('numpy_compress.py', import.meta.url).pathname, join(dir, 'model.safetensors'), join(dir, 'out-model.safetensors.report.json'), join(dir, 'ref.safetensors')]));
+      // numpy next to our run, so both see the same machine load; it reads the safetensors model.
+      gram = best(gram, await timed(PY, [REFERENCE, 'compress', join(dir, 'model.safetensors'), 'gram', report, ref]));
+      svd = best(svd, await timed(PY, [REFERENCE, 'compress', join(dir, 'model.safetensors'), 'svd', report, ref]));
+      if (torch) viaTorch = best(viaTorch, await ours(src, join(dir, `torch-${file}`), 'torch'));
     }
-    const bound = 2 * layerMiB + statSync(out).size / 2 ** 20;
-    const mib = (x: number): string => `${x.toFixed(0)} MiB`;
-    console.log(`| ${file} | ${mib(statSync(src).size / 2 ** 20)} | ${mine!.seconds.toFixed(1)} s | ${ref!.seconds.toFixed(1)} s | ${(mine!.seconds / ref!.seconds).toFixed(2)} | ${mib(mine!.peakMiB)} | ${mib(base!.peakMiB)} | ${mib(mine!.peakMiB - base!.peakMiB)} | ${mib(bound)} |`);
+    const s = (x: Run): string => `${figure(x).toFixed(1)} s`;
+    console.log(`| ${file} | ${mib(statSync(src).size / 2 ** 20)} | ${s(mine!)} | ${s(gram!)} | ${(figure(mine!) / figure(gram!)).toFixed(2)} | ${s(svd!)} | ${(figure(mine!) / figure(svd!)).toFixed(2)} |${
+      torch ? ` ${s(viaTorch!)} (${(figure(viaTorch!) / figure(mine!)).toFixed(2)}×) |` : ''} ${mib(mine!.peakMiB)} | ${mib(base!.peakMiB)} | ${mib(boundMiB)} | ${loadLine()} |`);
     if (mine!.threads !== base!.threads) console.log(`  (threads differ: ${mine!.threads} in the measured run, ${base!.threads} in the baseline run)`);
   }
-  console.log(`\n${layers} layers of ${size}×${size} f32; ranks chosen by --ratio 0.34; numpy computes a full f64 SVD per layer (gesdd)`);
-  console.log(`and reads the safetensors file for both rows; fastest of ${runs} run(s) each, alternating. Peak RSS is the whole process`);
-  console.log('(main thread, worker and helper threads); baseline: the same command on a one-layer 512² model, same threads.');
+  console.log(`\n${FIGURE_NOTE}.`);
+  console.log(`layers ${shapes} (f32); ranks chosen by --ratio 0.34, numpy keeps the same ranks; fastest of ${runs} run(s) each,`);
+  console.log('alternating. Peak RSS is the whole process (main thread, worker and helper threads); baseline: the same command');
+  console.log('on a one-layer 512² model, same threads.');
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

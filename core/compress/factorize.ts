@@ -1,6 +1,6 @@
 // One layer's truncated SVD turned into the two factors a writer stores.
-import type { Engine, TruncatedSvd } from '../engines/engine.js';
-import type { JobOptions, Layer, Model } from '../types.js';
+import type { Engine, SvdOptions, TruncatedSvd } from '../engines/engine.js';
+import type { Layer, Model } from '../types.js';
 import type { Factorisation } from './types.js';
 import { withLayerBuffer } from '../io/layerBuffers.js';
 
@@ -32,7 +32,7 @@ export function truncationError(kept: ArrayLike<number>, total: number): number 
 }
 
 /** The layer's rank-`rank` factors (balanced), handed to `keep`. */
-export async function factorize<T>(model: Model, layer: Layer, rank: number, engine: Engine, opts: JobOptions, keep: KeepFactors<T>): Promise<T> {
+export async function factorize<T>(model: Model, layer: Layer, rank: number, engine: Engine, opts: Omit<SvdOptions, 'into'>, keep: KeepFactors<T>): Promise<T> {
   const { rows, cols } = layer.matrix;
   const k = Math.max(1, Math.min(rank, rows, cols));
   return withLayerBuffer(async (take) => {

@@ -26,6 +26,7 @@ import { relayoutShape } from './relayout.js';
 import { predictBytes, storageName, type CompressReport } from './report.js';
 import { resolveJob, stageOptions, type JobPlan } from './resolveJob.js';
 import { plainStrategy, relayoutStrategy, whitenedStrategy, withSensitivity, type Strategy } from './strategy.js';
+import { Reductions } from './reductions.js';
 import type { Allocation, FactorSource, Method, Plan, StorageDType } from './types.js';
 
 export interface CompressOptions extends JobOptions {
@@ -85,15 +86,17 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
       if (!runner) throw new Error(`${format.id}: the job needs a runner the format does not have`);
       return runner;
     };
-    const analysing = stage('analyse');
-    const whitened = job.method === 'whitened';
-    // Plain SVD's spectra: the plan of --method svd, and of the layers whitening does not reach and the guard's candidate.
-    const plain = job.method === 'relayout' ? undefined : await plainStrategy(model, o.engine, whitened ? stageOf(analysing, 0, 0.4) : analysing, o.analysis);
-    const base = whitened ? await whitenedStrategy(model, o.engine, o.calibration!, stageOf(analysing, 0.4, 0.6), needsRunner(), plain!)
-      : job.method === 'relayout' ? await relayoutStrategy(model, o.engine, analysing) : plain!;
-    const strategy = runs.sensitivity ? await withSensitivity(base, model, o.calibration!, stage('sensitivity'), needsRunner()) : base;
     const sink = new AtomicOutput(model.files, o.force, startedAt);
     try {
+      const analysing = stage('analyse');
+      const whitened = job.method === 'whitened';
+      // Plain SVD's spectra: the plan of --method svd, and of the layers whitening does not reach and the guard's candidate.
+      // Their reductions wait in a scratch file for the same layers' SVDs.
+      const plain = job.method === 'relayout' ? undefined
+        : await plainStrategy(model, o.engine, whitened ? stageOf(analysing, 0, 0.4) : analysing, o.analysis, new Reductions(() => sink.scratch(out)));
+      const base = whitened ? await whitenedStrategy(model, o.engine, o.calibration!, stageOf(analysing, 0.4, 0.6), needsRunner(), plain!)
+        : job.method === 'relayout' ? await relayoutStrategy(model, o.engine, analysing) : plain!;
+      const strategy = runs.sensitivity ? await withSensitivity(base, model, o.calibration!, stage('sensitivity'), needsRunner()) : base;
       // Finished factors wait in a scratch file, not in memory, while later layers are factorised.
       const factorAll = async (s: Strategy, plan: Plan, opts: JobOptions): Promise<FactorSource> => {
         // Full rank of the layout the strategy factorises (a re-layout's is its auxiliary matrix's).

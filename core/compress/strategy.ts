@@ -1,7 +1,7 @@
 // How a job gets its spectra (for planning) and its factors: plain SVD of the weights, or
 // whitened SVD on calibration statistics (the layers whose inputs the format's runner observes, runners/runner.ts);
 // optionally with each layer's spectrum weighted by its measured sensitivity (sensitivity.ts).
-import { analyzeModel, layerAnalysis, type Analysis } from '../analysis.js';
+import { analyzeModel, layerAnalysis, weightSpectrum, type Analysis } from '../analysis.js';
 import type { Engine } from '../engines/engine.js';
 import type { Tensor } from '../eval/tensor.js';
 import { stageOf, type JobOptions, type Layer, type Model, type StoredMatrix } from '../types.js';
@@ -13,6 +13,7 @@ import { firstRows } from '../eval/tensor.js';
 import { choleskyWithJitter, whitenedFactors, whitenWeight } from './whiten.js';
 import { relayoutShape, toAuxiliary } from './relayout.js';
 import { withLayerBuffer } from '../io/layerBuffers.js';
+import type { Reductions } from './reductions.js';
 
 export interface Strategy {
   /** Spectra the planner allocates on (whitened ones measure output error). */
@@ -20,10 +21,12 @@ export interface Strategy {
   factor<T>(layer: Layer, rank: number, keep: KeepFactors<T>): Promise<T>;
 }
 
-export async function plainStrategy(model: Model, engine: Engine, opts: JobOptions, analysis?: Analysis): Promise<Strategy> {
+/** Plain SVD of the weights; with `reductions`, each layer's spectrum leaves its reduction there for that layer's SVD. */
+export async function plainStrategy(model: Model, engine: Engine, opts: JobOptions, analysis?: Analysis, reductions?: Reductions): Promise<Strategy> {
+  const keeping = reductions && (async (layer: Layer) => weightSpectrum(model, layer, engine, { ...opts, keep: await reductions.placeOf(layer) }));
   return {
-    analysis: analysis ?? await analyzeModel(model, engine, undefined, opts),
-    factor: (layer, rank, keep) => factorize(model, layer, rank, engine, opts, keep),
+    analysis: analysis ?? await analyzeModel(model, engine, undefined, opts, keeping),
+    factor: async (layer, rank, keep) => factorize(model, layer, rank, engine, { ...opts, reuse: await reductions?.placeOf(layer) }, keep),
   };
 }
 

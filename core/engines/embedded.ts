@@ -5,8 +5,8 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { CancelledError, type JobOptions } from '../types.js';
-import { checkRank, type Engine, type MatrixInput, type SvdOptions, type TruncatedSvd } from './engine.js';
-import type { WorkerRequest, WorkerResponse, WorkerResult } from './workerProtocol.js';
+import { checkRank, type Engine, type MatrixInput, type SpectrumOptions, type SvdOptions, type TruncatedSvd } from './engine.js';
+import type { WorkerRequest, WorkerResponse, WorkerResult, WorkerStart } from './workerProtocol.js';
 import { bundledWorkerPath } from '../io/bundledWorker.js';
 
 interface Pending { resolve: (v: WorkerResult) => void; reject: (e: Error) => void; worker: PoolWorker }
@@ -24,10 +24,13 @@ export class EmbeddedEngine implements Engine {
   constructor(workers = Math.max(1, availableParallelism())) {
     this.size = workers;
     this.description = `CPU · embedded f64 kernels · ${workers} worker${workers > 1 ? 's' : ''}`;
+    // The first worker and the helpers a lone job takes start now, while the caller opens and
+    // reads its model, instead of after the first layer arrives (≈ 2 × tens of ms of start-up).
+    this.spawn({ warmHelpers: workers - 1 });
   }
 
-  spectrum(m: MatrixInput, opts: JobOptions = {}): Promise<Float64Array> {
-    return this.submit({ id: this.nextId++, op: 'spectrum', data: m.data, rows: m.rows, cols: m.cols }, opts) as Promise<Float64Array>;
+  spectrum(m: MatrixInput, opts: SpectrumOptions = {}): Promise<Float64Array> {
+    return this.submit({ id: this.nextId++, op: 'spectrum', data: m.data, rows: m.rows, cols: m.cols, keep: opts.keep }, opts) as Promise<Float64Array>;
   }
 
   truncatedSvd(m: MatrixInput, rank: number, opts: SvdOptions = {}): Promise<TruncatedSvd> {
@@ -38,7 +41,7 @@ export class EmbeddedEngine implements Engine {
     } catch (e) {
       return Promise.reject(e as Error);
     }
-    return this.submit({ id: this.nextId++, op: 'svd', data: m.data, rows: m.rows, cols: m.cols, rank, transposed: m.transposed, into: opts.into }, opts) as Promise<TruncatedSvd>;
+    return this.submit({ id: this.nextId++, op: 'svd', data: m.data, rows: m.rows, cols: m.cols, rank, transposed: m.transposed, into: opts.into, reuse: opts.reuse }, opts) as Promise<TruncatedSvd>;
   }
 
   private submit(req: WorkerRequest, opts: JobOptions): Promise<WorkerResult> {
@@ -67,8 +70,8 @@ export class EmbeddedEngine implements Engine {
     this.pump();
   }
 
-  private spawn(): PoolWorker {
-    const pw: PoolWorker = { worker: new Worker(bundledWorkerPath('worker.js')), busy: false };
+  private spawn(start: WorkerStart = {}): PoolWorker {
+    const pw: PoolWorker = { worker: new Worker(bundledWorkerPath('worker.js'), { workerData: start }), busy: false };
     pw.worker.on('message', (res: WorkerResponse) => {
       const p = this.pending.get(res.id);
       this.pending.delete(res.id);

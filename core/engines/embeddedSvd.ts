@@ -5,6 +5,7 @@
 // min(m,n)³ at several times the speed).
 // The routes are exactSvd.ts and randomizedSvd.ts; this file picks one.
 import { gramReductionFits, type Helpers } from '../linalg/wasmSpectra.js';
+import type { ReductionPlace } from '../linalg/reductionFile.js';
 import { checkRank, type TruncatedSvd } from './engine.js';
 import { exactTruncatedSvd } from './exactSvd.js';
 import { randomizedTruncatedSvd, sampleSize } from './randomizedSvd.js';
@@ -17,9 +18,9 @@ import { randomizedTruncatedSvd, sampleSize } from './randomizedSvd.js';
  * wins by far — rank + oversampling at most 1/64 of min(m,n) — or where the f64 Gram does
  * not fit a WebAssembly memory (sides above ~20 000).
  */
-export function truncatedSvd(a: Float32Array, m: number, n: number, rank: number, helpers?: Helpers, transposed = false, into?: Float32Array): TruncatedSvd {
+export function truncatedSvd(a: Float32Array, m: number, n: number, rank: number, helpers?: Helpers, transposed = false, into?: Float32Array, from?: ReductionPlace): TruncatedSvd {
   checkRank(m, n, rank);
   const p = Math.min(m, n);
   const randomized = rank > 0 && (sampleSize(rank, p) * 64 <= p || !gramReductionFits(m, n, rank));
-  return randomized ? randomizedTruncatedSvd(a, m, n, rank, transposed, into) : exactTruncatedSvd(a, m, n, rank, helpers, transposed, into);
+  return randomized ? randomizedTruncatedSvd(a, m, n, rank, transposed, into) : exactTruncatedSvd(a, m, n, rank, helpers, transposed, into, from);
 }

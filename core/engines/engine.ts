@@ -1,6 +1,7 @@
 // Where the maths runs. Every engine answers the same calls; results agree across engines
 // to 1e-4·σ_max (spectra) and 1e-3 relative (truncated-SVD reconstruction errors).
 import type { JobOptions } from '../types.js';
+import type { ReductionPlace } from '../linalg/reductionFile.js';
 
 export type EngineName = 'embedded' | 'torch' | 'tfjs-node';
 
@@ -27,7 +28,18 @@ export interface TruncatedSvd {
   vt: Float32Array;
 }
 
+/**
+ * Work a spectrum shares with a later truncated SVD of the same matrix (the f64 Gram and its
+ * reduction, in the embedded engine) may be left in a file for it: `keep` says where, the
+ * SVD's `reuse` names the same place. Engines that keep nothing ignore both.
+ */
+export interface SpectrumOptions extends JobOptions {
+  keep?: ReductionPlace;
+}
+
 export interface SvdOptions extends JobOptions {
+  /** Where a spectrum of this same matrix may have kept its work (SpectrumOptions.keep); redone when it holds none. */
+  reuse?: ReductionPlace;
   /**
    * Shared memory of at least rank·(rows + cols) floats that receives the result, U first,
    * then Vᵀ (the returned u and vt are views of it). A caller that reuses one buffer layer
@@ -49,7 +61,7 @@ export interface Engine {
   /** Human description for status bars and logs, e.g. "CUDA · NVIDIA H100". */
   readonly description: string;
   /** All min(rows, cols) singular values, descending. */
-  spectrum(m: MatrixInput, opts?: JobOptions): Promise<Float64Array>;
+  spectrum(m: MatrixInput, opts?: SpectrumOptions): Promise<Float64Array>;
   /** The best rank-`rank` approximation (Eckart–Young); 0 ≤ rank ≤ min(rows, cols). */
   truncatedSvd(m: MatrixInput, rank: number, opts?: SvdOptions): Promise<TruncatedSvd>;
   close(): Promise<void>;

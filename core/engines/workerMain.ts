@@ -7,7 +7,7 @@ import { singularValues } from '../linalg/singularValues.js';
 import { truncatedSvd } from './embeddedSvd.js';
 import { HelperThreads, isHelperRole, serveAsHelper } from '../linalg/helperThreads.js';
 import type { Helpers } from '../linalg/wasmSpectra.js';
-import type { WorkerRequest, WorkerResponse } from './workerProtocol.js';
+import type { WorkerRequest, WorkerResponse, WorkerStart } from './workerProtocol.js';
 
 /** Below this min(rows, cols) a second thread's barriers cost more than its share saves. */
 const HELP_FROM = 384;
@@ -19,18 +19,18 @@ function helpersFor(req: WorkerRequest): Helpers | undefined {
   return helpers.take(extra);
 }
 
-if (isHelperRole(workerData)) serveAsHelper(parentPort!);
-else parentPort?.on('message', (req: WorkerRequest) => {
+/** One job: its answer, posted back. */
+function serve(req: WorkerRequest): void {
   let res: WorkerResponse;
   try {
     if (req.op === 'svd') {
-      const { u, s, vt } = truncatedSvd(req.data, req.rows, req.cols, req.rank, helpersFor(req), req.transposed, req.into);
+      const { u, s, vt } = truncatedSvd(req.data, req.rows, req.cols, req.rank, helpersFor(req), req.transposed, req.into, req.reuse);
       res = { id: req.id, ok: true, u, s, vt };
       // Results in shared memory are already the caller's; only arrays of our own move.
       const own = [u, s, vt].map((x) => x.buffer).filter((b): b is ArrayBuffer => !(b instanceof SharedArrayBuffer));
       parentPort!.postMessage(res, own);
     } else {
-      const values = singularValues(req.data, req.rows, req.cols, helpersFor(req));
+      const values = singularValues(req.data, req.rows, req.cols, helpersFor(req), req.keep);
       res = { id: req.id, ok: true, values };
       parentPort!.postMessage(res, [values.buffer as ArrayBuffer]);
     }
@@ -38,4 +38,12 @@ else parentPort?.on('message', (req: WorkerRequest) => {
     res = { id: req.id, ok: false, error: (e as Error).message };
     parentPort!.postMessage(res);
   }
-});
+}
+
+if (isHelperRole(workerData)) {
+  serveAsHelper(parentPort!);
+} else {
+  const { warmHelpers = 0 } = (workerData ?? {}) as WorkerStart;
+  helpers.start(Math.min(warmHelpers, availableParallelism() - 1));
+  parentPort?.on('message', serve);
+}

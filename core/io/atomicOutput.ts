@@ -25,6 +25,8 @@ interface Pending { finalPath: string; tmp: string; fh: FileHandle; bytes: numbe
 
 /** A file of working data, read back at byte offsets; removed when the output commits or aborts. */
 export interface ScratchFile {
+  /** Where it is, for another thread to open (a worker writing there itself). */
+  readonly path: string;
   /** Appends the bytes and resolves to the offset they start at; calls may overlap. */
   append(bytes: Uint8Array): Promise<number>;
   /** Fills `into` from `offset`. */
@@ -68,6 +70,7 @@ export class AtomicOutput implements OutputSink {
     this.scratches.push({ path, fh });
     let end = 0;
     return {
+      path,
       append: async (bytes) => {
         // The offset is taken before any await, so overlapping appends never share bytes.
         const at = end;

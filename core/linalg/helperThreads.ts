@@ -21,13 +21,21 @@ export class HelperThreads {
   /** `script` must call serveAsHelper when started with HELPER_ROLE as its workerData. */
   constructor(private readonly script: string | URL) {}
 
-  /** Helpers for one job: the pool's first `count` threads. */
-  take(count: number): Helpers {
+  /**
+   * Starts `count` threads ahead of the jobs that will take them: a thread takes tens of
+   * milliseconds to start, which a job would otherwise spend waiting at its first barrier.
+   */
+  start(count: number): void {
     while (this.workers.length < count) {
       const w = new Worker(this.script, { workerData: HELPER_ROLE });
       w.unref();
       this.workers.push(w);
     }
+  }
+
+  /** Helpers for one job: the pool's first `count` threads. */
+  take(count: number): Helpers {
+    this.start(count);
     const workers = this.workers.slice(0, count);
     return {
       count,

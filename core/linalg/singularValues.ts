@@ -1,5 +1,5 @@
-import { tridiagonalEigenvalues } from './symmetricEigen.js';
-import { gramTridiagonal, type Helpers } from './wasmSpectra.js';
+import { GramReduction, type Helpers } from './wasmSpectra.js';
+import type { ReductionPlace } from './reductionFile.js';
 
 /**
  * All min(m,n) singular values of a row-major m×n f32 matrix, descending.
@@ -16,12 +16,15 @@ import { gramTridiagonal, type Helpers } from './wasmSpectra.js';
  * relative precision only on values far below σ_max, and the contract is absolute
  * (1e-4·σ_max): an eigenvalue error of ~n·ε·σ_max² moves σ by at most √(n·ε)·σ_max ≈ 1e-6·σ_max
  * at n = 4096, even for σ ≈ 0.
+ * `keep`: where to leave the reduction for a truncated SVD of the same matrix (reductionFile.ts).
  */
-export function singularValues(a: Float32Array, m: number, n: number, helpers?: Helpers): Float64Array {
+export function singularValues(a: Float32Array, m: number, n: number, helpers?: Helpers, keep?: ReductionPlace): Float64Array {
   if (m === 0 || n === 0) return new Float64Array(0);
-  const { d, e } = gramTridiagonal(a, m, n, helpers);
-  const eig = tridiagonalEigenvalues(d, e);
+  const r = new GramReduction(a, m, n, helpers);
+  r.close();
+  if (keep) r.keep(keep);
+  const eig = r.eigenvalues();
   const s = new Float64Array(eig.length);
   for (let i = 0; i < eig.length; i++) s[i] = Math.sqrt(Math.max(eig[i], 0));
-  return s.sort().reverse();
+  return s;
 }

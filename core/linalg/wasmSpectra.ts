@@ -4,6 +4,8 @@
 // transformation of eigenvectors and the products with the input. Optional helper threads
 // run the same module on the same memory and take their share of every parallel step.
 import { SPECTRA_WASM_BASE64 } from './wasm/spectraWasm.js';
+import { readReduction, writeReduction, type ReductionPlace, type ReductionViews } from './reductionFile.js';
+import { tridiagonalEigenvalues } from './symmetricEigen.js';
 
 /** Threads that join a job's parallel steps (see helper_loop in spectra.c). */
 export interface Helpers {
@@ -110,7 +112,7 @@ function layout(base: number, s: number, samples: number, threads: number, vecto
   const take = (bytes: number): number => { const p = at; at = align(at + bytes); return p; };
   const ctrl = take(64);
   const g = take(8 * ld * ld);
-  const d = take(8 * s), e = take(8 * s), tau = take(8 * s);
+  const d = take(8 * s), e = take(8 * s), tau = take(8 * s), lambda = take(8 * s);
   const x = take(8 * s * vectors), out = take(8 * samples * vectors);
   // The Gram's chunk buffers (later the products' row blocks) and the reduction's workspace
   // are never live together.
@@ -122,7 +124,7 @@ function layout(base: number, s: number, samples: number, threads: number, vecto
   at = scratch;
   const [v, w, vp, wp] = [0, 1, 2, 3].map(() => take(8 * ld * PANEL));
   const y = take(8 * ld * threads);
-  return { ld, ctrl, g, xp, src, d, e, tau, x, out, v, w, vp, wp, y, end: Math.max(at, gramEnd) };
+  return { ld, ctrl, g, xp, src, d, e, tau, lambda, x, out, v, w, vp, wp, y, end: Math.max(at, gramEnd) };
 }
 
 /** Whether a GramReduction of an m×n matrix with room for `vectors` vectors fits the 4 GiB a WebAssembly memory can address. */
@@ -135,7 +137,8 @@ export function gramReductionFits(m: number, n: number, vectors = 0): boolean {
  * else AAᵀ; side s = min(m,n)) reduced to tridiagonal form T = QᵀGQ, with Q kept as
  * reflectors in the job's memory. Eigenvalues of T are the squared singular values; Q turns
  * eigenvectors of T into singular vectors of the Gram's side, and `project` gives the other side.
- * Holds its helper threads until `close`.
+ * Holds its helper threads until `close`. A reduction kept (`keep`) by an earlier job on the
+ * same matrix can be read back instead of computed (`from`).
  */
 export class GramReduction {
   readonly side: number;
@@ -146,10 +149,14 @@ export class GramReduction {
   private readonly transpose: boolean;
   private readonly heap: ArrayBuffer;
   private closed = false;
+  private values: Float64Array | undefined;
 
-  /** `vectors`: how many eigenvectors `eigenvectors` and `project` will be asked for at most. */
+  /**
+   * `vectors`: how many eigenvectors `eigenvectors` and `project` will be asked for at most.
+   * `from`: where a reduction of this matrix may have been kept; computed when it holds none.
+   */
   constructor(private readonly a: Float32Array, private readonly m: number, private readonly n: number,
-    helpers?: Helpers, private readonly vectors = 0) {
+    helpers?: Helpers, private readonly vectors = 0, from?: ReductionPlace) {
     this.transpose = n <= m;
     const s = this.side = this.transpose ? n : m;
     this.samples = this.transpose ? m : n;
@@ -167,7 +174,8 @@ export class GramReduction {
     new Int32Array(this.heap, L.ctrl, 16)[CTRL.nthreads] = threads;
     if (helpers && helpers.count > 0) helpers.start(module, memory, L.ctrl);
     try {
-      this.reduce();
+      if (from && readReduction(from, this.views())) this.values = Float64Array.from(this.views().lambda);
+      else this.reduce();
     } catch (err) {
       this.close();
       throw err;
@@ -178,6 +186,28 @@ export class GramReduction {
 
   private readonly L: ReturnType<typeof layout>;
   private readonly k: Kernels;
+
+  /** Eigenvalues of T (the squared singular values), descending: by implicit QL, or as kept. */
+  eigenvalues(): Float64Array {
+    return this.values ??= tridiagonalEigenvalues(this.d, this.e).sort().reverse();
+  }
+
+  /** Leaves the reduction and its eigenvalues at `place` for a later job on the same matrix (`from`). */
+  keep(place: ReductionPlace): void {
+    const views = this.views();
+    views.lambda.set(this.eigenvalues());
+    writeReduction(place, views);
+  }
+
+  private views(): ReductionViews {
+    const { L, side: s, heap } = this;
+    const at = (offset: number, length: number): Float64Array => new Float64Array(heap, offset, length);
+    return {
+      rows: this.m, cols: this.n, side: s,
+      column: (j) => at(L.g + 8 * (j * L.ld + j), s - j),
+      tau: at(L.tau, s), d: at(L.d, s), e: at(L.e, s), lambda: at(L.lambda, s),
+    };
+  }
 
   private reduce(): void {
     const { L, k, a } = this;
@@ -265,11 +295,4 @@ export class GramReduction {
       throw new Error('a spectra helper thread failed; its share of the result is missing');
     }
   }
-}
-
-/** The tridiagonal form (d, e) of the f64 Gram matrix of the smaller side of A (see GramReduction). */
-export function gramTridiagonal(a: Float32Array, m: number, n: number, helpers?: Helpers): { d: Float64Array; e: Float64Array } {
-  const r = new GramReduction(a, m, n, helpers);
-  r.close();
-  return { d: r.d, e: r.e };
 }

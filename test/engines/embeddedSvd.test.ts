@@ -1,5 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { reductionBytes } from '../../core/linalg/reductionFile.js';
 import { truncatedSvd } from '../../core/engines/embeddedSvd.js';
 import { exactTruncatedSvd } from '../../core/engines/exactSvd.js';
 import { randomizedTruncatedSvd } from '../../core/engines/randomizedSvd.js';
@@ -171,5 +175,35 @@ test('EmbeddedEngine: results written into shared memory, the input\'s own inclu
     await assert.rejects(engine.truncatedSvd({ data: a, rows: 20, cols: 10 }, 2, { into: new Float32Array(new SharedArrayBuffer(4 * 59)) }), /too small/);
   } finally {
     await engine.close();
+  }
+});
+
+test('EmbeddedEngine: a truncated SVD from the reduction a spectrum kept equals a fresh one; a place holding none or another matrix\'s is ignored', async () => {
+  const engine = new EmbeddedEngine(1);
+  const dir = mkdtempSync(join(tmpdir(), 'reducible-reductions-'));
+  const path = join(dir, 'scratch');
+  writeFileSync(path, '');
+  try {
+    const [m, n, k] = [120, 90, 9];
+    const a = lowRankMatrix(m, n, geometric(60, 0.93), 15);
+    const other = randomMatrix(n, m, 16);
+    // Two places in one file, the second one's offset leaving room for the first.
+    const first = { path, offset: 0 }, second = { path, offset: reductionBytes(n) };
+    const fresh = await engine.truncatedSvd({ data: a, rows: m, cols: n }, k);
+    assert.deepEqual(await engine.truncatedSvd({ data: a, rows: m, cols: n }, k, { reuse: first }), fresh, 'nothing kept yet');
+    const sigma = await engine.spectrum({ data: a, rows: m, cols: n }, { keep: first });
+    await engine.spectrum({ data: other, rows: n, cols: m }, { keep: second });
+    assert.equal(statSync(path).size, 2 * reductionBytes(n));
+    assert.deepEqual(await engine.truncatedSvd({ data: a, rows: m, cols: n }, k, { reuse: first }), fresh, 'reused');
+    assert.deepEqual(Array.from(fresh.s), Array.from(sigma.subarray(0, k)));
+    // Read, not redone: the place is trusted to hold this matrix's reduction (one per layer
+    // in a job), so a matrix of the same shape asking there gets the kept Gram's values.
+    const same = randomMatrix(m, n, 17);
+    assert.deepEqual((await engine.truncatedSvd({ data: same, rows: m, cols: n }, k, { reuse: first })).s, fresh.s);
+    // The second place holds a 90×120 matrix's reduction: same side, another matrix.
+    assert.deepEqual(await engine.truncatedSvd({ data: a, rows: m, cols: n }, k, { reuse: second }), fresh, 'not this matrix\'s');
+  } finally {
+    await engine.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -5,18 +5,30 @@
 // written passes through the wasm heap, so one tensor is limited by Module.MAXIMUM_MEMORY.
 // h5wasm cannot create float16 datasets (its type builder knows 4- and 8-byte floats only),
 // so float16 datasets are written by keras/half.ts.
-import h5wasm, { type Dataset, type File, type Group } from 'h5wasm/node';
+import type { Dataset, File, Group } from 'h5wasm/node';
 import type { DType } from '../../types.js';
 import { InputError } from '../../types.js';
 
-type H5Module = Awaited<typeof h5wasm.ready>;
+type H5Lib = typeof import('h5wasm/node').default;
+type H5Module = Awaited<H5Lib['ready']>;
 let modulePromise: Promise<H5Module> | undefined;
-/** The loaded module, for synchronous use once a file is open. */
+/** The library and its loaded module, for synchronous use once a file is open. */
+let lib: H5Lib | undefined;
 let loaded: H5Module | undefined;
 
-/** Loads the wasm module once and makes HDF5 errors throw instead of printing to stderr. */
+/**
+ * Loads the wasm module once and makes HDF5 errors throw instead of printing to stderr.
+ * Imported here, not at the top: importing h5wasm instantiates libhdf5 (≈ 0.35 s of CPU), which
+ * every CLI command would otherwise pay, HDF5 model or not.
+ */
 export function h5(): Promise<H5Module> {
-  modulePromise ??= h5wasm.ready.then((m) => { m.activate_throwing_error_handler(); loaded = m; return m; });
+  modulePromise ??= import('h5wasm/node').then(async ({ default: h5wasm }) => {
+    const m = await h5wasm.ready;
+    m.activate_throwing_error_handler();
+    lib = h5wasm;
+    loaded = m;
+    return m;
+  });
   return modulePromise;
 }
 
@@ -41,14 +53,15 @@ export async function openH5(path: string, mode: 'r' | 'w', shownAs: string = pa
   try {
     // HDF5 1.8 formats: compact groups (a group costs ~100 bytes, not the ~1.5 KB of a
     // symbol-table group), readable by any HDF5 ≥ 1.8, i.e. every h5py Keras has used.
-    return mode === 'w' ? new h5wasm.File(path, mode, { libver: ['v108', 'v110'] }) : new h5wasm.File(path, mode);
+    return mode === 'w' ? new lib!.File(path, mode, { libver: ['v108', 'v110'] }) : new lib!.File(path, mode);
   } catch (e) {
     throw new InputError(shownAs, `not a readable HDF5 file (${h5Reason(e)})`);
   }
 }
 
-export function isGroup(x: unknown): x is Group { return x instanceof h5wasm.Group; }
-export function isDataset(x: unknown): x is Dataset { return x instanceof h5wasm.Dataset; }
+/** Only meaningful once a file is open (h5 has loaded the library): nothing is a Group before. */
+export function isGroup(x: unknown): x is Group { return lib !== undefined && x instanceof lib.Group; }
+export function isDataset(x: unknown): x is Dataset { return lib !== undefined && x instanceof lib.Dataset; }
 
 const FLOATS: Record<number, DType> = { 2: 'float16', 4: 'float32', 8: 'float64' };
 const SIGNED: Record<number, DType> = { 1: 'int8', 4: 'int32', 8: 'int64' };

@@ -321,6 +321,66 @@ static double norm2(const double *x, int from, int to) {
   return big * __builtin_sqrt(s);
 }
 
+// V8 runs a WebAssembly function in its baseline compiler (Liftoff, 2–3× slower here) until
+// it has been called enough to be recompiled, and a call already running never switches. So
+// every loop that runs long is in a function that is called many times per job: the
+// per-column step and the panel packing below (and times_share, reflect_share, … through
+// run_task), not inlined into the one long tridiagonalize call, which would otherwise run
+// the first job of every process in baseline code.
+
+// Column j of panel jj: apply the panel's earlier reflectors to it, form its reflector
+// (d, e, tau, v_j) and w_j = τ·(A22·v_j corrected with the panel) − ½τ²(w·v)v.
+__attribute__((noinline)) static void reduce_column(Ctrl *c, double *a, int ld, int n, int j, int jj,
+    double *d, double *e, double *tau_out, double *v, double *w, double *y) {
+  double *aj = a + (long)j * ld;
+  for (int p = 0; p < jj; p++) {
+    const double *vq = v + (long)p * ld, *wq = w + (long)p * ld;
+    axpy2(aj, -wq[j], vq, -vq[j], wq, j, n);
+  }
+  d[j] = aj[j];
+  if (j == n - 1) return;
+  double *vj = v + (long)jj * ld, *wj = w + (long)jj * ld;
+  double alpha = aj[j + 1], xnorm = norm2(aj, j + 2, n), tau = 0;
+  vj[j + 1] = 1;
+  if (xnorm == 0) {
+    e[j] = alpha;
+  } else {
+    double beta = -__builtin_copysign(hypot2(alpha, xnorm), alpha);
+    tau = (beta - alpha) / beta;
+    double scale = 1 / (alpha - beta);
+    for (int i = j + 2; i < n; i++) aj[i] = vj[i] = aj[i] * scale;
+    e[j] = beta;
+  }
+  tau_out[j] = tau;
+  if (tau == 0) return;  // H = I: w stays 0
+  c->arg[0] = (int)a; c->arg[1] = ld; c->arg[2] = j + 1; c->arg[3] = n;
+  c->arg[4] = (int)vj; c->arg[5] = (int)y;
+  parallel(c, TASK_SYMV, n - j < 256);
+  int nt = (n - j < 256) ? 1 : c->nthreads;
+  for (int i = j + 1; i < n; i++) wj[i] = y[i];
+  for (int t = 1; t < nt; t++) axpy2(wj, 1, y + (long)t * ld, 0, y, j + 1, n);
+  for (int p = 0; p < jj; p++) {
+    const double *vq = v + (long)p * ld, *wq = w + (long)p * ld;
+    axpy2(wj, -dot(wq, vj, j + 1, n), vq, -dot(vq, vj, j + 1, n), wq, j + 1, n);
+  }
+  for (int i = j + 1; i < n; i++) wj[i] *= tau;
+  double half = -0.5 * tau * dot(wj, vj, j + 1, n);
+  axpy2(wj, half, vj, 0, vj, j + 1, n);
+}
+
+// Rows k1.. of the panel's K columns of V and W, packed as 4-row tiles for lower_update.
+__attribute__((noinline)) static void pack_panel(const double *v, const double *w, int ld, int k1, int n, int K,
+    double *vp, double *wp) {
+  int rows = n - k1;
+  for (int i = 0; i < ((rows + 3) & ~3); i++) {
+    long at = (long)(i >> 2) * 4 * K + (i & 3);
+    for (int p = 0; p < K; p++) {
+      vp[at + 4 * p] = i < rows ? v[(long)p * ld + k1 + i] : 0;
+      wp[at + 4 * p] = i < rows ? w[(long)p * ld + k1 + i] : 0;
+    }
+  }
+}
+
 /**
  * Reduces the symmetric n×n matrix (lower, column-major, leading dimension ld) to
  * tridiagonal form: d (n) diagonal, e (n-1) sub-diagonal. Like dsytrd, it leaves reflector j
@@ -333,58 +393,16 @@ void tridiagonalize(Ctrl *c, double *a, int ld, int n, int nb, double *d, double
                     double *v, double *w, double *vp, double *wp, double *y) {
   for (int k0 = 0; k0 < n; k0 += nb) {
     int k1 = k0 + nb < n ? k0 + nb : n;
-    for (int p = 0; p < nb; p++)
-      for (int i = 0; i < ld; i++) { v[(long)p * ld + i] = 0; w[(long)p * ld + i] = 0; }
-    for (int j = k0; j < k1; j++) {
-      int jj = j - k0;
-      double *aj = a + (long)j * ld;
-      for (int p = 0; p < jj; p++) {
-        const double *vq = v + (long)p * ld, *wq = w + (long)p * ld;
-        axpy2(aj, -wq[j], vq, -vq[j], wq, j, n);
-      }
-      d[j] = aj[j];
-      if (j == n - 1) break;
-      double *vj = v + (long)jj * ld, *wj = w + (long)jj * ld;
-      double alpha = aj[j + 1], xnorm = norm2(aj, j + 2, n), tau = 0;
-      vj[j + 1] = 1;
-      if (xnorm == 0) {
-        e[j] = alpha;
-      } else {
-        double beta = -__builtin_copysign(hypot2(alpha, xnorm), alpha);
-        tau = (beta - alpha) / beta;
-        double scale = 1 / (alpha - beta);
-        for (int i = j + 2; i < n; i++) aj[i] = vj[i] = aj[i] * scale;
-        e[j] = beta;
-      }
-      tau_out[j] = tau;
-      if (tau == 0) continue;  // H = I: w stays 0
-      c->arg[0] = (int)a; c->arg[1] = ld; c->arg[2] = j + 1; c->arg[3] = n;
-      c->arg[4] = (int)vj; c->arg[5] = (int)y;
-      parallel(c, TASK_SYMV, n - j < 256);
-      int nt = (n - j < 256) ? 1 : c->nthreads;
-      for (int i = j + 1; i < n; i++) wj[i] = y[i];
-      for (int t = 1; t < nt; t++) axpy2(wj, 1, y + (long)t * ld, 0, y, j + 1, n);
-      for (int p = 0; p < jj; p++) {
-        const double *vq = v + (long)p * ld, *wq = w + (long)p * ld;
-        axpy2(wj, -dot(wq, vj, j + 1, n), vq, -dot(vq, vj, j + 1, n), wq, j + 1, n);
-      }
-      for (int i = j + 1; i < n; i++) wj[i] *= tau;
-      double half = -0.5 * tau * dot(wj, vj, j + 1, n);
-      axpy2(wj, half, vj, 0, vj, j + 1, n);
-    }
+    __builtin_memset(v, 0, sizeof(double) * ld * nb);
+    __builtin_memset(w, 0, sizeof(double) * ld * nb);
+    for (int j = k0; j < k1; j++) reduce_column(c, a, ld, n, j, j - k0, d, e, tau_out, v, w, y);
     if (k1 >= n) break;
     // Trailing update of rows/cols ≥ k1 with the whole panel, as packed 4-row tiles.
-    int rows = n - k1, K = k1 - k0;
-    for (int i = 0; i < ((rows + 3) & ~3); i++) {
-      long at = (long)(i >> 2) * 4 * K + (i & 3);
-      for (int p = 0; p < K; p++) {
-        vp[at + 4 * p] = i < rows ? v[(long)p * ld + k1 + i] : 0;
-        wp[at + 4 * p] = i < rows ? w[(long)p * ld + k1 + i] : 0;
-      }
-    }
+    int K = k1 - k0;
+    pack_panel(v, w, ld, k1, n, K, vp, wp);
     c->arg[0] = (int)a; c->arg[1] = ld; c->arg[2] = k1; c->arg[3] = n;
     c->arg[4] = (int)vp; c->arg[5] = (int)wp; c->arg[6] = K;
-    parallel(c, TASK_SYR2K, rows < 128);
+    parallel(c, TASK_SYR2K, n - k1 < 128);
   }
 }
 
@@ -491,22 +509,27 @@ void times_vectors(Ctrl *c, const float *x, int rows, int len, const double *z, 
 // span of the previous ones (the caller replaces it, e.g. by a random one, and resumes
 // there), or count when all are done.
 
+// One vector against the `c` before it; 0 when nothing of it is left (see above).
+__attribute__((noinline)) static int orthonormalize_one(double *v, int c, int len) {
+  double *x = v + (long)c * len;
+  double before = norm2(x, 0, len);
+  for (int pass = 0; pass < 2; pass++)
+    for (int d = 0; d < c; d++) {
+      const double *y = v + (long)d * len;
+      axpy(x, -dot(x, y, 0, len), y, 0, len);
+    }
+  double after = norm2(x, 0, len);
+  if (!(after > 1e-12 * before && after > 0)) return 0;
+  double inv = 1 / after;
+  f64x2 s = wasm_f64x2_splat(inv);
+  int i = 0;
+  for (; i + 1 < len; i += 2) ST2(x + i, wasm_f64x2_mul(LD2(x + i), s));
+  for (; i < len; i++) x[i] *= inv;
+  return 1;
+}
+
 int orthonormalize(double *v, int count, int len, int from) {
-  for (int c = from; c < count; c++) {
-    double *x = v + (long)c * len;
-    double before = norm2(x, 0, len);
-    for (int pass = 0; pass < 2; pass++)
-      for (int d = 0; d < c; d++) {
-        const double *y = v + (long)d * len;
-        axpy(x, -dot(x, y, 0, len), y, 0, len);
-      }
-    double after = norm2(x, 0, len);
-    if (!(after > 1e-12 * before && after > 0)) return c;
-    double inv = 1 / after;
-    f64x2 s = wasm_f64x2_splat(inv);
-    int i = 0;
-    for (; i + 1 < len; i += 2) ST2(x + i, wasm_f64x2_mul(LD2(x + i), s));
-    for (; i < len; i++) x[i] *= inv;
-  }
+  for (int c = from; c < count; c++)
+    if (!orthonormalize_one(v, c, len)) return c;
   return count;
 }
