@@ -1,0 +1,82 @@
+// The runner for PyTorch checkpoints and safetensors files whose module the user names
+// (`--torch-model file.py:factory`): every step runs in one python/torch_runner.py process per
+// job, which imports that file, builds the module, loads the checkpoint into it and runs it on
+// the device. Candidates travel as factors and are swapped into the module there, as the
+// written file would be loaded (python/reducible_load.py); only numbers come back.
+import { SENSITIVITY_SAMPLES, sensitivityGain } from '../compress/sensitivity.js';
+import { firstRows, type Tensor } from '../eval/tensor.js';
+import type { StoredModel } from '../formats/storedModel.js';
+import { checkpoint, InputError } from '../types.js';
+import type { ModelRunner, RunnerSite } from './runner.js';
+import { torchFinetune } from './torchFinetune.js';
+import { factorArrays, inputArrays, TorchRunnerProcess, type Arrays } from './torchProcess.js';
+
+/** The process, started and the module opened on first use; a bad module fails that use with one line naming its file. */
+export class OpenModule {
+  private opened?: Promise<TorchRunnerProcess>;
+
+  constructor(private readonly checkpointPath: string, private readonly site: RunnerSite) {}
+
+  get(): Promise<TorchRunnerProcess> {
+    const { checkpointPath, site } = this;
+    return this.opened ??= (async () => {
+      if (!site.torchModel) throw new InputError(checkpointPath, 'running this model needs its module: --torch-model file.py:factory');
+      const proc = new TorchRunnerProcess(site.python);
+      try {
+        await proc.call('open', { module: site.torchModel, checkpoint: checkpointPath });
+      } catch (e) {
+        proc.dispose();
+        throw e;
+      }
+      return proc;
+    })();
+  }
+
+  /** Ends the process, if one was started. */
+  async dispose(): Promise<void> {
+    (await this.opened?.catch(() => undefined))?.dispose();
+  }
+}
+
+export function torchRunner(model: StoredModel<unknown>, site: RunnerSite): ModelRunner {
+  const module = new OpenModule(model.path, site);
+  const proc = (): Promise<TorchRunnerProcess> => module.get();
+  /** Runs `fn` with `x` and the original's outputs on it kept in the worker. */
+  const withReference = async <T>(x: Tensor, fn: (p: TorchRunnerProcess, classifier: boolean) => Promise<T>): Promise<T> => {
+    const p = await proc();
+    const { value } = await p.call('reference', {}, inputArrays(x), x.shape);
+    try {
+      return await fn(p, value.classifier);
+    } finally {
+      await p.call('release', {});
+    }
+  };
+  return {
+    async inputMoments(x) {
+      // Whitening reaches the nn.Linear layers; the worker reports which it observed.
+      const names = model.layers.filter((l) => l.kind === 'linear' && l.factorisable).map((l) => l.name);
+      const { value, arrays } = await (await proc()).call('moments', { names }, inputArrays(x), x.shape);
+      return new Map([...arrays].map(([key, c]) => {
+        const name = key.slice('c:'.length);
+        return [name, { dim: Math.round(Math.sqrt(c.length)), samples: value.samples[name], c: c as Float64Array }];
+      }));
+    },
+    judge: (x, fn) => withReference(x, (p, classifier) => fn({
+      classifier,
+      score: async (factors) => (await p.call('score', {}, await factorArrays(factors))).value,
+    })),
+    sensitivity: (probes, x, opts) => withReference(firstRows(x, Math.min(x.shape[0], SENSITIVITY_SAMPLES)), async (p) => {
+      const gains = new Map<string, number>();
+      for (const [i, { factors: f, discarded }] of probes.entries()) {
+        await checkpoint(opts.signal);
+        const arrays: Arrays = [[`a:${f.layer.name}`, f.a], [`b:${f.layer.name}`, f.b]];
+        const { err2, ref2 } = discarded > 1e-12 ? (await p.call('probe', {}, arrays)).value : { err2: 0, ref2: 1 };
+        gains.set(f.layer.name, sensitivityGain(err2, ref2, discarded));
+        opts.progress?.report((i + 1) / probes.length, `probed ${f.layer.name}`);
+      }
+      return gains;
+    }),
+    finetune: async (factors, x, o) => torchFinetune(await proc(), factors, x, o),
+    dispose: () => module.dispose(),
+  };
+}
