@@ -374,6 +374,9 @@ def handle(state, h, arrays):
         value = fidelity(ya, yb)
         if s.tokens and x.dim() == 2:
             value["perplexity"] = [perplexity(ya, x.long()), perplexity(yb, x.long())]
+        if "labels" in arrays:
+            labels = arrays["labels"].to(ya.device).long().reshape(-1)
+            value["accuracy"] = [(y.reshape(labels.shape[0], -1).argmax(1) == labels).double().mean().item() for y in (ya, yb)]
         return value, ()
     raise ValueError("unknown op {!r}".format(op))
 

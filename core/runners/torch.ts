@@ -15,7 +15,8 @@ import { factorArrays, inputArrays, TorchRunnerProcess, type Arrays } from './to
 export class OpenModule {
   private opened?: Promise<TorchRunnerProcess>;
 
-  constructor(private readonly checkpointPath: string, private readonly site: RunnerSite) {}
+  /** `site`: the module (`torchModel`) and the interpreter (`python`). */
+  constructor(private readonly checkpointPath: string, private readonly site: Pick<RunnerSite, 'torchModel' | 'python'>) {}
 
   get(): Promise<TorchRunnerProcess> {
     const { checkpointPath, site } = this;

@@ -25,8 +25,14 @@ export interface RunnerOps {
   train_keep: { request: Record<string, never>; result: Record<string, never> };
   /** Returns the best (`keep`) or the starting factors, and ends the training. */
   train_end: { request: { keep: boolean }; result: Record<string, never> };
-  /** With `x`: the original against `compressed` (a reduced safetensors file) loaded into a second copy of the module. */
-  evaluate: { request: { module: string; compressed: string }; result: Fidelity & { perplexity?: [original: number, compressed: number] } };
+  /**
+   * With `x` (and `labels`): the original against `compressed` (a reduced safetensors file)
+   * loaded into a second copy of the module; perplexity where `x` is token ids [N, T].
+   */
+  evaluate: {
+    request: { module: string; compressed: string };
+    result: Fidelity & { perplexity?: [original: number, compressed: number]; accuracy?: [original: number, compressed: number] };
+  };
 }
 
 export type RunnerOp = keyof RunnerOps;
