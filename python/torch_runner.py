@@ -229,8 +229,9 @@ class Training:
     over temperatures and learning rates, and which weights are kept, is decided in Node
     (core/compress/distil.ts's searchTraining) by the rule every held-out choice uses."""
 
-    # Tokens per step for a language model: a CPU step stays around a second at width 256.
-    TOKENS_PER_STEP = 4096
+    # Tokens per step for a language model: as many as examples/tiny-lm trains on (16 × 64), so
+    # a fine-tuning step costs about what a training step did.
+    TOKENS_PER_STEP = 1024
 
     def __init__(self, session, factors, x, held):
         self.session, self.teacher = session, session.model

@@ -13,36 +13,55 @@ import { factorArrays, inputArrays, TorchRunnerProcess, type Arrays } from './to
 
 /** The process, started and the module opened on first use; a bad module fails that use with one line naming its file. */
 export class OpenModule {
-  private opened?: Promise<TorchRunnerProcess>;
+  private opened?: Promise<{ proc: TorchRunnerProcess; tokens: boolean }>;
 
   /** `site`: the module (`torchModel`) and the interpreter (`python`). */
   constructor(private readonly checkpointPath: string, private readonly site: Pick<RunnerSite, 'torchModel' | 'python'>) {}
 
-  get(): Promise<TorchRunnerProcess> {
+  async get(): Promise<TorchRunnerProcess> {
+    return (await this.open()).proc;
+  }
+
+  /** Whether the module takes token ids (it has an nn.Embedding): then each input row is a sequence of predictions. */
+  async tokens(): Promise<boolean> {
+    return (await this.open()).tokens;
+  }
+
+  private open(): Promise<{ proc: TorchRunnerProcess; tokens: boolean }> {
     const { checkpointPath, site } = this;
     return this.opened ??= (async () => {
       if (!site.torchModel) throw new InputError(checkpointPath, 'running this model needs its module: --torch-model file.py:factory');
       const proc = new TorchRunnerProcess(site.python);
       try {
-        await proc.call('open', { module: site.torchModel, checkpoint: checkpointPath });
+        const { value } = await proc.call('open', { module: site.torchModel, checkpoint: checkpointPath });
+        return { proc, tokens: value.tokens };
       } catch (e) {
         proc.dispose();
         throw e;
       }
-      return proc;
     })();
   }
 
   /** Ends the process, if one was started. */
   async dispose(): Promise<void> {
-    (await this.opened?.catch(() => undefined))?.dispose();
+    (await this.opened?.catch(() => undefined))?.proc.dispose();
   }
 }
+
+/**
+ * A language model's sensitivity probes see at most this many tokens: each token is one
+ * prediction, so SENSITIVITY_SAMPLES sequences would cost every probe T times the outputs
+ * the other runners measure a gain on.
+ */
+const SENSITIVITY_TOKENS = 8192;
 
 export function torchRunner(model: StoredModel<unknown>, site: RunnerSite): ModelRunner {
   const module = new OpenModule(model.path, site);
   const proc = (): Promise<TorchRunnerProcess> => module.get();
   /** Runs `fn` with `x` and the original's outputs on it kept in the worker. */
+  /** Inputs a probe runs on: SENSITIVITY_SAMPLES, or for token ids [N, T] SENSITIVITY_TOKENS' worth of sequences. */
+  const probeRows = async (x: Tensor): Promise<number> => (await module.tokens() && x.shape.length === 2
+    ? Math.max(1, Math.floor(SENSITIVITY_TOKENS / x.shape[1])) : SENSITIVITY_SAMPLES);
   const withReference = async <T>(x: Tensor, fn: (p: TorchRunnerProcess, classifier: boolean) => Promise<T>): Promise<T> => {
     const p = await proc();
     const { value } = await p.call('reference', {}, inputArrays(x), x.shape);
@@ -66,7 +85,7 @@ export function torchRunner(model: StoredModel<unknown>, site: RunnerSite): Mode
       classifier,
       score: async (factors) => (await p.call('score', {}, await factorArrays(factors))).value,
     })),
-    sensitivity: (probes, x, opts) => withReference(firstRows(x, Math.min(x.shape[0], SENSITIVITY_SAMPLES)), async (p) => {
+    sensitivity: async (probes, x, opts) => withReference(firstRows(x, Math.min(x.shape[0], await probeRows(x))), async (p) => {
       const gains = new Map<string, number>();
       for (const [i, { factors: f, discarded }] of probes.entries()) {
         await checkpoint(opts.signal);
