@@ -9,6 +9,7 @@ import type { Engine } from '../engines/engine.js';
 import type { Tensor } from '../eval/tensor.js';
 import { defaultOutput, endingOf, formatOf, formatsWith } from '../formats/registry.js';
 import { capabilitiesOf, type FormatModule } from '../formats/format.js';
+import { folderRefusal, isHuggingFaceFolder } from '../formats/huggingFaceFolder.js';
 import type { StoredModel } from '../formats/storedModel.js';
 import { AtomicOutput, removeStaleTemporaries } from '../io/atomicOutput.js';
 import { lanesFor, mapInLanes } from '../lanes.js';
@@ -72,6 +73,7 @@ export function planJob(model: StoredModel<unknown>, format: FormatModule, o: Co
 
 export async function compressFile(path: string, o: CompressOptions): Promise<CompressReport> {
   const startedAt = Date.now();
+  if (isHuggingFaceFolder(path)) throw folderRefusal(path, o.python);
   const format = await formatOf(resolve(path));
   const model = await format.read(resolve(path));
   let runner: ModelRunner | undefined;

@@ -1,7 +1,7 @@
 """Trains examples/tiny-lm/model.py on the Vim user manual (Debian's vim-runtime package ships
 it as plain English text, /usr/share/vim/vim*/doc/usr_*.txt, about 640 KB) with Debian's PyTorch.
 
-usage: /usr/bin/python3 train.py [--config full|small] [--steps N] [--corpus FILE...] [--out DIR]
+usage: /usr/bin/python3 train.py [--config full|small] [--steps N] [--calibration N] [--corpus FILE...] [--out DIR]
 
 Writes to --out (default: this folder): model.safetensors, calibration.npy and heldout.npy
 (int64 byte ids [N, context]). The text is split once: the first 90 % trains (calibration
@@ -49,6 +49,7 @@ def main():
     p.add_argument("--config", default="full", choices=sorted(CONFIGS))
     p.add_argument("--steps", type=int, default=500)
     p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--calibration", type=int, default=512, help="calibration windows written")
     p.add_argument("--corpus", nargs="*", default=sorted(glob.glob("/usr/share/vim/vim*/doc/usr_*.txt")))
     p.add_argument("--out", default=HERE)
     a = p.parse_args()
@@ -79,7 +80,7 @@ def main():
             print(f"step {step} loss {loss.item():.3f} ({time.time() - started:.0f} s)", flush=True)
     os.makedirs(a.out, exist_ok=True)
     save_safetensors(model.state_dict(), os.path.join(a.out, "model.safetensors"))
-    calib = windows(train, context, 512, np.random.default_rng(1))
+    calib = windows(train, context, a.calibration, np.random.default_rng(1))
     # Held-out: consecutive, non-overlapping windows of the last 10 %.
     n = min(256, len(held) // context)
     heldout = held[: n * context].reshape(n, context).astype(np.int64)
