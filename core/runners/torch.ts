@@ -49,21 +49,25 @@ export class OpenModule {
 }
 
 /**
- * A language model's sensitivity probes see at most this many tokens: each token is one
- * prediction, so SENSITIVITY_SAMPLES sequences would cost every probe T times the outputs
- * the other runners measure a gain on.
+ * A language model's sensitivity probes and judged candidates (the refinement's plans, the
+ * guard's two) see at most this many tokens: each token is one prediction, so sequences counted
+ * as other models' inputs are (SENSITIVITY_SAMPLES, the refinement's 5 000) would cost every
+ * run T times the outputs the other runners decide on.
  */
-const SENSITIVITY_TOKENS = 8192;
+const TOKENS_PER_RUN = 8192;
 
 export function torchRunner(model: StoredModel<unknown>, site: RunnerSite): ModelRunner {
   const module = new OpenModule(model.path, site);
   const proc = (): Promise<TorchRunnerProcess> => module.get();
   /** Runs `fn` with `x` and the original's outputs on it kept in the worker. */
-  /** Inputs a probe runs on: SENSITIVITY_SAMPLES, or for token ids [N, T] SENSITIVITY_TOKENS' worth of sequences. */
-  const probeRows = async (x: Tensor): Promise<number> => (await module.tokens() && x.shape.length === 2
-    ? Math.max(1, Math.floor(SENSITIVITY_TOKENS / x.shape[1])) : SENSITIVITY_SAMPLES);
-  const withReference = async <T>(x: Tensor, fn: (p: TorchRunnerProcess, classifier: boolean) => Promise<T>): Promise<T> => {
+  /** `x` cut to `rows` inputs, or for token ids [N, T] to TOKENS_PER_RUN's worth of sequences. */
+  const runInputs = async (x: Tensor, rows = x.shape[0]): Promise<Tensor> => {
+    const cap = await module.tokens() && x.shape.length === 2 ? Math.max(1, Math.floor(TOKENS_PER_RUN / x.shape[1])) : rows;
+    return firstRows(x, Math.min(x.shape[0], rows, cap));
+  };
+  const withReference = async <T>(all: Tensor, fn: (p: TorchRunnerProcess, classifier: boolean) => Promise<T>, rows?: number): Promise<T> => {
     const p = await proc();
+    const x = await runInputs(all, rows);
     const { value } = await p.call('reference', {}, inputArrays(x), x.shape);
     try {
       return await fn(p, value.classifier);
@@ -85,7 +89,7 @@ export function torchRunner(model: StoredModel<unknown>, site: RunnerSite): Mode
       classifier,
       score: async (factors) => (await p.call('score', {}, await factorArrays(factors))).value,
     })),
-    sensitivity: async (probes, x, opts) => withReference(firstRows(x, Math.min(x.shape[0], await probeRows(x))), async (p) => {
+    sensitivity: (probes, x, opts) => withReference(x, async (p) => {
       const gains = new Map<string, number>();
       for (const [i, { factors: f, discarded }] of probes.entries()) {
         await checkpoint(opts.signal);
@@ -95,7 +99,7 @@ export function torchRunner(model: StoredModel<unknown>, site: RunnerSite): Mode
         opts.progress?.report((i + 1) / probes.length, `probed ${f.layer.name}`);
       }
       return gains;
-    }),
+    }, SENSITIVITY_SAMPLES),
     finetune: async (factors, x, o) => torchFinetune(await proc(), factors, x, o),
     dispose: () => module.dispose(),
   };
