@@ -8,7 +8,8 @@
 // runs; TORCH.md is rendered from all of them.
 // Before: examples/tiny-lm/train.py (writes the LM and its splits; DIR= where, default beside
 // it) and examples/fashion-mnist/torch/export.py (writes model.pt).
-// Run: node --import tsx bench/quality/torchModels.ts   (SUBJECTS=tiny-lm,fashion-mlp RATIOS=0.5,0.4 METHODS=svd,whitened,finetune)
+// Run: node --import tsx bench/quality/torchModels.ts   (SUBJECTS=tiny-lm,fashion-mlp RATIOS=0.5,0.4 METHODS=svd,whitened,finetune;
+// --render: TORCH.md from the kept cells only)
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -56,6 +57,10 @@ function measure(report: EvalReport, metric: Subject['metric']): { value: number
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--render')) {
+    writeFileSync(join(HERE, 'TORCH.md'), render('CPU · torch'));
+    return;
+  }
   const chosen = (process.env.SUBJECTS ?? Object.keys(SUBJECTS).join(',')).split(',');
   const methods = (process.env.METHODS ?? METHODS.join(',')).split(',') as MethodId[];
   const engine = await createEngine('auto');
