@@ -58,7 +58,7 @@ function measure(report: EvalReport, metric: Subject['metric']): { value: number
 
 async function main(): Promise<void> {
   if (process.argv.includes('--render')) {
-    writeFileSync(join(HERE, 'TORCH.md'), render('CPU · torch'));
+    writeFileSync(join(HERE, 'TORCH.md'), render());
     return;
   }
   const chosen = (process.env.SUBJECTS ?? Object.keys(SUBJECTS).join(',')).split(',');
@@ -90,14 +90,14 @@ async function main(): Promise<void> {
     await engine.close();
     rmSync(work, { recursive: true, force: true });
   }
-  writeFileSync(join(HERE, 'TORCH.md'), render(engine.description));
+  writeFileSync(join(HERE, 'TORCH.md'), render());
 }
 
-function render(engine: string): string {
+function render(): string {
   const lines = [
     '## Quality: PyTorch models run by their own module (`--torch-model`)',
     '',
-    `Measured by \`node --import tsx bench/quality/torchModels.ts\` on ${engine} (the PyTorch worker on CPU), ${cpus().length} cores shared with other work, so wall times are noisy (load average as each cell finished is in its results file).`,
+    `Measured by \`node --import tsx bench/quality/torchModels.ts\`: spectra and factors on the \`auto\` engine, the modules run in the PyTorch worker on CPU, ${cpus().length} cores shared with other work, so wall times are noisy (the load average as each cell finished is in its results file).`,
   ];
   for (const [id, s] of Object.entries(SUBJECTS)) {
     const dir = resultsOf(id);
