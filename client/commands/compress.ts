@@ -96,9 +96,10 @@ export function compressCommand(context: vscode.ExtensionContext, config: Config
       if (open) await vscode.commands.executeCommand('workbench.action.openSettings', 'reducible.calibration.inputs');
       return;
     }
+    const torchModel = modules.get(model);
     const job: CompressRequest = {
-      model: model.fsPath, goal, dtype: dtype.dtype, engine: config.engine, python: config.engine === 'torch' ? config.pythonPath : undefined,
-      method, finetune: finetune ? PANEL_FINETUNE_STEPS : undefined, calibration, torchModel: modules.get(model),
+      model: model.fsPath, goal, dtype: dtype.dtype, engine: config.engine, python: config.engine === 'torch' || torchModel ? config.pythonPath : undefined,
+      method, finetune: finetune ? PANEL_FINETUNE_STEPS : undefined, calibration, torchModel,
       // The server's spectra of this file, when the caller (the panel) has them: not computed again.
       analysis: options?.analysis,
     };

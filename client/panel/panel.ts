@@ -30,7 +30,7 @@ export function registerTradeoffPanel(context: vscode.ExtensionContext, client: 
   const fetch: FetchAnalysis = (uri, token) => sendAcrossRestarts(() => client.sendRequest(analysisRequest, { uri }, token), runningAgain, token);
   // The `reducible evaluate` CLI in a child process, on the data the settings name.
   const evaluate: EvaluateOutput = (model, output, signal) =>
-    runEvaluate(context.asAbsolutePath('dist/cli.js'), model.fsPath, output, { ...config.evaluationData(model), torchModel: modules.get(model) }, { signal });
+    runEvaluate(context.asAbsolutePath('dist/cli.js'), model.fsPath, output, { ...config.evaluationData(model), torchModel: modules.get(model), python: config.pythonPath }, { signal });
   const sessions = new Set<PanelSession>();
   let engine: string | undefined;
 
