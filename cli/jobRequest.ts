@@ -13,12 +13,12 @@ type Field = keyof CompressRequest | 'ratio' | 'energy' | 'ranks';
 
 /** What a rule calls an option: its flag, or its place in the request. */
 type Naming = (field: Field) => string;
-const FLAG: Naming = (f) => (f === 'out' ? '-o' : `--${f}`);
+const FLAG: Naming = (f) => (f === 'out' ? '-o' : `--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
 const FIELD: Naming = (f) => (f === 'ratio' || f === 'energy' || f === 'ranks' ? `goal.${f}` : f);
 
 const GOALS = ['ratio', 'energy', 'ranks'] as const;
 const KEYS: readonly (keyof CompressRequest)[] = [
-  'model', 'goal', 'dtype', 'method', 'allocation', 'calibration', 'finetune', 'engine', 'python', 'out', 'force', 'analysis',
+  'model', 'goal', 'dtype', 'method', 'allocation', 'calibration', 'finetune', 'engine', 'python', 'torchModel', 'out', 'force', 'analysis',
 ];
 
 const shown = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v) ?? String(v));
@@ -44,6 +44,9 @@ function checkOptions(r: Record<string, unknown>, name: Naming, file?: string): 
     fail(`${name('finetune')} must be a number in [0, 10000000], got ${shown(finetune)}`);
   }
   if (finetune !== undefined && !Number.isInteger(finetune)) fail(`${name('finetune')} takes a whole number of steps`);
+  const torchModel = text('torchModel');
+  // The file itself is checked where it is imported (python/torch_runner.py), naming it.
+  if (torchModel !== undefined && !/^.+\.py:[A-Za-z_]\w*$/.test(torchModel)) fail(`${name('torchModel')} must be file.py:factory (a function returning the nn.Module), got ${torchModel}`);
   if (r.force !== undefined && typeof r.force !== 'boolean') fail(`${name('force')} must be true or false, got ${shown(r.force)}`);
   const request: CompressRequest = {
     model, goal,
@@ -54,6 +57,7 @@ function checkOptions(r: Record<string, unknown>, name: Naming, file?: string): 
     finetune: finetune as number | undefined,
     engine: member('engine', ENGINE_CHOICES),
     python: text('python'),
+    torchModel,
     out: text('out'),
     force: r.force as boolean | undefined,
     analysis: r.analysis === undefined ? undefined : checkAnalysis(r.analysis, model, fail),
@@ -146,7 +150,7 @@ export async function requestFromFlags(flags: Record<string, string | boolean>, 
     model: positional[0], goal,
     // A plan exported by the panel carries the precision chosen there; --dtype still wins.
     dtype: flags.dtype ?? planDtype, method: flags.method, allocation: flags.allocation, calibration: flags.calibration,
-    finetune: numeric(flags.finetune), engine: flags.engine, python: flags.python, out: flags.out,
+    finetune: numeric(flags.finetune), engine: flags.engine, python: flags.python, torchModel: flags['torch-model'], out: flags.out,
     force: flags.force === true ? true : undefined,
   }, FLAG);
 }

@@ -37,13 +37,13 @@ export function runCompress(cliPath: string, request: CompressRequest, hooks: Jo
   });
 }
 
-/** Data for `evaluate`: arrays as the CLI takes them (`x.npy`, `x.npz[:key]`), absolute paths. */
-export interface EvalData { inputs?: string; labels?: string }
+/** Data for `evaluate`: arrays as the CLI takes them (`x.npy`, `x.npz[:key]`), absolute paths; the module that runs a checkpoint, and its interpreter. */
+export interface EvalData { inputs?: string; labels?: string; torchModel?: string; python?: string }
 
 /** `reducible evaluate <original> <compressed> --json`: the same numbers the command prints. */
 export async function runEvaluate(cliPath: string, original: string, compressed: string, data: EvalData, hooks: JobHooks = {}): Promise<EvalReport> {
   // Labels score the inputs they come with; without inputs the CLI draws them from the signature.
-  const flags = data.inputs ? ['--inputs', data.inputs, ...(data.labels ? ['--labels', data.labels] : [])] : [];
+  const flags = [...data.inputs ? ['--inputs', data.inputs, ...(data.labels ? ['--labels', data.labels] : [])] : [], ...data.torchModel ? ['--torch-model', data.torchModel, ...data.python ? ['--python', data.python] : []] : []];
   let stdout = '';
   const { code, lastError } = await spawnCli([cliPath, 'evaluate', original, compressed, ...flags, '--json'], undefined, (line) => { stdout += `${line}\n`; }, hooks);
   // evaluate has no events: its exit code says what kind of failure, its one line what it was.

@@ -8,6 +8,7 @@ import { Config } from './config.js';
 import { modelsView } from './modelsView.js';
 import { outlineProvider } from './outlineProvider.js';
 import { registerTradeoffPanel } from './panel/panel.js';
+import { TorchModules } from './torchModules.js';
 import { RestartPolicy } from './restartPolicy.js';
 import { recoveringErrorHandler } from './serverRecovery.js';
 import { ServerStatus } from './serverStatus.js';
@@ -43,14 +44,15 @@ export function activate(context: vscode.ExtensionContext): void {
   client = new LanguageClient('reducible', 'Reducible', serverOptions, clientOptions);
   const status = new ServerStatus(client);
   const models = modelsView(client, status);
-  const panel = registerTradeoffPanel(context, status.sharedClient(client), config);
+  const torchModules = new TorchModules(context.workspaceState);
+  const panel = registerTradeoffPanel(context, status.sharedClient(client), config, torchModules);
   context.subscriptions.push(
     status,
     statusBar(status),
     models,
     panel,
     outlineProvider(client, status),
-    registerCommands({ extension: context, config, client, restartPolicy, models, panel }),
+    registerCommands({ extension: context, config, client, restartPolicy, models, panel, torchModules }),
     settingsSync(client, config),
   );
   // Not awaited: activation ends as soon as everything is registered; the server starts

@@ -41,6 +41,8 @@ export interface Analysis {
   tensorBytes?: number;
   /** What the model's format supports (additive; absent in analyses cached before it). */
   capabilities?: Capabilities;
+  /** What it supports once the module that runs it is named (`--torch-model`; formats/format.ts's withModule), where that adds anything. */
+  withModule?: Capabilities;
   energy: number;
   layers: LayerAnalysis[];
 }
@@ -65,7 +67,7 @@ export async function analyzeModel(
   }, lanesFor(model.layers));
   return {
     format: model.format, path: model.path, fileBytes: model.fileBytes, totalParams: model.totalParams,
-    capabilities: formatModule(model.format).capabilities, tensorBytes: model.tensors.reduce((sum, t) => sum + t.storedBytes, 0), energy, layers,
+    capabilities: formatModule(model.format).capabilities, withModule: formatModule(model.format).withModule, tensorBytes: model.tensors.reduce((sum, t) => sum + t.storedBytes, 0), energy, layers,
   };
 }
 

@@ -68,8 +68,14 @@ export interface CompressRequest {
   finetune?: number;
   /** `--engine`: one of core/engines/select.ts's ENGINE_CHOICES; absent: 'auto'. */
   engine?: string;
-  /** `--python`: the interpreter of the torch engine. */
+  /** `--python`: the interpreter of the torch engine and of the PyTorch runner. */
   python?: string;
+  /**
+   * `--torch-model file.py:factory`: the function returning the nn.Module that runs a PyTorch
+   * or safetensors checkpoint (its state dict is loaded into it, strict), for the data-aware
+   * steps. This runs the user's code: only with this explicit option (in the IDE, a trusted workspace).
+   */
+  torchModel?: string;
   /** `-o`; absent: `<name>.reduced.<ext>` beside the model. */
   out?: string;
   /** `--force`: replace an existing output. */

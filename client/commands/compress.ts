@@ -6,6 +6,7 @@ import { PANEL_METHOD_JOBS, STORAGE_DTYPES, type CompressGoal, type CompressRepo
 import type { CompressArgs } from '../../shared/protocol.js';
 import { JobError, runCompress } from '../compressJob.js';
 import type { Config } from '../config.js';
+import type { TorchModules } from '../torchModules.js';
 
 /** Steps of the panel's "Whitened + fine-tuning": enough to recover most fidelity at 10 % of params on the examples (bench/quality). */
 const PANEL_FINETUNE_STEPS = 1000;
@@ -55,7 +56,7 @@ function modelOf(arg: vscode.Uri | CompressArgs | undefined): vscode.Uri | undef
 }
 
 /** The handler of `reducible.compress` (registered by the command table, commands/index.ts). */
-export function compressCommand(context: vscode.ExtensionContext, config: Config): (arg?: vscode.Uri | CompressArgs) => Promise<CompressReport | undefined> {
+export function compressCommand(context: vscode.ExtensionContext, config: Config, modules: TorchModules): (arg?: vscode.Uri | CompressArgs) => Promise<CompressReport | undefined> {
   const cli = context.asAbsolutePath('dist/cli.js');
 
   const run = (job: CompressRequest, name: string) => vscode.window.withProgress({
@@ -95,9 +96,10 @@ export function compressCommand(context: vscode.ExtensionContext, config: Config
       if (open) await vscode.commands.executeCommand('workbench.action.openSettings', 'reducible.calibration.inputs');
       return;
     }
+    const torchModel = modules.get(model);
     const job: CompressRequest = {
-      model: model.fsPath, goal, dtype: dtype.dtype, engine: config.engine, python: config.engine === 'torch' ? config.pythonPath : undefined,
-      method, finetune: finetune ? PANEL_FINETUNE_STEPS : undefined, calibration,
+      model: model.fsPath, goal, dtype: dtype.dtype, engine: config.engine, python: config.engine === 'torch' || torchModel ? config.pythonPath : undefined,
+      method, finetune: finetune ? PANEL_FINETUNE_STEPS : undefined, calibration, torchModel,
       // The server's spectra of this file, when the caller (the panel) has them: not computed again.
       analysis: options?.analysis,
     };

@@ -6,6 +6,7 @@ import type { Config } from '../config.js';
 import type { ModelsView } from '../modelsView.js';
 import type { TradeoffPanel } from '../panel/panel.js';
 import type { RestartPolicy } from '../restartPolicy.js';
+import type { TorchModules } from '../torchModules.js';
 import { compressCommand } from './compress.js';
 import { COMMAND_IDS, type CommandName } from './ids.js';
 import { openOutline } from './openOutline.js';
@@ -19,17 +20,22 @@ export interface CommandContext {
   restartPolicy: RestartPolicy;
   models: ModelsView;
   panel: TradeoffPanel;
+  torchModules: TorchModules;
 }
 
 type Handler = Parameters<typeof vscode.commands.registerCommand>[1];
 
 export function registerCommands(c: CommandContext): vscode.Disposable {
   const handlers: Record<CommandName, Handler> = {
-    compress: compressCommand(c.extension, c.config),
+    compress: compressCommand(c.extension, c.config, c.torchModules),
     openPanel: (arg) => c.panel.open(arg),
     openOutline,
     restartServer: restartServer(c.client, c.restartPolicy),
     refreshModels: () => c.models.refresh(),
+    chooseTorchModule: async (arg?: vscode.Uri) => {
+      const model = arg ?? vscode.window.activeTextEditor?.document.uri;
+      if (model) await c.torchModules.choose(model);
+    },
   };
   return vscode.Disposable.from(
     ...Object.entries(handlers).map(([name, run]) => vscode.commands.registerCommand(COMMAND_IDS[name as CommandName], run)),

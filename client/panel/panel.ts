@@ -9,6 +9,7 @@ import { analysisRequest, statusNotification, type OpenPanelArgs, type StatusPar
 import { sendAcrossRestarts, type Cancellable } from '../acrossRestarts.js';
 import { runEvaluate } from '../compressJob.js';
 import type { Config } from '../config.js';
+import type { TorchModules } from '../torchModules.js';
 import { PanelSession, webviewOptions, type EvaluateOutput, type FetchAnalysis } from './panelSession.js';
 
 export const CUSTOM_EDITOR_VIEW_TYPE = 'reducible.modelPanel';
@@ -19,7 +20,7 @@ export interface TradeoffPanel extends vscode.Disposable {
   open(arg?: vscode.Uri | OpenPanelArgs): void;
 }
 
-export function registerTradeoffPanel(context: vscode.ExtensionContext, client: BaseLanguageClient, config: Config): TradeoffPanel {
+export function registerTradeoffPanel(context: vscode.ExtensionContext, client: BaseLanguageClient, config: Config, modules: TorchModules): TradeoffPanel {
   /** Settles when the client next reaches Running (a restarted server), or the token is cancelled. */
   const runningAgain = (token: Cancellable): Promise<void> => new Promise((resolve) => {
     const done = (): void => { running.dispose(); cancelled.dispose(); resolve(); };
@@ -29,12 +30,12 @@ export function registerTradeoffPanel(context: vscode.ExtensionContext, client: 
   const fetch: FetchAnalysis = (uri, token) => sendAcrossRestarts(() => client.sendRequest(analysisRequest, { uri }, token), runningAgain, token);
   // The `reducible evaluate` CLI in a child process, on the data the settings name.
   const evaluate: EvaluateOutput = (model, output, signal) =>
-    runEvaluate(context.asAbsolutePath('dist/cli.js'), model.fsPath, output, config.evaluationData(model), { signal });
+    runEvaluate(context.asAbsolutePath('dist/cli.js'), model.fsPath, output, { ...config.evaluationData(model), torchModel: modules.get(model), python: config.pythonPath }, { signal });
   const sessions = new Set<PanelSession>();
   let engine: string | undefined;
 
   const track = (panel: vscode.WebviewPanel, model: vscode.Uri): PanelSession => {
-    const session = new PanelSession(panel, model, context.extensionUri, fetch, evaluate);
+    const session = new PanelSession(panel, model, context.extensionUri, fetch, evaluate, () => modules.get(model) !== undefined);
     if (engine) session.setStatus({ engine });
     sessions.add(session);
     panel.onDidDispose(() => { sessions.delete(session); session.dispose(); });

@@ -44,6 +44,8 @@ export class PanelSession implements vscode.Disposable {
     extensionUri: vscode.Uri,
     private readonly fetch: FetchAnalysis,
     private readonly evaluate: EvaluateOutput,
+    /** Whether a module that runs the model is known (torchModules.ts): then its format's capabilities with one apply. */
+    private readonly moduleKnown: () => boolean = () => false,
   ) {
     const { webview } = panel;
     webview.options = webviewOptions(extensionUri);
@@ -144,7 +146,10 @@ export class PanelSession implements vscode.Disposable {
   }
 
   private sendAnalysis(): void {
-    if (this.analysis) this.post({ type: 'analysis', uri: this.model.toString(), analysis: this.analysis, engine: this.status.engine });
+    const a = this.analysis;
+    // The methods offered come from the format's table: with a known module, what it can do with one.
+    const analysis = a?.withModule && this.moduleKnown() ? { ...a, capabilities: a.withModule } : a;
+    if (analysis) this.post({ type: 'analysis', uri: this.model.toString(), analysis, engine: this.status.engine });
   }
 
   private post(message: HostToPanel): void {

@@ -54,7 +54,7 @@ export interface FinetuneOptions extends JobOptions {
   seed?: number;
 }
 
-const FINETUNE_DEFAULTS = { batchSize: 256, learningRate: 2e-3, seed: 1 } as const;
+export const FINETUNE_DEFAULTS = { batchSize: 256, learningRate: 2e-3, seed: 1 } as const;
 
 /**
  * Softmax temperatures tried, each from the same start; held-out fidelity picks one.
@@ -140,7 +140,6 @@ export function splitInputs(tf: Tf, x: Tensor): { xTrain: TfTensor; xHeld: TfTen
  * Each step lets the event loop run (checkpoint), so a cancellation stops training within a step.
  */
 export async function distil(tf: Tf, student: Student, t: Targets, o: FinetuneOptions): Promise<FinetuneResult> {
-  const rates = [1, BACKOFF].map((share) => share * (o.learningRate ?? FINETUNE_DEFAULTS.learningRate));
   const vars = student.variables;
   const score = (): Fidelity => {
     const out = student.predict(t.xHeld);
@@ -152,6 +151,7 @@ export async function distil(tf: Tf, student: Student, t: Targets, o: FinetuneOp
   };
   const before = score();
   const start = vars.map((v) => v.clone());
+  let best: TfTensor[] = [];
   try {
     const loss = (yb: TfTensor, sb: TfTensor, T: number): import('@tensorflow/tfjs').Scalar => t.softmax
       // T²·KL(softmax(t/T) ‖ softmax(s/T)), up to the teacher's constant entropy; T² keeps gradient scale independent of T.
@@ -160,45 +160,69 @@ export async function distil(tf: Tf, student: Student, t: Targets, o: FinetuneOp
     const n = t.xTrain.shape[0];
     const xRows = rowsOf(tf, t.xTrain), yRows = rowsOf(tf, t.yTrain);
     const bs = Math.min(o.batchSize ?? FINETUNE_DEFAULTS.batchSize, n);
-    const temperatures = t.softmax ? (o.temperature !== undefined ? [o.temperature] : TEMPERATURES) : [1];
-    // Progress counts the backoff's steps too: a first try that is kept ends the stage early.
-    const runs = rates.length * temperatures.length * o.steps;
-    /** Trains from the starting weights at temperature T (the same seeded minibatches for every T and rate). */
-    const train = async (T: number, lr: number, done: number): Promise<Fidelity> => {
-      vars.forEach((v, i) => v.assign(start[i]));
-      const optimizer = tf.train.adam(lr);
-      const next = sampler(o.seed ?? FINETUNE_DEFAULTS.seed, n);
-      for (let step = 0; step < o.steps; step++) {
-        await checkpoint(o.signal);
-        // Cosine decay: large steps first to move away from the SVD starting point, then settle.
-        (optimizer as unknown as { learningRate: number }).learningRate = lr * 0.5 * (1 + Math.cos(Math.PI * step / o.steps));
-        tf.tidy(() => {
-          const idx = next(bs);
-          const xb = xRows(idx), yb = yRows(idx);
-          optimizer.minimize(() => loss(yb, student.logits(xb), T), false, vars);
-        });
-        if (step % 50 === 0 || step === o.steps - 1) o.progress?.report((done + step + 1) / runs, `fine-tuning, step ${done + step + 1} of at most ${runs}`);
-      }
-      optimizer.dispose();
-      return score();
-    };
-    let best: { temperature: number; learningRate: number; after: Fidelity; values: TfTensor[] } | undefined;
-    for (const [r, learningRate] of rates.entries()) {
-      if (best && better(best.after, before, t.softmax)) break;
-      for (const [i, temperature] of temperatures.entries()) {
-        const after = await train(temperature, learningRate, (r * temperatures.length + i) * o.steps);
-        if (best && !better(after, best.after, t.softmax)) continue;
-        tf.dispose(best?.values ?? []);
-        best = { temperature, learningRate, after, values: vars.map((v) => v.clone()) };
-      }
-    }
-    const { after, temperature, learningRate, values } = best!;
-    const kept = better(after, before, t.softmax);
-    vars.forEach((v, i) => v.assign(kept ? values[i] : start[i]));
-    tf.dispose(values);
-    const result = { steps: o.steps, temperature, learningRate, before };
-    return kept ? { ...result, after } : { ...result, after: before, discarded: after };
+    const result = await searchTraining(before, t.softmax, o, {
+      /** Trains from the starting weights at temperature T (the same seeded minibatches for every T and rate). */
+      async train(T, lr, done, runs) {
+        vars.forEach((v, i) => v.assign(start[i]));
+        const optimizer = tf.train.adam(lr);
+        const next = sampler(o.seed ?? FINETUNE_DEFAULTS.seed, n);
+        for (let step = 0; step < o.steps; step++) {
+          await checkpoint(o.signal);
+          // Cosine decay: large steps first to move away from the SVD starting point, then settle.
+          (optimizer as unknown as { learningRate: number }).learningRate = lr * 0.5 * (1 + Math.cos(Math.PI * step / o.steps));
+          tf.tidy(() => {
+            const idx = next(bs);
+            const xb = xRows(idx), yb = yRows(idx);
+            optimizer.minimize(() => loss(yb, student.logits(xb), T), false, vars);
+          });
+          if (step % 50 === 0 || step === o.steps - 1) o.progress?.report((done + step + 1) / runs, `fine-tuning, step ${done + step + 1} of at most ${runs}`);
+        }
+        optimizer.dispose();
+        return score();
+      },
+      keep() {
+        tf.dispose(best);
+        best = vars.map((v) => v.clone());
+      },
+    });
+    vars.forEach((v, i) => v.assign(result.discarded ? start[i] : best[i]));
+    return result;
   } finally {
     tf.dispose(start);
+    tf.dispose(best);
   }
+}
+
+/** A student trained from its starting weights: TF.js variables (distil), or the PyTorch runner's module (runners/torchFinetune.ts). */
+export interface Trainer {
+  /** Trains from the starting weights; the held-out fidelity after. `done` of `runs` steps ran before this try (progress). */
+  train(temperature: number, learningRate: number, done: number, runs: number): Promise<Fidelity>;
+  /** Remembers the weights just trained as the best so far. */
+  keep(): void | Promise<void>;
+}
+
+/**
+ * Which training to keep, whoever trains: each temperature from the same start, then the
+ * backoff rate where none beat the start; held-out fidelity (fidelity.ts's rule) picks. The
+ * trainer's kept weights are the best's; a result that says `discarded` means the start's win.
+ * `classifier`: outputs are class scores (softmax temperatures apply).
+ */
+export async function searchTraining(before: Fidelity, classifier: boolean, o: FinetuneOptions, trainer: Trainer): Promise<FinetuneResult> {
+  const rates = [1, BACKOFF].map((share) => share * (o.learningRate ?? FINETUNE_DEFAULTS.learningRate));
+  const temperatures = classifier ? (o.temperature !== undefined ? [o.temperature] : TEMPERATURES) : [1];
+  // Progress counts the backoff's steps too: a first try that is kept ends the stage early.
+  const runs = rates.length * temperatures.length * o.steps;
+  let best: { temperature: number; learningRate: number; after: Fidelity } | undefined;
+  for (const [r, learningRate] of rates.entries()) {
+    if (best && better(best.after, before, classifier)) break;
+    for (const [i, temperature] of temperatures.entries()) {
+      const after = await trainer.train(temperature, learningRate, (r * temperatures.length + i) * o.steps, runs);
+      if (best && !better(after, best.after, classifier)) continue;
+      await trainer.keep();
+      best = { temperature, learningRate, after };
+    }
+  }
+  const { after, temperature, learningRate } = best!;
+  const result = { steps: o.steps, temperature, learningRate, before };
+  return better(after, before, classifier) ? { ...result, after } : { ...result, after: before, discarded: after };
 }

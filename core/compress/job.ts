@@ -8,7 +8,8 @@ import type { Analysis } from '../analysis.js';
 import type { Engine } from '../engines/engine.js';
 import type { Tensor } from '../eval/tensor.js';
 import { defaultOutput, endingOf, formatOf, formatsWith } from '../formats/registry.js';
-import type { FormatModule } from '../formats/format.js';
+import { capabilitiesOf, type FormatModule } from '../formats/format.js';
+import { folderRefusal, isHuggingFaceFolder } from '../formats/huggingFaceFolder.js';
 import type { StoredModel } from '../formats/storedModel.js';
 import { AtomicOutput, removeStaleTemporaries } from '../io/atomicOutput.js';
 import { lanesFor, mapInLanes } from '../lanes.js';
@@ -44,6 +45,9 @@ export interface CompressOptions extends JobOptions {
   calibration?: Tensor;
   /** Fine-tuning steps after factorising (formats whose runner trains). */
   finetune?: number;
+  /** `file.py:factory`: the module that runs a PyTorch or safetensors checkpoint (runners/torch.ts), run by `python`. */
+  torchModel?: string;
+  python?: string;
 }
 
 /** Whether factorising the layer can store it in fewer parameters, in the layout the method factorises. */
@@ -61,7 +65,8 @@ export function planJob(model: StoredModel<unknown>, format: FormatModule, o: Co
   }, {
     path: model.path, format: model.format, files: model.files, fileBytes: model.fileBytes,
     factorisable: model.layers.filter((l) => gains(l, o.method)).length,
-    capabilities: format.capabilities, runsWritten: format.runsWritten === true,
+    capabilities: capabilitiesOf(format, o.torchModel !== undefined), withModule: o.torchModel ? undefined : format.withModule,
+    runsWritten: format.runsWritten === true,
     formatsWith,
     outputEnding: format.outputExtension ?? endingOf(model.path, format),
   });
@@ -69,6 +74,7 @@ export function planJob(model: StoredModel<unknown>, format: FormatModule, o: Co
 
 export async function compressFile(path: string, o: CompressOptions): Promise<CompressReport> {
   const startedAt = Date.now();
+  if (isHuggingFaceFolder(path)) throw folderRefusal(path, o.python);
   const format = await formatOf(resolve(path));
   const model = await format.read(resolve(path));
   let runner: ModelRunner | undefined;
@@ -80,7 +86,7 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
     if (!o.force && await stat(out).then(() => true, () => false)) throw new InputError(out, 'output exists (use --force to replace it)', 'output-exists');
     // A killed run's temporaries for this output (the writer clears those of the other files it writes).
     for (const f of [out, `${out}.report.json`]) await removeStaleTemporaries(f, startedAt);
-    if (o.calibration && format.runner) runner = format.runner(model, { out, dtype: o.dtype });
+    if (o.calibration && format.runner) runner = format.runner(model, { out, dtype: o.dtype, torchModel: o.torchModel, python: o.python });
     // resolveJob plans model-running steps only where the capabilities say the format's runner has them.
     const needsRunner = (): ModelRunner => {
       if (!runner) throw new Error(`${format.id}: the job needs a runner the format does not have`);

@@ -30,6 +30,8 @@ export interface ModelFacts {
   /** Layers a factorisation can make smaller (factorisable, break-even rank ≥ 1): none, and there is nothing to compress. */
   factorisable: number;
   capabilities: Capabilities;
+  /** What naming the module that runs the model (`--torch-model`) would add, where it is not named yet. */
+  withModule?: Capabilities;
   /** Its runner writes and runs a variant of the model per candidate (formats/format.ts). */
   runsWritten: boolean;
   /** The formats that have a capability, for messages ("TF.js layers, Keras and ONNX models"). */
@@ -70,8 +72,9 @@ const probesCheaply = (m: ModelFacts): boolean => !m.runsWritten || m.fileBytes 
 
 export function resolveJob(r: JobRequest, m: ModelFacts): JobPlan {
   const caps = m.capabilities;
-  const refuse = (what: string, capability: keyof Capabilities): InputError =>
-    new InputError(m.path, `${what} is available for ${m.formatsWith(capability)} (this is ${m.format})`, 'unsupported');
+  const refuse = (what: string, capability: keyof Capabilities): InputError => (m.withModule?.[capability]
+    ? new InputError(m.path, `${what} runs the model: name its module with --torch-model file.py:factory`)
+    : new InputError(m.path, `${what} is available for ${m.formatsWith(capability)} (this is ${m.format})`, 'unsupported'));
   if (!caps.compress) throw new InputError(m.path, `compressing ${m.format} models is not supported yet (analysis is)`, 'unsupported');
   // Every format alike: a model with no layer to factorise (zero dimensions, tensors of a type
   // that is not floating point, only layers too small to gain) is refused, not copied as it is.

@@ -13,14 +13,14 @@ export type Part = [name: string, dtype: 'f32' | 'f64', bytes: number];
 export type WorkerMessage =
   | { type: 'hello'; device: string; gpu: boolean; torch: string; bytes?: 0 }
   | { type: 'fatal'; error: string; bytes?: 0 }
-  | { id: number; type: 'result'; parts: Part[]; bytes: number }
-  | { id: number; type: 'error'; error: string; bytes?: 0 };
+  | { id: number; type: 'result'; parts: Part[]; bytes: number; value?: unknown }
+  | { id: number; type: 'error'; error: string; bytes?: 0; file?: string };
 
 export interface Frame { header: WorkerMessage; payload: Buffer }
 export interface ResultFrame { header: Extract<WorkerMessage, { type: 'result' }>; payload: Buffer }
 
-/** The header line of a request; the matrix bytes follow it as they are. */
-export function encodeHeader(req: WorkerRequest): Buffer {
+/** The header line of a request (this engine's, or the model runner's: runners/torchRunnerProtocol.ts); its bytes follow it as they are. */
+export function encodeHeader(req: { id: number; bytes: number }): Buffer {
   return Buffer.from(`${JSON.stringify(req)}\n`, 'utf8');
 }
 

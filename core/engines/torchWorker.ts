@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../types.js';
-import { bytesOf, encodeHeader, FrameReader, type Frame, type ResultFrame, type WorkerRequest } from './torchProtocol.js';
+import { bytesOf, encodeHeader, FrameReader, type Frame, type ResultFrame } from './torchProtocol.js';
 
 /** `--python` / `reducible.pythonPath`, else REDUCIBLE_PYTHON, else Debian's python3, else PATH. */
 export function resolvePython(explicit?: string): string {
@@ -14,17 +14,18 @@ export function resolvePython(explicit?: string): string {
 }
 
 /** From the dist/ bundles the script is at ../python/; from sources at ../../python/. */
-export function workerScript(): string {
-  for (const rel of ['../python/torch_worker.py', '../../python/torch_worker.py']) {
+export function workerScript(name = 'torch_worker.py'): string {
+  for (const rel of [`../python/${name}`, `../../python/${name}`]) {
     const p = fileURLToPath(new URL(rel, import.meta.url));
     if (existsSync(p)) return p;
   }
-  throw new Error('python/torch_worker.py is missing from this installation');
+  throw new Error(`python/${name} is missing from this installation`);
 }
 
 export interface Hello { device: string; gpu: boolean; torch: string }
 export type Precision = 'auto' | 'f32' | 'f64';
-export interface WorkerSpawn { python: string; precision: Precision }
+/** `script`: the worker (python/<script>, default torch_worker.py; the model runner's is torch_runner.py). */
+export interface WorkerSpawn { python: string; precision: Precision; script?: string }
 
 const START_TIMEOUT_MS = 120_000;
 const STDERR_KEEP = 4096;
@@ -43,9 +44,9 @@ export class TorchWorker {
 
   private readonly python: string;
 
-  constructor({ python, precision }: WorkerSpawn) {
+  constructor({ python, precision, script }: WorkerSpawn) {
     this.python = python;
-    this.child = spawn(python, ['-u', workerScript()], {
+    this.child = spawn(python, ['-u', workerScript(script)], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, REDUCIBLE_TORCH_PRECISION: precision },
     });
@@ -76,7 +77,8 @@ export class TorchWorker {
         this.pending.delete(h.id);
         if (!p) continue;
         if (h.type === 'result') p.resolve({ header: h, payload: f.payload });
-        else p.reject(new Error(`PyTorch worker: ${h.error}`));
+        // An error about a file the user gave (their module, its checkpoint) is bad input.
+        else p.reject(h.file ? new InputError(h.file, h.error) : new Error(`PyTorch worker: ${h.error}`));
       }
     });
     this.child.stderr!.on('data', (chunk: Buffer) => {
@@ -105,13 +107,13 @@ export class TorchWorker {
 
   get pid(): number | undefined { return this.alive ? this.child.pid : undefined; }
 
-  /** Queues a request with its matrix bytes; replies come back in order. */
-  request(req: WorkerRequest, data: Float32Array): Promise<ResultFrame> {
+  /** Queues a request with its bytes (a matrix, or a runner request's parts); replies come back in order. */
+  request(req: { id: number; bytes: number }, data: Float32Array | Uint8Array): Promise<ResultFrame> {
     if (!this.alive) return Promise.reject(this.killedWith ?? new Error(`PyTorch worker (${this.python}) is not running`));
     return new Promise((resolve, reject) => {
       this.pending.set(req.id, { resolve, reject });
       this.child.stdin!.write(encodeHeader(req));
-      this.child.stdin!.write(bytesOf(data));
+      this.child.stdin!.write(data instanceof Uint8Array ? data : bytesOf(data));
     });
   }
 

@@ -6,8 +6,10 @@ import { argmax, outputFidelity } from '../compress/fidelity.js';
 import type { Tensor } from './tensor.js';
 import { formatModule } from '../formats/registry.js';
 import type { LoadedModel } from '../formats/format.js';
+import { evaluateWithModule } from './torchEvaluate.js';
 
-export interface ModelSide { path: string; format: ModelFormat; params: number; bytes: number; accuracy?: number }
+/** `perplexity`: a language model's on held-out token ids (run by its module: torchEvaluate.ts). */
+export interface ModelSide { path: string; format: ModelFormat; params: number; bytes: number; accuracy?: number; perplexity?: number }
 
 export interface EvalReport {
   original: ModelSide;
@@ -22,13 +24,15 @@ export interface EvalReport {
   layers?: { name: string; relativeError: number }[];
 }
 
-export interface EvalOptions { inputs?: string; labels?: string; samples?: number; seed?: number }
+/** `torchModel`: the module that runs PyTorch and safetensors checkpoints (`file.py:factory`), by `python`. */
+export interface EvalOptions { inputs?: string; labels?: string; samples?: number; seed?: number; torchModel?: string; python?: string }
 
 export async function evaluate(originalPath: string, compressedPath: string, o: EvalOptions = {}): Promise<EvalReport> {
   const a = await openModel(originalPath);
   // The original stays open only if the second opens too: a refused file must not leak the first.
   const b = await openModel(compressedPath).catch(async (e: unknown) => { await a.close(); throw e; });
   try {
+    if (o.torchModel && formatModule(a.format).withModule?.evaluate) return await evaluateWithModule(a, b, o.torchModel, o);
     const side = (m: Model): ModelSide => ({ path: m.path, format: m.format, params: m.totalParams, bytes: m.fileBytes });
     const report: EvalReport = { original: side(a), compressed: side(b), samples: 0, inputsFrom: o.inputs ? 'file' : 'random' };
     const runtime = formatModule(a.format).runtime;

@@ -44,7 +44,20 @@ export interface FormatModule<M extends StoredModel<unknown> = StoredModel<unkno
   /** The runner writes and runs a variant of the model per candidate (runners/written.ts): each probe costs a write. */
   readonly runsWritten?: boolean;
   readonly capabilities: Capabilities;
+  /**
+   * What it can do once the user names the module that runs it (`--torch-model`; in the IDE a
+   * module chosen for the model): its runner runs that module. Absent: nothing more.
+   */
+  readonly withModule?: Capabilities;
 }
 
 /** What a format without a runtime or a runner can do: analyse and compress with plain SVD. */
 export const WEIGHTS_ONLY: Capabilities = { compress: true, evaluate: false, whiten: false, sensitivity: false, refine: false, finetune: false, relayout: false };
+
+/** A state dict run by the user's own module in the PyTorch worker (runners/torch.ts): every data-aware step. */
+export const WITH_TORCH_MODULE: Capabilities = { ...WEIGHTS_ONLY, evaluate: true, whiten: true, sensitivity: true, refine: true, finetune: true };
+
+/** The capabilities of `format` for a model whose module is known (`module`) or not. */
+export function capabilitiesOf(format: Pick<FormatModule, 'capabilities' | 'withModule'>, module: boolean): Capabilities {
+  return module && format.withModule ? format.withModule : format.capabilities;
+}

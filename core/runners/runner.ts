@@ -11,8 +11,12 @@ import type { FactorSource, Factorisation, StorageDType } from '../compress/type
 import type { Tensor } from '../eval/tensor.js';
 import type { JobOptions } from '../types.js';
 
-/** Where a job writes: runners that run written variants write them beside it, as the job would. */
-export interface RunnerSite { out: string; dtype?: StorageDType }
+/**
+ * Where a job writes (runners that run written variants write them beside it, as the job
+ * would), and the module that runs a checkpoint which is weights only (`--torch-model
+ * file.py:factory`, run by `python`: runners/torch.ts).
+ */
+export interface RunnerSite { out: string; dtype?: StorageDType; torchModel?: string; python?: string }
 
 /** One layer approximated alone at its probe rank, and the share of its spectrum energy that discards. */
 export interface FactorProbe { factors: Factorisation; discarded: number }

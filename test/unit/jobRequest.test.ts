@@ -19,7 +19,7 @@ const analysis = (path: string) => ({
 test('a full request is accepted as it is; absent options stay absent', () => {
   const full: CompressRequest = {
     model: 'm.onnx', goal: { ratio: 0.3 }, dtype: 'f16', method: 'whitened', allocation: 'sensitivity', calibration: 'x.npz:x',
-    finetune: 20, engine: 'wasm', python: '/usr/bin/python3', out: 'o.onnx', force: true,
+    finetune: 20, engine: 'wasm', python: '/usr/bin/python3', torchModel: 'net/model.py:build', out: 'o.onnx', force: true,
   };
   assert.deepEqual(parseCompressRequest(JSON.stringify(full)), full);
   assert.deepEqual(checkCompressRequest({ model: 'm.onnx', goal: { energy: 0.9 } }), { model: 'm.onnx', goal: { energy: 0.9 } });
@@ -46,6 +46,7 @@ test('each bad field is refused as bad input, naming the field', () => {
     [{ ...base, finetune: 2.5 }, /finetune takes a whole number/],
     [{ ...base, finetune: -1 }, /finetune must be a number in \[0/],
     [{ ...base, force: 'yes' }, /force must be true or false/],
+    [{ ...base, torchModel: 'model.py' }, /torchModel must be file\.py:factory/],
     [{ ...base, ratio: 0.5 }, /unknown request field ratio/],
     [{ ...base, analysis: { path: 'other.onnx', totalParams: 1, layers: [] } }, /analysis: is of other\.onnx, not of the model m\.onnx/],
     [{ ...base, analysis: { ...analysis(resolve('m.onnx')), layers: [{ ...analysis('').layers[0], singularValues: [2] }] } }, /analysis: layer "fc1" must have all min\(rows, cols\) = 2 singular values/],

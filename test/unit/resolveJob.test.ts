@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolveJob, stageOptions, type JobRequest, type ModelFacts } from '../../core/compress/resolveJob.js';
+import { capabilitiesOf } from '../../core/formats/format.js';
 import { formats, formatModule, formatsWith } from '../../core/formats/registry.js';
 import { InputError, type ModelFormat } from '../../core/types.js';
 
@@ -39,6 +40,18 @@ test('--method whitened: sensitivity, refinement and the guard where the runner 
   const energy = resolveJob({ goal: { kind: 'energy', energy: 0.9 }, method: 'whitened', calibration: 10, out: '/m/out' }, facts('onnx'));
   assert.equal(energy.allocation, undefined);
   assert.deepEqual(energy.runs, { sensitivity: false, refine: false, guard: true });
+});
+
+test('safetensors and PyTorch: every data-aware step once the module that runs them is named, a pointer to --torch-model before', () => {
+  for (const id of ['safetensors', 'pytorch'] as const) {
+    const format = formatModule(id);
+    const named = facts(id, { capabilities: capabilitiesOf(format, true) });
+    const plan = resolveJob(ratio({ method: 'whitened', calibration: 100, finetune: 10 }), named);
+    assert.deepEqual(plan.runs, { sensitivity: true, refine: true, guard: true, finetune: 10 }, id);
+    const unnamed = facts(id, { withModule: format.withModule });
+    refused(() => resolveJob(ratio({ method: 'whitened', calibration: 100 }), unnamed), /--method whitened runs the model: name its module with --torch-model file\.py:factory/);
+    refused(() => resolveJob(ratio({ finetune: 5, calibration: 100 }), unnamed), /--finetune runs the model: name its module with --torch-model/);
+  }
 });
 
 test('probing a large model by writing variants is not the default; in memory it is', () => {

@@ -60,6 +60,12 @@ export class ReportView {
           { 'data-report': 'agreement', 'data-value': r.top1Agreement }),
         fact('Output error', (r.relativeOutputError ?? 0).toExponential(3), { 'data-report': 'output-error', 'data-value': r.relativeOutputError }));
     }
+    const ppl = r.compressed.perplexity, basePpl = r.original.perplexity;
+    if (ppl !== undefined && basePpl !== undefined) {
+      // A language model run by its PyTorch module: perplexity on the evaluation token ids.
+      facts.push(fact('Perplexity', `${ppl.toFixed(3)} (was ${basePpl.toFixed(3)}, ×${(ppl / basePpl).toFixed(3)})`,
+        { 'data-report': 'perplexity', 'data-value': ppl, 'data-original': basePpl }));
+    }
     if (r.layers && r.layers.length > 0) {
       // Formats without a runtime are compared weight by weight.
       const worst = Math.max(...r.layers.map((l) => l.relativeError));

@@ -1,6 +1,8 @@
 // PyTorch checkpoints (torch.save zips), parsed without running their pickle; written as
-// safetensors in the state-dict layout of the factorised modules (safetensors/write.ts).
-import { WEIGHTS_ONLY, type FormatModule } from '../format.js';
+// safetensors in the state-dict layout of the factorised modules (safetensors/write.ts). Run,
+// for the data-aware steps, only by the module the user names (--torch-model: runners/torch.ts).
+import { WEIGHTS_ONLY, WITH_TORCH_MODULE, type FormatModule } from '../format.js';
+import { torchRunner } from '../../runners/torch.js';
 import { writeSafetensors } from '../safetensors/write.js';
 import { readPytorch, type PytorchModel } from './read.js';
 
@@ -12,5 +14,7 @@ export const pytorch: FormatModule<PytorchModel> = {
   read: readPytorch,
   write: writeSafetensors,
   outputExtension: '.safetensors',
+  runner: torchRunner,
   capabilities: WEIGHTS_ONLY,
+  withModule: WITH_TORCH_MODULE,
 };

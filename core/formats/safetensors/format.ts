@@ -1,8 +1,10 @@
-// safetensors: one file, or a Hugging Face index over shards. Weights only: no forward pass to
-// run, so plain SVD and weight-by-weight evaluation.
+// safetensors: one file, or a Hugging Face index over shards. Weights only: plain SVD and
+// weight-by-weight evaluation, unless the user names the module that runs it (--torch-model):
+// then every data-aware step runs that module in the PyTorch worker (runners/torch.ts).
 import type { FormatModule } from '../format.js';
 import type { StoredModel } from '../storedModel.js';
-import { WEIGHTS_ONLY } from '../format.js';
+import { WEIGHTS_ONLY, WITH_TORCH_MODULE } from '../format.js';
+import { torchRunner } from '../../runners/torch.js';
 import { readSafetensors } from './read.js';
 import { INDEX_SUFFIX, isIndexModel, readSafetensorsIndex, type SafetensorsModel } from './shardIndex.js';
 import { writeSafetensorsIndex } from './shardIndexWrite.js';
@@ -15,5 +17,7 @@ export const safetensors: FormatModule<SafetensorsModel> = {
   read: (path) => (path.toLowerCase().endsWith(INDEX_SUFFIX) ? readSafetensorsIndex(path) : readSafetensors(path)),
   // One format, two layouts: a single file, or an index over shards.
   write: (model, ...rest) => (isIndexModel(model) ? writeSafetensorsIndex(model, ...rest) : writeSafetensors(model as StoredModel<{ metadata: Record<string, string> }>, ...rest)),
+  runner: torchRunner,
   capabilities: WEIGHTS_ONLY,
+  withModule: WITH_TORCH_MODULE,
 };

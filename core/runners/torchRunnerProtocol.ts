@@ -1,0 +1,39 @@
+// The messages between runners/torch.ts and python/torch_runner.py, defined once: each op's
+// request fields and result value. Frames are the PyTorch engine's (engines/torchProtocol.ts):
+// a JSON header, then raw little-endian arrays, listed in the header's `parts` both ways.
+// Array names: `x` (inputs, f32, shaped by the request's `shape`), `a:<layer>`, `b:<layer>`,
+// `bias:<layer>` (factors in the job's orientation, compress/types.ts), `c:<layer>` (f64 moments).
+import type { Fidelity } from '../compress/fidelity.js';
+
+export interface RunnerOps {
+  /** Imports the user's module, calls its factory and loads the checkpoint into it (strict). */
+  open: { request: { module: string; checkpoint: string }; result: { tokens: boolean } };
+  /** With `x`: the input second moments XᵀX/N (f64) of the named layers that are nn.Linear. */
+  moments: { request: { names: string[] }; result: { samples: Record<string, number> } };
+  /** With `x`: keeps `x` and the original's outputs on it for `score` and `probe`, until `release`. */
+  reference: { request: Record<string, never>; result: { classifier: boolean } };
+  /** With factors: the variant's fidelity to the original on the reference inputs. */
+  score: { request: Record<string, never>; result: Fidelity };
+  /** With one layer's factors: ‖ΔY‖² and ‖Y‖² on the reference inputs (sensitivity.ts's gain). */
+  probe: { request: Record<string, never>; result: { err2: number; ref2: number } };
+  release: { request: Record<string, never>; result: Record<string, never> };
+  /** With factors and `x`: a student to distil; its last `held` rows are held out. The start's held-out fidelity; whether outputs are class scores. */
+  train_begin: { request: { held: number }; result: { before: Fidelity; classifier: boolean } };
+  /** Trains from the start; the held-out fidelity after. */
+  train: { request: { temperature: number; learningRate: number; steps: number; batchSize: number; seed: number }; result: Fidelity };
+  /** Remembers the weights just trained as the best. */
+  train_keep: { request: Record<string, never>; result: Record<string, never> };
+  /** Returns the best (`keep`) or the starting factors, and ends the training. */
+  train_end: { request: { keep: boolean }; result: Record<string, never> };
+  /**
+   * With `x` (and `labels`): the original against `compressed` (a reduced safetensors file)
+   * loaded into a second copy of the module; perplexity where `x` is token ids [N, T].
+   */
+  evaluate: {
+    request: { module: string; compressed: string };
+    result: Fidelity & { perplexity?: [original: number, compressed: number]; accuracy?: [original: number, compressed: number] };
+  };
+}
+
+export type RunnerOp = keyof RunnerOps;
+

@@ -1,0 +1,408 @@
+"""Reducible's PyTorch runner: runs the user's own nn.Module for a job's data-aware steps.
+
+Started only when the user names the module (`--torch-model file.py:factory`, or in VS Code a
+module chosen in a trusted workspace): importing that file and calling the factory is the one
+place Reducible runs code beside a model — the user's own code, never anything from the
+checkpoint (.pt files are read with torch.load(weights_only=True)).
+
+Frames as python/torch_worker.py's: a JSON header line, then exactly header["bytes"] raw
+little-endian bytes, the arrays header["parts"] lists as [name, dtype, bytes] in order. The
+message types are core/runners/torchRunnerProtocol.ts (one place); replies:
+  {"type": "hello", "device": "...", "gpu": bool, "torch": "..."}    once, at start
+  {"type": "fatal", "error": "..."}                                  start-up failure
+  {"id": n, "type": "result", "value": {...}, "parts": [...], "bytes": b}
+  {"id": n, "type": "error", "error": "...", "file": "..."}          file: the input at fault
+Tensors are f32 (f64 for moments); factors are the job's A (rows×k) and B (k×cols) of the
+layer's matrix view (rows = inputs), the layout core/compress/types.ts describes.
+"""
+import copy
+import importlib.util
+import json
+import math
+import os
+import sys
+
+out = sys.stdout.buffer
+# Whatever the user's module prints must not corrupt the protocol stream.
+sys.stdout = sys.stderr
+
+
+def send(header, payload=b""):
+    out.write((json.dumps(header) + "\n").encode("utf-8"))
+    out.write(payload)
+    out.flush()
+
+
+try:
+    import numpy as np
+    import torch
+    from torch import nn
+    import torch.nn.functional as F
+except ImportError as e:
+    send({"type": "fatal", "error": "cannot import {} ({})".format(getattr(e, "name", None) or "torch", e)})
+    sys.exit(3)
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from reducible_load import factorised, read_safetensors  # noqa: E402
+
+DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+# Rows of a batch: enough elements per batch to keep the device busy, few enough to fit.
+BATCH_ELEMENTS = 1 << 16
+
+
+class BadInput(Exception):
+    """An error in what the user gave (their module, its checkpoint): reported naming `file`."""
+
+    def __init__(self, file, message):
+        super().__init__(message)
+        self.file = file
+
+
+def load_module(spec, checkpoint):
+    """`file.py:factory` → the module it returns, with the checkpoint's state dict loaded (strict)."""
+    path, sep, factory = spec.rpartition(":")
+    if not sep or not path or not factory.isidentifier():
+        raise BadInput(spec, "--torch-model must be file.py:factory (a function returning the nn.Module)")
+    if not os.path.isfile(path):
+        raise BadInput(path, "no such file (--torch-model)")
+    try:
+        mod_spec = importlib.util.spec_from_file_location("reducible_user_model", path)
+        user = importlib.util.module_from_spec(mod_spec)
+        sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+        mod_spec.loader.exec_module(user)
+    except Exception as e:
+        raise BadInput(path, "importing it failed: {}: {}".format(type(e).__name__, e))
+    fn = getattr(user, factory, None)
+    if not callable(fn):
+        raise BadInput(path, "has no function {}".format(factory))
+    try:
+        model = fn()
+    except Exception as e:
+        raise BadInput(path, "{}() failed: {}: {}".format(factory, type(e).__name__, e))
+    if not isinstance(model, nn.Module):
+        raise BadInput(path, "{}() returned {}, not a torch.nn.Module".format(factory, type(model).__name__))
+    state = state_dict_of(checkpoint)
+    missing, unexpected = model.state_dict().keys() - state.keys(), state.keys() - model.state_dict().keys()
+    if missing or unexpected:
+        raise BadInput(path, "{}() does not match {}: {}".format(factory, os.path.basename(checkpoint), "; ".join(
+            "{} {}".format(what, ", ".join(sorted(names)[:4]) + (" …" if len(names) > 4 else "")) for what, names in
+            (("missing", missing), ("unexpected", unexpected)) if names)))
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as e:
+        raise BadInput(path, "{}() does not match {}: {}".format(factory, os.path.basename(checkpoint), str(e).splitlines()[-1].strip()))
+    return model.to(DEVICE).eval()
+
+
+def state_dict_of(checkpoint):
+    if checkpoint.endswith(".index.json"):
+        with open(checkpoint) as f:
+            shards = dict.fromkeys(json.load(f)["weight_map"].values())
+        state = {}
+        for s in shards:
+            state.update(read_safetensors(os.path.join(os.path.dirname(checkpoint), s))[0])
+        return state
+    if checkpoint.endswith(".safetensors"):
+        return read_safetensors(checkpoint)[0]
+    obj = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    while isinstance(obj, dict) and not all(torch.is_tensor(v) for v in obj.values()):
+        inner = [v for v in obj.values() if isinstance(v, dict)]
+        if len(inner) != 1:
+            raise BadInput(checkpoint, "holds no single state dict")
+        obj = inner[0]
+    return obj
+
+
+def output_of(y):
+    """The first output: a tensor, a tuple's first, or a Hugging Face output's logits."""
+    if torch.is_tensor(y):
+        return y
+    if hasattr(y, "logits"):
+        return y.logits
+    if isinstance(y, (tuple, list)) and y:
+        return output_of(y[0])
+    raise TypeError("the module's output is a {}, not a tensor".format(type(y).__name__))
+
+
+class Session:
+    def __init__(self, model, checkpoint):
+        self.model = model
+        # A model that embeds takes token ids: inputs travel as f32 and become int64 here.
+        self.tokens = any(isinstance(m, nn.Embedding) for m in model.modules())
+        self.checkpoint = checkpoint
+        self.reference = None
+        self.training = None
+
+    def inputs(self, x):
+        return x.long() if self.tokens else x
+
+    def batches(self, x):
+        per = max(1, x[0].numel())
+        step = max(1, BATCH_ELEMENTS // per)
+        for i in range(0, x.shape[0], step):
+            yield self.inputs(x[i:i + step].to(DEVICE))
+
+    @torch.no_grad()
+    def run(self, x, model=None):
+        return torch.cat([output_of((model or self.model)(b)).float() for b in self.batches(x)])
+
+    @torch.no_grad()
+    def moments(self, x, names):
+        """XᵀX/N in f64, on the device, of each named nn.Linear's input."""
+        grams, counts, hooks = {}, {}, []
+        for name in names:
+            m = self.model.get_submodule(name)
+            if not isinstance(m, nn.Linear):
+                continue
+
+            def hook(mod, args, name=name):
+                a = args[0].reshape(-1, args[0].shape[-1]).double()
+                grams[name] = grams.get(name, 0) + a.T @ a
+                counts[name] = counts.get(name, 0) + a.shape[0]
+            hooks.append(m.register_forward_pre_hook(hook))
+        try:
+            for b in self.batches(x):
+                self.model(b)
+        finally:
+            for h in hooks:
+                h.remove()
+        return {name: g / counts[name] for name, g in grams.items()}, counts
+
+
+def swap_in(model, name, a, b, bias):
+    """Replaces module `name` by the two-module nn.Sequential the writer writes (reducible_load.py)."""
+    parent, _, attr = name.rpartition(".")
+    owner = model.get_submodule(parent) if parent else model
+    old = getattr(owner, attr)
+    kind = "linear" if isinstance(old, nn.Linear) else "embedding" if isinstance(old, nn.Embedding) else "conv"
+    dims = {"linear": ("in_features", "out_features"), "embedding": ("num_embeddings", "embedding_dim"), "conv": ("in_channels", "out_channels")}[kind]
+    n_in, n_out = (getattr(old, d, None) for d in dims)
+    rows = old.weight.numel() // n_out if kind != "embedding" else n_in
+    k = a.numel() // rows
+    new = factorised(old, {"kind": kind, "rank": k, "in": n_in, "out": n_out})
+    a, b = a.reshape(rows, k).to(old.weight), b.reshape(k, -1).to(old.weight)
+    first = a if kind == "embedding" else a.T.reshape(k, *old.weight.shape[1:])
+    second = b.T.reshape(new[1].weight.shape)
+    with torch.no_grad():
+        new[0].weight.copy_(first)
+        new[1].weight.copy_(second)
+        if new[1].bias is not None:
+            new[1].bias.copy_(bias.to(old.weight) if bias is not None else old.bias)
+    setattr(owner, attr, new)
+    return owner, attr, old
+
+
+class Swapped:
+    """The model with factors swapped in for the duration of a `with`, put back after."""
+
+    def __init__(self, model, factors):
+        self.model, self.factors, self.undo = model, factors, []
+
+    def __enter__(self):
+        for name, (a, b, bias) in self.factors.items():
+            self.undo.append(swap_in(self.model, name, a, b, bias))
+        return self.model
+
+    def __exit__(self, *exc):
+        for owner, attr, old in reversed(self.undo):
+            setattr(owner, attr, old)
+
+
+def fidelity(ya, yb):
+    """core/compress/fidelity.ts's outputFidelity, one row per output position (an LM's per token)."""
+    width = ya.shape[-1] if ya.dim() > 1 else 1
+    a, b = ya.reshape(-1, width).double(), yb.reshape(-1, width).double()
+    den = (a ** 2).sum().item()
+    num = ((a - b) ** 2).sum().item()
+    return {"top1Agreement": (a.argmax(1) == b.argmax(1)).double().mean().item(),
+            "relativeOutputError": math.sqrt(num / den) if den > 0 else math.sqrt(num), "samples": a.shape[0]}
+
+
+def perplexity(logits, ids):
+    """exp of the mean next-token cross-entropy."""
+    v = logits.shape[-1]
+    return math.exp(F.cross_entropy(logits[:, :-1].reshape(-1, v).double(), ids[:, 1:].reshape(-1).to(logits.device)).item())
+
+
+class Training:
+    """Label-free distillation of the factors toward the original module's outputs. The search
+    over temperatures and learning rates, and which weights are kept, is decided in Node
+    (core/compress/distil.ts's searchTraining) by the rule every held-out choice uses."""
+
+    # Tokens per step for a language model: as many as examples/tiny-lm trains on (16 × 64), so
+    # a fine-tuning step costs about what a training step did.
+    TOKENS_PER_STEP = 1024
+
+    def __init__(self, session, factors, x, held):
+        self.session, self.teacher = session, session.model
+        self.student = copy.deepcopy(session.model)
+        for name, (a, b, bias) in factors.items():
+            swap_in(self.student, name, a, b, bias)
+        self.names = list(factors)
+        for p in self.student.parameters():
+            p.requires_grad_(False)
+        self.params = [p for n in self.names for p in self.student.get_submodule(n).parameters()]
+        for p in self.params:
+            p.requires_grad_(True)
+        n = x.shape[0]
+        self.x_train, self.x_held = x[:n - held], x[n - held:]
+        self.y_held = session.run(self.x_held)
+        self.start = self.snapshot()
+        self.best = None
+
+    def snapshot(self):
+        return [p.detach().clone() for p in self.params]
+
+    def restore(self, values):
+        with torch.no_grad():
+            for p, v in zip(self.params, values):
+                p.copy_(v)
+
+    def score(self):
+        return fidelity(self.y_held, self.session.run(self.x_held, self.student))
+
+    def train(self, temperature, lr, steps, batch_size, seed):
+        """Trains from the starting factors (Adam, cosine-decayed rate, seeded minibatches)."""
+        self.restore(self.start)
+        opt = torch.optim.Adam(self.params, lr=lr)
+        gen = torch.Generator().manual_seed(seed)
+        n = self.x_train.shape[0]
+        per = self.x_train[0].numel() if self.session.tokens else 1
+        bs = max(1, min(batch_size, n, self.TOKENS_PER_STEP // per if self.session.tokens else batch_size))
+        for step in range(steps):
+            for group in opt.param_groups:
+                group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * step / steps))
+            xb = self.session.inputs(self.x_train[torch.randint(n, (bs,), generator=gen)].to(DEVICE))
+            with torch.no_grad():
+                t = output_of(self.teacher(xb)).float()
+            s = output_of(self.student(xb)).float()
+            if t.dim() > 1 and t.shape[-1] > 1:
+                # T²·KL(softmax(t/T) ‖ softmax(s/T)) over the classes (an LM's next tokens), as distil.ts's.
+                v = t.shape[-1]
+                loss = F.kl_div(F.log_softmax(s.reshape(-1, v) / temperature, -1), F.log_softmax(t.reshape(-1, v) / temperature, -1),
+                                log_target=True, reduction="batchmean") * temperature ** 2
+            else:
+                loss = F.mse_loss(s, t)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        return self.score()
+
+    def factors(self, keep):
+        """The kept (best) or the starting factors, in the job's orientation."""
+        self.restore(self.best if keep else self.start)
+        out = []
+        for name in self.names:
+            seq = self.student.get_submodule(name)
+            w0, w1 = seq[0].weight.detach(), seq[1].weight.detach()
+            k = w0.shape[0] if not isinstance(seq[0], nn.Embedding) else w0.shape[1]
+            a = w0 if isinstance(seq[0], nn.Embedding) else w0.reshape(k, -1).T
+            out += [("a:" + name, a), ("b:" + name, w1.reshape(w1.shape[0], k).T)]
+            if seq[1].bias is not None:
+                out.append(("bias:" + name, seq[1].bias.detach()))
+        return out
+
+
+def read_parts(header, raw):
+    arrays, offset = {}, 0
+    for name, dtype, n in header.get("parts", []):
+        arrays[name] = torch.from_numpy(np.frombuffer(raw, dtype="<f8" if dtype == "f64" else "<f4", count=n // (8 if dtype == "f64" else 4), offset=offset).copy())
+        offset += n
+    if "x" in arrays:
+        arrays["x"] = arrays["x"].reshape(header["shape"])
+    return arrays
+
+
+def factors_of(arrays):
+    names = [k[2:] for k in arrays if k.startswith("a:")]
+    return {n: (arrays["a:" + n].to(DEVICE), arrays["b:" + n].to(DEVICE), arrays.get("bias:" + n)) for n in names}
+
+
+def reply(id_, value, parts=()):
+    payload, meta = [], []
+    for name, t in parts:
+        f64 = t.dtype == torch.float64
+        data = t.detach().to("cpu").contiguous().numpy().astype("<f8" if f64 else "<f4", copy=False).tobytes()
+        payload.append(data)
+        meta.append([name, "f64" if f64 else "f32", len(data)])
+    body = b"".join(payload)
+    send({"id": id_, "type": "result", "value": value, "parts": meta, "bytes": len(body)}, body)
+
+
+def handle(state, h, arrays):
+    op, s = h["op"], state.get("session")
+    if op == "open":
+        state["session"] = Session(load_module(h["module"], h["checkpoint"]), h["checkpoint"])
+        return {"tokens": state["session"].tokens}, ()
+    if s is None:
+        raise RuntimeError("no module open")
+    if op == "moments":
+        m, counts = s.moments(arrays["x"], h["names"])
+        return {"samples": counts}, [("c:" + n, c) for n, c in m.items()]
+    if op == "reference":
+        s.reference = (arrays["x"], s.run(arrays["x"]))
+        y = s.reference[1]
+        return {"classifier": y.dim() > 1 and y.shape[-1] > 1}, ()
+    if op in ("score", "probe"):
+        x, y = s.reference
+        with Swapped(s.model, factors_of(arrays)) as variant:
+            yb = s.run(x, variant)
+        if op == "score":
+            return fidelity(y, yb), ()
+        return {"err2": ((yb.double() - y.double()) ** 2).sum().item(), "ref2": (y.double() ** 2).sum().item()}, ()
+    if op == "release":
+        s.reference = s.training = None
+        return {}, ()
+    if op == "train_begin":
+        s.training = Training(s, factors_of(arrays), arrays["x"], h["held"])
+        y = s.training.y_held
+        return {"before": s.training.score(), "classifier": y.dim() > 1 and y.shape[-1] > 1}, ()
+    if op == "train":
+        return s.training.train(h["temperature"], h["learningRate"], h["steps"], h["batchSize"], h["seed"]), ()
+    if op == "train_keep":
+        s.training.best = s.training.snapshot()
+        return {}, ()
+    if op == "train_end":
+        parts = s.training.factors(h["keep"])
+        s.training = None
+        return {}, parts
+    if op == "evaluate":
+        from reducible_load import load_reduced
+        x = arrays["x"]
+        compressed = load_module(h["module"], s.checkpoint)
+        load_reduced(compressed, h["compressed"])
+        ya, yb = s.run(x), s.run(x, compressed.to(DEVICE).eval())
+        value = fidelity(ya, yb)
+        if s.tokens and x.dim() == 2:
+            value["perplexity"] = [perplexity(ya, x.long()), perplexity(yb, x.long())]
+        if "labels" in arrays:
+            labels = arrays["labels"].to(ya.device).long().reshape(-1)
+            value["accuracy"] = [(y.reshape(labels.shape[0], -1).argmax(1) == labels).double().mean().item() for y in (ya, yb)]
+        return value, ()
+    raise ValueError("unknown op {!r}".format(op))
+
+
+def main():
+    gpu = DEVICE.type == "cuda"
+    send({"type": "hello", "device": "CUDA · " + torch.cuda.get_device_name(0) if gpu else "CPU · torch " + torch.__version__.split("+")[0],
+          "gpu": gpu, "torch": torch.__version__})
+    stream, state = sys.stdin.buffer, {}
+    while True:
+        line = stream.readline()
+        if not line:
+            return
+        h = json.loads(line)
+        raw = stream.read(h["bytes"]) if h["bytes"] else b""
+        if len(raw) != h["bytes"]:
+            return
+        try:
+            value, parts = handle(state, h, read_parts(h, raw))
+            reply(h["id"], value, parts)
+        except BadInput as e:
+            send({"id": h["id"], "type": "error", "error": str(e), "file": e.file})
+        except Exception as e:
+            send({"id": h["id"], "type": "error", "error": "{}: {}".format(type(e).__name__, e)})
+
+
+if __name__ == "__main__":
+    main()
