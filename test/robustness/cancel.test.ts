@@ -76,7 +76,7 @@ const STAGES: [string, RegExp][] = [
   ['sensitivity', /"label":"measuring sensitivity: /],
   ['refinement', /"label":"refining ranks/],
   ['guard', /"label":"plain SVD: factorised/],
-  ['fine-tuning', /"label":"fine-tuning"/],
+  ['fine-tuning', /"label":"fine-tuning, step /],
 ];
 
 for (const [stage, when] of STAGES) {

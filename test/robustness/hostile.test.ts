@@ -71,7 +71,7 @@ test('.keras archives whose entries overlap or declare absurd sizes are refused'
   const sizes = archive();
   for (const at of centralRecords(sizes)) new DataView(sizes.buffer).setUint32(at + 24, 0x7fffffff, true);
   writeFileSync(join(dir, 'sizes.keras'), sizes);
-  assertRefused(join(dir, 'sizes.keras'), /declare \d+ bytes in all|not a valid \.keras zip archive/);
+  assertRefused(join(dir, 'sizes.keras'), /declare \d+ bytes in all|declares \d+ bytes but holds \d+/);
 });
 
 test('HDF5 kernels with absurd dimensions (legacy .h5 and .keras weights) are refused without allocating them', () => {
