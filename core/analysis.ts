@@ -65,9 +65,10 @@ export async function analyzeModel(
     opts.progress?.report(++done / model.layers.length, layer.name);
     return layerAnalysis(layer, Array.from(sigma), energy);
   }, lanesFor(model.layers));
+  const { capabilities, withModule } = formatModule(model.format);
   return {
     format: model.format, path: model.path, fileBytes: model.fileBytes, totalParams: model.totalParams,
-    capabilities: formatModule(model.format).capabilities, withModule: formatModule(model.format).withModule, tensorBytes: model.tensors.reduce((sum, t) => sum + t.storedBytes, 0), energy, layers,
+    capabilities, withModule, tensorBytes: model.tensors.reduce((sum, t) => sum + t.storedBytes, 0), energy, layers,
   };
 }
 

@@ -82,9 +82,10 @@ export const LAYER_OPS: Record<string, Op> = {
   },
   MatMul: (tf, _n, [av, bv]) => {
     const a = tensorOf(tf, av);
-    const times = (rows: TfTensor): TfTensor => (bv instanceof Factored ? bv.times(tf, rows, false) : tf.matMul(rows, tensorOf(tf, bv)));
+    const b = bv instanceof Factored ? bv : tensorOf(tf, bv);
+    const times = (rows: TfTensor): TfTensor => (b instanceof Factored ? b.times(tf, rows, false) : tf.matMul(rows, b));
     // A batch of rows times one matrix: as one 2-D product.
-    if (a.rank > 2 && (bv instanceof Factored || tensorOf(tf, bv).rank === 2)) {
+    if (a.rank > 2 && (b instanceof Factored || b.rank === 2)) {
       const y = times(a.reshape([-1, a.shape[a.rank - 1]!]));
       return [y.reshape([...a.shape.slice(0, -1), y.shape[1]!])];
     }
