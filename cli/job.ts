@@ -66,7 +66,7 @@ export async function runCompressRequest(request: CompressRequest, o: RunOptions
     try {
       return await compressFile(request.model, {
         goal, dtype: request.dtype, method: request.method ?? 'svd', allocation: request.allocation, calibration,
-        finetune: request.finetune, torchModel: request.torchModel, python: request.python, out: request.out, force: request.force === true, analysis: request.analysis,
+        finetune: request.finetune, torchModel: request.torchModel, python: request.python, out: request.out, force: request.force === true, allowDeepCuts: request.allowDeepCuts === true, analysis: request.analysis,
         engine, signal: abort.signal, progress: o.progress,
       });
     } finally {

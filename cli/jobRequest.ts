@@ -18,7 +18,7 @@ const FIELD: Naming = (f) => (f === 'ratio' || f === 'energy' || f === 'ranks' ?
 
 const GOALS = ['ratio', 'energy', 'ranks'] as const;
 const KEYS: readonly (keyof CompressRequest)[] = [
-  'model', 'goal', 'dtype', 'method', 'allocation', 'calibration', 'finetune', 'engine', 'python', 'torchModel', 'out', 'force', 'analysis',
+  'model', 'goal', 'dtype', 'method', 'allocation', 'calibration', 'finetune', 'engine', 'python', 'torchModel', 'out', 'force', 'allowDeepCuts', 'analysis',
 ];
 
 const shown = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v) ?? String(v));
@@ -47,7 +47,9 @@ function checkOptions(r: Record<string, unknown>, name: Naming, file?: string): 
   const torchModel = text('torchModel');
   // The file itself is checked where it is imported (python/torch_runner.py), naming it.
   if (torchModel !== undefined && !/^.+\.py:[A-Za-z_]\w*$/.test(torchModel)) fail(`${name('torchModel')} must be file.py:factory (a function returning the nn.Module), got ${torchModel}`);
-  if (r.force !== undefined && typeof r.force !== 'boolean') fail(`${name('force')} must be true or false, got ${shown(r.force)}`);
+  for (const f of ['force', 'allowDeepCuts'] as const) {
+    if (r[f] !== undefined && typeof r[f] !== 'boolean') fail(`${name(f)} must be true or false, got ${shown(r[f])}`);
+  }
   const request: CompressRequest = {
     model, goal,
     dtype: member('dtype', STORAGE_DTYPES),
@@ -60,6 +62,7 @@ function checkOptions(r: Record<string, unknown>, name: Naming, file?: string): 
     torchModel,
     out: text('out'),
     force: r.force as boolean | undefined,
+    allowDeepCuts: r.allowDeepCuts as boolean | undefined,
     analysis: r.analysis === undefined ? undefined : checkAnalysis(r.analysis, model, fail),
   };
   // Absent options stay absent: the request is the same object whichever way it came.
@@ -152,5 +155,6 @@ export async function requestFromFlags(flags: Record<string, string | boolean>, 
     dtype: flags.dtype ?? planDtype, method: flags.method, allocation: flags.allocation, calibration: flags.calibration,
     finetune: numeric(flags.finetune), engine: flags.engine, python: flags.python, torchModel: flags['torch-model'], out: flags.out,
     force: flags.force === true ? true : undefined,
+    allowDeepCuts: flags['allow-deep-cuts'] === true ? true : undefined,
   }, FLAG);
 }

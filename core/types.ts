@@ -96,7 +96,7 @@ export interface StoredMatrix {
  * without --force); 'unsupported', what the model's format or this build cannot do; else
  * 'bad-input' (bad flags, unreadable or malformed files).
  */
-export type InputErrorCode = 'bad-input' | 'unsupported' | 'output-exists';
+export type InputErrorCode = 'bad-input' | 'unsupported' | 'output-exists' | 'deep-cut';
 
 /** A user-facing failure: bad input, unsupported file, bad flags. Exit code 2, one line. */
 export class InputError extends Error {

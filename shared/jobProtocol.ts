@@ -80,6 +80,8 @@ export interface CompressRequest {
   out?: string;
   /** `--force`: replace an existing output. */
   force?: boolean;
+  /** `--allow-deep-cuts`: write a data-free plan that cuts layers deeply (refused as 'deep-cut' otherwise). */
+  allowDeepCuts?: boolean;
   /**
    * The model's plain spectra, already computed (the language server's cached analysis of this
    * file, `reducible/analysis`): the job plans on them instead of computing them again, where
@@ -91,17 +93,18 @@ export interface CompressRequest {
 
 /**
  * Stable reasons a job fails, for callers that act on them: 'output-exists' (ask, then send
- * the request again with `force`), 'unsupported' (the format cannot do what was asked),
+ * the request again with `force`), 'deep-cut' (a data-free plan cuts layers deeply: ask, then
+ * send it again with `allowDeepCuts`), 'unsupported' (the format cannot do what was asked),
  * 'bad-input' (the request, a file it names or the model is wrong), 'cancelled' (SIGINT or
  * SIGTERM), 'runtime' (anything else: a bug, a crashed engine, a full disk).
  */
 export type ErrorCode = InputErrorCode | 'cancelled' | 'runtime';
 
-export const ERROR_CODES = every<ErrorCode>()(['output-exists', 'unsupported', 'bad-input', 'cancelled', 'runtime']);
+export const ERROR_CODES = every<ErrorCode>()(['output-exists', 'deep-cut', 'unsupported', 'bad-input', 'cancelled', 'runtime']);
 
 /** The CLI's exit code for each failure (contract: 1 runtime failure, 2 bad usage or input; a cancelled job did not finish: 1). */
 export const EXIT_CODES: Record<ErrorCode, 1 | 2> = {
-  'output-exists': 2, unsupported: 2, 'bad-input': 2, cancelled: 1, runtime: 1,
+  'output-exists': 2, 'deep-cut': 2, unsupported: 2, 'bad-input': 2, cancelled: 1, runtime: 1,
 };
 
 /** One line of `reducible compress --job`'s stdout. */

@@ -12,6 +12,7 @@ dt { color: var(--vscode-descriptionForeground); }
 dd { margin: 0; font-variant-numeric: tabular-nums; }
 .hint { color: var(--vscode-descriptionForeground); }
 .error { color: var(--vscode-errorForeground); }
+.warning { color: var(--vscode-editorWarning-foreground); }
 header, section { margin-bottom: 14px; }
 .progress { display: flex; align-items: center; gap: 8px; margin-top: 4px; }
 .progress vscode-progress-bar { width: 200px; }

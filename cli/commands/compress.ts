@@ -9,7 +9,7 @@ import { requestFromFlags } from '../jobRequest.js';
 import { progressLines } from '../progressLines.js';
 import type { Command } from './command.js';
 
-const USAGE = `reducible compress <model> (--ratio R | --energy E | --ranks plan.json) [--dtype ${STORAGE_DTYPES.join('|')}] [--method ${METHODS.join('|')}] [--allocation ${ALLOCATIONS.join('|')}] [--calibration x.npy|x.npz[:key]] [--finetune STEPS] [--torch-model file.py:factory] [--engine ${ENGINE_CHOICES.join('|')}] [--python PATH] [-o out] [--force] [--json]
+const USAGE = `reducible compress <model> (--ratio R | --energy E | --ranks plan.json) [--dtype ${STORAGE_DTYPES.join('|')}] [--method ${METHODS.join('|')}] [--allocation ${ALLOCATIONS.join('|')}] [--calibration x.npy|x.npz[:key]] [--finetune STEPS] [--torch-model file.py:factory] [--engine ${ENGINE_CHOICES.join('|')}] [--python PATH] [-o out] [--force] [--allow-deep-cuts] [--json]
   reducible compress --job -|job.json   (the same options as one JSON request; JSON-line events on stdout: shared/jobProtocol.ts)`;
 
 export function formatReport(r: CompressReport): string {
@@ -58,7 +58,7 @@ export const compress: Command = {
     const { flags, positional } = parseArgs(argv, {
       ratio: 'string', energy: 'string', ranks: 'string', dtype: 'string', method: 'string', engine: 'string',
       out: 'string', force: 'boolean', json: 'boolean', python: 'string', calibration: 'string', finetune: 'string', allocation: 'string',
-      'torch-model': 'string',
+      'torch-model': 'string', 'allow-deep-cuts': 'boolean',
     }, { o: 'out' });
     const request = await requestFromFlags(flags, positional);
     // The progress lines `--json` has always written (JSON, on stderr); `--job` writes JobEvents instead.

@@ -105,14 +105,22 @@ export function compressCommand(context: vscode.ExtensionContext, config: Config
     };
     const name = model.path.split('/').pop()!;
     try {
+      // Refusals the user may overrule: each is asked once, then the job is sent again with the answer.
+      const overrules: Partial<Record<string, { button: string; with: Partial<CompressRequest> }>> = {
+        'output-exists': { button: 'Replace', with: { force: true } },
+        'deep-cut': { button: 'Compress Anyway', with: { allowDeepCuts: true } },
+      };
       let report;
-      try {
-        report = await run(job, name);
-      } catch (e) {
-        if (!(e instanceof JobError && e.code === 'output-exists')) throw e;
-        const replace = await vscode.window.showWarningMessage(`Reducible: ${e.message}`, { modal: true }, 'Replace');
-        if (!replace) return;
-        report = await run({ ...job, force: true }, name);
+      for (let request = job; ;) {
+        try {
+          report = await run(request, name);
+          break;
+        } catch (e) {
+          const overrule = e instanceof JobError ? overrules[e.code] : undefined;
+          if (!overrule) throw e;
+          if (!await vscode.window.showWarningMessage(`Reducible: ${(e as Error).message}`, { modal: true }, overrule.button)) return;
+          request = { ...request, ...overrule.with };
+        }
       }
       const output = vscode.Uri.file(report.output);
       const saved = (1 - report.compressedBytes / report.originalBytes) * 100;

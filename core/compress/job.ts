@@ -22,6 +22,7 @@ import { factorsInMemory, loadAll } from './factorSource.js';
 import { FactorSpill } from './factorSpill.js';
 import { chooseMethod, type MethodChoice } from './guard.js';
 import { makePlan, type Goal } from './plan.js';
+import { deepCuts, describeDeepCuts } from './deepCuts.js';
 import { refinementInputs, refinePlan, type Refinement } from './refine.js';
 import { relayoutShape } from './relayout.js';
 import { predictBytes, storageName, type CompressReport } from './report.js';
@@ -35,6 +36,8 @@ export interface CompressOptions extends JobOptions {
   dtype?: StorageDType;
   out?: string;
   force?: boolean;
+  /** Write a data-free plan even when it cuts layers deeply (deepCuts.ts); refused otherwise. */
+  allowDeepCuts?: boolean;
   engine: Engine;
   /** Reuse an analysis already computed for this file (the IDE has one cached): its plain spectra are not computed again. */
   analysis?: Analysis;
@@ -121,6 +124,13 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
       };
       const held = o.calibration && heldOut(o.calibration);
       let plan = await makePlan(strategy.analysis, job.goal);
+      // Said before any factor is computed. A --ranks plan is the user's own choice (the panel warned).
+      if (job.method === 'svd' && job.goal.kind !== 'ranks' && !o.allowDeepCuts) {
+        const cuts = deepCuts(strategy.analysis, plan);
+        if (cuts.length > 0) {
+          throw new InputError(model.path, `${goalText(job.goal)} ${describeDeepCuts(cuts)}; plain SVD is likely to break the model: use --method whitened --calibration <inputs>, a larger ratio, or --allow-deep-cuts to write it anyway`, 'deep-cut');
+        }
+      }
       let refinement: Refinement | undefined;
       if (runs.refine) {
         const refined = await refinePlan(needsRunner(), model.layers, strategy, plan, refinementInputs(o.calibration!, held!), stage('refine'));
@@ -179,4 +189,9 @@ function reportOf(model: StoredModel<unknown>, job: JobPlan, factors: FactorSour
     method: job.method, allocation: methodChoice?.kept === 'svd' && job.allocation ? 'spectrum' : job.allocation, methodChoice, finetune,
     ...(refinement && methodChoice?.kept !== 'svd' ? { refinement } : {}),
   };
+}
+
+/** The goal as the user gave it, for messages. */
+function goalText(goal: Goal): string {
+  return goal.kind === 'ratio' ? `--ratio ${goal.ratio}` : goal.kind === 'energy' ? `--energy ${goal.energy}` : `--ranks ${goal.file}`;
 }

@@ -19,7 +19,7 @@ const analysis = (path: string) => ({
 test('a full request is accepted as it is; absent options stay absent', () => {
   const full: CompressRequest = {
     model: 'm.onnx', goal: { ratio: 0.3 }, dtype: 'f16', method: 'whitened', allocation: 'sensitivity', calibration: 'x.npz:x',
-    finetune: 20, engine: 'wasm', python: '/usr/bin/python3', torchModel: 'net/model.py:build', out: 'o.onnx', force: true,
+    finetune: 20, engine: 'wasm', python: '/usr/bin/python3', torchModel: 'net/model.py:build', out: 'o.onnx', force: true, allowDeepCuts: true,
   };
   assert.deepEqual(parseCompressRequest(JSON.stringify(full)), full);
   assert.deepEqual(checkCompressRequest({ model: 'm.onnx', goal: { energy: 0.9 } }), { model: 'm.onnx', goal: { energy: 0.9 } });
@@ -46,6 +46,7 @@ test('each bad field is refused as bad input, naming the field', () => {
     [{ ...base, finetune: 2.5 }, /finetune takes a whole number/],
     [{ ...base, finetune: -1 }, /finetune must be a number in \[0/],
     [{ ...base, force: 'yes' }, /force must be true or false/],
+    [{ ...base, allowDeepCuts: 1 }, /allowDeepCuts must be true or false/],
     [{ ...base, torchModel: 'model.py' }, /torchModel must be file\.py:factory/],
     [{ ...base, ratio: 0.5 }, /unknown request field ratio/],
     [{ ...base, analysis: { path: 'other.onnx', totalParams: 1, layers: [] } }, /analysis: is of other\.onnx, not of the model m\.onnx/],
@@ -67,8 +68,8 @@ test('the flags make the same request, their rules naming the flag', async () =>
   const dir = tempDir();
   const plan = join(dir, 'plan.json');
   writeFileSync(plan, JSON.stringify({ layers: { fc1: 4 }, dtype: 'f16' }));
-  assert.deepEqual(await requestFromFlags({ ratio: '0.25', method: 'whitened', calibration: 'x.npy', finetune: '10', force: true, out: 'o.onnx' }, ['m.onnx']),
-    { model: 'm.onnx', goal: { ratio: 0.25 }, method: 'whitened', calibration: 'x.npy', finetune: 10, force: true, out: 'o.onnx' });
+  assert.deepEqual(await requestFromFlags({ ratio: '0.25', method: 'whitened', calibration: 'x.npy', finetune: '10', force: true, 'allow-deep-cuts': true, out: 'o.onnx' }, ['m.onnx']),
+    { model: 'm.onnx', goal: { ratio: 0.25 }, method: 'whitened', calibration: 'x.npy', finetune: 10, force: true, allowDeepCuts: true, out: 'o.onnx' });
   // A plan's dtype is the request's unless --dtype is given.
   assert.deepEqual(await requestFromFlags({ ranks: plan }, ['m.onnx']), { model: 'm.onnx', goal: { ranks: { fc1: 4 } }, dtype: 'f16' });
   assert.deepEqual(await requestFromFlags({ ranks: plan, dtype: 'int8' }, ['m.onnx']), { model: 'm.onnx', goal: { ranks: { fc1: 4 } }, dtype: 'int8' });
@@ -82,11 +83,12 @@ test('the flags make the same request, their rules naming the flag', async () =>
 test('every failure maps to a stable code and the contract\'s exit code', () => {
   const code = (e: unknown) => jobError(e).code;
   assert.equal(code(new InputError('m.onnx', 'output exists (use --force to replace it)', 'output-exists')), 'output-exists');
+  assert.equal(code(new InputError('m.onnx', 'cuts layers deeply', 'deep-cut')), 'deep-cut');
   assert.equal(code(new InputError('m.onnx', 'not a model', 'unsupported')), 'unsupported');
   assert.equal(code(new InputError('m.onnx', 'bad')), 'bad-input');
   assert.equal(code(new CancelledError()), 'cancelled');
   assert.equal(code(new Error('two\nlines')), 'runtime');
   assert.deepEqual(jobError(new Error('two\n  lines')), { type: 'error', code: 'runtime', message: 'two lines' });
   assert.deepEqual(jobError(new InputError('m.onnx', 'bad')), { type: 'error', code: 'bad-input', message: 'm.onnx: bad', file: 'm.onnx' });
-  assert.deepEqual(ERROR_CODES.map((c) => EXIT_CODES[c]), [2, 2, 2, 1, 1]);
+  assert.deepEqual(ERROR_CODES.map((c) => EXIT_CODES[c]), [2, 2, 2, 2, 1, 1]);
 });

@@ -6,6 +6,7 @@ import { chooseRanks, normaliseRank } from '../../webview/model/allocation.js';
 import { tradeoffCurve } from '../../webview/model/curve.js';
 import { layerOutcome, totals } from '../../webview/model/totals.js';
 import { predictBytes } from '../../core/compress/report.js';
+import { isDeepCut } from '../../core/compress/deepCuts.js';
 import type { FactorShape } from '../../core/compress/types.js';
 import type { Layer, Model, TensorRef } from '../../core/types.js';
 import { analysisFixture, UNLAYERED } from './fixture.js';
@@ -33,6 +34,21 @@ test('totals: parameters outside layers are kept, bytes fall with the dtype, den
   for (const o of outcomes.filter((x) => x.dense)) assert.deepEqual([o.energyKept, o.relativeError], [1, 0]);
   const rms = Math.sqrt(outcomes.reduce((s, o) => s + o.relativeError ** 2, 0) / outcomes.length);
   assert.equal(t.proxyError, rms);
+});
+
+test('deep cuts: every layer past the rule, worst first; none when the plan keeps most', () => {
+  const at = (keep: number) => {
+    const ranks = chooseRanks(analysis, { goal: 'ratio', keep, energy: 0.99, pins: {} });
+    const outcomes = analysis.layers.map((l, i) => layerOutcome(l, ranks[i]));
+    return { outcomes, t: totals(analysis, outcomes) };
+  };
+  const deep = at(0.1);
+  const kept = (name: string) => deep.outcomes[analysis.layers.findIndex((l) => l.name === name)].energyKept;
+  assert.ok(deep.t.deepCuts.length > 0, 'keeping 10 % cuts some layer past the rule');
+  assert.deepEqual(new Set(deep.t.deepCuts), new Set(analysis.layers.filter((_, i) => !deep.outcomes[i].dense && deep.outcomes[i].energyKept < 0.5).map((l) => l.name)));
+  for (let i = 1; i < deep.t.deepCuts.length; i++) assert.ok(kept(deep.t.deepCuts[i]) >= kept(deep.t.deepCuts[i - 1]));
+  assert.ok(isDeepCut(0.49) && !isDeepCut(0.5));
+  assert.deepEqual(at(0.95).t.deepCuts, []);
 });
 
 test('the tradeoff curve runs from every free layer at rank 1 to the dense model', () => {

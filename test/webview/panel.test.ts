@@ -10,6 +10,7 @@ import { formatModule } from '../../core/formats/registry.js';
 import { suggestedRank } from '../../core/ranks/ranks.js';
 import { contentSecurityPolicy } from '../../client/panel/html.js';
 import { expectedAllocation } from './expected.js';
+import { cumulativeEnergy } from '../../core/ranks/ranks.js';
 import { analysisFixture } from './fixture.js';
 import type { EvalReport, PanelViewState } from '../../shared/panelProtocol.js';
 import { BUNDLE, launchChromium, Panel, type Browser } from './harness.js';
@@ -97,11 +98,18 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
     assert.equal(await slider.inputValue(), '12.5');
     const error = await panel.total('error');
     assert.ok(error > 0 && error < 1, `proxy error ${error}`);
+    // The deep-cut warning shows exactly when a layer is past the rule.
+    const { ranks } = expectedAllocation(analysis, 0.125);
+    const deep = analysis.layers.some((l) => ranks.get(l.name)! < Math.min(l.rows, l.cols) && cumulativeEnergy(l.singularValues)[ranks.get(l.name)!] < 0.5);
+    const warning = panel.page.locator('#deep-cuts');
+    assert.equal(await warning.isVisible(), deep);
     // Below the smallest reachable size the panel says so instead of missing the budget silently.
     await panel.page.locator('#budget-value input').fill('1');
     await panel.page.keyboard.press('Enter');
     assert.ok(await panel.total('keep') > 0.01);
     assert.match(await panel.page.textContent('#budget-hint') ?? '', /smallest reachable is \d/);
+    assert.ok(await warning.isVisible(), 'every layer at rank 1 is a deep cut');
+    assert.match(await warning.textContent() ?? '', /^Plain SVD cuts \d+ layers below half of their energy \(\w+/);
   });
 
   test('a per-layer override pins that layer and the rest are re-allocated around it', async () => {

@@ -4,6 +4,7 @@ import { cumulativeEnergy, paramsAtRank, relativeError } from '../../core/ranks/
 import { DTYPE_BYTES } from '../../core/io/decode.js';
 import type { DType } from '../../core/types.js';
 import { fullRank, unlayeredParams } from './allocation.js';
+import { isDeepCut } from '../../core/compress/deepCuts.js';
 
 export interface LayerOutcome {
   rank: number;
@@ -22,6 +23,8 @@ export interface Totals {
   bytes: { f32: number; f16: number; int8: number };
   /** RMS of the layers' relative errors: √(allocate's objective / layers), 0 when all dense. */
   proxyError: number;
+  /** Layers past the deep-cut rule (core/compress/deepCuts.ts), worst first. */
+  deepCuts: string[];
 }
 
 export function layerOutcome(layer: LayerAnalysis, rank: number): LayerOutcome {
@@ -50,5 +53,7 @@ export function totals(analysis: Analysis, outcomes: LayerOutcome[]): Totals {
     params,
     bytes: { f32: bytesAt(4), f16: bytesAt(2), int8: bytesAt(1) },
     proxyError: outcomes.length > 0 ? Math.sqrt(squared / outcomes.length) : 0,
+    deepCuts: outcomes.map((o, i) => ({ o, name: layers[i].name })).filter(({ o }) => !o.dense && isDeepCut(o.energyKept))
+      .sort((a, b) => a.o.energyKept - b.o.energyKept).map(({ name }) => name),
   };
 }

@@ -43,6 +43,8 @@ export class BudgetControls {
   private readonly slider: HTMLInputElement;
   private readonly field: HTMLElementTagNameMap['vscode-textfield'];
   private readonly hint = h('span', { id: 'budget-hint', class: 'hint' });
+  /** Said before Compress, not after: a data-free plan that cuts layers deeply (core/compress/deepCuts.ts). */
+  private readonly deepCuts = h('p', { id: 'deep-cuts', class: 'warning', role: 'status' });
   private readonly totals = new Map<string, HTMLElement>();
   private readonly actions: HTMLElementTagNameMap['vscode-button'][];
 
@@ -79,6 +81,7 @@ export class BudgetControls {
       h('div', { class: 'budget-row' }, h('span', {}, 'Factors in'), this.dtypes.element),
       h('div', { class: 'budget-row' }, h('span', {}, 'Method'), this.methods.element,
         h('span', { class: 'hint' }, 'whitened and fine-tuned factors learn from reducible.calibration.inputs; re-layout (ONNX) spends the same parameter budget on ranks of its own')),
+      this.deepCuts,
       h('div', { class: 'actions' }, compress, exportPlan),
     );
   }
@@ -106,6 +109,7 @@ export class BudgetControls {
     this.field.setAttribute('min', String(range.min));
     this.hint.textContent = range.text(percent);
     for (const b of this.actions) b.disabled = !totals;
+    this.deepCuts.hidden = true;
     if (!totals) return;
     const kept = totals.params / totalParams;
     // Every layer at rank 1 is as small as factorisation gets; say so rather than miss the budget silently.
@@ -116,6 +120,11 @@ export class BudgetControls {
     this.set('f16', totals.bytes.f16, formatBytes(totals.bytes.f16));
     this.set('int8', totals.bytes.int8, formatBytes(totals.bytes.int8));
     this.set('error', totals.proxyError, formatError(totals.proxyError));
+    const cuts = method === 'svd' ? totals.deepCuts : [];
+    this.deepCuts.hidden = cuts.length === 0;
+    this.deepCuts.textContent = cuts.length === 0 ? '' : `Plain SVD cuts ${cuts.length} layer${cuts.length === 1 ? '' : 's'} below half of ${cuts.length === 1 ? 'its' : 'their'} energy `
+      + `(${cuts.slice(0, 3).join(', ')}${cuts.length > 3 ? ', …' : ''}): likely to break the model. `
+      + (offered.whitened ? 'Whitened SVD measures what the layers can bear on calibration inputs; or keep more.' : 'Keep more parameters.');
   }
 
   /** Shows a total; the exact number rides along in data-value for tools and tests. */

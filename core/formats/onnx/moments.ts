@@ -31,7 +31,15 @@ function convGeometry(node: NodeMessage, kernel: number[]): ConvGeometry | undef
   return { kernel, strides: w.strides, dilation: w.dilations, padding };
 }
 
-export async function onnxInputMoments(model: OnnxModel, x: Tensor, opts: JobOptions = {}, batch = 256): Promise<Map<string, InputMoments>> {
+/**
+ * Bytes of fetched layer inputs (and the patches cut from them) one batch may hold. Every
+ * factorisable layer's input is an output of the same run, so a batch holds a copy of most of
+ * the network's activations: PaddleOCR's recogniser (48×320 text lines) fetches about 6 MB of
+ * them per input, and 256 inputs at once passed 3 GB.
+ */
+export const MOMENT_BATCH_BYTES = 192 * 2 ** 20;
+
+export async function onnxInputMoments(model: OnnxModel, x: Tensor, opts: JobOptions = {}, maxBatch = 256): Promise<Map<string, InputMoments>> {
   const taps = layerTaps(model);
   if (!taps.length) return new Map();
   // tfjs cuts the convolutions' patches; it loads only where there are some. Each Conv's cutter
@@ -46,11 +54,15 @@ export async function onnxInputMoments(model: OnnxModel, x: Tensor, opts: JobOpt
   try {
     if (session.inputCount !== 1) throw new InputError(model.path, `whitening feeds the calibration inputs to one model input; this model has ${session.inputCount}`);
     const input = session.inputName;
-    // Models exported with a fixed batch size (often 1) are run in chunks of that size.
+    // Models exported with a fixed batch size (often 1) are run in chunks of that size; others
+    // start with one input, whose fetched bytes size the batches after it (MOMENT_BATCH_BYTES).
     const n = x.shape[0];
-    batch = fixedBatch(model.path, session.inputShape[0], n) ?? batch;
+    const fixed = fixedBatch(model.path, session.inputShape[0], n);
+    let batch = fixed ?? 1;
     const per = x.data.length / n;
+    let bytesPerInput = 1;
     for (let start = 0; start < n; start += batch) {
+      if (fixed === undefined && start === 1) batch = Math.max(1, Math.min(maxBatch, Math.floor(MOMENT_BATCH_BYTES / bytesPerInput)));
       await checkpoint(opts.signal);
       const end = Math.min(n, start + batch);
       const xb: Tensor = { data: x.data.subarray(start * per, end * per), shape: [end - start, ...x.shape.slice(1)] };
@@ -60,14 +72,22 @@ export async function onnxInputMoments(model: OnnxModel, x: Tensor, opts: JobOpt
       } catch (e) {
         throw new InputError(model.path, `onnxruntime cannot run the model on the calibration inputs (${(e as Error).message.split('\n')[0]})`);
       }
+      let bytes = 0;
       for (const t of taps) {
         const v = t.value === input ? xb : outs.get(t.value);
         if (!v) throw new InputError(model.path, `layer ${t.layers[0].name} multiplies ${t.value}, a graph input the calibration inputs do not feed`);
-        if (t.conv) { await t.acc.addSamplesAsync(patches(tf!, t, cutters.get(t)!.rows, v, model.path), false, opts.signal); continue; }
+        bytes += v.data.byteLength;
+        if (t.conv) {
+          const rows = patches(tf!, t, cutters.get(t)!.rows, v, model.path);
+          bytes += rows.byteLength;
+          await t.acc.addSamplesAsync(rows, false, opts.signal);
+          continue;
+        }
         const width = t.featureMajor ? v.shape[0] : v.shape.at(-1);
         if (width !== t.dim) throw new InputError(model.path, `layer ${t.layers[0].name} receives ${t.value} of shape [${v.shape.join(', ')}], not ${t.dim} features`);
         await t.acc.addSamplesAsync(v.data, t.featureMajor, opts.signal);
       }
+      bytesPerInput = Math.max(1, bytes / (end - start));
       opts.progress?.report(end / n, 'calibration statistics');
     }
   } finally {
