@@ -22,7 +22,7 @@ import { factorsInMemory, loadAll } from './factorSource.js';
 import { FactorSpill } from './factorSpill.js';
 import { chooseMethod, type MethodChoice } from './guard.js';
 import { makePlan, type Goal } from './plan.js';
-import { deepCuts, describeDeepCuts } from './deepCuts.js';
+import { deepCuts, describeDeepCuts } from '../ranks/deepCuts.js';
 import { refinementInputs, refinePlan, type Refinement } from './refine.js';
 import { relayoutShape } from './relayout.js';
 import { predictBytes, storageName, type CompressReport } from './report.js';

@@ -6,7 +6,7 @@ import { chooseRanks, normaliseRank } from '../../webview/model/allocation.js';
 import { tradeoffCurve } from '../../webview/model/curve.js';
 import { layerOutcome, totals } from '../../webview/model/totals.js';
 import { predictBytes } from '../../core/compress/report.js';
-import { isDeepCut } from '../../core/compress/deepCuts.js';
+import { isDeepCut } from '../../core/ranks/deepCuts.js';
 import type { FactorShape } from '../../core/compress/types.js';
 import type { Layer, Model, TensorRef } from '../../core/types.js';
 import { analysisFixture, UNLAYERED } from './fixture.js';

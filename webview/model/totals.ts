@@ -4,7 +4,7 @@ import { cumulativeEnergy, paramsAtRank, relativeError } from '../../core/ranks/
 import { DTYPE_BYTES } from '../../core/io/decode.js';
 import type { DType } from '../../core/types.js';
 import { fullRank, unlayeredParams } from './allocation.js';
-import { isDeepCut } from '../../core/compress/deepCuts.js';
+import { isDeepCut } from '../../core/ranks/deepCuts.js';
 
 export interface LayerOutcome {
   rank: number;
@@ -23,7 +23,7 @@ export interface Totals {
   bytes: { f32: number; f16: number; int8: number };
   /** RMS of the layers' relative errors: √(allocate's objective / layers), 0 when all dense. */
   proxyError: number;
-  /** Layers past the deep-cut rule (core/compress/deepCuts.ts), worst first. */
+  /** Layers past the deep-cut rule (core/ranks/deepCuts.ts), worst first. */
   deepCuts: string[];
 }
 

@@ -43,7 +43,7 @@ export class BudgetControls {
   private readonly slider: HTMLInputElement;
   private readonly field: HTMLElementTagNameMap['vscode-textfield'];
   private readonly hint = h('span', { id: 'budget-hint', class: 'hint' });
-  /** Said before Compress, not after: a data-free plan that cuts layers deeply (core/compress/deepCuts.ts). */
+  /** Said before Compress, not after: a data-free plan that cuts layers deeply (core/ranks/deepCuts.ts). */
   private readonly deepCuts = h('p', { id: 'deep-cuts', class: 'warning', role: 'status' });
   private readonly totals = new Map<string, HTMLElement>();
   private readonly actions: HTMLElementTagNameMap['vscode-button'][];

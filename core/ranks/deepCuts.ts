@@ -10,8 +10,8 @@
 // points from one 1×1 convolution at 96 % energy), so this catches the plans that destroy a
 // layer, and the data-aware method measures the rest.
 import type { Analysis } from '../analysis.js';
-import { cumulativeEnergy } from '../ranks/ranks.js';
-import type { Plan } from './types.js';
+import { cumulativeEnergy } from './ranks.js';
+import type { Plan } from '../compress/types.js';
 
 /** Share of a layer's energy below which a cut is deep. */
 export const DEEP_CUT_ENERGY = 0.5;
