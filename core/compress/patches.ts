@@ -15,22 +15,47 @@ export interface PatchCutter { dim: number; rows: (nhwc: TfTensor) => Tensor2D }
 export interface ConvGeometry { kernel: number[]; strides: number[]; padding: 'same' | 'valid' | ExplicitPadding; dilation: number[] }
 
 /**
- * im2col with stock ops: a convolution with one-hot filters, output channel (dy·kw + dx)·cin + c
- * copying input channel c at offset (dy, dx), with the layer's own strides, padding and
- * dilation, gives every output position's patch. `order` is the filter's flattened layout:
- * (kh, kw, cin) for TF.js and Keras (HWIO), (cin, kh, kw) for ONNX ([cout, cin, kh, kw]).
+ * im2col with stock ops: the input is zero-padded as the layer pads it, and each kernel offset
+ * (dy, dx) contributes one strided slice, every output position's input channels at that
+ * offset; stacked, they are every position's patch. (A convolution with one-hot filters cuts
+ * the same patches, but costs d² multiply-adds per position for d = kh·kw·cin values: for a
+ * 1×3 kernel over 960 channels that was most of a whitening job's time.) `order` is the
+ * filter's flattened layout: (kh, kw, cin) for TF.js and Keras (HWIO), (cin, kh, kw) for ONNX.
  */
 export function patchRows(tf: Tf, g: ConvGeometry, cin: number, order: 'hwc' | 'chw' = 'hwc'): PatchCutter {
   const [kh, kw] = g.kernel;
+  const [sh, sw] = g.strides;
+  const [dh, dw] = g.dilation;
   const d = kh * kw * cin;
-  const eye = new Float32Array(d * d);
-  for (let o = 0; o < d; o++) eye[o * d + o] = 1; // [kh, kw, cin, d] row-major: index ((dy·kw+dx)·cin+c)·d + o
   return {
     dim: d,
     rows: (t) => {
-      const filter = tf.tensor4d(eye, [kh, kw, cin, d]);
-      const hwc = tf.reshape(tf.conv2d(t as Tensor4D, filter, g.strides as [number, number], g.padding, 'NHWC', g.dilation as [number, number]), [-1, kh * kw, cin]);
-      return tf.reshape(order === 'hwc' ? hwc : tf.transpose(hwc, [0, 2, 1]), [-1, d]) as Tensor2D;
+      const [n, h, w] = t.shape;
+      const [[top, bottom], [left, right]] = padding(g, h, w);
+      const padded = top + bottom + left + right > 0 ? tf.pad(t as Tensor4D, [[0, 0], [top, bottom], [left, right], [0, 0]]) : t as Tensor4D;
+      const oh = Math.floor((h + top + bottom - (kh - 1) * dh - 1) / sh) + 1;
+      const ow = Math.floor((w + left + right - (kw - 1) * dw - 1) / sw) + 1;
+      const slices: TfTensor[] = [];
+      for (let dy = 0; dy < kh; dy++) {
+        for (let dx = 0; dx < kw; dx++) {
+          slices.push(kh * kw === 1 && sh * sw === 1 ? padded
+            : tf.stridedSlice(padded, [0, dy * dh, dx * dw, 0], [n, dy * dh + (oh - 1) * sh + 1, dx * dw + (ow - 1) * sw + 1, cin], [1, sh, sw, 1]));
+        }
+      }
+      // [n, oh, ow, kh·kw, cin]: a row per position in (kh, kw, cin) order.
+      const hwc = tf.reshape(slices.length === 1 ? slices[0] : tf.stack(slices, 3), [-1, kh * kw, cin]);
+      return tf.reshape(order === 'hwc' || kh * kw === 1 ? hwc : tf.transpose(hwc, [0, 2, 1]), [-1, d]) as Tensor2D;
     },
   };
+}
+
+/** (top, bottom), (left, right) zeros the layer pads an h×w input with; 'same' as TF.js pads it (the odd one at the end). */
+function padding(g: ConvGeometry, h: number, w: number): [[number, number], [number, number]] {
+  if (g.padding === 'valid') return [[0, 0], [0, 0]];
+  if (g.padding !== 'same') return [g.padding[1], g.padding[2]];
+  const side = (size: number, k: number, s: number, dil: number): [number, number] => {
+    const total = Math.max(0, (Math.ceil(size / s) - 1) * s + (k - 1) * dil + 1 - size);
+    return [Math.floor(total / 2), total - Math.floor(total / 2)];
+  };
+  return [side(h, g.kernel[0], g.strides[0], g.dilation[0]), side(w, g.kernel[1], g.strides[1], g.dilation[1])];
 }
