@@ -11,6 +11,7 @@ import { suggestedRank } from '../../core/ranks/ranks.js';
 import { contentSecurityPolicy } from '../../client/panel/html.js';
 import { expectedAllocation } from './expected.js';
 import { cumulativeEnergy } from '../../core/ranks/ranks.js';
+import { DEEP_CUT_ENERGY } from '../../core/ranks/deepCuts.js';
 import { analysisFixture } from './fixture.js';
 import type { EvalReport, PanelViewState } from '../../shared/panelProtocol.js';
 import { BUNDLE, launchChromium, Panel, type Browser } from './harness.js';
@@ -100,7 +101,7 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
     assert.ok(error > 0 && error < 1, `proxy error ${error}`);
     // The deep-cut warning shows exactly when a layer is past the rule.
     const { ranks } = expectedAllocation(analysis, 0.125);
-    const deep = analysis.layers.some((l) => ranks.get(l.name)! < Math.min(l.rows, l.cols) && cumulativeEnergy(l.singularValues)[ranks.get(l.name)!] < 0.5);
+    const deep = analysis.layers.some((l) => ranks.get(l.name)! < Math.min(l.rows, l.cols) && cumulativeEnergy(l.singularValues)[ranks.get(l.name)!] < DEEP_CUT_ENERGY);
     const warning = panel.page.locator('#deep-cuts');
     assert.equal(await warning.isVisible(), deep);
     // Below the smallest reachable size the panel says so instead of missing the budget silently.
@@ -109,7 +110,7 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
     assert.ok(await panel.total('keep') > 0.01);
     assert.match(await panel.page.textContent('#budget-hint') ?? '', /smallest reachable is \d/);
     assert.ok(await warning.isVisible(), 'every layer at rank 1 is a deep cut');
-    assert.match(await warning.textContent() ?? '', /^Plain SVD cuts \d+ layers below half of their energy \(\w+/);
+    assert.match(await warning.textContent() ?? '', /^Plain SVD cuts \d+ layers below 70 % of their energy \(\w+/);
   });
 
   test('a per-layer override pins that layer and the rest are re-allocated around it', async () => {
