@@ -6,8 +6,23 @@
 // Measured in TF.js (runners/tfjsSensitivity.ts) or, for ONNX and TF.js graph models, by running
 // written variants in the format's own runtime (runners/writtenSensitivity.ts).
 
+import type { Tensor } from '../eval/tensor.js';
+
 /** Calibration inputs a probe runs on: enough for a stable ratio, few enough to stay cheap. */
 export const SENSITIVITY_SAMPLES = 2000;
+
+/**
+ * Input values a probe's inputs may hold together (2 000 Fashion-MNIST images' worth), so that
+ * large inputs stay cheap too: 2 000 text lines of 48×320 pixels took PaddleOCR's recogniser
+ * 15 s per probe on two cores, and it has ninety layers to probe. At least 32 inputs.
+ */
+const SENSITIVITY_VALUES = SENSITIVITY_SAMPLES * 784;
+
+/** How many of the calibration inputs `x` the probes run on. */
+export function sensitivitySamples(x: Tensor): number {
+  const per = x.data.length / Math.max(1, x.shape[0]);
+  return Math.min(x.shape[0], SENSITIVITY_SAMPLES, Math.max(32, Math.floor(SENSITIVITY_VALUES / per)));
+}
 
 /**
  * The gain of one probe: (‖ΔY‖²/‖Y‖² of the model output with only that layer approximated) ÷

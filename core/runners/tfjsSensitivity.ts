@@ -4,7 +4,7 @@ import type { Tensor } from '../eval/tensor.js';
 import { tfjs } from '../formats/tfjs/runtime.js';
 import { checkpoint, type JobOptions } from '../types.js';
 import type { LayersSource } from './layersSource.js';
-import { SENSITIVITY_SAMPLES, sensitivityGain } from '../compress/sensitivity.js';
+import { sensitivityGain, sensitivitySamples } from '../compress/sensitivity.js';
 
 export interface SensitivityProbe {
   name: string;
@@ -18,7 +18,7 @@ export interface SensitivityProbe {
 export async function tfjsSensitivity(source: LayersSource, probes: SensitivityProbe[], x: Tensor, opts: JobOptions = {}): Promise<Map<string, number>> {
   const tf = await tfjs();
   const { model } = await source.load();
-  const n = Math.min(x.shape[0], SENSITIVITY_SAMPLES);
+  const n = sensitivitySamples(x);
   const per = x.data.length / x.shape[0];
   const xs = tf.tensor(x.data.subarray(0, n * per), [n, ...x.shape.slice(1)]);
   const reference = model.predict(xs, { batchSize: 1000 }) as import('@tensorflow/tfjs').Tensor;

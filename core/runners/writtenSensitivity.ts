@@ -5,7 +5,7 @@ import { firstRows, type Tensor } from '../eval/tensor.js';
 import { checkpoint, type JobOptions } from '../types.js';
 import { factorsInMemory } from '../compress/factorSource.js';
 import type { VariantRunner } from './written.js';
-import { SENSITIVITY_SAMPLES, sensitivityGain } from '../compress/sensitivity.js';
+import { sensitivityGain, sensitivitySamples } from '../compress/sensitivity.js';
 import type { FactorProbe } from './runner.js';
 
 type Variants = <T>(x: Tensor, fn: (runner: VariantRunner) => Promise<T>) => Promise<T | undefined>;
@@ -18,7 +18,7 @@ function sumSquares(d: Float32Array, minus?: Float32Array): number {
 
 /** Each probe's gain by layer name; neutral (1) for all where the inputs do not fill one batch of a fixed-batch model. */
 export async function writtenSensitivity(variants: Variants, probes: FactorProbe[], x: Tensor, opts: JobOptions = {}): Promise<Map<string, number>> {
-  const measured = await variants(firstRows(x, Math.min(x.shape[0], SENSITIVITY_SAMPLES)), async ({ original, run }) => {
+  const measured = await variants(firstRows(x, sensitivitySamples(x)), async ({ original, run }) => {
     const ref2 = sumSquares(original.data);
     const out = new Map<string, number>();
     for (const [i, p] of probes.entries()) {
