@@ -22,7 +22,7 @@ import { factorsInMemory, loadAll } from './factorSource.js';
 import { FactorSpill } from './factorSpill.js';
 import { chooseMethod, type MethodChoice } from './guard.js';
 import { makePlan, type Goal } from './plan.js';
-import { DEEP_CUT_ENERGY, deepCuts, describeDeepCuts } from '../ranks/deepCuts.js';
+import { deepCuts, describeDeepCuts } from '../ranks/deepCuts.js';
 import { refinementInputs, refinePlan, type Refinement } from './refine.js';
 import { relayoutShape } from './relayout.js';
 import { predictBytes, storageName, type CompressReport } from './report.js';
@@ -123,12 +123,9 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
         return spill.inOrder(names);
       };
       const held = o.calibration && heldOut(o.calibration);
-      // Data-free plans keep 70 % of every layer's energy where the budget allows (ranks/deepCuts.ts);
-      // measured sensitivity or fine-tuning answers for the model's output instead.
-      const guarded = job.method === 'svd' && !runs.sensitivity && !runs.finetune && !o.allowDeepCuts;
-      let plan = await makePlan(strategy.analysis, job.goal, guarded ? DEEP_CUT_ENERGY : undefined);
-      // Where it does not, that is said before any factor is computed. A --ranks plan is the user's own choice (the panel warned).
-      if (guarded && job.goal.kind !== 'ranks') {
+      let plan = await makePlan(strategy.analysis, job.goal);
+      // Said before any factor is computed. A --ranks plan is the user's own choice (the panel warned).
+      if (job.method === 'svd' && job.goal.kind !== 'ranks' && !o.allowDeepCuts) {
         const cuts = deepCuts(strategy.analysis, plan);
         if (cuts.length > 0) {
           throw new InputError(model.path, `${goalText(job.goal)} ${describeDeepCuts(cuts)}; plain SVD is likely to break the model: use --method whitened --calibration <inputs>, a larger ratio, or --allow-deep-cuts to write it anyway`, 'deep-cut');

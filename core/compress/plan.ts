@@ -2,7 +2,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Analysis, LayerAnalysis } from '../analysis.js';
 import { allocate } from '../ranks/allocate.js';
-import { prepareFlooredAllocation } from '../ranks/deepCuts.js';
 import { paramsAtRank, rankForEnergy, breakEvenRank } from '../ranks/ranks.js';
 import { InputError } from '../types.js';
 import type { Plan, StorageDType } from './types.js';
@@ -24,12 +23,7 @@ export const STORAGE_DTYPES: readonly StorageDType[] = ['f32', 'f16', 'int8'];
 
 const full = (l: LayerAnalysis): number => Math.min(l.rows, l.cols);
 
-/**
- * `energyFloor`: a --ratio plan keeps at least this share of every factorised layer's energy
- * where the budget allows it (the data-free default, ranks/deepCuts.ts); where it does not, the
- * plan is made without the floor, and the caller decides whether its deep cuts may be written.
- */
-export async function makePlan(analysis: Analysis, goal: Goal, energyFloor?: number): Promise<Plan> {
+export async function makePlan(analysis: Analysis, goal: Goal): Promise<Plan> {
   const layers = analysis.layers.filter((l) => l.factorisable);
   switch (goal.kind) {
     case 'energy':
@@ -44,8 +38,7 @@ export async function makePlan(analysis: Analysis, goal: Goal, energyFloor?: num
       if (budget < minimum) {
         throw new InputError(analysis.path, `--ratio ${goal.ratio} is below the smallest reachable ratio ${((fixed + minimum) / analysis.totalParams).toFixed(4)}`);
       }
-      const alloc = layers.map((l) => ({ rows: l.rows, cols: l.cols, sigma: l.singularValues, weight: l.sensitivity }));
-      const a = energyFloor === undefined ? allocate(alloc, budget) : prepareFlooredAllocation(alloc, energyFloor).allocate(budget);
+      const a = allocate(layers.map((l) => ({ rows: l.rows, cols: l.cols, sigma: l.singularValues, weight: l.sensitivity })), budget);
       return new Map(layers.map((l, i) => [l.name, a.ranks[i]]));
     }
     case 'ranks':

@@ -9,8 +9,6 @@ export interface AllocLayer {
   pinned?: number;
   /** Weight of this layer's relative error in the objective (sensitivity); default 1. */
   weight?: number;
-  /** Smallest factorised rank allowed (a floor on the energy it keeps); dense is always allowed. */
-  minRank?: number;
 }
 
 export interface Allocation {
@@ -30,7 +28,7 @@ export interface PreparedAllocation {
 
 /**
  * Chooses each layer's rank to minimise Σ_l w_l·(Σ_{i>k_l} σ_i²)/‖W_l‖² subject to
- * Σ params ≤ budget, where a layer's options are ranks minRank (default 1)..breakEven or dense.
+ * Σ params ≤ budget, where a layer's options are ranks 1..breakEven or dense.
  *
  * Each layer's options are reduced to their lower convex hull (error vs params); hull
  * steps of all layers are taken in order of error removed per parameter. Because every
@@ -62,7 +60,7 @@ interface PreparedLayer {
   rows: number;
   cols: number;
   pinned: boolean;
-  /** Ranks this layer may take, ascending: minRank..breakEven then dense, or the pinned rank alone. */
+  /** Ranks this layer may take, ascending: 1..breakEven then dense, or the pinned rank alone. */
   options: number[];
   /** Largest factorised option (0 when there is none). */
   breakEven: number;
@@ -76,10 +74,9 @@ function prepareLayer(l: AllocLayer): PreparedLayer {
   const full = Math.min(l.rows, l.cols);
   const pinned = l.pinned !== undefined;
   const breakEven = pinned ? 0 : breakEvenRank(l.rows, l.cols);
-  const least = Math.max(1, l.minRank ?? 1);
   const options = pinned
     ? [Math.max(1, Math.min(l.pinned!, full))]
-    : [...Array.from({ length: Math.max(0, breakEven - least + 1) }, (_, i) => least + i), full];
+    : [...Array.from({ length: breakEven }, (_, i) => i + 1), full];
   const cum = cumulativeEnergy(l.sigma);
   const w = l.weight ?? 1;
   const err = new Float64Array(full + 1);

@@ -1,7 +1,5 @@
-// Plans that cut a layer so deeply that plain SVD is likely to break the model. Data-free plans
-// keep every layer above the rule while the budget allows (prepareFlooredAllocation); below that
-// budget the deep cuts are named before anything is written: the CLI refuses them (unless told
-// to go ahead), the panel warns.
+// Plans that cut a layer so deeply that plain SVD is likely to break the model, named before
+// anything is written: the CLI refuses them (unless told to go ahead), the panel warns.
 //
 // The rule: a factorised layer left with less than 70 % of its spectrum's energy (relative
 // Frobenius error above 0.55). Chosen on the real-model bench (bench/real-models), not on a
@@ -13,8 +11,7 @@
 // keeping 96 %; the detector survived layers at 25 %), so the rule stops the plans most likely
 // to break a model and names the data-aware method, which measures instead.
 import type { Analysis } from '../analysis.js';
-import { prepareAllocation, type AllocLayer, type PreparedAllocation } from './allocate.js';
-import { breakEvenRank, cumulativeEnergy, paramsAtRank, rankForEnergy } from './ranks.js';
+import { cumulativeEnergy } from './ranks.js';
 import type { Plan } from '../compress/types.js';
 
 /** Share of a layer's energy below which a cut is deep. */
@@ -51,18 +48,4 @@ export function describeDeepCuts(cuts: DeepCut[], shown = 3): string {
   const named = cuts.slice(0, shown).map((c) => `${c.layer} at rank ${c.rank} of ${c.full} (${(c.energyKept * 100).toFixed(0)} % kept)`);
   const more = cuts.length > shown ? `, and ${cuts.length - shown} more` : '';
   return `cuts ${cuts.length} layer${cuts.length === 1 ? '' : 's'} below ${DEEP_CUT_ENERGY * 100} % of ${cuts.length === 1 ? 'its' : 'their'} energy: ${named.join(', ')}${more}`;
-}
-
-/**
- * The data-free allocation (core/compress/plan.ts, and the panel's): every free layer keeps
- * `floor` of its energy while the budget allows that, so no layer is cut deeply to spare the
- * others; below that budget, the allocation without the floor, whose deep cuts deepCuts names.
- */
-export function prepareFlooredAllocation(layers: AllocLayer[], floor = DEEP_CUT_ENERGY): PreparedAllocation {
-  const floored = layers.map((l) => (l.pinned !== undefined ? l : { ...l, minRank: rankForEnergy(l.sigma, floor) }));
-  const least = (l: AllocLayer): number => l.pinned ?? (l.minRank! <= breakEvenRank(l.rows, l.cols) ? l.minRank! : Math.min(l.rows, l.cols));
-  const minimum = floored.reduce((s, l) => s + paramsAtRank(l.rows, l.cols, least(l)), 0);
-  const [withFloor, plain] = [prepareAllocation(floored), prepareAllocation(layers)];
-  const pick = (budget: number): PreparedAllocation => (budget >= minimum ? withFloor : plain);
-  return { allocate: (budget) => pick(budget).allocate(budget), greedy: (budget) => pick(budget).greedy(budget) };
 }

@@ -1,6 +1,6 @@
 // What the panel must show, computed here straight from the core, independently of webview/.
 import type { Analysis } from '../../core/analysis.js';
-import { prepareFlooredAllocation } from '../../core/ranks/deepCuts.js';
+import { allocate } from '../../core/ranks/allocate.js';
 
 export interface Expected {
   ranks: Map<string, number>;
@@ -9,13 +9,13 @@ export interface Expected {
   bytes: { f32: number; f16: number; int8: number };
 }
 
-/** The data-free allocation (the CLI's --ratio) for keeping `keep` of all parameters: layers' budget is that minus the unlayered ones. */
+/** The allocation for keeping `keep` of all parameters: layers' budget is that minus the unlayered ones. */
 export function expectedAllocation(a: Analysis, keep: number, pins: Record<string, number> = {}): Expected {
   const unlayered = a.totalParams - a.layers.reduce((s, l) => s + l.params, 0);
-  const alloc = prepareFlooredAllocation(a.layers.map((l) => ({
+  const alloc = allocate(a.layers.map((l) => ({
     rows: l.rows, cols: l.cols, sigma: l.singularValues,
     pinned: l.factorisable ? pins[l.name] : Math.min(l.rows, l.cols),
-  }))).allocate(keep * a.totalParams - unlayered);
+  })), keep * a.totalParams - unlayered);
   const bytesAt = (perParam: number): number => unlayered * 4 + a.layers.reduce((s, l, i) => {
     const k = alloc.ranks[i];
     return s + (k >= Math.min(l.rows, l.cols) ? l.rows * l.cols * 4 : k * (l.rows + l.cols) * perParam);

@@ -1,8 +1,7 @@
 // The panel's plan: every layer's rank for the chosen goal, with the user's pinned ranks.
 import type { Analysis, LayerAnalysis } from '../../core/analysis.js';
-import type { AllocLayer, PreparedAllocation } from '../../core/ranks/allocate.js';
+import { prepareAllocation, type AllocLayer, type PreparedAllocation } from '../../core/ranks/allocate.js';
 import { breakEvenRank, suggestedRank } from '../../core/ranks/ranks.js';
-import { prepareFlooredAllocation } from '../../core/ranks/deepCuts.js';
 import type { PanelViewState } from '../../shared/panelProtocol.js';
 
 export type Goal = Pick<PanelViewState, 'goal' | 'keep' | 'energy' | 'pins'>;
@@ -43,7 +42,7 @@ let last: { analysis: Analysis; pins: Record<string, number>; prepared: Prepared
  */
 function preparedAllocation(analysis: Analysis, pins: Record<string, number>): PreparedAllocation {
   if (last?.analysis !== analysis || last.pins !== pins) {
-    last = { analysis, pins, prepared: prepareFlooredAllocation(allocLayers(analysis, pins)) };
+    last = { analysis, pins, prepared: prepareAllocation(allocLayers(analysis, pins)) };
   }
   return last.prepared;
 }

@@ -1,8 +1,8 @@
 // The whole-model tradeoff: parameters kept vs proxy error along the optimal allocations.
 import type { Analysis } from '../../core/analysis.js';
+import { prepareAllocation } from '../../core/ranks/allocate.js';
 import { paramsAtRank } from '../../core/ranks/ranks.js';
 import { allocLayers, layerBudget, unlayeredParams } from './allocation.js';
-import { prepareFlooredAllocation } from '../../core/ranks/deepCuts.js';
 import { layerOutcome, totals } from './totals.js';
 
 export interface CurvePoint {
@@ -20,7 +20,7 @@ const SAMPLES = 32;
 export function* tradeoffCurve(analysis: Analysis, pins: Record<string, number>): Generator<CurvePoint> {
   const layers = allocLayers(analysis, pins);
   if (analysis.totalParams <= 0) return;
-  const allocation = prepareFlooredAllocation(layers);
+  const allocation = prepareAllocation(layers);
   const smallest = unlayeredParams(analysis)
     + layers.reduce((s, l) => s + paramsAtRank(l.rows, l.cols, l.pinned ?? 1), 0);
   const lo = smallest / analysis.totalParams;
