@@ -124,8 +124,9 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
       };
       const held = o.calibration && heldOut(o.calibration);
       let plan = await makePlan(strategy.analysis, job.goal);
-      // Said before any factor is computed. A --ranks plan is the user's own choice (the panel warned).
-      if (job.method === 'svd' && job.goal.kind !== 'ranks' && !o.allowDeepCuts) {
+      // Said before any factor is computed, of data-free plans only: measured sensitivity or fine-tuning
+      // answers for the model's output. A --ranks plan is the user's own choice (the panel warned).
+      if (job.method === 'svd' && !runs.sensitivity && !runs.finetune && job.goal.kind !== 'ranks' && !o.allowDeepCuts) {
         const cuts = deepCuts(strategy.analysis, plan);
         if (cuts.length > 0) {
           throw new InputError(model.path, `${goalText(job.goal)} ${describeDeepCuts(cuts)}; plain SVD is likely to break the model: use --method whitened --calibration <inputs>, a larger ratio, or --allow-deep-cuts to write it anyway`, 'deep-cut');

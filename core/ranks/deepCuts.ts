@@ -9,7 +9,11 @@
 // accuracy: refused with the others, the price of a rule that sees only weights. No weight
 // figure separates these cases (the recogniser lost 28 points from one 1×1 convolution
 // keeping 96 %; the detector survived layers at 25 %), so the rule stops the plans most likely
-// to break a model and names the data-aware method, which measures instead.
+// to break a model and names the data-aware method, which measures instead. A floor in the
+// allocator (no layer below the rule while the budget allows) was tried and dropped: it turned
+// the recogniser's refused --ratio 0.7 into a written plan that read nothing. Refusing is the
+// point; the --ratio a refusal names may be larger than one that passes (the allocation's
+// dense-or-factorised choices jump: the example MLP passes at 0.34 and is refused at 0.4).
 import type { Analysis } from '../analysis.js';
 import { cumulativeEnergy } from './ranks.js';
 import type { Plan } from '../compress/types.js';

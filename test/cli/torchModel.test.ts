@@ -44,7 +44,7 @@ test('safetensors: --method whitened runs the module; on held-out inputs it beat
   const whitened = compress(at('model.safetensors'), module, at('w.safetensors'), '--ratio', '0.3', '--method', 'whitened', '--calibration', at('calibration.npy'));
   assert.equal(whitened.allocation, 'sensitivity');
   assert.equal(whitened.methodChoice?.kept, 'whitened');
-  compress(at('model.safetensors'), module, at('svd.safetensors'), '--ratio', '0.3');
+  compress(at('model.safetensors'), module, at('svd.safetensors'), '--ratio', '0.3', '--allow-deep-cuts');
   const w = evaluate(at('model.safetensors'), module, at('w.safetensors'), at('heldout.npy'));
   const p = evaluate(at('model.safetensors'), module, at('svd.safetensors'), at('heldout.npy'));
   assert.ok(w.relativeOutputError < 0.7 * p.relativeOutputError, `whitened ${w.relativeOutputError} vs plain ${p.relativeOutputError}`);
@@ -95,7 +95,7 @@ test('tiny transformer LM: whitened keeps held-out perplexity far closer to the 
   assert.equal(train.status, 0, train.stderr);
   const module = `${resolve('examples/tiny-lm/model.py')}:small`;
   const model = join(dir, 'model.safetensors'), held = join(dir, 'heldout.npy');
-  compress(model, module, join(dir, 'svd.safetensors'), '--ratio', '0.5');
+  compress(model, module, join(dir, 'svd.safetensors'), '--ratio', '0.5', '--allow-deep-cuts');
   compress(model, module, join(dir, 'w.safetensors'), '--ratio', '0.5', '--method', 'whitened', '--calibration', join(dir, 'calibration.npy'));
   const plain = evaluate(model, module, join(dir, 'svd.safetensors'), held);
   const whitened = evaluate(model, module, join(dir, 'w.safetensors'), held);

@@ -17,7 +17,7 @@ test('reducible analyze / compress on an ONNX model (built CLI)', async () => {
   assert.equal(analysis.format, 'onnx');
   assert.deepEqual(analysis.layers.map((l: { kind: string }) => l.kind), ['conv2d', 'conv2d', 'conv2d', 'gemm', 'gemm']);
 
-  const c = cli('compress', model, '--ratio', '0.5', '--dtype', 'int8', '--json');
+  const c = cli('compress', model, '--ratio', '0.5', '--dtype', 'int8', '--allow-deep-cuts', '--json');
   assert.equal(c.code, 0, c.stderr);
   const report = JSON.parse(c.stdout);
   const out = join(dir, 'cnn.reduced.onnx');

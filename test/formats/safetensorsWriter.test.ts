@@ -239,7 +239,7 @@ test('reducible compress on a .pt writes <name>.reduced.safetensors that loads a
   copyFileSync(join(dir, 'cnn.pth'), input);
   for (const dtype of ['f32', 'f16', 'int8']) {
     const output = join(work, `cnn-${dtype}.reduced.safetensors`);
-    const args = ['compress', input, '--ratio', '0.5', '--dtype', dtype, '--engine', 'wasm', '-o', output];
+    const args = ['compress', input, '--ratio', '0.5', '--allow-deep-cuts', '--dtype', dtype, '--engine', 'wasm', '-o', output];
     const r = cli(...args);
     assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(readFileSync(`${output}.report.json`, 'utf8'));
@@ -251,7 +251,7 @@ test('reducible compress on a .pt writes <name>.reduced.safetensors that loads a
       assert.ok(Math.abs(c.weightErrors[l.name] - l.relativeError) <= (dtype === 'f32' ? 1e-4 : 0.02), `${dtype} ${l.name}: ${c.weightErrors[l.name]} vs ${l.relativeError}`);
     }
   }
-  const byDefault = cli('compress', input, '--ratio', '0.5', '--engine', 'wasm');
+  const byDefault = cli('compress', input, '--ratio', '0.5', '--allow-deep-cuts', '--engine', 'wasm');
   assert.equal(byDefault.code, 0, byDefault.stderr);
   assert.ok(existsSync(join(work, 'cnn.reduced.safetensors')));
 });

@@ -169,7 +169,9 @@ export interface Case {
   args: string[];
 }
 
-const RATIO = ['--ratio', '0.4'];
+// The fixtures' random weights have flat spectra: plain SVD at 0.4 is a deep cut (ranks/deepCuts.ts),
+// asked for explicitly; data-aware cases are not held to the rule, so the flag changes none of them.
+const RATIO = ['--ratio', '0.4', '--allow-deep-cuts'];
 const c = (name: string, model: string, out: string, ...args: string[]): Case => ({ name, model, out, args });
 
 /**

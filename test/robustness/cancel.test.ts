@@ -134,7 +134,7 @@ test("a killed run's stale temporaries for this output are removed by the next r
   const kept = ['.model.reduced.json.0123abcd.scratch.tmp.keep', '.other.json.0123abcd.scratch.tmp', '.model.reduced.json.xyz.tmp', 'notes.tmp'];
   const old = new Date(Date.now() - 60_000);
   for (const f of [...stale, ...kept]) { writeFileSync(join(placed.dir, f), ''); utimesSync(join(placed.dir, f), old, old); }
-  const r = spawnSync(process.execPath, ['dist/cli.js', 'compress', placed.model, '--ratio', '0.5', '--engine', 'wasm'], { encoding: 'utf8', timeout: 300_000 });
+  const r = spawnSync(process.execPath, ['dist/cli.js', 'compress', placed.model, '--ratio', '0.5', '--allow-deep-cuts', '--engine', 'wasm'], { encoding: 'utf8', timeout: 300_000 });
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(readdirSync(placed.dir).sort(), [...kept, 'model.json', 'model.reduced.json', 'model.reduced.json.report.json', 'model.reduced.weights.bin', 'weights.bin'].sort());
 });
