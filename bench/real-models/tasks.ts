@@ -1,0 +1,119 @@
+// The three PaddleOCR models as bench subjects: where each model and its data live, what one
+// output means (a prediction per test input), the task metric against the labels, and the
+// agreement of a compressed model's predictions with the original's.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { OnnxSession } from '../../core/formats/onnx/runtime.js';
+import type { Tensor } from '../../core/eval/tensor.js';
+import { argmax, ctcDecode, editDistance, iou, shrunkBoxMask, threshold } from './metrics.js';
+import { npyBatches } from './npyBatches.js';
+
+export const WORK = fileURLToPath(new URL('work/', import.meta.url));
+const ASSETS = join(WORK, 'ocr-models/assets');
+const DATA = join(WORK, 'data');
+
+/** The task metric (a share, 0..1) and other figures worth a column. */
+export interface Scores { metric: number; extra: Record<string, number> }
+
+export interface Task<P> {
+  id: string; title: string; model: string; calibration: string; test: string;
+  /** What `metric` and agreement measure, for the tables. */
+  metricName: string; agreementName: string;
+  /** Test inputs per onnxruntime call: as many as keep one call's tensors small. */
+  batch: number;
+  predict(output: Tensor): P[];
+  score(predictions: P[]): Scores;
+  agree(original: P[], compressed: P[]): number;
+}
+
+/** The first of `files` that is missing, as the one line a user needs, else undefined. */
+export function missing(task: Task<unknown>): string | undefined {
+  const need = [[task.model, 'bench/real-models/fetch.sh'], [task.calibration, 'bench/real-models/make_data.py'], [task.test, 'bench/real-models/make_data.py']];
+  const gap = need.find(([f]) => !existsSync(f));
+  return gap && `${task.id}: ${gap[0]} is missing (run ${gap[1]})`;
+}
+
+/** Every test input's prediction by the model at `path`, in the stock runtime. */
+export async function predictAll<P>(task: Task<P>, path: string): Promise<P[]> {
+  const s = await OnnxSession.open(path);
+  try {
+    const out: P[] = [];
+    for (const x of npyBatches(task.test, task.batch)) out.push(...task.predict([...(await s.run(x)).values()][0]));
+    return out;
+  } finally {
+    await s.release();
+  }
+}
+
+const lines = (file: string): string[] => readFileSync(file, 'utf8').split('\n').slice(0, -1);
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+const sameShare = (a: ArrayLike<number>[], b: ArrayLike<number>[]): number => {
+  let same = 0, all = 0;
+  a.forEach((x, i) => { for (let t = 0; t < x.length; t++, all++) same += x[t] === b[i][t] ? 1 : 0; });
+  return same / all;
+};
+
+/** Per time step, the class the model ranks first. */
+function stepArgmax(o: Tensor): Int32Array[] {
+  const [n, steps, classes] = o.shape;
+  return Array.from({ length: n }, (_, i) => Int32Array.from({ length: steps }, (_, t) => argmax(o.data, (i * steps + t) * classes, classes)));
+}
+
+const rec: Task<Int32Array> = {
+  id: 'rec', title: 'PP-OCRv4 text-line recognition (ch_PP-OCRv4_rec_infer.onnx, CTC over 6 625 classes)',
+  model: join(ASSETS, 'ch_PP-OCRv4_rec_infer.onnx'), calibration: join(DATA, 'rec/calib.npy'), test: join(DATA, 'rec/test.npy'),
+  metricName: 'character accuracy', agreementName: 'top-1 agreement per time step', batch: 16,
+  predict: stepArgmax,
+  score(predictions) {
+    // Class i ≥ 1 is line i of the key file; the last class is the space PaddleOCR appends.
+    const keys = readFileSync(join(ASSETS, 'ppocr_keys_v1.txt'), 'utf8').split('\n');
+    const chars = ['', ...keys, ' '];
+    const truth = lines(join(DATA, 'rec/test.txt'));
+    let errors = 0, total = 0, exact = 0;
+    predictions.forEach((p, i) => {
+      const text = ctcDecode(p, chars).trim();
+      errors += editDistance(text, truth[i]);
+      total += truth[i].length;
+      exact += text === truth[i] ? 1 : 0;
+    });
+    return { metric: 1 - errors / total, extra: { lineAccuracy: exact / truth.length } };
+  },
+  agree: sameShare,
+};
+
+const cls: Task<number> = {
+  id: 'cls', title: 'PP-OCR mobile v2.0 text orientation, 0° or 180° (ch_ppocr_mobile_v2.0_cls_infer.onnx)',
+  model: join(ASSETS, 'ch_ppocr_mobile_v2.0_cls_infer.onnx'), calibration: join(DATA, 'cls/calib.npy'), test: join(DATA, 'cls/test.npy'),
+  metricName: 'accuracy', agreementName: 'top-1 agreement', batch: 50,
+  predict: (o) => Array.from({ length: o.shape[0] }, (_, i) => argmax(o.data, i * o.shape[1], o.shape[1])),
+  score(predictions) {
+    const truth = lines(join(DATA, 'cls/test.txt')).map(Number);
+    return { metric: mean(predictions.map((p, i) => (p === truth[i] ? 1 : 0))), extra: {} };
+  },
+  agree: (a, b) => mean(a.map((x, i) => (x === b[i] ? 1 : 0))),
+};
+
+/** PaddleOCR's DB post-processing binarises the probability map at 0.3. */
+const DB_THRESHOLD = 0.3;
+
+const det: Task<Uint8Array> = {
+  id: 'det', title: 'PP-OCRv4 text detection, DB (ch_PP-OCRv4_det_infer.onnx), 640×640 pages',
+  model: join(ASSETS, 'ch_PP-OCRv4_det_infer.onnx'), calibration: join(DATA, 'det/calib.npy'), test: join(DATA, 'det/test.npy'),
+  metricName: 'pixel IoU with the shrunk text boxes', agreementName: 'pixel IoU with the original\'s mask', batch: 2,
+  predict(o) {
+    const per = o.shape[2] * o.shape[3];
+    return Array.from({ length: o.shape[0] }, (_, i) => threshold(o.data, i * per, per, DB_THRESHOLD));
+  },
+  score(predictions) {
+    const { size, boxes } = JSON.parse(readFileSync(join(DATA, 'det/test.json'), 'utf8')) as { size: number; boxes: number[][][] };
+    return {
+      metric: mean(predictions.map((p, i) => iou(p, shrunkBoxMask(boxes[i], size)))),
+      // Against the whole rendered boxes (no shrink): how much of each line the map covers.
+      extra: { iouFullBoxes: mean(predictions.map((p, i) => iou(p, shrunkBoxMask(boxes[i], size, 1)))) },
+    };
+  },
+  agree: (a, b) => mean(a.map((x, i) => iou(x, b[i]))),
+};
+
+export const TASKS = [rec, cls, det] as Task<unknown>[];
