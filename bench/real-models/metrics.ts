@@ -63,3 +63,47 @@ export function threshold(probs: Float32Array, offset: number, n: number, t: num
   for (let i = 0; i < n; i++) m[i] = probs[offset + i] > t ? 1 : 0;
   return m;
 }
+
+/**
+ * DB's post-processing on axis-aligned text: every 4-connected region of `mask` becomes its
+ * bounding box [x0, y0, x1, y1) if the mean probability inside reaches `boxThreshold` (PaddleOCR's
+ * box_thresh 0.6, score mode "fast") and both sides reach 3 px, grown on every side by
+ * D = A·1.5/L (unclip_ratio 1.5) to undo the shrink the model was trained with.
+ */
+export function dbBoxes(mask: Uint8Array, probs: Float32Array, offset: number, size: number, boxThreshold = 0.6): number[][] {
+  const seen = new Uint8Array(mask.length), stack: number[] = [], boxes: number[][] = [];
+  for (let start = 0; start < mask.length; start++) {
+    if (!mask[start] || seen[start]) continue;
+    let x0 = size, y0 = size, x1 = 0, y1 = 0;
+    seen[start] = 1;
+    stack.push(start);
+    while (stack.length) {
+      const p = stack.pop()!, x = p % size, y = (p - x) / size;
+      x0 = Math.min(x0, x); x1 = Math.max(x1, x + 1); y0 = Math.min(y0, y); y1 = Math.max(y1, y + 1);
+      for (const q of [x > 0 ? p - 1 : -1, x < size - 1 ? p + 1 : -1, y > 0 ? p - size : -1, y < size - 1 ? p + size : -1]) {
+        if (q >= 0 && mask[q] && !seen[q]) { seen[q] = 1; stack.push(q); }
+      }
+    }
+    if (x1 - x0 < 3 || y1 - y0 < 3) continue;
+    let sum = 0;
+    for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) sum += probs[offset + y * size + x];
+    if (sum / ((x1 - x0) * (y1 - y0)) < boxThreshold) continue;
+    const w = x1 - x0, h = y1 - y0, d = (w * h * 1.5) / (2 * (w + h));
+    boxes.push([Math.max(0, x0 - d), Math.max(0, y0 - d), Math.min(size, x1 + d), Math.min(size, y1 + d)]);
+  }
+  return boxes;
+}
+
+const boxIou = (a: number[], b: number[]): number => {
+  const iw = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0])), ih = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
+  const inter = iw * ih, area = (r: number[]): number => (r[2] - r[0]) * (r[3] - r[1]);
+  return inter / (area(a) + area(b) - inter);
+};
+
+/** Detections matched one-to-one to ground-truth boxes at IoU ≥ 0.5 (PaddleOCR's DetMetric rule), greedily by IoU. */
+export function matchBoxes(found: number[][], truth: number[][]): number {
+  const pairs = found.flatMap((f, i) => truth.map((t, j) => [boxIou(f, t), i, j])).filter(([v]) => v >= 0.5).sort((a, b) => b[0] - a[0]);
+  const usedF = new Set<number>(), usedT = new Set<number>();
+  for (const [, i, j] of pairs) if (!usedF.has(i) && !usedT.has(j)) { usedF.add(i); usedT.add(j); }
+  return usedF.size;
+}
