@@ -12,8 +12,12 @@ Out (under work/data/, git-ignored):
   cls/{calib,test}.npy   float32 [N,3,48,192]   cls/test.txt: 0 (upright) or 1 (turned 180°) per line
   det/calib.npy          float32 [300,3,320,320]
   det/test.npy           float32 [100,3,640,640] det/test.json: per page, its lines' [x0,y0,x1,y1] boxes
+  wake/{calib,test}_audio.npy  float32 [N,48000]: 3 s clips at 16 kHz on the int16 scale openWakeWord
+                         takes, spoken by espeak-ng: a wake word ("hey jarvis", "alexa", "hey mycroft")
+                         or a manual line; wake/test.txt: each test clip's label (the word's model, or none).
+                         speechFeatures.ts (run at the end) turns them into the embedding model's inputs.
 
-Run: /usr/bin/python3 bench/real-models/make_data.py   (after setup.sh; takes a minute)
+Run: /usr/bin/python3 bench/real-models/make_data.py [ocr] [wake]   (after setup.sh and fetch.sh; a minute or two)
 """
 import glob
 import json
@@ -21,6 +25,8 @@ import math
 import os
 import random
 import re
+import shutil
+import subprocess
 import sys
 
 import numpy as np
@@ -146,41 +152,97 @@ def render_page(size, lines, rng, nrng):
     return degrade(img, rng, nrng), boxes
 
 
+# Wake words, by the openWakeWord model that listens for each, spelled as espeak-ng must read them
+# to be heard (it says "mycroft" as one word the mycroft head never fires on; "my croft" it does).
+WAKE_WORDS = {'hey_jarvis_v0.1': ['hey jarvis', 'Hey, Jarvis!', 'hey Jarvis'], 'alexa_v0.1': ['alexa', 'Alexa.', 'Alexa!'],
+              'hey_mycroft_v0.1': ['hey my croft', 'Hey, my croft.', 'hey my Croft!']}
+ACCENTS = ['en-us', 'en-gb', 'en-gb-x-rp']
+# Calibration and test speakers differ: espeak-ng's voice variants split in two.
+SPEAKERS = {'calib': ['m1', 'm3', 'f2', 'f4', 'croak'], 'test': ['m2', 'm4', 'm5', 'm7', 'f1', 'f3', 'f5', 'klatt']}
+RATE, CLIP = 16000, 48000
+
+
+def speak(text, rng, speakers):
+    """One utterance by a random accent and speaker at a random speed and pitch, 16 kHz int16 samples."""
+    voice = f'{ACCENTS[rng.randrange(len(ACCENTS))]}+{speakers[rng.randrange(len(speakers))]}'
+    tts = subprocess.run(['espeak-ng', '-v', voice, '-s', str(rng.randint(160, 220)), '-p', str(rng.randint(25, 75)), '--stdout'],
+                         input=text.encode(), check=True, capture_output=True).stdout  # on stdin: a line may start with '-'
+    # espeak-ng writes 22.05 kHz; openWakeWord listens at 16 kHz.
+    raw = subprocess.run(['sox', '-t', 'wav', '-', '-r', str(RATE), '-e', 'signed', '-b', '16', '-t', 'raw', '-'],
+                         input=tts, check=True, capture_output=True).stdout
+    return np.frombuffer(raw, np.int16).astype(np.float32)
+
+
+def speech_clip(text, wake, rng, nrng, speakers):
+    """A 3 s clip: quiet room noise, the utterance at a random level; a wake word ends in the last second, as a detector hears it."""
+    voice = speak(text, rng, speakers)[:CLIP - RATE // 5] * rng.uniform(0.3, 1.0)
+    start = rng.randint(max(RATE // 5, CLIP - RATE - len(voice)), CLIP - len(voice) - RATE // 10) if wake else rng.randint(0, RATE // 2)
+    clip = nrng.normal(0, rng.uniform(10, 120), CLIP)
+    clip[start:start + len(voice)] += voice[:CLIP - start]
+    return np.clip(clip, -32768, 32767)
+
+
+def speech_set(name, pool, n_each, rng, nrng):
+    """n_each clips of every wake word and n_each of other speech (manual lines), shuffled; their labels."""
+    labels = [w for w in WAKE_WORDS for _ in range(n_each)] + ['none'] * n_each
+    rng.shuffle(labels)
+    clips = [speech_clip(rng.choice(WAKE_WORDS[l]) if l != 'none' else pool[rng.randrange(len(pool))], l != 'none', rng, nrng, SPEAKERS[name])
+             for l in labels]
+    save(f'{OUT}/wake/{name}_audio.npy', np.stack(clips))
+    with open(f'{OUT}/wake/{name}.txt', 'w') as f:
+        f.write(''.join(f'{l}\n' for l in labels))
+
+
 def save(path, array):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     np.save(path, np.ascontiguousarray(array, dtype=np.float32))
 
 
+def ocr_set(name, pool, n_lines, n_pages, page, seed):
+    """Text lines for rec and cls, pages for det."""
+    rng, nrng = random.Random(seed), np.random.default_rng(seed)
+    if len(pool) < n_lines:
+        die(f'only {len(pool)} usable {name} lines in the manual, {n_lines} wanted')
+    texts = rng.sample(pool, n_lines)
+    crops = [render_line(t, rng, nrng) for t in texts]
+    save(f'{OUT}/rec/{name}.npy', np.stack([resize_norm(c, REC_WIDTH) for c in crops]))
+    # The orientation classifier sees the same crops, half of them (at random) turned upside down.
+    turned = [rng.random() < 0.5 for _ in crops]
+    save(f'{OUT}/cls/{name}.npy', np.stack([resize_norm(c[::-1, ::-1] if t else c, CLS_WIDTH) for c, t in zip(crops, turned)]))
+    pages = [render_page(page, pool, rng, nrng) for _ in range(n_pages)]
+    save(f'{OUT}/det/{name}.npy', np.stack([det_norm(p, os.environ.get('DET_ORDER', 'bgr')) for p, _ in pages]))
+    if name == 'test':
+        with open(f'{OUT}/rec/test.txt', 'w', encoding='utf-8') as f:
+            f.write(''.join(f'{t}\n' for t in texts))
+        with open(f'{OUT}/cls/test.txt', 'w') as f:
+            f.write(''.join(f'{int(t)}\n' for t in turned))
+        with open(f'{OUT}/det/test.json', 'w') as f:
+            json.dump({'size': page, 'boxes': [b for _, b in pages]}, f)
+    print(f'make_data: {name}: {n_lines} lines from {len(pool)} candidates, {n_pages} pages of {page}x{page}', file=sys.stderr)
+
+
 def main():
+    """Makes every model's data, or only the parts named: make_data.py [ocr] [wake]."""
+    parts = sys.argv[1:] or ['ocr', 'wake']
     if not os.path.exists(KEYS):
         die(f'{KEYS} missing (run bench/real-models/fetch.sh)')
     if not FONTS:
         die('no TrueType fonts under /usr/share/fonts/truetype (run bench/real-models/setup.sh)')
+    if 'wake' in parts and not all(shutil.which(t) for t in ('espeak-ng', 'sox')):
+        die('espeak-ng or sox missing (run bench/real-models/setup.sh)')
     with open(KEYS, encoding='utf-8') as f:
         alphabet = set(f.read().split('\n'))
-    det_order = os.environ.get('DET_ORDER', 'bgr')
     for name, chapters, n_lines, n_pages, page, seed in (('calib', CALIB_CHAPTERS, 300, 300, 320, 1),
                                                           ('test', range(30, 100), 500, 100, 640, 2)):
-        rng, nrng = random.Random(seed), np.random.default_rng(seed)
         pool = manual_lines(chapters, alphabet)
-        if len(pool) < n_lines:
-            die(f'only {len(pool)} usable {name} lines in the manual, {n_lines} wanted')
-        texts = rng.sample(pool, n_lines)
-        crops = [render_line(t, rng, nrng) for t in texts]
-        save(f'{OUT}/rec/{name}.npy', np.stack([resize_norm(c, REC_WIDTH) for c in crops]))
-        # The orientation classifier sees the same crops, half of them (at random) turned upside down.
-        turned = [rng.random() < 0.5 for _ in crops]
-        save(f'{OUT}/cls/{name}.npy', np.stack([resize_norm(c[::-1, ::-1] if t else c, CLS_WIDTH) for c, t in zip(crops, turned)]))
-        pages = [render_page(page, pool, rng, nrng) for _ in range(n_pages)]
-        save(f'{OUT}/det/{name}.npy', np.stack([det_norm(p, det_order) for p, _ in pages]))
-        if name == 'test':
-            with open(f'{OUT}/rec/test.txt', 'w', encoding='utf-8') as f:
-                f.write(''.join(f'{t}\n' for t in texts))
-            with open(f'{OUT}/cls/test.txt', 'w') as f:
-                f.write(''.join(f'{int(t)}\n' for t in turned))
-            with open(f'{OUT}/det/test.json', 'w') as f:
-                json.dump({'size': page, 'boxes': [b for _, b in pages]}, f)
-        print(f'make_data: {name}: {n_lines} lines from {len(pool)} candidates, {n_pages} pages of {page}x{page}', file=sys.stderr)
+        if 'ocr' in parts:
+            ocr_set(name, pool, n_lines, n_pages, page, seed)
+        if 'wake' in parts:
+            # Its own generators: the speech clips do not depend on whether the OCR sets were made in the same run.
+            speech_set(name, pool, 20 if name == 'calib' else 50, random.Random(seed + 10), np.random.default_rng(seed + 10))
+    if 'wake' in parts:
+        # The embedding model's inputs are mel frames, which openWakeWord's own ONNX front end computes: onnxruntime is Node's here.
+        subprocess.run(['npx', 'tsx', os.path.join(HERE, 'speechFeatures.ts')], check=True, cwd=os.path.join(HERE, '../..'))
 
 
 if __name__ == '__main__':

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages bench/real-models needs: PIL to render text lines and pages,
 # several font families so the renderer sees more than one face, the Vim user manual
-# (vim-runtime) as real English text, GNU time for the compress runs' peak RSS.
+# (vim-runtime) as real English text, espeak-ng and sox to speak and resample the wake-word
+# model's phrases, GNU time for the compress runs' peak RSS.
 # Idempotent: does nothing when all are present (mirrors scripts/setup-system.sh).
 set -euo pipefail
-pkgs=(python3-numpy python3-pil vim-runtime time
+pkgs=(python3-numpy python3-pil vim-runtime time espeak-ng sox
       fonts-dejavu-core fonts-dejavu-extra fonts-liberation fonts-freefont-ttf)
 missing=()
 for p in "${pkgs[@]}"; do

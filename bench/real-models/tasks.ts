@@ -23,6 +23,8 @@ export interface Task<P> {
   /** Test inputs per onnxruntime call: as many as keep one call's tensors small. */
   batch: number;
   predict(output: Tensor): P[];
+  /** Turns the per-input predictions into the per-example ones the metric counts (wake: windows into clips), once per model. */
+  finish?(perInput: P[]): Promise<P[]>;
   score(predictions: P[]): Scores;
   agree(original: P[], compressed: P[]): number;
 }
@@ -40,7 +42,7 @@ export async function predictAll<P>(task: Task<P>, path: string): Promise<P[]> {
   try {
     const out: P[] = [];
     for (const x of npyBatches(task.test, task.batch)) out.push(...task.predict([...(await s.run(x)).values()][0]));
-    return out;
+    return task.finish ? await task.finish(out) : out;
   } finally {
     await s.release();
   }
@@ -128,4 +130,63 @@ const det: Task<Detection> = {
   agree: (a, b) => mean(a.map((x, i) => iou(x.mask, b[i].mask))),
 };
 
-export const TASKS = [rec, cls, det] as Task<unknown>[];
+const WAKE_MODELS = join(WORK, 'openwakeword/models');
+/** openWakeWord's heads fire above 0.5; they read 16 consecutive embeddings (1.28 s of speech). */
+const WAKE_THRESHOLD = 0.5, HEAD_WINDOW = 16;
+
+/** Each test clip's label: the head that should fire on it, or none. */
+const wakeLabels = (): string[] => lines(join(DATA, 'wake/test.txt'));
+const wakeHeads = (labels: string[]): string[] => [...new Set(labels)].filter((l) => l !== 'none').sort();
+
+/** Per clip: the wake word heard (index into the heads), or -1. */
+function heard(p: Float32Array[]): number[] {
+  return p.map((scores) => {
+    const best = argmax(scores, 0, scores.length);
+    return scores[best] > WAKE_THRESHOLD ? best : -1;
+  });
+}
+
+const wake: Task<Float32Array> = {
+  id: 'wake', title: 'openWakeWord speech embedding model (embedding_model.onnx) under its wake-word heads, espeak-ng speech',
+  model: join(WAKE_MODELS, 'embedding_model.onnx'), calibration: join(DATA, 'wake/calib.npy'), test: join(DATA, 'wake/test.npy'),
+  metricName: 'wake-word accuracy', agreementName: 'share of clips heard as the original hears them', batch: 280,
+  predict: (o) => Array.from({ length: o.shape[0] }, (_, i) => o.data.slice(i * 96, (i + 1) * 96)),
+  /** Each clip's windows' embeddings through every (uncompressed) wake-word head, sliding; a clip keeps each head's highest score. */
+  async finish(embeddings) {
+    const labels = wakeLabels(), perClip = embeddings.length / labels.length;
+    const heads = await Promise.all(wakeHeads(labels).map((h) => OnnxSession.open(join(WAKE_MODELS, `${h}.onnx`))));
+    try {
+      const clips: Float32Array[] = [];
+      for (let c = 0; c < labels.length; c++) {
+        const best = new Float32Array(heads.length);
+        for (let w = 0; w + HEAD_WINDOW <= perClip; w++) {
+          const x = new Float32Array(HEAD_WINDOW * 96);
+          for (let k = 0; k < HEAD_WINDOW; k++) x.set(embeddings[c * perClip + w + k], k * 96);
+          for (const [h, s] of heads.entries()) best[h] = Math.max(best[h], [...(await s.run({ data: x, shape: [1, HEAD_WINDOW, 96] })).values()][0].data[0]);
+        }
+        clips.push(best);
+      }
+      return clips;
+    } finally {
+      await Promise.all(heads.map((s) => s.release()));
+    }
+  },
+  score(predictions) {
+    const labels = wakeLabels(), heads = wakeHeads(labels);
+    const truth = labels.map((l) => heads.indexOf(l)), got = heard(predictions);
+    const share = (keep: (t: number) => boolean, hit: (g: number, t: number) => boolean): number => {
+      const idx = truth.map((t, i) => (keep(t) ? i : -1)).filter((i) => i >= 0);
+      return mean(idx.map((i) => (hit(got[i], truth[i]) ? 1 : 0)));
+    };
+    return {
+      metric: mean(got.map((g, i) => (g === truth[i] ? 1 : 0))),
+      extra: { wakeRecall: share((t) => t >= 0, (g, t) => g === t), falseWakes: share((t) => t < 0, (g) => g >= 0) },
+    };
+  },
+  agree(a, b) {
+    const x = heard(a), y = heard(b);
+    return mean(x.map((v, i) => (v === y[i] ? 1 : 0)));
+  },
+};
+
+export const TASKS = [rec, cls, det, wake] as Task<unknown>[];
