@@ -19,6 +19,8 @@ export interface Cell {
   /** What the CLI planned and reported; absent when compress failed. */
   plan?: {
     paramsKept: number; bytesKept: number;
+    /** The report's byte counts: the file written, and what its parameter count and dtypes imply (DESIGN.md's size bar compares them). */
+    bytes?: { original: number; compressed: number; predicted: number };
     /** Factorised layers only; a layer not listed stayed dense. */
     ranks: Record<string, number>; relativeErrors: Record<string, number>;
     /** The tradeoff panel's "proxy error" (webview/model/totals.ts): RMS of the layers' relative errors over all analysed layers, dense ones at 0. */

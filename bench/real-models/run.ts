@@ -102,6 +102,7 @@ async function main(): Promise<void> {
             const errors = Object.fromEntries(r.layers.map((l) => [l.name, l.relativeError]));
             cell.plan = {
               paramsKept: r.compressedParams / r.originalParams, bytesKept: r.compressedBytes / r.originalBytes,
+              bytes: { original: r.originalBytes, compressed: r.compressedBytes, predicted: r.predictedBytes },
               ranks: Object.fromEntries(r.layers.map((l) => [l.name, l.rank])), relativeErrors: errors,
               proxyError: Math.sqrt(r.layers.reduce((s, l) => s + l.relativeError ** 2, 0) / layers), analysedLayers: layers,
               ...(r.methodChoice ? { methodChoice: r.methodChoice } : {}), ...(r.finetune ? { finetune: r.finetune } : {}),
