@@ -25,8 +25,12 @@ const HERE = fileURLToPath(new URL('.', import.meta.url));
 const ROOT = resolve(HERE, '../..');
 const RESULTS = join(HERE, 'results');
 
-/** Steps of --finetune per model, chosen so one cell ends within the bench's ten minutes on two shared cores. */
-const FINETUNE_STEPS: Record<string, number> = { rec: 100, cls: 300, det: 50 };
+/**
+ * Steps of --finetune per model. 100 everywhere: `--method whitened` alone takes 2–5 minutes on
+ * these models on two shared cores, and a first try (cls, 20 steps) failed in fine-tuning's
+ * TF.js forward pass at 4.7 GB before any step, so more steps would only lengthen the cells that get that far.
+ */
+const FINETUNE_STEPS: Record<string, number> = { rec: 100, cls: 100, det: 100, wake: 100 };
 
 const list = (v: string | undefined, all: readonly string[]): string[] => (v ? v.split(',') : [...all]);
 const cellFile = (model: string, method: string, ratio: number): string => join(RESULTS, model, `${method}-${ratio}.json`);
