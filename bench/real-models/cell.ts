@@ -11,6 +11,8 @@ export interface Cell {
   model: string; method: MethodId; ratio: number;
   /** --finetune steps (method 'finetune' only). */
   finetuneSteps?: number;
+  /** Only the first N calibration inputs were given (CALIB_N, a diagnostic of memory); absent: all 300. */
+  calibrationInputs?: number;
   /** The CLI that compressed (a path), and when. */
   cli: string; measuredAt: string;
   /** 1, 5 and 15-minute load averages when the run started and when this cell started (2 shared cores). */
@@ -34,6 +36,10 @@ export interface Cell {
   /** Running the compressed model failed (it did not load or run in onnxruntime). */
   evalError?: string;
 }
+
+/** Where a cell is kept, under results/<model>/. */
+export const cellName = (c: Pick<Cell, 'method' | 'ratio' | 'calibrationInputs'>): string =>
+  `${c.method}-${c.ratio}${c.calibrationInputs ? `-cal${c.calibrationInputs}` : ''}`;
 
 /** Task metric lost, in points (positive = worse than the original). */
 export const dropPoints = (c: Cell): number | undefined => (c.compressed ? (c.original.metric - c.compressed.metric) * 100 : undefined);

@@ -1,13 +1,14 @@
 // Markdown for the real-models bench: one table per model from its kept cells, and how well the
 // CLI's own error figure (the panel's proxy error) ranks the plans by what they actually cost.
-import { dropPoints, METHODS, type Cell } from './cell.js';
+import { cellName, dropPoints, METHODS, type Cell } from './cell.js';
 import type { Task } from './tasks.js';
 
 const pct = (x: number | undefined): string => (x === undefined ? '–' : `${(x * 100).toFixed(2)} %`);
 const gib = (b: number): string => (b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GiB` : `${(b / 2 ** 20).toFixed(0)} MiB`);
 
-export function methodLabel(c: Pick<Cell, 'method' | 'finetuneSteps'>): string {
-  return { svd: 'plain SVD', whitened: '--method whitened', finetune: `--method whitened --finetune ${c.finetuneSteps}` }[c.method];
+export function methodLabel(c: Pick<Cell, 'method' | 'finetuneSteps' | 'calibrationInputs'>): string {
+  const label = { svd: 'plain SVD', whitened: '--method whitened', finetune: `--method whitened --finetune ${c.finetuneSteps}` }[c.method];
+  return c.calibrationInputs ? `${label}, first ${c.calibrationInputs} calibration inputs only` : label;
 }
 
 /** Ranks 1..n, ties sharing their mean rank. */
@@ -33,7 +34,8 @@ export function spearman(a: number[], b: number[]): number | undefined {
   return da && db ? num / Math.sqrt(da * db) : undefined;
 }
 
-const order = (a: Cell, b: Cell): number => METHODS.indexOf(a.method) - METHODS.indexOf(b.method) || b.ratio - a.ratio;
+const order = (a: Cell, b: Cell): number =>
+  METHODS.indexOf(a.method) - METHODS.indexOf(b.method) || (a.calibrationInputs ?? 0) - (b.calibrationInputs ?? 0) || b.ratio - a.ratio;
 
 /** The table of one model's cells; `compare` (a --dry run) adds the kept cell's metric beside each new one. */
 export function modelTable(task: Task<unknown>, cells: Cell[], compare?: Map<string, Cell>): string {
@@ -47,8 +49,10 @@ export function modelTable(task: Task<unknown>, cells: Cell[], compare?: Map<str
   ];
   for (const c of [...cells].sort(order)) {
     const failed = c.compress.error ?? c.evalError;
-    const kept = compare?.get(`${c.method}-${c.ratio}`);
-    lines.push(`| ${methodLabel(c)} | ${c.ratio} | ${c.plan ? pct(c.plan.paramsKept) : '–'} | ${failed ? `**failed**: ${failed.replace(/\|/g, '\\|')}` : pct(c.compressed?.metric)} | ${dropPoints(c)?.toFixed(2) ?? '–'} |${extras.map((k) => ` ${pct(c.compressed?.extra[k])} |`).join('')} ${pct(c.agreement)} | ${c.plan?.proxyError.toFixed(4) ?? '–'} | ${c.plan ? `${Object.keys(c.plan.ranks).length} / ${c.plan.analysedLayers}` : '–'} | ${c.compress.seconds.toFixed(1)} s | ${gib(c.compress.peakRssBytes)} | ${c.load.cell[0].toFixed(1)} |${compare ? ` ${kept ? pct(kept.compressed?.metric) : '–'} |` : ''}`);
+    const kept = compare?.get(cellName(c));
+    // The whitened method's guard may keep plain SVD's factors (judged on held-out calibration inputs).
+    const guard = c.plan?.methodChoice?.kept === 'svd' ? ' (guard kept plain SVD factors)' : '';
+    lines.push(`| ${methodLabel(c)}${guard} | ${c.ratio} | ${c.plan ? pct(c.plan.paramsKept) : '–'} | ${failed ? `**failed**: ${failed.replace(/\|/g, '\\|')}` : pct(c.compressed?.metric)} | ${dropPoints(c)?.toFixed(2) ?? '–'} |${extras.map((k) => ` ${pct(c.compressed?.extra[k])} |`).join('')} ${pct(c.agreement)} | ${c.plan?.proxyError.toFixed(4) ?? '–'} | ${c.plan ? `${Object.keys(c.plan.ranks).length} / ${c.plan.analysedLayers}` : '–'} | ${c.compress.seconds.toFixed(1)} s | ${gib(c.compress.peakRssBytes)} | ${c.load.cell[0].toFixed(1)} |${compare ? ` ${kept ? pct(kept.compressed?.metric) : '–'} |` : ''}`);
   }
   const ok = cells.filter((c) => c.plan && c.compressed);
   const rho = spearman(ok.map((c) => c.plan!.proxyError), ok.map((c) => dropPoints(c)!));
@@ -60,11 +64,28 @@ export function modelTable(task: Task<unknown>, cells: Cell[], compare?: Map<str
   return lines.join('\n');
 }
 
+/**
+ * The proxy error against the points lost, pooled over every model's measured cells: one table's
+ * three ratios rank little on their own. Per method, since a whitened plan's per-layer errors are
+ * its factors' errors on the weights, which whitening trades for error on the layer's outputs.
+ */
+function pooledCorrelation(cells: Cell[]): string {
+  const ok = cells.filter((c) => c.plan && c.compressed);
+  const row = (label: string, set: Cell[]): string =>
+    `| ${label} | ${set.length} | ${spearman(set.map((c) => c.plan!.proxyError), set.map((c) => dropPoints(c)!))?.toFixed(2) ?? '–'} | ${spearman(set.map((c) => c.plan!.proxyError), set.map((c) => -c.agreement!))?.toFixed(2) ?? '–'} |`;
+  return ['### Does the proxy error rank plans by what they cost?', '',
+    'Spearman rank correlation of the proxy error with the drop in points and with disagreement (1 − agreement), pooled over the models\' measured cells.', '',
+    '| cells | n | ρ(proxy error, drop) | ρ(proxy error, disagreement) |', '|---|---|---|---|',
+    ...METHODS.map((m) => [m, ok.filter((c) => c.method === m)] as const).filter(([, set]) => set.length).map(([m, set]) => row(m === 'svd' ? 'plain SVD' : m, set)),
+    row('all', ok)].join('\n');
+}
+
 export function renderResults(tasks: Task<unknown>[], cellsOf: (id: string) => Cell[], notes: string): string {
   const parts = ['# Quality on real pretrained models (bench/real-models)', '', notes.trim()];
   for (const t of tasks) {
     const cells = cellsOf(t.id);
     if (cells.length) parts.push('', modelTable(t, cells));
   }
+  parts.push('', pooledCorrelation(tasks.flatMap((t) => cellsOf(t.id))));
   return `${parts.join('\n')}\n`;
 }

@@ -7,7 +7,8 @@
 // separate runs; RESULTS.md is rendered from all kept cells (with notes.md on top).
 // Before: bench/real-models/setup.sh, fetch.sh, then /usr/bin/python3 bench/real-models/make_data.py.
 // Run: npx tsx bench/real-models/run.ts   (MODELS=rec,cls,det METHODS=svd,whitened,finetune RATIOS=0.7,0.5,0.34
-//      FINETUNE=steps RSS_LIMIT_GB=3 TIMEOUT_S=600)
+//      FINETUNE=steps RSS_LIMIT_GB=3 TIMEOUT_S=600; CALIB_N=n: whitened and fine-tuned cells given only the first n
+//      calibration inputs, kept apart as <method>-<ratio>-cal<n>.json — how far the calibration set must shrink to fit)
 //   --cli PATH (or REDUCIBLE_CLI=PATH): compress with another checkout's built CLI (its dist/cli.js)
 //   --dry: keep nothing, print the measured cells' table with the kept cells' metric beside them
 //   --render: RESULTS.md from the kept cells only
@@ -16,9 +17,11 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
-import { METHODS, type Cell, type MethodId } from './cell.js';
+import { cellName, METHODS, type Cell, type MethodId } from './cell.js';
 import { runCompress, type Limits } from './compressRun.js';
 import { methodLabel, modelTable, renderResults } from './render.js';
+import { encodeNpy } from '../../core/io/npy.js';
+import { npyBatches } from './npyBatches.js';
 import { missing, predictAll, TASKS, type Task } from './tasks.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -33,7 +36,6 @@ const RESULTS = join(HERE, 'results');
 const FINETUNE_STEPS: Record<string, number> = { rec: 100, cls: 100, det: 100, wake: 100 };
 
 const list = (v: string | undefined, all: readonly string[]): string[] => (v ? v.split(',') : [...all]);
-const cellFile = (model: string, method: string, ratio: number): string => join(RESULTS, model, `${method}-${ratio}.json`);
 
 function keptCells(model: string): Cell[] {
   const dir = join(RESULTS, model);
@@ -45,9 +47,20 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-/** The CLI's flags for one method (calibration: the model's unlabeled calibration set). */
-function methodFlags(method: MethodId, task: Task<unknown>, steps: number): string[] {
-  const whitened = ['--method', 'whitened', '--calibration', task.calibration];
+/** The model's calibration set, or (CALIB_N) a file of its first n inputs, made once beside it. */
+function calibrationFile(task: Task<unknown>, n: number | undefined): string {
+  if (!n) return task.calibration;
+  const file = task.calibration.replace(/\.npy$/, `-first${n}.npy`);
+  if (!existsSync(file)) {
+    const first = npyBatches(task.calibration, n).next().value!;
+    writeFileSync(file, encodeNpy({ dtype: 'float32', shape: first.shape, data: first.data }));
+  }
+  return file;
+}
+
+/** The CLI's flags for one method. */
+function methodFlags(method: MethodId, calibration: string, steps: number): string[] {
+  const whitened = ['--method', 'whitened', '--calibration', calibration];
   return method === 'svd' ? ['--method', 'svd'] : method === 'whitened' ? whitened : [...whitened, '--finetune', String(steps)];
 }
 
@@ -77,6 +90,8 @@ async function main(): Promise<void> {
   if (ratios.some((r) => !(r > 0 && r <= 1))) fail('RATIOS: numbers in (0, 1]');
   const tasks = TASKS.filter((t) => models.includes(t.id));
   for (const t of tasks) { const gap = missing(t); if (gap) fail(gap); }
+  const calibN = process.env.CALIB_N ? Number(process.env.CALIB_N) : undefined;
+  if (calibN !== undefined && !(Number.isInteger(calibN) && calibN > 0)) fail('CALIB_N: a whole number of calibration inputs');
   const limits: Limits = { rssBytes: Number(process.env.RSS_LIMIT_GB ?? 3) * 2 ** 30, seconds: Number(process.env.TIMEOUT_S ?? 600) };
   const runLoad = loadavg();
   console.error(`real-models: load average ${runLoad.map((x) => x.toFixed(2)).join(' ')} at start; CLI ${cli}${dry ? ' (--dry: nothing kept)' : ''}`);
@@ -94,9 +109,11 @@ async function main(): Promise<void> {
         for (const ratio of ratios) {
           const out = join(work, `${task.id}-${method}-${ratio}.onnx`);
           const cellLoad = loadavg();
-          const run = await runCompress(cli, [task.model, '--ratio', String(ratio), ...methodFlags(method, task, steps), '-o', out, '--force'], limits);
+          const flags = methodFlags(method, calibrationFile(task, method === 'svd' ? undefined : calibN), steps);
+          const run = await runCompress(cli, [task.model, '--ratio', String(ratio), ...flags, '-o', out, '--force'], limits);
           const cell: Cell = {
             model: task.id, method, ratio, ...(method === 'finetune' ? { finetuneSteps: steps } : {}),
+            ...(calibN && method !== 'svd' ? { calibrationInputs: calibN } : {}),
             cli: relative(ROOT, cli) || cli, measuredAt: new Date().toISOString(), load: { run: runLoad, cell: cellLoad },
             compress: { seconds: run.seconds, peakRssBytes: run.peakRssBytes, exitCode: run.exitCode, ...(run.error ? { error: run.error } : {}) },
             original: originalScores,
@@ -125,7 +142,7 @@ async function main(): Promise<void> {
           console.error(`${task.id} ${methodLabel(cell)} --ratio ${ratio}: ${outcome} (compress ${run.seconds.toFixed(1)} s, peak RSS ${(run.peakRssBytes / 2 ** 20).toFixed(0)} MiB)`);
           if (!dry) {
             mkdirSync(join(RESULTS, task.id), { recursive: true });
-            writeFileSync(cellFile(task.id, method, ratio), `${JSON.stringify(cell, null, 1)}\n`);
+            writeFileSync(join(RESULTS, task.id, `${cellName(cell)}.json`), `${JSON.stringify(cell, null, 1)}\n`);
           }
         }
       }
@@ -135,7 +152,7 @@ async function main(): Promise<void> {
   }
   if (dry) {
     for (const t of tasks) {
-      const kept = new Map(keptCells(t.id).map((c) => [`${c.method}-${c.ratio}`, c]));
+      const kept = new Map(keptCells(t.id).map((c) => [cellName(c), c]));
       console.log(`${modelTable(t, measured.filter((c) => c.model === t.id), kept)}\n`);
     }
     return;
