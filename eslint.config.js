@@ -44,7 +44,7 @@ const layers = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'bench/gpu/carry/**', 'bench/gpu/work*/**', 'node_modules/**', 'out/**', '.test-artifacts/**', '.vscode-test/**', 'examples/**/*.js'] },
+  { ignores: ['dist/**', 'bench/gpu/carry/**', 'bench/gpu/work*/**', 'bench/real-models/work/**', 'node_modules/**', 'out/**', '.test-artifacts/**', '.vscode-test/**', 'examples/**/*.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
