@@ -3,8 +3,10 @@
 # h5py, torch) and as real peers (chromium). Idempotent: does nothing when all are present.
 set -euo pipefail
 # clang + lld rebuild the spectra WebAssembly kernels, to check the committed ones are current.
+# Other scripts pass their own list (bench/real-models/setup.sh).
 pkgs=(python3-numpy libopenblas0-pthread python3-onnx python3-h5py python3-torch
       dataset-fashion-mnist chromium time clang lld)
+[ $# -gt 0 ] && pkgs=("$@")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
