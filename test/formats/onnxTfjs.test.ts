@@ -35,6 +35,7 @@ const cases: [string, string][] = [
   ['Gemm with transA', fixture('gemm-transa.onnx')],
   ['a weight held by a Constant node', fixture('constant.onnx')],
   ['opset 9', fixture('mlp-opset9.onnx')],
+  ['Max and Min over several inputs, broadcasting a vector and a scalar', fixture('maxmin.onnx')],
 ];
 
 for (const [what, path] of cases) {

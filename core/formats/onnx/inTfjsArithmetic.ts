@@ -15,6 +15,12 @@ function binary(tfOp: (tf: Tf, a: TfTensor, b: TfTensor) => TfTensor, hostOp: (a
   };
 }
 
+/** Max / Min of one or more inputs (ONNX's variadic form), pairwise with broadcasting. */
+function variadic(tfOp: (tf: Tf, a: TfTensor, b: TfTensor) => TfTensor, hostOp: (a: number, b: number) => number): Op {
+  const pair = binary(tfOp, hostOp);
+  return (tf, n, inputs, opset) => [inputs.slice(1).reduce<Value>((acc, v) => pair(tf, n, [acc, v], opset)[0], inputs[0]!)];
+}
+
 /** Softmax / LogSoftmax on `axis`; before opset 13 the input is seen as 2-D, split at the axis. */
 function softmaxOp(log: boolean): Op {
   return (tf, n, [v], opset) => {
@@ -35,6 +41,8 @@ export const ARITHMETIC_OPS: Record<string, Op> = {
   Mul: binary((tf, a, b) => tf.mul(a, b), (a, b) => a * b),
   Div: binary((tf, a, b) => tf.div(a, b), (a, b) => Math.trunc(a / b)),
   Pow: binary((tf, a, b) => tf.pow(a, b), (a, b) => a ** b),
+  Max: variadic((tf, a, b) => tf.maximum(a, b), Math.max),
+  Min: variadic((tf, a, b) => tf.minimum(a, b), Math.min),
   Relu: unary((tf, x) => tf.relu(x)),
   LeakyRelu: unary((tf, x, n) => tf.leakyRelu(x, floatAttr(n, 'alpha', 0.01))),
   Elu: unary((tf, x, n) => { const a = floatAttr(n, 'alpha', 1); return a === 1 ? tf.elu(x) : tf.where(tf.greater(x, 0), x, tf.mul(tf.sub(tf.exp(x), 1), a)); }),
