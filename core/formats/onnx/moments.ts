@@ -37,7 +37,7 @@ function convGeometry(node: NodeMessage, kernel: number[]): ConvGeometry | undef
  * the network's activations: PaddleOCR's recogniser (48×320 text lines) fetches about 6 MB of
  * them per input, and 256 inputs at once passed 3 GB.
  */
-export const MOMENT_BATCH_BYTES = 192 * 2 ** 20;
+const MOMENT_BATCH_BYTES = 192 * 2 ** 20;
 
 export async function onnxInputMoments(model: OnnxModel, x: Tensor, opts: JobOptions = {}, maxBatch = 256): Promise<Map<string, InputMoments>> {
   const taps = layerTaps(model);
