@@ -2,7 +2,7 @@
 // (CompressArgs), or the palette (the active file). Asks for what is not given, then runs
 // the CLI job under a cancellable progress notification.
 import * as vscode from 'vscode';
-import { PANEL_METHOD_JOBS, STORAGE_DTYPES, type CompressGoal, type CompressReport, type CompressRequest, type StorageDType } from '../../shared/jobProtocol.js';
+import { PANEL_METHOD_JOBS, STORAGE_DTYPES, type CompressGoal, type CompressReport, type CompressRequest, type ErrorCode, type StorageDType } from '../../shared/jobProtocol.js';
 import type { CompressArgs } from '../../shared/protocol.js';
 import { JobError, runCompress } from '../compressJob.js';
 import type { Config } from '../config.js';
@@ -106,7 +106,7 @@ export function compressCommand(context: vscode.ExtensionContext, config: Config
     const name = model.path.split('/').pop()!;
     try {
       // Refusals the user may overrule: each is asked once, then the job is sent again with the answer.
-      const overrules: Partial<Record<string, { button: string; with: Partial<CompressRequest> }>> = {
+      const overrules: Partial<Record<ErrorCode, { button: string; with: Partial<CompressRequest> }>> = {
         'output-exists': { button: 'Replace', with: { force: true } },
         'deep-cut': { button: 'Compress Anyway', with: { allowDeepCuts: true } },
       };

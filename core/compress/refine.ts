@@ -4,6 +4,7 @@
 // from one layer to another at the same parameter count can agree better with the original.
 // A hill climb over such moves, judged on calibration inputs the later held-out checks never
 // see (so the guard and fine-tuning still judge on fresh data), keeps the plan's budget.
+import { inputsWorth } from './sensitivity.js';
 import type { Tensor } from '../eval/tensor.js';
 import type { JobOptions, Layer } from '../types.js';
 import { checkpoint } from '../types.js';
@@ -21,15 +22,14 @@ const STEP = 0.15;
 
 /**
  * Inputs scored: up to this many, just before the held-out 10 % (the whitening moments use the
- * first 5 000), and no more input values than 5 000 Fashion-MNIST images hold (sensitivity.ts's
- * reason: each candidate plan runs the model on all of them).
+ * first 5 000), bounded in input values as probes are (inputsWorth): each candidate plan runs
+ * the model on all of them.
  */
 const SCORED = 5000;
-const SCORED_VALUES = SCORED * 784;
 
 /** The calibration inputs the refinement scores on: never the held-out ones. */
 export function refinementInputs(x: Tensor, held: Tensor): Tensor {
-  const n = x.shape[0] - held.shape[0], per = x.data.length / x.shape[0], from = Math.max(0, n - Math.min(SCORED, Math.max(32, Math.floor(SCORED_VALUES / per))));
+  const n = x.shape[0] - held.shape[0], per = x.data.length / x.shape[0], from = Math.max(0, n - inputsWorth(SCORED, per));
   return { data: x.data.subarray(from * per, n * per), shape: [n - from, ...x.shape.slice(1)] };
 }
 

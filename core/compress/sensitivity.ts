@@ -12,16 +12,18 @@ import type { Tensor } from '../eval/tensor.js';
 export const SENSITIVITY_SAMPLES = 2000;
 
 /**
- * Input values a probe's inputs may hold together (2 000 Fashion-MNIST images' worth), so that
- * large inputs stay cheap too: 2 000 text lines of 48×320 pixels took PaddleOCR's recogniser
- * 15 s per probe on two cores, and it has ninety layers to probe. At least 32 inputs.
+ * At most `count` inputs, and no more input values than `count` Fashion-MNIST images (784 values)
+ * hold, at least 32: steps that run the model once per candidate stay cheap on large inputs too
+ * (2 000 text lines of 48×320 pixels took PaddleOCR's recogniser 15 s per probe on two cores,
+ * and it has ninety layers to probe).
  */
-const SENSITIVITY_VALUES = SENSITIVITY_SAMPLES * 784;
+export function inputsWorth(count: number, valuesPerInput: number): number {
+  return Math.min(count, Math.max(32, Math.floor((count * 784) / valuesPerInput)));
+}
 
 /** How many of the calibration inputs `x` the probes run on. */
 export function sensitivitySamples(x: Tensor): number {
-  const per = x.data.length / Math.max(1, x.shape[0]);
-  return Math.min(x.shape[0], SENSITIVITY_SAMPLES, Math.max(32, Math.floor(SENSITIVITY_VALUES / per)));
+  return Math.min(x.shape[0], inputsWorth(SENSITIVITY_SAMPLES, x.data.length / Math.max(1, x.shape[0])));
 }
 
 /**

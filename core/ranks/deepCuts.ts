@@ -47,9 +47,14 @@ export function deepCuts(analysis: Analysis, plan: Plan): DeepCut[] {
   return cuts.sort((a, b) => a.energyKept - b.energyKept);
 }
 
+/** "3 layers below 70 % of their energy". */
+export function deepCutCount(count: number): string {
+  return `${count} layer${count === 1 ? '' : 's'} below ${DEEP_CUT_ENERGY * 100} % of ${count === 1 ? 'its' : 'their'} energy`;
+}
+
 /** "cuts 3 layers below 70 % of their energy: fc at rank 15 of 120 (43 % kept), …", to follow the goal. */
 export function describeDeepCuts(cuts: DeepCut[], shown = 3): string {
   const named = cuts.slice(0, shown).map((c) => `${c.layer} at rank ${c.rank} of ${c.full} (${(c.energyKept * 100).toFixed(0)} % kept)`);
   const more = cuts.length > shown ? `, and ${cuts.length - shown} more` : '';
-  return `cuts ${cuts.length} layer${cuts.length === 1 ? '' : 's'} below ${DEEP_CUT_ENERGY * 100} % of ${cuts.length === 1 ? 'its' : 'their'} energy: ${named.join(', ')}${more}`;
+  return `cuts ${deepCutCount(cuts.length)}: ${named.join(', ')}${more}`;
 }

@@ -53,7 +53,7 @@ export function totals(analysis: Analysis, outcomes: LayerOutcome[]): Totals {
     params,
     bytes: { f32: bytesAt(4), f16: bytesAt(2), int8: bytesAt(1) },
     proxyError: outcomes.length > 0 ? Math.sqrt(squared / outcomes.length) : 0,
-    deepCuts: outcomes.map((o, i) => ({ o, name: layers[i].name })).filter(({ o }) => !o.dense && isDeepCut(o.energyKept))
+    deepCuts: outcomes.map((o, i) => ({ o, name: layers[i].name })).filter(({ o }) => isDeepCut(o.energyKept))
       .sort((a, b) => a.o.energyKept - b.o.energyKept).map(({ name }) => name),
   };
 }

@@ -7,7 +7,7 @@ import { h } from '../dom.js';
 import { formatBytes, formatPercent } from '../../core/text/numbers.js';
 import { formatInteger, formatError } from '../format.js';
 import type { Totals } from '../model/totals.js';
-import { DEEP_CUT_ENERGY } from '../../core/ranks/deepCuts.js';
+import { deepCutCount } from '../../core/ranks/deepCuts.js';
 import { radioGroup, type RadioGroup } from './radioGroup.js';
 
 type GoalName = PanelViewState['goal'];
@@ -123,7 +123,7 @@ export class BudgetControls {
     this.set('error', totals.proxyError, formatError(totals.proxyError));
     const cuts = method === 'svd' ? totals.deepCuts : [];
     this.deepCuts.hidden = cuts.length === 0;
-    this.deepCuts.textContent = cuts.length === 0 ? '' : `Plain SVD cuts ${cuts.length} layer${cuts.length === 1 ? '' : 's'} below ${DEEP_CUT_ENERGY * 100} % of ${cuts.length === 1 ? 'its' : 'their'} energy `
+    this.deepCuts.textContent = cuts.length === 0 ? '' : `Plain SVD cuts ${deepCutCount(cuts.length)} `
       + `(${cuts.slice(0, 3).join(', ')}${cuts.length > 3 ? ', …' : ''}): likely to break the model. `
       + (offered.whitened ? 'Whitened SVD measures what the layers can bear on calibration inputs; or keep more.' : 'Keep more parameters.');
   }
