@@ -30,6 +30,7 @@ const CASES: [string, RegExp][] = [
   ['external.keras', /dataset "\/layers\/dense\/vars\/0" refers to data in another file/],
   ['bomb.h5', /dataset \/model_weights\/dense\/dense\/kernel:0 \(1073741824 bytes\) is too large for a \d+-byte file: it would inflate to more than 100× the whole file/],
   ['bomb.keras', /dataset \/layers\/dense\/vars\/0 \(1073741824 bytes\) is too large .* decompression bomb/],
+  ['padbomb.h5', /dataset \/model_weights\/dense\/dense\/kernel:0 inflated \d+ bytes of the file to \d+ and declares 1073741824: more than 100× \(a decompression bomb\)/],
   ['fill.h5', /dataset \/model_weights\/dense\/dense\/kernel:0 \(1073741824 bytes\) is too large for a \d+-byte file: the file cannot hold its data/],
   ['shape.h5', /layer dense: kernel model_weights\/dense\/dense\/kernel:0 is stored as 63×47 but the layer's config says 64×48/],
   ['shape.keras', /layer dense: kernel layers\/dense\/vars\/0 is stored as 63×47 but the layer's config says 64×48/],
@@ -95,6 +96,17 @@ test('hostile Keras HDF5 files: analyze and compress refuse each in one line, in
   }
   assert.deepEqual(hashes(outside), outsideBefore, 'the files pointed at are unchanged');
   console.log(measured.join('\n'));
+});
+
+test('a gzip-filtered kernel inflated in several slabs is read whole: its singular values match LAPACK', { timeout: 300_000 }, () => {
+  const { out } = makeHostile();
+  const file = join(out, 'legit', 'gzip.h5');
+  const r = spawnSync(process.execPath, ['dist/cli.js', 'analyze', file, '--json'], { encoding: 'utf8', timeout: 120_000, maxBuffer: 1 << 26 });
+  assert.equal(r.status, 0, r.stderr);
+  const dense = (JSON.parse(r.stdout) as { layers: { name: string; singularValues: number[] }[] }).layers.find((l) => l.name === 'dense');
+  const expected = JSON.parse(readFileSync(join(out, 'legit', 'gzip.json'), 'utf8')) as number[];
+  assert.equal(dense?.singularValues.length, expected.length);
+  dense.singularValues.forEach((s, i) => assert.ok(Math.abs(s - expected[i]) <= 1e-4 * expected[0], `σ${i}: ${s} vs LAPACK's ${expected[i]}`));
 });
 
 test('language server: the hostile files end in error, each naming its file, and the good models beside them are analysed', { timeout: 300_000 }, async () => {

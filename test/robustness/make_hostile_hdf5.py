@@ -13,9 +13,15 @@ is one of them with the first Dense layer's kernel (64×48, `dense`) replaced. O
   external.h5, external.keras the kernel's bytes live in outside/raw.bin (external storage)
   bomb.h5, bomb.keras         a 16384×16384 Dense whose float32 kernel (1 GiB) is gzip-filtered
                               zeros, ~1 MB on disk; the config agrees with the shape
+  padbomb.h5                  bomb.h5 beside 24 MB of random bytes (an unread dataset), so the
+                              file is large enough for 1 GiB to pass a whole-file inflation bound
   fill.h5                     the same kernel with no chunk ever written (1 GiB of fill value)
   shape.h5, shape.keras       the kernel is stored 63×47 where the config says 64×48
   string.h5, string.keras     the kernel is a 64×48 dataset of strings
+
+and `legit/gzip.h5`, not hostile: `dense` as a 2100 → 2100 Dense, its 18 MB kernel random and
+gzip-filtered (more than one of the reader's inflation slabs), with `legit/gzip.json` holding
+the kernel's singular values by LAPACK, which reading it must reproduce.
 """
 import json, os, shutil, sys, zipfile, zlib
 import h5py
@@ -105,17 +111,17 @@ def strings(f, at):
     f.create_dataset(at, data=np.full((64, 48), b"0.5", dtype=object), dtype=h5py.string_dtype())
 
 
-def bomb_config(config):
-    """The mlp config with `dense` as a 16384 → 16384 Dense, so the kernel's shape agrees with it."""
-    text = json.dumps(config).replace("[null, 64]", f"[null, {BOMB}]").replace("[None, 64]", f"[None, {BOMB}]")
+def bomb_config(config, units=BOMB):
+    """The mlp config with `dense` as a 64 → `units` Dense, so the kernel's shape agrees with it."""
+    text = json.dumps(config).replace("[null, 64]", f"[null, {units}]").replace("[None, 64]", f"[None, {units}]")
     config = json.loads(text)
 
     def visit(x):
         if isinstance(x, dict):
             if x.get("class_name") == "Dense" and x.get("config", {}).get("name") == "dense":
-                x["config"]["units"] = BOMB
+                x["config"]["units"] = units
             if x.get("class_name") == "Dense" and x.get("config", {}).get("name") == "dense_1" and "build_config" in x:
-                x["build_config"]["input_shape"] = [None, BOMB]
+                x["build_config"]["input_shape"] = [None, units]
             for v in x.values():
                 visit(v)
         elif isinstance(x, list):
@@ -125,19 +131,22 @@ def bomb_config(config):
     return config
 
 
-def bomb_neighbours(f, bias, next_kernel):
+def bomb_neighbours(f, bias, next_kernel, units=BOMB):
     """The bomb layer's bias and the next layer's kernel, reshaped to agree with bomb_config."""
     del f[bias]
-    f[bias] = np.zeros(BOMB, np.float32)
+    f[bias] = np.zeros(units, np.float32)
     del f[next_kernel]
-    f.create_dataset(next_kernel, shape=(BOMB, 32), dtype="f4", chunks=(CHUNK, 32), compression="gzip")
+    f.create_dataset(next_kernel, shape=(units, 32), dtype="f4", chunks=(min(units, CHUNK), 32), compression="gzip")
 
 
-def legacy_bomb(name, replace):
+def legacy_bomb(name, replace, units=BOMB, folder=models):
     legacy(name, replace)
-    with h5py.File(f"{models}/{name}.h5", "a") as f:
-        f.attrs["model_config"] = json.dumps(bomb_config(json.loads(f.attrs["model_config"])))
-        bomb_neighbours(f, "model_weights/dense/dense/bias:0", "model_weights/dense_1/dense_1/kernel:0")
+    path = f"{models}/{name}.h5"
+    with h5py.File(path, "a") as f:
+        f.attrs["model_config"] = json.dumps(bomb_config(json.loads(f.attrs["model_config"]), units))
+        bomb_neighbours(f, "model_weights/dense/dense/bias:0", "model_weights/dense_1/dense_1/kernel:0", units)
+    if folder != models:
+        shutil.move(path, f"{folder}/{name}.h5")
 
 
 def v3_bomb(f, at):
@@ -154,6 +163,9 @@ legacy("external", external)
 keras3("external", external)
 legacy_bomb("bomb", bomb)
 legacy_bomb("fill", fill)
+legacy_bomb("padbomb", bomb)
+with h5py.File(f"{models}/padbomb.h5", "a") as f:
+    f["padding"] = np.random.default_rng(0).integers(0, 256, 24 << 20, dtype=np.uint8)
 with zipfile.ZipFile(f"{src}/mlp.keras") as z:
     v3_config = json.loads(z.read("config.json"))
 keras3("bomb", v3_bomb, bomb_config(v3_config))
@@ -161,3 +173,10 @@ legacy("shape", shape)
 keras3("shape", shape)
 legacy("string", strings)
 keras3("string", strings)
+
+WIDE = 2100
+KERNEL = np.random.default_rng(1).standard_normal((WIDE, WIDE), dtype=np.float32)
+os.makedirs(f"{out}/legit", exist_ok=True)
+legacy_bomb("gzip", lambda f, at: f.create_dataset(at, data=KERNEL, chunks=(8, WIDE), compression="gzip"), WIDE, f"{out}/legit")
+with open(f"{out}/legit/gzip.json", "w") as f:
+    json.dump(np.linalg.svd(KERNEL.astype(np.float64), compute_uv=False).tolist(), f)

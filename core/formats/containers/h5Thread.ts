@@ -80,6 +80,15 @@ fs.writeSync = ((fd: number, data: unknown, ...rest: unknown[]): number => {
   return bytes.length;
 }) as typeof fs.writeSync;
 
+/** Bytes libhdf5 has read from files (only the model's may be open), for the inflation check of filtered datasets. */
+let fileRead = 0;
+const realReadSync = fs.readSync;
+fs.readSync = ((...args: unknown[]): number => {
+  const n = (realReadSync as (...a: unknown[]) => number)(...args);
+  fileRead += n;
+  return n;
+}) as typeof fs.readSync;
+
 syncBuiltinESMExports();
 
 /** A refusal's text, saying so when libhdf5 ran out of WebAssembly memory on the way. */
@@ -181,7 +190,7 @@ async function handle(req: H5Request): Promise<H5Payload> {
     try { ds = file.get(req.path); } catch (e) { throw h5Refusal(e, shownAs); }
     if (!isDataset(ds)) throw new InputError(shownAs, `dataset ${req.path} disappeared`);
     try {
-      return { bytes: await readDatasetBytes(ds, shownAs, fileBytes) };
+      return { bytes: await readDatasetBytes(ds, shownAs, fileBytes, () => fileRead) };
     } catch (e) {
       throw outsideRefusal(`dataset ${quoted(req.path)}`) ?? e;
     }

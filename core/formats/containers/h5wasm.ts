@@ -116,13 +116,21 @@ export function probeFirstElement(ds: Dataset): void {
   }
 }
 
+/** A filtered dataset is inflated this many bytes at a time (rounded to whole chunk rows), checking its inflation after each. */
+const FILTERED_SLAB = 16 * 1024 * 1024;
+/** The largest chunk of a filtered dataset read: libhdf5 inflates a whole chunk before the check after its slab can run. */
+const MAX_FILTERED_CHUNK = 64 * 1024 * 1024;
+
 /**
  * All stored bytes of a numeric dataset, little-endian, in row-major order. `fileBytes` (the
  * file's size) bounds what it may declare: an unfiltered dataset's bytes are in the file, a
  * filtered one's at most MAX_INFLATION times the file; past that the data is fill values or a
- * decompression bomb, refused before libhdf5 inflates any of it.
+ * decompression bomb, refused before libhdf5 inflates any of it. A filtered dataset is then
+ * inflated slab by slab against what libhdf5 has read of the file meanwhile (`fileRead`, a
+ * running count), so a bomb padded with other data to pass the whole-file bound is stopped
+ * after one slab, not after inflating all it declares.
  */
-export async function readDatasetBytes(ds: Dataset, shownAs: string, fileBytes: number): Promise<Uint8Array> {
+export async function readDatasetBytes(ds: Dataset, shownAs: string, fileBytes: number, fileRead: () => number): Promise<Uint8Array> {
   const m = ds.metadata;
   if (!m.littleEndian && m.size > 1) throw new InputError(shownAs, `dataset ${ds.path} is big-endian, which Keras never writes`);
   const mod = await h5();
@@ -134,16 +142,45 @@ export async function readDatasetBytes(ds: Dataset, shownAs: string, fileBytes: 
       ? `it would inflate to more than ${MAX_INFLATION}× the whole file (a decompression bomb)`
       : 'the file cannot hold its data'}`);
   }
+  try {
+    return filtered && m.shape && m.shape.length > 0 && nbytes > ALWAYS_READABLE
+      ? readInSlabs(ds, m.shape, m.chunks as number[], m.size, shownAs, fileRead)
+      : readSelection(ds, null, null, nbytes, shownAs);
+  } catch (e) {
+    throw e instanceof InputError ? e : new InputError(shownAs, `cannot read dataset ${ds.path} (${h5Reason(e)})`);
+  }
+}
+
+/** The rows [start, start + count[0]) of a dataset (the whole of it when `count` is null), `nbytes` long. */
+function readSelection(ds: Dataset, count: bigint[] | null, offset: bigint[] | null, nbytes: number, shownAs: string): Uint8Array {
+  const mod = loaded!;
   const ptr = mod._malloc(Math.max(1, nbytes));
   if (!ptr) throw new InputError(shownAs, `out of WebAssembly memory reading ${ds.path}`);
   try {
-    mod.get_dataset_data(ds.file_id, ds.path, null, null, null, BigInt(ptr));
+    mod.get_dataset_data(ds.file_id, ds.path, count, offset, count && count.map(() => 1n), BigInt(ptr));
     return mod.HEAPU8.slice(ptr, ptr + nbytes);
-  } catch (e) {
-    throw new InputError(shownAs, `cannot read dataset ${ds.path} (${h5Reason(e)})`);
   } finally {
     mod._free(ptr);
   }
+}
+
+function readInSlabs(ds: Dataset, shape: number[], chunks: number[], itemSize: number, shownAs: string, fileRead: () => number): Uint8Array {
+  const chunkBytes = chunks.reduce((a, b) => a * b, itemSize);
+  if (chunkBytes > MAX_FILTERED_CHUNK) throw new InputError(shownAs, `dataset ${ds.path} is compressed in ${chunkBytes}-byte chunks, over the ${MAX_FILTERED_CHUNK}-byte limit`);
+  const rowBytes = shape.slice(1).reduce((a, b) => a * b, itemSize);
+  const rowsPerSlab = Math.max(1, Math.floor(FILTERED_SLAB / rowBytes / chunks[0])) * chunks[0];
+  // Pages of a fresh buffer are not touched until written: memory grows with what is inflated.
+  const out = new Uint8Array(shape[0] * rowBytes);
+  const readBefore = fileRead();
+  for (let row = 0; row < shape[0]; row += rowsPerSlab) {
+    const rows = Math.min(rowsPerSlab, shape[0] - row);
+    out.set(readSelection(ds, [BigInt(rows), ...shape.slice(1).map(BigInt)], [BigInt(row), ...shape.slice(1).map(() => 0n)], rows * rowBytes, shownAs), row * rowBytes);
+    const inflated = (row + rows) * rowBytes, stored = fileRead() - readBefore;
+    if (inflated > ALWAYS_READABLE && inflated > stored * MAX_INFLATION) {
+      throw new InputError(shownAs, `dataset ${ds.path} inflated ${stored} bytes of the file to ${inflated} and declares ${out.length}: more than ${MAX_INFLATION}× (a decompression bomb)`);
+    }
+  }
+  return out;
 }
 
 const WRITABLE: Partial<Record<DType, { code: string; view: (b: ArrayBuffer) => ArrayBufferView }>> = {
