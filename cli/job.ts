@@ -9,7 +9,7 @@ import type { Goal } from '../core/compress/plan.js';
 import type { CompressReport } from '../core/compress/report.js';
 import { createEngine, type EngineChoice } from '../core/engines/select.js';
 import { inputsFromFile } from '../core/eval/evaluate.js';
-import { removeTemporariesSync } from '../core/io/atomicOutput.js';
+import { removeTemporariesSync } from '../core/io/temporaries.js';
 import { CancelledError, InputError, type Progress } from '../core/types.js';
 import { EXIT_CODES, type CompressRequest, type JobEvent } from '../shared/jobProtocol.js';
 import { parseArgs } from './args.js';
@@ -20,7 +20,7 @@ export interface RunOptions {
   progress?: Progress;
   /** Where a ranks goal came from, named in messages about its layers: the `--ranks` file (default 'goal.ranks'). */
   ranksFile?: string;
-  /** Cancel the job when the process that started it is gone (`--job`: the IDE). */
+  /** Cancel the job when the process that started it is gone (its supervisor, cli/supervise.ts, killed). */
   watchParent?: boolean;
   /** Prints the outcome of a cancelled job when the process has to end before the job does (default: the cancelled line on stderr). */
   reportCancelled?: () => void;

@@ -7,6 +7,7 @@ import { formatBytes, formatCount } from '../../core/text/numbers.js';
 import { isJob, runCompressRequest, runJob } from '../job.js';
 import { requestFromFlags } from '../jobRequest.js';
 import { progressLines } from '../progressLines.js';
+import { isJobProcess, reportTemporariesToSupervisor, superviseJob } from '../supervise.js';
 import type { Command } from './command.js';
 
 const USAGE = `reducible compress <model> (--ratio R | --energy E | --ranks plan.json) [--dtype ${STORAGE_DTYPES.join('|')}] [--method ${METHODS.join('|')}] [--allocation ${ALLOCATIONS.join('|')}] [--calibration x.npy|x.npz[:key]] [--finetune STEPS] [--torch-model file.py:factory] [--engine ${ENGINE_CHOICES.join('|')}] [--python PATH] [-o out] [--force] [--allow-deep-cuts] [--json]
@@ -54,6 +55,8 @@ function relayoutLines(r: CompressReport): string[] {
 export const compress: Command = {
   usage: USAGE,
   async run(argv) {
+    if (!isJobProcess()) return superviseJob(argv, isJob(argv));
+    reportTemporariesToSupervisor();
     if (isJob(argv)) return runJob(argv);
     const { flags, positional } = parseArgs(argv, {
       ratio: 'string', energy: 'string', ranks: 'string', dtype: 'string', method: 'string', engine: 'string',
@@ -64,6 +67,7 @@ export const compress: Command = {
     // The progress lines `--json` has always written (JSON, on stderr); `--job` writes JobEvents instead.
     const lines = flags.json ? undefined : progressLines();
     const report = await runCompressRequest(request, {
+      watchParent: true,
       ranksFile: flags.ranks as string | undefined,
       progress: lines ?? { report: (f, label) => process.stderr.write(`${JSON.stringify({ progress: f, label })}\n`) },
     }).finally(() => lines?.end());

@@ -2,24 +2,13 @@
 // and renamed only when the whole job succeeds; on failure or cancellation every temporary
 // is removed, so a job leaves either all its files or none. A job's scratch files (working
 // data kept out of memory) live beside its temporaries and go away with them, committed or not.
-import { rmSync } from 'node:fs';
 import { open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { OutputFile, OutputSink } from '../compress/types.js';
 import { InputError } from '../types.js';
+import { isTrackedTemporary, trackTemporary, untrackTemporary } from './temporaries.js';
 
-/**
- * Every temporary and scratch file of this process not yet renamed or removed: what
- * removeTemporariesSync deletes when the process has to end before a job can abort.
- */
-const live = new Set<string>();
-
-/** Deletes this process's temporaries now; for a process about to exit without its jobs' own clean-up. */
-export function removeTemporariesSync(): void {
-  for (const path of live) rmSync(path, { force: true });
-  live.clear();
-}
 
 interface Pending { finalPath: string; tmp: string; fh: FileHandle; bytes: number }
 
@@ -96,7 +85,7 @@ export class AtomicOutput implements OutputSink {
     for (const f of this.files) {
       try { await f.fh.sync(); await f.fh.close(); } catch (e) { throw writeFailure(e, f.finalPath); }
     }
-    for (const f of this.files) { await rename(f.tmp, f.finalPath); live.delete(f.tmp); }
+    for (const f of this.files) { await rename(f.tmp, f.finalPath); untrackTemporary(f.tmp); }
     await this.dropScratches();
     return this.files.map((f) => f.finalPath);
   }
@@ -105,7 +94,7 @@ export class AtomicOutput implements OutputSink {
     for (const f of this.files) {
       await f.fh.close().catch(() => undefined);
       await rm(f.tmp, { force: true });
-      live.delete(f.tmp);
+      untrackTemporary(f.tmp);
     }
     await this.dropScratches();
   }
@@ -114,7 +103,7 @@ export class AtomicOutput implements OutputSink {
     for (const s of this.scratches.splice(0)) {
       await s.fh.close().catch(() => undefined);
       await rm(s.path, { force: true });
-      live.delete(s.path);
+      untrackTemporary(s.path);
     }
   }
 }
@@ -165,7 +154,7 @@ export async function removeStaleTemporaries(finalPath: string, before: number):
   for (const n of names) {
     if (!n.startsWith(name) || !STALE_TAIL.test(n.slice(name.length))) continue;
     const path = join(dir, n);
-    if (live.has(path)) continue;
+    if (isTrackedTemporary(path)) continue;
     const st = await stat(path).catch(() => undefined);
     if (st?.isFile() && st.mtimeMs < before) await rm(path, { force: true }).catch(() => undefined);
   }
@@ -174,7 +163,7 @@ export async function removeStaleTemporaries(finalPath: string, before: number):
 async function create(path: string, flags: string): Promise<FileHandle> {
   try {
     const fh = await open(path, flags);
-    live.add(path);
+    trackTemporary(path);
     return fh;
   } catch (e) {
     throw new InputError(dirname(path), `cannot write output here (${(e as NodeJS.ErrnoException).code ?? e})`);

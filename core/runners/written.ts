@@ -4,7 +4,6 @@
 // that goes away whatever happens — and run there. Writing costs each candidate one more pass
 // over the model's bytes: the price of judging exactly what would be written. The original is
 // loaded once per job. Input statistics and fine-tuning come from the format.
-import { mkdtemp, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { outputFidelity } from '../compress/fidelity.js';
 import type { FinetuneOptions, FinetuneResult } from '../compress/distil.js';
@@ -18,6 +17,7 @@ import { MemoryOutput } from '../io/memoryOutput.js';
 import type { JobOptions } from '../types.js';
 import type { ModelRunner, RunnerSite } from './runner.js';
 import { writtenSensitivity } from './writtenSensitivity.js';
+import { makeTemporaryFolder, removeTemporaryFolder } from '../io/temporaries.js';
 
 /** What the format adds to running written variants: the steps that run the model some other way. */
 export interface WrittenSteps<M> {
@@ -84,7 +84,7 @@ class Variants<M extends StoredModel<unknown>> {
   /** A private folder beside the output for variants on disk, made on first use. */
   private folder(): Promise<string> {
     const { out } = this.site;
-    this.dir ??= mkdtemp(join(dirname(out), `.${basename(out)}.variants-`));
+    this.dir ??= makeTemporaryFolder(join(dirname(out), `.${basename(out)}.variants-`));
     return this.dir;
   }
 
@@ -93,7 +93,7 @@ class Variants<M extends StoredModel<unknown>> {
     this.original = undefined;
     await (await original?.catch(() => undefined))?.dispose();
     const dir = await this.dir?.catch(() => undefined);
-    if (dir) await rm(dir, { recursive: true, force: true });
+    if (dir) await removeTemporaryFolder(dir);
   }
 }
 

@@ -1,10 +1,12 @@
 // Cancellation ends a job in every stage. `compress --job -` (the IDE's contract) is sent
 // SIGTERM once its progress events show a stage has started — whitening's calibration
 // statistics, sensitivity, the refinement, the whitened/plain guard, fine-tuning, writing — and
-// must exit within 1 s (2 s allowed on a loaded machine) with the cancelled line, leaving
-// nothing in the output folder and the original unchanged. Long synchronous work (training
-// steps, a batch's moments) yields to the event loop, so the signal is seen; a job whose parent
-// is gone ends; a killed run's stale scratch file is removed by the next run.
+// must exit within 1 s (1.5 s allowed on a loaded machine) with the cancelled line, leaving
+// nothing in the output folder and the original unchanged. The process the signal reaches only
+// supervises the job's own (cli/supervise.ts), so a synchronous step that holds the job's event
+// loop (one ONNX CNN training step: 0.7 s idle, 3.5 s under load) does not delay the exit; a
+// job whose parent or supervisor is gone ends; a killed run's stale scratch file is removed by
+// the next run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -17,13 +19,7 @@ const DIGITS = 'examples/digits';
 const CNN = 'examples/fashion-cnn/model.onnx';
 const FASHION_CALIB = 'examples/fashion-mnist/calib.npz:x';
 /** The target is 1 s; the slack is for a loaded 2-core machine. */
-const EXIT_BOUND_MS = 2000;
-/**
- * One training step of the ONNX CNN in TF.js (a batch of 256 through convolutions, forward and
- * back) cannot be interrupted: 0.7 s after SIGTERM on an idle machine, 3.5 s with the test
- * suite's two files and other work sharing 2 cores.
- */
-const CNN_STEP_BOUND_MS = 6000;
+const EXIT_BOUND_MS = 1500;
 
 const sha = (p: string): string => createHash('sha256').update(readFileSync(p)).digest('hex');
 
@@ -58,6 +54,7 @@ function cancelWhen(request: object, when: RegExp): Promise<Outcome> {
 
 function assertCancelled(r: Outcome, placed: ReturnType<typeof place>, what: string, bound = EXIT_BOUND_MS): void {
   assert.ok(r.afterSignalMs !== undefined, `${what}: the stage was reached: ${r.stdout.slice(-400)} ${r.stderr.slice(-400)}`);
+  console.log(`${what}: exited ${Math.round(r.afterSignalMs!)} ms after SIGTERM`);
   assert.ok(r.afterSignalMs! <= bound, `${what}: exited ${Math.round(r.afterSignalMs!)} ms after SIGTERM`);
   assert.equal(r.code, 1, `${what}: ${r.stderr.slice(-400)}`);
   assert.match(r.stderr, /^reducible: cancelled\n$/m, what);
@@ -90,7 +87,7 @@ test('SIGTERM during whitening and fine-tuning of the ONNX CNN ends it within a 
   for (const [stage, when] of [STAGES[0], STAGES[4]]) {
     const placed = place([CNN]);
     const request = { model: placed.model, goal: { ratio: 0.3 }, method: 'whitened', calibration: FASHION_CALIB, finetune: 1000, engine: 'wasm' };
-    assertCancelled(await cancelWhen(request, when), placed, `onnx ${stage}`, stage === 'fine-tuning' ? CNN_STEP_BOUND_MS : EXIT_BOUND_MS);
+    assertCancelled(await cancelWhen(request, when), placed, `onnx ${stage}`);
   }
 });
 
@@ -124,6 +121,27 @@ test('a --job whose parent has gone is cancelled', async () => {
   if (!ended) process.kill(pid, 'SIGKILL');
   assert.ok(ended, 'the orphaned job ended');
   assert.match(readFileSync(log, 'utf8'), /"code":"cancelled"/);
+  assert.deepEqual(readdirSync(placed.dir).sort(), Object.keys(placed.hashes).sort(), 'nothing left in the output folder');
+});
+
+test('a job whose supervisor is killed cancels itself and removes its temporaries', async () => {
+  const placed = place([CNN]);
+  const request = { model: placed.model, goal: { ratio: 0.3 }, method: 'whitened', calibration: FASHION_CALIB, finetune: 1000, engine: 'wasm' };
+  const supervisor = spawn(process.execPath, ['dist/cli.js', 'compress', '--job', '-'], { stdio: ['pipe', 'pipe', 'ignore'] });
+  supervisor.stdin.end(`${JSON.stringify(request)}\n`);
+  let stdout = '';
+  await new Promise<void>((resolve) => supervisor.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; if (/"label":"fine-tuning, step /.test(stdout)) resolve(); }));
+  const job = Number(readFileSync(`/proc/${supervisor.pid}/task/${supervisor.pid}/children`, 'utf8').trim().split(' ')[0]);
+  assert.ok(job > 0, 'the job runs in a child process');
+  const temporaries = readdirSync(placed.dir).filter((f) => !(f in placed.hashes));
+  supervisor.kill('SIGKILL');
+  const alive = (): boolean => { try { process.kill(job, 0); return true; } catch { return false; } };
+  const started = Date.now();
+  while (alive() && Date.now() - started < 30_000) await new Promise((r) => setTimeout(r, 50));
+  const ended = !alive();
+  if (!ended) process.kill(job, 'SIGKILL');
+  assert.ok(ended, `the job ended ${Date.now() - started} ms after its supervisor was killed`);
+  assert.ok(temporaries.length > 0, 'the job had temporaries (its scratch file) when its supervisor was killed');
   assert.deepEqual(readdirSync(placed.dir).sort(), Object.keys(placed.hashes).sort(), 'nothing left in the output folder');
 });
 

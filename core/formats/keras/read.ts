@@ -11,7 +11,7 @@
 // kernel, `…/1` its bias; recurrent layers keep theirs in `layers/<name>/cell/vars/…`;
 // nested models nest as `layers/<model>/layers/<name>/…`; `optimizer/vars/…` is the
 // optimizer state. Layer names are unique within a model, which is what finds a layer's group.
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ByteSource } from '../../io/byteSource.js';
@@ -24,6 +24,7 @@ import { type H5Dataset, type H5Group, child, nameListAttr, stringAttr } from '.
 import { configShapes, shapeAgrees, showDims } from './shapes.js';
 import { StoredModel, type MatrixLayout, type StoredModelInit, type StoredTensor } from '../storedModel.js';
 import { KERNEL_NAMES, LAYER_KINDS, kerasLayer, kerasLayers } from '../tfjs/read.js';
+import { makeTemporaryFolder, removeTemporaryFolder } from '../../io/temporaries.js';
 
 export interface KerasExtra {
   /** The model's `{class_name, config}` JSON, as stored. */
@@ -41,7 +42,7 @@ export class KerasModel extends StoredModel<KerasExtra> {
     try {
       await this.extra.h5.close();
     } finally {
-      if (this.tempDir) await rm(this.tempDir, { recursive: true, force: true });
+      if (this.tempDir) await removeTemporaryFolder(this.tempDir);
     }
   }
 }
@@ -66,7 +67,7 @@ export async function readKerasH5(path: string): Promise<KerasModel> {
 }
 
 export async function readKeras(path: string): Promise<KerasModel> {
-  const tempDir = await mkdtemp(join(tmpdir(), 'reducible-keras-'));
+  const tempDir = await makeTemporaryFolder(join(tmpdir(), 'reducible-keras-'));
   let h5: RemoteH5 | undefined;
   try {
     const weightsPath = join(tempDir, WEIGHTS_ENTRY);
@@ -80,7 +81,7 @@ export async function readKeras(path: string): Promise<KerasModel> {
     return new KerasModel({ format: 'keras', path, files: [path], fileBytes: size, tensors, layers, sources: [], extra: { config: archive.config, h5, archive } }, tempDir);
   } catch (e) {
     if (h5) await closeAfterRefusal(h5);
-    await rm(tempDir, { recursive: true, force: true });
+    await removeTemporaryFolder(tempDir);
     throw e;
   }
 }

@@ -5,7 +5,6 @@
 // (as is for `.h5`, inside the zip for `.keras`). Rebuilding rather than editing in place
 // matters: HDF5 never gives back the space of deleted datasets. The optimizer state is
 // dropped: it describes variables that no longer exist (Keras warns and starts it afresh).
-import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import type { Dataset, File, Group } from 'h5wasm/node';
@@ -23,6 +22,7 @@ import { type HalfPatch, applyHalfPatches, createHalfStandIn } from './half.js';
 import { isGroup, openH5, writeDataset, writeNameListAttr } from '../containers/h5wasm.js';
 import type { KerasModel } from './read.js';
 import { kerasLayers } from '../tfjs/read.js';
+import { makeTemporaryFolder, removeTemporaryFolder } from '../../io/temporaries.js';
 
 interface Stored { bytes: Uint8Array; dtype: DType; shape: number[] }
 /** One factorised layer: the datasets of L_u and L_v, in Keras' variable order. */
@@ -39,7 +39,7 @@ export async function writeKeras(model: KerasModel, factors: FactorSource, out: 
   if (clash) throw new InputError(out, `the model already has a layer named ${clash}, the name a factorised layer would take`);
   const specs = new Map<string, SplitSpec>([...splits].map(([n, s]) => [n, { kind: s.layer.kind, rank: s.rank }]));
   const config = JSON.stringify(splitConfig(model.extra.config, specs));
-  const dir = await mkdtemp(join(tmpdir(), 'reducible-keras-out-'));
+  const dir = await makeTemporaryFolder(join(tmpdir(), 'reducible-keras-out-'));
   try {
     const weights = join(dir, 'weights.h5');
     const builder = new Builder(out, model.extra.h5, opts.retrained);
@@ -55,7 +55,7 @@ export async function writeKeras(model: KerasModel, factors: FactorSource, out: 
     if (model.format === 'keras-h5') await pipe(fileChunks(weights), file);
     else await writeKerasArchive(file, archiveEntries(model, config, weights));
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await removeTemporaryFolder(dir);
   }
 }
 
