@@ -84,9 +84,6 @@ export async function runCompressRequest(request: CompressRequest, o: RunOptions
   }
 }
 
-/** True when `reducible compress` is asked for `--job`: then every failure is a JobEvent too. */
-export const isJob = (argv: string[]): boolean => argv.some((a) => a === '--job' || a.startsWith('--job='));
-
 /** `reducible compress --job -|file.json`: the exit code, every outcome written as JobEvents. */
 export async function runJob(argv: string[]): Promise<number> {
   const emit = (e: JobEvent): void => { process.stdout.write(`${JSON.stringify(e)}\n`); };

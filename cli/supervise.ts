@@ -1,4 +1,4 @@
-// `reducible compress` runs its job in a child process and only watches it. A signal must end a
+// `reducible compress` runs its job in a child process and only watches it (cli/entry.ts). A signal must end a
 // job within a second whatever it is doing, but Node runs signal handlers between callbacks,
 // and one synchronous step (a TF.js training step, a WebAssembly kernel over a large layer)
 // can hold the job's event loop for seconds on a loaded machine. The supervisor's own loop is
@@ -21,6 +21,9 @@ const PARENT_POLL_MS = 250;
 export interface TemporaryMessage { temporary: string; live: boolean }
 
 export const isJobProcess = (): boolean => process.env[JOB_PROCESS_ENV] === '1';
+
+/** True when `reducible compress` is asked for `--job`: then every outcome is a JobEvent on stdout. */
+export const isJob = (argv: string[]): boolean => argv.some((a) => a === '--job' || a.startsWith('--job='));
 
 /** In the job's process: report every temporary made and removed to the supervisor. */
 export function reportTemporariesToSupervisor(): void {

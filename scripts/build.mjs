@@ -8,7 +8,9 @@ const watch = process.argv.includes('--watch');
 const requireShim = "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);";
 
 const entries = [
-  { in: 'cli/main.ts', out: 'dist/cli.js', format: 'esm', platform: 'node' },
+  // The CLI's entry supervises a compress job without loading the rest (cli/entry.ts), kept in cliMain.js.
+  { in: 'cli/entry.ts', out: 'dist/cli.js', format: 'esm', platform: 'node', plugins: [{ name: 'cli-main', setup: (b) => b.onResolve({ filter: /^\.\/main\.js$/ }, () => ({ path: './cliMain.js', external: true })) }] },
+  { in: 'cli/main.ts', out: 'dist/cliMain.js', format: 'esm', platform: 'node' },
   { in: 'server/main.ts', out: 'dist/server.js', format: 'esm', platform: 'node' },
   { in: 'core/engines/workerMain.ts', out: 'dist/worker.js', format: 'esm', platform: 'node' },
   { in: 'core/formats/containers/h5Thread.ts', out: 'dist/h5Worker.js', format: 'esm', platform: 'node' },
@@ -30,6 +32,7 @@ await Promise.all(entries.filter((e) => existsSync(e.in)).map((e) => build({
   minify: e.platform === 'browser',
   external: e.platform === 'node' ? external : [],
   banner: e.format === 'esm' ? { js: requireShim } : undefined,
+  plugins: e.plugins,
   logLevel: 'warning',
 })));
 if (watch) console.log('watch mode is not supported; rerun npm run build');

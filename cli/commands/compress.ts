@@ -4,10 +4,10 @@ import { ENGINE_CHOICES } from '../../core/engines/select.js';
 import { ALLOCATIONS, METHODS, STORAGE_DTYPES } from '../../shared/jobProtocol.js';
 import { parseArgs } from '../args.js';
 import { formatBytes, formatCount } from '../../core/text/numbers.js';
-import { isJob, runCompressRequest, runJob } from '../job.js';
+import { runCompressRequest, runJob } from '../job.js';
 import { requestFromFlags } from '../jobRequest.js';
 import { progressLines } from '../progressLines.js';
-import { isJobProcess, reportTemporariesToSupervisor, superviseJob } from '../supervise.js';
+import { isJob, reportTemporariesToSupervisor } from '../supervise.js';
 import type { Command } from './command.js';
 
 const USAGE = `reducible compress <model> (--ratio R | --energy E | --ranks plan.json) [--dtype ${STORAGE_DTYPES.join('|')}] [--method ${METHODS.join('|')}] [--allocation ${ALLOCATIONS.join('|')}] [--calibration x.npy|x.npz[:key]] [--finetune STEPS] [--torch-model file.py:factory] [--engine ${ENGINE_CHOICES.join('|')}] [--python PATH] [-o out] [--force] [--allow-deep-cuts] [--json]
@@ -55,7 +55,6 @@ function relayoutLines(r: CompressReport): string[] {
 export const compress: Command = {
   usage: USAGE,
   async run(argv) {
-    if (!isJobProcess()) return superviseJob(argv, isJob(argv));
     reportTemporariesToSupervisor();
     if (isJob(argv)) return runJob(argv);
     const { flags, positional } = parseArgs(argv, {

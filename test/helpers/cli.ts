@@ -23,3 +23,6 @@ export function makeFixtures(script: string): string {
   if (r.status !== 0) throw new Error(`${script} failed: ${r.stderr}`);
   return dir;
 }
+
+/** stderr without the progress lines a job prints every 10 s when stderr is not a terminal (cli/progressLines.ts): a slow, loaded run prints some before its refusal. */
+export const withoutProgress = (stderr: string): string => stderr.split('\n').filter((l) => !/ — \d+ % done, /.test(l)).join('\n');
