@@ -90,6 +90,7 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
     // A killed run's temporaries for this output (the writer clears those of the other files it writes).
     for (const f of [out, `${out}.report.json`]) await removeStaleTemporaries(f, startedAt);
     if (o.calibration && format.runner) runner = format.runner(model, { out, dtype: o.dtype, torchModel: o.torchModel, python: o.python });
+    if (runs.finetune) await runner?.checkFinetune?.();
     // resolveJob plans model-running steps only where the capabilities say the format's runner has them.
     const needsRunner = (): ModelRunner => {
       if (!runner) throw new Error(`${format.id}: the job needs a runner the format does not have`);

@@ -40,5 +40,7 @@ export interface ModelRunner {
    * `x`; trained weights of layers left dense go into `retrained` under their stored names.
    */
   finetune?(factors: Map<string, Factorisation>, x: Tensor, o: FinetuneOptions, retrained: Map<string, Float32Array>): Promise<FinetuneResult>;
+  /** Refuses, before any work, a model that `finetune` would refuse only when it is reached (an operator it cannot run). */
+  checkFinetune?(): Promise<void>;
   dispose(): Promise<void>;
 }

@@ -23,6 +23,7 @@ import { makeTemporaryFolder, removeTemporaryFolder } from '../io/temporaries.js
 export interface WrittenSteps<M> {
   inputMoments(model: M, x: Tensor, opts: JobOptions): Promise<Map<string, InputMoments>>;
   finetune?(model: M, factors: Map<string, Factorisation>, x: Tensor, o: FinetuneOptions, retrained: Map<string, Float32Array>): Promise<FinetuneResult>;
+  checkFinetune?(model: M): Promise<void>;
 }
 
 /** The original's outputs, and a variant's, on the inputs every run gets. */
@@ -100,7 +101,7 @@ class Variants<M extends StoredModel<unknown>> {
 export function writtenRunner<M extends StoredModel<unknown>>(model: M, format: Written<M>, site: RunnerSite, steps: WrittenSteps<M>): ModelRunner {
   const written = new Variants(model, format, site);
   const variants = <T>(x: Tensor, fn: (runner: VariantRunner) => Promise<T>): Promise<T | undefined> => written.with(x, fn);
-  const { finetune } = steps;
+  const { finetune, checkFinetune } = steps;
   return {
     inputMoments: (x, opts) => steps.inputMoments(model, x, opts),
     judge: (x, fn) => variants(x, ({ original, run }) => fn({
@@ -110,6 +111,7 @@ export function writtenRunner<M extends StoredModel<unknown>>(model: M, format: 
     })),
     sensitivity: (probes, x, opts) => writtenSensitivity(variants, probes, x, opts),
     ...(finetune ? { finetune: (factors, x, o, retrained) => finetune(model, factors, x, o, retrained) } : {}),
+    ...(checkFinetune ? { checkFinetune: () => checkFinetune(model) } : {}),
     dispose: () => written.dispose(),
   };
 }

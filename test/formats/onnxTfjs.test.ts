@@ -9,6 +9,11 @@ import { readOnnx } from '../../core/formats/onnx/read.js';
 import { InputError } from '../../core/types.js';
 import { randomMatrix } from '../helpers/random.js';
 import { fixture } from './onnxKit.js';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { encodeNpy } from '../../core/io/npy.js';
+import { tempDir } from '../helpers/cli.js';
 
 async function inTfjs(path: string, x: { data: Float32Array; shape: number[] }): Promise<Float32Array> {
   const tf = await tfjs();
@@ -59,6 +64,18 @@ test('a graph with an operator TF.js does not run here is refused up front, nami
   } finally {
     await model.close();
   }
+});
+
+test('compress --finetune of such a graph is refused before any work: no progress event comes before the error', () => {
+  const dir = tempDir();
+  const calibration = join(dir, 'x.npy');
+  writeFileSync(calibration, encodeNpy({ dtype: 'float32', data: Float32Array.from(randomMatrix(64, 16, 5)), shape: [64, 16] }));
+  const request = { model: fixture('hardmax.onnx'), goal: { ratio: 0.5 }, method: 'whitened', calibration, finetune: 10, out: join(dir, 'out.onnx') };
+  const r = spawnSync(process.execPath, ['dist/cli.js', 'compress', '--job', '-'], { input: JSON.stringify(request), encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 2, r.stderr);
+  const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; message?: string });
+  assert.deepEqual(events.map((e) => e.type), ['error'], r.stdout);
+  assert.match(events[0].message!, /hardmax\.onnx: fine-tuning runs the graph in TF\.js, .* not Hardmax \(node pick\)/);
 });
 
 test('split where the dense layers start: the frontier is the flattened features, and running from their values gives the whole graph\'s output', async () => {

@@ -3,6 +3,7 @@
 import { writtenRunner } from '../../runners/written.js';
 import type { FormatModule, Runtime } from '../format.js';
 import { finetuneOnnx } from './finetune.js';
+import { checkRunsInTfjs } from './inTfjs.js';
 import { onnxInputMoments } from './moments.js';
 import { readOnnx, type OnnxModel } from './read.js';
 import { loadOnnx } from './runtime.js';
@@ -18,7 +19,7 @@ export const onnx: FormatModule<OnnxModel> = {
   write: writeOnnx,
   runtime,
   runsWritten: true,
-  runner: (model, site) => writtenRunner(model, { write: writeOnnx, runtime }, site, { inputMoments: onnxInputMoments, finetune: finetuneOnnx }),
+  runner: (model, site) => writtenRunner(model, { write: writeOnnx, runtime }, site, { inputMoments: onnxInputMoments, finetune: finetuneOnnx, checkFinetune: checkRunsInTfjs }),
   // Re-layout needs Reshape and Slice between the factors: ONNX is the format with both.
   capabilities: { compress: true, evaluate: true, whiten: true, sensitivity: true, refine: true, finetune: true, relayout: true },
 };

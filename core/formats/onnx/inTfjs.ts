@@ -34,6 +34,19 @@ const FLOAT = new Set(['float32', 'float16', 'bfloat16', 'float64']);
 /** Integer tensors larger than this are not shape arithmetic: they are not held on the host, and a node reading one is refused when it runs. */
 const MAX_HOST = 1 << 16;
 
+/** Refuses a graph with an operator TF.js does not run here: asked before a job starts, so the refusal does not wait for the fine-tuning stage. */
+export async function checkRunsInTfjs(model: OnnxModel): Promise<void> {
+  refuseUnsupported(await readNodes(model.extra), model.path);
+}
+
+function refuseUnsupported(nodes: Awaited<ReturnType<typeof readNodes>>, path: string): void {
+  for (const n of nodes) {
+    if (!isDefaultDomain(n) || !OPS[n.opType]) {
+      throw new InputError(path, `fine-tuning runs the graph in TF.js, which here covers ${Object.keys(OPS).length} common operators, not ${n.domain ? `${n.domain}.` : ''}${n.opType} (node ${n.name || n.output[0]})`);
+    }
+  }
+}
+
 export async function onnxProgram(model: OnnxModel): Promise<OnnxProgram> {
   const g = model.extra;
   const path = model.path;
@@ -42,11 +55,7 @@ export async function onnxProgram(model: OnnxModel): Promise<OnnxProgram> {
   const input = g.entries.find((e) => e.range.field === GRAPH_FIELD.input && e.name && !initializers.has(e.name))?.name;
   const output = g.entries.find((e) => e.range.field === GRAPH_FIELD.output && e.name)?.name;
   if (!input || !output) throw new InputError(path, 'the graph declares no input or no output');
-  for (const n of nodes) {
-    if (!isDefaultDomain(n) || !OPS[n.opType]) {
-      throw new InputError(path, `fine-tuning runs the graph in TF.js, which here covers ${Object.keys(OPS).length} common operators, not ${n.domain ? `${n.domain}.` : ''}${n.opType} (node ${n.name || n.output[0]})`);
-    }
-  }
+  refuseUnsupported(nodes, path);
   // Stored tensors: float ones are weights, fetched when the graph runs; integer ones are host values.
   const host = new Map<string, Host>();
   const weights: string[] = [];
