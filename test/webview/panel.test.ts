@@ -391,6 +391,19 @@ describe('tradeoff panel (built bundle in Chromium)', () => {
     await panel.send({ type: 'report', report: { ...report, output: '/models/third.onnx' } });
     await panel.send({ type: 'evaluation', output: '/models/third.onnx', evaluation: { state: 'failed', message: 'x.npz: has 3 labels for 5 inputs' } });
     assert.equal(await panel.page.textContent('dd[data-report="evaluation-error"]'), 'x.npz: has 3 labels for 5 inputs');
+    // A language model run by its PyTorch module: perplexity on held-out token ids is what the chart plots (lower is better).
+    await panel.send({ type: 'report', report: { ...report, output: '/models/lm.safetensors' } });
+    await panel.send({ type: 'evaluation', output: '/models/lm.safetensors', evaluation: {
+      state: 'done', report: { ...labelled, original: { ...side(analysis.totalParams), perplexity: 12.34 }, compressed: { ...side(kept), perplexity: 13.5 }, samples: 64, inputsFrom: 'file', top1Agreement: 0.81 },
+    } });
+    const lm = panel.page.locator('svg.chart').nth(3);
+    assert.equal(await lm.getAttribute('aria-label'), 'Whole model: parameters kept vs measured perplexity');
+    const at = (cls: string) => lm.locator(`circle.${cls}`).evaluateAll((cs) => cs.map((c) => [Number(c.getAttribute('cy')), c.textContent] as const));
+    const [[lmY, lmLabel]] = await at('evaluated');
+    const [[lmOriginalY, lmOriginalLabel]] = await at('original');
+    assert.equal(lmLabel, 'measured (evaluation 1): 13.50');
+    assert.equal(lmOriginalLabel, 'original: 12.34');
+    assert.ok(lmY < lmOriginalY, 'the higher perplexity is drawn higher');
   });
 
   test('the layer charts mark the chosen, suggested and break-even ranks, and follow the budget', async () => {

@@ -59,7 +59,26 @@ export function tradeoffChart(curve: CurvePoint[], current: CurvePoint, measured
   });
 }
 
-const METRIC = { accuracy: 'accuracy', agreement: 'top-1 agreement' } as const;
+const METRIC = { accuracy: 'accuracy', agreement: 'top-1 agreement', perplexity: 'perplexity' } as const;
+
+interface MetricAxis { min: number; max: number; format: (v: number) => string; show: (v: number) => string }
+
+/** A share (accuracy, agreement) from a little below the worst measurement to 100 %, so small drops stay visible. */
+function shareAxis(values: number[]): MetricAxis {
+  const lo = Math.min(...values);
+  const min = Math.max(0, lo - Math.max(0.02, (1 - lo) * 0.2));
+  // Five ticks, four steps apart: whole percents would round steps under 5 points unevenly.
+  const digits = (1 - min) / 4 >= 0.05 ? 0 : 1;
+  return { min, max: 1, format: (v) => formatPercent(v, digits), show: (v) => formatPercent(v, 2) };
+}
+
+/** Perplexity (lower is better, unbounded above) over the measured range with a margin either side. */
+function perplexityAxis(values: number[]): MetricAxis {
+  const lo = Math.min(...values), hi = Math.max(...values);
+  const margin = Math.max((hi - lo) * 0.15, hi * 0.02);
+  const digits = (hi - lo + 2 * margin) / 4 >= 1 ? 0 : 1;
+  return { min: Math.max(1, lo - margin), max: hi + margin, format: (v) => v.toFixed(digits), show: (v) => v.toFixed(2) };
+}
 
 /**
  * Each evaluated compression at its parameters kept, joined to the original model at 100 %;
@@ -70,19 +89,15 @@ export function fidelityChart(points: FidelityPoint[]): SVGElement {
   const same = points.filter((p) => p.metric === metric);
   const original = same[same.length - 1].original;
   const line: [number, number][] = [...same.map((p): [number, number] => [p.keep, p.value]), [1, original] as [number, number]].sort((a, b) => a[0] - b[0]);
-  const lo = Math.min(...line.map(([, v]) => v));
-  // From a little below the worst measurement, so small drops stay visible.
-  const min = Math.max(0, lo - Math.max(0.02, (1 - lo) * 0.2));
-  // Five ticks, four steps apart: whole percents would round steps under 5 points unevenly.
-  const digits = (1 - min) / 4 >= 0.05 ? 0 : 1;
+  const axis = (metric === 'perplexity' ? perplexityAxis : shareAxis)(line.map(([, v]) => v));
   return lineChart({
     title: `Whole model: parameters kept vs measured ${METRIC[metric]}`,
     x: { min: 0, max: 1, label: 'parameters kept', format: (v) => formatPercent(v, 0) },
-    y: { min, max: 1, label: METRIC[metric], format: (v) => formatPercent(v, digits) },
+    y: { min: axis.min, max: axis.max, label: METRIC[metric], format: axis.format },
     series: [{ points: line, className: 'fidelity' }],
     dots: [
-      { x: 1, y: original, label: `original: ${formatPercent(original, 2)}`, className: 'original' },
-      ...same.map((p, i) => ({ x: p.keep, y: p.value, label: `measured (evaluation ${i + 1}): ${formatPercent(p.value, 2)}`, className: 'evaluated' })),
+      { x: 1, y: original, label: `original: ${axis.show(original)}`, className: 'original' },
+      ...same.map((p, i) => ({ x: p.keep, y: p.value, label: `measured (evaluation ${i + 1}): ${axis.show(p.value)}`, className: 'evaluated' })),
     ],
   });
 }
