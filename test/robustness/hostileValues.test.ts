@@ -11,6 +11,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ModelSummary } from '../../shared/protocol.js';
 import { modelsRequest } from '../../shared/protocol.js';
+import { encodeNpy } from '../../core/io/npy.js';
 import { tempDir } from '../helpers/cli.js';
 import { python } from '../helpers/python.js';
 import { fileUri, LspSession } from '../lsp/lspClient.js';
@@ -94,6 +95,10 @@ def save(w, name, rows, nodes=None, inits=()):
 w = np.random.default_rng(0).standard_normal((8, 6)).astype(np.float32)
 bias = np.linspace(-1, 1, 6).astype(np.float32); bias[4] = np.nan
 save(numpy_helper.from_array(w, "fc_w"), "gemm-bias-nan", 8, [helper.make_node("Gemm", ["x", "fc_w", "fc_c"], ["y"], name="fc")], [numpy_helper.from_array(bias, "fc_c")])
+# A NaN in a tensor of no layer (a Mul's scale between two MatMuls): only running the model meets it.
+scale = np.ones(6, np.float32); scale[3] = np.nan
+save(numpy_helper.from_array(w, "fc_w"), "scale-nan", 8, [helper.make_node("MatMul", ["x", "fc_w"], ["h"], name="fc"), helper.make_node("Mul", ["h", "S"], ["m"]),
+    helper.make_node("MatMul", ["m", "fc2_w"], ["y"], name="fc2")], [numpy_helper.from_array(scale, "S"), numpy_helper.from_array(w[:6, :4].copy(), "fc2_w")])
 save(numpy_helper.from_array(w, "fc_w"), "add-bias-nan", 8, [helper.make_node("MatMul", ["x", "fc_w"], ["h"], name="fc"), helper.make_node("Add", ["h", "fc_b"], ["y"])], [numpy_helper.from_array(bias, "fc_b")])
 nan = w.copy(); nan[3, 2] = np.nan
 save(numpy_helper.from_array(nan, "fc_nan_weight"), "nan", 8)
@@ -141,6 +146,13 @@ describe('non-finite values and models with nothing to factorise', () => {
   const folder = (name: string): string => { const d = join(root, name); mkdirSync(d); return d; };
   const nonFinite: Refused[] = [];
   const nothing: string[] = [];
+  /** Models with a NaN only a job that runs the model computes with, and the calibration inputs it runs on. */
+  const runNaN: (Refused & { calibration: string })[] = [];
+  const calibration = (dir: string): string => {
+    const path = join(dir, 'x.npy');
+    writeFileSync(path, encodeNpy({ dtype: 'float32', shape: [32, 8], data: weights(32 * 8, 9) }));
+    return path;
+  };
   const finite = /weights must be finite|must be a finite number/;
 
   before(() => {
@@ -181,6 +193,11 @@ describe('non-finite values and models with nothing to factorise', () => {
       writeFileSync(join(d, `${name}.onnx`), readFileSync(join(onnxDir, `${name}.onnx`)));
       nonFinite.push({ file: join(d, `${name}.onnx`), tensor, pattern });
     }
+    const scaleDir = folder('onnx-scale-nan');
+    writeFileSync(join(scaleDir, 'scale-nan.onnx'), readFileSync(join(onnxDir, 'scale-nan.onnx')));
+    runNaN.push({ file: join(scaleDir, 'scale-nan.onnx'), tensor: 'S', pattern: /tensor S holds NaN at element 3/, calibration: calibration(scaleDir) });
+    const tfjsBias = nonFinite.find((c) => c.file.includes('tfjs-bias-nan'))!;
+    runNaN.push({ ...tfjsBias, calibration: calibration(join(tfjsBias.file, '..')) });
     // Nothing to factorise in other formats too: only 1-D tensors; only layers too small to gain (8×1, 1×4).
     nothing.push(safetensors(join(folder('st-nothing'), 'model.safetensors'), [{ name: 'norm.weight', dtype: 'F32', shape: [8], data: bytes(weights(8, 5)) }]));
     nothing.push(tfjsLayers(folder('tfjs-tiny'), 'model', { units: 1, raw: bytes(weights(8, 6)) }));
@@ -192,6 +209,13 @@ describe('non-finite values and models with nothing to factorise', () => {
       assertRefused(c, ['compress', c.file, '--ratio', '0.5']);
       // Re-layout reads the stored matrices its own way (ONNX only).
       if (c.file.endsWith('.onnx')) assertRefused(c, ['compress', c.file, '--energy', '0.9', '--method', 'relayout']);
+    }
+  });
+
+  test('a NaN in a tensor a data-aware job computes with (a scale no layer owns, a bias): whitened and fine-tuned compress exit 2 naming the file and the tensor', () => {
+    for (const c of runNaN) {
+      assertRefused(c, ['compress', c.file, '--ratio', '0.5', '--method', 'whitened', '--calibration', c.calibration]);
+      assertRefused(c, ['compress', c.file, '--ratio', '0.5', '--finetune', '3', '--calibration', c.calibration]);
     }
   });
 
