@@ -27,6 +27,8 @@ const good = Array.from({ length: GOOD }, (_, i) => join(ws, `good-${String(i).p
 /** Hostile models, and the file each one's refusal must name (the model itself, or its FIFO part). */
 const hostile: { model: string; names: string }[] = [];
 const fifos = [join(ws, 'pipe.safetensors'), join(ws, 'pipe.onnx'), join(ws, 'pipe.h5')];
+/** A good TF.js model with FIFOs where its saved plans would be (plan.json, model.plan.json), read for its layer diagnostics. */
+const planned = join(ws, 'tfjs-fifo-plans', 'model.json');
 let lsp: LspSession;
 let started = 0;
 
@@ -58,14 +60,30 @@ before(async () => {
   take(join(archives, 'keras_stream_bomb.keras'), 'keras_stream_bomb.keras');
   for (const f of fifos) mkfifo(f);
   withFifoPart('examples/digits', 'model.json', 'weights.bin', 'tfjs-fifo-weights');
+  mkdirSync(join(planned, '..'));
+  for (const f of ['model.json', 'weights.bin']) copyFileSync(join('examples/digits', f), join(planned, '..', f));
+  for (const f of ['plan.json', 'model.plan.json']) mkfifo(join(planned, '..', f));
   withFifoPart(makeFixtures('test/fixtures/make_safetensors_shards.py'), 'model.safetensors.index.json', 'model-00002-of-00002.safetensors', 'fifo-shard');
   withFifoPart(makeFixtures('test/fixtures/make_onnx.py'), 'external.onnx', 'external.onnx.data', 'onnx-fifo-data');
   started = Date.now();
-  lsp = await LspSession.start(ws, {});
+  // At 80 % energy the digits model's layers are worth factorising, so it gets layer diagnostics (the ones its plan would add to).
+  lsp = await LspSession.start(ws, { settings: { energy: 0.8 } });
 });
-after(async () => { await lsp?.stop(); });
+// The test stops the server itself, and fails if it does not exit; one left running is killed here.
+after(() => { if (lsp?.proc.exitCode === null && lsp.proc.signalCode === null) lsp.proc.kill('SIGKILL'); });
 
 const models = (): Promise<ModelSummary[]> => lsp.connection.sendRequest(modelsRequest, undefined);
+
+/** `p`, or a failure saying `what` once `deadline` (by default WITHIN_MS after the server started) has passed. */
+async function withinBound<T>(p: Promise<T>, what: string, deadline = started + WITHIN_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} by ${new Date(deadline).toISOString()}`)), Math.max(0, deadline - Date.now())); });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** Peak RSS (VmHWM) of a process and every live process under it, in kB: a sum, so never below the true joint peak. */
 function peakRssKb(pid: number): number {
@@ -84,9 +102,12 @@ test(`with bombs, links out of the folder and FIFOs beside and inside models, ${
   }
   const readyAfter = Date.now() - started;
   // Every hostile model settles too (the FIFO parts stall nothing), within the same bound.
-  await Promise.race([lsp.quiescent(0), new Promise((_, reject) => setTimeout(() => reject(new Error(`not quiescent ${WITHIN_MS / 1000} s after start`)), Math.max(0, started + WITHIN_MS - Date.now())))]);
+  await withinBound(lsp.quiescent(0), 'not quiescent');
+  // Its layer diagnostics are published: reading its plans never waits on a FIFO.
+  await withinBound(lsp.until(() => lsp.diagnostics.get(fileUri(planned))?.some((d) => d.code === 'low-rank') || undefined), `${planned}: no layer diagnostics`);
   const settledAfter = Date.now() - started;
   all = await models();
+  assert.equal(byUri().get(fileUri(planned))?.state, 'ready', planned);
   for (const { model, names } of hostile) {
     const e = byUri().get(fileUri(model));
     assert.equal(e?.state, 'error', `${model}: ${JSON.stringify(e)}`);
@@ -104,5 +125,7 @@ test(`with bombs, links out of the folder and FIFOs beside and inside models, ${
   const hwm = peakRssKb(lsp.proc.pid!);
   assert.ok(hwm <= MAX_RSS_KB, `server peak RSS ${(hwm / 1024).toFixed(0)} MiB`);
   assert.equal(lsp.proc.exitCode, null, 'the server is still running');
+  // And it exits when asked: no thread of its is left waiting on a FIFO (Node waits for them at exit).
+  await withinBound(lsp.stop(), 'the server did not exit when asked', Date.now() + 5000);
   console.log(`good models ready after ${readyAfter} ms, every model settled after ${settledAfter} ms; server peak RSS ${(hwm / 1024).toFixed(0)} MiB`);
 });
