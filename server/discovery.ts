@@ -1,9 +1,10 @@
 // Which files in a workspace folder are models: the readers' extensions, TF.js JSON by
 // content, minus what the folder's `files.exclude` hides.
 import type { Dirent } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { isModelPath } from '../core/formats/open.js';
+import { readRegularFile } from '../core/io/byteSource.js';
 import { candidatesFor, formats } from '../core/formats/registry.js';
 import { isSafetensorsIndex } from '../core/formats/safetensors/shardIndex.js';
 import type { ExcludeTest } from './fileExclude.js';
@@ -57,7 +58,8 @@ export async function isModelFile(path: string): Promise<boolean> {
  */
 async function jsonShards(jsonPath: string): Promise<string[]> {
   try {
-    const json = JSON.parse(await readFile(jsonPath, 'utf8'));
+    // As every model file is read (regular files only, non-blocking): it was one when listed, but may be a FIFO by now.
+    const json = JSON.parse(new TextDecoder().decode(await readRegularFile(jsonPath, MAX_MODEL_JSON)));
     const files = isSafetensorsIndex(jsonPath)
       ? Object.values(json.weight_map as Record<string, unknown>)
       : (json.weightsManifest as { paths?: unknown[] }[]).flatMap((g) => (Array.isArray(g?.paths) ? g.paths : []));

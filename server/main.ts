@@ -1,6 +1,5 @@
 // The Reducible language server: `node dist/server.js --stdio` (contract). Wires LSP
 // messages to the model store; all state lives in the store, all wording in render.ts.
-import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -11,6 +10,7 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { removableShare } from '../core/analysis.js';
 import type { Engine } from '../core/engines/engine.js';
 import { openModel } from '../core/formats/open.js';
+import { readRegularFile } from '../core/io/byteSource.js';
 import {
   analysisRequest, DEFAULT_SETTINGS, modelsRequest, outlineRequest, statusNotification,
   type InitializationOptions, type ModelSummary, type ServerSettings, type StatusParams,
@@ -79,7 +79,8 @@ async function publishDiagnostics(entry: ModelEntry): Promise<void> {
   let diagnostics: Diagnostic[] = [];
   if (entry.state === 'error') diagnostics = [fileErrorDiagnostic(entry.message ?? 'cannot read this model')];
   if (entry.analysis && tfjs) {
-    const doc = documents.get(uri) ?? TextDocument.create(uri, 'json', 0, await readFile(entry.path, 'utf8').catch(() => ''));
+    // Read as the model was (regular file, non-blocking): it may have been swapped for a FIFO since.
+    const doc = documents.get(uri) ?? TextDocument.create(uri, 'json', 0, await readRegularFile(entry.path).then((bytes) => new TextDecoder().decode(bytes), () => ''));
     diagnostics = layerDiagnostics(modelJsonSites(doc, entry.analysis), plan);
   }
   void connection.sendDiagnostics({ uri, diagnostics });

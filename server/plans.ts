@@ -3,8 +3,8 @@
 // `plan.json` for every model in that folder. Diagnostics are published on every edit of an
 // open model.json, so the files are read once per folder and kept until a watch event says
 // one changed.
-import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
+import { readRegularFile } from '../core/io/byteSource.js';
 
 export interface SavedPlan {
   /** The plan file's path. */
@@ -30,8 +30,9 @@ function candidates(modelPath: string): string[] {
 /** The plan in one file, or undefined when it is absent or cannot be read as one. */
 async function readPlan(file: string): Promise<SavedPlan | undefined> {
   try {
-    if ((await stat(file)).size > MAX_PLAN_BYTES) return undefined;
-    const raw = (JSON.parse(await readFile(file, 'utf8')) as { layers?: unknown }).layers;
+    // Regular files only, opened non-blocking: a FIFO named plan.json would otherwise hold a
+    // file-system thread for ever and keep the model's diagnostics (and the server's exit) waiting.
+    const raw = (JSON.parse(new TextDecoder().decode(await readRegularFile(file, MAX_PLAN_BYTES))) as { layers?: unknown }).layers;
     if (!raw || typeof raw !== 'object') return undefined;
     const layers = new Map(Object.entries(raw).filter((e): e is [string, number] => Number.isInteger(e[1]) && e[1] > 0));
     return { file, layers };

@@ -89,7 +89,11 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
     if (!o.force && await stat(out).then(() => true, () => false)) throw new InputError(out, 'output exists (use --force to replace it)', 'output-exists');
     // A killed run's temporaries for this output (the writer clears those of the other files it writes).
     for (const f of [out, `${out}.report.json`]) await removeStaleTemporaries(f, startedAt);
-    if (o.calibration && format.runner) runner = format.runner(model, { out, dtype: o.dtype, torchModel: o.torchModel, python: o.python });
+    if (o.calibration && format.runner) {
+      // Running the model computes with every tensor, not only the layers' (checked as they are read).
+      await model.checkNoNaN();
+      runner = format.runner(model, { out, dtype: o.dtype, torchModel: o.torchModel, python: o.python });
+    }
     if (runs.finetune) await runner?.checkFinetune?.();
     // resolveJob plans model-running steps only where the capabilities say the format's runner has them.
     const needsRunner = (): ModelRunner => {

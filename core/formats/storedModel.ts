@@ -92,18 +92,47 @@ export class StoredModel<X = undefined> implements Model {
       await t.source.readInto(t.offset, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
       return this.affine(t, values);
     }
-    // The first chunk is read before allocating: a source that can refuse the tensor (the
-    // HDF5 worker, on an absurd dataset) says why instead of a failed allocation.
-    let raw = await t.source.read(t.offset, READ_CHUNK);
-    const values = alloc32();
-    // READ_CHUNK is a multiple of every element width, so no element straddles two reads.
-    for (let at = 0; at < t.storedBytes; at += READ_CHUNK) {
-      if (at > 0) raw = await t.source.read(t.offset + at, Math.min(READ_CHUNK, t.storedBytes - at));
-      // Little-endian float32 (nearly every checkpoint) is copied as it is: no decoded chunk to collect.
-      const direct = t.dtype === 'float32' && LITTLE_ENDIAN && raw.byteOffset % 4 === 0;
-      values.set(direct ? new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4) : decodeToFloat32(raw, t.dtype), at / width);
+    // Allocated once the first chunk is read: a source that can refuse the tensor (the HDF5
+    // worker, on an absurd dataset) says why instead of a failed allocation.
+    let values: Float32Array | undefined;
+    for await (const chunk of this.chunks(t)) {
+      values ??= alloc32();
+      values.set(chunk.values, chunk.at);
     }
-    return this.affine(t, values);
+    return this.affine(t, values!);
+  }
+
+  /**
+   * A tensor's stored values, READ_CHUNK bytes at a time, decoded but not dequantized, with the
+   * index of each chunk's first value. READ_CHUNK is a multiple of every element width, so no
+   * element straddles two reads.
+   */
+  private async *chunks(t: StoredTensor): AsyncGenerator<{ at: number; values: Float32Array }> {
+    const width = DTYPE_BYTES[t.dtype];
+    for (let at = 0; at < t.storedBytes; at += READ_CHUNK) {
+      const raw = await t.source.read(t.offset + at, Math.min(READ_CHUNK, t.storedBytes - at));
+      // Little-endian float32 (nearly every checkpoint) is used as it is: no decoded copy.
+      const direct = t.dtype === 'float32' && LITTLE_ENDIAN && raw.byteOffset % 4 === 0;
+      yield { at: at / width, values: direct ? new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4) : decodeToFloat32(raw, t.dtype) };
+    }
+  }
+
+  /**
+   * Refuses a NaN in any tensor, naming the file and the tensor. For jobs that run the model
+   * (whitening, sensitivity, the guard, fine-tuning), where every tensor is computed with: a
+   * NaN in a norm's scale or in a bias no layer owns made the moments or the outputs NaN, and
+   * the job failed far from the cause ("calibration statistics are not positive definite") or
+   * wrote a model scored "output error NaN". ±Infinity is let through here (layers' own
+   * tensors are stricter, checkFinite): an ONNX mask or a Clip bound may hold it on purpose.
+   * A chunk at a time, so the scan costs no array of a tensor's size.
+   */
+  async checkNoNaN(): Promise<void> {
+    for (const t of this.tensors) {
+      for await (const chunk of this.chunks(t)) {
+        const i = this.affine(t, chunk.values).findIndex(Number.isNaN);
+        if (i >= 0) throw this.notFinite(t.name, NaN, chunk.at + i, this.layers.find((l) => l.weight === t.name || l.bias === t.name));
+      }
+    }
   }
 
   /** TF.js manifest quantization, applied in place. */
@@ -138,10 +167,13 @@ export class StoredModel<X = undefined> implements Model {
     for (let i = 0; i < data.length; i++) {
       const v = data[i];
       // v − v is 0 for every finite v and NaN for NaN and ±Infinity.
-      if (v - v !== 0) {
-        throw new InputError(this.path, `tensor ${name} (layer ${layer.name}) holds ${v} at element ${i}: weights must be finite`);
-      }
+      if (v - v !== 0) throw this.notFinite(name, v, i, layer);
     }
+  }
+
+  /** The one refusal of a non-finite value, with the layer the tensor belongs to where it has one. */
+  private notFinite(tensor: string, v: number, i: number, layer?: Layer): InputError {
+    return new InputError(this.path, `tensor ${tensor}${layer ? ` (layer ${layer.name})` : ''} holds ${v} at element ${i}: weights must be finite`);
   }
 
   async close(): Promise<void> { await Promise.all(this.sources.map((s) => s.close())); }

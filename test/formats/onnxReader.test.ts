@@ -33,6 +33,9 @@ test('MatMul, Gemm transB=0/1, Constant-node and float16 weights', async () => {
   assert.deepEqual(pick(await summary('mlp-f16.onnx')), [['fc1', 'matmul', 64, 48, false, 'float16', 'W1'], ['fc2', 'matmul', 48, 10, false, 'float16', 'W2']]);
   assert.deepEqual(pick(await summary('gemm.onnx')), [['gemm1', 'gemm', 40, 32, true, 'float32', 'G1'], ['gemm2', 'gemm', 32, 12, false, 'float32', 'G2']]);
   assert.deepEqual(pick(await summary('constant.onnx')), [['proj', 'matmul', 20, 16, false, 'float32', 'CW']]);
+  // A MatMul's bias is what the one Add reading its output adds (tf2onnx's Dense); Gemm's is C.
+  assert.deepEqual((await summary('mlp.onnx')).map((l) => l.bias), ['b1', 'b2']);
+  assert.deepEqual((await summary('gemm.onnx')).map((l) => l.bias), ['c1', 'c2']);
 });
 
 test('external data: the data file counts as part of the model', async () => {

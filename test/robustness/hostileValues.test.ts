@@ -11,6 +11,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ModelSummary } from '../../shared/protocol.js';
 import { modelsRequest } from '../../shared/protocol.js';
+import { encodeNpy } from '../../core/io/npy.js';
 import { tempDir } from '../helpers/cli.js';
 import { python } from '../helpers/python.js';
 import { fileUri, LspSession } from '../lsp/lspClient.js';
@@ -33,9 +34,10 @@ const bytes = (a: Float32Array | Uint8Array | Uint16Array): Uint8Array => new Ui
 /**
  * A TF.js layers model: Dense 8→units (kernel `dense/kernel`) then Dense units→4, in one shard.
  * `kernel` is the manifest entry's extra fields (e.g. a quantization) and `raw` its bytes;
- * `scale`/`min`, when given, are written into the JSON text as they stand (`1e999`).
+ * `scale`/`min`, when given, are written into the JSON text as they stand (`1e999`); `rest`
+ * replaces the values after the kernel (dense/bias, dense_1/kernel, dense_1/bias).
  */
-function tfjsLayers(dir: string, name: string, o: { units?: number; kernel?: Record<string, unknown>; raw?: Uint8Array; scale?: string; min?: string } = {}): string {
+function tfjsLayers(dir: string, name: string, o: { units?: number; kernel?: Record<string, unknown>; raw?: Uint8Array; scale?: string; min?: string; rest?: Float32Array } = {}): string {
   const units = o.units ?? 6;
   const layer = (n: string, u: number, input?: number): unknown => ({
     class_name: 'Dense', config: { name: n, units: u, activation: 'linear', use_bias: true, ...(input ? { batch_input_shape: [null, input] } : {}) },
@@ -55,7 +57,7 @@ function tfjsLayers(dir: string, name: string, o: { units?: number; kernel?: Rec
   const raw = o.raw ?? bytes(weights(8 * units, 1));
   const bin = new Uint8Array(raw.length + 4 * (units + units * 4 + 4));
   bin.set(raw);
-  bin.set(bytes(weights(units + units * 4 + 4, 2)), raw.length);
+  bin.set(bytes(o.rest ?? weights(units + units * 4 + 4, 2)), raw.length);
   writeFileSync(join(dir, `${name}.bin`), bin);
   writeFileSync(join(dir, `${name}.json`), text);
   return join(dir, `${name}.json`);
@@ -80,16 +82,24 @@ function safetensors(path: string, tensors: { name: string; dtype: 'F32' | 'F16'
   return path;
 }
 
-/** ONNX models of one MatMul each, written by Debian's onnx: NaN/Inf weights, and nothing to factorise. */
+/** ONNX models of one MatMul each, written by Debian's onnx: NaN/Inf weights, NaN biases (a Gemm's C, the Add after a MatMul), and nothing to factorise. */
 function onnxModels(dir: string): void {
   python(`import sys, numpy as np, onnx
 from onnx import TensorProto, helper, numpy_helper
 out = sys.argv[1]
-def save(w, name, rows):
-    g = helper.make_graph([helper.make_node("MatMul", ["x", w.name], ["y"], name="fc")], "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", rows])], [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [w])
+def save(w, name, rows, nodes=None, inits=()):
+    nodes = nodes or [helper.make_node("MatMul", ["x", w.name], ["y"], name="fc")]
+    g = helper.make_graph(nodes, "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", rows])], [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [w, *inits])
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), f"{out}/{name}.onnx")
 w = np.random.default_rng(0).standard_normal((8, 6)).astype(np.float32)
+bias = np.linspace(-1, 1, 6).astype(np.float32); bias[4] = np.nan
+save(numpy_helper.from_array(w, "fc_w"), "gemm-bias-nan", 8, [helper.make_node("Gemm", ["x", "fc_w", "fc_c"], ["y"], name="fc")], [numpy_helper.from_array(bias, "fc_c")])
+# A NaN in a tensor of no layer (a Mul's scale between two MatMuls): only running the model meets it.
+scale = np.ones(6, np.float32); scale[3] = np.nan
+save(numpy_helper.from_array(w, "fc_w"), "scale-nan", 8, [helper.make_node("MatMul", ["x", "fc_w"], ["h"], name="fc"), helper.make_node("Mul", ["h", "S"], ["m"]),
+    helper.make_node("MatMul", ["m", "fc2_w"], ["y"], name="fc2")], [numpy_helper.from_array(scale, "S"), numpy_helper.from_array(w[:6, :4].copy(), "fc2_w")])
+save(numpy_helper.from_array(w, "fc_w"), "add-bias-nan", 8, [helper.make_node("MatMul", ["x", "fc_w"], ["h"], name="fc"), helper.make_node("Add", ["h", "fc_b"], ["y"])], [numpy_helper.from_array(bias, "fc_b")])
 nan = w.copy(); nan[3, 2] = np.nan
 save(numpy_helper.from_array(nan, "fc_nan_weight"), "nan", 8)
 inf = w.astype(np.float16); inf[5, 1] = -np.inf
@@ -136,6 +146,13 @@ describe('non-finite values and models with nothing to factorise', () => {
   const folder = (name: string): string => { const d = join(root, name); mkdirSync(d); return d; };
   const nonFinite: Refused[] = [];
   const nothing: string[] = [];
+  /** Models with a NaN only a job that runs the model computes with, and the calibration inputs it runs on. */
+  const runNaN: (Refused & { calibration: string })[] = [];
+  const calibration = (dir: string): string => {
+    const path = join(dir, 'x.npy');
+    writeFileSync(path, encodeNpy({ dtype: 'float32', shape: [32, 8], data: weights(32 * 8, 9) }));
+    return path;
+  };
   const finite = /weights must be finite|must be a finite number/;
 
   before(() => {
@@ -149,6 +166,9 @@ describe('non-finite values and models with nothing to factorise', () => {
     // NaN and Infinity stored as they are, in TF.js float32 and float16 (quantization float16).
     const nan = weights(48, 3); nan[17] = NaN;
     nonFinite.push({ file: tfjsLayers(folder('tfjs-nan'), 'model', { raw: bytes(nan) }), tensor: 'dense/kernel', pattern: /holds NaN at element 17/ });
+    // A finite kernel whose bias holds NaN (the first of the values after the kernel is dense/bias).
+    const restNan = weights(6 + 6 * 4 + 4, 2); restNan[1] = NaN;
+    nonFinite.push({ file: tfjsLayers(folder('tfjs-bias-nan'), 'model', { rest: restNan }), tensor: 'dense/bias', pattern: /tensor dense\/bias \(layer dense\) holds NaN at element 1/ });
     const half = new Uint16Array(48).fill(0x3c00); half[5] = 0x7c00;
     nonFinite.push({ file: tfjsLayers(folder('tfjs-f16-inf'), 'model', { kernel: { quantization: { dtype: 'float16' } }, raw: bytes(half) }), tensor: 'dense/kernel', pattern: /holds Infinity at element 5/ });
     // safetensors: a Linear's weight with +Infinity, and an F16 one with NaN.
@@ -167,11 +187,17 @@ describe('non-finite values and models with nothing to factorise', () => {
       writeFileSync(join(d, `${name}.onnx`), readFileSync(join(onnxDir, `${name}.onnx`)));
       nothing.push(join(d, `${name}.onnx`));
     }
-    for (const [name, tensor, pattern] of [['nan', 'fc_nan_weight', /holds NaN/], ['inf16', 'fc_inf_weight', /holds -Infinity/]] as const) {
+    for (const [name, tensor, pattern] of [['nan', 'fc_nan_weight', /holds NaN/], ['inf16', 'fc_inf_weight', /holds -Infinity/],
+      ['gemm-bias-nan', 'fc_c', /tensor fc_c \(layer fc\) holds NaN at element 4/], ['add-bias-nan', 'fc_b', /tensor fc_b \(layer fc\) holds NaN at element 4/]] as const) {
       const d = folder(`onnx-${name}`);
       writeFileSync(join(d, `${name}.onnx`), readFileSync(join(onnxDir, `${name}.onnx`)));
       nonFinite.push({ file: join(d, `${name}.onnx`), tensor, pattern });
     }
+    const scaleDir = folder('onnx-scale-nan');
+    writeFileSync(join(scaleDir, 'scale-nan.onnx'), readFileSync(join(onnxDir, 'scale-nan.onnx')));
+    runNaN.push({ file: join(scaleDir, 'scale-nan.onnx'), tensor: 'S', pattern: /tensor S holds NaN at element 3/, calibration: calibration(scaleDir) });
+    const tfjsBias = nonFinite.find((c) => c.file.includes('tfjs-bias-nan'))!;
+    runNaN.push({ ...tfjsBias, calibration: calibration(join(tfjsBias.file, '..')) });
     // Nothing to factorise in other formats too: only 1-D tensors; only layers too small to gain (8×1, 1×4).
     nothing.push(safetensors(join(folder('st-nothing'), 'model.safetensors'), [{ name: 'norm.weight', dtype: 'F32', shape: [8], data: bytes(weights(8, 5)) }]));
     nothing.push(tfjsLayers(folder('tfjs-tiny'), 'model', { units: 1, raw: bytes(weights(8, 6)) }));
@@ -183,6 +209,13 @@ describe('non-finite values and models with nothing to factorise', () => {
       assertRefused(c, ['compress', c.file, '--ratio', '0.5']);
       // Re-layout reads the stored matrices its own way (ONNX only).
       if (c.file.endsWith('.onnx')) assertRefused(c, ['compress', c.file, '--energy', '0.9', '--method', 'relayout']);
+    }
+  });
+
+  test('a NaN in a tensor a data-aware job computes with (a scale no layer owns, a bias): whitened and fine-tuned compress exit 2 naming the file and the tensor', () => {
+    for (const c of runNaN) {
+      assertRefused(c, ['compress', c.file, '--ratio', '0.5', '--method', 'whitened', '--calibration', c.calibration]);
+      assertRefused(c, ['compress', c.file, '--ratio', '0.5', '--finetune', '3', '--calibration', c.calibration]);
     }
   });
 

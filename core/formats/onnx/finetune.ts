@@ -7,7 +7,7 @@ import type { Tensor } from '../../eval/tensor.js';
 import { onnxProgram, type OnnxProgram, type Weights } from './inTfjs.js';
 import { Factored } from './inTfjsValues.js';
 import { tfjs } from '../tfjs/runtime.js';
-import { initializerNames, type OnnxGraph, type OnnxModel } from './read.js';
+import { initializerNames, type OnnxModel } from './read.js';
 import type { StoredModel } from '../storedModel.js';
 import { InputError } from '../../types.js';
 import { distil, splitInputs, type FinetuneOptions, type FinetuneResult } from '../../compress/distil.js';
@@ -29,14 +29,6 @@ function storedWeight(tf: Tf, layer: StoredLayer, a: TfTensor, b: TfTensor, f: F
   const ab = tf.matMul(a, b);
   if (f.layout) return tf.slice(ab.reshape([-1]), 0, layer.params).reshape(layer.shape);
   return (layer.transposed ? ab.transpose() : ab).reshape(layer.shape);
-}
-
-/** The bias a MatMul layer's output gets from the Add that consumes it alone (tf2onnx's Dense), if any. */
-function addedBias(g: OnnxGraph, layer: string): string | undefined {
-  const out = g.entries[g.layerNodes.get(layer)!].node!.output[0];
-  const users = g.entries.filter((e) => e.node?.input.includes(out));
-  const add = users.length === 1 && users[0].node!.opType === 'Add' ? users[0].node! : undefined;
-  return add?.input.find((name) => name !== out);
 }
 
 /** `run` on every row of `x`, CHUNK rows at a time. */
@@ -86,8 +78,7 @@ function frozenFeatures(tf: Tf, program: OnnxProgram, trained: ReadonlySet<strin
 export async function finetuneOnnx(model: OnnxModel, factors: Map<string, Factorisation>, x: Tensor, o: FinetuneOptions, retrained: Map<string, Float32Array>): Promise<FinetuneResult> {
   const tf = await tfjs();
   const program = await onnxProgram(model);
-  const g = model.extra;
-  const initializers = initializerNames(g);
+  const initializers = initializerNames(model.extra);
   const disposables: TfTensor[] = [];
   const keep = <T extends TfTensor>(t: T): T => { disposables.push(t); return t; };
   try {
@@ -123,7 +114,7 @@ export async function finetuneOnnx(model: OnnxModel, factors: Map<string, Factor
       } else if (train && initializers.has(layer.weight)) {
         trained.set(layer.weight, trainable(original.get(layer.weight)!));
       }
-      const bias = layer.bias ?? addedBias(g, layer.name);
+      const bias = layer.bias;
       if (train && bias && initializers.has(bias) && !trained.has(bias)) trained.set(bias, trainable(original.get(bias)!));
     }
     if (!variables.length) throw new InputError(model.path, 'nothing to fine-tune: every factorised layer is a convolution, and this TF.js backend has no gradient for convolution filters');

@@ -200,10 +200,15 @@ function retained(n: NodeMessage): NodeMessage {
 function findLayers(entries: GraphEntry[], tensors: OnnxTensor[]): { layers: (Layer & MatrixLayout)[]; layerNodes: Map<string, number> } {
   const byName = new Map(tensors.map((t) => [t.name, t]));
   const uses = new Map<string, number>();
+  /** Value name → the nodes reading it. */
+  const readers = new Map<string, NodeMessage[]>();
   const nodeNames = new Map<string, number>();
   for (const e of entries) {
     if (e.node) {
-      for (const i of e.node.input) uses.set(i, (uses.get(i) ?? 0) + 1);
+      for (const i of e.node.input) {
+        uses.set(i, (uses.get(i) ?? 0) + 1);
+        readers.set(i, [...readers.get(i) ?? [], e.node]);
+      }
       if (e.node.name) nodeNames.set(e.node.name, (nodeNames.get(e.node.name) ?? 0) + 1);
     }
     // A weight that is also a graph output cannot be replaced by factors.
@@ -218,7 +223,7 @@ function findLayers(entries: GraphEntry[], tensors: OnnxTensor[]): { layers: (La
     if (!w || !(w.dtype.startsWith('float') || w.dtype === 'bfloat16')) return;
     const view = matrixView(node, w.shape);
     if (!view) return;
-    const biasName = node.opType === 'MatMul' ? undefined : node.input[2];
+    const biasName = node.opType === 'MatMul' ? addedBias(node, readers) : node.input[2];
     const name = node.name && nodeNames.get(node.name) === 1 && !layerNodes.has(node.name) ? node.name : w.name;
     if (layerNodes.has(name)) return;
     layerNodes.set(name, index);
@@ -229,6 +234,17 @@ function findLayers(entries: GraphEntry[], tensors: OnnxTensor[]): { layers: (La
     });
   });
   return { layers, layerNodes };
+}
+
+/**
+ * A MatMul's bias is the other operand of the Add that alone reads its output (how exporters
+ * write a Linear or Dense where they do not use Gemm): the layer's bias as much as Gemm's C,
+ * so it is checked with the weight and trained with the factors.
+ */
+function addedBias(matmul: NodeMessage, readers: Map<string, NodeMessage[]>): string | undefined {
+  const out = matmul.output[0];
+  const users = readers.get(out) ?? [];
+  return users.length === 1 && users[0].opType === 'Add' ? users[0].input.find((name) => name !== out) : undefined;
 }
 
 interface MatrixView { kind: LayerKind; rows: number; cols: number; transposed: boolean; factorisable: boolean }
