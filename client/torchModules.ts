@@ -22,14 +22,13 @@ export class TorchModules {
     return vscode.workspace.isTrusted ? this.state.get<string>(KEY + model.toString()) : undefined;
   }
 
-  /** Asks for a Python file, then a function or class in it; remembers and returns `file.py:name`. */
-  async choose(model: vscode.Uri): Promise<string | undefined> {
+  /** Asks for a Python file (unless given), then a function or class in it; remembers and returns `file.py:name`. */
+  async choose(model: vscode.Uri, from?: vscode.Uri): Promise<string | undefined> {
     if (!vscode.workspace.isTrusted) {
       void vscode.window.showWarningMessage('Reducible runs a model\'s PyTorch module only in a trusted workspace: it is your code, run by Python.');
       return undefined;
     }
-    const files = await vscode.workspace.findFiles('**/*.py', SEARCH_EXCLUDE, MAX_FILES);
-    const file = await vscode.window.showQuickPick(files.map((uri) => ({ label: vscode.workspace.asRelativePath(uri), uri })), {
+    const file = from ? { uri: from } : await vscode.window.showQuickPick((await vscode.workspace.findFiles('**/*.py', SEARCH_EXCLUDE, MAX_FILES)).map((uri) => ({ label: vscode.workspace.asRelativePath(uri), uri })), {
       title: `Reducible: the Python file that builds ${model.path.split('/').pop()}'s module`,
     });
     if (!file) return undefined;

@@ -239,7 +239,7 @@ const docSites = (uri: string) => {
 };
 
 connection.onHover((p) => hover(docSites(p.textDocument.uri), p.position));
-connection.onCodeLens((p) => codeLenses(docSites(p.textDocument.uri)));
+connection.onCodeLens((p) => codeLenses(docSites(p.textDocument.uri), p.textDocument.uri));
 connection.onCodeAction((p) => codeActions(docSites(p.textDocument.uri), p));
 
 documents.onDidChangeContent(({ document }) => {

@@ -116,8 +116,15 @@ export interface OpenPanelArgs {
   layer?: string;
 }
 
+/** Argument of `reducible.chooseTorchModule` from a code lens on Python training code: the checkpoint (URI), and the file (URI) whose functions and classes are offered. */
+export interface ChooseModuleArgs {
+  model: string;
+  file: string;
+}
+
 export const COMMANDS = {
   compress: 'reducible.compress',
   openPanel: 'reducible.openPanel',
   openOutline: 'reducible.openOutline',
+  chooseTorchModule: 'reducible.chooseTorchModule',
 } as const;

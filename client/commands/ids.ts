@@ -8,7 +8,6 @@ export const COMMAND_IDS = {
   ...COMMANDS,
   restartServer: 'reducible.restartServer',
   refreshModels: 'reducible.refreshModels',
-  chooseTorchModule: 'reducible.chooseTorchModule',
 } as const;
 
 export type CommandName = keyof typeof COMMAND_IDS;

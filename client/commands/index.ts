@@ -10,6 +10,7 @@ import type { TorchModules } from '../torchModules.js';
 import { compressCommand } from './compress.js';
 import { COMMAND_IDS, type CommandName } from './ids.js';
 import { openOutline } from './openOutline.js';
+import type { ChooseModuleArgs } from '../../shared/protocol.js';
 import { restartServer } from './restartServer.js';
 
 /** What the commands act on: the live parts of the extension. */
@@ -32,7 +33,9 @@ export function registerCommands(c: CommandContext): vscode.Disposable {
     openOutline,
     restartServer: restartServer(c.client, c.restartPolicy),
     refreshModels: () => c.models.refresh(),
-    chooseTorchModule: async (arg?: vscode.Uri) => {
+    // From the explorer (a model's URI), the palette (the active editor's), or a code lens on training code (ChooseModuleArgs).
+    chooseTorchModule: async (arg?: vscode.Uri | ChooseModuleArgs) => {
+      if (arg && !(arg instanceof vscode.Uri)) { await c.torchModules.choose(vscode.Uri.parse(arg.model), vscode.Uri.parse(arg.file)); return; }
       const model = arg ?? vscode.window.activeTextEditor?.document.uri;
       if (model) await c.torchModules.choose(model);
     },

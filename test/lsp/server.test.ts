@@ -181,9 +181,14 @@ describe('language server over stdio', { timeout: 300_000 }, () => {
     assert.match(hoverText(h), /256 × 784/);
     // fc2 exists in the checkpoint but with another shape: no match, no hint.
     assert.equal(await lsp.connection.sendRequest(HoverRequest.type, { textDocument: { uri }, position: positionOf(py, 'nn.Linear(256') }), null);
-    const lenses = await lsp.connection.sendRequest(CodeLensRequest.type, { textDocument: { uri } });
-    assert.deepEqual(lenses!.map((l) => l.command!.arguments![0].layer), ['fc1', 'conv']);
-    assert.equal(lenses![0].command!.arguments![0].uri, fileUri(ckpt));
+    const [module, ...lenses] = (await lsp.connection.sendRequest(CodeLensRequest.type, { textDocument: { uri } }))!;
+    assert.deepEqual(lenses.map((l) => l.command!.arguments![0].layer), ['fc1', 'conv']);
+    assert.equal(lenses[0].command!.arguments![0].uri, fileUri(ckpt));
+    // The checkpoint needs its module to be run (whitening, evaluation): the file's callables are offered as that module, from the top.
+    assert.equal(module.command!.command, 'reducible.chooseTorchModule');
+    assert.equal(module.command!.title, 'Reducible: run mlp.safetensors with a module from this file…');
+    assert.deepEqual(module.command!.arguments, [{ model: fileUri(ckpt), file: uri }]);
+    assert.deepEqual(module.range.start, { line: 0, character: 0 });
     const conv = await lsp.connection.sendRequest(HoverRequest.type, { textDocument: { uri }, position: positionOf(py, 'nn.Conv2d') });
     assert.match(hoverText(conv), /\*\*conv\*\* · conv2d/);
   });
