@@ -54,7 +54,7 @@ export function execute(graph: LoadedGraph, tf: Tf, values: Map<string, Value>, 
       if (e instanceof InputError) throw e;
       const reason = `cannot run node ${n.name || n.output[0]} (${n.opType}) in TF.js: ${(e as Error).message.split('\n')[0]}`;
       // A WebAssembly trap here is the backend's 4 GiB heap running out, not the file's fault: a runtime failure (exit 1).
-      if (e instanceof WebAssembly.RuntimeError) throw new Error(`${path}: ${reason} (out of WebAssembly memory: fewer calibration inputs need less)`);
+      if (e instanceof WebAssembly.RuntimeError) throw new Error(`${path}: ${reason} (out of WebAssembly memory: fewer calibration inputs need less)`, { cause: e });
       throw new InputError(path, reason);
     }
     outs.forEach((v, i) => { if (n.output[i]) { values.set(n.output[i], v); pending.delete(n.output[i]); } });
