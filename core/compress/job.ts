@@ -9,7 +9,6 @@ import type { Engine } from '../engines/engine.js';
 import type { Tensor } from '../eval/tensor.js';
 import { defaultOutput, endingOf, formatOf, formatsWith } from '../formats/registry.js';
 import { capabilitiesOf, type FormatModule } from '../formats/format.js';
-import { folderRefusal, isHuggingFaceFolder } from '../formats/huggingFaceFolder.js';
 import type { StoredModel } from '../formats/storedModel.js';
 import { AtomicOutput, removeStaleTemporaries } from '../io/atomicOutput.js';
 import { lanesFor, mapInLanes } from '../lanes.js';
@@ -77,7 +76,6 @@ export function planJob(model: StoredModel<unknown>, format: FormatModule, o: Co
 
 export async function compressFile(path: string, o: CompressOptions): Promise<CompressReport> {
   const startedAt = Date.now();
-  if (isHuggingFaceFolder(path)) throw folderRefusal(path, o.python);
   const format = await formatOf(resolve(path));
   const model = await format.read(resolve(path));
   let runner: ModelRunner | undefined;
@@ -90,6 +88,7 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
     // A killed run's temporaries for this output (the writer clears those of the other files it writes).
     for (const f of [out, `${out}.report.json`]) await removeStaleTemporaries(f, startedAt);
     if (o.calibration && format.runner) runner = format.runner(model, { out, dtype: o.dtype, torchModel: o.torchModel, python: o.python });
+    if (Object.values(runs).some(Boolean)) await runner?.ready?.();
     if (runs.finetune) await runner?.checkFinetune?.();
     // resolveJob plans model-running steps only where the capabilities say the format's runner has them.
     const needsRunner = (): ModelRunner => {

@@ -42,5 +42,7 @@ export interface ModelRunner {
   finetune?(factors: Map<string, Factorisation>, x: Tensor, o: FinetuneOptions, retrained: Map<string, Float32Array>): Promise<FinetuneResult>;
   /** Refuses, before any work, a model that `finetune` would refuse only when it is reached (an operator it cannot run). */
   checkFinetune?(): Promise<void>;
+  /** Opens what runs the model now, so one that cannot run (a bad module, a missing library) is refused before any work. */
+  ready?(): Promise<void>;
   dispose(): Promise<void>;
 }
