@@ -88,6 +88,7 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
     // A killed run's temporaries for this output (the writer clears those of the other files it writes).
     for (const f of [out, `${out}.report.json`]) await removeStaleTemporaries(f, startedAt);
     if (o.calibration && format.runner) runner = format.runner(model, { out, dtype: o.dtype, torchModel: o.torchModel, python: o.python });
+    // A model that cannot run (a bad module, a folder's interpreter without transformers) is refused before any work.
     if (Object.values(runs).some(Boolean)) await runner?.ready?.();
     if (runs.finetune) await runner?.checkFinetune?.();
     // resolveJob plans model-running steps only where the capabilities say the format's runner has them.

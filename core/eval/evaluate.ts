@@ -33,8 +33,10 @@ export async function evaluate(originalPath: string, compressedPath: string, o: 
   const b = await openModel(compressedPath).catch(async (e: unknown) => { await a.close(); throw e; });
   try {
     const format = formatModule(a.format);
-    // A format with no stock runtime here that can still be evaluated runs as a PyTorch module (a named --torch-model, or a folder's own).
-    if (!format.runtime && capabilitiesOf(format, o.torchModel !== undefined).evaluate) return await evaluateWithModule(a, b, o);
+    // Without a stock runtime, outputs are compared by running the PyTorch module: a named --torch-model
+    // (which needs --inputs), or a Hugging Face folder's own where inputs are given (without, its weights are compared).
+    const byModule = !format.runtime && capabilitiesOf(format, o.torchModel !== undefined).evaluate && (o.torchModel !== undefined || o.inputs !== undefined);
+    if (byModule) return await evaluateWithModule(a, b, o);
     const side = (m: Model): ModelSide => ({ path: m.path, format: m.format, params: m.totalParams, bytes: m.fileBytes });
     const report: EvalReport = { original: side(a), compressed: side(b), samples: 0, inputsFrom: o.inputs ? 'file' : 'random' };
     const runtime = format.runtime;

@@ -1,8 +1,9 @@
 // The runner for PyTorch checkpoints and safetensors files whose module the user names
 // (`--torch-model file.py:factory`), and for Hugging Face folders (their module built by
 // transformers): every step runs in one python/torch_runner.py process per job, which builds
-// the module, loads the checkpoint into it and runs it on the device. Candidates travel as factors and are swapped into the module there, as the
-// written file would be loaded (python/reducible_load.py); only numbers come back.
+// the module, loads the checkpoint into it and runs it on the device. Candidates travel as
+// factors and are swapped into the module there, as the written file would be loaded
+// (python/reducible_load.py); only numbers come back.
 import { SENSITIVITY_SAMPLES, sensitivityGain } from '../compress/sensitivity.js';
 import { firstRows, type Tensor } from '../eval/tensor.js';
 import type { StoredModel } from '../formats/storedModel.js';

@@ -143,6 +143,11 @@ test('plain SVD of a folder needs no transformers: config, tokenizer, reduced we
   assert.ok(r.layers.length > 0);
   assert.ok(differenceFromPlainSvd(r.output, ranksOf(r)) < 1e-4);
   assert.deepEqual(leftovers(), []);
+  // Without inputs, evaluate compares the weights, as for a safetensors file: no module runs.
+  const weights = cli('evaluate', lm, r.output, '--json');
+  assert.equal(weights.code, 0, weights.stderr);
+  const layers = (JSON.parse(weights.stdout) as { layers: { name: string }[] }).layers;
+  assert.deepEqual(layers.map((l) => l.name), r.layers.map((l) => l.name));
 });
 
 test('a sharded folder (model.safetensors.index.json) is written sharded, and loads the same', () => {
