@@ -2,9 +2,9 @@
 // its final path, so it appears only at commit, and nothing of it stays after an abort.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AtomicOutput } from '../../core/io/atomicOutput.js';
+import { AtomicOutput, removeStaleTemporaries } from '../../core/io/atomicOutput.js';
 import { InputError } from '../../core/types.js';
 import { tempDir } from '../helpers/cli.js';
 
@@ -42,4 +42,15 @@ test('with force an existing folder is replaced whole; without, refused; a folde
   assert.equal(readFileSync(join(out, 'new.txt'), 'utf8'), 'new');
   assert.deepEqual(readdirSync(dir), ['out']);
   await assert.rejects(new AtomicOutput([join(out, 'new.txt')], true).folder(dir), /output folder would hold or replace an input file/);
+});
+
+test('a staged folder a killed run left is removed when its output is written again; other dot-folders are not', async () => {
+  const dir = tempDir(), out = join(dir, 'm.reduced');
+  for (const name of ['.m.reduced.0badf00d.tmp', '.m.reduced.git']) {
+    mkdirSync(join(dir, name));
+    writeFileSync(join(dir, name, 'model.safetensors'), 'x');
+    utimesSync(join(dir, name), new Date(0), new Date(0));
+  }
+  await removeStaleTemporaries(out, Date.now());
+  assert.deepEqual(readdirSync(dir), ['.m.reduced.git']);
 });
