@@ -67,7 +67,8 @@ def open_module(spec, checkpoint):
         model, file = user_module(spec)
         what = "{}()".format(spec.rpartition(":")[2])
     elif os.path.isdir(checkpoint):
-        model, file, what = hugging_face_module(checkpoint), checkpoint, "its architecture"
+        model, file = hugging_face_module(checkpoint), checkpoint
+        what = type(model).__name__
     else:
         raise BadInput(checkpoint, "running this model needs its module: --torch-model file.py:factory")
     state = state_dict_of(checkpoint)
@@ -159,11 +160,10 @@ def output_of(y):
 
 
 class Session:
-    def __init__(self, model, checkpoint):
+    def __init__(self, model):
         self.model = model
         # A model that embeds takes token ids: inputs travel as f32 and become int64 here.
         self.tokens = any(isinstance(m, nn.Embedding) for m in model.modules())
-        self.checkpoint = checkpoint
         self.reference = None
         self.training = None
 
@@ -366,7 +366,7 @@ def reply(id_, value, parts=()):
 def handle(state, h, arrays):
     op, s = h["op"], state.get("session")
     if op == "open":
-        state["session"] = Session(open_module(h.get("module"), h["checkpoint"]), h["checkpoint"])
+        state["session"] = Session(open_module(h.get("module"), h["checkpoint"]))
         return {"tokens": state["session"].tokens}, ()
     if s is None:
         raise RuntimeError("no module open")

@@ -168,6 +168,22 @@ test('with transformers, --method whitened runs the folder\'s module and keeps h
   assert.ok(readdirSync(whitened).includes('reducible_load.py'));
 });
 
+test('with transformers, a config whose architecture cannot be built, or does not match the weights, is exit 2 in one line naming the file', () => {
+  const cases: [string, Record<string, unknown>, RegExp][] = [
+    ['bad-arch', { ...CONFIG, architectures: ['NoSuchModel'] }, /bad-arch[/\\]config\.json: building its model with transformers failed: AttributeError/],
+    ['bad-width', { ...CONFIG, width: 32 }, /bad-width: TinyLMForCausalLM does not match model\.safetensors: /],
+  ];
+  for (const [name, config, message] of cases) {
+    const folder = modelFolder(name);
+    writeFileSync(join(folder, 'config.json'), JSON.stringify(config));
+    const r = cliWith(withTransformers, 'compress', folder, '--ratio', '0.5', '--method', 'whitened', '--calibration', calibration);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, message);
+    assert.equal(withoutProgress(r.stderr).trim().split('\n').length, 1, r.stderr);
+  }
+  assert.deepEqual(leftovers(), []);
+});
+
 test('without transformers, data-aware methods and evaluate on a folder are refused in one line naming what is missing, before any work', () => {
   const out = join(dir, 'refused');
   for (const args of [['compress', lm, '--ratio', '0.5', '--method', 'whitened', '--calibration', calibration, '-o', out], ['evaluate', lm, lm, '--inputs', heldout]]) {
