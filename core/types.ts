@@ -1,7 +1,7 @@
 // The engine's data model: what a reader produces and what analysis consumes.
 // Nothing here imports VS Code; the same types cross the CLI/LSP boundaries as JSON.
 
-export type ModelFormat = 'tfjs-layers' | 'tfjs-graph' | 'keras-h5' | 'keras' | 'onnx' | 'safetensors' | 'pytorch';
+export type ModelFormat = 'tfjs-layers' | 'tfjs-graph' | 'keras-h5' | 'keras' | 'onnx' | 'safetensors' | 'pytorch' | 'huggingface';
 
 export type LayerKind =
   | 'dense' | 'conv1d' | 'conv2d' | 'conv3d' | 'conv-transpose' | 'depthwise'
@@ -64,6 +64,8 @@ export interface Model {
   /** Bytes on disk of every file the model consists of. */
   fileBytes: number;
   files: string[];
+  /** Bytes of files the output carries unchanged (a Hugging Face folder's config, tokenizer and loader); absent: none. */
+  carriedBytes?: number;
   /** All parameters in the file, factorisable or not. */
   totalParams: number;
   layers: Layer[];

@@ -9,9 +9,15 @@ then calls the stock `load_state_dict`:
     load_reduced(model, "model.reduced.safetensors")
     load_reduced(model, "model.reduced.safetensors.index.json")  # sharded: every shard the index names
 
+A reduced Hugging Face model folder (`reducible compress <folder>` writes `<folder>.reduced`, with
+this file in it) is loaded the same way, its module built from its config.json by transformers:
+
+    model = folder_module("my-model.reduced")
+    load_reduced(model, "my-model.reduced")
+
 int8 files (`--dtype int8`) store the factors as I8 with one F32 scale per rank
 component (`p.0.weight_scale`, `p.1.weight_scale`); they are dequantised here before loading.
-Needs only torch (the safetensors header is 8 bytes of length + JSON, parsed here).
+Needs only torch (transformers only for folder_module; the safetensors header is 8 bytes of length + JSON, parsed here).
 Grouped convolutions cannot be factorised this way and are refused.
 """
 import json
@@ -59,8 +65,34 @@ def factorised(old, spec):
         conv(k, spec["out"], 1, bias=old.bias is not None, **kw))
 
 
+# The weights of a Hugging Face folder, in the order looked for (as Reducible's reader,
+# core/formats/huggingface/folder.ts, looks): sharded, else one file.
+FOLDER_WEIGHTS = ("model.safetensors.index.json", "model.safetensors")
+
+
+def weights_in(path):
+    """`path` itself, or for a Hugging Face folder the weights file in it."""
+    if not os.path.isdir(path):
+        return path
+    for name in FOLDER_WEIGHTS:
+        if os.path.isfile(os.path.join(path, name)):
+            return os.path.join(path, name)
+    raise FileNotFoundError(f"{path} holds neither {' nor '.join(FOLDER_WEIGHTS)}")
+
+
+def folder_module(folder):
+    """The module of a Hugging Face folder: its config's first architecture, built by transformers (weights not loaded)."""
+    import transformers
+    config = transformers.AutoConfig.from_pretrained(folder)
+    names = getattr(config, "architectures", None) or []
+    if not names:
+        raise ValueError("config.json names no architectures")
+    return getattr(transformers, names[0])(config)
+
+
 def read_reduced(path):
-    """({name: tensor}, {module: spec}) of a reduced .safetensors or of all shards of a .safetensors.index.json."""
+    """({name: tensor}, {module: spec}) of a reduced .safetensors, of all shards of a .safetensors.index.json, or of a reduced folder's weights."""
+    path = weights_in(path)
     if path.endswith(".index.json"):
         with open(path) as f:
             shards = dict.fromkeys(json.load(f)["weight_map"].values())  # each once, in order

@@ -1,9 +1,11 @@
 """Reducible's PyTorch runner: runs the user's own nn.Module for a job's data-aware steps.
 
 Started only when the user names the module (`--torch-model file.py:factory`, or in VS Code a
-module chosen in a trusted workspace): importing that file and calling the factory is the one
-place Reducible runs code beside a model — the user's own code, never anything from the
-checkpoint (.pt files are read with torch.load(weights_only=True)).
+module chosen in a trusted workspace) or passes a Hugging Face model folder for a data-aware
+step: importing that file and calling the factory, or transformers building the folder's
+config.json architecture (never with trust_remote_code: no code from the folder), is the one
+place Reducible runs code beside a model — never anything from the checkpoint (.pt files are
+read with torch.load(weights_only=True)).
 
 Frames as python/torch_worker.py's: a JSON header line, then exactly header["bytes"] raw
 little-endian bytes, the arrays header["parts"] lists as [name, dtype, bytes] in order. The
@@ -43,7 +45,7 @@ except ImportError as e:
     sys.exit(3)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from reducible_load import factorised, read_safetensors  # noqa: E402
+from reducible_load import factorised, folder_module, load_reduced, read_safetensors, weights_in  # noqa: E402
 
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 # Rows of a batch: enough elements per batch to keep the device busy, few enough to fit.
@@ -58,8 +60,33 @@ class BadInput(Exception):
         self.file = file
 
 
-def load_module(spec, checkpoint):
-    """`file.py:factory` → the module it returns, with the checkpoint's state dict loaded (strict)."""
+def open_module(spec, checkpoint):
+    """The module that runs `checkpoint`, its state dict loaded (strict): the user's
+    (`--torch-model file.py:factory`), else a Hugging Face folder's own, built by transformers."""
+    if spec:
+        model, file = user_module(spec)
+        what = "{}()".format(spec.rpartition(":")[2])
+    elif os.path.isdir(checkpoint):
+        model, file = hugging_face_module(checkpoint), checkpoint
+        what = type(model).__name__
+    else:
+        raise BadInput(checkpoint, "running this model needs its module: --torch-model file.py:factory")
+    state = state_dict_of(checkpoint)
+    weights = os.path.basename(weights_in(checkpoint))
+    missing, unexpected = model.state_dict().keys() - state.keys(), state.keys() - model.state_dict().keys()
+    if missing or unexpected:
+        raise BadInput(file, "{} does not match {}: {}".format(what, weights, "; ".join(
+            "{} {}".format(kind, ", ".join(sorted(names)[:4]) + (" …" if len(names) > 4 else "")) for kind, names in
+            (("missing", missing), ("unexpected", unexpected)) if names)))
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as e:
+        raise BadInput(file, "{} does not match {}: {}".format(what, weights, str(e).splitlines()[-1].strip()))
+    return model.to(DEVICE).eval()
+
+
+def user_module(spec):
+    """`file.py:factory` → (the module it returns, the file)."""
     path, sep, factory = spec.rpartition(":")
     if not sep or not path or not factory.isidentifier():
         raise BadInput(spec, "--torch-model must be file.py:factory (a function returning the nn.Module)")
@@ -81,20 +108,28 @@ def load_module(spec, checkpoint):
         raise BadInput(path, "{}() failed: {}: {}".format(factory, type(e).__name__, e))
     if not isinstance(model, nn.Module):
         raise BadInput(path, "{}() returned {}, not a torch.nn.Module".format(factory, type(model).__name__))
-    state = state_dict_of(checkpoint)
-    missing, unexpected = model.state_dict().keys() - state.keys(), state.keys() - model.state_dict().keys()
-    if missing or unexpected:
-        raise BadInput(path, "{}() does not match {}: {}".format(factory, os.path.basename(checkpoint), "; ".join(
-            "{} {}".format(what, ", ".join(sorted(names)[:4]) + (" …" if len(names) > 4 else "")) for what, names in
-            (("missing", missing), ("unexpected", unexpected)) if names)))
+    return model, path
+
+
+def hugging_face_module(folder):
+    """A Hugging Face folder's module, built by transformers from its config.json: the user chose
+    it by passing the folder (transformers' own code runs, never anything from the folder)."""
     try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as e:
-        raise BadInput(path, "{}() does not match {}: {}".format(factory, os.path.basename(checkpoint), str(e).splitlines()[-1].strip()))
-    return model.to(DEVICE).eval()
+        model = folder_module(folder)
+    except ImportError as e:
+        if (getattr(e, "name", None) or "").split(".")[0] != "transformers":
+            raise BadInput(folder, "importing transformers failed: {}".format(e))
+        raise BadInput(folder, "Hugging Face model folder: {} cannot import transformers; pass its model.safetensors "
+                               "(or model.safetensors.index.json) with --torch-model file.py:factory".format(sys.executable))
+    except Exception as e:
+        raise BadInput(os.path.join(folder, "config.json"), "building its model with transformers failed: {}: {}".format(type(e).__name__, e))
+    if not isinstance(model, nn.Module):
+        raise BadInput(os.path.join(folder, "config.json"), "transformers built a {}, not a torch.nn.Module".format(type(model).__name__))
+    return model
 
 
 def state_dict_of(checkpoint):
+    checkpoint = weights_in(checkpoint)
     if checkpoint.endswith(".index.json"):
         with open(checkpoint) as f:
             shards = dict.fromkeys(json.load(f)["weight_map"].values())
@@ -125,11 +160,10 @@ def output_of(y):
 
 
 class Session:
-    def __init__(self, model, checkpoint):
+    def __init__(self, model):
         self.model = model
         # A model that embeds takes token ids: inputs travel as f32 and become int64 here.
         self.tokens = any(isinstance(m, nn.Embedding) for m in model.modules())
-        self.checkpoint = checkpoint
         self.reference = None
         self.training = None
 
@@ -332,7 +366,7 @@ def reply(id_, value, parts=()):
 def handle(state, h, arrays):
     op, s = h["op"], state.get("session")
     if op == "open":
-        state["session"] = Session(load_module(h["module"], h["checkpoint"]), h["checkpoint"])
+        state["session"] = Session(open_module(h.get("module"), h["checkpoint"]))
         return {"tokens": state["session"].tokens}, ()
     if s is None:
         raise RuntimeError("no module open")
@@ -367,9 +401,9 @@ def handle(state, h, arrays):
         s.training = None
         return {}, parts
     if op == "evaluate":
-        from reducible_load import load_reduced
         x = arrays["x"]
-        compressed = load_module(h["module"], s.checkpoint)
+        # A copy of the open module, loaded the documented way (every weight the compressed file's).
+        compressed = copy.deepcopy(s.model)
         load_reduced(compressed, h["compressed"])
         ya, yb = s.run(x), s.run(x, compressed.to(DEVICE).eval())
         value = fidelity(ya, yb)

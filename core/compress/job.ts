@@ -9,7 +9,6 @@ import type { Engine } from '../engines/engine.js';
 import type { Tensor } from '../eval/tensor.js';
 import { defaultOutput, endingOf, formatOf, formatsWith } from '../formats/registry.js';
 import { capabilitiesOf, type FormatModule } from '../formats/format.js';
-import { folderRefusal, isHuggingFaceFolder } from '../formats/huggingFaceFolder.js';
 import type { StoredModel } from '../formats/storedModel.js';
 import { AtomicOutput, removeStaleTemporaries } from '../io/atomicOutput.js';
 import { lanesFor, mapInLanes } from '../lanes.js';
@@ -77,7 +76,6 @@ export function planJob(model: StoredModel<unknown>, format: FormatModule, o: Co
 
 export async function compressFile(path: string, o: CompressOptions): Promise<CompressReport> {
   const startedAt = Date.now();
-  if (isHuggingFaceFolder(path)) throw folderRefusal(path, o.python);
   const format = await formatOf(resolve(path));
   const model = await format.read(resolve(path));
   let runner: ModelRunner | undefined;
@@ -93,8 +91,9 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
       // Running the model computes with every tensor, not only the layers' (checked as they are read).
       await model.checkNoNaN();
       runner = format.runner(model, { out, dtype: o.dtype, torchModel: o.torchModel, python: o.python });
+      // A model that cannot run (a bad module, a folder's interpreter without transformers, an operator fine-tuning lacks) is refused before any work.
+      await runner.ready?.({ finetune: Boolean(runs.finetune) });
     }
-    if (runs.finetune) await runner?.checkFinetune?.();
     // resolveJob plans model-running steps only where the capabilities say the format's runner has them.
     const needsRunner = (): ModelRunner => {
       if (!runner) throw new Error(`${format.id}: the job needs a runner the format does not have`);

@@ -45,7 +45,7 @@ export function factorBytesPerParam(sourceDtype: keyof typeof DTYPE_BYTES, reque
 
 export function predictBytes(model: Model, factors: ReadonlyMap<string, FactorShape>, requested?: StorageDType): { params: number; bytes: number } {
   const replaced = new Map([...factors.values()].map((f) => [f.layer.weight, f]));
-  let params = 0, bytes = 0;
+  let params = 0, bytes = model.carriedBytes ?? 0;
   for (const t of model.tensors) {
     const f = replaced.get(t.name);
     if (f) {

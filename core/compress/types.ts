@@ -73,6 +73,8 @@ export function checkRetrainedWritten(opts: WriteOptions, written: (name: string
 /** Where writers put files: nothing appears at a final path until the whole job commits. */
 export interface OutputSink {
   file(finalPath: string): Promise<OutputFile>;
+  /** Makes `finalPath` a folder that the files written under it fill, appearing whole when the job commits. */
+  folder(finalPath: string): Promise<void>;
 }
 export interface OutputFile {
   readonly path: string;

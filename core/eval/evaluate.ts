@@ -5,7 +5,7 @@ import { InputError, type Model, type ModelFormat } from '../types.js';
 import { argmax, outputFidelity } from '../compress/fidelity.js';
 import type { Tensor } from './tensor.js';
 import { formatModule } from '../formats/registry.js';
-import type { LoadedModel } from '../formats/format.js';
+import { capabilitiesOf, type LoadedModel } from '../formats/format.js';
 import { evaluateWithModule } from './torchEvaluate.js';
 
 /** `perplexity`: a language model's on held-out token ids (run by its module: torchEvaluate.ts). */
@@ -24,7 +24,7 @@ export interface EvalReport {
   layers?: { name: string; relativeError: number }[];
 }
 
-/** `torchModel`: the module that runs PyTorch and safetensors checkpoints (`file.py:factory`), by `python`. */
+/** `torchModel`: the module that runs PyTorch and safetensors checkpoints (`file.py:factory`), by `python` (which also builds a Hugging Face folder's). */
 export interface EvalOptions { inputs?: string; labels?: string; samples?: number; seed?: number; torchModel?: string; python?: string }
 
 export async function evaluate(originalPath: string, compressedPath: string, o: EvalOptions = {}): Promise<EvalReport> {
@@ -32,10 +32,14 @@ export async function evaluate(originalPath: string, compressedPath: string, o: 
   // The original stays open only if the second opens too: a refused file must not leak the first.
   const b = await openModel(compressedPath).catch(async (e: unknown) => { await a.close(); throw e; });
   try {
-    if (o.torchModel && formatModule(a.format).withModule?.evaluate) return await evaluateWithModule(a, b, o.torchModel, o);
+    const format = formatModule(a.format);
+    // Without a stock runtime, outputs are compared by running the PyTorch module: a named --torch-model
+    // (which needs --inputs), or a Hugging Face folder's own where inputs are given (without, its weights are compared).
+    const byModule = !format.runtime && capabilitiesOf(format, o.torchModel !== undefined).evaluate && (o.torchModel !== undefined || o.inputs !== undefined);
+    if (byModule) return await evaluateWithModule(a, b, o);
     const side = (m: Model): ModelSide => ({ path: m.path, format: m.format, params: m.totalParams, bytes: m.fileBytes });
     const report: EvalReport = { original: side(a), compressed: side(b), samples: 0, inputsFrom: o.inputs ? 'file' : 'random' };
-    const runtime = formatModule(a.format).runtime;
+    const runtime = format.runtime;
     if (!runtime || formatModule(b.format).runtime !== runtime) {
       if (o.inputs) throw new InputError(originalPath, `no runtime to run ${a.format} models; evaluate compares weights only (drop --inputs)`);
       report.layers = await compareWeights(a, b);

@@ -8,6 +8,8 @@ import { InputError } from '../types.js';
 import type { FormatModule } from './format.js';
 import type { ModelRunner, RunnerSite } from '../runners/runner.js';
 import type { StoredModel } from './storedModel.js';
+import { isHuggingFaceFolder } from './huggingface/folder.js';
+import { huggingFace } from './huggingface/format.js';
 import { kerasH5, kerasV3 } from './keras/format.js';
 import { onnx } from './onnx/format.js';
 import { pytorch } from './pytorch/format.js';
@@ -26,6 +28,7 @@ export function formats(): readonly FormatModule[] {
     onnx,
     safetensors,
     pytorch,
+    huggingFace,
   ];
 }
 
@@ -52,8 +55,9 @@ export function candidatesFor(path: string): FormatModule[] {
   return formats().filter((f) => endingOf(path, f)).sort((a, b) => endingOf(path, b)!.length - endingOf(path, a)!.length);
 }
 
-/** The format of a file: by its ending, then by content where several formats share it (`.json`). */
+/** The format of a file: by its ending, then by content where several formats share it (`.json`); a Hugging Face folder by its config.json. */
 export async function formatOf(path: string): Promise<FormatModule> {
+  if (isHuggingFaceFolder(path)) return huggingFace;
   const candidates = candidatesFor(path);
   if (candidates.length === 0) {
     const endings = [...new Set(formats().flatMap((f) => f.extensions))].join(', ');

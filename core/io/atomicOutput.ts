@@ -1,16 +1,30 @@
 // Atomic multi-file output: each file is written to a temporary name in its final folder
 // and renamed only when the whole job succeeds; on failure or cancellation every temporary
-// is removed, so a job leaves either all its files or none. A job's scratch files (working
-// data kept out of memory) live beside its temporaries and go away with them, committed or not.
-import { open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+// is removed, so a job leaves either all its files or none. An output that is a folder (a
+// Hugging Face model folder) is written whole in a temporary folder beside it and renamed at
+// commit, so the folder itself appears only then. A job's scratch files (working data kept out
+// of memory) live beside its temporaries and go away with them, committed or not.
+import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { OutputFile, OutputSink } from '../compress/types.js';
 import { InputError } from '../types.js';
-import { isTrackedTemporary, trackTemporary, untrackTemporary } from './temporaries.js';
+import { isTrackedTemporary, removeTemporaryFolder, trackTemporary, untrackTemporary } from './temporaries.js';
 
 
-interface Pending { finalPath: string; tmp: string; fh: FileHandle; bytes: number }
+/** `target`: where `tmp` is renamed at commit (the final path, or its place in a staged folder). */
+interface Pending { finalPath: string; target: string; tmp: string; fh: FileHandle; bytes: number }
+
+/** An output folder being written: its files go to `staging`, renamed to `finalPath` at commit. */
+interface StagedFolder { finalPath: string; staging: string }
+
+const exists = (path: string): Promise<boolean> => stat(path).then(() => true, () => false);
+
+/** Whether `path` is `folder` or lies inside it. */
+const within = (path: string, folder: string): boolean => {
+  const rel = relative(folder, path);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+};
 
 /** A file of working data, read back at byte offsets; removed when the output commits or aborts. */
 export interface ScratchFile {
@@ -24,6 +38,7 @@ export interface ScratchFile {
 
 export class AtomicOutput implements OutputSink {
   private readonly files: Pending[] = [];
+  private readonly folders: StagedFolder[] = [];
   private readonly scratches: { path: string; fh: FileHandle }[] = [];
 
   /**
@@ -35,13 +50,13 @@ export class AtomicOutput implements OutputSink {
 
   async file(finalPath: string): Promise<OutputFile> {
     if (this.protect.includes(finalPath)) throw new InputError(finalPath, 'output would overwrite an input file');
-    if (!this.force && await stat(finalPath).then(() => true, () => false)) {
-      throw new InputError(finalPath, 'output exists (use --force to replace it)', 'output-exists');
-    }
-    await removeStaleTemporaries(finalPath, this.startedAt);
-    const tmp = tempBeside(finalPath, 'tmp');
+    const folder = this.folders.find((f) => within(finalPath, f.finalPath));
+    // A file of a staged folder goes into the staging folder, new and private: nothing there to replace or clear.
+    const target = folder ? join(folder.staging, relative(folder.finalPath, finalPath)) : finalPath;
+    if (!folder) await this.checkFree(finalPath);
+    const tmp = tempBeside(target, 'tmp');
     const fh = await create(tmp, 'wx');
-    const p: Pending = { finalPath, tmp, fh, bytes: 0 };
+    const p: Pending = { finalPath, target, tmp, fh, bytes: 0 };
     this.files.push(p);
     return {
       path: finalPath,
@@ -50,6 +65,30 @@ export class AtomicOutput implements OutputSink {
         p.bytes += chunk.length;
       },
     };
+  }
+
+  /**
+   * Makes `finalPath` an output folder: files written under it (file()) go into a temporary
+   * folder beside it, which becomes `finalPath` at commit (replacing what is there, with force)
+   * and is removed on abort.
+   */
+  async folder(finalPath: string): Promise<void> {
+    if (this.protect.some((p) => within(p, finalPath))) throw new InputError(finalPath, 'output folder would hold or replace an input file');
+    await this.checkFree(finalPath);
+    const staging = tempBeside(finalPath, 'tmp');
+    try {
+      await mkdir(staging);
+    } catch (e) {
+      throw new InputError(dirname(finalPath), `cannot write output here (${(e as NodeJS.ErrnoException).code ?? e})`);
+    }
+    trackTemporary(staging);
+    this.folders.push({ finalPath, staging });
+  }
+
+  /** Refuses an existing output without force; clears a killed run's temporaries for it. */
+  private async checkFree(finalPath: string): Promise<void> {
+    if (!this.force && await exists(finalPath)) throw new InputError(finalPath, 'output exists (use --force to replace it)', 'output-exists');
+    await removeStaleTemporaries(finalPath, this.startedAt);
   }
 
   /** A scratch file beside `finalPath` (named like a temporary, so it is as easy to spot). */
@@ -85,7 +124,8 @@ export class AtomicOutput implements OutputSink {
     for (const f of this.files) {
       try { await f.fh.sync(); await f.fh.close(); } catch (e) { throw writeFailure(e, f.finalPath); }
     }
-    for (const f of this.files) { await rename(f.tmp, f.finalPath); untrackTemporary(f.tmp); }
+    for (const f of this.files) { await rename(f.tmp, f.target); untrackTemporary(f.tmp); }
+    for (const f of this.folders) await replaceWith(f.staging, f.finalPath);
     await this.dropScratches();
     return this.files.map((f) => f.finalPath);
   }
@@ -96,6 +136,7 @@ export class AtomicOutput implements OutputSink {
       await rm(f.tmp, { force: true });
       untrackTemporary(f.tmp);
     }
+    for (const f of this.folders) await removeTemporaryFolder(f.staging);
     await this.dropScratches();
   }
 
@@ -106,6 +147,25 @@ export class AtomicOutput implements OutputSink {
       untrackTemporary(s.path);
     }
   }
+}
+
+/**
+ * Renames the folder `staging` to `finalPath`. Something already there (only with force) is
+ * first moved aside under a temporary name, then removed: a folder cannot be renamed over a
+ * folder that has files.
+ */
+async function replaceWith(staging: string, finalPath: string): Promise<void> {
+  if (await exists(finalPath)) {
+    const aside = tempBeside(finalPath, 'tmp');
+    await rename(finalPath, aside);
+    trackTemporary(aside);
+    await rename(staging, finalPath);
+    untrackTemporary(staging);
+    await removeTemporaryFolder(aside);
+    return;
+  }
+  await rename(staging, finalPath);
+  untrackTemporary(staging);
 }
 
 /**
@@ -144,9 +204,9 @@ const STALE_TAIL = /^[0-9a-f]{8}\.(?:scratch\.)?tmp$/;
 
 /**
  * Removes temporaries and scratch files that a killed run (SIGKILL, power loss) left beside
- * `finalPath`: files named exactly as tempBeside names them for this output, last changed
- * before `before` (ms since the epoch). Nothing else in the folder is touched; a file that
- * cannot be looked at or removed is left.
+ * `finalPath`: files (and a staged output folder) named exactly as tempBeside names them for
+ * this output, last changed before `before` (ms since the epoch). Nothing else in the folder
+ * is touched; a file that cannot be looked at or removed is left.
  */
 export async function removeStaleTemporaries(finalPath: string, before: number): Promise<void> {
   const dir = dirname(finalPath), name = `.${basename(finalPath)}.`;
@@ -156,7 +216,7 @@ export async function removeStaleTemporaries(finalPath: string, before: number):
     const path = join(dir, n);
     if (isTrackedTemporary(path)) continue;
     const st = await stat(path).catch(() => undefined);
-    if (st?.isFile() && st.mtimeMs < before) await rm(path, { force: true }).catch(() => undefined);
+    if ((st?.isFile() || st?.isDirectory()) && st.mtimeMs < before) await rm(path, { force: true, recursive: true }).catch(() => undefined);
   }
 }
 

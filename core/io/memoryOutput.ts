@@ -12,6 +12,9 @@ export class MemoryOutput implements OutputSink {
     return { path, write: async (chunk) => { parts.push(chunk.slice()); } };
   }
 
+  /** Paths here are only names: a folder needs nothing made. */
+  async folder(): Promise<void> {}
+
   /** The paths written, in order. */
   get paths(): string[] { return [...this.chunks.keys()]; }
 

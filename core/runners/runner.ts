@@ -40,7 +40,11 @@ export interface ModelRunner {
    * `x`; trained weights of layers left dense go into `retrained` under their stored names.
    */
   finetune?(factors: Map<string, Factorisation>, x: Tensor, o: FinetuneOptions, retrained: Map<string, Float32Array>): Promise<FinetuneResult>;
-  /** Refuses, before any work, a model that `finetune` would refuse only when it is reached (an operator it cannot run). */
-  checkFinetune?(): Promise<void>;
+  /**
+   * Refuses, before any work, a model the job's steps cannot run: opens what runs it now (a
+   * module, a library), and where fine-tuning is planned, checks what it needs (an operator it
+   * would otherwise refuse only when reached).
+   */
+  ready?(planned: { finetune: boolean }): Promise<void>;
   dispose(): Promise<void>;
 }

@@ -1,12 +1,13 @@
 // The runner for PyTorch checkpoints and safetensors files whose module the user names
-// (`--torch-model file.py:factory`): every step runs in one python/torch_runner.py process per
-// job, which imports that file, builds the module, loads the checkpoint into it and runs it on
-// the device. Candidates travel as factors and are swapped into the module there, as the
-// written file would be loaded (python/reducible_load.py); only numbers come back.
+// (`--torch-model file.py:factory`), and for Hugging Face folders (their module built by
+// transformers): every step runs in one python/torch_runner.py process per job, which builds
+// the module, loads the checkpoint into it and runs it on the device. Candidates travel as
+// factors and are swapped into the module there, as the written file would be loaded
+// (python/reducible_load.py); only numbers come back.
 import { SENSITIVITY_SAMPLES, sensitivityGain } from '../compress/sensitivity.js';
 import { firstRows, type Tensor } from '../eval/tensor.js';
 import type { StoredModel } from '../formats/storedModel.js';
-import { checkpoint, InputError } from '../types.js';
+import { checkpoint } from '../types.js';
 import type { ModelRunner, RunnerSite } from './runner.js';
 import { torchFinetune } from './torchFinetune.js';
 import { factorArrays, inputArrays, TorchRunnerProcess, type Arrays } from './torchProcess.js';
@@ -15,7 +16,7 @@ import { factorArrays, inputArrays, TorchRunnerProcess, type Arrays } from './to
 export class OpenModule {
   private opened?: Promise<{ proc: TorchRunnerProcess; tokens: boolean }>;
 
-  /** `site`: the module (`torchModel`) and the interpreter (`python`). */
+  /** `site`: the module (`torchModel`; absent: a folder's own) and the interpreter (`python`). */
   constructor(private readonly checkpointPath: string, private readonly site: Pick<RunnerSite, 'torchModel' | 'python'>) {}
 
   async get(): Promise<TorchRunnerProcess> {
@@ -30,7 +31,6 @@ export class OpenModule {
   private open(): Promise<{ proc: TorchRunnerProcess; tokens: boolean }> {
     const { checkpointPath, site } = this;
     return this.opened ??= (async () => {
-      if (!site.torchModel) throw new InputError(checkpointPath, 'running this model needs its module: --torch-model file.py:factory');
       const proc = new TorchRunnerProcess(site.python);
       try {
         const { value } = await proc.call('open', { module: site.torchModel, checkpoint: checkpointPath });
@@ -101,6 +101,7 @@ export function torchRunner(model: StoredModel<unknown>, site: RunnerSite): Mode
       return gains;
     }, SENSITIVITY_SAMPLES),
     finetune: async (factors, x, o) => torchFinetune(await proc(), factors, x, o),
+    ready: async () => { await proc(); },
     dispose: () => module.dispose(),
   };
 }

@@ -6,8 +6,12 @@
 import type { Fidelity } from '../compress/fidelity.js';
 
 export interface RunnerOps {
-  /** Imports the user's module, calls its factory and loads the checkpoint into it (strict). */
-  open: { request: { module: string; checkpoint: string }; result: { tokens: boolean } };
+  /**
+   * Builds the module — the user's (`module`: imports it, calls its factory), else a Hugging Face
+   * folder's (`checkpoint` is the folder: transformers builds its config's architecture) — and
+   * loads the checkpoint (a folder: its weights) into it, strictly.
+   */
+  open: { request: { module?: string; checkpoint: string }; result: { tokens: boolean } };
   /** With `x`: the input second moments XᵀX/N (f64) of the named layers that are nn.Linear. */
   moments: { request: { names: string[] }; result: { samples: Record<string, number> } };
   /** With `x`: keeps `x` and the original's outputs on it for `score` and `probe`, until `release`. */
@@ -26,11 +30,11 @@ export interface RunnerOps {
   /** Returns the best (`keep`) or the starting factors, and ends the training. */
   train_end: { request: { keep: boolean }; result: Record<string, never> };
   /**
-   * With `x` (and `labels`): the original against `compressed` (a reduced safetensors file)
-   * loaded into a second copy of the module; perplexity where `x` is token ids [N, T].
+   * With `x` (and `labels`): the original against `compressed` (a reduced safetensors file, or a
+   * reduced folder) loaded into a copy of the module; perplexity where `x` is token ids [N, T].
    */
   evaluate: {
-    request: { module: string; compressed: string };
+    request: { compressed: string };
     result: Fidelity & { perplexity?: [original: number, compressed: number]; accuracy?: [original: number, compressed: number] };
   };
 }

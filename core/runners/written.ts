@@ -111,7 +111,7 @@ export function writtenRunner<M extends StoredModel<unknown>>(model: M, format: 
     })),
     sensitivity: (probes, x, opts) => writtenSensitivity(variants, probes, x, opts),
     ...(finetune ? { finetune: (factors, x, o, retrained) => finetune(model, factors, x, o, retrained) } : {}),
-    ...(checkFinetune ? { checkFinetune: () => checkFinetune(model) } : {}),
+    ...(checkFinetune ? { ready: async ({ finetune: planned }) => { if (planned) await checkFinetune(model); } } : {}),
     dispose: () => written.dispose(),
   };
 }

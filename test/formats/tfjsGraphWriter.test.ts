@@ -191,6 +191,6 @@ test('tfjs graph: fine-tuning, which trains TF.js layers models and ONNX graphs,
   writeFileSync(calib, encodeNpy({ dtype: 'float32', shape: [4, 8, 8, 3], data: randomMatrix(4, 192, 24) }));
   const r = cli('compress', model, '--ratio', '0.5', '--calibration', calib, '--finetune', '10');
   assert.equal(r.code, 2, r.stderr);
-  assert.match(r.stderr.trim(), /^[^\n]*TF\.js layers, Keras and ONNX models \(this is tfjs-graph\)$/);
+  assert.match(r.stderr.trim(), /^[^\n]*TF\.js layers, Keras, ONNX and Hugging Face folder models \(this is tfjs-graph\)$/);
   assert.deepEqual(readdirSync(dir).sort(), ['group1-shard1of1.bin', 'model.json', 'x.npy']);
 });

@@ -8,7 +8,12 @@ import { PYTHON } from './python.js';
 export interface CliResult { code: number; stdout: string; stderr: string }
 
 export function cli(...args: string[]): CliResult {
-  const r = spawnSync(process.execPath, ['dist/cli.js', ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  return cliWith({}, ...args);
+}
+
+/** `cli` with `env` added to this process's environment (the Python it starts sees it too). */
+export function cliWith(env: NodeJS.ProcessEnv, ...args: string[]): CliResult {
+  const r = spawnSync(process.execPath, ['dist/cli.js', ...args], { encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, ...env } });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 

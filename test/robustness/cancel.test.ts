@@ -11,9 +11,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tempDir } from '../helpers/cli.js';
+import { makeFixtures, tempDir } from '../helpers/cli.js';
 
 const DIGITS = 'examples/digits';
 const CNN = 'examples/fashion-cnn/model.onnx';
@@ -103,6 +103,24 @@ test('SIGTERM while writing: the job ends within a second with all of its output
     assertCancelled(r, placed, 'writing');
   }
   for (const [f, h] of Object.entries(placed.hashes)) assert.equal(sha(join(placed.dir, f)), h, `${f} unchanged`);
+});
+
+test('SIGTERM while writing a Hugging Face folder: the output folder whole or not at all, and no staging folder left', async () => {
+  const dir = tempDir('reducible-cancel-'), folder = join(dir, 'm');
+  mkdirSync(folder);
+  copyFileSync(join(makeFixtures('test/fixtures/make_safetensors.py'), 'mlp-float32.safetensors'), join(folder, 'model.safetensors'));
+  writeFileSync(join(folder, 'config.json'), '{"architectures": ["MLP"]}');
+  const r = await cancelWhen({ model: folder, goal: { ratio: 0.5 }, allowDeepCuts: true, engine: 'wasm' }, /"label":"writing"/);
+  assert.ok(r.afterSignalMs !== undefined && r.afterSignalMs <= EXIT_BOUND_MS, `exited ${r.afterSignalMs} ms after SIGTERM`);
+  console.log(`folder writing: exit ${r.code} ${Math.round(r.afterSignalMs)} ms after SIGTERM`);
+  if (r.code === 0) {
+    assert.deepEqual(readdirSync(dir).sort(), ['m', 'm.reduced', 'm.reduced.report.json']);
+    assert.deepEqual(readdirSync(join(dir, 'm.reduced')).sort(), ['config.json', 'model.safetensors', 'reducible_load.py']);
+  } else {
+    assert.match(r.stderr, /^reducible: cancelled\n$/m);
+    assert.deepEqual(readdirSync(dir), ['m']);
+  }
+  assert.deepEqual(readdirSync(folder).sort(), ['config.json', 'model.safetensors']);
 });
 
 test('a --job whose parent has gone is cancelled', async () => {

@@ -53,4 +53,7 @@ test('planJob states the ending each format writes: the output extension where i
   }
   // The default output (no -o) always has the right ending.
   assert.equal(planJob(model('pytorch', '/m/model.pth'), formatModule('pytorch'), { goal: { kind: 'ratio', ratio: 0.5 }, engine: {} as Engine }).out, '/m/model.reduced.safetensors');
+  // A Hugging Face folder is written as a folder beside it, named freely with -o.
+  assert.equal(planJob(model('huggingface', '/m/my-model'), formatModule('huggingface'), { goal: { kind: 'ratio', ratio: 0.5 }, engine: {} as Engine }).out, '/m/my-model.reduced');
+  assert.equal(plan('huggingface', '/m/my-model', '/m/small'), '/m/small');
 });

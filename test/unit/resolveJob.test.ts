@@ -33,7 +33,7 @@ test('--method whitened: sensitivity, refinement and the guard where the runner 
     assert.deepEqual(plan.runs, { sensitivity: true, refine: true, guard: true }, id);
   }
   refused(() => resolveJob(ratio({ method: 'whitened' }), facts('onnx')), /--method whitened needs --calibration inputs/);
-  refused(() => resolveJob(ratio({ method: 'whitened', calibration: 100 }), facts('safetensors')), /--method whitened is available for TF\.js layers, TF\.js graph, Keras and ONNX models \(this is safetensors\)/);
+  refused(() => resolveJob(ratio({ method: 'whitened', calibration: 100 }), facts('safetensors')), /--method whitened is available for TF\.js layers, TF\.js graph, Keras, ONNX and Hugging Face folder models \(this is safetensors\)/);
   // What a format cannot do is a stable error code the IDE can act on, not text to parse.
   assert.throws(() => resolveJob(ratio({ method: 'whitened', calibration: 100 }), facts('pytorch')), (e: unknown) => e instanceof InputError && e.code === 'unsupported');
   // Energy and rank goals fix each layer alone: nothing to allocate, nothing to refine.
@@ -54,6 +54,11 @@ test('safetensors and PyTorch: every data-aware step once the module that runs t
   }
 });
 
+test('a Hugging Face folder: every data-aware step with no module named (transformers builds the folder\'s own)', () => {
+  const plan = resolveJob(ratio({ method: 'whitened', calibration: 100, finetune: 10 }), facts('huggingface'));
+  assert.deepEqual(plan.runs, { sensitivity: true, refine: true, guard: true, finetune: 10 });
+});
+
 test('probing a large model by writing variants is not the default; in memory it is', () => {
   const big = { fileBytes: 2 ** 30, factorisable: 8 };
   assert.equal(resolveJob(ratio({ method: 'whitened', calibration: 100 }), facts('onnx', big)).allocation, 'spectrum');
@@ -66,7 +71,7 @@ test('probing a large model by writing variants is not the default; in memory it
 test('--finetune and --method relayout only where the format has them', () => {
   assert.equal(resolveJob(ratio({ finetune: 10, calibration: 50 }), facts('keras')).runs.finetune, 10);
   refused(() => resolveJob(ratio({ finetune: 10 }), facts('keras')), /--finetune needs --calibration inputs/);
-  refused(() => resolveJob(ratio({ finetune: 10, calibration: 50 }), facts('tfjs-graph')), /--finetune is available for TF\.js layers, Keras and ONNX models \(this is tfjs-graph\)/);
+  refused(() => resolveJob(ratio({ finetune: 10, calibration: 50 }), facts('tfjs-graph')), /--finetune is available for TF\.js layers, Keras, ONNX and Hugging Face folder models \(this is tfjs-graph\)/);
   assert.equal(resolveJob(ratio({ method: 'relayout' }), facts('onnx')).method, 'relayout');
   refused(() => resolveJob(ratio({ method: 'relayout' }), facts('tfjs-layers')), /--method relayout is written for ONNX models only \(this is tfjs-layers/);
 });
