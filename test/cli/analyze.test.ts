@@ -74,6 +74,8 @@ test('bad input: clear one-line refusals with exit code 2', () => {
   assertRefused(put('negative.safetensors', hdr({ a: { dtype: 'F32', shape: [-4, 4], data_offsets: [0, 64] } })), /invalid shape/);
   assertRefused(put('overflow.safetensors', hdr({ a: { dtype: 'F32', shape: [2 ** 40, 2 ** 40], data_offsets: [0, 64] } })), /invalid shape/);
   assertRefused(put('dtype.safetensors', hdr({ a: { dtype: 'C64', shape: [4, 4], data_offsets: [0, 64] } })), /unsupported dtype/);
+  // Found by the long fuzz run: a dtype object whose own "toString" key is a number made String() throw a TypeError.
+  assertRefused(put('dtype-object.safetensors', hdr({ a: { dtype: { toString: 1e308, valueOf: 2 }, shape: [4, 4], data_offsets: [0, 64] } })), /unsupported dtype \{"toString":1e\+308,"valueOf":2\}/);
   assertRefused(put('notjson.safetensors', Buffer.concat([Buffer.from([4, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('{{{{')])), /not valid JSON/);
   assertRefused(put('model.xyz', 'hello'), /unsupported model format/);
   assertRefused(put('x.json', '{"a":1}'), /not a TF\.js layers or TF\.js graph model/);

@@ -49,8 +49,9 @@ export async function parseSafetensors(src: FileSource, path: string): Promise<{
   for (const [name, v] of Object.entries(header)) {
     if (name === '__metadata__') continue;
     const e = v as SafetensorsHeaderEntry;
-    const dtype = Object.hasOwn(SAFETENSORS_DTYPES, e?.dtype) ? SAFETENSORS_DTYPES[e.dtype] : undefined;
-    if (!dtype) throw new InputError(path, `tensor ${name} has unsupported dtype ${String(e?.dtype)}`);
+    // Only a string is a dtype: an object from the JSON can carry its own "toString" key, which String() and property lookups would call.
+    const dtype = typeof e?.dtype === 'string' && Object.hasOwn(SAFETENSORS_DTYPES, e.dtype) ? SAFETENSORS_DTYPES[e.dtype] : undefined;
+    if (!dtype) throw new InputError(path, `tensor ${name} has unsupported dtype ${typeof e?.dtype === 'string' ? e.dtype : JSON.stringify(e?.dtype ?? null).slice(0, 80)}`);
     const count = checkedSize(e.shape);
     if (count === undefined) throw new InputError(path, `tensor ${name} has an invalid shape`);
     const [begin, end] = Array.isArray(e.data_offsets) ? e.data_offsets : [NaN, NaN];
