@@ -75,6 +75,9 @@ test('bad input: clear one-line refusals with exit code 2', () => {
   assertRefused(put('overflow.safetensors', hdr({ a: { dtype: 'F32', shape: [2 ** 40, 2 ** 40], data_offsets: [0, 64] } })), /invalid shape/);
   assertRefused(put('dtype.safetensors', hdr({ a: { dtype: 'C64', shape: [4, 4], data_offsets: [0, 64] } })), /unsupported dtype/);
   // Found by the long fuzz run: a dtype object whose own "toString" key is a number made String() throw a TypeError.
+  put('w.bin', Buffer.alloc(16));
+  assertRefused(put('tf3.json', JSON.stringify({ modelTopology: {}, weightsManifest: [{ paths: ['w.bin'], weights: [{ name: 'k', shape: [2, 2], dtype: { toString: 1 } }] }] })), /weight k has unsupported dtype \{"toString":1\}/);
+  assertRefused(put('tf4.json', JSON.stringify({ modelTopology: {}, weightsManifest: [{ paths: [{ toString: 1 }], weights: [] }] })), /\{"toString":1\}/);
   assertRefused(put('dtype-object.safetensors', hdr({ a: { dtype: { toString: 1e308, valueOf: 2 }, shape: [4, 4], data_offsets: [0, 64] } })), /unsupported dtype \{"toString":1e\+308,"valueOf":2\}/);
   assertRefused(put('notjson.safetensors', Buffer.concat([Buffer.from([4, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('{{{{')])), /not valid JSON/);
   assertRefused(put('model.xyz', 'hello'), /unsupported model format/);

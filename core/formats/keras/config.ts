@@ -8,6 +8,7 @@
 // nodes, `L_v` is called on `L_u`, and every reference to L (inbound nodes, output_layers)
 // now names `L_v`.
 import type { LayerKind } from '../../types.js';
+import { jsonNumber, jsonText } from '../../text/jsonText.js';
 
 type Json = Record<string, unknown>;
 export interface SplitSpec { kind: LayerKind; rank: number }
@@ -50,7 +51,7 @@ function rewriteModel(model: Json, splits: Map<string, SplitSpec>): void {
 }
 
 function layerName(entry: Json): string {
-  return String((entry.config as Json)?.name ?? entry.name ?? '');
+  return jsonText((entry.config as Json)?.name ?? entry.name ?? '');
 }
 
 /** Replaces `[L, node, tensor, …]` references (legacy nodes, keras_history, output_layers). */
@@ -163,13 +164,13 @@ export function kerasLayerOrder(model: unknown): string[] {
 
 /** The `[layer, node]` inputs of one inbound node, legacy (`[[name, node, tensor, kwargs]…]`) or Keras 3. */
 function nodeRefs(node: unknown): [string, number][] {
-  if (Array.isArray(node)) return node.map((r) => [String((r as unknown[])[0]), Number((r as unknown[])[1])]);
+  if (Array.isArray(node)) return node.map((r) => [jsonText((r as unknown[])[0]), jsonNumber((r as unknown[])[1])]);
   const refs: [string, number][] = [];
   const walk = (x: unknown): void => {
     if (Array.isArray(x)) x.forEach(walk);
     else if (x && typeof x === 'object') {
       const o = x as Json;
-      if (o.class_name === '__keras_tensor__') { const h = (o.config as Json).keras_history as unknown[]; refs.push([String(h[0]), Number(h[1])]); } else Object.values(o).forEach(walk);
+      if (o.class_name === '__keras_tensor__') { const h = (o.config as Json).keras_history as unknown[]; refs.push([jsonText(h[0]), jsonNumber(h[1])]); } else Object.values(o).forEach(walk);
     }
   };
   walk((node as Json).args);

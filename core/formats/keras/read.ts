@@ -25,6 +25,7 @@ import { configShapes, shapeAgrees, showDims } from './shapes.js';
 import { StoredModel, type MatrixLayout, type StoredModelInit, type StoredTensor } from '../storedModel.js';
 import { KERNEL_NAMES, LAYER_KINDS, kerasLayer, kerasLayers } from '../tfjs/read.js';
 import { makeTemporaryFolder, removeTemporaryFolder } from '../../io/temporaries.js';
+import { jsonNumber, jsonText } from '../../text/jsonText.js';
 
 export interface KerasExtra {
   /** The model's `{class_name, config}` JSON, as stored. */
@@ -175,7 +176,7 @@ function kerasModelLayers(config: unknown, path: string, find: (l: KerasTopology
     if (!weight || weight.shape.length < 2 || !weight.dtype.startsWith('float')) continue;
     const layer = kerasLayer(name, kind, weight, bias);
     // A grouped conv's kernel holds `groups` separate matrices side by side, not one.
-    if (Number(l.config.groups ?? 1) > 1) layer.factorisable = false;
+    if (jsonNumber(l.config.groups ?? 1) > 1) layer.factorisable = false;
     layers.push(layer);
   }
   return layers;
@@ -211,7 +212,7 @@ function v3Weights<T extends { name: string }>(tensors: T[], l: KerasTopologyLay
  * first of its scopes that names a layer; Keras 3 files in `vars` index order.
  */
 export function weightsByLayer(model: KerasModel): Map<string, string[]> {
-  const layerNames = new Set(kerasLayers(model.extra.config).map((l) => String(l.config?.name)));
+  const layerNames = new Set(kerasLayers(model.extra.config).map((l) => jsonText(l.config?.name)));
   const out = new Map<string, string[]>();
   const add = (layer: string, tensor: string): void => { out.set(layer, [...(out.get(layer) ?? []), tensor]); };
   if (model.format === 'keras-h5') {

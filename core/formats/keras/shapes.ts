@@ -8,6 +8,7 @@
 // Sequential model follows from the layer before it. Dimensions the config does not determine
 // are not checked.
 import type { LayerKind } from '../../types.js';
+import { jsonText } from '../../text/jsonText.js';
 
 type Json = Record<string, unknown>;
 interface ConfigLayer { class_name?: unknown; config?: Json; build_config?: unknown; inbound_nodes?: unknown }
@@ -36,7 +37,7 @@ const SAME_CHANNELS = new Set([
 
 function kernelSize(l: ConfigLayer, c: Json): Dims {
   const k = c.kernel_size;
-  return Array.isArray(k) ? k.map(int) : Array.from({ length: CONV_DIMS[String(l.class_name)] ?? 0 }, () => int(k));
+  return Array.isArray(k) ? k.map(int) : Array.from({ length: CONV_DIMS[jsonText(l.class_name)] ?? 0 }, () => int(k));
 }
 
 /** A layer's kernel and bias shapes, given its input channels `cin` (null: unknown). */
@@ -66,7 +67,7 @@ export function expectedShapes(l: ConfigLayer, kind: LayerKind, cin: number | nu
 /** The last dimension of a layer's output, where its config and input determine it. */
 function outputDim(l: ConfigLayer, kind: LayerKind | undefined, cin: number | null): number | null {
   const c = l.config ?? {};
-  const name = String(l.class_name);
+  const name = jsonText(l.class_name);
   if (name === 'InputLayer') return lastDim(c.batch_input_shape) ?? lastDim(c.batch_shape);
   if (c.data_format === 'channels_first') return null;
   if (SAME_CHANNELS.has(name)) return cin;
@@ -101,7 +102,7 @@ export function configShapes(topology: unknown, kindOf: (className: string) => L
       const declared = lastDim((l.build_config as Json | undefined)?.input_shape) ?? lastDim(c.batch_input_shape) ?? lastDim(c.batch_shape);
       const functional = Array.isArray(l.inbound_nodes);
       const cin: number | null = declared ?? (functional ? null : previous);
-      const kind = kindOf(String(l.class_name));
+      const kind = kindOf(jsonText(l.class_name));
       if (kind && typeof c.name === 'string') out.set(c.name, expectedShapes(l, kind, cin));
       previous = functional ? null : outputDim(l, kind, cin);
     }

@@ -23,6 +23,7 @@ import { isGroup, openH5, writeDataset, writeNameListAttr } from '../containers/
 import type { KerasModel } from './read.js';
 import { kerasLayers } from '../tfjs/read.js';
 import { makeTemporaryFolder, removeTemporaryFolder } from '../../io/temporaries.js';
+import { jsonText } from '../../text/jsonText.js';
 
 interface Stored { bytes: Uint8Array; dtype: DType; shape: number[] }
 /** One factorised layer: the datasets of L_u and L_v, in Keras' variable order. */
@@ -34,7 +35,7 @@ export async function writeKeras(model: KerasModel, factors: FactorSource, out: 
   const splits = new Map<string, Split>();
   // Every layer's datasets are built before the file is written.
   for (const f of (await loadAll(factors)).values()) splits.set(f.layer.name, await split(model, f, opts, out));
-  const taken = new Set(kerasLayers(model.extra.config).map((l) => String(l.config.name)));
+  const taken = new Set(kerasLayers(model.extra.config).map((l) => jsonText(l.config.name)));
   const clash = [...splits.keys()].flatMap((n) => [uName(n), vName(n)]).find((n) => taken.has(n));
   if (clash) throw new InputError(out, `the model already has a layer named ${clash}, the name a factorised layer would take`);
   const specs = new Map<string, SplitSpec>([...splits].map(([n, s]) => [n, { kind: s.layer.kind, rank: s.rank }]));

@@ -7,6 +7,7 @@ import { openInside } from '../../io/insideFolder.js';
 import type { DType, Layer, LayerKind } from '../../types.js';
 import { InputError } from '../../types.js';
 import { StoredModel, type MatrixLayout, type StoredTensor } from '../storedModel.js';
+import { isKeyOf, jsonText } from '../../text/jsonText.js';
 
 export interface ManifestWeight {
   name: string;
@@ -78,7 +79,7 @@ export async function readTfjs(path: string): Promise<TfjsModel> {
       if (!Array.isArray(group?.paths) || !Array.isArray(group?.weights)) throw new InputError(path, 'malformed weightsManifest group');
       const parts: FileSource[] = [];
       for (const p of group.paths) {
-        const part = await openInside(path, dir, String(p), 'weight file');
+        const part = await openInside(path, dir, jsonText(p), 'weight file');
         parts.push(part);
         opened.push(part);
         files.push(part.path);
@@ -93,7 +94,7 @@ export async function readTfjs(path: string): Promise<TfjsModel> {
         if (count === undefined) throw new InputError(path, `weight ${w.name} has an invalid shape`);
         const q = w.quantization;
         const dtype = (q ? q.dtype : w.dtype) as DType;
-        if (!Object.hasOwn(DTYPE_BYTES, dtype)) throw new InputError(path, `weight ${w.name} has unsupported dtype ${q ? q.dtype : w.dtype}`);
+        if (!isKeyOf(DTYPE_BYTES, dtype)) throw new InputError(path, `weight ${w.name} has unsupported dtype ${jsonText(q ? q.dtype : w.dtype)}`);
         const storedBytes = count * DTYPE_BYTES[dtype];
         if (offset + storedBytes > source.size) throw new InputError(path, `weights truncated: ${w.name} needs bytes up to ${offset + storedBytes}, shards hold ${source.size}`);
         const affine = q && q.dtype !== 'float16' ? { scale: affineParam(path, w.name, q, 'scale', 1), min: affineParam(path, w.name, q, 'min', 0) } : undefined;
@@ -143,7 +144,7 @@ export function kerasLayers(topology: unknown): KerasLayerJson[] {
     if (!Array.isArray(list)) return;
     for (const l of list as KerasLayerJson[]) {
       if (l?.config?.layers) visit(l);
-      else if (l?.class_name) out.push(l);
+      else if (typeof l?.class_name === 'string') out.push(l);
     }
   };
   visit(topology);
@@ -154,7 +155,7 @@ function layersModelLayers(topology: unknown, byName: Map<string, StoredTensor>)
   const layers: (Layer & MatrixLayout)[] = [];
   for (const l of kerasLayers(topology)) {
     const kind = LAYER_KINDS[l.class_name];
-    const name = String(l.config?.name ?? '');
+    const name = jsonText(l.config?.name ?? '');
     if (!kind || !name) continue;
     const kernelName = KERNEL_NAMES[kind] ?? 'kernel';
     const weight = findWeight(byName, name, kernelName);
@@ -214,7 +215,7 @@ function graphLayers(path: string, topology: unknown, byName: Map<string, Stored
   const uses = new Map<string, number>();
   for (const node of nodes) for (const i of node.input ?? []) { const n = tensorName(i); uses.set(n, (uses.get(n) ?? 0) + 1); }
   for (const node of nodes) {
-    const kind = Object.hasOwn(GRAPH_OPS, node.op) ? GRAPH_OPS[node.op] : undefined;
+    const kind = isKeyOf(GRAPH_OPS, node.op) ? GRAPH_OPS[node.op] : undefined;
     if (!kind || !node.input || node.input.length < 2) continue;
     const wName = tensorName(node.input[1]);
     const weight = byName.get(wName);
