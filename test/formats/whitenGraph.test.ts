@@ -10,6 +10,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tfjsGraphInputMoments } from '../../core/formats/tfjs/graphMoments.js';
 import type { CompressReport } from '../../core/compress/report.js';
+import type { InputMoments } from '../../core/compress/moments.js';
 import { openModel } from '../../core/formats/open.js';
 import type { TfjsModel } from '../../core/formats/tfjs/read.js';
 import { encodeNpy } from '../../core/io/npy.js';
@@ -125,6 +126,31 @@ test('graph MatMul with transpose_a: its input is read feature-major (columns ar
     for (let i = 0; i < 512; i++) for (let j = 0; j < 16; j++) xt[j * 512 + i] = x[i * 16 + j];
     const got = await tfjsGraphInputMoments(model, model.layers, { data: xt, shape: [16, 512] });
     assertMomentsClose(got.get('t/MatMul'), gram(x, 512, 16), 't (transpose_a)', 512);
+  } finally {
+    await model.close();
+  }
+});
+
+test('graph moments: batches are sized by the bytes they fetch (the first input alone, then what the budget holds); the statistics do not change', async () => {
+  // Basic Pitch (a TF.js graph) cut 170 MB of patches per 2 s window: 300 windows fed at once passed 3 GB.
+  const model = await openModel(graphCnn(tempDir())) as TfjsModel;
+  try {
+    const n = 40, x = { data: anisotropic(n, 8 * 8 * 3, 5), shape: [n, 8, 8, 3] };
+    const batches = async (bytes: number): Promise<[number[], Map<string, InputMoments>]> => {
+      const ends: number[] = [];
+      const got = await tfjsGraphInputMoments(model, model.layers, x, { progress: { report: (f) => ends.push(Math.round(f * n)) } }, 500, bytes);
+      return [ends, got];
+    };
+    const [roomy, all] = await batches(2 ** 30);
+    assert.deepEqual(roomy, [1, n], 'a large budget: the first input, then the other 39 at once');
+    const [tight, piecewise] = await batches(1);
+    assert.deepEqual(tight, Array.from({ length: n }, (_, i) => i + 1), 'a budget below one input: one input a batch');
+    // Per input, in f32: c1's 64 patches of 27 values (its input is fed, not fetched), c2's 8×8×16 input and its
+    // 9 patches of 144, d1's 216 and d2's 64 inputs. A budget of 3 inputs' worth feeds 3 at a time after the first.
+    const perInput = (64 * 27 + 8 * 8 * 16 + 9 * 144 + 216 + 64) * 4;
+    const [ends] = await batches(3 * perInput);
+    assert.deepEqual(ends, [1, ...Array.from({ length: 13 }, (_, i) => 4 + 3 * i)]);
+    for (const [name, m] of all) assertMomentsClose(piecewise.get(name), m.c, `${name}: one input a batch vs all at once`, m.samples);
   } finally {
     await model.close();
   }
