@@ -13,6 +13,8 @@ export interface Cell {
   finetuneSteps?: number;
   /** Only the first N calibration inputs were given (CALIB_N, a diagnostic of memory); absent: all 300. */
   calibrationInputs?: number;
+  /** Plain SVD refused without --allow-deep-cuts (its one-line message); the cell's figures are then the run with it. */
+  deepCutRefusal?: string;
   /** The CLI that compressed (a path), and when. */
   cli: string; measuredAt: string;
   /** 1, 5 and 15-minute load averages when the run started and when this cell started (2 shared cores). */

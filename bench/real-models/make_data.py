@@ -16,8 +16,10 @@ Out (under work/data/, git-ignored):
                          takes, spoken by espeak-ng: a wake word ("hey jarvis", "alexa", "hey mycroft")
                          or a manual line; wake/test.txt: each test clip's label (the word's model, or none).
                          speechFeatures.ts (run at the end) turns them into the embedding model's inputs.
+  pitch/{calib,test}.npy float32 [N,43844,1]: Basic Pitch's windows of synthesised notes and chords,
+                         pitch/test.json: each test clip's notes (make_music.py)
 
-Run: /usr/bin/python3 bench/real-models/make_data.py [ocr] [wake]   (after setup.sh and fetch.sh; a minute or two)
+Run: /usr/bin/python3 bench/real-models/make_data.py [ocr] [wake] [music]   (after setup.sh and fetch.sh; a minute or two)
 """
 import glob
 import json
@@ -31,6 +33,8 @@ import sys
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from make_music import music_sets
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, 'work', 'data')
@@ -222,8 +226,14 @@ def ocr_set(name, pool, n_lines, n_pages, page, seed):
 
 
 def main():
-    """Makes every model's data, or only the parts named: make_data.py [ocr] [wake]."""
-    parts = sys.argv[1:] or ['ocr', 'wake']
+    """Makes every model's data, or only the parts named: make_data.py [ocr] [wake] [music]."""
+    parts = sys.argv[1:] or ['ocr', 'wake', 'music']
+    if 'music' in parts:
+        # Needs neither text nor fonts: synthesised tones only.
+        music_sets(os.path.join(OUT, 'pitch'))
+        parts = [p for p in parts if p != 'music']
+        if not parts:
+            return
     if not os.path.exists(KEYS):
         die(f'{KEYS} missing (run bench/real-models/fetch.sh)')
     if not FONTS:

@@ -51,7 +51,7 @@ export function modelTable(task: Task<unknown>, cells: Cell[], compare?: Map<str
     const failed = c.compress.error ?? c.evalError;
     const kept = compare?.get(cellName(c));
     // The whitened method's guard may keep plain SVD's factors (judged on held-out calibration inputs).
-    const guard = c.plan?.methodChoice?.kept === 'svd' ? ' (guard kept plain SVD factors)' : '';
+    const guard = c.plan?.methodChoice?.kept === 'svd' ? ' (guard kept plain SVD factors)' : c.deepCutRefusal ? ' (refused as a deep cut; with --allow-deep-cuts)' : '';
     lines.push(`| ${methodLabel(c)}${guard} | ${c.ratio} | ${c.plan ? pct(c.plan.paramsKept) : '–'} | ${failed ? `**failed**: ${failed.replace(/\|/g, '\\|')}` : pct(c.compressed?.metric)} | ${dropPoints(c)?.toFixed(2) ?? '–'} |${extras.map((k) => ` ${pct(c.compressed?.extra[k])} |`).join('')} ${pct(c.agreement)} | ${c.plan?.proxyError.toFixed(4) ?? '–'} | ${c.plan ? `${Object.keys(c.plan.ranks).length} / ${c.plan.analysedLayers}` : '–'} | ${c.compress.seconds.toFixed(1)} s | ${gib(c.compress.peakRssBytes)} | ${c.load.cell[0].toFixed(1)} |${compare ? ` ${kept ? pct(kept.compressed?.metric) : '–'} |` : ''}`);
   }
   const ok = cells.filter((c) => c.plan && c.compressed);

@@ -1,12 +1,13 @@
 // Quality of `reducible compress` on real pretrained models shipped in npm (issue 19, item 1):
-// PaddleOCR's text-line recogniser, orientation classifier and text detector. Each cell runs the
-// real CLI as a child process (wall time and peak RSS of the whole process), then evaluates the
-// original and the compressed model in the stock runtime (onnxruntime-node) on rendered text:
+// PaddleOCR's text-line recogniser, orientation classifier and text detector, openWakeWord's speech
+// embedding model (ONNX) and Spotify's Basic Pitch (TF.js graph). Each cell runs the real CLI as a
+// child process (wall time and peak RSS of the whole process), then evaluates the original and the
+// compressed model in the stock runtime (onnxruntime-node, or @tensorflow/tfjs) on its own task:
 // the task metric against the labels, and agreement with the original's predictions.
 // Each cell is kept in results/<model>/<method>-<ratio>.json, so cells can be measured by
 // separate runs; RESULTS.md is rendered from all kept cells (with notes.md on top).
 // Before: bench/real-models/setup.sh, fetch.sh, then /usr/bin/python3 bench/real-models/make_data.py.
-// Run: npx tsx bench/real-models/run.ts   (MODELS=rec,cls,det METHODS=svd,whitened,finetune RATIOS=0.7,0.5,0.34
+// Run: npx tsx bench/real-models/run.ts   (MODELS=rec,cls,det,wake,pitch METHODS=svd,whitened,finetune RATIOS=0.7,0.5,0.34
 //      FINETUNE=steps RSS_LIMIT_GB=3 TIMEOUT_S=600; CALIB_N=n: whitened and fine-tuned cells given only the first n
 //      calibration inputs, kept apart as <method>-<ratio>-cal<n>.json — how far the calibration set must shrink to fit)
 //   --cli PATH (or REDUCIBLE_CLI=PATH): compress with another checkout's built CLI (its dist/cli.js)
@@ -14,7 +15,7 @@
 //   --render: RESULTS.md from the kept cells only
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { cellName, METHODS, type Cell, type MethodId } from './cell.js';
@@ -107,13 +108,22 @@ async function main(): Promise<void> {
       const steps = Number(process.env.FINETUNE ?? FINETUNE_STEPS[task.id]);
       for (const method of methods) {
         for (const ratio of ratios) {
-          const out = join(work, `${task.id}-${method}-${ratio}.onnx`);
+          // A folder per cell: a TF.js output is a model.json with weight shards beside it.
+          const cellDir = join(work, `${task.id}-${method}-${ratio}`);
+          mkdirSync(cellDir);
+          const out = join(cellDir, basename(task.model));
           const cellLoad = loadavg();
           const flags = methodFlags(method, calibrationFile(task, method === 'svd' ? undefined : calibN), steps);
-          const run = await runCompress(cli, [task.model, '--ratio', String(ratio), ...flags, '-o', out, '--force'], limits);
+          const args = [task.model, '--ratio', String(ratio), ...flags, '-o', out, '--force'];
+          let run = await runCompress(cli, args, limits);
+          // The CLI refuses data-free plans that cut a layer deeply (exit 2, its message naming
+          // --allow-deep-cuts as the way past): keep the refusal, then measure what it would have written.
+          const refusal = method === 'svd' && run.exitCode === 2 && run.error?.includes('--allow-deep-cuts') ? run.error : undefined;
+          if (refusal) run = await runCompress(cli, [...args, '--allow-deep-cuts'], limits);
           const cell: Cell = {
             model: task.id, method, ratio, ...(method === 'finetune' ? { finetuneSteps: steps } : {}),
             ...(calibN && method !== 'svd' ? { calibrationInputs: calibN } : {}),
+            ...(refusal ? { deepCutRefusal: refusal } : {}),
             cli: relative(ROOT, cli) || cli, measuredAt: new Date().toISOString(), load: { run: runLoad, cell: cellLoad },
             compress: { seconds: run.seconds, peakRssBytes: run.peakRssBytes, exitCode: run.exitCode, ...(run.error ? { error: run.error } : {}) },
             original: originalScores,
@@ -135,7 +145,7 @@ async function main(): Promise<void> {
             } catch (e) {
               cell.evalError = (e as Error).message.split('\n')[0];
             }
-            rmSync(out, { force: true });
+            rmSync(cellDir, { recursive: true, force: true });
           }
           measured.push(cell);
           const outcome = cell.compressed ? `${task.metricName} ${(cell.compressed.metric * 100).toFixed(2)} %, agreement ${(cell.agreement! * 100).toFixed(2)} %` : `failed: ${cell.compress.error ?? cell.evalError}`;

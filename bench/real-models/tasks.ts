@@ -1,4 +1,4 @@
-// The three PaddleOCR models as bench subjects: where each model and its data live, what one
+// The bench's models as subjects (PaddleOCR's three, openWakeWord's embedding model, Basic Pitch in pitchTask.ts): where each model and its data live, what one
 // output means (a prediction per test input), the task metric against the labels, and the
 // agreement of a compressed model's predictions with the original's.
 import { existsSync, readFileSync } from 'node:fs';
@@ -8,6 +8,8 @@ import { OnnxSession } from '../../core/formats/onnx/runtime.js';
 import type { Tensor } from '../../core/eval/tensor.js';
 import { argmax, ctcDecode, dbBoxes, editDistance, iou, matchBoxes, shrunkBoxMask, threshold } from './metrics.js';
 import { npyBatches } from './npyBatches.js';
+import { pitch } from './pitchTask.js';
+import { onnxRuntime, type RunAll } from './runtimes.js';
 
 export const WORK = fileURLToPath(new URL('work/', import.meta.url));
 const ASSETS = join(WORK, 'ocr-models/assets');
@@ -20,9 +22,12 @@ export interface Task<P> {
   id: string; title: string; model: string; calibration: string; test: string;
   /** What `metric` and agreement measure, for the tables. */
   metricName: string; agreementName: string;
-  /** Test inputs per onnxruntime call: as many as keep one call's tensors small. */
+  /** Test inputs per runtime call: as many as keep one call's tensors small. */
   batch: number;
-  predict(output: Tensor): P[];
+  /** The stock runtime that runs the model (onnxruntime-node when absent). */
+  runtime?: RunAll;
+  /** One batch's predictions from the model's outputs (ONNX: in the session's order). */
+  predict(outputs: Tensor[]): P[];
   /** Turns the per-input predictions into the per-example ones the metric counts (wake: windows into clips), once per model. */
   finish?(perInput: P[]): Promise<P[]>;
   score(predictions: P[]): Scores;
@@ -38,14 +43,9 @@ export function missing(task: Task<unknown>): string | undefined {
 
 /** Every test input's prediction by the model at `path`, in the stock runtime. */
 export async function predictAll<P>(task: Task<P>, path: string): Promise<P[]> {
-  const s = await OnnxSession.open(path);
-  try {
-    const out: P[] = [];
-    for (const x of npyBatches(task.test, task.batch)) out.push(...task.predict([...(await s.run(x)).values()][0]));
-    return task.finish ? await task.finish(out) : out;
-  } finally {
-    await s.release();
-  }
+  const out: P[] = [];
+  await (task.runtime ?? onnxRuntime)(path, npyBatches(task.test, task.batch), (outputs) => out.push(...task.predict(outputs)));
+  return task.finish ? await task.finish(out) : out;
 }
 
 const lines = (file: string): string[] => readFileSync(file, 'utf8').split('\n').slice(0, -1);
@@ -66,7 +66,7 @@ const rec: Task<Int32Array> = {
   id: 'rec', title: 'PP-OCRv4 text-line recognition (ch_PP-OCRv4_rec_infer.onnx, CTC over 6 625 classes)',
   model: join(ASSETS, 'ch_PP-OCRv4_rec_infer.onnx'), calibration: join(DATA, 'rec/calib.npy'), test: join(DATA, 'rec/test.npy'),
   metricName: 'character accuracy', agreementName: 'top-1 agreement per time step', batch: 16,
-  predict: stepArgmax,
+  predict: ([o]) => stepArgmax(o),
   score(predictions) {
     // Class i ≥ 1 is line i of the key file; the last class is the space PaddleOCR appends.
     const keys = readFileSync(join(ASSETS, 'ppocr_keys_v1.txt'), 'utf8').split('\n');
@@ -88,7 +88,7 @@ const cls: Task<number> = {
   id: 'cls', title: 'PP-OCR mobile v2.0 text orientation, 0° or 180° (ch_ppocr_mobile_v2.0_cls_infer.onnx)',
   model: join(ASSETS, 'ch_ppocr_mobile_v2.0_cls_infer.onnx'), calibration: join(DATA, 'cls/calib.npy'), test: join(DATA, 'cls/test.npy'),
   metricName: 'accuracy', agreementName: 'top-1 agreement', batch: 50,
-  predict: (o) => Array.from({ length: o.shape[0] }, (_, i) => argmax(o.data, i * o.shape[1], o.shape[1])),
+  predict: ([o]) => Array.from({ length: o.shape[0] }, (_, i) => argmax(o.data, i * o.shape[1], o.shape[1])),
   score(predictions) {
     const truth = lines(join(DATA, 'cls/test.txt')).map(Number);
     return { metric: mean(predictions.map((p, i) => (p === truth[i] ? 1 : 0))), extra: {} };
@@ -106,7 +106,7 @@ const det: Task<Detection> = {
   id: 'det', title: 'PP-OCRv4 text detection, DB (ch_PP-OCRv4_det_infer.onnx), 640×640 pages',
   model: join(ASSETS, 'ch_PP-OCRv4_det_infer.onnx'), calibration: join(DATA, 'det/calib.npy'), test: join(DATA, 'det/test.npy'),
   metricName: 'line detection F-score (hmean)', agreementName: 'pixel IoU of the binarised map with the original\'s', batch: 2,
-  predict(o) {
+  predict([o]) {
     const size = o.shape[3], per = o.shape[2] * size;
     return Array.from({ length: o.shape[0] }, (_, i) => {
       const mask = threshold(o.data, i * per, per, DB_THRESHOLD);
@@ -150,7 +150,7 @@ const wake: Task<Float32Array> = {
   id: 'wake', title: 'openWakeWord speech embedding model (embedding_model.onnx) under its wake-word heads, espeak-ng speech',
   model: join(WAKE_MODELS, 'embedding_model.onnx'), calibration: join(DATA, 'wake/calib.npy'), test: join(DATA, 'wake/test.npy'),
   metricName: 'wake-word accuracy', agreementName: 'share of clips heard as the original hears them', batch: 280,
-  predict: (o) => Array.from({ length: o.shape[0] }, (_, i) => o.data.slice(i * 96, (i + 1) * 96)),
+  predict: ([o]) => Array.from({ length: o.shape[0] }, (_, i) => o.data.slice(i * 96, (i + 1) * 96)),
   /** Each clip's windows' embeddings through every (uncompressed) wake-word head, sliding; a clip keeps each head's highest score. */
   async finish(embeddings) {
     const labels = wakeLabels(), perClip = embeddings.length / labels.length;
@@ -189,4 +189,4 @@ const wake: Task<Float32Array> = {
   },
 };
 
-export const TASKS = [rec, cls, det, wake] as Task<unknown>[];
+export const TASKS = [rec, cls, det, wake, pitch] as Task<unknown>[];

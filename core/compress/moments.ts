@@ -13,6 +13,16 @@ const ROWS_PER_CHECKPOINT = 32 * CHUNK;
 
 export interface InputMoments { dim: number; samples: number; c: Float64Array }
 
+/**
+ * Bytes of fetched layer inputs (and the patches cut from them) one batch of calibration inputs
+ * may hold, for the collectors that run a whole graph per batch (ONNX, TF.js graph): every
+ * factorisable layer's input is an output of the same run, so a batch holds a copy of most of
+ * the network's activations. PaddleOCR's recogniser (48×320 text lines) fetches about 6 MB of
+ * them per input, and 256 inputs at once passed 3 GB; Basic Pitch (a TF.js graph) cuts 170 MB
+ * of 3×39×8 patches from each 2 s window, and 300 windows at once passed 3 GB.
+ */
+export const MOMENT_BATCH_BYTES = 192 * 2 ** 20;
+
 export class MomentAccumulator {
   private readonly gram: WasmGram;
   private samples = 0;

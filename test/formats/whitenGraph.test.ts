@@ -9,7 +9,9 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tfjsGraphInputMoments } from '../../core/formats/tfjs/graphMoments.js';
+import { runTfjsGraph } from '../../core/formats/tfjs/graphRuntime.js';
 import type { CompressReport } from '../../core/compress/report.js';
+import type { InputMoments } from '../../core/compress/moments.js';
 import { openModel } from '../../core/formats/open.js';
 import type { TfjsModel } from '../../core/formats/tfjs/read.js';
 import { encodeNpy } from '../../core/io/npy.js';
@@ -128,6 +130,57 @@ test('graph MatMul with transpose_a: its input is read feature-major (columns ar
   } finally {
     await model.close();
   }
+});
+
+test('graph moments: batches are sized by the bytes they fetch (the first input alone, then what the budget holds); the statistics do not change', async () => {
+  // Basic Pitch (a TF.js graph) cut 170 MB of patches per 2 s window: 300 windows fed at once passed 3 GB.
+  const model = await openModel(graphCnn(tempDir())) as TfjsModel;
+  try {
+    const n = 40, x = { data: anisotropic(n, 8 * 8 * 3, 5), shape: [n, 8, 8, 3] };
+    const batches = async (bytes: number): Promise<[number[], Map<string, InputMoments>]> => {
+      const ends: number[] = [];
+      const got = await tfjsGraphInputMoments(model, model.layers, x, { progress: { report: (f) => ends.push(Math.round(f * n)) } }, 500, bytes);
+      return [ends, got];
+    };
+    const [roomy, all] = await batches(2 ** 30);
+    assert.deepEqual(roomy, [1, n], 'a large budget: the first input, then the other 39 at once');
+    const [tight, piecewise] = await batches(1);
+    assert.deepEqual(tight, Array.from({ length: n }, (_, i) => i + 1), 'a budget below one input: one input a batch');
+    // Per input, in f32: c1's 64 patches of 27 values (its input is fed, not fetched), c2's 8×8×16 input and its
+    // 9 patches of 144, d1's 216 and d2's 64 inputs. A budget of 3 inputs' worth feeds 3 at a time after the first.
+    const perInput = (64 * 27 + 8 * 8 * 16 + 9 * 144 + 216 + 64) * 4;
+    const [ends] = await batches(3 * perInput);
+    assert.deepEqual(ends, [1, ...Array.from({ length: 13 }, (_, i) => 4 + 3 * i)]);
+    for (const [name, m] of all) assertMomentsClose(piecewise.get(name), m.c, `${name}: one input a batch vs all at once`, m.samples);
+  } finally {
+    await model.close();
+  }
+});
+
+test('graph with two outputs: whitened and plain candidates are judged on every output, not only the first (which evaluate reads)', async () => {
+  // Basic Pitch's note and onset heads follow its contour output: judged on the first output alone,
+  // layers feeding only the later ones looked free and whitening cut them to rank 1.
+  const dir = tempDir();
+  const g = new GraphBuilder();
+  const x = g.placeholder('x', [-1, 24]);
+  g.op('first/MatMul', 'MatMul', [x, g.const('first/kernel', [24, 3], randomMatrix(24, 3, 31))]);
+  const h = g.op('second/MatMul', 'MatMul', [x, g.const('second/kernel', [24, 32], randomMatrix(24, 32, 32))]);
+  g.op('Identity', 'Identity', ['first/MatMul']);
+  g.op('Identity_1', 'Identity', [h]);
+  const model = g.save(join(dir, 'model'), ['Identity', 'Identity_1']);
+  const input = { data: anisotropic(5, 24, 33), shape: [5, 24] };
+  const [first, all] = [await runTfjsGraph(model, input), await runTfjsGraph(model, input, 'all')];
+  assert.deepEqual([first.shape, all.shape], [[5, 3], [5, 35]]);
+  for (let i = 0; i < 5; i++) assert.deepEqual([...all.data.subarray(i * 35, i * 35 + 3)], [...first.data.subarray(i * 3, i * 3 + 3)]);
+  // Only second/MatMul (24×32) pays to factorise; it feeds only the second output.
+  const calib = join(dir, 'calib.npy');
+  writeFileSync(calib, encodeNpy({ dtype: 'float32', shape: [300, 24], data: anisotropic(300, 24, 34) }));
+  const r = cli('compress', model, '--ratio', '0.6', '--method', 'whitened', '--calibration', calib, '-o', join(dir, 'out.json'), '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as CompressReport;
+  assert.deepEqual(report.layers.map((l) => l.name), ['second/MatMul']);
+  const choice = report.methodChoice!;
+  assert.ok(choice.svd.relativeOutputError > 1e-3 && choice.whitened.relativeOutputError > 1e-4, JSON.stringify(choice));
 });
 
 for (const [name, make, width, shape, ranks] of [

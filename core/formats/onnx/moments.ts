@@ -12,7 +12,7 @@ import { GRAPH_FIELD, intAttr, onnxWindow, type OnnxModel } from './read.js';
 import type { NodeMessage } from './schema.js';
 import { withOutputs } from './probe.js';
 import { InputError, checkpoint, type JobOptions, type Layer } from '../../types.js';
-import { MomentAccumulator, type InputMoments } from '../../compress/moments.js';
+import { MOMENT_BATCH_BYTES, MomentAccumulator, type InputMoments } from '../../compress/moments.js';
 import { patchRows, type ConvGeometry, type ExplicitPadding, type PatchCutter } from '../../compress/patches.js';
 
 type Tf = Awaited<ReturnType<typeof tfjs>>;
@@ -30,14 +30,6 @@ function convGeometry(node: NodeMessage, kernel: number[]): ConvGeometry | undef
   const padding = typeof w.padding === 'string' ? w.padding : [[0, 0], ...w.padding, [0, 0]] as ExplicitPadding;
   return { kernel, strides: w.strides, dilation: w.dilations, padding };
 }
-
-/**
- * Bytes of fetched layer inputs (and the patches cut from them) one batch may hold. Every
- * factorisable layer's input is an output of the same run, so a batch holds a copy of most of
- * the network's activations: PaddleOCR's recogniser (48×320 text lines) fetches about 6 MB of
- * them per input, and 256 inputs at once passed 3 GB.
- */
-const MOMENT_BATCH_BYTES = 192 * 2 ** 20;
 
 export async function onnxInputMoments(model: OnnxModel, x: Tensor, opts: JobOptions = {}, maxBatch = 256): Promise<Map<string, InputMoments>> {
   const taps = layerTaps(model);

@@ -1,7 +1,7 @@
 // Streaming input statistics of the MatMul and Conv2D nodes (fused or not) of a TF.js graph
 // model on calibration inputs, collected in stock tfjs: GraphModel.execute fetches each layer
-// node's activation input (input 0) batch by batch and C = XᵀX / N is summed in f64, never
-// holding all activations. A MatMul with transpose_a receives its input feature-major; a
+// node's activation input (input 0) batch by batch (batches sized by the bytes they fetch) and
+// C = XᵀX / N is summed in f64, never holding all activations. A MatMul with transpose_a receives its input feature-major; a
 // Conv2D's samples are its input patches (patches.ts). NCHW convolutions keep plain SVD.
 import type { Tensor as TfTensor } from '@tensorflow/tfjs';
 import { fixedBatch, type Tensor } from '../../eval/tensor.js';
@@ -10,7 +10,7 @@ import { tfjs } from './runtime.js';
 import type { TfjsModel } from './read.js';
 import type { GraphAttr, GraphNode } from './read.js';
 import { InputError, checkpoint, type JobOptions, type Layer } from '../../types.js';
-import { MomentAccumulator, type InputMoments } from '../../compress/moments.js';
+import { MOMENT_BATCH_BYTES, MomentAccumulator, type InputMoments } from '../../compress/moments.js';
 import { patchRows, type ConvGeometry, type ExplicitPadding } from '../../compress/patches.js';
 
 type Tf = Awaited<ReturnType<typeof tfjs>>;
@@ -50,7 +50,12 @@ function taps(tf: Tf, model: TfjsModel, layers: Layer[]): Tap[] {
   });
 }
 
-export async function tfjsGraphInputMoments(model: TfjsModel, layers: Layer[], x: Tensor, opts: JobOptions = {}, batch = 500): Promise<Map<string, InputMoments>> {
+/**
+ * Feeds the calibration inputs in batches whose fetched activations and patches stay near
+ * `batchBytes` (MOMENT_BATCH_BYTES): a graph with a fixed batch size gets that; otherwise the
+ * first input runs alone and its bytes size the batches after it, up to `maxBatch` inputs.
+ */
+export async function tfjsGraphInputMoments(model: TfjsModel, layers: Layer[], x: Tensor, opts: JobOptions = {}, maxBatch = 500, batchBytes = MOMENT_BATCH_BYTES): Promise<Map<string, InputMoments>> {
   const tf = await tfjs();
   const covered = taps(tf, model, layers);
   if (!covered.length) return new Map();
@@ -61,10 +66,12 @@ export async function tfjsGraphInputMoments(model: TfjsModel, layers: Layer[], x
     const fed = (t: Tap): boolean => t.input.replace(/:0$/, '') === placeholder;
     const fetched = [...new Set(covered.filter((t) => !fed(t)).map((t) => t.input))];
     const n = x.shape[0];
-    batch = fixedBatch(model.path, graph.inputs[0].shape?.[0], n) ?? batch;
+    const fixed = fixedBatch(model.path, graph.inputs[0].shape?.[0], n);
+    let batch = fixed ?? 1, bytesPerInput = 1;
     const acc = covered.map((t) => new MomentAccumulator(t.dim));
     const per = x.data.length / n;
     for (let start = 0; start < n; start += batch) {
+      if (fixed === undefined && start === 1) batch = Math.max(1, Math.min(maxBatch, Math.floor(batchBytes / bytesPerInput)));
       await checkpoint(opts.signal);
       const end = Math.min(n, start + batch);
       const xb = tf.tensor(x.data.subarray(start * per, end * per), [end - start, ...x.shape.slice(1)]);
@@ -76,12 +83,18 @@ export async function tfjsGraphInputMoments(model: TfjsModel, layers: Layer[], x
         } catch (e) {
           throw new InputError(model.path, `tfjs cannot run the model on the calibration inputs (${(e as Error).message.split('\n')[0]})`);
         }
+        let bytes = outs.reduce((sum, o) => sum + o.size * 4, 0);
         covered.forEach((t, i) => {
           const v = fed(t) ? xb : outs[fetched.indexOf(t.input)];
           const width = t.rows ? t.dim : t.featureMajor ? v.shape[0] : v.shape.at(-1);
           if (width !== t.dim || (t.rows && v.rank !== 4)) throw new InputError(model.path, `layer ${t.layer.name} receives ${t.input} of shape [${v.shape.join(', ')}], not ${t.dim} features`);
-          tf.tidy(() => acc[i].addSamples((t.rows ? t.rows(v) : v).dataSync() as Float32Array, t.featureMajor));
+          tf.tidy(() => {
+            const rows = (t.rows ? t.rows(v) : v).dataSync() as Float32Array;
+            if (t.rows) bytes += rows.byteLength;
+            acc[i].addSamples(rows, t.featureMajor);
+          });
         });
+        bytesPerInput = Math.max(1, bytes / (end - start));
       } finally {
         tf.dispose([xb, ...outs]);
       }
