@@ -121,10 +121,12 @@ export class Workbench {
   }
 
   /** Rests the mouse on the editor text `token` (exact text of one token, e.g. `"dense_1"`)
-   *  and returns the text of the hover it brings up, or '' when none appears within `timeout`. */
+   *  and returns the text of the hover it brings up, or '' when none appears within `timeout`.
+   *  Finding the token may wait longer: on a loaded machine (CI beside other work) the editor
+   *  took over 30 s, Playwright's default, to render it. */
   async hoverOver(token: string, timeout = 5_000): Promise<string> {
     await this.page.mouse.move(0, 0);
-    await this.page.locator('.monaco-editor .view-lines').getByText(token, { exact: true }).first().hover();
+    await this.page.locator('.monaco-editor .view-lines').getByText(token, { exact: true }).first().hover({ timeout: 90_000 });
     const hover = this.page.locator('.monaco-editor .monaco-hover:not(.hidden)').first();
     try {
       await hover.waitFor({ timeout });
