@@ -20,19 +20,15 @@ export interface RunOptions {
   progress?: Progress;
   /** Where a ranks goal came from, named in messages about its layers: the `--ranks` file (default 'goal.ranks'). */
   ranksFile?: string;
-  /** Cancel the job when the process that started it is gone (its supervisor, cli/supervise.ts, killed). */
-  watchParent?: boolean;
   /** Prints the outcome of a cancelled job when the process has to end before the job does (default: the cancelled line on stderr). */
   reportCancelled?: () => void;
 }
 
 /** After a cancellation the job has this long to end on its own (and remove its output); then the process ends anyway. */
 const CANCEL_GRACE_MS = 1000;
-/** How often `watchParent` looks whether the parent process is still there. */
-const PARENT_POLL_MS = 250;
 
 /**
- * Runs the job; SIGINT or SIGTERM (or, with `watchParent`, the parent's exit) cancels it
+ * Runs the job; SIGINT or SIGTERM cancels it (the supervisor's going does too: cli/supervise.ts)
  * (CancelledError, whatever failed first), leaving no output. Cancellation always ends the
  * process: where the job has not ended within CANCEL_GRACE_MS (a step that never returns),
  * its temporaries are removed, the cancelled line is printed and the process exits with 1;
@@ -52,8 +48,6 @@ export async function runCompressRequest(request: CompressRequest, o: RunOptions
     // Unreferenced: where nothing else keeps the process alive it ends by itself, as it should.
     deadline = setTimeout(forceExit, CANCEL_GRACE_MS).unref();
   };
-  const parent = process.ppid;
-  const watch = o.watchParent ? setInterval(() => { if (process.ppid !== parent && !abort.signal.aborted) onSignal(); }, PARENT_POLL_MS).unref() : undefined;
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
@@ -75,7 +69,6 @@ export async function runCompressRequest(request: CompressRequest, o: RunOptions
   } catch (e) {
     throw abort.signal.aborted && !(e instanceof CancelledError) ? new CancelledError() : e;
   } finally {
-    clearInterval(watch);
     clearTimeout(deadline);
     // The job ended and its caller prints the outcome; the process still ends soon after, whatever is left running.
     if (abort.signal.aborted) setTimeout(() => process.exit(), CANCEL_GRACE_MS).unref();
@@ -99,7 +92,6 @@ export async function runJob(argv: string[]): Promise<number> {
     const request = parseCompressRequest(text, file);
     let done = 0;
     const report = await runCompressRequest(request, {
-      watchParent: true,
       reportCancelled: () => { const event = jobError(new CancelledError()); emit(event); console.error(`reducible: ${event.message}`); },
       progress: { report: (fraction, label) => { done = Math.min(1, Math.max(done, fraction)); emit({ type: 'progress', fraction: done, label }); } },
     });

@@ -66,7 +66,6 @@ export const compress: Command = {
     // The progress lines `--json` has always written (JSON, on stderr); `--job` writes JobEvents instead.
     const lines = flags.json ? undefined : progressLines();
     const report = await runCompressRequest(request, {
-      watchParent: true,
       ranksFile: flags.ranks as string | undefined,
       progress: lines ?? { report: (f, label) => process.stderr.write(`${JSON.stringify({ progress: f, label })}\n`) },
     }).finally(() => lines?.end());
