@@ -4,7 +4,7 @@ import { breakEvenRank, cumulativeEnergy, paramsAtRank, suggestedRank } from './
 import type { Capabilities, JobOptions, Layer, LayerKind, Model, ModelFormat } from './types.js';
 import { formatModule } from './formats/registry.js';
 import { checkpoint } from './types.js';
-import { lanesFor, mapInLanes } from './lanes.js';
+import { lanesFor, lanesOn, mapInLanes } from './lanes.js';
 import { withLayerBuffer } from './io/layerBuffers.js';
 
 /** One layer in `analyze --json` (contract) plus additive fields the IDE uses. */
@@ -55,8 +55,10 @@ export const DEFAULT_ENERGY = 0.99;
  */
 export type SpectrumOf = (layer: Layer) => Promise<ArrayLike<number>> | undefined;
 
+/** `lanes`: layers in flight (default: lanesOn's, or lanesFor's where `spectrumOf` computes them some other way, in this process). */
 export async function analyzeModel(
   model: Model, engine: Engine, energy = DEFAULT_ENERGY, opts: JobOptions = {}, spectrumOf?: SpectrumOf,
+  lanes = spectrumOf ? lanesFor(model.layers) : lanesOn(engine, model, model.layers),
 ): Promise<Analysis> {
   let done = 0;
   // A few layers at a time: each is read, decoded and sent to the engine, then dropped.
@@ -64,7 +66,7 @@ export async function analyzeModel(
     const sigma = await (spectrumOf?.(layer) ?? weightSpectrum(model, layer, engine, opts));
     opts.progress?.report(++done / model.layers.length, layer.name);
     return layerAnalysis(layer, Array.from(sigma), energy);
-  }, lanesFor(model.layers));
+  }, lanes);
   const { capabilities, withModule } = formatModule(model.format);
   return {
     format: model.format, path: model.path, fileBytes: model.fileBytes, totalParams: model.totalParams,
@@ -72,8 +74,13 @@ export async function analyzeModel(
   };
 }
 
-/** The singular values of a layer's weights, read into a reused buffer. */
-export function weightSpectrum(model: Model, layer: Layer, engine: Engine, opts: SpectrumOptions): Promise<Float64Array> {
+/** The singular values of a layer's weights: read by the engine where it reads files, else here into a reused buffer. */
+export async function weightSpectrum(model: Model, layer: Layer, engine: Engine, opts: SpectrumOptions): Promise<Float64Array> {
+  const where = engine.files && model.matrixFile?.(layer);
+  if (where) {
+    await checkpoint(opts.signal);
+    return engine.files!.spectrum(where, opts);
+  }
   return withLayerBuffer(async (take) => {
     // Stored orientation: a transpose has the same singular values.
     const { data, rows, cols } = await model.readStoredMatrix(layer, take);

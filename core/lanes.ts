@@ -2,6 +2,8 @@
 // overlaps the maths of another (engines run requests on their own threads or process), and
 // few, so memory holds a few layers rather than the whole model.
 import { availableParallelism } from 'node:os';
+import type { Engine } from './engines/engine.js';
+import type { Layer, Model } from './types.js';
 
 /** Layers in flight: one per core (the embedded engine's workers), at least two so reads overlap, at most four. */
 export const LAYER_LANES = Math.max(2, Math.min(4, availableParallelism()));
@@ -17,6 +19,15 @@ const BIG_LAYER_ELEMENTS = 2 ** 22;
 /** Lanes for working through these layers: LAYER_LANES, or one when any layer is big. */
 export function lanesFor(layers: readonly { matrix: { rows: number; cols: number } }[]): number {
   return layers.some((l) => l.matrix.rows * l.matrix.cols >= BIG_LAYER_ELEMENTS) ? 1 : LAYER_LANES;
+}
+
+/**
+ * Lanes for the layers' matrices on this engine: as many as it wants in flight where it reads
+ * every one of them from the model's files itself (requests then cost this process nothing),
+ * else lanesFor's.
+ */
+export function lanesOn(engine: Engine, model: Model, layers: readonly Layer[]): number {
+  return engine.files && layers.every((l) => model.matrixFile?.(l)) ? engine.files.lanes : lanesFor(layers);
 }
 
 /** fn over every item, at most `lanes` at a time, started in order; results in the items' order; rejects with the first failure. */

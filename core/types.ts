@@ -81,7 +81,34 @@ export interface Model {
    * instead of a new one.
    */
   readStoredMatrix(layer: Layer, alloc?: (elements: number) => Float32Array): Promise<StoredMatrix>;
+  /**
+   * Where the layer's stored matrix lies raw and whole in one regular file, for an engine that
+   * reads files itself (Engine.files); undefined where it does not (compressed, quantized,
+   * packed in a protobuf field, split over two shards).
+   */
+  matrixFile?(layer: Layer): MatrixInFile | undefined;
   close(): Promise<void>;
+}
+
+/** Stored element types an engine reading files decodes itself. */
+export type FileDType = 'float32' | 'float64' | 'float16' | 'bfloat16';
+
+/** `length` elements of `dtype` at `offset` of the file `path`. */
+export interface RangeInFile { path: string; offset: number; dtype: FileDType; length: number }
+
+/**
+ * A layer's stored matrix where it lies (Model.matrixFile): rows×cols row-major, the matrix
+ * view's transpose when `transposed`, as StoredMatrix. The reader checks its values, and its
+ * bias's, as readStoredMatrix does: `model`, `tensor` and `layer` name them in the refusal.
+ */
+export interface MatrixInFile extends RangeInFile {
+  rows: number;
+  cols: number;
+  transposed: boolean;
+  model: string;
+  tensor: string;
+  layer: string;
+  bias?: RangeInFile & { tensor: string };
 }
 
 /** Row-major rows×cols values: the layer's matrix view, or its transpose when `transposed`. */

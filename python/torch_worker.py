@@ -4,23 +4,37 @@ Protocol (stdio, both ways): a frame is one UTF-8 JSON header line followed by e
 header["bytes"] raw little-endian bytes. Requests carry one row-major float32 matrix:
   {"id": 1, "op": "spectrum", "rows": r, "cols": c, "bytes": 4*r*c}
   {"id": 2, "op": "svd", "rows": r, "cols": c, "rank": k, "bytes": 4*r*c}
+or name where it lies in a model file (core/engines/torchProtocol.ts, FileRequest), so
+tensor bytes never cross the pipe:
+  {"id": 3, "op": "spectrum", "rows": r, "cols": c, "bytes": 0, "file": {...}, "keep": {...}}
+  {"id": 4, "op": "factors", "rows": r, "cols": c, "rank": k, "bytes": 0, "file": {...},
+   "reuse": {...}, "into": {"path": p, "a": offset, "b": offset}}
+`keep` leaves the spectrum's eigenvectors at a place in a scratch file for the same matrix's
+`factors` (`reuse`): one eigendecomposition per layer. `factors` writes the balanced factors
+A = U·√Σ, B = √Σ·Vᵀ of the layer's matrix (the transpose of the stored one when
+file.transposed) as f32 at `into`'s offsets, and replies with the kept singular values and
+the matrix's energy Σw².
 Replies, in request order:
-  {"type": "hello", "device": "...", "gpu": bool, "torch": "..."}          (once, at start)
+  {"type": "hello", "device": "...", "gpu": bool, "torch": "...", "devices": n}  (once)
   {"type": "fatal", "error": "..."}                                        (start-up failure)
   {"id": 1, "type": "result", "parts": [["s", "f64", n]], "bytes": n}      (parts concatenated)
-  {"id": 1, "type": "error", "error": "..."}
-A reader thread prefetches the next matrices (and moves them to the device) while the
-main thread computes, and a writer thread sends results, so I/O overlaps the maths.
+  {"id": 1, "type": "error", "error": "...", "file": "..."}                (file: bad input there)
+A reader thread prefetches the next matrix (reading it, and moving it to the device) while the
+main thread computes, and a writer thread writes factors and sends results, so I/O overlaps
+the maths; at most one matrix waits on each side of the computation.
 Never imports anything from a model file: it only sees raw matrices.
 """
 import json
+import math
 import os
 import queue
+import stat
 import sys
 import threading
 
 MIN_TORCH = (1, 9)  # torch.linalg.eigvalsh / eigh / qr as used below
-PREFETCH = 3
+# Matrices waiting beside the one being computed, each side: memory holds about three layers.
+PREFETCH = 1
 MAX_POWER_ITERATIONS = 30
 ENERGY_TOLERANCE = 1e-4
 
@@ -66,9 +80,20 @@ if version_tuple(torch.__version__) < MIN_TORCH:
     fatal("torch {} is too old (needs {}.{}+)".format(torch.__version__, *MIN_TORCH))
 
 
+def usable_cores():
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+# Several CPU workers share the cores between them (REDUCIBLE_TORCH_WORKERS); one alone takes
+# them all (some builds, Debian's among them, default to one thread).
+torch.set_num_threads(max(1, int(os.environ.get("REDUCIBLE_TORCH_THREADS") or usable_cores())))
+DEVICE_INDEX = int(os.environ.get("REDUCIBLE_TORCH_DEVICE", "0"))
+
+
 def pick_device():
     if torch.cuda.is_available():
-        return torch.device("cuda"), "CUDA · " + torch.cuda.get_device_name(0), True
+        index = DEVICE_INDEX % torch.cuda.device_count()
+        return torch.device("cuda", index), "CUDA · " + torch.cuda.get_device_name(index), True
     mps = getattr(torch.backends, "mps", None)
     if mps is not None and mps.is_available():
         return torch.device("mps"), "MPS · Apple GPU", True
@@ -82,7 +107,8 @@ def fast_float64(device):
     if device.type == "cpu":
         return True
     if device.type == "cuda":
-        return torch.cuda.get_device_capability(0) in ((6, 0), (7, 0), (8, 0)) or torch.cuda.get_device_capability(0)[0] >= 9
+        capability = torch.cuda.get_device_capability(device)
+        return capability in ((6, 0), (7, 0), (8, 0)) or capability[0] >= 9
     return False
 
 
@@ -107,8 +133,74 @@ def read_exact(stream, n):
     return buf
 
 
+class BadInput(Exception):
+    """A problem with a file the request names: Node reports it as bad input naming `file`."""
+
+    def __init__(self, file, message):
+        super().__init__(message)
+        self.file = file
+
+
+# Stored element types a file request may name: numpy's type for the bytes, and their width.
+STORED = {"float32": ("<f4", 4), "float64": ("<f8", 8), "float16": ("<f2", 2), "bfloat16": ("<u2", 2)}
+
+
+def read_range(path, offset, count, dtype, model):
+    """`count` elements of `dtype` at `offset` of a regular file, as f32 numpy values."""
+    np_dtype, width = STORED[dtype]
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as e:
+        raise BadInput(model, "cannot open {} ({})".format(path, e.strerror))
+    with os.fdopen(fd, "rb", buffering=0) as f:
+        size = os.fstat(fd)
+        if not stat.S_ISREG(size.st_mode):
+            raise BadInput(model, "{} is not a regular file".format(path))
+        end = offset + count * width
+        if end > size.st_size:
+            raise BadInput(model, "truncated or corrupt: {} needs bytes {}..{} of {}".format(path, offset, end, size.st_size))
+        values = np.empty(count, dtype=np_dtype)
+        view = memoryview(values).cast("B")
+        f.seek(offset)
+        got = 0
+        while got < len(view):
+            n = f.readinto(view[got:])
+            if not n:
+                raise BadInput(model, "{} shrank while reading".format(path))
+            got += n
+    if dtype == "bfloat16":
+        return (values.astype(np.uint32) << 16).view(np.float32)
+    return values.astype(np.float32, copy=False)
+
+
+def js_number(v):
+    """A non-finite value as Node's message spells it (String(v))."""
+    return "NaN" if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity")
+
+
+def check_finite(values, model, tensor, layer):
+    bad = ~np.isfinite(values)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise BadInput(model, "tensor {} (layer {}) holds {} at element {}: weights must be finite".format(tensor, layer, js_number(float(values[i])), i))
+
+
+def read_matrix(header):
+    """The stored rows×cols matrix a file request names, checked like Node's reader checks it
+    (its bias too: a NaN there is as bad as in the weight)."""
+    spec = header["file"]
+    rows, cols = header["rows"], header["cols"]
+    values = read_range(spec["path"], spec["offset"], rows * cols, spec["dtype"], spec["model"])
+    check_finite(values, spec["model"], spec["tensor"], spec["layer"])
+    bias = spec.get("bias")
+    if bias:
+        check_finite(read_range(bias["path"], bias["offset"], bias["length"], bias["dtype"], spec["model"]), spec["model"], bias["tensor"], spec["layer"])
+    return values.reshape(rows, cols)
+
+
 def reader(jobs):
-    """Parses request frames and queues (header, f32 matrix already on DEVICE), then None at EOF."""
+    """Parses request frames and queues (header, f32 matrix already on DEVICE, or the BadInput
+    reading it), then None at EOF."""
     stream = sys.stdin.buffer
     try:
         while True:
@@ -117,19 +209,51 @@ def reader(jobs):
                 break
             header = json.loads(line)
             raw = read_exact(stream, header["bytes"])
-            a = np.frombuffer(raw, dtype="<f4").reshape(header["rows"], header["cols"])
+            try:
+                a = read_matrix(header) if "file" in header else np.frombuffer(raw, dtype="<f4").reshape(header["rows"], header["cols"])
+            except BadInput as e:
+                jobs.put((header, e))
+                continue
             jobs.put((header, torch.from_numpy(a).to(DEVICE)))
     except Exception as e:  # a broken stream ends the worker; Node reports the exit
         print("reducible torch worker: bad input: {}".format(e), file=sys.stderr)
     jobs.put(None)
 
 
+def pwrite_all(path, offset, data):
+    """Writes into a file Node made (a scratch file beside the output): never creates one."""
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        view = memoryview(data).cast("B")
+        done = 0
+        while done < len(view):
+            done += os.pwrite(fd, view[done:], offset + done)
+    finally:
+        os.close(fd)
+
+
 def writer(results):
+    """Writes each result's files (device → host happens here), then sends its reply."""
     while True:
         item = results.get()
         if item is None:
             return
-        send(*item)
+        header, parts, value, writes = item
+        if parts is None:
+            send(header)
+            continue
+        try:
+            for path, offset, t in writes:
+                pwrite_all(path, offset, host(t))
+            send(*reply(header, parts, value))
+        except OSError as e:
+            # A full disk: the reply says so and Node fails the job.
+            send({"id": header["id"], "type": "error", "error": "cannot write {} ({})".format(path, e.strerror)})
+
+
+def host(t):
+    """A tensor's values as contiguous little-endian bytes on the host, in its own dtype."""
+    return t.detach().to("cpu").contiguous().numpy()
 
 
 def small(x):
@@ -146,11 +270,69 @@ def orth(x):
     return (q * signs).to(x)
 
 
-def spectrum(a):
+def gram(a):
+    """The f64 Gram matrix of a's smaller side, and whether that side is its columns."""
     a = small(a)
-    g = a.T @ a if a.shape[1] <= a.shape[0] else a @ a.T
-    ev = torch.linalg.eigvalsh(g)
-    return ev.clamp_min(0).sqrt().flip(0)
+    tall = a.shape[1] <= a.shape[0]
+    return (a.T @ a if tall else a @ a.T), tall
+
+
+def spectrum(a):
+    return torch.linalg.eigvalsh(gram(a)[0]).clamp_min(0).sqrt().flip(0)
+
+
+# A spectrum's eigenvectors kept for the same matrix's factors, at a place in a scratch file:
+# header (f64: magic, rows, cols, side, count), the eigenvalues descending (f64 × side), then
+# `count` eigenvectors (f32 × side each). Every vector fits in the place Node reserves
+# (core/compress/reductions.ts: an embedded reduction of the same side, ≥ 4·side² + 36·side
+# bytes), and f32 vectors keep reconstruction errors far below the engines' 1e-3 contract.
+KEPT_MAGIC = float(0x54564331)  # "TVC1"; the embedded engine's reductions are "RDC1"
+KEPT_HEADER = 5 * 8
+
+
+def spectrum_keeping(a, place):
+    """The spectrum from one eigh whose vectors are kept at `place`: returns the values and the
+    writes that keep them (the header last, so a place cut short never matches)."""
+    g, _ = gram(a)
+    ev, vecs = torch.linalg.eigh(g)
+    ev = ev.flip(0).clamp_min(0)
+    side = ev.shape[0]
+    vectors = vecs.flip(1).T.to(torch.float32)
+    head = torch.tensor([KEPT_MAGIC, a.shape[0], a.shape[1], side, side], dtype=torch.float64)
+    path, at = place["path"], place["offset"]
+    writes = [(path, at + KEPT_HEADER, ev), (path, at + KEPT_HEADER + 8 * side, vectors), (path, at, head)]
+    return ev.sqrt(), writes
+
+
+def read_kept(place, rows, cols, rank):
+    """The top `rank` eigenpairs a spectrum kept at `place` for this matrix, or None."""
+    try:
+        fd = os.open(place["path"], os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        head = np.frombuffer(os.pread(fd, KEPT_HEADER, place["offset"]), dtype="<f8")
+        if len(head) < 5 or list(head) != [KEPT_MAGIC, rows, cols, head[3], head[4]] or rank > head[4]:
+            return None
+        side = int(head[3])
+        at = place["offset"] + KEPT_HEADER
+        ev = np.frombuffer(os.pread(fd, 8 * rank, at), dtype="<f8")
+        vectors = np.frombuffer(os.pread(fd, 4 * side * rank, at + 8 * side), dtype="<f4")
+        if len(ev) < rank or len(vectors) < side * rank:
+            return None
+        return torch.from_numpy(ev.copy()), torch.from_numpy(vectors.reshape(rank, side).T.copy())
+    finally:
+        os.close(fd)
+
+
+def from_eigenpairs(a, ev, side, tall):
+    """The SVD whose smaller side's vectors and squared values the Gram's eigenpairs give."""
+    a = small(a)
+    side = small(side)
+    s = ev.to(side).clamp_min(0).sqrt()
+    if tall:
+        return orth(a @ side), s, side.T
+    return side, s, orth(a.T @ side).T
 
 
 def sample_size(rank, p):
@@ -158,17 +340,9 @@ def sample_size(rank, p):
 
 
 def exact_svd(a, rank):
-    a = small(a)
-    m, n = a.shape
-    tall = n <= m
-    g = a.T @ a if tall else a @ a.T
+    g, tall = gram(a)
     ev, vecs = torch.linalg.eigh(g)
-    ev = ev.flip(0)[:rank]
-    side = vecs.flip(1)[:, :rank]
-    s = ev.clamp_min(0).sqrt()
-    if tall:
-        return orth(a @ side), s, side.T
-    return side, s, orth(a.T @ side).T
+    return from_eigenpairs(a, ev.flip(0)[:rank], vecs.flip(1)[:, :rank], tall)
 
 
 def top_energy(b, rank):
@@ -203,39 +377,69 @@ def randomized_svd(a, rank):
     return q @ ub.to(q), ev.clamp_min(0).sqrt(), orth(b @ ub.to(b)).T
 
 
-def truncated_svd(a, rank):
+def truncated_svd(a, rank, reuse=None):
     if rank == 0:
         m, n = a.shape
         return a.new_zeros(m, 0), a.new_zeros(0), a.new_zeros(0, n)
+    kept = reuse and read_kept(reuse, a.shape[0], a.shape[1], rank)
+    if kept:
+        return from_eigenpairs(a, kept[0], kept[1], a.shape[1] <= a.shape[0])
     p = min(a.shape)
     if sample_size(rank, p) * 4 <= p:
         return randomized_svd(a, rank)
     return exact_svd(a, rank)
 
 
-def as_bytes(t, dtype):
-    return t.detach().to("cpu").contiguous().numpy().astype(dtype, copy=False).tobytes()
+def balanced(u, s, vt, transposed):
+    """A = U·√Σ and B = √Σ·Vᵀ of the layer's matrix, f32: the stored matrix's, or, when the
+    file stores the transpose (S = Wᵀ = U·Σ·Vᵀ, so W = V·Σ·Uᵀ), the transpose's."""
+    r = s.sqrt()
+    a = u * r.to(u)
+    b = vt * r.to(vt)[:, None]
+    if transposed:
+        a, b = b.T, a.T
+    return a.to(torch.float32), b.to(torch.float32)
 
 
 def run(header, a):
+    """The reply's parts (tensors, made bytes by the writer), any value, and the file writes."""
+    if isinstance(a, BadInput):
+        raise a
     op = header["op"]
     if op == "spectrum":
-        parts = [("s", "f64", as_bytes(spectrum(a), "<f8"))]
-    elif op == "svd":
-        rank = int(header["rank"])
-        if rank < 0 or rank > min(a.shape):
-            raise ValueError("rank {} is outside [0, {}]".format(rank, min(a.shape)))
-        u, s, vt = truncated_svd(a, rank)
-        parts = [("u", "f32", as_bytes(u, "<f4")), ("s", "f64", as_bytes(s, "<f8")), ("vt", "f32", as_bytes(vt, "<f4"))]
-    else:
+        keep = header.get("keep")
+        s, writes = spectrum_keeping(a, keep) if keep else (spectrum(a), [])
+        return [("s", "f64", s)], None, writes
+    if op not in ("svd", "factors"):
         raise ValueError("unknown op {!r}".format(op))
-    payload = b"".join(p[2] for p in parts)
-    meta = [[name, dtype, len(data)] for name, dtype, data in parts]
-    return {"id": header["id"], "type": "result", "parts": meta, "bytes": len(payload)}, payload
+    rank = int(header["rank"])
+    if rank < 0 or rank > min(a.shape):
+        raise ValueError("rank {} is outside [0, {}]".format(rank, min(a.shape)))
+    u, s, vt = truncated_svd(a, rank, header.get("reuse"))
+    if op == "svd":
+        return [("u", "f32", u), ("s", "f64", s), ("vt", "f32", vt)], None, []
+    into = header["into"]
+    fa, fb = balanced(u, s, vt, header["file"]["transposed"])
+    energy = torch.sum(a.to(torch.float64) ** 2).item()
+    return [("s", "f64", s)], {"energy": energy}, [(into["path"], into["a"], fa), (into["path"], into["b"], fb)]
+
+
+NUMPY = {"f32": "<f4", "f64": "<f8"}
+
+
+def reply(header, parts, value):
+    """The result frame: header and payload (device → host copies happen here, on the writer)."""
+    data = [host(t).astype(NUMPY[dtype], copy=False).tobytes() for _, dtype, t in parts]
+    meta = [[name, dtype, len(d)] for (name, dtype, _), d in zip(parts, data)]
+    out = {"id": header["id"], "type": "result", "parts": meta, "bytes": sum(len(d) for d in data)}
+    if value is not None:
+        out["value"] = value
+    return out, b"".join(data)
 
 
 def main():
-    send({"type": "hello", "device": DESCRIPTION, "gpu": GPU, "torch": torch.__version__})
+    devices = torch.cuda.device_count() if DEVICE.type == "cuda" else 1
+    send({"type": "hello", "device": DESCRIPTION, "gpu": GPU, "torch": torch.__version__, "devices": devices})
     jobs = queue.Queue(maxsize=PREFETCH)
     results = queue.Queue(maxsize=PREFETCH)
     threading.Thread(target=reader, args=(jobs,), daemon=True).start()
@@ -247,9 +451,11 @@ def main():
             break
         header, a = item
         try:
-            results.put(run(header, a))
+            results.put((header,) + run(header, a))
+        except BadInput as e:
+            results.put(({"id": header["id"], "type": "error", "error": str(e), "file": e.file}, None, None, None))
         except Exception as e:
-            results.put(({"id": header["id"], "type": "error", "error": "{}: {}".format(type(e).__name__, e)},))
+            results.put(({"id": header["id"], "type": "error", "error": "{}: {}".format(type(e).__name__, e)}, None, None, None))
     results.put(None)
     w.join()
 

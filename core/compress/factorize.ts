@@ -1,7 +1,7 @@
 // One layer's truncated SVD turned into the two factors a writer stores.
-import type { Engine, SvdOptions, TruncatedSvd } from '../engines/engine.js';
+import type { Engine, FactorPlace, SvdOptions, TruncatedSvd } from '../engines/engine.js';
 import type { Layer, Model } from '../types.js';
-import type { Factorisation } from './types.js';
+import type { Factorisation, FactorShape } from './types.js';
 import { withLayerBuffer } from '../io/layerBuffers.js';
 
 /**
@@ -9,6 +9,15 @@ import { withLayerBuffer } from '../io/layerBuffers.js';
  * until the returned promise settles, so whatever outlives that is written out or copied.
  */
 export type KeepFactors<T> = (f: Factorisation) => Promise<T>;
+
+/**
+ * Where an engine that writes files (Engine.files) puts a layer's factors itself, standing
+ * for a KeepFactors: a region reserved for them, then what `keep` would have returned.
+ */
+export interface FactorsToFile<T> {
+  reserve(layer: Layer, rank: number): Promise<FactorPlace>;
+  written(f: FactorShape, place: FactorPlace): T;
+}
 
 /** Keeps the factors in arrays of their own. */
 export const ownCopy: KeepFactors<Factorisation> = async (f) => ({ ...f, a: f.a.slice(), b: f.b.slice() });
@@ -31,10 +40,21 @@ export function truncationError(kept: ArrayLike<number>, total: number): number 
   return total > 0 ? Math.sqrt(Math.max(0, total - e) / total) : 0;
 }
 
-/** The layer's rank-`rank` factors (balanced), handed to `keep`. */
-export async function factorize<T>(model: Model, layer: Layer, rank: number, engine: Engine, opts: Omit<SvdOptions, 'into'>, keep: KeepFactors<T>): Promise<T> {
+/**
+ * The layer's rank-`rank` factors (balanced), handed to `keep`; or, where `toFile` is given and
+ * the engine reads the layer from the model's file itself, written by the engine there.
+ */
+export async function factorize<T>(
+  model: Model, layer: Layer, rank: number, engine: Engine, opts: Omit<SvdOptions, 'into'>, keep: KeepFactors<T>, toFile?: FactorsToFile<T>,
+): Promise<T> {
   const { rows, cols } = layer.matrix;
   const k = Math.max(1, Math.min(rank, rows, cols));
+  const where = toFile && engine.files && model.matrixFile?.(layer);
+  if (where) {
+    const place = await toFile.reserve(layer, k);
+    const { s, energy } = await engine.files!.factors(where, k, place, opts);
+    return toFile.written({ layer, rank: k, relativeError: truncationError(s, energy) }, place);
+  }
   return withLayerBuffer(async (take) => {
     // The SVD of the matrix view from what the file stores, transposed or not: no transposing copy.
     const stored = await model.readStoredMatrix(layer, take);

@@ -11,7 +11,7 @@ import { defaultOutput, endingOf, formatOf, formatsWith } from '../formats/regis
 import { capabilitiesOf, type FormatModule } from '../formats/format.js';
 import type { StoredModel } from '../formats/storedModel.js';
 import { AtomicOutput, removeStaleTemporaries } from '../io/atomicOutput.js';
-import { lanesFor, mapInLanes } from '../lanes.js';
+import { lanesFor, lanesOn, mapInLanes } from '../lanes.js';
 import { breakEvenRank } from '../ranks/ranks.js';
 import type { ModelRunner } from '../runners/runner.js';
 import type { Layer } from '../types.js';
@@ -119,10 +119,10 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
         let done = 0;
         const names = await mapInLanes(todo, async (layer) => {
           await checkpoint(o.signal);
-          await s.factor(layer, plan.get(layer.name)!, (f) => spill.put(f));
+          await s.factor(layer, plan.get(layer.name)!, (f) => spill.put(f), spill);
           opts.progress?.report(++done / todo.length, `factorised ${layer.name}`);
           return layer.name;
-        }, lanesFor(todo));
+        }, s === plain ? lanesOn(o.engine, model, todo) : lanesFor(todo));
         // Writers and the report list layers in the model's order.
         return spill.inOrder(names);
       };

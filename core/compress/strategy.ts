@@ -6,27 +6,29 @@ import type { Engine } from '../engines/engine.js';
 import type { Tensor } from '../eval/tensor.js';
 import { stageOf, type JobOptions, type Layer, type Model, type StoredMatrix } from '../types.js';
 import { cumulativeEnergy, rankForEnergy } from '../ranks/ranks.js';
-import { balanced, factorize, factorProduct, truncationError, type KeepFactors } from './factorize.js';
+import { balanced, factorize, factorProduct, truncationError, type FactorsToFile, type KeepFactors } from './factorize.js';
 import type { FactorProbe, ModelRunner } from '../runners/runner.js';
 import type { InputMoments } from './moments.js';
 import { firstRows } from '../eval/tensor.js';
 import { choleskyWithJitter, whitenedFactors, whitenWeight } from './whiten.js';
 import { relayoutShape, toAuxiliary } from './relayout.js';
 import { withLayerBuffer } from '../io/layerBuffers.js';
+import { lanesOn } from '../lanes.js';
 import type { Reductions } from './reductions.js';
 
 export interface Strategy {
   /** Spectra the planner allocates on (whitened ones measure output error). */
   analysis: Analysis;
-  factor<T>(layer: Layer, rank: number, keep: KeepFactors<T>): Promise<T>;
+  /** `toFile`: where an engine that writes files may put plain SVD's factors itself instead of handing them to `keep`. */
+  factor<T>(layer: Layer, rank: number, keep: KeepFactors<T>, toFile?: FactorsToFile<T>): Promise<T>;
 }
 
 /** Plain SVD of the weights; with `reductions`, each layer's spectrum leaves its reduction there for that layer's SVD. */
 export async function plainStrategy(model: Model, engine: Engine, opts: JobOptions, analysis?: Analysis, reductions?: Reductions): Promise<Strategy> {
   const keeping = reductions && (async (layer: Layer) => weightSpectrum(model, layer, engine, { ...opts, keep: await reductions.placeOf(layer) }));
   return {
-    analysis: analysis ?? await analyzeModel(model, engine, undefined, opts, keeping),
-    factor: async (layer, rank, keep) => factorize(model, layer, rank, engine, { ...opts, reuse: await reductions?.placeOf(layer) }, keep),
+    analysis: analysis ?? await analyzeModel(model, engine, undefined, opts, keeping, lanesOn(engine, model, model.layers)),
+    factor: async (layer, rank, keep, toFile) => factorize(model, layer, rank, engine, { ...opts, reuse: await reductions?.placeOf(layer) }, keep, toFile),
   };
 }
 
@@ -91,9 +93,9 @@ export async function whitenedStrategy(model: Model, engine: Engine, calibration
   };
   return {
     analysis: await analyzeModel(model, engine, undefined, stageOf(opts, 0.5, 0.5), (layer) => whitened(layer) ?? plainSpectrum(layer)),
-    async factor(layer, rank, keep) {
+    async factor(layer, rank, keep, toFile) {
       const l = chol.get(layer.name);
-      if (!l) return plain.factor(layer, rank, keep);
+      if (!l) return plain.factor(layer, rank, keep, toFile);
       const { rows, cols } = layer.matrix;
       const w = await model.readMatrix(layer);
       const f = await whitenedFactors(w, rows, cols, l, rank, engine, opts);

@@ -1,6 +1,6 @@
 // Where the maths runs. Every engine answers the same calls; results agree across engines
 // to 1e-4·σ_max (spectra) and 1e-3 relative (truncated-SVD reconstruction errors).
-import type { JobOptions } from '../types.js';
+import type { JobOptions, MatrixInFile } from '../types.js';
 import type { ReductionPlace } from '../linalg/reductionFile.js';
 
 export type EngineName = 'embedded' | 'torch' | 'tfjs-node';
@@ -56,8 +56,26 @@ export function svdArrays(rows: number, cols: number, rank: number, into?: Float
   return { u: into.subarray(0, rows * rank), vt: into.subarray(rows * rank, rank * (rows + cols)) };
 }
 
+/** Where a layer's balanced factors go (A = U_k·√Σ_k, rows×k, then B = √Σ_k·V_kᵀ, k×cols, f32 row-major): offsets in the file `path`. */
+export interface FactorPlace { path: string; a: number; b: number }
+
+/**
+ * The calls of an engine that reads matrices from the model's files and writes factors to
+ * files itself (the torch worker): their values never pass through this process, and never
+ * through a pipe. Results agree with the in-memory calls' to the same contracts.
+ */
+export interface FileCalls {
+  /** Requests worth having in flight at once: each costs this process nothing but a promise. */
+  readonly lanes: number;
+  spectrum(m: MatrixInFile, opts?: SpectrumOptions): Promise<Float64Array>;
+  /** Writes the rank-`rank` factors of the layer's matrix at `into`; returns the kept singular values and the matrix's energy Σw². */
+  factors(m: MatrixInFile, rank: number, into: FactorPlace, opts?: SvdOptions): Promise<{ s: Float64Array; energy: number }>;
+}
+
 export interface Engine {
   readonly name: EngineName;
+  /** Present where the engine reads and writes files itself. */
+  readonly files?: FileCalls;
   /** Human description for status bars and logs, e.g. "CUDA · NVIDIA H100". */
   readonly description: string;
   /** All min(rows, cols) singular values, descending. */

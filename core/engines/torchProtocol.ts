@@ -1,17 +1,28 @@
 // Frames between the torch engine and python/torch_worker.py: one JSON header line, then
 // exactly `header.bytes` raw little-endian bytes. Numbers never travel as JSON arrays.
+import type { ReductionPlace } from '../linalg/reductionFile.js';
+import type { MatrixInFile } from '../types.js';
+import type { FactorPlace } from './engine.js';
 
-export interface SpectrumRequest { id: number; op: 'spectrum'; rows: number; cols: number; bytes: number }
-export interface SvdRequest { id: number; op: 'svd'; rows: number; cols: number; rank: number; bytes: number }
-export type WorkerRequest = SpectrumRequest | SvdRequest;
+// A request names its matrix by its bytes in the frame, or by where it lies in a model file
+// (`file`, with `bytes: 0`). `keep` / `reuse` name a place in a scratch file where a spectrum
+// leaves its eigenvectors for the same matrix's SVD or factors (one decomposition per layer).
+export interface SpectrumRequest { id: number; op: 'spectrum'; rows: number; cols: number; bytes: number; file?: MatrixInFile; keep?: ReductionPlace }
+export interface SvdRequest { id: number; op: 'svd'; rows: number; cols: number; rank: number; bytes: number; reuse?: ReductionPlace }
+/** Writes the balanced factors of the file's matrix at `into` (engine.ts, FactorPlace); the result is `s`, and `value` the energy. */
+export interface FactorsRequest { id: number; op: 'factors'; rows: number; cols: number; rank: number; bytes: 0; file: MatrixInFile; reuse?: ReductionPlace; into: FactorPlace }
+export type WorkerRequest = SpectrumRequest | SvdRequest | FactorsRequest;
 /** A request before the engine numbers it. */
-export type Unnumbered = Omit<SpectrumRequest, 'id'> | Omit<SvdRequest, 'id'>;
+export type Unnumbered = Omit<SpectrumRequest, 'id'> | Omit<SvdRequest, 'id'> | Omit<FactorsRequest, 'id'>;
+/** What a `factors` result carries besides `s`. */
+export interface FactorsValue { energy: number }
 
 /** One named array inside a result payload: [name, dtype, byte length], in payload order. */
 export type Part = [name: string, dtype: 'f32' | 'f64', bytes: number];
 
 export type WorkerMessage =
-  | { type: 'hello'; device: string; gpu: boolean; torch: string; bytes?: 0 }
+  /** `devices`: how many devices of its kind the worker sees (CUDA devices; 1 otherwise). */
+  | { type: 'hello'; device: string; gpu: boolean; torch: string; devices?: number; bytes?: 0 }
   | { type: 'fatal'; error: string; bytes?: 0 }
   | { id: number; type: 'result'; parts: Part[]; bytes: number; value?: unknown }
   | { id: number; type: 'error'; error: string; bytes?: 0; file?: string };

@@ -22,10 +22,15 @@ export function workerScript(name = 'torch_worker.py'): string {
   throw new Error(`python/${name} is missing from this installation`);
 }
 
-export interface Hello { device: string; gpu: boolean; torch: string }
+/** `devices`: how many devices of its kind the worker sees (CUDA devices; 1 otherwise). */
+export interface Hello { device: string; gpu: boolean; torch: string; devices?: number }
 export type Precision = 'auto' | 'f32' | 'f64';
-/** `script`: the worker (python/<script>, default torch_worker.py; the model runner's is torch_runner.py). */
-export interface WorkerSpawn { python: string; precision: Precision; script?: string }
+/**
+ * `script`: the worker (python/<script>, default torch_worker.py; the model runner's is
+ * torch_runner.py). `device`: which CUDA device it uses (default 0); `threads`: its CPU threads
+ * (default torch's), where several workers share the cores.
+ */
+export interface WorkerSpawn { python: string; precision: Precision; script?: string; device?: number; threads?: number }
 
 const START_TIMEOUT_MS = 120_000;
 const STDERR_KEEP = 4096;
@@ -44,11 +49,15 @@ export class TorchWorker {
 
   private readonly python: string;
 
-  constructor({ python, precision, script }: WorkerSpawn) {
+  constructor({ python, precision, script, device, threads }: WorkerSpawn) {
     this.python = python;
     this.child = spawn(python, ['-u', workerScript(script)], {
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, REDUCIBLE_TORCH_PRECISION: precision },
+      env: {
+        ...process.env, REDUCIBLE_TORCH_PRECISION: precision,
+        ...(device !== undefined ? { REDUCIBLE_TORCH_DEVICE: String(device) } : {}),
+        ...(threads !== undefined ? { REDUCIBLE_TORCH_THREADS: String(threads) } : {}),
+      },
     });
     const reader = new FrameReader();
     let started: { resolve: (h: Hello) => void; reject: (e: Error) => void };

@@ -1,6 +1,7 @@
 // Compares an original and a compressed model on the same inputs in their stock runtime.
 import { openModel } from '../formats/open.js';
 import { readArray, toFloat32 } from '../io/npy.js';
+import { transpose } from '../io/decode.js';
 import { InputError, type Model, type ModelFormat } from '../types.js';
 import { argmax, outputFidelity } from '../compress/fidelity.js';
 import type { Tensor } from './tensor.js';
@@ -93,6 +94,13 @@ function randomInputs(shape: (number | null)[], samples: number, seed: number): 
   return { data, shape: full };
 }
 
+/** A matrix view as rows×cols, transposing it where the view is cols×rows. */
+function oriented(m: Float32Array, view: { rows: number; cols: number }, rows: number, cols: number): Float32Array {
+  if (view.rows === rows && view.cols === cols) return m;
+  if (view.rows === cols && view.cols === rows) return transpose(m, view.rows, view.cols);
+  throw new Error(`factor of ${view.rows}×${view.cols} does not fit a ${rows}×${cols} product`);
+}
+
 /**
  * For weight-only formats: reconstruct each factorised layer from the compressed file's
  * factors (matched by the writers' naming) and compare with the original matrix.
@@ -106,8 +114,12 @@ async function compareWeights(a: Model, b: Model): Promise<{ name: string; relat
     const v = b.layers.find((l) => l.name === `${layer.name}.1` || l.name === `${layer.name}_v`);
     if (!u || !v) continue;
     const w = await a.readMatrix(layer);
-    const ma = await b.readMatrix(u), mb = await b.readMatrix(v);
-    const rows = layer.matrix.rows, cols = layer.matrix.cols, k = u.matrix.cols;
+    const rows = layer.matrix.rows, cols = layer.matrix.cols;
+    // The factors' own matrix views need not be rows×k and k×cols: a factorised embedding's
+    // second factor is a Linear, read as k×cols, but its first an Embedding, read as vocab×k
+    // only when the reader sees it as one. Each is taken in the orientation that chains (k < rows).
+    const k = u.matrix.rows === rows ? u.matrix.cols : u.matrix.rows;
+    const ma = oriented(await b.readMatrix(u), u.matrix, rows, k), mb = oriented(await b.readMatrix(v), v.matrix, k, cols);
     let num = 0, den = 0;
     for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) {
       let s = 0;

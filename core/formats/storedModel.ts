@@ -2,7 +2,7 @@
 import type { ByteSource } from '../io/byteSource.js';
 import type { TakeBuffer } from '../io/layerBuffers.js';
 import { decodeToFloat32, DTYPE_BYTES, transpose } from '../io/decode.js';
-import type { DType, Layer, Model, ModelFormat, StoredMatrix, TensorRef } from '../types.js';
+import type { DType, FileDType, Layer, MatrixInFile, Model, ModelFormat, RangeInFile, StoredMatrix, TensorRef } from '../types.js';
 import { InputError } from '../types.js';
 
 /**
@@ -12,6 +12,8 @@ import { InputError } from '../types.js';
 const READ_CHUNK = 8 * 2 ** 20;
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+const FILE_DTYPES: Record<FileDType, true> = { float32: true, float64: true, float16: true, bfloat16: true };
 
 export interface StoredTensor extends TensorRef {
   source: ByteSource;
@@ -139,6 +141,28 @@ export class StoredModel<X = undefined> implements Model {
   private affine(t: StoredTensor, values: Float32Array): Float32Array {
     if (t.affine) for (let i = 0; i < values.length; i++) values[i] = values[i] * t.affine.scale + t.affine.min;
     return values;
+  }
+
+  matrixFile(layer: Layer): MatrixInFile | undefined {
+    const l = this.layers.find((x) => x.name === layer.name);
+    const weight = l && this.rangeInFile(l.weight);
+    if (!l || !weight) return undefined;
+    const { rows, cols } = l.matrix;
+    const bias = l.bias && this.byName.has(l.bias) ? this.rangeInFile(l.bias) : undefined;
+    if (l.bias && this.byName.has(l.bias) && !bias) return undefined;
+    return {
+      ...weight, ...(l.transposed ? { rows: cols, cols: rows } : { rows, cols }), transposed: l.transposed,
+      model: this.path, tensor: l.weight, layer: l.name, ...(bias ? { bias: { ...bias, tensor: l.bias! } } : {}),
+    };
+  }
+
+  /** A tensor stored raw (little-endian, as every format here stores it) in one regular file, in a type a file-reading engine decodes. */
+  private rangeInFile(name: string): RangeInFile | undefined {
+    const t = this.byName.get(name);
+    if (!t || t.affine || !(t.dtype in FILE_DTYPES)) return undefined;
+    const at = t.source.fileAt?.(t.offset, t.storedBytes);
+    const length = t.storedBytes / DTYPE_BYTES[t.dtype];
+    return at && Number.isInteger(length) ? { ...at, dtype: t.dtype as FileDType, length } : undefined;
   }
 
   async readMatrix(layer: Layer): Promise<Float32Array> {

@@ -32,6 +32,8 @@ export interface ScratchFile {
   readonly path: string;
   /** Appends the bytes and resolves to the offset they start at; calls may overlap. */
   append(bytes: Uint8Array): Promise<number>;
+  /** Reserves `bytes` for another process to write (they read as zeros until it does); returns their offset. */
+  reserve(bytes: number): number;
   /** Fills `into` from `offset`. */
   read(offset: number, into: Uint8Array): Promise<void>;
 }
@@ -104,6 +106,11 @@ export class AtomicOutput implements OutputSink {
         const at = end;
         end += bytes.length;
         await writeAll(fh, bytes, at, finalPath);
+        return at;
+      },
+      reserve: (bytes) => {
+        const at = end;
+        end += bytes;
         return at;
       },
       read: async (offset, into) => {

@@ -9,6 +9,11 @@ export interface ByteSource {
   read(offset: number, length: number): Promise<Uint8Array>;
   /** Fills `into` with the bytes from `offset` on, where a source can do so without a buffer of its own. */
   readInto?(offset: number, into: Uint8Array): Promise<void>;
+  /**
+   * Where `length` bytes from `offset` lie whole in one regular file, for a process that reads
+   * them there itself; undefined where they do not (in memory, inflated, across two files).
+   */
+  fileAt?(offset: number, length: number): { path: string; offset: number } | undefined;
   close(): Promise<void>;
 }
 
@@ -24,6 +29,10 @@ export class FileSource implements ByteSource {
    * checked again on the open handle, so a FIFO (or one swapped in meanwhile) never blocks
    * the open or a read.
    */
+  fileAt(offset: number, length: number): { path: string; offset: number } | undefined {
+    return offset >= 0 && length >= 0 && offset + length <= this.size ? { path: this.path, offset } : undefined;
+  }
+
   static async open(path: string): Promise<FileSource> {
     const before = await stat(path).catch(() => undefined);
     if (before && !before.isFile()) throw notRegular(path, before);
@@ -109,6 +118,12 @@ export class ConcatSource implements ByteSource {
       filled += n; pos += n;
     }
     return out;
+  }
+
+  fileAt(offset: number, length: number): { path: string; offset: number } | undefined {
+    let i = this.starts.length - 1;
+    while (i > 0 && this.starts[i] > offset) i--;
+    return offset >= 0 ? this.parts[i]?.fileAt?.(offset - this.starts[i], length) : undefined;
   }
 
   async close(): Promise<void> { await Promise.all(this.parts.map((p) => p.close())); }

@@ -11,7 +11,9 @@ const layer = (name: string, rows: number, cols: number): Layer => ({ name, matr
 
 test('Reductions: a place per layer, stable and disjoint, in one scratch file made once', async () => {
   let made = 0;
-  const file: ScratchFile = { path: '/tmp/scratch', append: () => Promise.reject(new Error('unused')), read: () => Promise.reject(new Error('unused')) };
+  const file: ScratchFile = {
+    path: '/tmp/scratch', append: () => Promise.reject(new Error('unused')), read: () => Promise.reject(new Error('unused')), reserve: () => { throw new Error('unused'); },
+  };
   const r = new Reductions(async () => { made++; return file; });
   assert.equal(made, 0, 'nothing made before a place is asked for');
   const [a, b, a2] = await Promise.all([r.placeOf(layer('a', 300, 200)), r.placeOf(layer('b', 64, 900)), r.placeOf(layer('a', 300, 200))]);
