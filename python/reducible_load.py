@@ -15,6 +15,14 @@ this file in it) is loaded the same way, its module built from its config.json b
     model = folder_module("my-model.reduced")
     load_reduced(model, "my-model.reduced")
 
+Tied weights: a module whose weight is another's own Parameter (an LM head tied to the token
+embedding, which transformers saves once) gets its factorised form from that module's factors:
+the same Sequential where both are the same kind (the tie kept whole); for an embedding and a
+Linear head, a Sequential whose large vocab×k factor is the embedding's own Parameter (kept tied)
+and whose small k×dim factor is the transpose of the other's, copied — a Parameter cannot be a
+transpose, and it is the cheap one. Keys a checkpoint leaves out because they name another key's
+Parameter are filled from it (`with_tied`), as transformers' loading does.
+
 int8 files (`--dtype int8`) store the factors as I8 with one F32 scale per rank
 component (`p.0.weight_scale`, `p.1.weight_scale`); they are dequantised here before loading.
 Needs only torch (transformers only for folder_module; the safetensors header is 8 bytes of length + JSON, parsed here).
@@ -107,16 +115,75 @@ def read_reduced(path):
     return tensors, layers
 
 
+def tied_to(model, module):
+    """[(name, other)] of the other modules whose weight is `module`'s own Parameter (a head tied to the embedding)."""
+    return [(n, m) for n, m in model.named_modules(remove_duplicate=False)
+            if m is not module and getattr(m, "weight", None) is module.weight and module.weight is not None]
+
+
+def tied_form(name, partner, old, new):
+    """(the factorised form of `partner`, which shared `old`'s weight, built on `new` — old's factorised
+    form; the index of its factor that is a transposed copy, or None when nothing is copied)."""
+    if type(partner) is type(old) and partner.bias is old.bias:
+        return new, None  # the same module twice: the whole Sequential stays shared
+    pair = {type(partner), type(old)}
+    if pair != {nn.Embedding, nn.Linear}:
+        raise ValueError(f"{name} ({type(partner).__name__}) shares its weight with a {type(old).__name__}; they cannot be factorised together")
+    # W [vocab, dim] = A·B: the embedding is Embedding(A) then Linear(Bᵀ), the head Linear(B) then Linear(A).
+    # The vocab×k factor (an embedding's first, a head's second) is one Parameter for both.
+    big = 0 if isinstance(old, nn.Embedding) else 1
+    k, vocab, dim = new[big].weight.shape[1], *partner.weight.shape
+    kw = {"device": old.weight.device, "dtype": old.weight.dtype}
+    if isinstance(partner, nn.Linear):
+        tied = nn.Sequential(nn.Linear(dim, k, bias=False, **kw), nn.Linear(k, vocab, bias=False, **kw))
+        tied[1].bias = partner.bias  # the head's own bias, if any, untouched
+    else:
+        tied = nn.Sequential(nn.Embedding(vocab, k, padding_idx=partner.padding_idx, **kw), nn.Linear(k, dim, bias=False, **kw))
+    tied[1 - big].weight = new[big].weight
+    return tied, big
+
+
+def swap(model, name, new):
+    """Puts `new` in place of module `name`; returns the module it replaced."""
+    parent, _, attr = name.rpartition(".")
+    owner = model.get_submodule(parent) if parent else model
+    old = getattr(owner, attr)
+    setattr(owner, attr, new)
+    return old
+
+
+def with_tied(model, state):
+    """`state` with the keys it leaves out because their Parameter is another key's (a checkpoint saved
+    with its tied head dropped, as transformers saves it) taken from that key."""
+    keys = {}
+    for key, value in model.state_dict(keep_vars=True).items():
+        keys.setdefault(id(value), []).append(key)
+    for names in keys.values():
+        present = next((n for n in names if n in state), None)
+        for n in names if present else ():
+            state.setdefault(n, state[present])
+    return state
+
+
 def load_reduced(model, path, strict=True):
     """Swaps every module the file (or the index's shards) lists for its factorised form, then loads the weights."""
     tensors, layers = read_reduced(path)
     for name, spec in layers.items():
-        parent, _, attr = name.rpartition(".")
-        owner = model.get_submodule(parent) if parent else model
-        setattr(owner, attr, factorised(getattr(owner, attr), spec))
+        old = model.get_submodule(name)
+        # Modules sharing its weight, not stored on their own: the file has their weights only as this module's.
+        partners = [(n, m) for n, m in tied_to(model, old) if n not in layers and f"{n}.weight" not in tensors]
+        new = factorised(old, spec)
+        swap(model, name, new)
         if spec.get("scales"):  # int8 factors: one scale per rank component
             w0, w1 = f"{name}.0.weight", f"{name}.1.weight"
             s0, s1 = tensors.pop(w0 + "_scale"), tensors.pop(w1 + "_scale")
             tensors[w0] = tensors[w0].float() * (s0[None, :] if spec["kind"] == "embedding" else s0.reshape(-1, *[1] * (tensors[w0].dim() - 1)))
             tensors[w1] = tensors[w1].float() * s1.reshape(1, -1, *[1] * (tensors[w1].dim() - 2))
-    return model.load_state_dict(tensors, strict=strict)
+        for n, partner in partners:
+            tied, big = tied_form(n, partner, old, new)
+            swap(model, n, tied)
+            if big is not None:
+                tensors[f"{n}.{big}.weight"] = tensors[f"{name}.{1 - big}.weight"].T
+                if partner.bias is not None:
+                    tensors[f"{n}.1.bias"] = tensors.pop(f"{n}.bias")
+    return model.load_state_dict(with_tied(model, tensors), strict=strict)

@@ -45,7 +45,7 @@ except ImportError as e:
     sys.exit(3)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from reducible_load import factorised, folder_module, load_reduced, read_safetensors, weights_in  # noqa: E402
+from reducible_load import factorised, folder_module, load_reduced, read_safetensors, swap, tied_form, tied_to, weights_in, with_tied  # noqa: E402
 
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 # Rows of a batch: enough elements per batch to keep the device busy, few enough to fit.
@@ -61,8 +61,10 @@ class BadInput(Exception):
 
 
 def open_module(spec, checkpoint):
-    """The module that runs `checkpoint`, its state dict loaded (strict): the user's
-    (`--torch-model file.py:factory`), else a Hugging Face folder's own, built by transformers."""
+    """(The module that runs `checkpoint`, its state dict loaded (strict): the user's
+    (`--torch-model file.py:factory`), else a Hugging Face folder's own, built by transformers;
+    the names the checkpoint stores). A key left out because its Parameter is another's (a tied
+    head) is that key's, as transformers loads it."""
     if spec:
         model, file = user_module(spec)
         what = "{}()".format(spec.rpartition(":")[2])
@@ -72,6 +74,8 @@ def open_module(spec, checkpoint):
     else:
         raise BadInput(checkpoint, "running this model needs its module: --torch-model file.py:factory")
     state = state_dict_of(checkpoint)
+    stored = set(state)
+    state = with_tied(model, state)
     weights = os.path.basename(weights_in(checkpoint))
     missing, unexpected = model.state_dict().keys() - state.keys(), state.keys() - model.state_dict().keys()
     if missing or unexpected:
@@ -82,7 +86,7 @@ def open_module(spec, checkpoint):
         model.load_state_dict(state, strict=True)
     except RuntimeError as e:
         raise BadInput(file, "{} does not match {}: {}".format(what, weights, str(e).splitlines()[-1].strip()))
-    return model.to(DEVICE).eval()
+    return model.to(DEVICE).eval(), stored
 
 
 def user_module(spec):
@@ -160,8 +164,10 @@ def output_of(y):
 
 
 class Session:
-    def __init__(self, model):
+    def __init__(self, model, stored):
         self.model = model
+        # What the checkpoint stores: a module tied to a factorised one and not stored on its own is swapped with it.
+        self.stored = stored
         # A model that embeds takes token ids: inputs travel as f32 and become int64 here.
         self.tokens = any(isinstance(m, nn.Embedding) for m in model.modules())
         self.reference = None
@@ -203,11 +209,12 @@ class Session:
         return {name: g / counts[name] for name, g in grams.items()}, counts
 
 
-def swap_in(model, name, a, b, bias):
-    """Replaces module `name` by the two-module nn.Sequential the writer writes (reducible_load.py)."""
-    parent, _, attr = name.rpartition(".")
-    owner = model.get_submodule(parent) if parent else model
-    old = getattr(owner, attr)
+def swap_in(model, name, a, b, bias, stored):
+    """Replaces module `name` by the two-module nn.Sequential the writer writes, and the modules tied to
+    it that the checkpoint (`stored`: its names) does not store on their own by their tied forms, as
+    reducible_load.py's load_reduced does with the written file. Returns [(name, module replaced)]."""
+    old = model.get_submodule(name)
+    partners = [(n, m) for n, m in tied_to(model, old) if f"{n}.weight" not in stored]
     kind = "linear" if isinstance(old, nn.Linear) else "embedding" if isinstance(old, nn.Embedding) else "conv"
     dims = {"linear": ("in_features", "out_features"), "embedding": ("num_embeddings", "embedding_dim"), "conv": ("in_channels", "out_channels")}[kind]
     n_in, n_out = (getattr(old, d, None) for d in dims)
@@ -222,24 +229,30 @@ def swap_in(model, name, a, b, bias):
         new[1].weight.copy_(second)
         if new[1].bias is not None:
             new[1].bias.copy_(bias.to(old.weight) if bias is not None else old.bias)
-    setattr(owner, attr, new)
-    return owner, attr, old
+    undo = [(name, swap(model, name, new))]
+    for n, partner in partners:
+        tied, big = tied_form(n, partner, old, new)
+        if big is not None:
+            with torch.no_grad():
+                tied[big].weight.copy_(new[1 - big].weight.T)
+        undo.append((n, swap(model, n, tied)))
+    return undo
 
 
 class Swapped:
     """The model with factors swapped in for the duration of a `with`, put back after."""
 
-    def __init__(self, model, factors):
-        self.model, self.factors, self.undo = model, factors, []
+    def __init__(self, session, factors):
+        self.session, self.factors, self.undo = session, factors, []
 
     def __enter__(self):
         for name, (a, b, bias) in self.factors.items():
-            self.undo.append(swap_in(self.model, name, a, b, bias))
-        return self.model
+            self.undo += swap_in(self.session.model, name, a, b, bias, self.session.stored)
+        return self.session.model
 
     def __exit__(self, *exc):
-        for owner, attr, old in reversed(self.undo):
-            setattr(owner, attr, old)
+        for name, old in reversed(self.undo):
+            swap(self.session.model, name, old)
 
 
 def fidelity(ya, yb):
@@ -271,7 +284,7 @@ class Training:
         self.session, self.teacher = session, session.model
         self.student = copy.deepcopy(session.model)
         for name, (a, b, bias) in factors.items():
-            swap_in(self.student, name, a, b, bias)
+            swap_in(self.student, name, a, b, bias, session.stored)
         self.names = list(factors)
         for p in self.student.parameters():
             p.requires_grad_(False)
@@ -366,7 +379,7 @@ def reply(id_, value, parts=()):
 def handle(state, h, arrays):
     op, s = h["op"], state.get("session")
     if op == "open":
-        state["session"] = Session(open_module(h.get("module"), h["checkpoint"]))
+        state["session"] = Session(*open_module(h.get("module"), h["checkpoint"]))
         return {"tokens": state["session"].tokens}, ()
     if s is None:
         raise RuntimeError("no module open")
@@ -379,7 +392,7 @@ def handle(state, h, arrays):
         return {"classifier": y.dim() > 1 and y.shape[-1] > 1}, ()
     if op in ("score", "probe"):
         x, y = s.reference
-        with Swapped(s.model, factors_of(arrays)) as variant:
+        with Swapped(s, factors_of(arrays)) as variant:
             yb = s.run(x, variant)
         if op == "score":
             return fidelity(y, yb), ()

@@ -1,11 +1,13 @@
 // Which files in a workspace folder are models: the readers' extensions, TF.js JSON by
-// content, minus what the folder's `files.exclude` hides.
+// content, and folders that are models (Hugging Face: config.json + safetensors weights), minus
+// what the folder's `files.exclude` hides. A model's parts (shards, a folder's weights) are not
+// models of their own.
 import type { Dirent } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { isModelPath } from '../core/formats/open.js';
 import { readRegularFile } from '../core/io/byteSource.js';
-import { candidatesFor, formats } from '../core/formats/registry.js';
+import { candidatesFor, formats, modelFolderParts } from '../core/formats/registry.js';
 import { isSafetensorsIndex } from '../core/formats/safetensors/shardIndex.js';
 import type { ExcludeTest } from './fileExclude.js';
 
@@ -52,6 +54,37 @@ export async function isModelFile(path: string): Promise<boolean> {
   }
 }
 
+/** The files that make `dir` a model folder (its config and weights), undefined when it is not one. */
+async function modelFolder(dir: string): Promise<string[] | undefined> {
+  try {
+    return modelFolderParts(dir, (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether `path` is a model: a model file, or a model folder. */
+export async function isModel(path: string): Promise<boolean> {
+  const st = await stat(path).catch(() => undefined);
+  return st?.isDirectory() ? (await modelFolder(path)) !== undefined : isModelFile(path);
+}
+
+/** The model folder whose config or weights file `path` is (a watch event on it concerns the folder); else undefined. */
+export async function folderOfPart(path: string): Promise<string | undefined> {
+  const dir = dirname(path);
+  return (await modelFolder(dir))?.includes(path) ? dir : undefined;
+}
+
+/** A model's bytes before it is read (queue order, the size limit): a file's size; a folder's parts', shards included. */
+export async function modelBytes(path: string): Promise<number> {
+  const st = await stat(path);
+  if (!st.isDirectory()) return st.size;
+  const parts = await modelFolder(path) ?? [];
+  const files = new Set([...parts, ...(await Promise.all(parts.filter((p) => extname(p) === '.json').map(jsonShards))).flat()]);
+  const sizes = await Promise.all([...files].map((f) => stat(f).then((s) => s.size, () => 0)));
+  return sizes.reduce((a, b) => a + b, 0);
+}
+
 /**
  * The files a JSON model names (a TF.js manifest's weight files, a safetensors index's
  * shards): they are part of that model, not models of their own.
@@ -73,9 +106,16 @@ export async function findModelFiles(root: SearchRoot): Promise<string[]> {
   const found: string[] = [];
   /** Excluded model.json files: their weight shards are still theirs, not models of their own. */
   const hiddenJsons: string[] = [];
+  /** The config and weights of model folders: parts of the folder, which is listed in their place. */
+  const folderParts: string[] = [];
   const walk = async (dir: string, rel: string): Promise<void> => {
     let entries: Dirent[];
     try { entries = await readdir(dir, { withFileTypes: true }); } catch { return; }
+    const parts = modelFolderParts(dir, entries.filter((e) => e.isFile()).map((e) => e.name));
+    if (parts) {
+      found.push(dir);
+      folderParts.push(...parts);
+    }
     for (const e of entries) {
       const p = join(dir, e.name);
       const r = rel ? `${rel}/${e.name}` : e.name;
@@ -92,7 +132,7 @@ export async function findModelFiles(root: SearchRoot): Promise<string[]> {
     }
   };
   await walk(root.path, '');
-  const jsons = found.filter((p) => extname(p).toLowerCase() === '.json');
-  const shards = new Set((await Promise.all([...jsons, ...hiddenJsons].map(jsonShards))).flat());
-  return found.filter((p) => !shards.has(p));
+  const jsons = [...found, ...folderParts].filter((p) => extname(p).toLowerCase() === '.json');
+  const parts = new Set([...folderParts, ...(await Promise.all([...jsons, ...hiddenJsons].map(jsonShards))).flat()]);
+  return found.filter((p) => !parts.has(p));
 }

@@ -16,7 +16,7 @@ import {
   type InitializationOptions, type ModelSummary, type ServerSettings, type StatusParams,
 } from '../shared/protocol.js';
 import { AnalysisCache } from './analysisCache.js';
-import { findModelFiles, isModelFile, searchedRoot, watchedExtensions, type SearchRoot } from './discovery.js';
+import { findModelFiles, folderOfPart, isModel, isModelFile, searchedRoot, watchedExtensions, type SearchRoot } from './discovery.js';
 import { chooseEngine } from './engineChoice.js';
 import { codeActions } from './features/codeActions.js';
 import { codeLenses } from './features/codeLens.js';
@@ -226,8 +226,16 @@ connection.onDidChangeWatchedFiles(async ({ changes }) => {
       continue;
     }
     const owners = store.ownersOf(path).filter((o) => o.path !== path);
-    for (const owner of owners) await store.touch(owner.path);
-    if (change.type === FileChangeType.Deleted || owners.length) store.remove(path);
+    for (const owner of owners) {
+      if (await isModel(owner.path)) { await store.touch(owner.path); continue; }
+      // A folder whose config or weights went is a model no more; model files it held are models of their own again.
+      store.remove(owner.path);
+      for (const f of owner.files) if (f !== path && await isModelFile(f)) await store.touch(f);
+    }
+    // A file that makes its folder a model (config.json, model.safetensors) concerns the folder, which is listed in its place.
+    const folder = searchedRoot(roots, path) && await folderOfPart(path);
+    if (folder && !store.entries.has(folder)) await store.touch(folder);
+    if (change.type === FileChangeType.Deleted || owners.length || folder) store.remove(path);
     else if (searchedRoot(roots, path) && await isModelFile(path)) await store.touch(path);
     else store.remove(path);
   }
@@ -262,11 +270,11 @@ connection.onRequest(modelsRequest, (): ModelSummary[] => [...store.entries.valu
   fromCache: e.fromCache,
 })));
 
-/** A model's path from a request's uri, adding a model file outside the workspace folders on demand. */
+/** A model's path from a request's uri, adding a model (file or folder) outside the workspace folders on demand. */
 async function modelPath(uri: string): Promise<string> {
   const path = modelPathOf(uri)?.path;
   if (!path) throw new ResponseError(1, `${uri}: not a file`);
-  if (!store.entries.has(path) && await isModelFile(path)) await store.touch(path);
+  if (!store.entries.has(path) && await isModel(path)) await store.touch(path);
   return path;
 }
 

@@ -1,18 +1,18 @@
 // The workspace's models and their analyses: one queue, biggest file first, one model at
 // a time (the engine already spreads a model's layers over worker threads), results cached
 // by content. Every failure lands in the entry's state; nothing here throws at the server.
-import { stat } from 'node:fs/promises';
 import { analyzeModel, type Analysis } from '../core/analysis.js';
 import type { Engine } from '../core/engines/engine.js';
 import { openModel } from '../core/formats/open.js';
 import { CancelledError, InputError, type ModelFormat } from '../core/types.js';
 import type { ModelState, ServerSettings } from '../shared/protocol.js';
 import type { AnalysisCache } from './analysisCache.js';
+import { modelBytes } from './discovery.js';
 import { withEnergy } from './withEnergy.js';
 
 export interface ModelEntry {
   path: string;
-  /** All files of the model (model.json plus shards); just `path` until it is opened. */
+  /** All files of the model (model.json plus shards; a model folder's files); just `path` until it is opened. */
   files: string[];
   fileBytes: number;
   state: ModelState;
@@ -77,7 +77,7 @@ export class ModelStore {
 
   private async add(path: string): Promise<ModelEntry | undefined> {
     let size: number;
-    try { size = (await stat(path)).size; } catch { this.remove(path); return undefined; }
+    try { size = await modelBytes(path); } catch { this.remove(path); return undefined; }
     const entry: ModelEntry = { path, files: [path], fileBytes: size, state: 'pending' };
     // Too big is known from the size alone: say so at once rather than after the queue reaches it.
     this.skipIfTooBig(entry);
@@ -194,8 +194,9 @@ export class ModelStore {
       const model = await openModel(entry.path);
       try {
         Object.assign(entry, { format: model.format, files: model.files, fileBytes: model.fileBytes });
-        // A shard listed before its model.json was known is part of this model, not a model.
-        for (const f of model.files.slice(1)) this.remove(f);
+        // A shard listed before its model.json was known is part of this model, not a model (a
+        // folder's files are all parts: the folder is none of them).
+        for (const f of model.files) if (f !== entry.path) this.remove(f);
         // A TF.js model's size includes its weight shards, known only now.
         if (this.skipIfTooBig(entry)) return;
         const hash = await this.cache.hashOf(model.files);

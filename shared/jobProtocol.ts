@@ -52,7 +52,7 @@ export type CompressGoal =
  * are refused (code 'bad-input'), so a misspelt option never silently does nothing.
  */
 export interface CompressRequest {
-  /** The model's (main) file, as `reducible compress <model>`. */
+  /** The model's (main) file, or its folder (Hugging Face), as `reducible compress <model>`. */
   model: string;
   /** `--ratio R` (0 < R ≤ 1), `--energy E` (0 < E ≤ 1) or `--ranks` (here: the plan's layers inline). */
   goal: CompressGoal;

@@ -31,6 +31,13 @@ export interface FormatModule<M extends StoredModel<unknown> = StoredModel<unkno
   readonly title: string;
   /** Path endings this format claims, lower case (`.onnx`, `.safetensors.index.json`). */
   readonly extensions: readonly string[];
+  /**
+   * A format whose model is a folder (Hugging Face), not a file: of a folder's file names, those that
+   * make it one of this format's models (its config and weights), or undefined when they do not. The
+   * language server lists such a folder as one model, and these files — with the shards of a shard
+   * index among them — as its parts rather than as models of their own.
+   */
+  folderParts?(names: readonly string[]): string[] | undefined;
   /** Content check where an ending is shared (`.json`, `.bin`); absent: the ending decides. */
   sniff?(path: string): Promise<boolean>;
   read(path: string): Promise<M>;

@@ -70,6 +70,15 @@ export async function formatOf(path: string): Promise<FormatModule> {
   throw new InputError(path, `not a ${candidates.map((f) => f.title).join(' or ')} model (its content does not match)`);
 }
 
+/** The files that make `dir` a model folder (FormatModule.folderParts), its file names given; undefined when it is not one. */
+export function modelFolderParts(dir: string, names: readonly string[]): string[] | undefined {
+  for (const f of formats()) {
+    const parts = f.folderParts?.(names);
+    if (parts) return parts.map((n) => join(dir, n));
+  }
+  return undefined;
+}
+
 /** `dir/name.ext` → `dir/name.reduced.ext` (`name.safetensors.index.json` → `name.reduced.safetensors.index.json`). */
 export function defaultOutput(path: string, format: FormatModule): string {
   const ending = path.slice(path.length - (endingOf(path, format)?.length ?? 0));

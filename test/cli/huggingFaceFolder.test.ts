@@ -2,11 +2,9 @@
 // only the weights and writes a complete output folder; data-aware methods and `evaluate` run
 // the folder's module, built in the PyTorch worker by transformers.
 //
-// transformers is not installed here and cannot be (no model hub, no package network), so the
-// data-aware tests put a minimal stand-in `transformers` package on PYTHONPATH: AutoConfig
-// reads config.json into an object with attributes, and one architecture class is the tiny
-// LM of examples/tiny-lm/model.py. It stands in for the library only; everything Reducible
-// does with it (build the module from the config, load the weights strictly, run it) is real.
+// transformers cannot be installed here, so the data-aware tests put a minimal stand-in on
+// PYTHONPATH (test/helpers/transformersStandIn.ts) whose one architecture class is the tiny LM
+// of examples/tiny-lm/model.py.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -14,6 +12,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFi
 import { join, resolve } from 'node:path';
 import { cli, cliWith, tempDir, withoutProgress } from '../helpers/cli.js';
 import { PYTHON } from '../helpers/python.js';
+import { transformersStandIn } from '../helpers/transformersStandIn.js';
 
 const TINY_LM = resolve('examples/tiny-lm');
 const dir = tempDir();
@@ -26,32 +25,15 @@ const calibration = join(data, 'calibration.npy'), heldout = join(data, 'heldout
 /** The small tiny LM's hyper-parameters, as a Hugging Face config names its model's. */
 const CONFIG = { architectures: ['TinyLMForCausalLM'], model_type: 'tiny-lm', width: 64, layers: 2, heads: 2, context: 32 };
 
-const STAND_IN = `"""A stand-in for transformers (the real library cannot be installed here): test/cli/huggingFaceFolder.test.ts."""
-import json, os, sys
+const withTransformers = transformersStandIn(dir, `import sys
 sys.path.insert(0, ${JSON.stringify(TINY_LM)})
 from model import TinyLM
-
-
-class _Config:
-    def __init__(self, values):
-        self.__dict__.update(values)
-
-
-class AutoConfig:
-    @staticmethod
-    def from_pretrained(folder):
-        with open(os.path.join(folder, "config.json")) as f:
-            return _Config(json.load(f))
 
 
 class TinyLMForCausalLM(TinyLM):
     def __init__(self, config):
         super().__init__(config.width, config.layers, config.heads, config.context)
-`;
-const standIn = join(dir, 'site');
-mkdirSync(join(standIn, 'transformers'), { recursive: true });
-writeFileSync(join(standIn, 'transformers', '__init__.py'), STAND_IN);
-const withTransformers = { PYTHONPATH: standIn };
+`);
 
 /** A model folder: config.json, a tokenizer file and the weights, one file or in two shards. */
 function modelFolder(name: string, sharded = false): string {

@@ -43,14 +43,23 @@ export class FolderModel extends StoredModel<FolderExtra> {
   override async close(): Promise<void> { await this.extra.weights.close(); }
 }
 
-/** Whether `path` is a model folder: a folder with a config.json. */
+/** Of a folder's file names, its weights file, the first of WEIGHTS it holds. */
+const weightsIn = (names: readonly string[]): string | undefined => WEIGHTS.find((n) => names.includes(n));
+
+/** A folder's config and weights files, when it holds both: what makes it a model (FormatModule.folderParts). */
+export function folderParts(names: readonly string[]): string[] | undefined {
+  const weights = weightsIn(names);
+  return weights && names.includes(CONFIG) ? [CONFIG, weights] : undefined;
+}
+
+/** Whether `path` is a model folder: a folder with a config.json (reading it says what else is missing). */
 export function isHuggingFaceFolder(path: string): boolean {
   return statSync(path, { throwIfNoEntry: false })?.isDirectory() === true && existsSync(join(path, CONFIG));
 }
 
 export async function readFolder(folder: string): Promise<FolderModel> {
   const names = (await readdir(folder)).sort();
-  const file = WEIGHTS.find((n) => names.includes(n));
+  const file = weightsIn(names);
   if (!file) throw new InputError(folder, `Hugging Face model folder without ${WEIGHTS.join(' or ')}: Reducible reads safetensors weights`, 'unsupported');
   const weights = await safetensors.read(join(folder, file));
   const carried: string[] = [];

@@ -6,7 +6,7 @@
 import type { FormatModule } from '../format.js';
 import { WITH_TORCH_MODULE } from '../format.js';
 import { torchRunner } from '../../runners/torch.js';
-import { readFolder, type FolderModel } from './folder.js';
+import { folderParts, readFolder, type FolderModel } from './folder.js';
 import { writeFolder } from './write.js';
 
 export const huggingFace: FormatModule<FolderModel> = {
@@ -14,6 +14,7 @@ export const huggingFace: FormatModule<FolderModel> = {
   title: 'Hugging Face folder',
   // A folder, found by its config.json (registry.ts's formatOf), not by an ending.
   extensions: [],
+  folderParts,
   read: readFolder,
   write: writeFolder,
   runner: torchRunner,
