@@ -13,8 +13,12 @@ import type { StoredModel } from './storedModel.js';
 export interface LoadedModel {
   /** The first input's shape, unknown dimensions null. */
   readonly inputShape: (number | null)[];
-  /** Feeds `x` in chunks of the model's fixed batch size where it has one (tensor.ts's fixedBatch); returns the first output. */
-  run(x: Tensor): Promise<Tensor>;
+  /**
+   * Feeds `x` in chunks of the model's fixed batch size where it has one (tensor.ts's fixedBatch);
+   * returns every output, in the model's order: evaluate reads the first (labels score it), the
+   * data-aware steps judge candidates on all of them (fidelity.ts's outputsFidelity).
+   */
+  run(x: Tensor): Promise<Tensor[]>;
   dispose(): Promise<void>;
 }
 

@@ -29,8 +29,6 @@ export const tfjsLayers: FormatModule<TfjsModel> = {
 };
 
 const graphRuntime: Runtime = { load: (path) => loadTfjsGraph(path) };
-/** Candidates are judged on every output of the graph, not only the first that evaluate reads (graphRuntime.ts). */
-const graphJudgeRuntime: Runtime = { load: (path) => loadTfjsGraph(path, 'all') };
 /** The layer kinds whose inputs a GraphModel lets us observe (graphMoments.ts). */
 const OBSERVED = ['matmul', 'conv2d'];
 
@@ -43,7 +41,7 @@ export const tfjsGraph: FormatModule<TfjsModel> = {
   write: writeTfjsGraph,
   runtime: graphRuntime,
   runsWritten: true,
-  runner: (model, site) => writtenRunner(model, { write: writeTfjsGraph, runtime: graphJudgeRuntime }, site, {
+  runner: (model, site) => writtenRunner(model, { write: writeTfjsGraph, runtime: graphRuntime }, site, {
     inputMoments: (m, x, opts) => tfjsGraphInputMoments(m, m.layers.filter((l) => OBSERVED.includes(l.kind) && l.factorisable), x, opts),
   }),
   capabilities: { compress: true, evaluate: true, whiten: true, sensitivity: true, refine: true, finetune: false, relayout: false },
