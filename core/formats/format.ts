@@ -6,7 +6,7 @@
 import type { Tensor } from '../eval/tensor.js';
 import type { ModelRunner, RunnerSite } from '../runners/runner.js';
 import type { FactorSource, OutputSink, WriteOptions } from '../compress/types.js';
-import type { Capabilities, ModelFormat } from '../types.js';
+import type { Capabilities, Model, ModelFormat, OutputOverhead } from '../types.js';
 import type { StoredModel } from './storedModel.js';
 
 /** A model loaded in its format's stock runtime, run as often as needed until disposed. */
@@ -40,6 +40,11 @@ export interface FormatModule<M extends StoredModel<unknown> = StoredModel<unkno
   read(path: string): Promise<M>;
   /** Absent: the format is analysed but not compressed. */
   write?(model: M, factors: FactorSource, out: string, sink: OutputSink, opts: WriteOptions): Promise<void>;
+  /**
+   * The output's bytes besides its tensors' values (report.ts's predictBytes, the panel's size
+   * bar). Absent: what the original holds besides its tensors, unchanged, and nothing per layer.
+   */
+  outputOverhead?(model: M): OutputOverhead;
   /** Ending of the compressed output where it differs from the input's (PyTorch checkpoints are written as safetensors). */
   readonly outputExtension?: string;
   readonly runtime?: Runtime;
@@ -53,6 +58,11 @@ export interface FormatModule<M extends StoredModel<unknown> = StoredModel<unkno
    * module chosen for the model): its runner runs that module. Absent: nothing more.
    */
   readonly withModule?: Capabilities;
+}
+
+/** Bytes of `model`'s files that are not its tensors' stored values: headers, graph, JSON, container structure. */
+export function storedOverhead(model: Model): number {
+  return model.fileBytes - model.tensors.reduce((s, t) => s + t.storedBytes, 0);
 }
 
 /** What a format without a runtime or a runner can do: analyse and compress with plain SVD. */
