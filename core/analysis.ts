@@ -1,8 +1,8 @@
 // Model → Analysis: every layer's spectrum and the rank numbers derived from it.
 import type { Engine, SpectrumOptions } from './engines/engine.js';
 import { breakEvenRank, cumulativeEnergy, paramsAtRank, suggestedRank } from './ranks/ranks.js';
-import type { Capabilities, JobOptions, Layer, LayerKind, Model, ModelFormat } from './types.js';
-import { formatModule } from './formats/registry.js';
+import type { Capabilities, JobOptions, Layer, LayerKind, Model, ModelFormat, OutputOverhead } from './types.js';
+import { formatModule, outputOverhead } from './formats/registry.js';
 import { checkpoint } from './types.js';
 import { lanesFor, lanesOn, mapInLanes } from './lanes.js';
 import { withLayerBuffer } from './io/layerBuffers.js';
@@ -39,6 +39,8 @@ export interface Analysis {
    * are, which a compressed file keeps as they are. Absent in analyses cached before it.
    */
   tensorBytes?: number;
+  /** What a compressed output holds besides its tensors' values (additive; absent in analyses cached before it: taken as 0). */
+  overhead?: OutputOverhead;
   /** What the model's format supports (additive; absent in analyses cached before it). */
   capabilities?: Capabilities;
   /** What it supports once the module that runs it is named (`--torch-model`; formats/format.ts's withModule), where that adds anything. */
@@ -70,7 +72,7 @@ export async function analyzeModel(
   const { capabilities, withModule } = formatModule(model.format);
   return {
     format: model.format, path: model.path, fileBytes: model.fileBytes, totalParams: model.totalParams,
-    capabilities, withModule, tensorBytes: model.tensors.reduce((sum, t) => sum + t.storedBytes, 0), energy, layers,
+    capabilities, withModule, tensorBytes: model.tensors.reduce((sum, t) => sum + t.storedBytes, 0), overhead: outputOverhead(model), energy, layers,
   };
 }
 

@@ -58,14 +58,20 @@ export interface Layer {
   factorisable: boolean;
 }
 
+/**
+ * What a compressed model's files hold besides its tensors' values, as its format writes them
+ * (formats/format.ts's outputOverhead): `base` bytes for the model as it is (model JSON, graph,
+ * headers, container structure, files carried along), and `perLayer` more for each layer
+ * written factorised (its new node or layer entry, its factors' names and headers).
+ */
+export interface OutputOverhead { base: number; perLayer: number }
+
 export interface Model {
   format: ModelFormat;
   path: string;
   /** Bytes on disk of every file the model consists of. */
   fileBytes: number;
   files: string[];
-  /** Bytes of files the output carries unchanged (a Hugging Face folder's config, tokenizer and loader); absent: none. */
-  carriedBytes?: number;
   /** All parameters in the file, factorisable or not. */
   totalParams: number;
   layers: Layer[];

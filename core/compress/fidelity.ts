@@ -41,9 +41,47 @@ export function argmax(d: Float32Array, row: number, width: number): number {
 
 /** `b`'s fidelity to `a`, outputs of two models on the same inputs (rows = inputs, same layout). */
 export function outputFidelity(a: Tensor, b: Tensor): Fidelity {
-  const n = a.shape[0], width = a.data.length / n;
-  let agree = 0, num = 0, den = 0;
-  for (let i = 0; i < n; i++) if (argmax(a.data, i, width) === argmax(b.data, i, width)) agree++;
-  for (let i = 0; i < a.data.length; i++) { const d = a.data[i] - b.data[i]; num += d * d; den += a.data[i] * a.data[i]; }
-  return { top1Agreement: agree / n, relativeOutputError: den > 0 ? Math.sqrt(num / den) : Math.sqrt(num), samples: n };
+  return outputsFidelity([a], [b]);
+}
+
+/**
+ * Whether a model's outputs are class scores, so top-1 agreement is worth weighing first
+ * (`better`): every output gives each input a row of scores ([n, classes > 1]).
+ */
+export function classScores(outputs: readonly Tensor[]): boolean {
+  return outputs.length > 0 && outputs.every((o) => o.shape.length === 2 && (o.shape[1] ?? 0) > 1);
+}
+
+/**
+ * The mean over outputs of ‖aₒ − bₒ‖² / ‖aₒ‖² (‖aₒ − bₒ‖² where aₒ is zero): each output is
+ * measured against its own size, so a head that is small or few-valued beside another still
+ * counts in full. Judged on one output, the layers feeding only the others look free and are
+ * cut to rank 1 (Basic Pitch's note and onset heads, behind its contour output). The square of
+ * `relativeOutputError`; the sensitivity probes' output error (sensitivity.ts).
+ */
+export function relativeSquaredError(a: readonly Tensor[], b: readonly Tensor[]): number {
+  if (a.length !== b.length || a.length === 0) throw new Error(`outputs compared: ${a.length} against ${b.length}`);
+  let sum = 0;
+  for (const [o, ya] of a.entries()) {
+    const yb = b[o];
+    let num = 0, den = 0;
+    for (let i = 0; i < ya.data.length; i++) { const d = ya.data[i] - yb.data[i]; num += d * d; den += ya.data[i] * ya.data[i]; }
+    sum += den > 0 ? num / den : num;
+  }
+  return sum / a.length;
+}
+
+/**
+ * `b`'s fidelity to `a` on every output of two models run on the same inputs (each output's
+ * rows = inputs, same layout in both): an input agrees when every output's top-1 agrees, and
+ * the output error is relativeSquaredError's. With one output, ‖y − y'‖/‖y‖ and plain top-1.
+ */
+export function outputsFidelity(a: readonly Tensor[], b: readonly Tensor[]): Fidelity {
+  const relative2 = relativeSquaredError(a, b);
+  const n = a[0].shape[0];
+  let agree = 0;
+  for (let i = 0; i < n; i++) {
+    if (a.every((ya, o) => { const width = ya.data.length / n; return argmax(ya.data, i, width) === argmax(b[o].data, i, width); })) agree++;
+  }
+  return { top1Agreement: agree / n, relativeOutputError: Math.sqrt(relative2), samples: n };
 }

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import type { Analysis } from '../analysis.js';
 import type { Engine } from '../engines/engine.js';
 import type { Tensor } from '../eval/tensor.js';
-import { defaultOutput, endingOf, formatOf, formatsWith } from '../formats/registry.js';
+import { defaultOutput, endingOf, formatOf, formatsWith, outputOverhead } from '../formats/registry.js';
 import { capabilitiesOf, type FormatModule } from '../formats/format.js';
 import type { StoredModel } from '../formats/storedModel.js';
 import { AtomicOutput, removeStaleTemporaries } from '../io/atomicOutput.js';
@@ -178,7 +178,7 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
 interface Outcomes { methodChoice?: MethodChoice; finetune?: FinetuneResult; refinement?: Refinement }
 
 function reportOf(model: StoredModel<unknown>, job: JobPlan, factors: FactorSource, sink: AtomicOutput, o: CompressOptions, r: Outcomes): CompressReport {
-  const predicted = predictBytes(model, factors.shapes, o.dtype);
+  const predicted = predictBytes(model, factors.shapes, outputOverhead(model), o.dtype);
   const written = [...sink.sizes().values()].reduce((a, b) => a + b, 0);
   const { methodChoice, finetune, refinement } = r;
   return {

@@ -1,6 +1,6 @@
 // `<out>.report.json` (contract).
 import { DTYPE_BYTES } from '../io/decode.js';
-import type { Model } from '../types.js';
+import type { Model, OutputOverhead } from '../types.js';
 import type { FinetuneResult } from './distil.js';
 import type { MethodChoice } from './guard.js';
 import type { Refinement } from './refine.js';
@@ -43,9 +43,13 @@ export function factorBytesPerParam(sourceDtype: keyof typeof DTYPE_BYTES, reque
   return Math.min(DTYPE_BYTES[sourceDtype], 4);
 }
 
-export function predictBytes(model: Model, factors: ReadonlyMap<string, FactorShape>, requested?: StorageDType): { params: number; bytes: number } {
+/**
+ * The output's parameters, and its bytes: the tensors' (factors in their storage dtype, the rest
+ * as stored) and `overhead`, what its format writes besides them (registry.ts's outputOverhead).
+ */
+export function predictBytes(model: Model, factors: ReadonlyMap<string, FactorShape>, overhead: OutputOverhead, requested?: StorageDType): { params: number; bytes: number } {
   const replaced = new Map([...factors.values()].map((f) => [f.layer.weight, f]));
-  let params = 0, bytes = model.carriedBytes ?? 0;
+  let params = 0, bytes = overhead.base + overhead.perLayer * factors.size;
   for (const t of model.tensors) {
     const f = replaced.get(t.name);
     if (f) {

@@ -48,10 +48,11 @@ export async function evaluate(originalPath: string, compressedPath: string, o: 
     }
     const ya = await runLoaded(await runtime.load(a.path), async (m) => {
       const x = o.inputs ? await inputsFromFile(o.inputs) : randomInputs(m.inputShape, o.samples ?? 256, o.seed ?? 1);
-      return { x, y: await m.run(x) };
+      return { x, y: (await m.run(x))[0] };
     });
     const { x } = ya;
-    const yb = await runLoaded(await runtime.load(b.path), (m) => m.run(x));
+    // The first output, which labels score (the data-aware steps judge every output: fidelity.ts).
+    const yb = (await runLoaded(await runtime.load(b.path), (m) => m.run(x)))[0];
     const n = x.shape[0];
     const width = ya.y.data.length / n;
     const fidelity = outputFidelity(ya.y, yb);

@@ -19,17 +19,19 @@ export function firstRows(x: Tensor, n: number): Tensor {
   return { data: x.data.subarray(0, n * (x.data.length / x.shape[0])), shape: [n, ...x.shape.slice(1)] };
 }
 
-/** `run` on consecutive chunks of `batch` rows of `x` (the last may be shorter), outputs stacked by row. */
-export async function mapChunks(x: Tensor, batch: number, run: (chunk: Tensor) => Promise<Tensor>): Promise<Tensor> {
+/** `run` on consecutive chunks of `batch` rows of `x` (the last may be shorter), each of its outputs stacked by row. */
+export async function mapChunks(x: Tensor, batch: number, run: (chunk: Tensor) => Promise<Tensor[]>): Promise<Tensor[]> {
   const n = x.shape[0], per = x.data.length / n;
   if (batch >= n) return run(x);
-  const parts: Tensor[] = [];
+  const parts: Tensor[][] = [];
   for (let i = 0; i < n; i += batch) {
     const end = Math.min(n, i + batch);
     parts.push(await run({ data: x.data.subarray(i * per, end * per), shape: [end - i, ...x.shape.slice(1)] }));
   }
-  const data = new Float32Array(parts.reduce((s, p) => s + p.data.length, 0));
-  let off = 0;
-  for (const p of parts) { data.set(p.data, off); off += p.data.length; }
-  return { data, shape: [n, ...parts[0].shape.slice(1)] };
+  return parts[0].map((first, o) => {
+    const data = new Float32Array(parts.reduce((s, p) => s + p[o].data.length, 0));
+    let off = 0;
+    for (const p of parts) { data.set(p[o].data, off); off += p[o].data.length; }
+    return { data, shape: [n, ...first.shape.slice(1)] };
+  });
 }

@@ -6,15 +6,19 @@
 import type { Tensor } from '../eval/tensor.js';
 import type { ModelRunner, RunnerSite } from '../runners/runner.js';
 import type { FactorSource, OutputSink, WriteOptions } from '../compress/types.js';
-import type { Capabilities, ModelFormat } from '../types.js';
+import type { Capabilities, Model, ModelFormat, OutputOverhead } from '../types.js';
 import type { StoredModel } from './storedModel.js';
 
 /** A model loaded in its format's stock runtime, run as often as needed until disposed. */
 export interface LoadedModel {
   /** The first input's shape, unknown dimensions null. */
   readonly inputShape: (number | null)[];
-  /** Feeds `x` in chunks of the model's fixed batch size where it has one (tensor.ts's fixedBatch); returns the first output. */
-  run(x: Tensor): Promise<Tensor>;
+  /**
+   * Feeds `x` in chunks of the model's fixed batch size where it has one (tensor.ts's fixedBatch);
+   * returns every output, in the model's order: evaluate reads the first (labels score it), the
+   * data-aware steps judge candidates on all of them (fidelity.ts's outputsFidelity).
+   */
+  run(x: Tensor): Promise<Tensor[]>;
   dispose(): Promise<void>;
 }
 
@@ -43,6 +47,11 @@ export interface FormatModule<M extends StoredModel<unknown> = StoredModel<unkno
   read(path: string): Promise<M>;
   /** Absent: the format is analysed but not compressed. */
   write?(model: M, factors: FactorSource, out: string, sink: OutputSink, opts: WriteOptions): Promise<void>;
+  /**
+   * The output's bytes besides its tensors' values (report.ts's predictBytes, the panel's size
+   * bar). Absent: what the original holds besides its tensors, unchanged, and nothing per layer.
+   */
+  outputOverhead?(model: M): OutputOverhead;
   /** Ending of the compressed output where it differs from the input's (PyTorch checkpoints are written as safetensors). */
   readonly outputExtension?: string;
   readonly runtime?: Runtime;
@@ -56,6 +65,11 @@ export interface FormatModule<M extends StoredModel<unknown> = StoredModel<unkno
    * module chosen for the model): its runner runs that module. Absent: nothing more.
    */
   readonly withModule?: Capabilities;
+}
+
+/** Bytes of `model`'s files that are not its tensors' stored values: headers, graph, JSON, container structure. */
+export function storedOverhead(model: Model): number {
+  return model.fileBytes - model.tensors.reduce((s, t) => s + t.storedBytes, 0);
 }
 
 /** What a format without a runtime or a runner can do: analyse and compress with plain SVD. */

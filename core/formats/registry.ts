@@ -3,9 +3,9 @@
 import { stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { notRegular } from '../io/byteSource.js';
-import type { Capabilities, ModelFormat } from '../types.js';
+import type { Capabilities, Model, ModelFormat, OutputOverhead } from '../types.js';
 import { InputError } from '../types.js';
-import type { FormatModule } from './format.js';
+import { storedOverhead, type FormatModule } from './format.js';
 import type { ModelRunner, RunnerSite } from '../runners/runner.js';
 import type { StoredModel } from './storedModel.js';
 import { isHuggingFaceFolder } from './huggingface/folder.js';
@@ -42,6 +42,12 @@ export function formatModule(id: ModelFormat): FormatModule {
   const m = formats().find((f) => f.id === id);
   if (!m) throw new Error(`no format module for ${id}`);
   return m;
+}
+
+/** What `model`'s compressed output holds besides its tensors' values, as its format estimates it (FormatModule.outputOverhead). */
+export function outputOverhead(model: Model): OutputOverhead {
+  const format = formatModule(model.format);
+  return format.outputOverhead?.(model as StoredModel<unknown>) ?? { base: storedOverhead(model), perLayer: 0 };
 }
 
 /** The longest of `format`'s endings that `path` has, or undefined. */

@@ -5,7 +5,7 @@
 // over the model's bytes: the price of judging exactly what would be written. The original is
 // loaded once per job. Input statistics and fine-tuning come from the format.
 import { basename, dirname, join } from 'node:path';
-import { outputFidelity } from '../compress/fidelity.js';
+import { classScores, outputsFidelity } from '../compress/fidelity.js';
 import type { FinetuneOptions, FinetuneResult } from '../compress/distil.js';
 import type { InputMoments } from '../compress/moments.js';
 import type { FactorSource, Factorisation } from '../compress/types.js';
@@ -26,10 +26,10 @@ export interface WrittenSteps<M> {
   checkFinetune?(model: M): Promise<void>;
 }
 
-/** The original's outputs, and a variant's, on the inputs every run gets. */
+/** The original's outputs, and a variant's, on the inputs every run gets: every output the runtime gives (LoadedModel.run). */
 export interface VariantRunner {
-  original: Tensor;
-  run(factors: FactorSource): Promise<Tensor>;
+  original: Tensor[];
+  run(factors: FactorSource): Promise<Tensor[]>;
 }
 
 type Written<M extends StoredModel<unknown>> = Required<Pick<FormatModule<M>, 'write' | 'runtime'>>;
@@ -59,7 +59,7 @@ class Variants<M extends StoredModel<unknown>> {
     return fn({ original: await original.run(xs), run: (factors) => this.run(factors, xs) });
   }
 
-  private async run(factors: FactorSource, x: Tensor): Promise<Tensor> {
+  private async run(factors: FactorSource, x: Tensor): Promise<Tensor[]> {
     const { model, format, site } = this;
     const path = join(await this.folder(), `${this.count++}${site.out.slice(site.out.lastIndexOf('.'))}`);
     const memory = format.runtime.inMemory && model.fileBytes <= IN_MEMORY_BYTES ? new MemoryOutput() : undefined;
@@ -105,9 +105,8 @@ export function writtenRunner<M extends StoredModel<unknown>>(model: M, format: 
   return {
     inputMoments: (x, opts) => steps.inputMoments(model, x, opts),
     judge: (x, fn) => variants(x, ({ original, run }) => fn({
-      // Top-1 agreement means something only where each input gets a row of scores.
-      classifier: original.shape.length === 2 && (original.shape[1] ?? 0) > 1,
-      score: async (factors) => outputFidelity(original, await run(factors)),
+      classifier: classScores(original),
+      score: async (factors) => outputsFidelity(original, await run(factors)),
     })),
     sensitivity: (probes, x, opts) => writtenSensitivity(variants, probes, x, opts),
     ...(finetune ? { finetune: (factors, x, o, retrained) => finetune(model, factors, x, o, retrained) } : {}),

@@ -12,7 +12,7 @@ import type { Tensor } from '../../core/eval/tensor.js';
 async function runTfjs(path: string, x: Tensor): Promise<Tensor> {
   const m = await loadTfjsLayers(path);
   try {
-    return await m.run(x);
+    return (await m.run(x))[0];
   } finally {
     await m.dispose();
   }

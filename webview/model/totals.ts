@@ -18,7 +18,8 @@ export interface Totals {
   params: number;
   /**
    * Predicted bytes when the factors are stored in the dtype, as the compress job predicts
-   * them: everything it leaves alone (dense layers, biases) keeps its stored bytes.
+   * them: everything it leaves alone (dense layers, biases) keeps its stored bytes, and the
+   * format's bytes besides the tensors (Analysis.overhead) come on top.
    */
   bytes: { f32: number; f16: number; int8: number };
   /** RMS of the layers' relative errors: √(allocate's objective / layers), 0 when all dense. */
@@ -47,8 +48,9 @@ export function totals(analysis: Analysis, outcomes: LayerOutcome[]): Totals {
   const kept = analysis.tensorBytes !== undefined
     ? analysis.tensorBytes - layers.reduce((s, l) => s + weightBytes(l), 0)
     : unlayeredParams(analysis) * 4;
+  const overhead = analysis.overhead ? analysis.overhead.base + analysis.overhead.perLayer * outcomes.filter((o) => !o.dense).length : 0;
   const bytesAt = (perParam: number): number =>
-    kept + outcomes.reduce((s, o, i) => s + (o.dense ? weightBytes(layers[i]) : o.params * perParam), 0);
+    overhead + kept + outcomes.reduce((s, o, i) => s + (o.dense ? weightBytes(layers[i]) : o.params * perParam), 0);
   return {
     params,
     bytes: { f32: bytesAt(4), f16: bytesAt(2), int8: bytesAt(1) },

@@ -31,7 +31,7 @@ export interface FolderExtra {
 }
 
 export class FolderModel extends StoredModel<FolderExtra> {
-  /** Bytes of the carried files and the loader, written unchanged (report.ts's predictBytes counts them). */
+  /** Bytes of the carried files and the loader, written unchanged (format.ts's outputOverhead counts them). */
   readonly carriedBytes: number;
 
   constructor(init: StoredModelInit<FolderExtra>, carriedBytes: number) {

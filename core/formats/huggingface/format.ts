@@ -8,6 +8,7 @@ import { WITH_TORCH_MODULE } from '../format.js';
 import { torchRunner } from '../../runners/torch.js';
 import { folderParts, readFolder, type FolderModel } from './folder.js';
 import { writeFolder } from './write.js';
+import { safetensors } from '../safetensors/format.js';
 
 export const huggingFace: FormatModule<FolderModel> = {
   id: 'huggingface',
@@ -17,6 +18,11 @@ export const huggingFace: FormatModule<FolderModel> = {
   folderParts,
   read: readFolder,
   write: writeFolder,
+  // The weights as safetensors writes them, and the carried files and the loader as they are.
+  outputOverhead: (model) => {
+    const weights = safetensors.outputOverhead!(model.extra.weights);
+    return { base: weights.base + model.carriedBytes, perLayer: weights.perLayer };
+  },
   runner: torchRunner,
   capabilities: WITH_TORCH_MODULE,
 };

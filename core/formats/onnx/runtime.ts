@@ -47,8 +47,21 @@ export class OnnxSession {
     return (this.s.inputMetadata[0] as InferenceSession.TensorValueMetadata).shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1));
   }
 
-  /** Feeds `input` to the first input (converted to its float type); returns the named outputs (default: the first) as float32. */
-  async run(input: Tensor, outputs: string[] = [this.s.outputNames[0]]): Promise<Map<string, Tensor>> {
+  /**
+   * The outputs run reads by default: the first, then every other float tensor output (an
+   * integer one, such as a classifier's label next to its scores, is derived from those; a
+   * sequence or map is no tensor at all).
+   */
+  get outputNames(): string[] {
+    const float = ['float32', 'float16', 'float64'];
+    return this.s.outputNames.filter((_, i) => {
+      const meta = this.s.outputMetadata[i];
+      return i === 0 || (meta?.isTensor === true && float.includes(meta.type));
+    });
+  }
+
+  /** Feeds `input` to the first input (converted to its float type); returns the named outputs (default: outputNames) as float32. */
+  async run(input: Tensor, outputs: string[] = this.outputNames): Promise<Map<string, Tensor>> {
     const { Tensor: OrtTensorClass } = this.ortModule;
     const type = (this.s.inputMetadata[0] as InferenceSession.TensorValueMetadata).type;
     const feed = type === 'float16' ? new OrtTensorClass('float16', Uint16Array.from(input.data, floatToHalf), input.shape)
@@ -75,9 +88,10 @@ export async function loadOnnx(path: string, bytes?: Uint8Array): Promise<Loaded
   };
 }
 
-function runOn(s: OnnxSession, input: Tensor): Promise<Tensor> {
+/** Every output the session reads by default (OnnxSession.outputNames), in chunks of its fixed batch size where it has one. */
+function runOn(s: OnnxSession, input: Tensor): Promise<Tensor[]> {
   const n = input.shape[0];
-  return mapChunks(input, fixedBatch(s.path, s.inputShape[0], n) ?? n, async (chunk) => [...(await s.run(chunk)).values()][0]);
+  return mapChunks(input, fixedBatch(s.path, s.inputShape[0], n) ?? n, async (chunk) => [...(await s.run(chunk)).values()]);
 }
 
 async function withSession<T>(path: string, f: (s: OnnxSession) => Promise<T>): Promise<T> {
@@ -98,6 +112,6 @@ export function onnxInputShape(path: string): Promise<number[]> {
  * Feeds `input` to the first input (converted to its float type) on one session, in chunks of
  * the model's fixed batch size where it has one, and returns the first output as float32.
  */
-export function runOnnx(path: string, input: Tensor): Promise<Tensor> {
-  return withSession(path, (s) => runOn(s, input));
+export async function runOnnx(path: string, input: Tensor): Promise<Tensor> {
+  return (await withSession(path, (s) => runOn(s, input)))[0];
 }

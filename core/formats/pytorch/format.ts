@@ -3,7 +3,7 @@
 // for the data-aware steps, only by the module the user names (--torch-model: runners/torch.ts).
 import { WEIGHTS_ONLY, WITH_TORCH_MODULE, type FormatModule } from '../format.js';
 import { torchRunner } from '../../runners/torch.js';
-import { writeSafetensors } from '../safetensors/write.js';
+import { HEADER_PER_LAYER, safetensorsHeaderBytes, writeSafetensors } from '../safetensors/write.js';
 import { readPytorch, type PytorchModel } from './read.js';
 
 export const pytorch: FormatModule<PytorchModel> = {
@@ -14,6 +14,8 @@ export const pytorch: FormatModule<PytorchModel> = {
   read: readPytorch,
   write: writeSafetensors,
   outputExtension: '.safetensors',
+  // Written as safetensors: the pickle and zip are not, a safetensors header is.
+  outputOverhead: (model) => ({ base: safetensorsHeaderBytes(model.tensors), perLayer: HEADER_PER_LAYER }),
   runner: torchRunner,
   capabilities: WEIGHTS_ONLY,
   withModule: WITH_TORCH_MODULE,

@@ -1,5 +1,5 @@
 // Runs TF.js graph models with stock @tensorflow/tfjs: tf.loadGraphModel on the model's own
-// files, the first input fed, the first output read.
+// files, the first input fed, every output read.
 import type { GraphModel, io, Tensor as TfTensor } from '@tensorflow/tfjs';
 import type { GraphNode } from './read.js';
 import { fixedBatch, mapChunks, type Tensor } from '../../eval/tensor.js';
@@ -44,33 +44,32 @@ export function tfjsGraphInputShape(path: string): Promise<(number | null)[]> {
 /**
  * A graph model is loaded again for each run (withGraphModel): a run may need another backend
  * than the one loaded (wasmMiscomputes), and tfjs ties a model's weights to the backend.
- * `outputs`: 'first' (what evaluate compares against labels) or 'all' (runTfjsGraph).
  */
-export async function loadTfjsGraph(path: string, outputs: 'first' | 'all' = 'first'): Promise<LoadedModel> {
-  return { inputShape: await tfjsGraphInputShape(path), run: (x) => runTfjsGraph(path, x, outputs), dispose: async () => undefined };
+export async function loadTfjsGraph(path: string): Promise<LoadedModel> {
+  return { inputShape: await tfjsGraphInputShape(path), run: (x) => runTfjsGraphOutputs(path, x), dispose: async () => undefined };
 }
 
 /**
  * Feeds `input` to the graph model's first input (in its dtype), GRAPH_CHUNK rows at a time or
- * its fixed batch size, and returns its first output, or with 'all' every output flattened per
- * input and laid side by side ([n, Σ sizes]): what the data-aware steps judge candidates on, so
- * a layer that feeds only a later output is not taken for free (Basic Pitch's note and onset
- * heads come after its contour output; judged on that alone, whitening cut them to rank 1).
+ * its fixed batch size, and returns every output, in the signature's order.
  */
-export function runTfjsGraph(path: string, input: Tensor, outputs: 'first' | 'all' = 'first'): Promise<Tensor> {
+export function runTfjsGraphOutputs(path: string, input: Tensor): Promise<Tensor[]> {
   return withGraphModel(path, async (model) => {
     const tf = await tfjs();
     const dtype = model.inputs[0]?.dtype === 'int32' ? 'int32' : 'float32';
     return mapChunks(input, fixedBatch(path, model.inputs[0]?.shape?.[0], input.shape[0]) ?? GRAPH_CHUNK, async (chunk) => {
       const x = tf.tensor(chunk.data, chunk.shape, dtype);
-      const out = await executeGraph(model, x);
-      const all = Array.isArray(out) && outputs === 'all' && out.length > 1;
-      const y = all ? tf.tidy(() => tf.concat(out.map((o) => tf.reshape(o, [o.shape[0], -1])), 1)) : Array.isArray(out) ? out[0] : out;
-      const result = { data: Float32Array.from(await y.data()), shape: y.shape };
-      tf.dispose([x, out, ...(all ? [y] : [])]);
+      const out = [await executeGraph(model, x)].flat();
+      const result = await Promise.all(out.map(async (y) => ({ data: Float32Array.from(await y.data()), shape: y.shape })));
+      tf.dispose([x, ...out]);
       return result;
     });
   });
+}
+
+/** The graph model's first output on `input` (runTfjsGraphOutputs). */
+export async function runTfjsGraph(path: string, input: Tensor): Promise<Tensor> {
+  return (await runTfjsGraphOutputs(path, input))[0];
 }
 
 /**

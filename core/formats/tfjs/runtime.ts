@@ -55,9 +55,9 @@ export function loadedLayers(path: string, model: LayersModel): LoadedModel {
     async run(input) {
       const tf = await tfjs();
       const x = tf.tensor(input.data, input.shape);
-      const y = model.predict(x, { batchSize: fixedBatch(path, model.inputs[0].shape[0], input.shape[0]) ?? 512 }) as import('@tensorflow/tfjs').Tensor;
-      const out = { data: (await y.data()) as Float32Array, shape: y.shape };
-      x.dispose(); y.dispose();
+      const ys = [model.predict(x, { batchSize: fixedBatch(path, model.inputs[0].shape[0], input.shape[0]) ?? 512 })].flat();
+      const out = await Promise.all(ys.map(async (y) => ({ data: (await y.data()) as Float32Array, shape: y.shape })));
+      tf.dispose([x, ...ys]);
       return out;
     },
     dispose: async () => { model.dispose(); },
