@@ -55,17 +55,12 @@ export async function runCompressRequest(request: CompressRequest, o: RunOptions
     const goal: Goal = 'ratio' in g ? { kind: 'ratio', ratio: g.ratio } : 'energy' in g ? { kind: 'energy', energy: g.energy }
       : { kind: 'ranks', file: o.ranksFile ?? 'goal.ranks', plan: { layers: g.ranks } };
     const calibration = request.calibration ? await inputsFromFile(request.calibration) : undefined;
-    // checkCompressRequest took the engine from ENGINE_CHOICES.
-    const engine = await createEngine((request.engine ?? 'auto') as EngineChoice, { python: request.python });
-    try {
-      return await compressFile(request.model, {
-        goal, dtype: request.dtype, method: request.method ?? 'svd', allocation: request.allocation, calibration,
-        finetune: request.finetune, torchModel: request.torchModel, python: request.python, out: request.out, force: request.force === true, allowDeepCuts: request.allowDeepCuts === true, analysis: request.analysis,
-        engine, signal: abort.signal, progress: o.progress,
-      });
-    } finally {
-      await engine.close();
-    }
+    return await compressFile(request.model, {
+      goal, dtype: request.dtype, method: request.method ?? 'svd', allocation: request.allocation, calibration,
+      finetune: request.finetune, torchModel: request.torchModel, python: request.python, out: request.out, force: request.force === true, allowDeepCuts: request.allowDeepCuts === true, analysis: request.analysis,
+      // checkCompressRequest took the engine from ENGINE_CHOICES.
+      engine: () => createEngine((request.engine ?? 'auto') as EngineChoice, { python: request.python }), signal: abort.signal, progress: o.progress,
+    });
   } catch (e) {
     throw abort.signal.aborted && !(e instanceof CancelledError) ? new CancelledError() : e;
   } finally {

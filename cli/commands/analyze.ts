@@ -12,8 +12,10 @@ export const analyze: Command = {
     const { flags, positional } = parseArgs(argv, { json: 'boolean', energy: 'string', engine: 'string', python: 'string' });
     if (positional.length !== 1) throw new InputError(undefined, `analyze needs exactly one model path`);
     const energy = numberFlag(flags, 'energy', 0, 1, true) ?? DEFAULT_ENERGY;
-    const engine = await createEngine((flags.engine as EngineChoice) ?? 'auto', { python: flags.python as string | undefined });
-    const model = await openModel(positional[0]).catch(async (e: unknown) => { await engine.close(); throw e; });
+    // The model first: a mistyped path is refused without waiting for Python to import torch.
+    const model = await openModel(positional[0]);
+    const engine = await createEngine((flags.engine as EngineChoice) ?? 'auto', { python: flags.python as string | undefined })
+      .catch(async (e: unknown) => { await model.close(); throw e; });
     try {
       const analysis = await analyzeModel(model, engine, energy);
       process.stdout.write(flags.json ? `${JSON.stringify(analysis)}\n` : `${formatAnalysis(analysis)}\n`);

@@ -37,7 +37,12 @@ export interface CompressOptions extends JobOptions {
   force?: boolean;
   /** Write a data-free plan even when it cuts layers deeply (deepCuts.ts); refused otherwise. */
   allowDeepCuts?: boolean;
-  engine: Engine;
+  /**
+   * The engine, or how to start one: then it is started once every check before work has
+   * passed (a mistyped path is refused without waiting for Python to import torch) and closed
+   * when the job ends.
+   */
+  engine: Engine | (() => Promise<Engine>);
   /** Reuse an analysis already computed for this file (the IDE has one cached): its plain spectra are not computed again. */
   analysis?: Analysis;
   method?: Method;
@@ -79,6 +84,7 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
   const format = await formatOf(resolve(path));
   const model = await format.read(resolve(path));
   let runner: ModelRunner | undefined;
+  let started: Engine | undefined;
   try {
     const job = planJob(model, format, o);
     const stage = (name: Parameters<typeof stageOptions>[2]): JobOptions => stageOptions(job, o, name);
@@ -99,6 +105,7 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
       if (!runner) throw new Error(`${format.id}: the job needs a runner the format does not have`);
       return runner;
     };
+    const engine = typeof o.engine === 'function' ? (started = await o.engine()) : o.engine;
     const sink = new AtomicOutput(model.files, o.force, startedAt);
     try {
       const analysing = stage('analyse');
@@ -106,9 +113,9 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
       // Plain SVD's spectra: the plan of --method svd, and of the layers whitening does not reach and the guard's candidate.
       // Their reductions wait in a scratch file for the same layers' SVDs.
       const plain = job.method === 'relayout' ? undefined
-        : await plainStrategy(model, o.engine, whitened ? stageOf(analysing, 0, 0.4) : analysing, o.analysis, new Reductions(() => sink.scratch(out)));
-      const base = whitened ? await whitenedStrategy(model, o.engine, o.calibration!, stageOf(analysing, 0.4, 0.6), needsRunner(), plain!)
-        : job.method === 'relayout' ? await relayoutStrategy(model, o.engine, analysing) : plain!;
+        : await plainStrategy(model, engine, whitened ? stageOf(analysing, 0, 0.4) : analysing, o.analysis, new Reductions(() => sink.scratch(out)));
+      const base = whitened ? await whitenedStrategy(model, engine, o.calibration!, stageOf(analysing, 0.4, 0.6), needsRunner(), plain!)
+        : job.method === 'relayout' ? await relayoutStrategy(model, engine, analysing) : plain!;
       const strategy = runs.sensitivity ? await withSensitivity(base, model, o.calibration!, stage('sensitivity'), needsRunner()) : base;
       // Finished factors wait in a scratch file, not in memory, while later layers are factorised.
       const factorAll = async (s: Strategy, plan: Plan, opts: JobOptions): Promise<FactorSource> => {
@@ -122,7 +129,7 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
           await s.factor(layer, plan.get(layer.name)!, (f) => spill.put(f), spill);
           opts.progress?.report(++done / todo.length, `factorised ${layer.name}`);
           return layer.name;
-        }, s === plain ? lanesOn(o.engine, model, todo) : lanesFor(todo));
+        }, s === plain ? lanesOn(engine, model, todo) : lanesFor(todo));
         // Writers and the report list layers in the model's order.
         return spill.inOrder(names);
       };
@@ -159,7 +166,7 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
       o.progress?.report(1, 'writing');
       await format.write!(model, factors, out, sink, { dtype: o.dtype, retrained });
       throwIfAborted(o.signal);
-      const report = reportOf(model, job, factors, sink, o, { methodChoice, finetune, refinement });
+      const report = reportOf(model, job, factors, sink, { ...o, engine }, { methodChoice, finetune, refinement });
       const rep = await sink.file(`${out}.report.json`);
       await rep.write(new TextEncoder().encode(`${JSON.stringify(report, null, 2)}\n`));
       await sink.commit();
@@ -171,13 +178,14 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
     }
   } finally {
     await runner?.dispose();
+    await started?.close();
     await model.close();
   }
 }
 
 interface Outcomes { methodChoice?: MethodChoice; finetune?: FinetuneResult; refinement?: Refinement }
 
-function reportOf(model: StoredModel<unknown>, job: JobPlan, factors: FactorSource, sink: AtomicOutput, o: CompressOptions, r: Outcomes): CompressReport {
+function reportOf(model: StoredModel<unknown>, job: JobPlan, factors: FactorSource, sink: AtomicOutput, o: CompressOptions & { engine: Engine }, r: Outcomes): CompressReport {
   const predicted = predictBytes(model, factors.shapes, outputOverhead(model), o.dtype);
   const written = [...sink.sizes().values()].reduce((a, b) => a + b, 0);
   const { methodChoice, finetune, refinement } = r;
