@@ -1,7 +1,9 @@
 // Places in one scratch file where a compress job's spectrum pass leaves each layer's Gram
 // reduction for the truncated SVD of that layer (linalg/reductionFile.ts says why): the
-// plan's spectra and the factors then cost one reduction per layer, not two. Engines that
-// keep nothing never write there, and an SVD that finds nothing at its place computes afresh.
+// plan's spectra and the factors then cost one reduction per layer, not two. The torch worker
+// keeps its eigenvectors there instead (python/torch_worker.py: they fit the same bytes).
+// Engines that keep nothing never write there, and an SVD that finds nothing at its place
+// computes afresh.
 import type { ScratchFile } from '../io/atomicOutput.js';
 import { reductionBytes, type ReductionPlace } from '../linalg/reductionFile.js';
 import type { Layer } from '../types.js';
