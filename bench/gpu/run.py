@@ -282,9 +282,10 @@ def main():
     c = steps["compress"]["seconds"] if ok("compress") else None
     verdict("compress / (read + write)      (target ≤ {}×)".format(TARGET_FLOOR), c / floor if c else None, TARGET_FLOOR, True)
     verdict("compress / plain PyTorch       (target ≤ {}×)".format(TARGET_PLAIN), c / steps["plain"]["seconds"] if c and ok("plain") else None, TARGET_PLAIN, True)
-    square = next((r for r in spectra_rows if r["shape"][0] == r["shape"][1] == 4096 // (16 if args.small else 1)), None)
+    side = 4096 // (16 if args.small else 1)
+    square = next((r for r in spectra_rows if r["shape"][0] == r["shape"][1] == side), None)
     speedup = square["embedded"] / square["torch"] if square and square.get("embedded") and square.get("torch") else None
-    verdict("spectrum 4096², embedded / torch (target ≥ {}×)".format(TARGET_SPECTRUM), speedup, TARGET_SPECTRUM, False)
+    verdict("spectrum {}², embedded / torch (target ≥ {}×)".format(side, TARGET_SPECTRUM), speedup, TARGET_SPECTRUM, False)
     if ok("compress") and ok("compressKeep0"):
         k0 = steps["compressKeep0"]["seconds"]
         say("  keeping eigenvectors (default) {:.1f} s vs REDUCIBLE_TORCH_KEEP=0 {:.1f} s: {} is faster here".format(
