@@ -22,6 +22,13 @@ Replies, in request order:
 A reader thread prefetches the next matrix (reading it, and moving it to the device) while the
 main thread computes, and a writer thread writes factors and sends results, so I/O overlaps
 the maths; at most one matrix waits on each side of the computation.
+Environment (set by Node, core/engines/torchWorker.ts): REDUCIBLE_TORCH_PRECISION, _DEVICE,
+_THREADS; and one bench switch, REDUCIBLE_TORCH_KEEP=0, which stops spectra keeping their
+eigenvectors: a spectrum with a `keep` place then computes values only (eigvalsh) and writes
+nothing there, so its `factors` (finding no kept vectors at `reuse`) come from the randomized
+or exact SVD as without a place. bench/gpu/run.py times compress both ways, to tell which
+default is faster on a GPU (on a 2-core CPU keeping wins: one eigh per layer instead of an
+eigvalsh and a randomized SVD).
 Never imports anything from a model file: it only sees raw matrices.
 """
 import json
@@ -88,6 +95,8 @@ def usable_cores():
 # them all (some builds, Debian's among them, default to one thread).
 torch.set_num_threads(max(1, int(os.environ.get("REDUCIBLE_TORCH_THREADS") or usable_cores())))
 DEVICE_INDEX = int(os.environ.get("REDUCIBLE_TORCH_DEVICE", "0"))
+# Bench switch (see the docstring): "0" computes spectra without keeping their eigenvectors.
+KEEP_VECTORS = os.environ.get("REDUCIBLE_TORCH_KEEP", "1") != "0"
 
 
 def pick_device():
@@ -407,7 +416,7 @@ def run(header, a):
         raise a
     op = header["op"]
     if op == "spectrum":
-        keep = header.get("keep")
+        keep = header.get("keep") if KEEP_VECTORS else None
         s, writes = spectrum_keeping(a, keep) if keep else (spectrum(a), [])
         return [("s", "f64", s)], None, writes
     if op not in ("svd", "factors"):

@@ -50,12 +50,14 @@ def main():
     blob = json.dumps(header).encode("utf-8")
     blob += b" " * (-len(blob) % 8)
     path = os.path.join(out, "model.safetensors")
-    with open(path, "wb") as f:
+    # Written under another name, then renamed: a run cut short leaves no model that looks whole.
+    with open(path + ".tmp", "wb") as f:
         f.write(struct.pack("<Q", len(blob)))
         f.write(blob)
         for i, key in enumerate(LAYOUT):
             m, n = shapes[key]
             f.write(decaying(m, n, i, device).cpu().numpy().astype("<f4").tobytes())
+    os.replace(path + ".tmp", path)
     print(json.dumps({"model": path, "bytes": os.path.getsize(path), "layers": len(LAYOUT),
                       "shapes": sorted(set(shapes.values()))}))
 

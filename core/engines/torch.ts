@@ -27,6 +27,11 @@ export interface TorchOptions {
    * tested without GPUs).
    */
   workers?: number;
+  /**
+   * More environment for the workers, over this process's: REDUCIBLE_TORCH_KEEP=0 (a bench
+   * switch, python/torch_worker.py) stops spectra keeping their eigenvectors for the factors.
+   */
+  env?: Record<string, string>;
 }
 
 /** Requests each worker is given ahead: one being read, one computed, one written, one waiting. */
@@ -70,7 +75,7 @@ export class TorchEngine implements Engine {
 
   /** Starts the workers; fails with a one-line InputError when Python or torch is unusable. */
   static async start(opts: TorchOptions = {}): Promise<TorchEngine> {
-    const base: WorkerSpawn = { python: resolvePython(opts.python), precision: opts.precision ?? 'auto' };
+    const base: WorkerSpawn = { python: resolvePython(opts.python), precision: opts.precision ?? 'auto', env: opts.env };
     const asked = workersWanted(opts);
     const threads = asked && asked > 1 ? Math.max(1, Math.floor(availableParallelism() / asked)) : undefined;
     const slot = (device: number): Slot => {

@@ -28,9 +28,10 @@ export type Precision = 'auto' | 'f32' | 'f64';
 /**
  * `script`: the worker (python/<script>, default torch_worker.py; the model runner's is
  * torch_runner.py). `device`: which CUDA device it uses (default 0); `threads`: its CPU threads
- * (default torch's), where several workers share the cores.
+ * (default torch's), where several workers share the cores. `env`: more environment for the
+ * process, over Node's (e.g. the worker's bench switch REDUCIBLE_TORCH_KEEP).
  */
-export interface WorkerSpawn { python: string; precision: Precision; script?: string; device?: number; threads?: number }
+export interface WorkerSpawn { python: string; precision: Precision; script?: string; device?: number; threads?: number; env?: Record<string, string> }
 
 const START_TIMEOUT_MS = 120_000;
 const STDERR_KEEP = 4096;
@@ -49,7 +50,7 @@ export class TorchWorker {
 
   private readonly python: string;
 
-  constructor({ python, precision, script, device, threads }: WorkerSpawn) {
+  constructor({ python, precision, script, device, threads, env }: WorkerSpawn) {
     this.python = python;
     this.child = spawn(python, ['-u', workerScript(script)], {
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -57,6 +58,7 @@ export class TorchWorker {
         ...process.env, REDUCIBLE_TORCH_PRECISION: precision,
         ...(device !== undefined ? { REDUCIBLE_TORCH_DEVICE: String(device) } : {}),
         ...(threads !== undefined ? { REDUCIBLE_TORCH_THREADS: String(threads) } : {}),
+        ...env,
       },
     });
     const reader = new FrameReader();

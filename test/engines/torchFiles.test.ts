@@ -139,6 +139,32 @@ test('a spectrum keeps its eigenvectors for the same matrix\'s factors: one deco
   assert.ok(Math.abs(productError(small.data, 120, 90, afresh.a, afresh.b, 5) - smallRef) <= 1e-3 * smallRef);
 });
 
+test('REDUCIBLE_TORCH_KEEP=0 (bench switch): a spectrum leaves its keep place empty, and the factors still match the embedded engine\'s', async () => {
+  const plain = await TorchEngine.start({ python: PYTHON, env: { REDUCIBLE_TORCH_KEEP: '0' } });
+  try {
+    const m = tall;
+    const file = stored(m.data, m.rows, m.cols);
+    const place = { path: scratch(), offset: 64 };
+    const s = await plain.files.spectrum(file, { keep: place });
+    assert.equal(readFileSync(place.path).byteLength, 0, 'nothing written at the keep place');
+    const refS = await embedded.spectrum(m);
+    for (let i = 0; i < refS.length; i++) assert.ok(Math.abs(s[i] - refS[i]) <= 1e-4 * refS[0], `σ[${i}] ${s[i]} vs ${refS[i]}`);
+    // k = 17 takes the randomized SVD, k = 40 the exact one (the sample would be over a quarter of the side).
+    for (const k of [17, 40]) {
+      const into = { path: scratch(), a: 0, b: 4 * m.rows * k };
+      const { s: fs } = await plain.files.factors(file, k, into, { reuse: place });
+      const { a, b } = writtenFactors(into.path, m.rows, m.cols, k, into);
+      const ref = await embedded.truncatedSvd(m, k);
+      const err = productError(m.data, m.rows, m.cols, a, b, k), refErr = reconstructionError(m.data, m.rows, m.cols, ref);
+      assert.ok(Math.abs(err - refErr) <= 1e-3 * refErr, `rank ${k}: ${err} vs embedded ${refErr}`);
+      for (let i = 0; i < k; i++) assert.ok(Math.abs(fs[i] - ref.s[i]) <= 1e-4 * ref.s[0]);
+    }
+    assert.equal(readFileSync(place.path).byteLength, 0);
+  } finally {
+    await plain.close();
+  }
+});
+
 test('a non-finite weight or bias read by the worker is refused naming the model, tensor and layer, as Node\'s reader does', async () => {
   const bad = Float32Array.from(tall.data);
   bad[1234] = NaN;
