@@ -31,6 +31,7 @@ default is faster on a GPU (on a 2-core CPU keeping wins: one eigh per layer ins
 eigvalsh and a randomized SVD).
 Never imports anything from a model file: it only sees raw matrices.
 """
+import errno
 import json
 import math
 import os
@@ -252,12 +253,23 @@ def writer(results):
             send(header)
             continue
         try:
-            for path, offset, t in writes:
-                pwrite_all(path, offset, host(t))
+            skipping = False
+            for path, offset, t, required in writes:
+                if skipping and not required:
+                    continue
+                try:
+                    pwrite_all(path, offset, host(t))
+                except OSError:
+                    if required:
+                        raise
+                    # Kept vectors that cannot be written (a full disk) only mean the factors
+                    # are computed afresh: the rest of them, the header last, is not written.
+                    skipping = True
             send(*reply(header, parts, value))
         except OSError as e:
-            # A full disk: the reply says so and Node fails the job.
-            send({"id": header["id"], "type": "error", "error": "cannot write {} ({})".format(path, e.strerror)})
+            # Factors that cannot be written fail the job, naming the file as Node names an output it cannot write.
+            code = errno.errorcode.get(e.errno, str(e.errno))
+            send({"id": header["id"], "type": "error", "error": "cannot write ({}): {}".format(code, (e.strerror or "").lower()), "file": path})
 
 
 def host(t):
@@ -309,7 +321,7 @@ def spectrum_keeping(a, place):
     vectors = vecs.flip(1).T.to(torch.float32)
     head = torch.tensor([KEPT_MAGIC, a.shape[0], a.shape[1], side, side], dtype=torch.float64)
     path, at = place["path"], place["offset"]
-    writes = [(path, at + KEPT_HEADER, ev), (path, at + KEPT_HEADER + 8 * side, vectors), (path, at, head)]
+    writes = [(path, at + KEPT_HEADER, ev, False), (path, at + KEPT_HEADER + 8 * side, vectors, False), (path, at, head, False)]
     return ev.sqrt(), writes
 
 
@@ -430,7 +442,7 @@ def run(header, a):
     into = header["into"]
     fa, fb = balanced(u, s, vt, header["file"]["transposed"])
     energy = torch.sum(small(a) ** 2).item()  # f64 where it exists (not on MPS)
-    return [("s", "f64", s)], {"energy": energy}, [(into["path"], into["a"], fa), (into["path"], into["b"], fb)]
+    return [("s", "f64", s)], {"energy": energy}, [(into["path"], into["a"], fa, True), (into["path"], into["b"], fb, True)]
 
 
 NUMPY = {"f32": "<f4", "f64": "<f8"}

@@ -241,3 +241,19 @@ for (const model of models) {
     }
   });
 }
+
+test('a full disk: kept vectors that cannot be written only cost their reuse; factors that cannot be written fail in one line naming the file', async () => {
+  const m = tall, k = 9;
+  const file = stored(m.data, m.rows, m.cols);
+  // /dev/full answers every write with ENOSPC, as a full file system does.
+  const s = await torch.files.spectrum(file, { keep: { path: '/dev/full', offset: 0 } });
+  const ref = await embedded.spectrum(m);
+  for (let i = 0; i < ref.length; i++) assert.ok(Math.abs(s[i] - ref[i]) <= 1e-4 * ref[0]);
+  const into = { path: scratch(), a: 0, b: 4 * m.rows * k };
+  await torch.files.factors(file, k, into, { reuse: { path: '/dev/full', offset: 0 } });
+  const { a, b } = writtenFactors(into.path, m.rows, m.cols, k, into);
+  const refErr = reconstructionError(m.data, m.rows, m.cols, await embedded.truncatedSvd(m, k));
+  assert.ok(Math.abs(productError(m.data, m.rows, m.cols, a, b, k) - refErr) <= 1e-3 * refErr);
+  await assert.rejects(torch.files.factors(file, k, { path: '/dev/full', a: 0, b: 4 * m.rows * k }),
+    (e: Error) => e instanceof InputError && e.message === '/dev/full: cannot write (ENOSPC): no space left on device');
+});
