@@ -229,8 +229,11 @@ connection.onDidChangeWatchedFiles(async ({ changes }) => {
     for (const owner of owners) {
       if (await isModel(owner.path)) { await store.touch(owner.path); continue; }
       // A folder whose config or weights went is a model no more; model files it held are models of their own again.
+      // They are listed before the folder goes: a status between the two would report a quiescent workspace without either.
+      const parts: string[] = [];
+      for (const f of owner.files) if (f !== path && await isModelFile(f)) parts.push(f);
+      for (const f of parts) await store.touch(f);
       store.remove(owner.path);
-      for (const f of owner.files) if (f !== path && await isModelFile(f)) await store.touch(f);
     }
     // A file that makes its folder a model (config.json, model.safetensors) concerns the folder, which is listed in its place.
     const folder = searchedRoot(roots, path) && await folderOfPart(path);
