@@ -60,11 +60,16 @@ export function runTfjsGraphOutputs(path: string, input: Tensor): Promise<Tensor
     return mapChunks(input, fixedBatch(path, model.inputs[0]?.shape?.[0], input.shape[0]) ?? GRAPH_CHUNK, async (chunk) => {
       const x = tf.tensor(chunk.data, chunk.shape, dtype);
       const out = [await executeGraph(model, x)].flat();
-      const result = await Promise.all(out.map(async (y) => ({ data: Float32Array.from(await y.data()), shape: y.shape })));
+      const result = await Promise.all(out.map(async (y) => ({ data: float32(await y.data()), shape: y.shape })));
       tf.dispose([x, ...out]);
       return result;
     });
   });
+}
+
+/** `data()` as an f32 array of its own: copied whole (Float32Array.from walked it value by value). */
+function float32(d: Awaited<ReturnType<TfTensor['data']>>): Float32Array {
+  return d instanceof Float32Array ? d.slice() : Float32Array.from(d as ArrayLike<number>);
 }
 
 /** The graph model's first output on `input` (runTfjsGraphOutputs). */
