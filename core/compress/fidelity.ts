@@ -53,22 +53,66 @@ export function classScores(outputs: readonly Tensor[]): boolean {
 }
 
 /**
- * The mean over outputs of ‖aₒ − bₒ‖² / ‖aₒ‖² (‖aₒ − bₒ‖² where aₒ is zero): each output is
- * measured against its own size, so a head that is small or few-valued beside another still
- * counts in full. Judged on one output, the layers feeding only the others look free and are
- * cut to rank 1 (Basic Pitch's note and onset heads, behind its contour output). The square of
- * `relativeOutputError`; the sensitivity probes' output error (sensitivity.ts).
+ * `b`'s agreement with `a` summed piece by piece: `add` takes a model's outputs on the next
+ * inputs (whole inputs, in order; each output's rows = inputs), so a candidate's outputs are
+ * never held whole. The sums run in the same order as over whole outputs, so the figures are the
+ * same numbers (relativeSquaredError and outputsFidelity are one piece of it).
  */
-export function relativeSquaredError(a: readonly Tensor[], b: readonly Tensor[]): number {
-  if (a.length !== b.length || a.length === 0) throw new Error(`outputs compared: ${a.length} against ${b.length}`);
-  let sum = 0;
-  for (const [o, ya] of a.entries()) {
-    const yb = b[o];
-    let num = 0, den = 0;
-    for (let i = 0; i < ya.data.length; i++) { const d = ya.data[i] - yb.data[i]; num += d * d; den += ya.data[i] * ya.data[i]; }
-    sum += den > 0 ? num / den : num;
+export class FidelitySum {
+  private readonly num: number[];
+  private readonly den: number[];
+  private agree = 0;
+  private rows = 0;
+  private readonly n: number;
+
+  constructor(private readonly a: readonly Tensor[]) {
+    this.num = a.map(() => 0);
+    this.den = a.map(() => 0);
+    this.n = a[0]?.shape[0] ?? 0;
   }
-  return sum / a.length;
+
+  add(b: readonly Tensor[]): void {
+    const { a } = this;
+    if (a.length !== b.length || a.length === 0) throw new Error(`outputs compared: ${a.length} against ${b.length}`);
+    const rows = b[0].shape[0], from = this.rows;
+    const widths = a.map((ya) => ya.data.length / this.n);
+    for (const [o, ya] of a.entries()) {
+      const yb = b[o].data, offset = from * widths[o];
+      let num = this.num[o], den = this.den[o];
+      for (let i = 0; i < yb.length; i++) { const y = ya.data[offset + i]; const d = y - yb[i]; num += d * d; den += y * y; }
+      this.num[o] = num;
+      this.den[o] = den;
+    }
+    for (let i = 0; i < rows; i++) {
+      if (a.every((ya, o) => argmax(ya.data, from + i, widths[o]) === argmax(b[o].data, i, widths[o]))) this.agree++;
+    }
+    this.rows += rows;
+  }
+
+  /**
+   * The mean over outputs of ‖aₒ − bₒ‖² / ‖aₒ‖² (‖aₒ − bₒ‖² where aₒ is zero): each output is
+   * measured against its own size, so a head that is small or few-valued beside another still
+   * counts in full. Judged on one output, the layers feeding only the others look free and are
+   * cut to rank 1 (Basic Pitch's note and onset heads, behind its contour output). The square of
+   * `relativeOutputError`; the sensitivity probes' output error (sensitivity.ts).
+   */
+  relative2(): number {
+    let sum = 0;
+    for (let o = 0; o < this.a.length; o++) sum += this.den[o] > 0 ? this.num[o] / this.den[o] : this.num[o];
+    return sum / this.a.length;
+  }
+
+  /** An input agrees when every output's top-1 agrees; the output error is relative2's root. */
+  fidelity(): Fidelity {
+    return { top1Agreement: this.agree / this.n, relativeOutputError: Math.sqrt(this.relative2()), samples: this.n };
+  }
+}
+
+/** FidelitySum's relative2 of two models' whole outputs on the same inputs. */
+export function relativeSquaredError(a: readonly Tensor[], b: readonly Tensor[]): number {
+  const sum = new FidelitySum(a);
+  sum.add(b);
+  return sum.relative2();
 }
 
 /**
@@ -77,11 +121,7 @@ export function relativeSquaredError(a: readonly Tensor[], b: readonly Tensor[])
  * the output error is relativeSquaredError's. With one output, ‖y − y'‖/‖y‖ and plain top-1.
  */
 export function outputsFidelity(a: readonly Tensor[], b: readonly Tensor[]): Fidelity {
-  const relative2 = relativeSquaredError(a, b);
-  const n = a[0].shape[0];
-  let agree = 0;
-  for (let i = 0; i < n; i++) {
-    if (a.every((ya, o) => { const width = ya.data.length / n; return argmax(ya.data, i, width) === argmax(b[o].data, i, width); })) agree++;
-  }
-  return { top1Agreement: agree / n, relativeOutputError: Math.sqrt(relative2), samples: n };
+  const sum = new FidelitySum(a);
+  sum.add(b);
+  return sum.fidelity();
 }

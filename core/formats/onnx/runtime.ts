@@ -70,7 +70,9 @@ export class OnnxSession {
     const results = await this.s.run({ [this.inputName]: feed }, outputs);
     return new Map(outputs.map((name) => {
       const r = results[name] as OrtTensor;
-      const data = r.type === 'float16' ? Float32Array.from(r.data as Uint16Array, halfToFloat) : Float32Array.from(r.data as ArrayLike<number>);
+      // A float32 output's data is the binding's own fresh array: taken as it is (Float32Array.from walked it value by value).
+      const data = r.type === 'float16' ? Float32Array.from(r.data as Uint16Array, halfToFloat)
+        : r.data instanceof Float32Array ? r.data : Float32Array.from(r.data as ArrayLike<number>);
       return [name, { data, shape: [...r.dims] }];
     }));
   }

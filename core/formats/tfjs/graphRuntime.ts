@@ -18,22 +18,30 @@ function wasmMiscomputes(json: io.ModelJSON): boolean {
   return nodes.some((n) => n.op === '_FusedMatMul' && (n.attr?.transpose_a?.b === true || n.attr?.transpose_b?.b === true));
 }
 
+/** Runs `f` on a backend that computes the graph right: cpu, from wasm, where wasmMiscomputes; the backend before it after. */
+async function onRightBackend<T>(json: io.ModelJSON, f: () => Promise<T>): Promise<T> {
+  const tf = await tfjs();
+  const previous = tf.getBackend();
+  const switched = previous === 'wasm' && wasmMiscomputes(json) && await tf.setBackend('cpu');
+  try {
+    return await f();
+  } finally {
+    if (switched) await tf.setBackend(previous);
+  }
+}
+
 /** Loads the graph model on a backend that computes it right, runs `use`, disposes it. */
 export async function withGraphModel<T>(path: string, use: (model: GraphModel) => Promise<T>): Promise<T> {
   const tf = await tfjs();
   const { json, handler } = await tfjsFiles(path);
-  const previous = tf.getBackend();
-  const switched = previous === 'wasm' && wasmMiscomputes(json) && await tf.setBackend('cpu');
-  try {
+  return onRightBackend(json, async () => {
     const model = await tf.loadGraphModel(handler);
     try {
       return await use(model);
     } finally {
       model.dispose();
     }
-  } finally {
-    if (switched) await tf.setBackend(previous);
-  }
+  });
 }
 
 /** The graph model's first input shape, unknown dimensions as null. */
@@ -42,11 +50,19 @@ export function tfjsGraphInputShape(path: string): Promise<(number | null)[]> {
 }
 
 /**
- * A graph model is loaded again for each run (withGraphModel): a run may need another backend
- * than the one loaded (wasmMiscomputes), and tfjs ties a model's weights to the backend.
+ * The graph model loaded once and run as often as asked (the written-variant runner feeds it
+ * its inputs in pieces): every run switches to the backend that computes it right, as its load
+ * did, so its weights stay on that backend.
  */
 export async function loadTfjsGraph(path: string): Promise<LoadedModel> {
-  return { inputShape: await tfjsGraphInputShape(path), run: (x) => runTfjsGraphOutputs(path, x), dispose: async () => undefined };
+  const tf = await tfjs();
+  const { json, handler } = await tfjsFiles(path);
+  const model = await onRightBackend(json, () => tf.loadGraphModel(handler));
+  return {
+    inputShape: (model.inputs[0]?.shape ?? []).map((d) => (d >= 0 ? d : null)),
+    run: (x) => onRightBackend(json, () => runOutputs(model, path, x)),
+    dispose: async () => model.dispose(),
+  };
 }
 
 /**
@@ -54,17 +70,24 @@ export async function loadTfjsGraph(path: string): Promise<LoadedModel> {
  * its fixed batch size, and returns every output, in the signature's order.
  */
 export function runTfjsGraphOutputs(path: string, input: Tensor): Promise<Tensor[]> {
-  return withGraphModel(path, async (model) => {
-    const tf = await tfjs();
-    const dtype = model.inputs[0]?.dtype === 'int32' ? 'int32' : 'float32';
-    return mapChunks(input, fixedBatch(path, model.inputs[0]?.shape?.[0], input.shape[0]) ?? GRAPH_CHUNK, async (chunk) => {
-      const x = tf.tensor(chunk.data, chunk.shape, dtype);
-      const out = [await executeGraph(model, x)].flat();
-      const result = await Promise.all(out.map(async (y) => ({ data: Float32Array.from(await y.data()), shape: y.shape })));
-      tf.dispose([x, ...out]);
-      return result;
-    });
+  return withGraphModel(path, (model) => runOutputs(model, path, input));
+}
+
+async function runOutputs(model: GraphModel, path: string, input: Tensor): Promise<Tensor[]> {
+  const tf = await tfjs();
+  const dtype = model.inputs[0]?.dtype === 'int32' ? 'int32' : 'float32';
+  return mapChunks(input, fixedBatch(path, model.inputs[0]?.shape?.[0], input.shape[0]) ?? GRAPH_CHUNK, async (chunk) => {
+    const x = tf.tensor(chunk.data, chunk.shape, dtype);
+    const out = [await executeGraph(model, x)].flat();
+    const result = await Promise.all(out.map(async (y) => ({ data: float32(await y.data()), shape: y.shape })));
+    tf.dispose([x, ...out]);
+    return result;
   });
+}
+
+/** `data()` as an f32 array of its own: copied whole (Float32Array.from walked it value by value). */
+function float32(d: Awaited<ReturnType<TfTensor['data']>>): Float32Array {
+  return d instanceof Float32Array ? d.slice() : Float32Array.from(d as ArrayLike<number>);
 }
 
 /** The graph model's first output on `input` (runTfjsGraphOutputs). */
