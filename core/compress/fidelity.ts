@@ -56,7 +56,7 @@ export function classScores(outputs: readonly Tensor[]): boolean {
  * `b`'s agreement with `a` summed piece by piece: `add` takes a model's outputs on the next
  * inputs (whole inputs, in order; each output's rows = inputs), so a candidate's outputs are
  * never held whole. The sums run in the same order as over whole outputs, so the figures are the
- * same numbers (relativeSquaredError and outputsFidelity are one piece of it).
+ * same numbers (outputsFidelity is one piece of it).
  */
 export class FidelitySum {
   private readonly num: number[];
@@ -108,17 +108,10 @@ export class FidelitySum {
   }
 }
 
-/** FidelitySum's relative2 of two models' whole outputs on the same inputs. */
-export function relativeSquaredError(a: readonly Tensor[], b: readonly Tensor[]): number {
-  const sum = new FidelitySum(a);
-  sum.add(b);
-  return sum.relative2();
-}
-
 /**
  * `b`'s fidelity to `a` on every output of two models run on the same inputs (each output's
  * rows = inputs, same layout in both): an input agrees when every output's top-1 agrees, and
- * the output error is relativeSquaredError's. With one output, ‖y − y'‖/‖y‖ and plain top-1.
+ * the output error is FidelitySum's relative2, rooted. With one output, ‖y − y'‖/‖y‖ and plain top-1.
  */
 export function outputsFidelity(a: readonly Tensor[], b: readonly Tensor[]): Fidelity {
   const sum = new FidelitySum(a);

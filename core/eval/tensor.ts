@@ -19,15 +19,21 @@ export function firstRows(x: Tensor, n: number): Tensor {
   return { data: x.data.subarray(0, n * (x.data.length / x.shape[0])), shape: [n, ...x.shape.slice(1)] };
 }
 
-/** `run` on consecutive chunks of `batch` rows of `x` (the last may be shorter), each of its outputs stacked by row. */
-export async function mapChunks(x: Tensor, batch: number, run: (chunk: Tensor) => Promise<Tensor[]>): Promise<Tensor[]> {
+/** `fn` on consecutive chunks of `batch` rows of `x` (the last may be shorter), in order. */
+export async function forEachChunk(x: Tensor, batch: number, fn: (chunk: Tensor) => Promise<void>): Promise<void> {
   const n = x.shape[0], per = x.data.length / n;
-  if (batch >= n) return run(x);
-  const parts: Tensor[][] = [];
   for (let i = 0; i < n; i += batch) {
     const end = Math.min(n, i + batch);
-    parts.push(await run({ data: x.data.subarray(i * per, end * per), shape: [end - i, ...x.shape.slice(1)] }));
+    await fn({ data: x.data.subarray(i * per, end * per), shape: [end - i, ...x.shape.slice(1)] });
   }
+}
+
+/** `run` on consecutive chunks of `batch` rows of `x` (the last may be shorter), each of its outputs stacked by row. */
+export async function mapChunks(x: Tensor, batch: number, run: (chunk: Tensor) => Promise<Tensor[]>): Promise<Tensor[]> {
+  const n = x.shape[0];
+  if (batch >= n) return run(x);
+  const parts: Tensor[][] = [];
+  await forEachChunk(x, batch, async (chunk) => { parts.push(await run(chunk)); });
   return parts[0].map((first, o) => {
     const data = new Float32Array(parts.reduce((s, p) => s + p[o].data.length, 0));
     let off = 0;

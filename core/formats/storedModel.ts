@@ -148,8 +148,9 @@ export class StoredModel<X = undefined> implements Model {
     const weight = l && this.rangeInFile(l.weight);
     if (!l || !weight) return undefined;
     const { rows, cols } = l.matrix;
-    const bias = l.bias && this.byName.has(l.bias) ? this.rangeInFile(l.bias) : undefined;
-    if (l.bias && this.byName.has(l.bias) && !bias) return undefined;
+    const hasBias = l.bias !== undefined && this.byName.has(l.bias);
+    const bias = hasBias ? this.rangeInFile(l.bias!) : undefined;
+    if (hasBias && !bias) return undefined;
     return {
       ...weight, ...(l.transposed ? { rows: cols, cols: rows } : { rows, cols }), transposed: l.transposed,
       model: this.path, tensor: l.weight, layer: l.name, ...(bias ? { bias: { ...bias, tensor: l.bias! } } : {}),

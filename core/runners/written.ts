@@ -9,7 +9,7 @@ import { classScores, FidelitySum } from '../compress/fidelity.js';
 import type { FinetuneOptions, FinetuneResult } from '../compress/distil.js';
 import type { InputMoments } from '../compress/moments.js';
 import type { FactorSource, Factorisation } from '../compress/types.js';
-import { firstRows, mapChunks, type Tensor } from '../eval/tensor.js';
+import { firstRows, forEachChunk, mapChunks, type Tensor } from '../eval/tensor.js';
 import type { FormatModule, LoadedModel } from '../formats/format.js';
 import type { StoredModel } from '../formats/storedModel.js';
 import { AtomicOutput } from '../io/atomicOutput.js';
@@ -56,11 +56,6 @@ function pieceRows(x: Tensor, fixed: number): number {
   return unit * Math.max(1, Math.floor(RUN_VALUES / (per * unit)));
 }
 
-/** `loaded`'s outputs on `x`, run in pieces (pieceRows) and put back together. */
-export function inPieces(loaded: LoadedModel, x: Tensor, fixed = 0): Promise<Tensor[]> {
-  return mapChunks(x, pieceRows(x, fixed), (piece) => loaded.run(piece));
-}
-
 /** Writes and runs variants of `model`; the original is loaded once, on first use, and kept until dispose. */
 class Variants<M extends StoredModel<unknown>> {
   private original?: Promise<LoadedModel>;
@@ -80,7 +75,7 @@ class Variants<M extends StoredModel<unknown>> {
     const n = fixed > 0 ? x.shape[0] - (x.shape[0] % fixed) : x.shape[0];
     if (n === 0) return undefined;
     const xs = firstRows(x, n);
-    const originalOutputs = await inPieces(original, xs, fixed);
+    const originalOutputs = await mapChunks(xs, pieceRows(xs, fixed), (piece) => original.run(piece));
     return fn({ original: originalOutputs, compare: (factors) => this.run(factors, xs, fixed, new FidelitySum(originalOutputs)) });
   }
 
@@ -102,11 +97,7 @@ class Variants<M extends StoredModel<unknown>> {
       loaded = await format.runtime.load(path);
     }
     try {
-      const rows = pieceRows(x, fixed), per = x.data.length / x.shape[0];
-      for (let i = 0; i < x.shape[0]; i += rows) {
-        const end = Math.min(x.shape[0], i + rows);
-        sum.add(await loaded.run({ data: x.data.subarray(i * per, end * per), shape: [end - i, ...x.shape.slice(1)] }));
-      }
+      await forEachChunk(x, pieceRows(x, fixed), async (piece) => { sum.add(await loaded.run(piece)); });
       return sum;
     } finally {
       await loaded.dispose();

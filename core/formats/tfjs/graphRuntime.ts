@@ -44,11 +44,6 @@ export async function withGraphModel<T>(path: string, use: (model: GraphModel) =
   });
 }
 
-/** The graph model's first input shape, unknown dimensions as null. */
-export function tfjsGraphInputShape(path: string): Promise<(number | null)[]> {
-  return withGraphModel(path, async (model) => (model.inputs[0]?.shape ?? []).map((d) => (d >= 0 ? d : null)));
-}
-
 /**
  * The graph model loaded once and run as often as asked (the written-variant runner feeds it
  * its inputs in pieces): every run switches to the backend that computes it right, as its load
