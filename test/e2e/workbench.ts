@@ -83,14 +83,22 @@ export class Workbench {
     await this.quickInput().waitFor({ state: 'hidden' });
   }
 
-  /** Runs a command by its palette title, as typed into F1. */
+  /**
+   * Runs a command by its palette title, as typed into F1. The palette can open before the
+   * workbench has registered its commands, or lose the typed filter to a focus change (a CI
+   * run found no row for 30 s): when no row shows, close it and type again.
+   */
   async runCommand(title: string): Promise<void> {
-    await this.page.keyboard.press('Escape');
-    await this.page.keyboard.press('F1');
-    const input = this.quickInput().locator('input');
-    await input.waitFor();
-    await input.fill(`>${title}`);
-    await this.pick(title);
+    for (let attempt = 1; ; attempt++) {
+      await this.page.keyboard.press('Escape');
+      await this.page.keyboard.press('F1');
+      const input = this.quickInput().locator('input');
+      await input.waitFor();
+      await input.fill(`>${title}`);
+      const shown = await this.quickPickRow(title).waitFor({ timeout: 15_000 }).then(() => true, () => false);
+      if (shown || attempt === 3) return this.pick(title);
+      await this.screenshot(`palette-without-${title.replace(/\W+/g, '-')}`);
+    }
   }
 
   /** Opens a workspace file through Quick Open. */
