@@ -57,6 +57,25 @@ export interface FinetuneOptions extends JobOptions {
 export const FINETUNE_DEFAULTS = { batchSize: 256, learningRate: 2e-3, seed: 1 } as const;
 
 /**
+ * Values (inputs plus outputs) of the rows one run or one training step holds at once. A
+ * model's activations grow with its input and output, so a fixed row count that suits
+ * Fashion-MNIST (256 rows of 784 values) held 3 GiB on PaddleOCR's recogniser (lines of
+ * 46 080 values, 530 000 class scores each) before a step began: rows are bounded by values.
+ */
+const STEP_VALUES = 2 ** 18;
+const RUN_VALUES = 2 ** 20;
+
+/** Rows one forward run outside training takes at once (teacher outputs, held-out scores): at most 1 024. */
+export function runRows(valuesPerRow: number): number {
+  return Math.max(1, Math.min(1024, Math.floor(RUN_VALUES / valuesPerRow)));
+}
+
+/** Rows of a training minibatch: the asked size where rows are small, fewer where they are large, at least one. */
+export function batchRows(asked: number, valuesPerRow: number): number {
+  return Math.max(1, Math.min(asked, Math.floor(STEP_VALUES / valuesPerRow)));
+}
+
+/**
  * Softmax temperatures tried, each from the same start; held-out fidelity picks one.
  * A student far from its teacher does better at 1, one close to it at 2 (see the header).
  */
@@ -88,14 +107,22 @@ export function tensorFidelity(tf: Tf, teacher: TfTensor, student: TfTensor): Fi
  * tfjs-backend-wasm's GatherV2 costs 7 ms of CPU for 256 rows of 784 values — as much as
  * the rest of a distillation step on a 1.3 M parameter MLP.
  */
-function rowsOf(tf: Tf, t: TfTensor): (idx: Int32Array) => TfTensor {
-  const host = t.dataSync() as Float32Array;
-  const width = t.size / t.shape[0];
+function rowsOf(tf: Tf, t: Tensor): (idx: Int32Array) => TfTensor {
+  const width = t.data.length / t.shape[0];
   return (idx) => {
     const out = new Float32Array(idx.length * width);
-    idx.forEach((row, i) => out.set(host.subarray(row * width, (row + 1) * width), i * width));
+    idx.forEach((row, i) => out.set(t.data.subarray(row * width, (row + 1) * width), i * width));
     return tf.tensor(out, [idx.length, ...t.shape.slice(1)]);
   };
+}
+
+/** A tensor's values on the host, the tensor disposed: teacher outputs are read only row by row. */
+export function toHost(t: TfTensor): Tensor {
+  try {
+    return { data: t.dataSync() as Float32Array, shape: t.shape };
+  } finally {
+    t.dispose();
+  }
 }
 
 /** Small seeded LCG: the minibatch order depends on the seed only. */
@@ -116,8 +143,8 @@ export interface Student {
 /** The teacher's side, on the calibration inputs split into training and held-out rows. */
 export interface Targets {
   xTrain: TfTensor;
-  /** The teacher's logits on xTrain. */
-  yTrain: TfTensor;
+  /** The teacher's logits on xTrain, on the host (they can outweigh the model: 573 MB on PaddleOCR's recogniser). */
+  yTrain: Tensor;
   xHeld: TfTensor;
   /** The teacher's outputs as written on xHeld. */
   yHeld: TfTensor;
@@ -158,8 +185,8 @@ export async function distil(tf: Tf, student: Student, t: Targets, o: FinetuneOp
       ? tf.mul(tf.neg(tf.mean(tf.sum(tf.mul(tf.softmax(tf.div(yb, T)), tf.logSoftmax(tf.div(sb, T))), -1))), T * T) as import('@tensorflow/tfjs').Scalar
       : tf.losses.meanSquaredError(yb, sb) as import('@tensorflow/tfjs').Scalar;
     const n = t.xTrain.shape[0];
-    const xRows = rowsOf(tf, t.xTrain), yRows = rowsOf(tf, t.yTrain);
-    const bs = Math.min(o.batchSize ?? FINETUNE_DEFAULTS.batchSize, n);
+    const xRows = rowsOf(tf, { data: t.xTrain.dataSync() as Float32Array, shape: t.xTrain.shape }), yRows = rowsOf(tf, t.yTrain);
+    const bs = Math.min(n, batchRows(o.batchSize ?? FINETUNE_DEFAULTS.batchSize, (t.xTrain.size + t.yTrain.data.length) / n));
     const result = await searchTraining(before, t.softmax, o, {
       /** Trains from the starting weights at temperature T (the same seeded minibatches for every T and rate). */
       async train(T, lr, done, runs) {

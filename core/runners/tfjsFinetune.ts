@@ -3,7 +3,7 @@
 // classifier head) is trained to reproduce the original model's outputs.
 import type { Tensor } from '../eval/tensor.js';
 import { tfjs } from '../formats/tfjs/runtime.js';
-import { distil, splitInputs, tensorFidelity, type FinetuneOptions, type FinetuneResult } from '../compress/distil.js';
+import { distil, runRows, splitInputs, tensorFidelity, toHost, type FinetuneOptions, type FinetuneResult } from '../compress/distil.js';
 import type { Fidelity } from '../compress/fidelity.js';
 import type { LayersSource } from './layersSource.js';
 import type { Factorisation } from '../compress/types.js';
@@ -109,13 +109,14 @@ export async function tfjsFinetune(
       if (/_(u|v)$/.test(layer.name)) frozen.push(layer.name);
     }
     const { xTrain, xHeld } = splitInputs(tf, x);
-    const yTrain = teacherLogits.predict(xTrain, { batchSize: 1024 }) as TfTensor;
-    const yHeld = teacher.predict(xHeld, { batchSize: 1024 }) as TfTensor;
-    disposables.push(xTrain, xHeld, yTrain, yHeld);
+    const batchSize = runRows(xTrain.size / Math.max(1, xTrain.shape[0]));
+    const yTrain = toHost(teacherLogits.predict(xTrain, { batchSize }) as TfTensor);
+    const yHeld = teacher.predict(xHeld, { batchSize }) as TfTensor;
+    disposables.push(xTrain, xHeld, yHeld);
     const result = await distil(tf, {
       variables: student.trainableWeights.map((w) => w.read() as import('@tensorflow/tfjs').Variable),
       logits: (xb) => student.apply(xb) as TfTensor,
-      predict: (xs) => { const s = student.predict(xs, { batchSize: 1024 }) as TfTensor; return softmax ? tf.softmax(s) : s; },
+      predict: (xs) => { const s = student.predict(xs, { batchSize }) as TfTensor; return softmax ? tf.softmax(s) : s; },
     }, { xTrain, yTrain, xHeld, yHeld, softmax }, o);
     const out = { ...result, ...(frozen.length ? { frozen } : {}) };
     if (result.discarded) return out;

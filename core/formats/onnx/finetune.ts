@@ -10,16 +10,13 @@ import { tfjs } from '../tfjs/runtime.js';
 import { initializerNames, type OnnxModel } from './read.js';
 import type { StoredModel } from '../storedModel.js';
 import { InputError } from '../../types.js';
-import { distil, splitInputs, type FinetuneOptions, type FinetuneResult } from '../../compress/distil.js';
+import { distil, runRows, splitInputs, toHost, type FinetuneOptions, type FinetuneResult } from '../../compress/distil.js';
 import type { Factorisation } from '../../compress/types.js';
 
 type Tf = Awaited<ReturnType<typeof tfjs>>;
 type TfTensor = import('@tensorflow/tfjs').Tensor;
 type Variable = import('@tensorflow/tfjs').Variable;
 type StoredLayer = StoredModel['layers'][number];
-
-/** Rows run at once outside training (teacher outputs, held-out scores). */
-const CHUNK = 1024;
 
 /** The most the frozen part's outputs may take, for all calibration inputs, to be kept rather than recomputed every step. */
 const FEATURE_BYTES = 2 ** 30;
@@ -31,11 +28,11 @@ function storedWeight(tf: Tf, layer: StoredLayer, a: TfTensor, b: TfTensor, f: F
   return (layer.transposed ? ab.transpose() : ab).reshape(layer.shape);
 }
 
-/** `run` on every row of `x`, CHUNK rows at a time. */
+/** `run` on every row of `x`, runRows' rows at a time. */
 function runAll(tf: Tf, run: (chunk: TfTensor) => TfTensor, x: TfTensor): TfTensor {
-  const n = x.shape[0];
+  const n = x.shape[0], chunk = runRows(x.size / Math.max(1, n));
   const parts: TfTensor[] = [];
-  for (let i = 0; i < n; i += CHUNK) parts.push(tf.tidy(() => run(x.slice(i, Math.min(CHUNK, n - i)))));
+  for (let i = 0; i < n; i += chunk) parts.push(tf.tidy(() => run(x.slice(i, Math.min(chunk, n - i)))));
   const out = tf.concat(parts);
   tf.dispose(parts);
   return out;
@@ -128,7 +125,7 @@ export async function finetuneOnnx(model: OnnxModel, factors: Map<string, Factor
     const softmax = program.logits !== undefined;
     const { xTrain, xHeld } = splitInputs(tf, x);
     keep(xTrain); keep(xHeld);
-    const yTrain = keep(runAll(tf, (xs) => program.run(tf, xs, teacherWeights, program.logits), xTrain));
+    const yTrain = toHost(runAll(tf, (xs) => program.run(tf, xs, teacherWeights, program.logits), xTrain));
     const yHeld = keep(runAll(tf, (xs) => program.run(tf, xs, teacherWeights), xHeld));
     const features = frozenFeatures(tf, program, new Set([...student.keys()].filter((name) => typeof student.get(name) === 'function' || trained.has(name))), studentWeights, xTrain, xHeld);
     let logits = (xb: TfTensor): TfTensor => program.run(tf, xb, studentWeights, program.logits);
