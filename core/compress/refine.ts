@@ -4,7 +4,7 @@
 // from one layer to another at the same parameter count can agree better with the original.
 // A hill climb over such moves, judged on calibration inputs the later held-out checks never
 // see (so the guard and fine-tuning still judge on fresh data), keeps the plan's budget.
-import { inputsWorth } from './sensitivity.js';
+import { inputsWorth, SENSITIVITY_SAMPLES } from './sensitivity.js';
 import type { Tensor } from '../eval/tensor.js';
 import type { JobOptions, Layer } from '../types.js';
 import { checkpoint } from '../types.js';
@@ -21,15 +21,14 @@ const MAX_EVALUATIONS = 40;
 const STEP = 0.15;
 
 /**
- * Inputs scored: up to this many, just before the held-out 10 % (the whitening moments use the
- * first 5 000), bounded in input values as probes are (inputsWorth): each candidate plan runs
- * the model on all of them.
+ * The calibration inputs the refinement scores on: as many as one sensitivity probe runs on
+ * (each candidate plan costs what a probe costs), taken just before the held-out ones, which it
+ * never sees. On PaddleOCR's recogniser, 40 candidates on 85 text lines were 55 s of a 147 s
+ * whitened compress; on the probes' 34 the plan read as many characters (93.01 % against
+ * 92.98 %) in 35 s less.
  */
-const SCORED = 5000;
-
-/** The calibration inputs the refinement scores on: never the held-out ones. */
 export function refinementInputs(x: Tensor, held: Tensor): Tensor {
-  const n = x.shape[0] - held.shape[0], per = x.data.length / x.shape[0], from = Math.max(0, n - inputsWorth(SCORED, per));
+  const n = x.shape[0] - held.shape[0], per = x.data.length / x.shape[0], from = Math.max(0, n - inputsWorth(SENSITIVITY_SAMPLES, per));
   return { data: x.data.subarray(from * per, n * per), shape: [n - from, ...x.shape.slice(1)] };
 }
 
