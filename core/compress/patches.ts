@@ -15,6 +15,26 @@ export interface PatchCutter { dim: number; rows: (nhwc: TfTensor) => Tensor2D }
 export interface ConvGeometry { kernel: number[]; strides: number[]; padding: 'same' | 'valid' | ExplicitPadding; dilation: number[] }
 
 /**
+ * Multiply-adds of Gram one input may cost a convolution's statistics: past it, they see a
+ * uniform sub-grid of its output positions (every ty-th row, every tx-th column). One 3×39×8
+ * convolution of Basic Pitch has 45 408 positions of 936 values per 2 s window, 40 G
+ * multiply-adds a window (7.5 s here), and its neighbours agree: a sub-grid of at most 1 225
+ * positions a window still sums 390 samples a dimension over 300 windows. Convolutions of
+ * images up to a few hundred pixels a side with filters of up to a few hundred values stay whole.
+ */
+const GRAM_PER_INPUT = 2 ** 30;
+
+/** Sub-grid steps (ty, tx) keeping positions·d² within GRAM_PER_INPUT, the denser axis thinned first. */
+export function positionSteps(oh: number, ow: number, d: number): [number, number] {
+  const most = Math.max(1, Math.floor(GRAM_PER_INPUT / (d * d)));
+  let ty = 1, tx = 1;
+  while (Math.ceil(oh / ty) * Math.ceil(ow / tx) > most) {
+    if (Math.ceil(oh / ty) >= Math.ceil(ow / tx)) ty++; else tx++;
+  }
+  return [ty, tx];
+}
+
+/**
  * im2col with stock ops: the input is zero-padded as the layer pads it, and each kernel offset
  * (dy, dx) contributes one strided slice, every output position's input channels at that
  * offset; stacked, they are every position's patch. (A convolution with one-hot filters cuts
@@ -35,14 +55,16 @@ export function patchRows(tf: Tf, g: ConvGeometry, cin: number, order: 'hwc' | '
       const padded = top + bottom + left + right > 0 ? tf.pad(t as Tensor4D, [[0, 0], [top, bottom], [left, right], [0, 0]]) : t as Tensor4D;
       const oh = Math.floor((h + top + bottom - (kh - 1) * dh - 1) / sh) + 1;
       const ow = Math.floor((w + left + right - (kw - 1) * dw - 1) / sw) + 1;
+      const [ty, tx] = positionSteps(oh, ow, d);
+      const [ys, xs] = [sh * ty, sw * tx], [rows, cols] = [Math.ceil(oh / ty), Math.ceil(ow / tx)];
       const slices: TfTensor[] = [];
       for (let dy = 0; dy < kh; dy++) {
         for (let dx = 0; dx < kw; dx++) {
-          slices.push(kh * kw === 1 && sh * sw === 1 ? padded
-            : tf.stridedSlice(padded, [0, dy * dh, dx * dw, 0], [n, dy * dh + (oh - 1) * sh + 1, dx * dw + (ow - 1) * sw + 1, cin], [1, sh, sw, 1]));
+          slices.push(kh * kw === 1 && ys * xs === 1 ? padded
+            : tf.stridedSlice(padded, [0, dy * dh, dx * dw, 0], [n, dy * dh + (rows - 1) * ys + 1, dx * dw + (cols - 1) * xs + 1, cin], [1, ys, xs, 1]));
         }
       }
-      // [n, oh, ow, kh·kw, cin]: a row per position in (kh, kw, cin) order.
+      // [n, rows, cols, kh·kw, cin]: a row per position in (kh, kw, cin) order.
       const hwc = tf.reshape(slices.length === 1 ? slices[0] : tf.stack(slices, 3), [-1, kh * kw, cin]);
       return tf.reshape(order === 'hwc' || kh * kw === 1 ? hwc : tf.transpose(hwc, [0, 2, 1]), [-1, d]) as Tensor2D;
     },
