@@ -66,6 +66,20 @@ static int share_start(int blocks, int tid, int nthreads) {
 //   A(off+i, off+c) += sign·Σ_k (P(i,k)Q(c,k) [+ P2(i,k)Q2(c,k)])   for c ≤ i < n-off.
 // Panels hold round4(n-off) rows, zero beyond n-off.
 #define ROW_TILES 16
+
+// Row tiles [t0, t1) of column block u. A function of its own, called many times per update,
+// so that V8 moves it to optimised code during a job's first long update (see the note
+// on V8's tiers above reduce_column).
+__attribute__((noinline)) static void update_column(double *a, int ld, int off, const double *p, const double *q,
+    const double *p2, const double *q2, int K, int two, double sign, int u, int t0, int t1) {
+  const double *qu = q + 4 * K * u, *q2u = two ? q2 + 4 * K * u : 0;
+  double *col = a + (long)(off + 4 * u) * ld;
+  // The diagonal tile (t == u) is computed whole; its strictly-upper part lands in the
+  // upper triangle, which nothing reads.
+  for (int t = u > t0 ? u : t0; t < t1; t++)
+    tile(col + off + 4 * t, ld, p + 4 * K * t, qu, two ? p2 + 4 * K * t : 0, q2u, K, two, sign);
+}
+
 static void lower_update(double *a, int ld, int off, int n, const double *p, const double *q,
                          const double *p2, const double *q2, int K, int two, double sign,
                          int tid, int nthreads) {
@@ -75,14 +89,7 @@ static void lower_update(double *a, int ld, int off, int n, const double *p, con
   // block of this thread's share passes over them.
   for (int t0 = b0; t0 < blocks; t0 += ROW_TILES) {
     int t1 = t0 + ROW_TILES < blocks ? t0 + ROW_TILES : blocks;
-    for (int u = b0; u < b1 && u < t1; u++) {
-      const double *qu = q + 4 * K * u, *q2u = two ? q2 + 4 * K * u : 0;
-      double *col = a + (long)(off + 4 * u) * ld;
-      // The diagonal tile (t == u) is computed whole; its strictly-upper part lands in the
-      // upper triangle, which nothing reads.
-      for (int t = u > t0 ? u : t0; t < t1; t++)
-        tile(col + off + 4 * t, ld, p + 4 * K * t, qu, two ? p2 + 4 * K * t : 0, q2u, K, two, sign);
-    }
+    for (int u = b0; u < b1 && u < t1; u++) update_column(a, ld, off, p, q, p2, q2, K, two, sign, u, t0, t1);
   }
 }
 
@@ -90,7 +97,7 @@ static void lower_update(double *a, int ld, int off, int n, const double *p, con
 // Threads. All instances see one control block; thread 0 (the caller) publishes a task and
 // its arguments, bumps `gen`, does its own share and waits for the others to check in.
 
-enum { TASK_QUIT = 0, TASK_GRAM = 1, TASK_SYMV = 2, TASK_SYR2K = 3, TASK_REFLECT = 4, TASK_TIMES = 5 };
+enum { TASK_QUIT = 0, TASK_UPDATE = 1, TASK_SYMV = 2, TASK_REFLECT = 3, TASK_TIMES = 4 };
 
 // Field order is mirrored by CTRL in wasmSpectra.ts.
 typedef struct {
@@ -99,9 +106,8 @@ typedef struct {
   int failed;  // set by a helper that could not run its shares (it still checks in)
 } Ctrl;
 
+static void update_share(Ctrl *c, int tid, int nthreads);
 static void symv_share(Ctrl *c, int tid, int nthreads);
-static void syr2k_share(Ctrl *c, int tid, int nthreads);
-static void gram_share(Ctrl *c, int tid, int nthreads);
 static void reflect_share(Ctrl *c, int tid, int nthreads);
 static void times_share(Ctrl *c, int tid, int nthreads);
 
@@ -113,9 +119,8 @@ __attribute__((noinline)) static void wait_while(int *p, int v) {
 
 static void run_task(Ctrl *c, int tid, int nthreads) {
   switch (c->task) {
-    case TASK_GRAM: gram_share(c, tid, nthreads); break;
+    case TASK_UPDATE: update_share(c, tid, nthreads); break;
     case TASK_SYMV: symv_share(c, tid, nthreads); break;
-    case TASK_SYR2K: syr2k_share(c, tid, nthreads); break;
     case TASK_REFLECT: reflect_share(c, tid, nthreads); break;
     case TASK_TIMES: times_share(c, tid, nthreads); break;
   }
@@ -177,16 +182,25 @@ void stop_helpers(Ctrl *c) {
   }
 }
 
+// The trailing updates of the Gram and the tridiagonalisation, both lower_update on packed panels: A += sign·P·Pᵀ, or A += sign·(P·Qᵀ + Q·Pᵀ) when q ≠ p.
+static void update_share(Ctrl *c, int tid, int nthreads) {
+  const double *p = (const double *)c->arg[4], *q = (const double *)c->arg[5];
+  int two = p != q;
+  lower_update((double *)c->arg[0], c->arg[1], c->arg[2], c->arg[3], p, q, two ? q : 0, two ? p : 0,
+               c->arg[6], two, c->arg[7], tid, nthreads);
+}
+
+// Runs update_share for rows/cols ≥ off of the n×n lower triangle, on the caller alone when small.
+static void rank_update(Ctrl *c, double *a, int ld, int off, int n, const double *p, const double *q, int K, int sign) {
+  c->arg[0] = (int)a; c->arg[1] = ld; c->arg[2] = off; c->arg[3] = n;
+  c->arg[4] = (int)p; c->arg[5] = (int)q; c->arg[6] = K; c->arg[7] = sign;
+  parallel(c, TASK_UPDATE, n - off < 128);
+}
+
 // ---------------------------------------------------------------------------------------
 // Gram: G += XᵀX one chunk of K samples at a time, X given as f32 with X(i,k) at
 // src[i*strideI + k*strideK] (i < s). Packing converts to f64 once per chunk so the tiles
 // stream contiguous f64 panels.
-
-static void gram_share(Ctrl *c, int tid, int nthreads) {
-  double *g = (double *)c->arg[0];
-  const double *xp = (const double *)c->arg[3];
-  lower_update(g, c->arg[1], 0, c->arg[2], xp, xp, 0, 0, c->arg[4], 0, 1.0, tid, nthreads);
-}
 
 void gram_chunk(Ctrl *c, double *g, int ld, int s, const float *src, int strideI, int strideK,
                 int K, double *xp) {
@@ -200,8 +214,7 @@ void gram_chunk(Ctrl *c, double *g, int ld, int s, const float *src, int strideI
       for (int k = 0; k < K; k++) dst[4 * k] = 0;
     }
   }
-  c->arg[0] = (int)g; c->arg[1] = ld; c->arg[2] = s; c->arg[3] = (int)xp; c->arg[4] = K;
-  parallel(c, TASK_GRAM, s < 128);
+  rank_update(c, g, ld, 0, s, xp, xp, K, 1);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -265,12 +278,6 @@ static void symv_share(Ctrl *c, int tid, int nthreads) {
     for (int i = col + 1; i < n; i++) { y[i] += ac[i] * vc; t += ac[i] * v[i]; }
     y[col] += t;
   }
-}
-
-static void syr2k_share(Ctrl *c, int tid, int nthreads) {
-  const double *vp = (const double *)c->arg[4], *wp = (const double *)c->arg[5];
-  lower_update((double *)c->arg[0], c->arg[1], c->arg[2], c->arg[3], vp, wp, wp, vp, c->arg[6], 1,
-               -1.0, tid, nthreads);
 }
 
 static double dot(const double *x, const double *y, int from, int to) {
@@ -368,16 +375,12 @@ __attribute__((noinline)) static void reduce_column(Ctrl *c, double *a, int ld, 
   axpy2(wj, half, vj, 0, vj, j + 1, n);
 }
 
-// Rows k1.. of the panel's K columns of V and W, packed as 4-row tiles for lower_update.
-__attribute__((noinline)) static void pack_panel(const double *v, const double *w, int ld, int k1, int n, int K,
-    double *vp, double *wp) {
+// Rows k1.. of K columns (column p at v + p·ld), packed as 4-row tiles for lower_update.
+__attribute__((noinline)) static void pack_panel(const double *v, int ld, int k1, int n, int K, double *vp) {
   int rows = n - k1;
   for (int i = 0; i < ((rows + 3) & ~3); i++) {
     long at = (long)(i >> 2) * 4 * K + (i & 3);
-    for (int p = 0; p < K; p++) {
-      vp[at + 4 * p] = i < rows ? v[(long)p * ld + k1 + i] : 0;
-      wp[at + 4 * p] = i < rows ? w[(long)p * ld + k1 + i] : 0;
-    }
+    for (int p = 0; p < K; p++) vp[at + 4 * p] = i < rows ? v[(long)p * ld + k1 + i] : 0;
   }
 }
 
@@ -399,10 +402,9 @@ void tridiagonalize(Ctrl *c, double *a, int ld, int n, int nb, double *d, double
     if (k1 >= n) break;
     // Trailing update of rows/cols ≥ k1 with the whole panel, as packed 4-row tiles.
     int K = k1 - k0;
-    pack_panel(v, w, ld, k1, n, K, vp, wp);
-    c->arg[0] = (int)a; c->arg[1] = ld; c->arg[2] = k1; c->arg[3] = n;
-    c->arg[4] = (int)vp; c->arg[5] = (int)wp; c->arg[6] = K;
-    parallel(c, TASK_SYR2K, n - k1 < 128);
+    pack_panel(v, ld, k1, n, K, vp);
+    pack_panel(w, ld, k1, n, K, wp);
+    rank_update(c, a, ld, k1, n, vp, wp, K, -1);
   }
 }
 
@@ -533,3 +535,4 @@ int orthonormalize(double *v, int count, int len, int from) {
     if (!orthonormalize_one(v, c, len)) return c;
   return count;
 }
+
