@@ -10,7 +10,7 @@ clang --target=wasm32 -nostdlib -ffreestanding -O3 -msimd128 -matomics -mbulk-me
   -Wall -Wextra -Werror \
   -Wl,--no-entry -Wl,--import-memory -Wl,--shared-memory -Wl,--max-memory=4294967296 \
   -Wl,--export=gram_chunk -Wl,--export=tridiagonalize -Wl,--export=helper_loop \
-  -Wl,--export=stop_helpers -Wl,--export=apply_reflectors -Wl,--export=times_vectors -Wl,--export=orthonormalize \
+  -Wl,--export=stop_helpers -Wl,--export=apply_reflectors -Wl,--export=times_vectors -Wl,--export=orthonormalize -Wl,--export=cholesky -Wl,--export=upper_product \
   -Wl,--export=__heap_base \
   -o "$out/spectra.wasm" "$src/spectra.c"
 {

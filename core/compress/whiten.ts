@@ -5,6 +5,7 @@
 // minimise, not the weight error.
 import type { Engine } from '../engines/engine.js';
 import type { JobOptions } from '../types.js';
+import { cholesky, lowerTransposedSolve, lowerTransposedTimes } from '../linalg/wasmTriangular.js';
 
 /** Lower Cholesky factor of the symmetric n×n f64 matrix `c`, with jitter added until PD. */
 export function choleskyWithJitter(c: Float64Array, n: number): Float64Array {
@@ -12,55 +13,20 @@ export function choleskyWithJitter(c: Float64Array, n: number): Float64Array {
   for (let i = 0; i < n; i++) trace += c[i * n + i];
   let jitter = 1e-8 * (trace / n || 1);
   for (let attempt = 0; attempt < 12; attempt++, jitter *= 10) {
-    const l = tryCholesky(c, n, jitter);
+    const l = cholesky(c, n, jitter);
     if (l) return l;
   }
   throw new Error('calibration statistics are not positive definite even with jitter');
 }
 
-function tryCholesky(c: Float64Array, n: number, jitter: number): Float64Array | undefined {
-  const l = new Float64Array(n * n);
-  for (let j = 0; j < n; j++) {
-    let d = c[j * n + j] + jitter;
-    for (let p = 0; p < j; p++) d -= l[j * n + p] * l[j * n + p];
-    if (!(d > 0)) return undefined;
-    const ljj = Math.sqrt(d);
-    l[j * n + j] = ljj;
-    for (let i = j + 1; i < n; i++) {
-      let s = c[i * n + j];
-      for (let p = 0; p < j; p++) s -= l[i * n + p] * l[j * n + p];
-      l[i * n + j] = s / ljj;
-    }
-  }
-  return l;
-}
-
 /** M = Lᵀ·W for lower-triangular L (n×n) and W (n×cols), as f32 for the engine. */
 export function whitenWeight(l: Float64Array, w: Float32Array, n: number, cols: number): Float32Array {
-  const m = new Float64Array(n * cols);
-  for (let p = 0; p < n; p++) {
-    for (let i = 0; i <= p; i++) {
-      const lpi = l[p * n + i]; // (Lᵀ)[i][p]
-      if (lpi === 0) continue;
-      for (let j = 0; j < cols; j++) m[i * cols + j] += lpi * w[p * cols + j];
-    }
-  }
-  return Float32Array.from(m);
+  return lowerTransposedTimes(l, w, n, cols);
 }
 
 /** Solves Lᵀ·X = Y (Y n×k) by back substitution. */
 export function solveLowerTransposed(l: Float64Array, y: Float64Array, n: number, k: number): Float64Array {
-  const x = Float64Array.from(y);
-  for (let i = n - 1; i >= 0; i--) {
-    for (let p = i + 1; p < n; p++) {
-      const lpi = l[p * n + i];
-      if (lpi === 0) continue;
-      for (let j = 0; j < k; j++) x[i * k + j] -= lpi * x[p * k + j];
-    }
-    const d = l[i * n + i];
-    for (let j = 0; j < k; j++) x[i * k + j] /= d;
-  }
-  return x;
+  return lowerTransposedSolve(l, y, n, k);
 }
 
 export interface WhitenedFactors { a: Float32Array; b: Float32Array; whitenedSigma: Float64Array }

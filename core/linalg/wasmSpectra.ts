@@ -21,6 +21,8 @@ export interface Kernels {
   apply_reflectors(ctrl: number, a: number, ld: number, n: number, tau: number, x: number, count: number, xld: number): void;
   times_vectors(ctrl: number, x: number, rows: number, len: number, z: number, count: number, out: number, ostride: number): void;
   orthonormalize(v: number, count: number, len: number, from: number): number;
+  cholesky(ctrl: number, l: number, n: number, jitter: number, a: number, ld: number, nb: number, vp: number): number;
+  upper_product(ctrl: number, l: number, n: number, b: number, x: number, ps: number, panels: number): void;
   stop_helpers(ctrl: number): void;
   __heap_base: WebAssembly.Global;
 }
@@ -85,20 +87,25 @@ export function spectraModule(): { module: WebAssembly.Module; heapBase: number 
   return compiled;
 }
 
-let reusable: WebAssembly.Memory | undefined;
 /**
- * This thread's job memory, reused job after job and grown in place when a job needs more.
- * Replacing it would leave the old one for a garbage collection that these threads, which
- * allocate little else, seldom run: resident memory would keep both (a spectrum's, then a
- * truncated SVD's). A shared memory reserves its maximum as address space only; pages count
- * once touched. Jobs on one thread never overlap (they run synchronously; helpers have left at close).
+ * A memory reused job after job and grown in place when a job needs more. Replacing it would
+ * leave the old one for a garbage collection that threads which allocate little else seldom
+ * run: resident memory would keep both (a spectrum's, then a truncated SVD's). A shared memory
+ * reserves its maximum as address space only; pages count once touched. Its jobs must never
+ * overlap (each user's run synchronously; helpers have left at close).
  */
-function threadMemory(pages: number): WebAssembly.Memory {
-  if (!reusable) reusable = new WebAssembly.Memory({ initial: pages, maximum: MAX_PAGES, shared: true });
-  const have = reusable.buffer.byteLength / PAGE;
-  if (have < pages) reusable.grow(pages - have);
-  return reusable;
+export function reusableMemory(): (pages: number) => WebAssembly.Memory {
+  let reusable: WebAssembly.Memory | undefined;
+  return (pages) => {
+    if (!reusable) reusable = new WebAssembly.Memory({ initial: pages, maximum: MAX_PAGES, shared: true });
+    const have = reusable.buffer.byteLength / PAGE;
+    if (have < pages) reusable.grow(pages - have);
+    return reusable;
+  };
 }
+
+/** This thread's GramReduction memory. */
+const threadMemory = reusableMemory();
 
 /**
  * Byte offsets of one job's buffers, each 16-byte aligned. `vectors` reserves room for that

@@ -1,6 +1,8 @@
 // WebAssembly SIMD (f64x2) kernels behind singularValues.ts: the f64 Gram matrix of the
 // smaller side, and its blocked Householder tridiagonalisation (LAPACK dsytrd/dlatrd,
-// lower). Built by scripts/build-wasm.sh; the JS side owns all memory layout.
+// lower); and behind whitening (wasmTriangular.ts): the Cholesky factor of a moment matrix
+// and products with its transpose. Built by scripts/build-wasm.sh; the JS side owns all
+// memory layout.
 //
 // Storage: symmetric matrices are kept as their lower triangle in column-major order with
 // leading dimension ld (column c, rows c..n-1, contiguous). ld ≥ n+4 and is even, so 4×4
@@ -20,14 +22,15 @@ typedef v128_t f64x2;
 
 // ---------------------------------------------------------------------------------------
 // Tiles: A(i0..i0+3, c0..c0+3) += sign·Σ_k P[k][0..3] ⊗ Q[k][0..3] (+ P2 ⊗ Q2 when two).
-// Panels are packed 4 rows at a time, k-major: P[k*4 + r] = X(i0 + r, k).
+// Panels are packed 4 rows at a time, k-major: P[k*4 + r] = X(i0 + r, k). Q's rows may lie
+// further apart (qs doubles; 4 when packed), so a row-major matrix serves unpacked.
 
-static inline void tile(double *a, int ld, const double *p, const double *q,
+static inline void tile(double *a, int ld, const double *p, const double *q, int qs,
                         const double *p2, const double *q2, int K, int two, double sign) {
   f64x2 c00 = wasm_f64x2_splat(0), c01 = c00, c10 = c00, c11 = c00;
   f64x2 c20 = c00, c21 = c00, c30 = c00, c31 = c00;
   for (int k = 0; k < K; k++) {
-    const double *pk = p + 4 * k, *qk = q + 4 * k;
+    const double *pk = p + 4 * k, *qk = q + (long)qs * k;
     f64x2 lo = LD2(pk), hi = LD2(pk + 2);
     f64x2 s;
     s = wasm_f64x2_splat(qk[0]); c00 = wasm_f64x2_add(c00, wasm_f64x2_mul(lo, s)); c01 = wasm_f64x2_add(c01, wasm_f64x2_mul(hi, s));
@@ -66,6 +69,20 @@ static int share_start(int blocks, int tid, int nthreads) {
 //   A(off+i, off+c) += sign·Σ_k (P(i,k)Q(c,k) [+ P2(i,k)Q2(c,k)])   for c ≤ i < n-off.
 // Panels hold round4(n-off) rows, zero beyond n-off.
 #define ROW_TILES 16
+
+// Row tiles [t0, t1) of column block u. A function of its own, called many times per update,
+// so that V8 moves it to optimised code during a job's first long update (see the note
+// on V8's tiers above reduce_column).
+__attribute__((noinline)) static void update_column(double *a, int ld, int off, const double *p, const double *q,
+    const double *p2, const double *q2, int K, int two, double sign, int u, int t0, int t1) {
+  const double *qu = q + 4 * K * u, *q2u = two ? q2 + 4 * K * u : 0;
+  double *col = a + (long)(off + 4 * u) * ld;
+  // The diagonal tile (t == u) is computed whole; its strictly-upper part lands in the
+  // upper triangle, which nothing reads.
+  for (int t = u > t0 ? u : t0; t < t1; t++)
+    tile(col + off + 4 * t, ld, p + 4 * K * t, qu, 4, two ? p2 + 4 * K * t : 0, q2u, K, two, sign);
+}
+
 static void lower_update(double *a, int ld, int off, int n, const double *p, const double *q,
                          const double *p2, const double *q2, int K, int two, double sign,
                          int tid, int nthreads) {
@@ -75,14 +92,7 @@ static void lower_update(double *a, int ld, int off, int n, const double *p, con
   // block of this thread's share passes over them.
   for (int t0 = b0; t0 < blocks; t0 += ROW_TILES) {
     int t1 = t0 + ROW_TILES < blocks ? t0 + ROW_TILES : blocks;
-    for (int u = b0; u < b1 && u < t1; u++) {
-      const double *qu = q + 4 * K * u, *q2u = two ? q2 + 4 * K * u : 0;
-      double *col = a + (long)(off + 4 * u) * ld;
-      // The diagonal tile (t == u) is computed whole; its strictly-upper part lands in the
-      // upper triangle, which nothing reads.
-      for (int t = u > t0 ? u : t0; t < t1; t++)
-        tile(col + off + 4 * t, ld, p + 4 * K * t, qu, two ? p2 + 4 * K * t : 0, q2u, K, two, sign);
-    }
+    for (int u = b0; u < b1 && u < t1; u++) update_column(a, ld, off, p, q, p2, q2, K, two, sign, u, t0, t1);
   }
 }
 
@@ -90,7 +100,7 @@ static void lower_update(double *a, int ld, int off, int n, const double *p, con
 // Threads. All instances see one control block; thread 0 (the caller) publishes a task and
 // its arguments, bumps `gen`, does its own share and waits for the others to check in.
 
-enum { TASK_QUIT = 0, TASK_GRAM = 1, TASK_SYMV = 2, TASK_SYR2K = 3, TASK_REFLECT = 4, TASK_TIMES = 5 };
+enum { TASK_QUIT = 0, TASK_UPDATE = 1, TASK_SYMV = 2, TASK_REFLECT = 3, TASK_TIMES = 4, TASK_UPPER = 5 };
 
 // Field order is mirrored by CTRL in wasmSpectra.ts.
 typedef struct {
@@ -99,11 +109,11 @@ typedef struct {
   int failed;  // set by a helper that could not run its shares (it still checks in)
 } Ctrl;
 
+static void update_share(Ctrl *c, int tid, int nthreads);
 static void symv_share(Ctrl *c, int tid, int nthreads);
-static void syr2k_share(Ctrl *c, int tid, int nthreads);
-static void gram_share(Ctrl *c, int tid, int nthreads);
 static void reflect_share(Ctrl *c, int tid, int nthreads);
 static void times_share(Ctrl *c, int tid, int nthreads);
+static void upper_share(Ctrl *c, int tid, int nthreads);
 
 // The wait lives in its own function because Node 20's V8 (baseline tier) loses a local
 // that is live across an inlined memory.atomic.wait32: the barrier loop then never exits.
@@ -113,11 +123,11 @@ __attribute__((noinline)) static void wait_while(int *p, int v) {
 
 static void run_task(Ctrl *c, int tid, int nthreads) {
   switch (c->task) {
-    case TASK_GRAM: gram_share(c, tid, nthreads); break;
+    case TASK_UPDATE: update_share(c, tid, nthreads); break;
     case TASK_SYMV: symv_share(c, tid, nthreads); break;
-    case TASK_SYR2K: syr2k_share(c, tid, nthreads); break;
     case TASK_REFLECT: reflect_share(c, tid, nthreads); break;
     case TASK_TIMES: times_share(c, tid, nthreads); break;
+    case TASK_UPPER: upper_share(c, tid, nthreads); break;
   }
 }
 
@@ -177,16 +187,26 @@ void stop_helpers(Ctrl *c) {
   }
 }
 
+// The trailing updates of the Gram, the tridiagonalisation and the Cholesky factorisation,
+// all lower_update on packed panels: A += sign·P·Pᵀ, or A += sign·(P·Qᵀ + Q·Pᵀ) when q ≠ p.
+static void update_share(Ctrl *c, int tid, int nthreads) {
+  const double *p = (const double *)c->arg[4], *q = (const double *)c->arg[5];
+  int two = p != q;
+  lower_update((double *)c->arg[0], c->arg[1], c->arg[2], c->arg[3], p, q, two ? q : 0, two ? p : 0,
+               c->arg[6], two, c->arg[7], tid, nthreads);
+}
+
+// Runs update_share for rows/cols ≥ off of the n×n lower triangle, on the caller alone when small.
+static void rank_update(Ctrl *c, double *a, int ld, int off, int n, const double *p, const double *q, int K, int sign) {
+  c->arg[0] = (int)a; c->arg[1] = ld; c->arg[2] = off; c->arg[3] = n;
+  c->arg[4] = (int)p; c->arg[5] = (int)q; c->arg[6] = K; c->arg[7] = sign;
+  parallel(c, TASK_UPDATE, n - off < 128);
+}
+
 // ---------------------------------------------------------------------------------------
 // Gram: G += XᵀX one chunk of K samples at a time, X given as f32 with X(i,k) at
 // src[i*strideI + k*strideK] (i < s). Packing converts to f64 once per chunk so the tiles
 // stream contiguous f64 panels.
-
-static void gram_share(Ctrl *c, int tid, int nthreads) {
-  double *g = (double *)c->arg[0];
-  const double *xp = (const double *)c->arg[3];
-  lower_update(g, c->arg[1], 0, c->arg[2], xp, xp, 0, 0, c->arg[4], 0, 1.0, tid, nthreads);
-}
 
 void gram_chunk(Ctrl *c, double *g, int ld, int s, const float *src, int strideI, int strideK,
                 int K, double *xp) {
@@ -200,8 +220,7 @@ void gram_chunk(Ctrl *c, double *g, int ld, int s, const float *src, int strideI
       for (int k = 0; k < K; k++) dst[4 * k] = 0;
     }
   }
-  c->arg[0] = (int)g; c->arg[1] = ld; c->arg[2] = s; c->arg[3] = (int)xp; c->arg[4] = K;
-  parallel(c, TASK_GRAM, s < 128);
+  rank_update(c, g, ld, 0, s, xp, xp, K, 1);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -265,12 +284,6 @@ static void symv_share(Ctrl *c, int tid, int nthreads) {
     for (int i = col + 1; i < n; i++) { y[i] += ac[i] * vc; t += ac[i] * v[i]; }
     y[col] += t;
   }
-}
-
-static void syr2k_share(Ctrl *c, int tid, int nthreads) {
-  const double *vp = (const double *)c->arg[4], *wp = (const double *)c->arg[5];
-  lower_update((double *)c->arg[0], c->arg[1], c->arg[2], c->arg[3], vp, wp, wp, vp, c->arg[6], 1,
-               -1.0, tid, nthreads);
 }
 
 static double dot(const double *x, const double *y, int from, int to) {
@@ -368,16 +381,12 @@ __attribute__((noinline)) static void reduce_column(Ctrl *c, double *a, int ld, 
   axpy2(wj, half, vj, 0, vj, j + 1, n);
 }
 
-// Rows k1.. of the panel's K columns of V and W, packed as 4-row tiles for lower_update.
-__attribute__((noinline)) static void pack_panel(const double *v, const double *w, int ld, int k1, int n, int K,
-    double *vp, double *wp) {
+// Rows k1.. of K columns (column p at v + p·ld), packed as 4-row tiles for lower_update.
+__attribute__((noinline)) static void pack_panel(const double *v, int ld, int k1, int n, int K, double *vp) {
   int rows = n - k1;
   for (int i = 0; i < ((rows + 3) & ~3); i++) {
     long at = (long)(i >> 2) * 4 * K + (i & 3);
-    for (int p = 0; p < K; p++) {
-      vp[at + 4 * p] = i < rows ? v[(long)p * ld + k1 + i] : 0;
-      wp[at + 4 * p] = i < rows ? w[(long)p * ld + k1 + i] : 0;
-    }
+    for (int p = 0; p < K; p++) vp[at + 4 * p] = i < rows ? v[(long)p * ld + k1 + i] : 0;
   }
 }
 
@@ -399,10 +408,9 @@ void tridiagonalize(Ctrl *c, double *a, int ld, int n, int nb, double *d, double
     if (k1 >= n) break;
     // Trailing update of rows/cols ≥ k1 with the whole panel, as packed 4-row tiles.
     int K = k1 - k0;
-    pack_panel(v, w, ld, k1, n, K, vp, wp);
-    c->arg[0] = (int)a; c->arg[1] = ld; c->arg[2] = k1; c->arg[3] = n;
-    c->arg[4] = (int)vp; c->arg[5] = (int)wp; c->arg[6] = K;
-    parallel(c, TASK_SYR2K, n - k1 < 128);
+    pack_panel(v, ld, k1, n, K, vp);
+    pack_panel(w, ld, k1, n, K, wp);
+    rank_update(c, a, ld, k1, n, vp, wp, K, -1);
   }
 }
 
@@ -532,4 +540,147 @@ int orthonormalize(double *v, int count, int len, int from) {
   for (int c = from; c < count; c++)
     if (!orthonormalize_one(v, c, len)) return c;
   return count;
+}
+
+// ---------------------------------------------------------------------------------------
+// Cholesky C + jitter·I = L·Lᵀ (LAPACK dpotrf, lower, right-looking, blocked): per panel of
+// nb columns, each column takes the panel's earlier columns off (dpotf2 over the panel's
+// whole height, which is also the triangular solve for the rows below), then the trailing
+// matrix takes the panel's rank-nb update A22 −= L21·L21ᵀ as tiles: nearly all the flops.
+// Lower, column-major with leading dimension ld, as the symmetric matrices above.
+
+// Column j of C's lower triangle (row-major n×n at c, as the caller has it) into column j
+// of a, jitter on the diagonal.
+__attribute__((noinline)) static void gather_column(double *a, int ld, int n, int j, const double *c, double jitter) {
+  double *aj = a + (long)j * ld;
+  for (int i = j; i < n; i++) aj[i] = c[(long)i * n + j];
+  aj[j] += jitter;
+}
+
+// Column j of the panel starting at k0; 0 when its pivot is not positive (C + jitter·I is
+// not numerically positive definite).
+__attribute__((noinline)) static int factor_column(double *a, int ld, int n, int k0, int j) {
+  double *aj = a + (long)j * ld;
+  int p = k0;
+  for (; p + 1 < j; p += 2) {
+    const double *a0 = a + (long)p * ld, *a1 = a0 + ld;
+    axpy2(aj, -a0[j], a0, -a1[j], a1, j, n);
+  }
+  if (p < j) axpy(aj, -a[(long)p * ld + j], a + (long)p * ld, j, n);
+  double d = aj[j];
+  if (!(d > 0)) return 0;
+  double r = __builtin_sqrt(d);
+  aj[j] = r;
+  f64x2 rv = wasm_f64x2_splat(r);
+  int i = j + 1;
+  for (; i + 1 < n; i += 2) ST2(aj + i, wasm_f64x2_div(LD2(aj + i), rv));
+  for (; i < n; i++) aj[i] /= r;
+  return 1;
+}
+
+// Row i of L into row-major l (zeros above the diagonal, as lower-triangular callers expect).
+__attribute__((noinline)) static void scatter_row(const double *a, int ld, int n, int i, double *l) {
+  double *li = l + (long)i * n;
+  for (int j = 0; j <= i; j++) li[j] = a[(long)j * ld + i];
+  for (int j = i + 1; j < n; j++) li[j] = 0;
+}
+
+/**
+ * Factors C + jitter·I, C symmetric n×n row-major at l (its lower triangle is read), into
+ * L, written row-major over C. Returns 0, leaving l undefined, when a pivot is not positive.
+ * Workspace: a holds ld² doubles (ld ≥ n+4, even), vp ld·nb.
+ */
+int cholesky(Ctrl *c, double *l, int n, double jitter, double *a, int ld, int nb, double *vp) {
+  for (int j = 0; j < n; j++) gather_column(a, ld, n, j, l, jitter);
+  for (int k0 = 0; k0 < n; k0 += nb) {
+    int k1 = k0 + nb < n ? k0 + nb : n;
+    for (int j = k0; j < k1; j++)
+      if (!factor_column(a, ld, n, k0, j)) return 0;
+    if (k1 >= n) break;
+    pack_panel(a + (long)k0 * ld, ld, k1, n, k1 - k0, vp);
+    rank_update(c, a, ld, k1, n, vp, vp, k1 - k0, -1);
+  }
+  for (int i = 0; i < n; i++) scatter_row(a, ld, n, i, l);
+  return 1;
+}
+
+// ---------------------------------------------------------------------------------------
+// Products with U = Lᵀ, for L lower-triangular n×n row-major at l (zeros above the
+// diagonal, 4 readable doubles past the end): U(i, k) = l[k·n + i], so four consecutive
+// rows of U are four adjacent doubles of a row of L and feed tiles as an unpacked Q.
+// The other operand and the result are n×cols, packed in panels of 4 columns: panel b at
+// x + b·ps (ps ≥ 4·round4(n)), row i of it at +4i, so a 4×4 block of X is one tile with
+// ld = 4 and its rows are contiguous f64x2 pairs. Panels are independent, so threads share
+// them out and never meet.
+
+#define UPPER_K 128   // k per tile call: the panel slice (4 KiB) stays in L1 across rows
+#define UPPER_ROWS 64 // rows per block: their slice of L (UPPER_K × 512 B) stays in L2
+
+// X(i, ·) += sign·Σ_{k ∈ [max(k0, i), k1)} U(i, k)·B(k, ·) for rows [r0, r1) (4-aligned r0)
+// of panels [b0, b1). Rows past r1 up to a multiple of 4 take the update too: the caller
+// leaves only padding there.
+__attribute__((noinline)) static void upper_block(const double *l, int n, int r0, int r1, int k0, int k1,
+    const double *b, double *x, int ps, int b0, int b1, double sign) {
+  for (int jb = b0; jb < b1; jb++)
+    for (int i = r0; i < r1; i += 4) {
+      int ks = i > k0 ? i : k0;
+      if (ks < k1)
+        tile(x + (long)jb * ps + 4 * i, 4, b + (long)jb * ps + 4 * ks, l + (long)ks * n + i, n, 0, 0, k1 - ks, 0, sign);
+    }
+}
+
+// X = U·B, X zeroed by the caller.
+static void upper_times(const double *l, int n, const double *b, double *x, int ps, int b0, int b1) {
+  for (int k0 = 0; k0 < n; k0 += UPPER_K) {
+    int k1 = k0 + UPPER_K < n ? k0 + UPPER_K : n;
+    for (int r0 = 0; r0 < k1; r0 += UPPER_ROWS)
+      upper_block(l, n, r0, r0 + UPPER_ROWS < n ? r0 + UPPER_ROWS : n, k0, k1, b, x, ps, b0, b1, 1);
+  }
+}
+
+// Rows [r0, r1) of U·X = Y by back substitution, Y in X, given every row below r1 solved.
+__attribute__((noinline)) static void upper_substitute(const double *l, int n, int r0, int r1, double *x, int ps, int b0, int b1) {
+  for (int i = r1 - 1; i >= r0; i--) {
+    f64x2 d = wasm_f64x2_splat(l[(long)i * n + i]);
+    for (int jb = b0; jb < b1; jb++) {
+      double *xb = x + (long)jb * ps, *xi = xb + 4 * i;
+      f64x2 lo = LD2(xi), hi = LD2(xi + 2);
+      for (int p = i + 1; p < r1; p++) {
+        f64x2 u = wasm_f64x2_splat(l[(long)p * n + i]);
+        lo = wasm_f64x2_sub(lo, wasm_f64x2_mul(u, LD2(xb + 4 * p)));
+        hi = wasm_f64x2_sub(hi, wasm_f64x2_mul(u, LD2(xb + 4 * p + 2)));
+      }
+      ST2(xi, wasm_f64x2_div(lo, d)); ST2(xi + 2, wasm_f64x2_div(hi, d));
+    }
+  }
+}
+
+// Solves U·X = Y in place, bottom block first: a block of rows takes the solved rows below
+// it off as tiles (nearly all the flops), then substitutes within itself.
+static void upper_solve(const double *l, int n, double *x, int ps, int b0, int b1) {
+  for (int r0 = (n - 1) / UPPER_ROWS * UPPER_ROWS; r0 >= 0; r0 -= UPPER_ROWS) {
+    int r1 = r0 + UPPER_ROWS < n ? r0 + UPPER_ROWS : n;
+    for (int k0 = r1; k0 < n; k0 += UPPER_K)
+      upper_block(l, n, r0, r1, k0, k0 + UPPER_K < n ? k0 + UPPER_K : n, x, x, ps, b0, b1, -1);
+    upper_substitute(l, n, r0, r1, x, ps, b0, b1);
+  }
+}
+
+static void upper_share(Ctrl *c, int tid, int nthreads) {
+  const double *l = (const double *)c->arg[0], *b = (const double *)c->arg[2];
+  int n = c->arg[1], ps = c->arg[4], panels = c->arg[5];
+  double *x = (double *)c->arg[3];
+  int b0 = (int)((long)panels * tid / nthreads), b1 = (int)((long)panels * (tid + 1) / nthreads);
+  if (b) upper_times(l, n, b, x, ps, b0, b1);
+  else upper_solve(l, n, x, ps, b0, b1);
+}
+
+/**
+ * X = Lᵀ·B (b given) or, with b null, the solution of Lᵀ·X = Y given in x: L as above, X, B
+ * and Y n×(4·panels) in packed panels of ps doubles.
+ */
+void upper_product(Ctrl *c, const double *l, int n, const double *b, double *x, int ps, int panels) {
+  c->arg[0] = (int)l; c->arg[1] = n; c->arg[2] = (int)b; c->arg[3] = (int)x;
+  c->arg[4] = ps; c->arg[5] = panels;
+  parallel(c, TASK_UPPER, (long)n * n * panels < 1 << 18);
 }
