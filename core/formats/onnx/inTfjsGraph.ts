@@ -34,19 +34,46 @@ export async function readNodes(g: OnnxGraph): Promise<NodeMessage[]> {
   return out;
 }
 
-/** Runs the nodes `runs` picks, in order, until every value in `until` is computed; returns every value computed. */
+/**
+ * Runs the nodes `runs` picks, in order, until every value in `until` is computed; returns the
+ * values given and those asked for. Every other value is disposed once the last node reading it
+ * has run, so a run holds the activations still needed, not all of them: a tidy scope kept
+ * every one of PaddleOCR's recogniser's until the end. (Under a gradient tape TF.js keeps
+ * its own copies of what the gradients read.)
+ */
 export function execute(graph: LoadedGraph, tf: Tf, values: Map<string, Value>, weightOf: Weights, until: string[], runs: (n: NodeMessage) => boolean): Map<string, Value> {
   const { path, nodes, opset, host, weightSet } = graph;
+  const skipped = (n: NodeMessage): boolean => !runs(n) || (n.opType === 'Constant' && n.output.every((o) => weightSet.has(o) || host.has(o)));
+  const kept = new Set([...values.keys(), ...until]);
+  // Tensors that are not the run's own (inputs, weights) are never disposed, whatever name an operator passes them on under.
+  const foreign = new Set<Value>(values.values());
+  const readers = new Map<string, number>();
+  for (const n of nodes) if (!skipped(n)) for (const i of n.input) if (i) readers.set(i, (readers.get(i) ?? 0) + 1);
+  const names = new Map<Value, number>();
+  const release = (name: string): void => {
+    const left = readers.get(name)! - 1;
+    readers.set(name, left);
+    const v = values.get(name);
+    if (left > 0 || kept.has(name) || !v) return;
+    values.delete(name);
+    const holders = names.get(v)! - 1;
+    if (holders > 0) { names.set(v, holders); return; }
+    names.delete(v);
+    if (!foreign.has(v) && !(v instanceof Host) && !(v instanceof Factored)) v.dispose();
+  };
   const get = (name: string): Value | undefined => {
     if (!name) return undefined;
-    const v = values.get(name) ?? host.get(name) ?? (weightSet.has(name) ? weightOf(name) : undefined);
+    const stored = values.get(name);
+    if (stored !== undefined) return stored;
+    const v = host.get(name) ?? (weightSet.has(name) ? weightOf(name) : undefined);
     if (v === undefined) throw new InputError(path, `value ${name} is used before it is computed (the graph is not in topological order, or reads a tensor of a type TF.js does not run)`);
+    foreign.add(v);
     return v;
   };
   const pending = new Set(until.filter((name) => !values.has(name)));
   for (const n of nodes) {
     if (!pending.size) break;
-    if (!runs(n) || (n.opType === 'Constant' && n.output.every((o) => weightSet.has(o) || host.has(o)))) continue;
+    if (skipped(n)) continue;
     let outs: Value[];
     try {
       outs = OPS[n.opType](tf, n, n.input.map(get), opset);
@@ -57,7 +84,13 @@ export function execute(graph: LoadedGraph, tf: Tf, values: Map<string, Value>, 
       if (e instanceof WebAssembly.RuntimeError) throw new Error(`${path}: ${reason} (out of WebAssembly memory: fewer calibration inputs need less)`, { cause: e });
       throw new InputError(path, reason);
     }
-    outs.forEach((v, i) => { if (n.output[i]) { values.set(n.output[i], v); pending.delete(n.output[i]); } });
+    outs.forEach((v, i) => {
+      if (!n.output[i]) return;
+      values.set(n.output[i], v);
+      names.set(v, (names.get(v) ?? 0) + 1);
+      pending.delete(n.output[i]);
+    });
+    for (const i of n.input) if (i && values.has(i)) release(i);
   }
   return values;
 }
