@@ -57,23 +57,20 @@ export interface FinetuneOptions extends JobOptions {
 export const FINETUNE_DEFAULTS = { batchSize: 256, learningRate: 2e-3, seed: 1 } as const;
 
 /**
- * Values (inputs plus outputs) of the rows one run or one training step holds at once. A
- * model's activations grow with its input and output, so a fixed row count that suits
- * Fashion-MNIST (256 rows of 784 values) held 3 GiB on PaddleOCR's recogniser (lines of
- * 46 080 values, 530 000 class scores each) before a step began: rows are bounded by values.
+ * Values of the rows one run or one training step takes at once. A model's activations grow
+ * with its input, so a fixed row count that suits Fashion-MNIST (256 rows of 784 values) held
+ * 3 GiB on PaddleOCR's recogniser (lines of 46 080 values, 530 000 class scores each): rows are
+ * bounded by values, as the written variants' runs are (runners/written.ts).
  */
-const STEP_VALUES = 2 ** 18;
-const RUN_VALUES = 2 ** 20;
+const ROW_VALUES = 2 ** 18;
 
-/** Rows one forward run outside training takes at once (teacher outputs, held-out scores): at most 1 024. */
-export function runRows(valuesPerRow: number): number {
-  return Math.max(1, Math.min(1024, Math.floor(RUN_VALUES / valuesPerRow)));
+/** Rows of `valuesPerRow` values run or trained on at once: at most `most`, at least one. */
+export function rowsWithin(most: number, valuesPerRow: number): number {
+  return Math.max(1, Math.min(most, Math.floor(ROW_VALUES / valuesPerRow)));
 }
 
-/** Rows of a training minibatch: the asked size where rows are small, fewer where they are large, at least one. */
-export function batchRows(asked: number, valuesPerRow: number): number {
-  return Math.max(1, Math.min(asked, Math.floor(STEP_VALUES / valuesPerRow)));
-}
+/** Rows one forward run outside training takes at once (teacher outputs, held-out scores). */
+export const runRows = (valuesPerRow: number): number => rowsWithin(1024, valuesPerRow);
 
 /**
  * Softmax temperatures tried, each from the same start; held-out fidelity picks one.
@@ -93,12 +90,17 @@ export function heldOut(x: Tensor): Tensor {
   return { data: x.data.subarray((n - held) * per), shape: [held, ...x.shape.slice(1)] };
 }
 
-/** Agreement of `student` with `teacher` outputs (same layout, e.g. both probabilities). */
+/**
+ * Agreement of `student` with `teacher` outputs (same layout, e.g. both probabilities): top-1
+ * over the last axis at every position, so a sequence's scores ([inputs, steps, classes], as a
+ * CTC recogniser's) agree as a share of its steps, not as a count of them per input.
+ */
 export function tensorFidelity(tf: Tf, teacher: TfTensor, student: TfTensor): Fidelity {
   return tf.tidy(() => {
     const agree = tf.equal(teacher.argMax(-1), student.argMax(-1)).sum().dataSync()[0];
     const err = tf.norm(tf.sub(teacher, student)).dataSync()[0] / tf.norm(teacher).dataSync()[0];
-    return { top1Agreement: agree / teacher.shape[0], relativeOutputError: err, samples: teacher.shape[0] };
+    const positions = teacher.size / teacher.shape[teacher.rank - 1];
+    return { top1Agreement: agree / positions, relativeOutputError: err, samples: teacher.shape[0] };
   });
 }
 
@@ -186,7 +188,8 @@ export async function distil(tf: Tf, student: Student, t: Targets, o: FinetuneOp
       : tf.losses.meanSquaredError(yb, sb) as import('@tensorflow/tfjs').Scalar;
     const n = t.xTrain.shape[0];
     const xRows = rowsOf(tf, { data: t.xTrain.dataSync() as Float32Array, shape: t.xTrain.shape }), yRows = rowsOf(tf, t.yTrain);
-    const bs = Math.min(n, batchRows(o.batchSize ?? FINETUNE_DEFAULTS.batchSize, (t.xTrain.size + t.yTrain.data.length) / n));
+    // A minibatch's rows are bounded by their inputs and the teacher's outputs together.
+    const bs = Math.min(n, rowsWithin(o.batchSize ?? FINETUNE_DEFAULTS.batchSize, (t.xTrain.size + t.yTrain.data.length) / n));
     const result = await searchTraining(before, t.softmax, o, {
       /** Trains from the starting weights at temperature T (the same seeded minibatches for every T and rate). */
       async train(T, lr, done, runs) {

@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { better } from '../../core/compress/fidelity.js';
+import { tensorFidelity } from '../../core/compress/distil.js';
 import { loadTeacher, studentOf } from '../../core/runners/tfjsFinetune.js';
 import { layersSourceOf } from '../helpers/layersSource.js';
 import { factorize, ownCopy } from '../../core/compress/factorize.js';
@@ -56,4 +57,15 @@ test('a factorised softmax output layer is trained and judged on its logits, lik
     await engine.close();
     await model.close();
   }
+});
+
+test('sequence scores agree as a share of their steps: [inputs, steps, classes]', async () => {
+  const tf = await tfjs();
+  // Two inputs of three steps over four classes; the student's top class differs at one step of the six.
+  const teacher = tf.tensor3d([[[0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 1]], [[0, 0, 1, 0], [0, 1, 0, 0], [1, 0, 0, 0]]]);
+  const student = tf.tensor3d([[[0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 1]], [[0, 0, 1, 0], [0, 0, 2, 0], [1, 0, 0, 0]]]);
+  const f = tensorFidelity(tf, teacher, student);
+  assert.equal(f.top1Agreement, 5 / 6);
+  assert.equal(f.samples, 2);
+  tf.dispose([teacher, student]);
 });

@@ -10,7 +10,7 @@ import { tfjs } from '../tfjs/runtime.js';
 import { initializerNames, type OnnxModel } from './read.js';
 import type { StoredModel } from '../storedModel.js';
 import { InputError } from '../../types.js';
-import { distil, runRows, splitInputs, toHost, type FinetuneOptions, type FinetuneResult } from '../../compress/distil.js';
+import { distil, runRows, splitInputs, type FinetuneOptions, type FinetuneResult } from '../../compress/distil.js';
 import type { Factorisation } from '../../compress/types.js';
 
 type Tf = Awaited<ReturnType<typeof tfjs>>;
@@ -28,14 +28,28 @@ function storedWeight(tf: Tf, layer: StoredLayer, a: TfTensor, b: TfTensor, f: F
   return (layer.transposed ? ab.transpose() : ab).reshape(layer.shape);
 }
 
-/** `run` on every row of `x`, runRows' rows at a time. */
-function runAll(tf: Tf, run: (chunk: TfTensor) => TfTensor, x: TfTensor): TfTensor {
+/**
+ * `run` on every row of `x`, runRows' rows at a time, each chunk's output moved to the host as
+ * it comes: TF.js's heap never grows back, so gathering the chunks there and concatenating
+ * them held PaddleOCR's recogniser's teacher outputs (573 MB) three times over.
+ */
+function runToHost(tf: Tf, run: (chunk: TfTensor) => TfTensor, x: TfTensor): Tensor {
   const n = x.shape[0], chunk = runRows(x.size / Math.max(1, n));
-  const parts: TfTensor[] = [];
-  for (let i = 0; i < n; i += chunk) parts.push(tf.tidy(() => run(x.slice(i, Math.min(chunk, n - i)))));
-  const out = tf.concat(parts);
-  tf.dispose(parts);
-  return out;
+  let out: Tensor | undefined;
+  for (let i = 0; i < n; i += chunk) {
+    const part = tf.tidy(() => run(x.slice(i, Math.min(chunk, n - i))));
+    const values = part.dataSync() as Float32Array, width = values.length / part.shape[0];
+    out ??= { data: new Float32Array(n * width), shape: [n, ...part.shape.slice(1)] };
+    out.data.set(values, i * width);
+    part.dispose();
+  }
+  return out!;
+}
+
+/** runToHost's output as a TF.js tensor. */
+function runAll(tf: Tf, run: (chunk: TfTensor) => TfTensor, x: TfTensor): TfTensor {
+  const out = runToHost(tf, run, x);
+  return tf.tensor(out.data, out.shape);
 }
 
 /**
@@ -125,7 +139,7 @@ export async function finetuneOnnx(model: OnnxModel, factors: Map<string, Factor
     const softmax = program.logits !== undefined;
     const { xTrain, xHeld } = splitInputs(tf, x);
     keep(xTrain); keep(xHeld);
-    const yTrain = toHost(runAll(tf, (xs) => program.run(tf, xs, teacherWeights, program.logits), xTrain));
+    const yTrain = runToHost(tf, (xs) => program.run(tf, xs, teacherWeights, program.logits), xTrain);
     const yHeld = keep(runAll(tf, (xs) => program.run(tf, xs, teacherWeights), xHeld));
     const features = frozenFeatures(tf, program, new Set([...student.keys()].filter((name) => typeof student.get(name) === 'function' || trained.has(name))), studentWeights, xTrain, xHeld);
     let logits = (xb: TfTensor): TfTensor => program.run(tf, xb, studentWeights, program.logits);
