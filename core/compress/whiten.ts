@@ -19,15 +19,8 @@ export function choleskyWithJitter(c: Float64Array, n: number): Float64Array {
   throw new Error('calibration statistics are not positive definite even with jitter');
 }
 
-/** M = Lᵀ·W for lower-triangular L (n×n) and W (n×cols), as f32 for the engine. */
-export function whitenWeight(l: Float64Array, w: Float32Array, n: number, cols: number): Float32Array {
-  return lowerTransposedTimes(l, w, n, cols);
-}
-
-/** Solves Lᵀ·X = Y (Y n×k) by back substitution. */
-export function solveLowerTransposed(l: Float64Array, y: Float64Array, n: number, k: number): Float64Array {
-  return lowerTransposedSolve(l, y, n, k);
-}
+/** M = Lᵀ·W, the whitened weight (f32 for the engine), and the solve of Lᵀ·X = Y that maps factors back. */
+export { lowerTransposedTimes as whitenWeight, lowerTransposedSolve as solveLowerTransposed };
 
 export interface WhitenedFactors { a: Float32Array; b: Float32Array; whitenedSigma: Float64Array }
 
@@ -36,12 +29,12 @@ export interface WhitenedFactors { a: Float32Array; b: Float32Array; whitenedSig
  * inputs): A = L⁻ᵀ·U_k·√Σ_k, B = √Σ_k·V_kᵀ where M = Lᵀ·W = U·Σ·Vᵀ.
  */
 export async function whitenedFactors(w: Float32Array, rows: number, cols: number, l: Float64Array, rank: number, engine: Engine, opts: JobOptions = {}): Promise<WhitenedFactors> {
-  const m = whitenWeight(l, w, rows, cols);
+  const m = lowerTransposedTimes(l, w, rows, cols);
   const { u, s, vt } = await engine.truncatedSvd({ data: m, rows, cols }, rank, opts);
   const k = s.length;
   const us = new Float64Array(rows * k);
   for (let i = 0; i < rows; i++) for (let j = 0; j < k; j++) us[i * k + j] = u[i * k + j] * Math.sqrt(s[j]);
-  const a = Float32Array.from(solveLowerTransposed(l, us, rows, k));
+  const a = Float32Array.from(lowerTransposedSolve(l, us, rows, k));
   const b = new Float32Array(k * cols);
   for (let j = 0; j < k; j++) { const r = Math.sqrt(s[j]); for (let c = 0; c < cols; c++) b[j * cols + c] = vt[j * cols + c] * r; }
   return { a, b, whitenedSigma: s };
