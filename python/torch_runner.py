@@ -48,8 +48,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from reducible_load import factorised, folder_module, load_reduced, read_safetensors, swap, tied_form, tied_to, weights_in, with_tied  # noqa: E402
 
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-# Rows of a batch: enough elements per batch to keep the device busy, few enough to fit.
+# Rows of a batch: enough elements per batch to keep the device busy, few enough to fit. A token
+# becomes a vector of the model's width in every layer, so token ids count for more.
 BATCH_ELEMENTS = 1 << 16
+BATCH_TOKENS = 1 << 13
+# Rows of a layer input converted to f64 at a time for its Gram.
+GRAM_ROWS = 4096
 
 
 class BadInput(Exception):
@@ -178,7 +182,7 @@ class Session:
 
     def batches(self, x):
         per = max(1, x[0].numel())
-        step = max(1, BATCH_ELEMENTS // per)
+        step = max(1, (BATCH_TOKENS if self.tokens else BATCH_ELEMENTS) // per)
         for i in range(0, x.shape[0], step):
             yield self.inputs(x[i:i + step].to(DEVICE))
 
@@ -188,25 +192,38 @@ class Session:
 
     @torch.no_grad()
     def moments(self, x, names):
-        """XᵀX/N in f64, on the device, of each named nn.Linear's input."""
-        grams, counts, hooks = {}, {}, []
+        """XᵀX/N in f64, on the device, of each named nn.Linear's input. Layers fed the same tensor
+        one after the other (q/k/v projections) share one Gram: it is summed once, for the first."""
+        grams, counts, hooks, owner, last = {}, {}, [], {}, [None, None]
         for name in names:
             m = self.model.get_submodule(name)
             if not isinstance(m, nn.Linear):
                 continue
 
             def hook(mod, args, name=name):
-                a = args[0].reshape(-1, args[0].shape[-1]).double()
-                grams[name] = grams.get(name, 0) + a.T @ a
+                x = args[0]
+                if x is not last[0]:
+                    last[:] = x, name
+                first = owner[name] = last[1]
+                if first != name:
+                    return
+                a = x.reshape(-1, x.shape[-1])
+                g = grams.setdefault(name, torch.zeros(a.shape[1], a.shape[1], dtype=torch.float64, device=a.device))
+                # In slices of rows, so the f64 copy stays small beside the activations.
+                for i in range(0, a.shape[0], GRAM_ROWS):
+                    c = a[i:i + GRAM_ROWS].double()
+                    g.addmm_(c.T, c)
                 counts[name] = counts.get(name, 0) + a.shape[0]
             hooks.append(m.register_forward_pre_hook(hook))
         try:
             for b in self.batches(x):
                 self.model(b)
+                last[:] = None, None
         finally:
             for h in hooks:
                 h.remove()
-        return {name: g / counts[name] for name, g in grams.items()}, counts
+        shared = {first: g / counts[first] for first, g in grams.items()}
+        return {name: shared[first] for name, first in owner.items()}, {name: counts[first] for name, first in owner.items()}
 
 
 def swap_in(model, name, a, b, bias, stored):

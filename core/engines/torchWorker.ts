@@ -34,6 +34,14 @@ export type Precision = 'auto' | 'f32' | 'f64';
 export interface WorkerSpawn { python: string; precision: Precision; script?: string; device?: number; threads?: number; env?: Record<string, string> }
 
 const START_TIMEOUT_MS = 120_000;
+
+/**
+ * glibc malloc settings for the worker: torch's CPU tensors of more than a few MB (activations,
+ * f64 Gram operands, layer matrices) are otherwise each a fresh mmap, zero-filled page by page
+ * and unmapped on free. Whitening the tiny LM spent 91 of its 125 s in the kernel that way
+ * (5 M page faults); with freed blocks kept for reuse it took 45 s. The user's own settings win.
+ */
+const MALLOC_REUSE = { MALLOC_MMAP_THRESHOLD_: String(2 ** 30), MALLOC_TRIM_THRESHOLD_: String(2 ** 30) };
 const STDERR_KEEP = 4096;
 
 interface Pending { resolve: (f: ResultFrame) => void; reject: (e: Error) => void }
@@ -55,7 +63,7 @@ export class TorchWorker {
     this.child = spawn(python, ['-u', workerScript(script)], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: {
-        ...process.env, REDUCIBLE_TORCH_PRECISION: precision,
+        ...MALLOC_REUSE, ...process.env, REDUCIBLE_TORCH_PRECISION: precision,
         ...(device !== undefined ? { REDUCIBLE_TORCH_DEVICE: String(device) } : {}),
         ...(threads !== undefined ? { REDUCIBLE_TORCH_THREADS: String(threads) } : {}),
         ...env,

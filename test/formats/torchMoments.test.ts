@@ -1,0 +1,80 @@
+// The PyTorch runner's input second moments (python/torch_runner.py `moments`), which whitening
+// of --torch-model checkpoints starts from: each nn.Linear's XᵀX/N must equal what plain
+// forward hooks and numpy compute for it, including the q/k/v projections that share one
+// summed Gram, and with more calibration rows than one batch or one f64 slice holds.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { TorchRunnerProcess } from '../../core/runners/torchProcess.js';
+import { tempDir } from '../helpers/cli.js';
+import { PYTHON } from '../helpers/python.js';
+
+test('runner moments equal numpy f64 Grams of every nn.Linear input (q/k/v share one Gram; several batches and slices)', async () => {
+  const dir = tempDir();
+  // 600 windows of 32 tokens: 19 200 rows, three batches of BATCH_TOKENS, each summed in GRAM_ROWS slices.
+  const train = spawnSync(PYTHON, ['examples/tiny-lm/train.py', '--config', 'small', '--steps', '3', '--calibration', '600', '--out', dir, '--corpus', 'README.md'], { encoding: 'utf8' });
+  assert.equal(train.status, 0, train.stderr);
+  // The reference: every nn.Linear's input by plain hooks, no sharing, summed in numpy f64.
+  const expected = spawnSync(PYTHON, ['-c', `import sys, numpy as np, torch
+sys.path[:0] = ['python', 'examples/tiny-lm']
+import model as lm
+from reducible_load import read_safetensors
+m = lm.small(); m.load_state_dict(read_safetensors(sys.argv[1])[0]); m.eval()
+x = torch.from_numpy(np.load(sys.argv[2])).long()
+grams = {}
+def hook(name):
+    def f(mod, args):
+        a = args[0].reshape(-1, args[0].shape[-1]).double().numpy()
+        g, n = grams.get(name, (0, 0)); grams[name] = (g + a.T @ a, n + a.shape[0])
+    return f
+for name, mod in m.named_modules():
+    if isinstance(mod, torch.nn.Linear): mod.register_forward_pre_hook(hook(name))
+with torch.no_grad():
+    for i in range(0, len(x), 50): m(x[i:i + 50])
+np.savez(sys.argv[3], **{k: g / n for k, (g, n) in grams.items()})
+`, join(dir, 'model.safetensors'), join(dir, 'calibration.npy'), join(dir, 'expected.npz')], { encoding: 'utf8' });
+  assert.equal(expected.status, 0, expected.stderr);
+  const want = readNpz(join(dir, 'expected.npz'));
+
+  const calib = loadInt64Npy(join(dir, 'calibration.npy'));
+  const proc = new TorchRunnerProcess(PYTHON);
+  try {
+    await proc.call('open', { module: `${resolve('examples/tiny-lm/model.py')}:small`, checkpoint: join(dir, 'model.safetensors') });
+    const names = [...want.keys()];
+    const { value, arrays } = await proc.call('moments', { names }, [['x', calib.data]], calib.shape);
+    assert.deepEqual([...arrays.keys()].sort(), names.map((n) => `c:${n}`).sort());
+    for (const name of names) {
+      const got = arrays.get(`c:${name}`)!, ref = want.get(name)!;
+      assert.equal(value.samples[name], 600 * 32, name);
+      let worst = 0, scale = 0;
+      for (let i = 0; i < ref.length; i++) { worst = Math.max(worst, Math.abs(got[i] - ref[i])); scale = Math.max(scale, Math.abs(ref[i])); }
+      // The forwards batch differently (f32 activations differ in their last bits); a wrong or double-counted Gram is off by O(1).
+      assert.ok(worst <= 1e-6 * scale, `${name}: max |Δ| ${worst} of max ${scale}`);
+    }
+  } finally {
+    proc.dispose();
+  }
+});
+
+/** An int64 [N, T] .npy as the f32 rows requests carry. */
+function loadInt64Npy(file: string): { data: Float32Array; shape: number[] } {
+  const r = spawnSync(PYTHON, ['-c', 'import sys, numpy as np; a = np.load(sys.argv[1]); print(*a.shape); sys.stdout.flush(); sys.stdout.buffer.write(a.astype("<f4").tobytes())', file], { maxBuffer: 1 << 28 });
+  assert.equal(r.status, 0, r.stderr?.toString());
+  const nl = r.stdout.indexOf(10);
+  const shape = r.stdout.subarray(0, nl).toString().trim().split(' ').map(Number);
+  const bytes = r.stdout.subarray(nl + 1);
+  return { data: new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)), shape };
+}
+
+/** The f64 arrays of an .npz, by name. */
+function readNpz(file: string): Map<string, Float64Array> {
+  const r = spawnSync(PYTHON, ['-c', 'import sys, json, numpy as np; z = np.load(sys.argv[1]); names = sorted(z.files); print(json.dumps([[n, z[n].size] for n in names])); sys.stdout.flush(); [sys.stdout.buffer.write(z[n].astype("<f8").tobytes()) for n in names]', file], { maxBuffer: 1 << 28 });
+  assert.equal(r.status, 0, r.stderr?.toString());
+  const nl = r.stdout.indexOf(10);
+  const sizes = JSON.parse(r.stdout.subarray(0, nl).toString()) as [string, number][];
+  const body = r.stdout.subarray(nl + 1);
+  const all = new Float64Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength));
+  let at = 0;
+  return new Map(sizes.map(([n, size]) => [n, all.subarray(at, at += size)]));
+}
