@@ -20,6 +20,7 @@ async function main(argv: string[]): Promise<number> {
   if (!name || name === '--help' || name === '-h') { console.log(usage()); return name ? 0 : 2; }
   const cmd = COMMANDS[name];
   if (!cmd) throw new InputError(undefined, `unknown command "${name}" (try --help)`);
+  if (rest.includes('--help') || rest.includes('-h')) { console.log(`usage:\n  ${cmd.usage}`); return 0; }
   return cmd.run(rest);
 }
 

@@ -75,7 +75,8 @@ async function main(): Promise<void> {
           const out = join(work, `${id}-${method}-${ratio}.safetensors`);
           const started = Date.now();
           const report = await compressFile(s.model, {
-            goal: { kind: 'ratio', ratio }, method: method === 'svd' ? 'svd' : 'whitened', engine, out, force: true, torchModel: s.module,
+            // Plain SVD is the baseline measured, deep cuts included (the CLI would refuse those plans).
+            goal: { kind: 'ratio', ratio }, method: method === 'svd' ? 'svd' : 'whitened', engine, out, force: true, torchModel: s.module, allowDeepCuts: true,
             ...(method === 'svd' ? {} : { calibration }), ...(method === 'finetune' ? { finetune: s.steps } : {}),
           });
           const seconds = (Date.now() - started) / 1000;

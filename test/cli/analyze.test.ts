@@ -92,3 +92,12 @@ test('bad usage: exit code 2', () => {
   assert.equal(cli('analyze', 'a', '--bogus').code, 2);
   assert.equal(cli('frobnicate').code, 2);
 });
+
+test('--help after a command prints that command\'s usage, exit 0, and runs nothing', () => {
+  for (const name of ['analyze', 'compress', 'evaluate']) {
+    const r = cli(name, 'no-such-model.onnx', '--help');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^usage:\\n  reducible ${name} `));
+    assert.equal(r.stderr, '');
+  }
+});
