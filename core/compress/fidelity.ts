@@ -64,11 +64,14 @@ export class FidelitySum {
   private agree = 0;
   private rows = 0;
   private readonly n: number;
+  /** Scores each output gives a position: its last axis (a sequence output scores every step). */
+  private readonly classes: number[];
 
   constructor(private readonly a: readonly Tensor[]) {
     this.num = a.map(() => 0);
     this.den = a.map(() => 0);
     this.n = a[0]?.shape[0] ?? 0;
+    this.classes = a.map((ya) => (ya.shape.length > 1 ? ya.shape[ya.shape.length - 1] : 1));
   }
 
   add(b: readonly Tensor[]): void {
@@ -84,7 +87,15 @@ export class FidelitySum {
       this.den[o] = den;
     }
     for (let i = 0; i < rows; i++) {
-      if (a.every((ya, o) => argmax(ya.data, from + i, widths[o]) === argmax(b[o].data, i, widths[o]))) this.agree++;
+      // An input's agreement is the share of its positions whose top-1 agrees, in its worst output.
+      this.agree += Math.min(...a.map((ya, o) => {
+        const c = this.classes[o], positions = widths[o] / c;
+        let same = 0;
+        for (let p = 0; p < positions; p++) {
+          if (argmax(ya.data, (from + i) * positions + p, c) === argmax(b[o].data, i * positions + p, c)) same++;
+        }
+        return same / positions;
+      }));
     }
     this.rows += rows;
   }
@@ -102,7 +113,12 @@ export class FidelitySum {
     return sum / this.a.length;
   }
 
-  /** An input agrees when every output's top-1 agrees; the output error is relative2's root. */
+  /**
+   * Top-1 agreement: an input of class-score outputs agrees when every output's top-1 agrees; one
+   * of sequence outputs ([n, steps, classes]) counts the share of steps that agree (a text line's
+   * characters), as tensorFidelity (distil.ts) and the PyTorch runner count. The output error is
+   * relative2's root.
+   */
   fidelity(): Fidelity {
     return { top1Agreement: this.agree / this.n, relativeOutputError: Math.sqrt(this.relative2()), samples: this.n };
   }
@@ -110,8 +126,8 @@ export class FidelitySum {
 
 /**
  * `b`'s fidelity to `a` on every output of two models run on the same inputs (each output's
- * rows = inputs, same layout in both): an input agrees when every output's top-1 agrees, and
- * the output error is FidelitySum's relative2, rooted. With one output, ‖y − y'‖/‖y‖ and plain top-1.
+ * rows = inputs, same layout in both): FidelitySum's top-1 agreement and its relative2, rooted.
+ * With one output of class scores, ‖y − y'‖/‖y‖ and plain top-1.
  */
 export function outputsFidelity(a: readonly Tensor[], b: readonly Tensor[]): Fidelity {
   const sum = new FidelitySum(a);
