@@ -13,7 +13,10 @@ type Variants = <T>(x: Tensor, fn: (runner: VariantRunner) => Promise<T>) => Pro
 
 /** Each probe's gain by layer name; neutral (1) for all where the inputs do not fill one batch of a fixed-batch model. */
 export async function writtenSensitivity(variants: Variants, probes: FactorProbe[], x: Tensor, opts: JobOptions = {}): Promise<Map<string, number>> {
-  const measured = await variants(firstRows(x, sensitivitySamples(x)), async ({ compare }) => {
+  // The original's outputs on the input-value bound say how many values an input gives.
+  const outputValues = await variants(firstRows(x, sensitivitySamples(x)), async ({ original }) =>
+    original.reduce((sum, o) => sum + o.data.length / Math.max(1, o.shape[0]), 0));
+  const measured = await variants(firstRows(x, sensitivitySamples(x, outputValues)), async ({ compare }) => {
     const out = new Map<string, number>();
     for (const [i, p] of probes.entries()) {
       await checkpoint(opts.signal);

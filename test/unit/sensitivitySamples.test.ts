@@ -1,0 +1,33 @@
+// How many calibration inputs the sensitivity probes run on (core/compress/sensitivity.ts):
+// bounded in input values, so large inputs stay cheap, and raised where a model's outputs per
+// input are few, so the error each probe measures rests on enough numbers.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { sensitivitySamples } from '../../core/compress/sensitivity.js';
+import type { Tensor } from '../../core/eval/tensor.js';
+
+/** `n` inputs of the given shape (values are not read). */
+const inputs = (n: number, ...shape: number[]): Tensor => ({ data: new Float32Array(n * shape.reduce((a, b) => a * b, 1)), shape: [n, ...shape] });
+
+test('small inputs: up to 2 000, whatever the outputs', () => {
+  assert.equal(sensitivitySamples(inputs(5000, 784)), 2000);
+  assert.equal(sensitivitySamples(inputs(5000, 784), 10), 2000);
+  assert.equal(sensitivitySamples(inputs(300, 784), 1), 300);
+});
+
+test('large inputs with large outputs keep the input-value bound (a text-line recogniser: 34 lines)', () => {
+  assert.equal(sensitivitySamples(inputs(300, 3, 48, 320)), 34);
+  assert.equal(sensitivitySamples(inputs(300, 3, 48, 320), 40 * 6625), 34);
+  // At least 32, even for 640×640 pages.
+  assert.equal(sensitivitySamples(inputs(300, 3, 640, 640), 640 * 640), 32);
+});
+
+test('large inputs with few outputs are raised, at most 8× the bound and never past the inputs given', () => {
+  // The orientation classifier: 48×192 pixels in, 2 scores out: 56 by input values.
+  assert.equal(sensitivitySamples(inputs(300, 3, 48, 192)), 56);
+  assert.equal(sensitivitySamples(inputs(300, 3, 48, 192), 2), 300);
+  assert.equal(sensitivitySamples(inputs(5000, 3, 48, 192), 2), 8 * 56);
+  // Enough outputs for 20 000 values: 1 000 scores an input need only 20 inputs, so the bound stands.
+  assert.equal(sensitivitySamples(inputs(5000, 3, 48, 192), 1000), 56);
+  assert.equal(sensitivitySamples(inputs(5000, 3, 48, 192), 100), 200);
+});
