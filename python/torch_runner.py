@@ -192,22 +192,25 @@ class Session:
 
     @torch.no_grad()
     def moments(self, x, names):
-        """XᵀX/N in f64, on the device, of each named nn.Linear's input. Layers fed the same tensor
-        one after the other (q/k/v projections) share one Gram: it is summed once, for the first."""
-        grams, counts, hooks, owner, last = {}, {}, [], {}, [None, None]
+        """XᵀX/N in f64, on the device, of each named nn.Linear's input, and of each nn.Conv1d/2d's
+        input patches (rows in·k…, the order of the weight's reshape(out, -1)). Layers fed the same
+        tensor one after the other with the same geometry (q/k/v projections) share one Gram: it is
+        summed once, for the first."""
+        grams, counts, hooks, owner, last = {}, {}, [], {}, [None, None, None]
         for name in names:
             m = self.model.get_submodule(name)
-            if not isinstance(m, nn.Linear):
+            geometry = conv_geometry(m)
+            if not isinstance(m, nn.Linear) and geometry is None:
                 continue
 
-            def hook(mod, args, name=name):
+            def hook(mod, args, name=name, geometry=geometry):
                 x = args[0]
-                if x is not last[0]:
-                    last[:] = x, name
+                if x is not last[0] or geometry != last[2]:
+                    last[:] = x, name, geometry
                 first = owner[name] = last[1]
                 if first != name:
                     return
-                a = x.reshape(-1, x.shape[-1])
+                a = x.reshape(-1, x.shape[-1]) if geometry is None else patches(x, geometry)
                 g = grams.setdefault(name, torch.zeros(a.shape[1], a.shape[1], dtype=torch.float64, device=a.device))
                 # In slices of rows, so the f64 copy stays small beside the activations.
                 for i in range(0, a.shape[0], GRAM_ROWS):
@@ -218,12 +221,32 @@ class Session:
         try:
             for b in self.batches(x):
                 self.model(b)
-                last[:] = None, None
+                last[:] = None, None, None
         finally:
             for h in hooks:
                 h.remove()
         shared = {first: g / counts[first] for first, g in grams.items()}
         return {name: shared[first] for name, first in owner.items()}, {name: counts[first] for name, first in owner.items()}
+
+
+def conv_geometry(m):
+    """(kernel, stride, padding, dilation) as 2-D tuples of an ungrouped, zero-padded nn.Conv1d/2d
+    whose patches F.unfold can cut; None for anything else (its layer is then not whitened)."""
+    if not isinstance(m, (nn.Conv1d, nn.Conv2d)) or m.groups != 1 or m.padding_mode != "zeros" or isinstance(m.padding, str):
+        return None
+    if isinstance(m, nn.Conv2d):
+        return tuple(tuple(v) for v in (m.kernel_size, m.stride, m.padding, m.dilation))
+    # A Conv1d is a Conv2d over a height of 1.
+    return (1, m.kernel_size[0]), (1, m.stride[0]), (0, m.padding[0]), (1, m.dilation[0])
+
+
+def patches(x, geometry):
+    """A convolution's input patches as rows [positions · images, in · k…]."""
+    kernel, stride, padding, dilation = geometry
+    if x.dim() == 3:
+        x = x.unsqueeze(2)
+    cols = F.unfold(x, kernel, dilation=dilation, padding=padding, stride=stride)
+    return cols.transpose(1, 2).reshape(-1, cols.shape[1])
 
 
 def swap_in(model, name, a, b, bias, stored):

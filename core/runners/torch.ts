@@ -77,8 +77,8 @@ export function torchRunner(model: StoredModel<unknown>, site: RunnerSite): Mode
   };
   return {
     async inputMoments(x) {
-      // Whitening reaches the nn.Linear layers; the worker reports which it observed.
-      const names = model.layers.filter((l) => l.kind === 'linear' && l.factorisable).map((l) => l.name);
+      // Whitening reaches nn.Linear and ungrouped nn.Conv1d/2d layers; the worker reports which it observed.
+      const names = model.layers.filter((l) => (l.kind === 'linear' || l.kind === 'conv1d' || l.kind === 'conv2d') && l.factorisable).map((l) => l.name);
       const { value, arrays } = await (await proc()).call('moments', { names }, inputArrays(x), x.shape);
       return new Map([...arrays].map(([key, c]) => {
         const name = key.slice('c:'.length);

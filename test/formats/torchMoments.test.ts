@@ -1,10 +1,12 @@
 // The PyTorch runner's input second moments (python/torch_runner.py `moments`), which whitening
-// of --torch-model checkpoints starts from: each nn.Linear's XᵀX/N must equal what plain
-// forward hooks and numpy compute for it, including the q/k/v projections that share one
-// summed Gram, and with more calibration rows than one batch or one f64 slice holds.
+// of --torch-model checkpoints starts from: each nn.Linear's XᵀX/N, and each nn.Conv1d/2d's over
+// its input patches, must equal what plain forward hooks and numpy compute for it, including the
+// q/k/v projections that share one summed Gram, and with more calibration rows than one batch
+// or one f64 slice holds.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { TorchRunnerProcess } from '../../core/runners/torchProcess.js';
 import { tempDir } from '../helpers/cli.js';
@@ -37,7 +39,7 @@ np.savez(sys.argv[3], **{k: g / n for k, (g, n) in grams.items()})
   assert.equal(expected.status, 0, expected.stderr);
   const want = readNpz(join(dir, 'expected.npz'));
 
-  const calib = loadInt64Npy(join(dir, 'calibration.npy'));
+  const calib = loadNpyAsF32(join(dir, 'calibration.npy'));
   const proc = new TorchRunnerProcess(PYTHON);
   try {
     await proc.call('open', { module: `${resolve('examples/tiny-lm/model.py')}:small`, checkpoint: join(dir, 'model.safetensors') });
@@ -57,8 +59,70 @@ np.savez(sys.argv[3], **{k: g / n for k, (g, n) in grams.items()})
   }
 });
 
-/** An int64 [N, T] .npy as the f32 rows requests carry. */
-function loadInt64Npy(file: string): { data: Float32Array; shape: number[] } {
+/** A convolutional module with strides, padding, dilation and a Conv1d, for the patch Grams. */
+const CONV_NET = `import torch
+from torch import nn
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.c2 = nn.Conv2d(8, 16, (3, 2), stride=2, padding=(1, 0), dilation=(1, 2))
+        self.d = nn.Conv1d(16, 12, 3, padding=1, stride=2)
+        self.fc = nn.Linear(12, 5)
+    def forward(self, x):
+        h = torch.relu(self.c2(torch.relu(self.c1(x)))).flatten(2)
+        return self.fc(torch.relu(self.d(h)).mean(-1))
+def make():
+    torch.manual_seed(0)
+    return Net()
+`;
+
+test('runner moments of nn.Conv1d/2d inputs equal numpy f64 Grams of their patches (in·k… rows, as the weight reshapes)', async () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'net.py'), CONV_NET);
+  const made = spawnSync(PYTHON, ['-c', `import sys, numpy as np, torch
+sys.path[:0] = [sys.argv[1]]
+import net
+m = net.make(); torch.save(m.state_dict(), sys.argv[1] + '/net.pt')
+x = np.random.default_rng(1).standard_normal((40, 3, 9, 11)).astype(np.float32)
+np.save(sys.argv[1] + '/x.npy', x)
+acts = {}
+for name in ('c1', 'c2', 'd', 'fc'):
+    m.get_submodule(name).register_forward_pre_hook(lambda mod, args, name=name: acts.__setitem__(name, args[0].double().numpy()))
+with torch.no_grad(): m(torch.from_numpy(x))
+def rows(a, k, s, p, d):
+    # Patches by hand: zero-pad, then per output position the (channel, kh, kw) window, channel-major.
+    a = np.pad(a, ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])))
+    n, c, h, w = a.shape
+    oh, ow = (h - d[0] * (k[0] - 1) - 1) // s[0] + 1, (w - d[1] * (k[1] - 1) - 1) // s[1] + 1
+    out = [a[:, :, i * s[0]:i * s[0] + d[0] * (k[0] - 1) + 1:d[0], j * s[1]:j * s[1] + d[1] * (k[1] - 1) + 1:d[1]].reshape(n, -1) for i in range(oh) for j in range(ow)]
+    return np.concatenate(out)
+r = {'c1': rows(acts['c1'], (3, 3), (1, 1), (1, 1), (1, 1)), 'c2': rows(acts['c2'], (3, 2), (2, 2), (1, 0), (1, 2)),
+     'd': rows(acts['d'][:, :, None, :], (1, 3), (1, 2), (0, 1), (1, 1)), 'fc': acts['fc']}
+np.savez(sys.argv[1] + '/expected.npz', **{k: v.T @ v / len(v) for k, v in r.items()})
+`, dir], { encoding: 'utf8' });
+  assert.equal(made.status, 0, made.stderr);
+  const want = readNpz(join(dir, 'expected.npz'));
+  const x = loadNpyAsF32(join(dir, 'x.npy'));
+  const proc = new TorchRunnerProcess(PYTHON);
+  try {
+    await proc.call('open', { module: `${join(dir, 'net.py')}:make`, checkpoint: join(dir, 'net.pt') });
+    const { arrays } = await proc.call('moments', { names: ['c1', 'c2', 'd', 'fc'] }, [['x', x.data]], x.shape);
+    assert.deepEqual([...arrays.keys()].sort(), ['c:c1', 'c:c2', 'c:d', 'c:fc']);
+    for (const [name, ref] of want) {
+      const got = arrays.get(`c:${name}`)!;
+      assert.equal(got.length, ref.length, name);
+      let worst = 0, scale = 0;
+      for (let i = 0; i < ref.length; i++) { worst = Math.max(worst, Math.abs(got[i] - ref[i])); scale = Math.max(scale, Math.abs(ref[i])); }
+      assert.ok(worst <= 1e-6 * scale, `${name}: max |Δ| ${worst} of max ${scale}`);
+    }
+  } finally {
+    proc.dispose();
+  }
+});
+
+/** An .npy (int64 token ids, float inputs) as the f32 rows requests carry. */
+function loadNpyAsF32(file: string): { data: Float32Array; shape: number[] } {
   const r = spawnSync(PYTHON, ['-c', 'import sys, numpy as np; a = np.load(sys.argv[1]); print(*a.shape); sys.stdout.flush(); sys.stdout.buffer.write(a.astype("<f4").tobytes())', file], { maxBuffer: 1 << 28 });
   assert.equal(r.status, 0, r.stderr?.toString());
   const nl = r.stdout.indexOf(10);
