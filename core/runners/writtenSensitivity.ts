@@ -13,8 +13,9 @@ type Variants = <T>(x: Tensor, fn: (runner: VariantRunner) => Promise<T>) => Pro
 
 /** Each probe's gain by layer name; neutral (1) for all where the inputs do not fill one batch of a fixed-batch model. */
 export async function writtenSensitivity(variants: Variants, probes: FactorProbe[], x: Tensor, opts: JobOptions = {}): Promise<Map<string, number>> {
-  // The original's outputs on the input-value bound say how many values an input gives.
-  const outputValues = await variants(firstRows(x, sensitivitySamples(x)), async ({ original }) =>
+  // The original's outputs on one input say how many values an input gives (a model of a larger
+  // fixed batch keeps the input-value bound).
+  const outputValues = await variants(firstRows(x, 1), async ({ original }) =>
     original.reduce((sum, o) => sum + o.data.length / Math.max(1, o.shape[0]), 0));
   const measured = await variants(firstRows(x, sensitivitySamples(x, outputValues)), async ({ compare }) => {
     const out = new Map<string, number>();
