@@ -54,6 +54,8 @@ BATCH_ELEMENTS = 1 << 16
 BATCH_TOKENS = 1 << 13
 # Rows of a layer input converted to f64 at a time for its Gram.
 GRAM_ROWS = 4096
+# Multiply-adds one input's patch Gram may cost (core/compress/patches.ts's GRAM_PER_INPUT).
+GRAM_PER_INPUT = 1 << 30
 
 
 class BadInput(Exception):
@@ -240,13 +242,33 @@ def conv_geometry(m):
     return (1, m.kernel_size[0]), (1, m.stride[0]), (0, m.padding[0]), (1, m.dilation[0])
 
 
+def position_steps(oh, ow, d):
+    """core/compress/patches.ts's positionSteps: sub-grid steps (ty, tx) keeping one input's Gram
+    within GRAM_PER_INPUT multiply-adds, the denser axis thinned first, so a convolution's
+    statistics cost what they cost for the other formats."""
+    most = max(1, GRAM_PER_INPUT // (d * d))
+    ty = tx = 1
+    while -(-oh // ty) * -(-ow // tx) > most:
+        if -(-oh // ty) >= -(-ow // tx):
+            ty += 1
+        else:
+            tx += 1
+    return ty, tx
+
+
 def patches(x, geometry):
-    """A convolution's input patches as rows [positions · images, in · k…]."""
+    """A convolution's input patches as rows [positions · images, in · k…], on a sub-grid of the
+    output positions where every position would cost too much (position_steps)."""
     kernel, stride, padding, dilation = geometry
     if x.dim() == 3:
         x = x.unsqueeze(2)
     cols = F.unfold(x, kernel, dilation=dilation, padding=padding, stride=stride)
-    return cols.transpose(1, 2).reshape(-1, cols.shape[1])
+    n, d = cols.shape[:2]
+    oh, ow = ((x.shape[2 + i] + 2 * padding[i] - dilation[i] * (kernel[i] - 1) - 1) // stride[i] + 1 for i in (0, 1))
+    ty, tx = position_steps(oh, ow, d)
+    if ty > 1 or tx > 1:
+        cols = cols.reshape(n, d, oh, ow)[:, :, ::ty, ::tx].reshape(n, d, -1)
+    return cols.transpose(1, 2).reshape(-1, d)
 
 
 def swap_in(model, name, a, b, bias, stored):

@@ -60,6 +60,16 @@ np.savez(sys.argv[3], **{k: g / n for k, (g, n) in grams.items()})
 });
 
 /** A convolutional module with strides, padding, dilation and a Conv1d, for the patch Grams. */
+/** Patches cut by hand in numpy: zero-pad, then per output position (every ty-th row, tx-th column) the (channel, kh, kw) window, channel-major. */
+const ROWS = `def rows(a, k, s, p, d, steps=(1, 1)):
+    a = np.pad(a, ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])))
+    n, c, h, w = a.shape
+    oh, ow = (h - d[0] * (k[0] - 1) - 1) // s[0] + 1, (w - d[1] * (k[1] - 1) - 1) // s[1] + 1
+    out = [a[:, :, i * s[0]:i * s[0] + d[0] * (k[0] - 1) + 1:d[0], j * s[1]:j * s[1] + d[1] * (k[1] - 1) + 1:d[1]].reshape(n, -1)
+           for i in range(0, oh, steps[0]) for j in range(0, ow, steps[1])]
+    return np.concatenate(out)
+`;
+
 const CONV_NET = `import torch
 from torch import nn
 class Net(nn.Module):
@@ -90,14 +100,7 @@ acts = {}
 for name in ('c1', 'c2', 'd', 'fc'):
     m.get_submodule(name).register_forward_pre_hook(lambda mod, args, name=name: acts.__setitem__(name, args[0].double().numpy()))
 with torch.no_grad(): m(torch.from_numpy(x))
-def rows(a, k, s, p, d):
-    # Patches by hand: zero-pad, then per output position the (channel, kh, kw) window, channel-major.
-    a = np.pad(a, ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])))
-    n, c, h, w = a.shape
-    oh, ow = (h - d[0] * (k[0] - 1) - 1) // s[0] + 1, (w - d[1] * (k[1] - 1) - 1) // s[1] + 1
-    out = [a[:, :, i * s[0]:i * s[0] + d[0] * (k[0] - 1) + 1:d[0], j * s[1]:j * s[1] + d[1] * (k[1] - 1) + 1:d[1]].reshape(n, -1) for i in range(oh) for j in range(ow)]
-    return np.concatenate(out)
-r = {'c1': rows(acts['c1'], (3, 3), (1, 1), (1, 1), (1, 1)), 'c2': rows(acts['c2'], (3, 2), (2, 2), (1, 0), (1, 2)),
+${ROWS}r = {'c1': rows(acts['c1'], (3, 3), (1, 1), (1, 1), (1, 1)), 'c2': rows(acts['c2'], (3, 2), (2, 2), (1, 0), (1, 2)),
      'd': rows(acts['d'][:, :, None, :], (1, 3), (1, 2), (0, 1), (1, 1)), 'fc': acts['fc']}
 np.savez(sys.argv[1] + '/expected.npz', **{k: v.T @ v / len(v) for k, v in r.items()})
 `, dir], { encoding: 'utf8' });
@@ -116,6 +119,38 @@ np.savez(sys.argv[1] + '/expected.npz', **{k: v.T @ v / len(v) for k, v in r.ite
       for (let i = 0; i < ref.length; i++) { worst = Math.max(worst, Math.abs(got[i] - ref[i])); scale = Math.max(scale, Math.abs(ref[i])); }
       assert.ok(worst <= 1e-6 * scale, `${name}: max |Δ| ${worst} of max ${scale}`);
     }
+  } finally {
+    proc.dispose();
+  }
+});
+
+test('a convolution whose every position would pass 2^30 multiply-adds an input is summed on a sub-grid of positions, as patches.ts thins', async () => {
+  const dir = tempDir();
+  // 64 channels × 3×3 = 576 values a patch: at most 3 236 positions an input; 60×70 = 4 200 → every 2nd column.
+  writeFileSync(join(dir, 'wide.py'), 'import torch\nfrom torch import nn\ndef make():\n    torch.manual_seed(0)\n    return nn.Sequential(nn.Conv2d(64, 4, 3, padding=1))\n');
+  const made = spawnSync(PYTHON, ['-c', `import sys, numpy as np, torch
+sys.path[:0] = [sys.argv[1]]
+import wide
+torch.save(wide.make().state_dict(), sys.argv[1] + '/wide.pt')
+x = np.random.default_rng(3).standard_normal((3, 64, 60, 70)).astype(np.float32)
+np.save(sys.argv[1] + '/x.npy', x)
+${ROWS}
+r = rows(x.astype(np.float64), (3, 3), (1, 1), (1, 1), (1, 1), (1, 2))
+assert len(r) == 3 * 60 * 35
+np.savez(sys.argv[1] + '/expected.npz', **{'0': r.T @ r / len(r)})
+`, dir], { encoding: 'utf8' });
+  assert.equal(made.status, 0, made.stderr);
+  const want = readNpz(join(dir, 'expected.npz')).get('0')!;
+  const x = loadNpyAsF32(join(dir, 'x.npy'));
+  const proc = new TorchRunnerProcess(PYTHON);
+  try {
+    await proc.call('open', { module: `${join(dir, 'wide.py')}:make`, checkpoint: join(dir, 'wide.pt') });
+    const { value, arrays } = await proc.call('moments', { names: ['0'] }, [['x', x.data]], x.shape);
+    assert.equal(value.samples['0'], 3 * 60 * 35);
+    const got = arrays.get('c:0')!;
+    let worst = 0, scale = 0;
+    for (let i = 0; i < want.length; i++) { worst = Math.max(worst, Math.abs(got[i] - want[i])); scale = Math.max(scale, Math.abs(want[i])); }
+    assert.ok(worst <= 1e-9 * scale, `max |Δ| ${worst} of max ${scale}`);
   } finally {
     proc.dispose();
   }
