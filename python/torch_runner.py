@@ -54,8 +54,6 @@ BATCH_ELEMENTS = 1 << 16
 BATCH_TOKENS = 1 << 13
 # Rows of a layer input converted to f64 at a time for its Gram.
 GRAM_ROWS = 4096
-# Multiply-adds one input's patch Gram may cost (core/compress/patches.ts's GRAM_PER_INPUT).
-GRAM_PER_INPUT = 1 << 30
 
 
 class BadInput(Exception):
@@ -193,7 +191,7 @@ class Session:
         return torch.cat([output_of((model or self.model)(b)).float() for b in self.batches(x)])
 
     @torch.no_grad()
-    def moments(self, x, names):
+    def moments(self, x, names, gram_per_input):
         """XᵀX/N in f64, on the device, of each named nn.Linear's input, and of each nn.Conv1d/2d's
         input patches (rows in·k…, the order of the weight's reshape(out, -1)). Layers fed the same
         tensor one after the other with the same geometry (q/k/v projections) share one Gram: it is
@@ -212,7 +210,7 @@ class Session:
                 first = owner[name] = last[1]
                 if first != name:
                     return
-                a = x.reshape(-1, x.shape[-1]) if geometry is None else patches(x, geometry)
+                a = x.reshape(-1, x.shape[-1]) if geometry is None else patches(x, geometry, gram_per_input)
                 g = grams.setdefault(name, torch.zeros(a.shape[1], a.shape[1], dtype=torch.float64, device=a.device))
                 # In slices of rows, so the f64 copy stays small beside the activations.
                 for i in range(0, a.shape[0], GRAM_ROWS):
@@ -242,11 +240,11 @@ def conv_geometry(m):
     return (1, m.kernel_size[0]), (1, m.stride[0]), (0, m.padding[0]), (1, m.dilation[0])
 
 
-def position_steps(oh, ow, d):
+def position_steps(oh, ow, d, budget):
     """core/compress/patches.ts's positionSteps: sub-grid steps (ty, tx) keeping one input's Gram
-    within GRAM_PER_INPUT multiply-adds, the denser axis thinned first, so a convolution's
-    statistics cost what they cost for the other formats."""
-    most = max(1, GRAM_PER_INPUT // (d * d))
+    within `budget` multiply-adds, the denser axis thinned first, so a convolution's statistics
+    cost what they cost for the other formats."""
+    most = max(1, budget // (d * d))
     ty = tx = 1
     while -(-oh // ty) * -(-ow // tx) > most:
         if -(-oh // ty) >= -(-ow // tx):
@@ -256,7 +254,7 @@ def position_steps(oh, ow, d):
     return ty, tx
 
 
-def patches(x, geometry):
+def patches(x, geometry, budget):
     """A convolution's input patches as rows [positions · images, in · k…], on a sub-grid of the
     output positions where every position would cost too much (position_steps)."""
     kernel, stride, padding, dilation = geometry
@@ -265,7 +263,7 @@ def patches(x, geometry):
     cols = F.unfold(x, kernel, dilation=dilation, padding=padding, stride=stride)
     n, d = cols.shape[:2]
     oh, ow = ((x.shape[2 + i] + 2 * padding[i] - dilation[i] * (kernel[i] - 1) - 1) // stride[i] + 1 for i in (0, 1))
-    ty, tx = position_steps(oh, ow, d)
+    ty, tx = position_steps(oh, ow, d, budget)
     if ty > 1 or tx > 1:
         cols = cols.reshape(n, d, oh, ow)[:, :, ::ty, ::tx].reshape(n, d, -1)
     return cols.transpose(1, 2).reshape(-1, d)
@@ -446,7 +444,7 @@ def handle(state, h, arrays):
     if s is None:
         raise RuntimeError("no module open")
     if op == "moments":
-        m, counts = s.moments(arrays["x"], h["names"])
+        m, counts = s.moments(arrays["x"], h["names"], h["gramPerInput"])
         return {"samples": counts}, [("c:" + n, c) for n, c in m.items()]
     if op == "reference":
         s.reference = (arrays["x"], s.run(arrays["x"]))

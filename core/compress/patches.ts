@@ -23,7 +23,7 @@ export interface ConvGeometry { kernel: number[]; strides: number[]; padding: 's
  * CNNs' and PaddleOCR's recogniser's convolutions stay whole; a 3×3×64 filter over a 112×112
  * map (12 544 positions of 576 values) would be thinned 4×.
  */
-const GRAM_PER_INPUT = 2 ** 30;
+export const GRAM_PER_INPUT = 2 ** 30;
 
 /** Sub-grid steps (ty, tx) keeping positions·d² within GRAM_PER_INPUT, the denser axis thinned first. */
 export function positionSteps(oh: number, ow: number, d: number): [number, number] {

@@ -4,6 +4,7 @@
 // the module, loads the checkpoint into it and runs it on the device. Candidates travel as
 // factors and are swapped into the module there, as the written file would be loaded
 // (python/reducible_load.py); only numbers come back.
+import { GRAM_PER_INPUT } from '../compress/patches.js';
 import { SENSITIVITY_SAMPLES, sensitivityGain } from '../compress/sensitivity.js';
 import { firstRows, type Tensor } from '../eval/tensor.js';
 import type { StoredModel } from '../formats/storedModel.js';
@@ -79,7 +80,7 @@ export function torchRunner(model: StoredModel<unknown>, site: RunnerSite): Mode
     async inputMoments(x) {
       // Whitening reaches nn.Linear and ungrouped nn.Conv1d/2d layers; the worker reports which it observed.
       const names = model.layers.filter((l) => (l.kind === 'linear' || l.kind === 'conv1d' || l.kind === 'conv2d') && l.factorisable).map((l) => l.name);
-      const { value, arrays } = await (await proc()).call('moments', { names }, inputArrays(x), x.shape);
+      const { value, arrays } = await (await proc()).call('moments', { names, gramPerInput: GRAM_PER_INPUT }, inputArrays(x), x.shape);
       return new Map([...arrays].map(([key, c]) => {
         const name = key.slice('c:'.length);
         return [name, { dim: Math.round(Math.sqrt(c.length)), samples: value.samples[name], c: c as Float64Array }];

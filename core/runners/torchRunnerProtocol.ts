@@ -12,8 +12,12 @@ export interface RunnerOps {
    * loads the checkpoint (a folder: its weights) into it, strictly.
    */
   open: { request: { module?: string; checkpoint: string }; result: { tokens: boolean } };
-  /** With `x`: the input second moments XᵀX/N (f64) of the named layers that are nn.Linear. */
-  moments: { request: { names: string[] }; result: { samples: Record<string, number> } };
+  /**
+   * With `x`: the input second moments XᵀX/N (f64) of the named layers that are nn.Linear, or
+   * ungrouped nn.Conv1d/2d over their patches, those on a sub-grid of positions where one input's
+   * Gram would pass `gramPerInput` multiply-adds (compress/patches.ts's rule).
+   */
+  moments: { request: { names: string[]; gramPerInput: number }; result: { samples: Record<string, number> } };
   /** With `x`: keeps `x` and the original's outputs on it for `score` and `probe`, until `release`. */
   reference: { request: Record<string, never>; result: { classifier: boolean } };
   /** With factors: the variant's fidelity to the original on the reference inputs. */

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { TorchRunnerProcess } from '../../core/runners/torchProcess.js';
+import { GRAM_PER_INPUT } from '../../core/compress/patches.js';
+import { TorchRunnerProcess, type Reply } from '../../core/runners/torchProcess.js';
 import { tempDir } from '../helpers/cli.js';
 import { PYTHON } from '../helpers/python.js';
 
@@ -39,27 +40,16 @@ np.savez(sys.argv[3], **{k: g / n for k, (g, n) in grams.items()})
   assert.equal(expected.status, 0, expected.stderr);
   const want = readNpz(join(dir, 'expected.npz'));
 
-  const calib = loadNpyAsF32(join(dir, 'calibration.npy'));
-  const proc = new TorchRunnerProcess(PYTHON);
-  try {
-    await proc.call('open', { module: `${resolve('examples/tiny-lm/model.py')}:small`, checkpoint: join(dir, 'model.safetensors') });
-    const names = [...want.keys()];
-    const { value, arrays } = await proc.call('moments', { names }, [['x', calib.data]], calib.shape);
-    assert.deepEqual([...arrays.keys()].sort(), names.map((n) => `c:${n}`).sort());
-    for (const name of names) {
-      const got = arrays.get(`c:${name}`)!, ref = want.get(name)!;
-      assert.equal(value.samples[name], 600 * 32, name);
-      let worst = 0, scale = 0;
-      for (let i = 0; i < ref.length; i++) { worst = Math.max(worst, Math.abs(got[i] - ref[i])); scale = Math.max(scale, Math.abs(ref[i])); }
-      // The forwards batch differently (f32 activations differ in their last bits); a wrong or double-counted Gram is off by O(1).
-      assert.ok(worst <= 1e-6 * scale, `${name}: max |Δ| ${worst} of max ${scale}`);
-    }
-  } finally {
-    proc.dispose();
+  const names = [...want.keys()];
+  const { value, arrays } = await runnerMoments(`${resolve('examples/tiny-lm/model.py')}:small`, join(dir, 'model.safetensors'), join(dir, 'calibration.npy'), names);
+  assert.deepEqual([...arrays.keys()].sort(), names.map((n) => `c:${n}`).sort());
+  for (const name of names) {
+    assert.equal(value.samples[name], 600 * 32, name);
+    // The forwards batch differently (f32 activations differ in their last bits); a wrong or double-counted Gram is off by O(1).
+    assertNear(arrays.get(`c:${name}`)!, want.get(name)!, 1e-6, name);
   }
 });
 
-/** A convolutional module with strides, padding, dilation and a Conv1d, for the patch Grams. */
 /** Patches cut by hand in numpy: zero-pad, then per output position (every ty-th row, tx-th column) the (channel, kh, kw) window, channel-major. */
 const ROWS = `def rows(a, k, s, p, d, steps=(1, 1)):
     a = np.pad(a, ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])))
@@ -70,6 +60,7 @@ const ROWS = `def rows(a, k, s, p, d, steps=(1, 1)):
     return np.concatenate(out)
 `;
 
+/** A convolutional module with strides, padding, dilation and a Conv1d, for the patch Grams. */
 const CONV_NET = `import torch
 from torch import nn
 class Net(nn.Module):
@@ -106,22 +97,9 @@ np.savez(sys.argv[1] + '/expected.npz', **{k: v.T @ v / len(v) for k, v in r.ite
 `, dir], { encoding: 'utf8' });
   assert.equal(made.status, 0, made.stderr);
   const want = readNpz(join(dir, 'expected.npz'));
-  const x = loadNpyAsF32(join(dir, 'x.npy'));
-  const proc = new TorchRunnerProcess(PYTHON);
-  try {
-    await proc.call('open', { module: `${join(dir, 'net.py')}:make`, checkpoint: join(dir, 'net.pt') });
-    const { arrays } = await proc.call('moments', { names: ['c1', 'c2', 'd', 'fc'] }, [['x', x.data]], x.shape);
-    assert.deepEqual([...arrays.keys()].sort(), ['c:c1', 'c:c2', 'c:d', 'c:fc']);
-    for (const [name, ref] of want) {
-      const got = arrays.get(`c:${name}`)!;
-      assert.equal(got.length, ref.length, name);
-      let worst = 0, scale = 0;
-      for (let i = 0; i < ref.length; i++) { worst = Math.max(worst, Math.abs(got[i] - ref[i])); scale = Math.max(scale, Math.abs(ref[i])); }
-      assert.ok(worst <= 1e-6 * scale, `${name}: max |Δ| ${worst} of max ${scale}`);
-    }
-  } finally {
-    proc.dispose();
-  }
+  const { arrays } = await runnerMoments(`${join(dir, 'net.py')}:make`, join(dir, 'net.pt'), join(dir, 'x.npy'), ['c1', 'c2', 'd', 'fc']);
+  assert.deepEqual([...arrays.keys()].sort(), ['c:c1', 'c:c2', 'c:d', 'c:fc']);
+  for (const [name, ref] of want) assertNear(arrays.get(`c:${name}`)!, ref, 1e-6, name);
 });
 
 test('a convolution whose every position would pass 2^30 multiply-adds an input is summed on a sub-grid of positions, as patches.ts thins', async () => {
@@ -140,21 +118,30 @@ assert len(r) == 3 * 60 * 35
 np.savez(sys.argv[1] + '/expected.npz', **{'0': r.T @ r / len(r)})
 `, dir], { encoding: 'utf8' });
   assert.equal(made.status, 0, made.stderr);
-  const want = readNpz(join(dir, 'expected.npz')).get('0')!;
-  const x = loadNpyAsF32(join(dir, 'x.npy'));
+  const { value, arrays } = await runnerMoments(`${join(dir, 'wide.py')}:make`, join(dir, 'wide.pt'), join(dir, 'x.npy'), ['0']);
+  assert.equal(value.samples['0'], 3 * 60 * 35);
+  assertNear(arrays.get('c:0')!, readNpz(join(dir, 'expected.npz')).get('0')!, 1e-9, '0');
+});
+
+/** The runner's moments of `names`: the module built by `factory`, `checkpoint` loaded into it, run on the .npy `inputs`. */
+async function runnerMoments(factory: string, checkpoint: string, inputs: string, names: string[]): Promise<Reply<'moments'>> {
+  const x = loadNpyAsF32(inputs);
   const proc = new TorchRunnerProcess(PYTHON);
   try {
-    await proc.call('open', { module: `${join(dir, 'wide.py')}:make`, checkpoint: join(dir, 'wide.pt') });
-    const { value, arrays } = await proc.call('moments', { names: ['0'] }, [['x', x.data]], x.shape);
-    assert.equal(value.samples['0'], 3 * 60 * 35);
-    const got = arrays.get('c:0')!;
-    let worst = 0, scale = 0;
-    for (let i = 0; i < want.length; i++) { worst = Math.max(worst, Math.abs(got[i] - want[i])); scale = Math.max(scale, Math.abs(want[i])); }
-    assert.ok(worst <= 1e-9 * scale, `max |Δ| ${worst} of max ${scale}`);
+    await proc.call('open', { module: factory, checkpoint });
+    return await proc.call('moments', { names, gramPerInput: GRAM_PER_INPUT }, [['x', x.data]], x.shape);
   } finally {
     proc.dispose();
   }
-});
+}
+
+/** `got` within `tolerance` × the largest |value| of `want`, element by element. */
+function assertNear(got: Float32Array | Float64Array, want: Float64Array, tolerance: number, name: string): void {
+  assert.equal(got.length, want.length, name);
+  let worst = 0, scale = 0;
+  for (let i = 0; i < want.length; i++) { worst = Math.max(worst, Math.abs(got[i] - want[i])); scale = Math.max(scale, Math.abs(want[i])); }
+  assert.ok(worst <= tolerance * scale, `${name}: max |Δ| ${worst} of max ${scale}`);
+}
 
 /** An .npy (int64 token ids, float inputs) as the f32 rows requests carry. */
 function loadNpyAsF32(file: string): { data: Float32Array; shape: number[] } {
