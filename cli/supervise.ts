@@ -6,6 +6,7 @@
 // SUPERVISOR_GRACE_MS it kills it and removes the temporaries the job reported making.
 import { spawn } from 'node:child_process';
 import { removeTemporariesSync, reportTemporaries } from '../core/io/temporaries.js';
+import { MALLOC_REUSE } from '../core/io/mallocReuse.js';
 import { CancelledError } from '../core/types.js';
 import { EXIT_CODES } from '../shared/jobProtocol.js';
 import { jobError } from './errors.js';
@@ -44,7 +45,8 @@ export function reportTemporariesToSupervisor(): void {
 export function superviseJob(args: string[], asJob: boolean): Promise<number> {
   const child = spawn(process.execPath, [...process.execArgv, process.argv[1], 'compress', ...args], {
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
-    env: { ...process.env, [JOB_PROCESS_ENV]: '1' },
+    // The job runs models (onnxruntime, tfjs): see mallocReuse.ts.
+    env: { ...MALLOC_REUSE, ...process.env, [JOB_PROCESS_ENV]: '1' },
   });
   const temporaries = new Set<string>();
   child.on('message', (m: TemporaryMessage) => { if (m.live) temporaries.add(m.temporary); else temporaries.delete(m.temporary); });

@@ -1,8 +1,11 @@
 // Streaming input second moment of a layer, C = XᵀX / N, summed chunk by chunk in f64 (on
 // the WebAssembly Gram kernel) so that no collector (tfjs, onnxruntime) ever holds all
 // activations of the calibration set.
+import { availableParallelism } from 'node:os';
 import { WasmGram } from '../linalg/wasmGram.js';
-import { CHUNK } from '../linalg/wasmSpectra.js';
+import { CHUNK, type Helpers } from '../linalg/wasmSpectra.js';
+import { HelperThreads } from '../linalg/helperThreads.js';
+import { bundledWorkerPath } from '../io/bundledWorker.js';
 import { checkpoint } from '../types.js';
 
 /**
@@ -23,12 +26,24 @@ export interface InputMoments { dim: number; samples: number; c: Float64Array }
  */
 export const MOMENT_BATCH_BYTES = 192 * 2 ** 20;
 
+let pool: HelperThreads | undefined;
+/**
+ * The other cores' share of the Grams: while a batch's sums run, the collector (onnxruntime,
+ * tfjs) that produced it waits, so every core is free for them.
+ */
+function gramHelpers(): Helpers | undefined {
+  const extra = availableParallelism() - 1;
+  if (extra < 1) return undefined;
+  pool ??= new HelperThreads(bundledWorkerPath('worker.js'));
+  return pool.take(extra);
+}
+
 export class MomentAccumulator {
   private readonly gram: WasmGram;
   private samples = 0;
 
   constructor(readonly dim: number) {
-    this.gram = new WasmGram(dim);
+    this.gram = new WasmGram(dim, gramHelpers());
   }
 
   /**

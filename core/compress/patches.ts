@@ -45,19 +45,14 @@ export function positionSteps(oh: number, ow: number, d: number): [number, numbe
  */
 export function patchRows(tf: Tf, g: ConvGeometry, cin: number, order: 'hwc' | 'chw' = 'hwc'): PatchCutter {
   const [kh, kw] = g.kernel;
-  const [sh, sw] = g.strides;
-  const [dh, dw] = g.dilation;
   const d = kh * kw * cin;
   return {
     dim: d,
     rows: (t) => {
       const [n, h, w] = t.shape;
-      const [[top, bottom], [left, right]] = padding(g, h, w);
+      const { pad: [[top, bottom], [left, right]], step: [ys, xs], rows, cols } = subGrid(g, h, w, d);
+      const [dh, dw] = g.dilation;
       const padded = top + bottom + left + right > 0 ? tf.pad(t as Tensor4D, [[0, 0], [top, bottom], [left, right], [0, 0]]) : t as Tensor4D;
-      const oh = Math.floor((h + top + bottom - (kh - 1) * dh - 1) / sh) + 1;
-      const ow = Math.floor((w + left + right - (kw - 1) * dw - 1) / sw) + 1;
-      const [ty, tx] = positionSteps(oh, ow, d);
-      const [ys, xs] = [sh * ty, sw * tx], [rows, cols] = [Math.ceil(oh / ty), Math.ceil(ow / tx)];
       const slices: TfTensor[] = [];
       for (let dy = 0; dy < kh; dy++) {
         for (let dx = 0; dx < kw; dx++) {
@@ -70,6 +65,57 @@ export function patchRows(tf: Tf, g: ConvGeometry, cin: number, order: 'hwc' | '
       return tf.reshape(order === 'hwc' || kh * kw === 1 ? hwc : tf.transpose(hwc, [0, 2, 1]), [-1, d]) as Tensor2D;
     },
   };
+}
+
+/**
+ * The patches patchRows cuts in 'chw' order, from an NCHW batch on the host (ONNX's activations),
+ * feature-major: row f holds patch value f of every sample, samples in patchRows' order (image,
+ * then position). Both sides are walked in order: cutting rows position by position read each
+ * value from another channel plane, and took as long as the Grams they fed (7 s of the
+ * recogniser's statistics), as did transposing and slicing in tfjs before.
+ */
+export function nchwPatchColumns(x: Float32Array, shape: number[], g: ConvGeometry): Float32Array {
+  const [n, cin, h, w] = shape;
+  const [kh, kw] = g.kernel;
+  const [dh, dw] = g.dilation;
+  const { pad: [[top], [left]], step: [ys, xs], rows, cols } = subGrid(g, h, w, cin * kh * kw);
+  const positions = rows * cols, samples = n * positions;
+  // Zero-filled: taps that fall in the padding stay 0.
+  const out = new Float32Array(cin * kh * kw * samples);
+  for (let ch = 0, f = 0; ch < cin; ch++) {
+    for (let ky = 0; ky < kh; ky++) {
+      for (let kx = 0; kx < kw; kx++, f++) {
+        const x0 = kx * dw - left, whole = x0 >= 0 && x0 + (cols - 1) * xs < w;
+        for (let b = 0; b < n; b++) {
+          const plane = (b * cin + ch) * h * w;
+          for (let r = 0, o = f * samples + b * positions; r < rows; r++, o += cols) {
+            const iy = r * ys - top + ky * dh;
+            if (iy < 0 || iy >= h) continue;
+            const line = plane + iy * w + x0;
+            if (whole && xs === 1) { out.set(x.subarray(line, line + cols), o); continue; }
+            for (let c = 0; c < cols; c++) {
+              const ix = x0 + c * xs;
+              if (ix >= 0 && ix < w) out[o + c] = x[line + c * xs];
+            }
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** The padding of an h×w input, and the sub-grid of output positions (steps in input pixels, rows × cols) whose patches are cut. */
+function subGrid(g: ConvGeometry, h: number, w: number, d: number) {
+  const [kh, kw] = g.kernel;
+  const [sh, sw] = g.strides;
+  const [dh, dw] = g.dilation;
+  const pad = padding(g, h, w);
+  const [[top, bottom], [left, right]] = pad;
+  const oh = Math.floor((h + top + bottom - (kh - 1) * dh - 1) / sh) + 1;
+  const ow = Math.floor((w + left + right - (kw - 1) * dw - 1) / sw) + 1;
+  const [ty, tx] = positionSteps(oh, ow, d);
+  return { pad, step: [sh * ty, sw * tx], rows: Math.ceil(oh / ty), cols: Math.ceil(ow / tx) };
 }
 
 /** (top, bottom), (left, right) zeros the layer pads an h×w input with; 'same' as TF.js pads it (the odd one at the end). */

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../types.js';
 import { bytesOf, encodeHeader, FrameReader, type Frame, type ResultFrame } from './torchProtocol.js';
+import { MALLOC_REUSE } from '../io/mallocReuse.js';
 
 /** `--python` / `reducible.pythonPath`, else REDUCIBLE_PYTHON, else Debian's python3, else PATH. */
 export function resolvePython(explicit?: string): string {
@@ -35,13 +36,6 @@ export interface WorkerSpawn { python: string; precision: Precision; script?: st
 
 const START_TIMEOUT_MS = 120_000;
 
-/**
- * glibc malloc settings for the worker: torch's CPU tensors of more than a few MB (activations,
- * f64 Gram operands, layer matrices) are otherwise each a fresh mmap, zero-filled page by page
- * and unmapped on free. Whitening the tiny LM spent 91 of its 125 s in the kernel that way
- * (5 M page faults); with freed blocks kept for reuse it took 45 s. The user's own settings win.
- */
-const MALLOC_REUSE = { MALLOC_MMAP_THRESHOLD_: String(2 ** 30), MALLOC_TRIM_THRESHOLD_: String(2 ** 30) };
 const STDERR_KEEP = 4096;
 
 interface Pending { resolve: (f: ResultFrame) => void; reject: (e: Error) => void }

@@ -1,16 +1,26 @@
 // A streaming f64 Gram G = Σ XᵀX of f32 samples on the WebAssembly SIMD kernel the spectra
 // use (gram_chunk in wasm/spectra.c, fed as in GramReduction): samples are fed in chunks as
 // they arrive, so whoever collects them (calibration statistics) never holds them all.
-// Single-threaded, one memory per accumulator.
-import { CTRL, feedGram, gramChunkBytes, gramLd, MAX_PAGES, PAGE, spectraModule, type GramAt, type Kernels } from './wasmSpectra.js';
+// One memory per accumulator; helper threads, where given, join the sums of large batches.
+import { CTRL, feedGram, gramChunkBytes, gramLd, MAX_PAGES, PAGE, spectraModule, type GramAt, type Helpers, type Kernels } from './wasmSpectra.js';
+
+/** Below this side gram_chunk's update runs on the caller alone (rank_update's `small`). */
+const HELP_FROM_SIDE = 128;
+/**
+ * Multiply-adds of one add() below which it runs alone: helpers are started and stopped per
+ * add() (each accumulator has its own memory), about a millisecond, the time of 2^26 of them.
+ */
+const HELP_FROM_WORK = 2 ** 26;
 
 export class WasmGram {
   private readonly k: Kernels;
   private readonly memory: WebAssembly.Memory;
   private readonly at: GramAt;
+  private readonly module: WebAssembly.Module;
 
-  constructor(readonly size: number) {
+  constructor(readonly size: number, private readonly helpers?: Helpers) {
     const { module, heapBase } = spectraModule();
+    this.module = module;
     const s = size, ld = gramLd(s);
     const align = (x: number): number => Math.ceil(x / 16) * 16;
     let end = align(heapBase);
@@ -33,7 +43,24 @@ export class WasmGram {
   add(x: Float32Array, featureMajor = false): number {
     const rows = x.length / this.size;
     if (!Number.isInteger(rows)) throw new Error(`${x.length} values are not a whole number of ${this.size}-wide samples`);
-    feedGram(this.k, this.heap, this.at, this.size, x, rows, !featureMajor);
+    const s = this.size;
+    const help = this.helpers && this.helpers.count > 0 && s >= HELP_FROM_SIDE && rows * s * s >= HELP_FROM_WORK ? this.helpers : undefined;
+    if (!help) {
+      feedGram(this.k, this.heap, this.at, s, x, rows, !featureMajor);
+      return rows;
+    }
+    // helper_loop's protocol starts from a zeroed control block.
+    const ctrl = new Int32Array(this.heap, this.at.ctrl, 16);
+    ctrl.fill(0);
+    ctrl[CTRL.nthreads] = 1 + help.count;
+    help.start(this.module, this.memory, this.at.ctrl);
+    try {
+      feedGram(this.k, this.heap, this.at, s, x, rows, !featureMajor);
+    } finally {
+      this.k.stop_helpers(this.at.ctrl);
+      ctrl[CTRL.nthreads] = 1;
+    }
+    if (Atomics.load(ctrl, CTRL.failed)) throw new Error('a Gram helper thread failed; its share of the sums is missing');
     return rows;
   }
 

@@ -41,14 +41,16 @@ type Written<M extends StoredModel<unknown>> = Required<Pick<FormatModule<M>, 'w
 const IN_MEMORY_BYTES = 256 * 2 ** 20;
 
 /**
- * Input values one run of the model is fed at most (1 MiB of f32). The steps that run variants
+ * Input values one run of the model is fed at most (2 MiB of f32). The steps that run variants
  * judge on tens of inputs at once, and a runtime given them in one batch holds every input's
  * activations together, far past the processor's caches: PaddleOCR's recogniser (48×320 text
  * lines, 46 080 values) took 86 ms an input in batches of 85 and 40 in batches of 32 on
- * onnxruntime, 15–20 in batches of 1–6, with the same outputs; its arena kept the largest batch's
- * activations too. Inputs of a few hundred values (an MNIST image) still go hundreds at a time.
+ * onnxruntime's one thread, 15–20 in batches of 1–6, with the same outputs; its arena kept the
+ * largest batch's activations too. On two threads its 34 lines took 11.4 ms a line in batches of
+ * 5, 10.8 in batches of 11 to 17 and 11.2 in one. Inputs of a few hundred values (an MNIST
+ * image) still go hundreds at a time.
  */
-export const RUN_VALUES = 2 ** 18;
+export const RUN_VALUES = 2 ** 19;
 
 /** Inputs one run is fed: at most RUN_VALUES input values, whole batches of a fixed-batch model, at least one. */
 function pieceRows(x: Tensor, fixed: number): number {

@@ -2,7 +2,7 @@
 // Gram stays cheap, a uniform sub-grid of them where it would not.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { patchRows, positionSteps } from '../../core/compress/patches.js';
+import { nchwPatchColumns, patchRows, positionSteps, type ConvGeometry } from '../../core/compress/patches.js';
 import { randomMatrix } from '../helpers/random.js';
 
 test('small convolutions keep every output position', () => {
@@ -33,4 +33,24 @@ test('a wide convolution\'s patches are those of a sub-grid of output positions,
     }
   }
   rows.dispose();
+});
+
+test('an NCHW batch cut on the host gives the patches tfjs cuts from its NHWC view, feature-major, in (cin, kh, kw) order', async () => {
+  const tf = await import('@tensorflow/tfjs');
+  const cases: { g: ConvGeometry; shape: [number, number, number, number] }[] = [
+    { g: { kernel: [3, 3], strides: [1, 1], padding: [[0, 0], [1, 1], [1, 1], [0, 0]], dilation: [1, 1] }, shape: [2, 5, 7, 9] },
+    { g: { kernel: [3, 2], strides: [2, 1], padding: [[0, 0], [1, 0], [0, 2], [0, 0]], dilation: [1, 2] }, shape: [3, 4, 9, 8] },
+    { g: { kernel: [1, 1], strides: [1, 1], padding: 'valid', dilation: [1, 1] }, shape: [2, 6, 3, 5] },
+    { g: { kernel: [3, 3], strides: [2, 2], padding: 'same', dilation: [1, 1] }, shape: [1, 3, 8, 7] },
+    // Thinned to a sub-grid (positionSteps).
+    { g: { kernel: [3, 39], strides: [1, 1], padding: 'valid', dilation: [1, 1] }, shape: [1, 8, 40, 300] },
+  ];
+  for (const { g, shape } of cases) {
+    const [n, cin, h, w] = shape;
+    const x = randomMatrix(1, n * cin * h * w, 5);
+    const expected = tf.tidy(() => tf.transpose(patchRows(tf, g, cin, 'chw').rows(tf.transpose(tf.tensor4d(x, shape), [0, 2, 3, 1])))).dataSync();
+    const got = nchwPatchColumns(x, shape, g);
+    assert.equal(got.length, expected.length, JSON.stringify(g));
+    assert.deepEqual(got, expected, JSON.stringify(g));
+  }
 });

@@ -3,19 +3,16 @@
 // extra output of an in-memory copy of the model, which runs batch by batch; C = XᵀX / N is
 // summed in f64. Inputs of rank > 2 count every leading position as a sample (a MatMul over
 // [batch, seq, d] sees batch·seq rows); Gemm with transA=1 receives its input feature-major.
-// A 2-D Conv's samples are its input patches (patches.ts, cut in tfjs), in the (cin, kh, kw)
+// A 2-D Conv's samples are its input patches (patches.ts), in the (cin, kh, kw)
 // order of its filter; grouped, 1-D, 3-D and SAME_LOWER convolutions keep plain SVD.
 import { fixedBatch, type Tensor } from '../../eval/tensor.js';
 import { OnnxSession } from './runtime.js';
-import { tfjs } from '../tfjs/runtime.js';
 import { GRAPH_FIELD, intAttr, onnxWindow, type OnnxModel } from './read.js';
 import type { NodeMessage } from './schema.js';
 import { withOutputs } from './probe.js';
 import { InputError, checkpoint, type JobOptions, type Layer } from '../../types.js';
 import { MOMENT_BATCH_BYTES, MomentAccumulator, type InputMoments } from '../../compress/moments.js';
-import { patchRows, type ConvGeometry, type ExplicitPadding, type PatchCutter } from '../../compress/patches.js';
-
-type Tf = Awaited<ReturnType<typeof tfjs>>;
+import { nchwPatchColumns, type ConvGeometry, type ExplicitPadding } from '../../compress/patches.js';
 
 /**
  * A value whose statistics some layers need, and how its samples are laid out: rows of `dim`
@@ -34,10 +31,6 @@ function convGeometry(node: NodeMessage, kernel: number[]): ConvGeometry | undef
 export async function onnxInputMoments(model: OnnxModel, x: Tensor, opts: JobOptions = {}, maxBatch = 256): Promise<Map<string, InputMoments>> {
   const taps = layerTaps(model);
   if (!taps.length) return new Map();
-  // tfjs cuts the convolutions' patches; it loads only where there are some. Each Conv's cutter
-  // (its one-hot filter) is made once, not per batch.
-  const tf = taps.some((t) => t.conv) ? await tfjs() : undefined;
-  const cutters = new Map(taps.flatMap((t) => (t.conv ? [[t, patchRows(tf!, t.conv.geometry, t.conv.cin, 'chw')] as const] : [])));
   const g = model.extra;
   const graphInputs = new Set(g.entries.filter((e) => e.range.field === GRAPH_FIELD.input).map((e) => e.name));
   // A graph input is fed, not fetched.
@@ -70,9 +63,9 @@ export async function onnxInputMoments(model: OnnxModel, x: Tensor, opts: JobOpt
         if (!v) throw new InputError(model.path, `layer ${t.layers[0].name} multiplies ${t.value}, a graph input the calibration inputs do not feed`);
         bytes += v.data.byteLength;
         if (t.conv) {
-          const rows = patches(tf!, t, cutters.get(t)!.rows, v, model.path);
-          bytes += rows.byteLength;
-          await t.acc.addSamplesAsync(rows, false, opts.signal);
+          const columns = patches(t, v, model.path);
+          bytes += columns.byteLength;
+          await t.acc.addSamplesAsync(columns, true, opts.signal);
           continue;
         }
         const width = t.featureMajor ? v.shape[0] : v.shape.at(-1);
@@ -114,15 +107,9 @@ function layerTaps(model: OnnxModel): Tap[] {
   return [...taps.values()];
 }
 
-/** A Conv's input batch [n, cin, h, w] as rows of its patches (`cut` from NHWC), in the filter's (cin, kh, kw) order. */
-function patches(tf: Tf, tap: Tap, cut: PatchCutter['rows'], v: Tensor, path: string): Float32Array {
-  const { cin } = tap.conv!;
+/** A Conv's input batch [n, cin, h, w] as its patches, feature-major, in the filter's (cin, kh, kw) order. */
+function patches(tap: Tap, v: Tensor, path: string): Float32Array {
+  const { cin, geometry } = tap.conv!;
   if (v.shape.length !== 4 || v.shape[1] !== cin) throw new InputError(path, `layer ${tap.layers[0].name} receives ${tap.value} of shape [${v.shape.join(', ')}], not NCHW with ${cin} channels`);
-  // Read out after tidy: a typed array returned from tidy is walked element by element (seconds per batch).
-  const rows = tf.tidy(() => cut(tf.transpose(tf.tensor4d(v.data, v.shape as [number, number, number, number]), [0, 2, 3, 1])));
-  try {
-    return rows.dataSync() as Float32Array;
-  } finally {
-    rows.dispose();
-  }
+  return nchwPatchColumns(v.data, v.shape, geometry);
 }
