@@ -40,10 +40,10 @@ export function positionSteps(oh: number, ow: number, d: number): [number, numbe
  * (dy, dx) contributes one strided slice, every output position's input channels at that
  * offset; stacked, they are every position's patch. (A convolution with one-hot filters cuts
  * the same patches, but costs d² multiply-adds per position for d = kh·kw·cin values: for a
- * 1×3 kernel over 960 channels that was most of a whitening job's time.) `order` is the
- * filter's flattened layout: (kh, kw, cin) for TF.js and Keras (HWIO), (cin, kh, kw) for ONNX.
+ * 1×3 kernel over 960 channels that was most of a whitening job's time.) Rows are in the
+ * (kh, kw, cin) order TF.js and Keras (HWIO) flatten a filter in.
  */
-export function patchRows(tf: Tf, g: ConvGeometry, cin: number, order: 'hwc' | 'chw' = 'hwc'): PatchCutter {
+export function patchRows(tf: Tf, g: ConvGeometry, cin: number): PatchCutter {
   const [kh, kw] = g.kernel;
   const d = kh * kw * cin;
   return {
@@ -61,16 +61,15 @@ export function patchRows(tf: Tf, g: ConvGeometry, cin: number, order: 'hwc' | '
         }
       }
       // [n, rows, cols, kh·kw, cin]: a row per position in (kh, kw, cin) order.
-      const hwc = tf.reshape(slices.length === 1 ? slices[0] : tf.stack(slices, 3), [-1, kh * kw, cin]);
-      return tf.reshape(order === 'hwc' || kh * kw === 1 ? hwc : tf.transpose(hwc, [0, 2, 1]), [-1, d]) as Tensor2D;
+      return tf.reshape(slices.length === 1 ? slices[0] : tf.stack(slices, 3), [-1, d]) as Tensor2D;
     },
   };
 }
 
 /**
- * The patches patchRows cuts in 'chw' order, from an NCHW batch on the host (ONNX's activations),
- * feature-major: row f holds patch value f of every sample, samples in patchRows' order (image,
- * then position). Both sides are walked in order: cutting rows position by position read each
+ * The patches of an NCHW batch on the host (ONNX's activations) in the (cin, kh, kw) order ONNX
+ * flattens a filter in, feature-major: row f holds patch value f of every sample, samples in
+ * patchRows' order (image, then position). Both sides are walked in order: cutting rows position by position read each
  * value from another channel plane, and took as long as the Grams they fed (7 s of the
  * recogniser's statistics), as did transposing and slicing in tfjs before.
  */

@@ -33,11 +33,20 @@ const PROBE_OUTPUT_VALUES = 20_000;
 const OUTPUT_RAISE = 8;
 
 /**
+ * How far the bound is lowered where one input's outputs alone pass PROBE_OUTPUT_VALUES. The
+ * recogniser's text lines give 265 000 scores each (40 steps × 6 625 classes): its probes on 17
+ * lines instead of 34 made a plan that read 93.21 % against 93.01 %, and took 3 s less of 60.
+ */
+const OUTPUT_LOWER = 2;
+
+/**
  * How many of the calibration inputs `x` the probes run on: the input-value bound, raised
- * toward PROBE_OUTPUT_VALUES when the model's outputs per input (`outputValues`) are few.
+ * toward PROBE_OUTPUT_VALUES when the model's outputs per input (`outputValues`) are few, halved
+ * when one input's outputs pass it.
  */
 export function sensitivitySamples(x: Tensor, outputValues?: number): number {
   const bound = inputsWorth(SENSITIVITY_SAMPLES, x.data.length / Math.max(1, x.shape[0]));
+  if (outputValues && outputValues >= PROBE_OUTPUT_VALUES) return Math.min(x.shape[0], Math.ceil(bound / OUTPUT_LOWER));
   const wanted = outputValues ? Math.min(SENSITIVITY_SAMPLES, OUTPUT_RAISE * bound, Math.ceil(PROBE_OUTPUT_VALUES / outputValues)) : 0;
   return Math.min(x.shape[0], Math.max(bound, wanted));
 }

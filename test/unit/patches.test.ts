@@ -35,7 +35,7 @@ test('a wide convolution\'s patches are those of a sub-grid of output positions,
   rows.dispose();
 });
 
-test('an NCHW batch cut on the host gives the patches tfjs cuts from its NHWC view, feature-major, in (cin, kh, kw) order', async () => {
+test('an NCHW batch cut on the host gives the patches tfjs cuts from its NHWC view, in (cin, kh, kw) order, feature-major', async () => {
   const tf = await import('@tensorflow/tfjs');
   const cases: { g: ConvGeometry; shape: [number, number, number, number] }[] = [
     { g: { kernel: [3, 3], strides: [1, 1], padding: [[0, 0], [1, 1], [1, 1], [0, 0]], dilation: [1, 1] }, shape: [2, 5, 7, 9] },
@@ -48,7 +48,12 @@ test('an NCHW batch cut on the host gives the patches tfjs cuts from its NHWC vi
   for (const { g, shape } of cases) {
     const [n, cin, h, w] = shape;
     const x = randomMatrix(1, n * cin * h * w, 5);
-    const expected = tf.tidy(() => tf.transpose(patchRows(tf, g, cin, 'chw').rows(tf.transpose(tf.tensor4d(x, shape), [0, 2, 3, 1])))).dataSync();
+    const [kh, kw] = g.kernel;
+    // patchRows' rows, (kh, kw, cin), reordered to (cin, kh, kw) and turned feature-major.
+    const expected = tf.tidy(() => {
+      const rows = patchRows(tf, g, cin).rows(tf.transpose(tf.tensor4d(x, shape), [0, 2, 3, 1]));
+      return tf.transpose(tf.reshape(tf.transpose(tf.reshape(rows, [-1, kh * kw, cin]), [0, 2, 1]), [-1, cin * kh * kw]));
+    }).dataSync();
     const got = nchwPatchColumns(x, shape, g);
     assert.equal(got.length, expected.length, JSON.stringify(g));
     assert.deepEqual(got, expected, JSON.stringify(g));
