@@ -56,15 +56,15 @@ export class MomentAccumulator {
   }
 
   /**
-   * addSamples in pieces with a checkpoint between them, so a batch of many rows (a Conv's
+   * addSamples in pieces with a checkpoint between them, so a batch of many samples (a Conv's
    * input patches: positions × images) lets a cancellation through; the same sums.
    */
   async addSamplesAsync(x: Float32Array, featureMajor = false, signal?: AbortSignal): Promise<void> {
-    const step = ROWS_PER_CHECKPOINT * this.dim;
-    if (featureMajor || x.length <= step) { this.addSamples(x, featureMajor); return; }
-    for (let at = 0; at < x.length; at += step) {
+    const count = x.length / this.dim;
+    if (count <= ROWS_PER_CHECKPOINT) { this.addSamples(x, featureMajor); return; }
+    for (let at = 0; at < count; at += ROWS_PER_CHECKPOINT) {
       await checkpoint(signal);
-      this.addSamples(x.subarray(at, Math.min(x.length, at + step)));
+      this.samples += this.gram.add(x, featureMajor, at, Math.min(count, at + ROWS_PER_CHECKPOINT));
     }
   }
 

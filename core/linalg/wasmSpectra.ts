@@ -53,13 +53,13 @@ export interface GramAt { ctrl: number; g: number; ld: number; xp: number; src: 
 /**
  * Adds the samples in `x` to the Gram of side s at `at.g`, CHUNK samples per kernel call:
  * `count` samples of s features each, stored sample after sample (`sampleMajor`) or as s
- * rows of `count` values (feature after feature).
+ * rows of `count` values (feature after feature); of those, samples `from` to `to`.
  */
-export function feedGram(k: Kernels, heap: ArrayBuffer, at: GramAt, s: number, x: Float32Array, count: number, sampleMajor: boolean): void {
+export function feedGram(k: Kernels, heap: ArrayBuffer, at: GramAt, s: number, x: Float32Array, count: number, sampleMajor: boolean, from = 0, to = count): void {
   const f32 = new Float32Array(heap);
   const src = at.src / 4;
-  for (let k0 = 0; k0 < count; k0 += CHUNK) {
-    const K = Math.min(CHUNK, count - k0);
+  for (let k0 = from; k0 < to; k0 += CHUNK) {
+    const K = Math.min(CHUNK, to - k0);
     if (sampleMajor) {
       f32.set(x.subarray(k0 * s, (k0 + K) * s), src);
       k.gram_chunk(at.ctrl, at.g, at.ld, s, at.src, 1, s, K, at.xp);
