@@ -21,12 +21,13 @@ const MAX_EVALUATIONS = 40;
 const STEP = 0.15;
 
 /**
- * The calibration inputs the refinement scores on: the probes' input-value bound (each candidate
- * plan costs what a probe costs), taken just before the held-out ones, which it never sees. On
- * PaddleOCR's recogniser, 40 candidates on 85 text lines were 55 s of a 147 s whitened compress;
- * on the probes' 34 the plan read as many characters (93.01 % against 92.98 %) in 35 s less.
- * Unlike the probes' count it is not raised for models with few outputs (the orientation
- * classifier: 56 inputs; on all 270 its plan read 92.0 % against 91.2 %, in 31 s against 21 s).
+ * The calibration inputs the refinement scores on: the probes' input-value bound, taken just
+ * before the held-out ones, which it never sees. On PaddleOCR's recogniser, 40 candidates on 85
+ * text lines were 55 s of a 147 s whitened compress; on the bound's 34 the plan read as many
+ * characters (93.01 % against 92.98 %) in 35 s less. Unlike the probes' count it is neither raised
+ * for models with few outputs (the orientation classifier: 56 inputs; on all 270 its plan read
+ * 92.0 % against 91.2 %, in 31 s against 21 s) nor halved for models with many (measured for the
+ * probes only).
  */
 export function refinementInputs(x: Tensor, held: Tensor): Tensor {
   const n = x.shape[0] - held.shape[0], per = x.data.length / x.shape[0], from = Math.max(0, n - inputsWorth(SENSITIVITY_SAMPLES, per));

@@ -17,11 +17,9 @@ export class WasmGram {
   private readonly k: Kernels;
   private readonly memory: WebAssembly.Memory;
   private readonly at: GramAt;
-  private readonly module: WebAssembly.Module;
 
   constructor(readonly size: number, private readonly helpers?: Helpers) {
     const { module, heapBase } = spectraModule();
-    this.module = module;
     const s = size, ld = gramLd(s);
     const align = (x: number): number => Math.ceil(x / 16) * 16;
     let end = align(heapBase);
@@ -54,7 +52,7 @@ export class WasmGram {
     const ctrl = new Int32Array(this.heap, this.at.ctrl, 16);
     ctrl.fill(0);
     ctrl[CTRL.nthreads] = 1 + help.count;
-    help.start(this.module, this.memory, this.at.ctrl);
+    help.start(spectraModule().module, this.memory, this.at.ctrl);
     try {
       feedGram(this.k, this.heap, this.at, s, x, count, !featureMajor, from, end);
     } finally {
