@@ -16,6 +16,7 @@ export function formatAnalysis(a: Analysis): string {
     ]);
   }
   const share = removableShare(a);
-  return `${table(rows)}\n\n${a.path} (${a.format}, ${formatBytes(a.fileBytes)}): ${formatCount(a.totalParams)} params; ` +
+  const repeats = a.sharedParams ? ` (${formatCount(a.sharedParams)} of them repeat other tensors byte for byte: kept once)` : '';
+  return `${table(rows)}\n\n${a.path} (${a.format}, ${formatBytes(a.fileBytes)}): ${formatCount(a.totalParams)} params${repeats}; ` +
     `${formatPercent(share)} removable at ${formatPercent(a.energy)} energy`;
 }

@@ -95,6 +95,9 @@ function checkAnalysis(a: unknown, model: string, fail: (message: string) => nev
   if (!isObject(a) || !Array.isArray(a.layers)) return bad('must be an analysis ({"path", "totalParams", "layers": [...]}, as `reducible analyze --json` prints)');
   if (typeof a.path !== 'string' || resolve(a.path) !== resolve(model)) bad(`is of ${shown(a.path)}, not of the model ${model}`);
   if (typeof a.totalParams !== 'number' || !(a.totalParams >= 0)) bad(`totalParams must be a number, got ${shown(a.totalParams)}`);
+  if (a.sharedParams !== undefined && !(typeof a.sharedParams === 'number' && a.sharedParams >= 0 && a.sharedParams <= (a.totalParams as number))) {
+    bad(`sharedParams must be a number from 0 to totalParams, got ${shown(a.sharedParams)}`);
+  }
   const names = new Set<string>();
   for (const l of a.layers as unknown[]) {
     const layer = l as Partial<LayerAnalysis>;

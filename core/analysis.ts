@@ -34,6 +34,8 @@ export interface Analysis {
   path: string;
   fileBytes: number;
   totalParams: number;
+  /** Of totalParams, those of tensors the file repeats byte for byte, which are kept once (types.ts's Model; additive, absent: none). */
+  sharedParams?: number;
   /**
    * Stored bytes of every tensor (additive): what the bytes outside the layers' weights
    * are, which a compressed file keeps as they are. Absent in analyses cached before it.
@@ -72,6 +74,7 @@ export async function analyzeModel(
   const { capabilities, withModule } = formatModule(model.format);
   return {
     format: model.format, path: model.path, fileBytes: model.fileBytes, totalParams: model.totalParams,
+    ...(model.sharedParams ? { sharedParams: model.sharedParams } : {}),
     capabilities, withModule, tensorBytes: model.tensors.reduce((sum, t) => sum + t.storedBytes, 0), overhead: outputOverhead(model), energy, layers,
   };
 }
@@ -106,8 +109,8 @@ export function layerAnalysis(
   };
 }
 
-/** Share of the model's parameters removable at the suggested ranks. */
+/** Share of the model's parameters removable at the suggested ranks (repeats kept once included). */
 export function removableShare(a: Analysis): number {
-  const saved = a.layers.reduce((s, l) => s + l.params - l.suggestedParams, 0);
+  const saved = (a.sharedParams ?? 0) + a.layers.reduce((s, l) => s + l.params - l.suggestedParams, 0);
   return a.totalParams > 0 ? saved / a.totalParams : 0;
 }

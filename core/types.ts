@@ -74,6 +74,8 @@ export interface Model {
   files: string[];
   /** All parameters in the file, factorisable or not. */
   totalParams: number;
+  /** Of totalParams, those of tensors the file repeats byte for byte under other names: read, and written, once (absent: none). */
+  sharedParams?: number;
   layers: Layer[];
   tensors: TensorRef[];
   /** Reads a tensor's values decoded to float32, in stored (row-major) order. */

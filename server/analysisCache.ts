@@ -6,8 +6,11 @@ import { join } from 'node:path';
 import type { Analysis } from '../core/analysis.js';
 import { contentHash } from './contentHash.js';
 
-/** Bump when the stored Analysis shape changes, so old entries are ignored, not misread. */
-const CACHE_VERSION = 1;
+/**
+ * Bump when the stored Analysis shape changes, so old entries are ignored, not misread.
+ * 2: graph models' repeated tensors kept once (`sharedParams`, each shared weight listed once).
+ */
+const CACHE_VERSION = 2;
 
 interface StatIndex { [mainFile: string]: { stamp: string; hash: string } }
 

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Analysis, LayerAnalysis } from '../analysis.js';
 import { allocate } from '../ranks/allocate.js';
-import { paramsAtRank, rankForEnergy, breakEvenRank } from '../ranks/ranks.js';
+import { distinctParams, paramsAtRank, rankForEnergy, breakEvenRank } from '../ranks/ranks.js';
 import { InputError } from '../types.js';
 import type { Plan, StorageDType } from './types.js';
 
@@ -32,7 +32,7 @@ export async function makePlan(analysis: Analysis, goal: Goal): Promise<Plan> {
         return [l.name, k <= breakEvenRank(l.rows, l.cols) ? k : full(l)];
       }));
     case 'ratio': {
-      const fixed = analysis.totalParams - layers.reduce((s, l) => s + l.params, 0);
+      const fixed = distinctParams(analysis) - layers.reduce((s, l) => s + l.params, 0);
       const budget = goal.ratio * analysis.totalParams - fixed;
       const minimum = layers.reduce((s, l) => s + paramsAtRank(l.rows, l.cols, breakEvenRank(l.rows, l.cols) > 0 ? 1 : full(l)), 0);
       if (budget < minimum) {

@@ -36,6 +36,8 @@ export interface StoredModelInit<X = undefined> {
   tensors: StoredTensor[];
   layers: (Layer & MatrixLayout)[];
   sources: ByteSource[];
+  /** Parameters of tensors the file repeats byte for byte, left out of `tensors` (read and written once). */
+  shared?: number;
   /** What the format's writer and runner need beyond the tensors (topology JSON, ONNX graph, …): each format names its own type. */
   extra: X;
 }
@@ -47,6 +49,7 @@ export class StoredModel<X = undefined> implements Model {
   readonly files: string[];
   readonly fileBytes: number;
   readonly totalParams: number;
+  readonly sharedParams: number;
   readonly layers: (Layer & MatrixLayout)[];
   readonly tensors: StoredTensor[];
   readonly extra: X;
@@ -63,7 +66,8 @@ export class StoredModel<X = undefined> implements Model {
     this.sources = init.sources;
     this.extra = init.extra;
     for (const t of init.tensors) this.byName.set(t.name, t);
-    this.totalParams = init.tensors.reduce((s, t) => s + t.shape.reduce((a, b) => a * b, 1), 0);
+    this.sharedParams = init.shared ?? 0;
+    this.totalParams = init.tensors.reduce((s, t) => s + t.shape.reduce((a, b) => a * b, 1), 0) + this.sharedParams;
   }
 
   tensor(name: string): StoredTensor {

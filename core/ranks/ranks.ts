@@ -51,3 +51,8 @@ export function relativeError(sigma: ArrayLike<number>, rank: number): number {
 export function paramsAtRank(rows: number, cols: number, rank: number): number {
   return rank >= Math.min(rows, cols) ? rows * cols : factoredParams(rows, cols, rank);
 }
+
+/** The parameters a written model keeps before any layer is cut: each tensor the file repeats, once. */
+export function distinctParams(model: { totalParams: number; sharedParams?: number }): number {
+  return model.totalParams - (model.sharedParams ?? 0);
+}

@@ -169,7 +169,7 @@ test('tfjs graph: CLI compress --ratio 0.5 writes the size the parameters predic
   }
 });
 
-test('tfjs graph: a weight feeding two nodes is analysed but not factorised', async () => {
+test('tfjs graph: a weight feeding two nodes is analysed once, under its first, but not factorised', async () => {
   const dir = tempDir();
   const g = new GraphBuilder();
   const x = g.placeholder('x', [-1, 12]);
@@ -178,10 +178,56 @@ test('tfjs graph: a weight feeding two nodes is analysed but not factorised', as
   g.op('Identity', 'MatMul', [g.op('a/MatMul', 'MatMul', [x, w], flags), w], flags);
   const model = await openModel(g.save(dir, 'Identity'));
   try {
-    assert.deepEqual(model.layers.map((l) => [l.name, l.factorisable]), [['a/MatMul', false], ['Identity', false]]);
+    assert.deepEqual(model.layers.map((l) => [l.name, l.factorisable]), [['a/MatMul', false]]);
+    assert.deepEqual([model.totalParams, model.sharedParams ?? 0], [144, 0]);
   } finally {
     await model.close();
   }
+});
+
+/** x → MatMul(w) → Relu → MatMul(copy of w, stored again under its own name) → MatMul(v, 12×6): 360 parameters, 144 of them a copy. */
+function graphWithRepeat(dir: string): string {
+  const g = new GraphBuilder();
+  const x = g.placeholder('x', [-1, 12]);
+  const flags = { transpose_a: attr.bool(false), transpose_b: attr.bool(false) };
+  const w = randomMatrix(12, 12, 31);
+  const first = g.op('a/MatMul', 'MatMul', [x, g.const('a/kernel', [12, 12], w)], flags);
+  const second = g.op('b/MatMul', 'MatMul', [g.op('a/Relu', 'Relu', [first]), g.const('b/kernel', [12, 12], w.slice())], flags);
+  g.op('Identity', 'MatMul', [second, g.const('c/kernel', [12, 6], randomMatrix(12, 6, 32))], flags);
+  return g.save(dir, 'Identity');
+}
+
+test('tfjs graph: a weight stored twice, byte for byte, is read once, written once, counts toward --ratio, and the outputs do not change', async () => {
+  const dir = tempDir();
+  const model = graphWithRepeat(dir);
+  const before = hash(model);
+  const opened = await openModel(model);
+  try {
+    assert.deepEqual([opened.totalParams, opened.sharedParams], [360, 144]);
+    assert.deepEqual(opened.tensors.map((t) => t.name), ['a/kernel', 'c/kernel']);
+    // The kept copy now feeds both products, so neither may take factors alone.
+    assert.deepEqual(opened.layers.map((l) => [l.name, l.weight, l.factorisable]), [['a/MatMul', 'a/kernel', false], ['Identity', 'c/kernel', true]]);
+  } finally {
+    await opened.close();
+  }
+  const a = cli('analyze', model, '--json');
+  assert.equal(a.code, 0, a.stderr);
+  assert.deepEqual((({ totalParams, sharedParams }) => [totalParams, sharedParams])(JSON.parse(a.stdout)), [360, 144]);
+  // 0.7 of 360 is 252: keeping the copy once (216) reaches it, so no layer is cut.
+  const kept = compress(model, '--ratio', '0.7');
+  assert.deepEqual([kept.originalParams, kept.compressedParams, kept.layers.length], [360, 216, 0]);
+  const out = json(kept.output);
+  assert.deepEqual(out.weightsManifest[0].weights.map((w) => w.name), ['a/kernel', 'c/kernel']);
+  assert.ok(!out.modelTopology.node.some((n) => n.name === 'b/kernel'), 'the copy\'s Const node is gone');
+  assert.deepEqual(out.modelTopology.node.find((n) => n.name === 'b/MatMul')!.input, ['a/Relu', 'a/kernel']);
+  const input = { data: randomMatrix(16, 12, 33), shape: [16, 12] };
+  const [ya, yb] = [await runTfjsGraph(model, input), await runTfjsGraph(kept.output, input)];
+  assert.deepEqual(yb.data, ya.data);
+  assert.equal(hash(model), before, 'original untouched');
+  // Below what the copy saves, the rest of the budget is taken from the layer that can be cut.
+  const cut = compress(model, '--ratio', '0.5', '--allow-deep-cuts', '-o', join(dir, 'cut.json'));
+  assert.deepEqual(cut.layers.map((l) => l.name), ['Identity']);
+  assert.ok(cut.compressedParams <= 180 && cut.compressedParams > 144, String(cut.compressedParams));
 });
 
 test('tfjs graph: fine-tuning, which trains TF.js layers models and ONNX graphs, is refused with one line, nothing written (whitening: whitenGraph.test.ts)', () => {

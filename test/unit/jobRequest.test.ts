@@ -52,6 +52,7 @@ test('each bad field is refused as bad input, naming the field', () => {
     [{ ...base, analysis: { path: 'other.onnx', totalParams: 1, layers: [] } }, /analysis: is of other\.onnx, not of the model m\.onnx/],
     [{ ...base, analysis: { ...analysis(resolve('m.onnx')), layers: [{ ...analysis('').layers[0], singularValues: [2] }] } }, /analysis: layer "fc1" must have all min\(rows, cols\) = 2 singular values/],
     [{ ...base, analysis: { ...analysis(resolve('m.onnx')), layers: [analysis('').layers[0], analysis('').layers[0]] } }, /layer "fc1" has no name of its own/],
+    [{ ...base, analysis: { ...analysis(resolve('m.onnx')), sharedParams: 31 } }, /analysis: sharedParams must be a number from 0 to totalParams, got 31/],
   ];
   for (const [value, message] of cases) {
     assert.throws(() => checkCompressRequest(value), (e: unknown) => e instanceof InputError && e.code === 'bad-input' && message.test(e.message) && !e.message.includes('\n'), JSON.stringify(value));

@@ -1,7 +1,7 @@
 // The panel's plan: every layer's rank for the chosen goal, with the user's pinned ranks.
 import type { Analysis, LayerAnalysis } from '../../core/analysis.js';
 import { prepareAllocation, type AllocLayer, type PreparedAllocation } from '../../core/ranks/allocate.js';
-import { breakEvenRank, suggestedRank } from '../../core/ranks/ranks.js';
+import { breakEvenRank, distinctParams, suggestedRank } from '../../core/ranks/ranks.js';
 import type { PanelViewState } from '../../shared/panelProtocol.js';
 
 export type Goal = Pick<PanelViewState, 'goal' | 'keep' | 'energy' | 'pins'>;
@@ -16,9 +16,9 @@ export function normaliseRank(layer: LayerAnalysis, rank: number): number {
   return !layer.factorisable || k > breakEvenRank(layer.rows, layer.cols) ? fullRank(layer) : k;
 }
 
-/** Parameters in the file that belong to no layer's weight (biases, norms…): always kept. */
+/** Parameters in the file that belong to no layer's weight (biases, norms…): always kept (repeated tensors once). */
 export function unlayeredParams(analysis: Analysis): number {
-  return analysis.totalParams - analysis.layers.reduce((s, l) => s + l.params, 0);
+  return distinctParams(analysis) - analysis.layers.reduce((s, l) => s + l.params, 0);
 }
 
 /** allocate()'s budget for a fraction of the whole model's parameters to keep. */

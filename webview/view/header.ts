@@ -28,7 +28,7 @@ export class Header {
       this.facts.replaceChildren(
         fact('Format', analysis.format, 'format'),
         fact('File size', formatBytes(analysis.fileBytes), 'size'),
-        fact('Parameters', formatInteger(analysis.totalParams), 'params'),
+        fact('Parameters', formatInteger(analysis.totalParams) + (analysis.sharedParams ? ` (${formatInteger(analysis.sharedParams)} repeated, kept once)` : ''), 'params'),
         fact('Layers', String(analysis.layers.length), 'layers'),
         fact('Engine', status.engine ?? '—', 'engine'),
       );

@@ -8,6 +8,7 @@ import type { DType, Layer, LayerKind } from '../../types.js';
 import { InputError } from '../../types.js';
 import { StoredModel, type MatrixLayout, type StoredTensor } from '../storedModel.js';
 import { isKeyOf, jsonText } from '../../text/jsonText.js';
+import { keepRepeatsOnce } from './repeatedWeights.js';
 
 export interface ManifestWeight {
   name: string;
@@ -66,7 +67,7 @@ export async function readTfjs(path: string): Promise<TfjsModel> {
   const text = new TextDecoder().decode(await src.read(0, src.size));
   let fileBytes = src.size;
   await src.close();
-  let json: { format?: string; modelTopology?: unknown; weightsManifest?: ManifestGroup[] };
+  let json: TfjsJson;
   try { json = JSON.parse(text); } catch (e) { throw new InputError(path, `invalid JSON (${(e as Error).message})`); }
   if (!Array.isArray(json.weightsManifest)) throw new InputError(path, 'not a TF.js model: no weightsManifest');
   const dir = dirname(path);
@@ -102,10 +103,15 @@ export async function readTfjs(path: string): Promise<TfjsModel> {
         offset += storedBytes;
       }
     }
-    const byName = new Map(tensors.map((t) => [t.name, t]));
-    const graph = isGraph(json);
-    const layers = graph ? graphLayers(path, json.modelTopology, byName) : layersModelLayers(json.modelTopology, byName);
-    return new StoredModel({ format: graph ? 'tfjs-graph' : 'tfjs-layers', path, files, fileBytes, tensors, layers, sources, extra: json });
+    if (!isGraph(json)) {
+      const layers = layersModelLayers(json.modelTopology, new Map(tensors.map((t) => [t.name, t])));
+      return new StoredModel({ format: 'tfjs-layers', path, files, fileBytes, tensors, layers, sources, extra: json });
+    }
+    const signature = JSON.stringify(json.signature ?? {});
+    const kept = await keepRepeatsOnce(tensors, graphNodes(path, json.modelTopology), (name) => signature.includes(`"${name}"`) || signature.includes(`"${name}:`));
+    const extra = kept.shared ? { ...json, modelTopology: { ...json.modelTopology as object, node: kept.nodes } } : json;
+    const layers = graphLayers(kept.nodes, new Map(kept.tensors.map((t) => [t.name, t])));
+    return new StoredModel({ format: 'tfjs-graph', path, files, fileBytes, tensors: kept.tensors, shared: kept.shared, layers, sources, extra });
   } catch (e) {
     // Every shard opened so far, including those of a group that failed half-way.
     await Promise.all(opened.map((s) => s.close()));
@@ -208,18 +214,20 @@ function graphNodes(path: string, topology: unknown): GraphNode[] {
   return nodes as GraphNode[];
 }
 
-function graphLayers(path: string, topology: unknown, byName: Map<string, StoredTensor>): (Layer & MatrixLayout)[] {
-  const nodes = graphNodes(path, topology);
+function graphLayers(nodes: GraphNode[], byName: Map<string, StoredTensor>): (Layer & MatrixLayout)[] {
   const layers: (Layer & MatrixLayout)[] = [];
-  // A weight that feeds several nodes cannot be swapped for factors under one of them.
+  // A weight that feeds several nodes cannot be swapped for factors under one of them; it is
+  // listed once, under the first, so its parameters are counted once.
   const uses = new Map<string, number>();
+  const listed = new Set<string>();
   for (const node of nodes) for (const i of node.input ?? []) { const n = tensorName(i); uses.set(n, (uses.get(n) ?? 0) + 1); }
   for (const node of nodes) {
     const kind = isKeyOf(GRAPH_OPS, node.op) ? GRAPH_OPS[node.op] : undefined;
     if (!kind || !node.input || node.input.length < 2) continue;
     const wName = tensorName(node.input[1]);
     const weight = byName.get(wName);
-    if (!weight || weight.shape.length < 2) continue;
+    if (!weight || weight.shape.length < 2 || listed.has(wName)) continue;
+    listed.add(wName);
     const shape = weight.shape;
     const transposed = kind === 'matmul' && node.attr?.transpose_b?.b === true;
     const cols = transposed ? shape[0] : shape[shape.length - 1];
