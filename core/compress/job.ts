@@ -71,7 +71,7 @@ export function planJob(model: StoredModel<unknown>, format: FormatModule, o: Co
     out: resolve(o.out ?? defaultOutput(model.path, format)),
   }, {
     path: model.path, format: model.format, files: model.files, fileBytes: model.fileBytes,
-    factorisable: model.layers.filter((l) => gains(l, o.method)).length,
+    factorisable: model.layers.filter((l) => gains(l, o.method)).length, totalParams: model.totalParams, sharedParams: model.sharedParams,
     capabilities: capabilitiesOf(format, o.torchModel !== undefined), withModule: o.torchModel ? undefined : format.withModule,
     runsWritten: format.runsWritten === true,
     formatsWith,
@@ -109,7 +109,7 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
     const sink = new AtomicOutput(model.files, o.force, startedAt);
     try {
       const analysing = stage('analyse');
-      const whitened = job.method === 'whitened';
+      const whitened = job.method === 'whitened' && !job.dense;
       // Plain SVD's spectra: the plan of --method svd, and of the layers whitening does not reach and the guard's candidate.
       // Their reductions wait in a scratch file for the same layers' SVDs.
       const plain = job.method === 'relayout' ? undefined

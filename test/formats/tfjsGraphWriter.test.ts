@@ -224,6 +224,11 @@ test('tfjs graph: a weight stored twice, byte for byte, is read once, written on
   const [ya, yb] = [await runTfjsGraph(model, input), await runTfjsGraph(kept.output, input)];
   assert.deepEqual(yb.data, ya.data);
   assert.equal(hash(model), before, 'original untouched');
+  // Nothing left for calibration data to decide: whitening writes the same model.
+  const calib = join(dir, 'x.npy');
+  writeFileSync(calib, encodeNpy({ dtype: 'float32', shape: [8, 12], data: randomMatrix(8, 12, 34) }));
+  const whitened = compress(model, '--ratio', '0.7', '--method', 'whitened', '--calibration', calib, '-o', join(dir, 'whitened.json'));
+  assert.deepEqual([whitened.compressedParams, whitened.layers.length, 'methodChoice' in whitened], [216, 0, false]);
   // Below what the copy saves, the rest of the budget is taken from the layer that can be cut.
   const cut = compress(model, '--ratio', '0.5', '--allow-deep-cuts', '-o', join(dir, 'cut.json'));
   assert.deepEqual(cut.layers.map((l) => l.name), ['Identity']);

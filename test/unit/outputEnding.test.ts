@@ -11,7 +11,7 @@ import type { StoredModel } from '../../core/formats/storedModel.js';
 import { InputError, type ModelFormat } from '../../core/types.js';
 
 const facts = (format: ModelFormat, path: string, outputEnding?: string): ModelFacts => ({
-  path, format, files: [path], fileBytes: 1e6, factorisable: 4,
+  path, format, files: [path], fileBytes: 1e6, factorisable: 4, totalParams: 1e6,
   capabilities: formatModule(format).capabilities, runsWritten: formatModule(format).runsWritten === true,
   formatsWith, outputEnding,
 });

@@ -8,7 +8,7 @@ import { formats, formatModule, formatsWith } from '../../core/formats/registry.
 import { InputError, type ModelFormat } from '../../core/types.js';
 
 const facts = (format: ModelFormat, more: Partial<ModelFacts> = {}): ModelFacts => ({
-  path: `/m/model.${format}`, format, files: [`/m/model.${format}`], fileBytes: 1e6, factorisable: 4,
+  path: `/m/model.${format}`, format, files: [`/m/model.${format}`], fileBytes: 1e6, factorisable: 4, totalParams: 1e6,
   capabilities: formatModule(format).capabilities, runsWritten: formatModule(format).runsWritten === true,
   formatsWith,
   ...more,
@@ -102,4 +102,16 @@ test('a model with no layer a factorisation makes smaller is refused in every fo
         (e: unknown) => e instanceof InputError && e.code === 'bad-input' && e.message === `/m/model.${f.id}: nothing to compress: no layer can be factorised into fewer parameters`, f.id);
     }
   }
+});
+
+test('a --ratio met with every layer dense (repeated tensors kept once) runs nothing on the data, whatever the method; below it, every step runs', () => {
+  // 1 000 parameters, 600 of them repeats: 0.5 keeps 500 ≥ 400 distinct.
+  const repeats = facts('onnx', { totalParams: 1000, sharedParams: 600 });
+  const met = resolveJob(ratio({ method: 'whitened', calibration: 100, finetune: 50 }), repeats);
+  assert.deepEqual([met.dense, met.runs, met.stages.map((s) => s.name)], [true, { sensitivity: false, refine: false, guard: false }, ['analyse', 'factorise']]);
+  const below = resolveJob(ratio({ method: 'whitened', calibration: 100, finetune: 50, goal: { kind: 'ratio', ratio: 0.3 } }), repeats);
+  assert.equal(below.dense, undefined);
+  assert.deepEqual([below.runs.guard, below.runs.finetune], [true, 50]);
+  // Nothing a factorisation makes smaller, but repeats to keep once: a compress, not a refusal.
+  assert.equal(resolveJob(ratio(), facts('tfjs-graph', { factorisable: 0, totalParams: 1000, sharedParams: 600 })).dense, true);
 });
