@@ -99,8 +99,8 @@ export async function tfjsFinetune(
   const student = await studentOf(t, topology, factors);
   const disposables: TfTensor[] = [];
   try {
-    // tfjs-backend-wasm has no Conv2DBackpropFilter: there, convolutions stay as they are and
-    // the Dense layers (usually most of the parameters) are trained.
+    // A backend without a convolution filter gradient keeps convolutions as they are and trains
+    // the Dense layers (usually most of the parameters); tfjs-backend-wasm gets ours (convGradKernels.ts).
     const convTrainable = tf.getKernel('Conv2DBackpropFilter', tf.getBackend()) !== undefined;
     const frozen: string[] = [];
     for (const layer of student.layers) {

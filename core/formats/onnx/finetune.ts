@@ -95,8 +95,8 @@ export async function finetuneOnnx(model: OnnxModel, factors: Map<string, Factor
   try {
     const original = new Map<string, TfTensor>();
     for (const name of program.weights) original.set(name, keep(tf.tensor(await model.readTensor(name), model.tensor(name).shape)));
-    // tfjs-backend-wasm has no Conv2DBackpropFilter: there, convolutions stay as they are and
-    // the matrix products (usually most of the parameters) are trained, as for TF.js models.
+    // A backend without a convolution filter gradient keeps convolutions as they are and trains
+    // the matrix products, as for TF.js models; tfjs-backend-wasm gets ours (tfjs/convGradKernels.ts).
     const convTrainable = tf.getKernel('Conv2DBackpropFilter', tf.getBackend()) !== undefined;
     const trains = (layer: StoredLayer): boolean => convTrainable || layer.kind === 'matmul' || layer.kind === 'gemm';
     const variables: Variable[] = [];

@@ -6,6 +6,7 @@ import type { io, LayersModel } from '@tensorflow/tfjs';
 import { fixedBatch } from '../../eval/tensor.js';
 import { readRegularFile } from '../../io/byteSource.js';
 import { fasterTrainingKernels } from './wasmKernels.js';
+import { convolutionGradients } from './convGradKernels.js';
 import type { LoadedModel } from '../format.js';
 
 type Tf = typeof import('@tensorflow/tfjs');
@@ -22,7 +23,10 @@ export function tfjs(): Promise<Tf> {
     // The wasm backend is several times faster than cpu; fall back silently if it cannot start.
     if (!(await tf.setBackend('wasm').catch(() => false))) await tf.setBackend('cpu');
     await tf.ready();
-    if (tf.getBackend() === 'wasm') fasterTrainingKernels(tf, 'wasm');
+    if (tf.getBackend() === 'wasm') {
+      fasterTrainingKernels(tf, 'wasm');
+      convolutionGradients(tf, 'wasm');
+    }
     return tf;
   })();
   return tfReady;

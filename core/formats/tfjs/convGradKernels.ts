@@ -1,0 +1,155 @@
+// The convolution gradients tfjs-backend-wasm lacks, registered for it (tf.registerKernel), so
+// fine-tuning trains convolutions (runners/tfjsFinetune.ts, onnx/finetune.ts) instead of
+// freezing them: a Conv2D filter's gradient (Aᵀ·dY over the input's patches, on the backend's
+// fast product), and a depthwise convolution's filter and input gradients (loops: they cost what
+// the layer's own forward pass does). NHWC only, as TF.js's convolution gradients are; the
+// results are what the cpu backend's kernels give (test/unit/convGradKernels.test.ts).
+type Tf = typeof import('@tensorflow/tfjs');
+type TensorInfo = import('@tensorflow/tfjs').TensorInfo;
+type KernelFunc = import('@tensorflow/tfjs').KernelConfig['kernelFunc'];
+
+interface WasmBackend {
+  makeOutput(shape: number[], dtype: string): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array;
+  disposeData(dataId: object): void;
+}
+
+type Pad = 'valid' | 'same' | number | number[][];
+interface Geometry { strides: [number, number]; dilations?: number | [number, number]; pad: Pad; dataFormat?: string }
+
+/** Patch values a Conv2D filter gradient builds at a time (floats): 64 MB. */
+const PATCH_FLOATS = 2 ** 24;
+
+const pair = (v: number | [number, number] | undefined): [number, number] => (v === undefined ? [1, 1] : typeof v === 'number' ? [v, v] : v);
+
+/** Padding before the first row and column, as TF.js's conv_util computes it for these shapes. */
+function padBefore(pad: Pad, inH: number, inW: number, outH: number, outW: number, kh: number, kw: number, [sh, sw]: [number, number], [dh, dw]: [number, number]): [number, number] {
+  if (pad === 'valid') return [0, 0];
+  if (typeof pad === 'number') return [pad, pad];
+  if (pad === 'same') {
+    const before = (input: number, out: number, k: number, s: number, d: number): number => Math.floor(Math.max((out - 1) * s + (k - 1) * d + 1 - input, 0) / 2);
+    return [before(inH, outH, kh, sh, dh), before(inW, outW, kw, sw, dw)];
+  }
+  return [pad[1][0], pad[2][0]];
+}
+
+function checkNhwc(g: Geometry, what: string): void {
+  if (g.dataFormat !== undefined && g.dataFormat !== 'NHWC') throw new Error(`${what}: only NHWC convolutions have gradients here`);
+}
+
+/** dW = Σ patchesᵀ·dY: the patches of a run of images at a time laid out as rows, multiplied on the backend's product kernel. */
+function conv2dFilterGrad(tf: Tf, backendName: string): KernelFunc {
+  return (args) => {
+    const { inputs: { x, dy }, backend, attrs } = args as unknown as { inputs: { x: TensorInfo; dy: TensorInfo }; backend: WasmBackend; attrs: Geometry & { filterShape: number[] } };
+    checkNhwc(attrs, 'Conv2DBackpropFilter');
+    const [n, h, w, c] = x.shape, [, oh, ow, f] = dy.shape;
+    const [kh, kw] = attrs.filterShape;
+    const [sh, sw] = pair(attrs.strides);
+    const [top, left] = padBefore(attrs.pad, h, w, oh, ow, kh, kw, [sh, sw], [1, 1]);
+    const k = kh * kw * c, perImage = oh * ow;
+    const images = Math.max(1, Math.min(n, Math.floor(PATCH_FLOATS / (perImage * k))));
+    const matMul = tf.getKernel('BatchMatMul', backendName)!.kernelFunc;
+    const sum = new Float64Array(k * f);
+    for (let n0 = 0; n0 < n; n0 += images) {
+      const n1 = Math.min(n, n0 + images), rows = (n1 - n0) * perImage;
+      const patches = backend.makeOutput([1, rows, k], 'float32');
+      const whole = n0 === 0 && n1 === n;
+      const dyPart = whole ? { ...dy, shape: [1, rows, f] } : backend.makeOutput([1, rows, f], 'float32');
+      // Views after every allocation: growing the heap detaches earlier ones.
+      const src = backend.typedArrayFromHeap(x), p = backend.typedArrayFromHeap(patches);
+      if (!whole) backend.typedArrayFromHeap(dyPart).set(backend.typedArrayFromHeap(dy).subarray(n0 * perImage * f, n1 * perImage * f));
+      let row = 0;
+      for (let b = n0; b < n1; b++) {
+        for (let y = 0; y < oh; y++) {
+          for (let z = 0; z < ow; z++, row += k) {
+            for (let i = 0; i < kh; i++) {
+              const ih = y * sh + i - top;
+              for (let j = 0; j < kw; j++) {
+                const iw = z * sw + j - left, at = row + (i * kw + j) * c;
+                if (ih < 0 || ih >= h || iw < 0 || iw >= w) p.fill(0, at, at + c);
+                else { const from = ((b * h + ih) * w + iw) * c; p.set(src.subarray(from, from + c), at); }
+              }
+            }
+          }
+        }
+      }
+      const part = matMul({ inputs: { a: patches, b: dyPart }, backend: backend as never, attrs: { transposeA: true, transposeB: false } }) as TensorInfo;
+      const values = backend.typedArrayFromHeap(part);
+      for (let i = 0; i < sum.length; i++) sum[i] += values[i];
+      for (const t of whole ? [patches, part] : [patches, dyPart, part]) backend.disposeData(t.dataId);
+    }
+    const out = backend.makeOutput(attrs.filterShape, 'float32');
+    backend.typedArrayFromHeap(out).set(sum);
+    return out;
+  };
+}
+
+/**
+ * Visits every (output position, tap) pair of a depthwise convolution whose input position lies
+ * inside the image: `visit(inputOffset, outputOffset, filterOffset)`, each the start of a
+ * channel run (input: c values; output and filter: c·m, channel-major).
+ */
+function eachTap(shape: { n: number; h: number; w: number; c: number; m: number; oh: number; ow: number; kh: number; kw: number }, g: Geometry, visit: (input: number, output: number, filter: number) => void): void {
+  const { n, h, w, c, m, oh, ow, kh, kw } = shape;
+  const s = pair(g.strides), d = pair(g.dilations);
+  const [top, left] = padBefore(g.pad, h, w, oh, ow, kh, kw, s, d);
+  for (let b = 0; b < n; b++) {
+    for (let y = 0; y < oh; y++) {
+      for (let z = 0; z < ow; z++) {
+        const output = ((b * oh + y) * ow + z) * c * m;
+        for (let i = 0; i < kh; i++) {
+          const ih = y * s[0] + i * d[0] - top;
+          if (ih < 0 || ih >= h) continue;
+          for (let j = 0; j < kw; j++) {
+            const iw = z * s[1] + j * d[1] - left;
+            if (iw >= 0 && iw < w) visit(((b * h + ih) * w + iw) * c, output, (i * kw + j) * c * m);
+          }
+        }
+      }
+    }
+  }
+}
+
+function depthwiseFilterGrad(args: Parameters<KernelFunc>[0]): TensorInfo {
+  const { inputs: { x, dy }, backend, attrs } = args as unknown as { inputs: { x: TensorInfo; dy: TensorInfo }; backend: WasmBackend; attrs: Geometry & { filterShape: number[] } };
+  checkNhwc(attrs, 'DepthwiseConv2dNativeBackpropFilter');
+  const [n, h, w, c] = x.shape, [, oh, ow] = dy.shape, [kh, kw, , m] = attrs.filterShape;
+  const sum = new Float64Array(kh * kw * c * m);
+  const src = backend.typedArrayFromHeap(x), grad = backend.typedArrayFromHeap(dy);
+  eachTap({ n, h, w, c, m, oh, ow, kh, kw }, attrs, (input, output, filter) => {
+    for (let ch = 0; ch < c; ch++) for (let q = 0; q < m; q++) sum[filter + ch * m + q] += src[input + ch] * grad[output + ch * m + q];
+  });
+  const out = backend.makeOutput(attrs.filterShape, 'float32');
+  backend.typedArrayFromHeap(out).set(sum);
+  return out;
+}
+
+function depthwiseInputGrad(args: Parameters<KernelFunc>[0]): TensorInfo {
+  const { inputs: { dy, filter }, backend, attrs } = args as unknown as { inputs: { dy: TensorInfo; filter: TensorInfo }; backend: WasmBackend; attrs: Geometry & { inputShape: number[] } };
+  checkNhwc(attrs, 'DepthwiseConv2dNativeBackpropInput');
+  const [n, h, w, c] = attrs.inputShape, [, oh, ow] = dy.shape, [kh, kw, , m] = filter.shape;
+  const sum = new Float64Array(n * h * w * c);
+  const grad = backend.typedArrayFromHeap(dy), f = backend.typedArrayFromHeap(filter);
+  eachTap({ n, h, w, c, m, oh, ow, kh, kw }, attrs, (input, output, tap) => {
+    for (let ch = 0; ch < c; ch++) {
+      let acc = 0;
+      for (let q = 0; q < m; q++) acc += grad[output + ch * m + q] * f[tap + ch * m + q];
+      sum[input + ch] += acc;
+    }
+  });
+  const out = backend.makeOutput(attrs.inputShape, 'float32');
+  backend.typedArrayFromHeap(out).set(sum);
+  return out;
+}
+
+/** Registers each gradient kernel `backendName` lacks. */
+export function convolutionGradients(tf: Tf, backendName: string): void {
+  const kernels: Record<string, KernelFunc> = {
+    Conv2DBackpropFilter: conv2dFilterGrad(tf, backendName),
+    DepthwiseConv2dNativeBackpropFilter: depthwiseFilterGrad,
+    DepthwiseConv2dNativeBackpropInput: depthwiseInputGrad,
+  };
+  for (const [kernelName, kernelFunc] of Object.entries(kernels)) {
+    if (!tf.getKernel(kernelName, backendName)) tf.registerKernel({ kernelName, backendName, kernelFunc });
+  }
+}
