@@ -1,7 +1,8 @@
 // The convolution gradients Reducible registers for tfjs-backend-wasm (core/formats/tfjs/
 // convGradKernels.ts) against the cpu backend's own kernels, through tf.grads as fine-tuning
-// takes them: strides, padding (valid, same, explicit), odd sizes, channel multipliers, and a
-// batch large enough to be cut into runs of images.
+// takes them: strides, padding (valid, same, explicit), odd sizes, channel multipliers, a batch
+// large enough to be cut into runs of images, and the depthwise gradients both on the backend's
+// own convolution and in loops.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tfjs } from '../../core/formats/tfjs/runtime.js';
@@ -40,7 +41,10 @@ test('wasm has the convolution gradients fine-tuning needs, and they equal the c
     // 20 images of 64×64 with 3×3×32 patches, 1.2 M values an image: two runs of images.
     { what: 'conv over two runs of images', x: [20, 64, 64, 32], f: [3, 3, 32, 2], conv: (x, f) => tf.conv2d(x, f, 1, 'same') },
     { what: 'depthwise 3×3 same', x: [2, 7, 8, 5], f: [3, 3, 5, 1], conv: (x, f) => tf.depthwiseConv2d(x, f, 1, 'same') },
+    // Stride 1 and one filter per channel run on the backend's own depthwise convolution; the rest in loops.
+    { what: 'depthwise 3×3 stride 2', x: [2, 9, 10, 6], f: [3, 3, 6, 1], conv: (x, f) => tf.depthwiseConv2d(x, f, 2, 'same') },
     { what: 'depthwise 5×5 stride 2, multiplier 2', x: [2, 12, 11, 3], f: [5, 5, 3, 2], conv: (x, f) => tf.depthwiseConv2d(x, f, 2, 'same') },
+    { what: 'depthwise 3×3, multiplier 3', x: [2, 6, 7, 2], f: [3, 3, 2, 3], conv: (x, f) => tf.depthwiseConv2d(x, f, 1, 'valid') },
     // (TF.js has no gradient of dilated convolutions at all.)
     { what: 'depthwise 3×3 explicit pads', x: [1, 10, 9, 4], f: [3, 3, 4, 1], conv: (x, f) => tf.depthwiseConv2d(x, f, 1, [[0, 0], [2, 0], [1, 2], [0, 0]]) },
   ];

@@ -1,9 +1,10 @@
 // The convolution gradients tfjs-backend-wasm lacks, registered for it (tf.registerKernel), so
 // fine-tuning trains convolutions (runners/tfjsFinetune.ts, onnx/finetune.ts) instead of
 // freezing them: a Conv2D filter's gradient (Aᵀ·dY over the input's patches, on the backend's
-// fast product), and a depthwise convolution's filter and input gradients (loops: they cost what
-// the layer's own forward pass does). NHWC only, as TF.js's convolution gradients are; the
-// results are what the cpu backend's kernels give (test/unit/convGradKernels.test.ts).
+// fast product), and a depthwise convolution's filter and input gradients (depthwise
+// convolutions themselves on the backend where the window has stride 1, loops elsewhere). NHWC
+// only, as TF.js's convolution gradients are; the results are what the cpu backend's kernels
+// give (test/unit/convGradKernels.test.ts).
 type Tf = typeof import('@tensorflow/tfjs');
 type TensorInfo = import('@tensorflow/tfjs').TensorInfo;
 type KernelFunc = import('@tensorflow/tfjs').KernelConfig['kernelFunc'];
@@ -110,33 +111,106 @@ function eachTap(shape: { n: number; h: number; w: number; c: number; m: number;
   }
 }
 
-function depthwiseFilterGrad(args: Parameters<KernelFunc>[0]): TensorInfo {
+/**
+ * The padding [top, bottom, left, right] of a stride-1, undilated window, where each side is
+ * less than the filter (so the gradients are depthwise convolutions themselves); else undefined.
+ */
+function unitPads(g: Geometry, h: number, w: number, oh: number, ow: number, kh: number, kw: number): [number, number, number, number] | undefined {
+  const s = pair(g.strides), d = pair(g.dilations);
+  if (s[0] !== 1 || s[1] !== 1 || d[0] !== 1 || d[1] !== 1) return undefined;
+  const [top, left] = padBefore(g.pad, h, w, oh, ow, kh, kw, s, d);
+  const pads: [number, number, number, number] = [top, oh + kh - 1 - h - top, left, ow + kw - 1 - w - left];
+  return pads.every((p, i) => p >= 0 && p < (i < 2 ? kh : kw)) ? pads : undefined;
+}
+
+/**
+ * A depthwise filter's gradient, on the backend's own depthwise convolution where the window
+ * allows (unitPads, one filter per channel): image by image, the padded input correlated with
+ * that image's output gradient as the filter, summed. 4–8× faster than the loops.
+ */
+function depthwiseFilterGrad(tf: Tf, backendName: string): KernelFunc {
+  return (args) => {
+    const { x, dy } = (args.inputs as unknown as { x: TensorInfo; dy: TensorInfo });
+    const backend = args.backend as unknown as WasmBackend, attrs = args.attrs as unknown as Geometry & { filterShape: number[] };
+    const [n, h, w, c] = x.shape, [, oh, ow] = dy.shape, [kh, kw, , m] = attrs.filterShape;
+    const pads = m === 1 ? unitPads(attrs, h, w, oh, ow, kh, kw) : undefined;
+    if (!pads) return depthwiseFilterGradLoops(args);
+    checkNhwc(attrs, 'DepthwiseConv2dNativeBackpropFilter');
+    const depthwise = tf.getKernel('DepthwiseConv2dNative', backendName)!.kernelFunc;
+    const sum = new Float64Array(kh * kw * c);
+    const image = backend.makeOutput([1, h, w, c], 'float32');
+    for (let b = 0; b < n; b++) {
+      // A new filter each image: the backend keeps each filter's packed operator by its id.
+      const filter = backend.makeOutput([oh, ow, c, 1], 'float32');
+      backend.typedArrayFromHeap(image).set(backend.typedArrayFromHeap(x).subarray(b * h * w * c, (b + 1) * h * w * c));
+      backend.typedArrayFromHeap(filter).set(backend.typedArrayFromHeap(dy).subarray(b * oh * ow * c, (b + 1) * oh * ow * c));
+      const part = depthwise({ inputs: { x: image, filter }, backend: backend as never, attrs: { strides: [1, 1], dilations: [1, 1], pad: [[0, 0], pads.slice(0, 2), pads.slice(2), [0, 0]], dataFormat: 'NHWC' } }) as TensorInfo;
+      const values = backend.typedArrayFromHeap(part);
+      for (let i = 0; i < sum.length; i++) sum[i] += values[i];
+      for (const t of [part, filter]) backend.disposeData(t.dataId);
+    }
+    backend.disposeData(image.dataId);
+    const out = backend.makeOutput(attrs.filterShape, 'float32');
+    backend.typedArrayFromHeap(out).set(sum);
+    return out;
+  };
+}
+
+function depthwiseFilterGradLoops(args: Parameters<KernelFunc>[0]): TensorInfo {
   const { inputs: { x, dy }, backend, attrs } = args as unknown as { inputs: { x: TensorInfo; dy: TensorInfo }; backend: WasmBackend; attrs: Geometry & { filterShape: number[] } };
   checkNhwc(attrs, 'DepthwiseConv2dNativeBackpropFilter');
   const [n, h, w, c] = x.shape, [, oh, ow] = dy.shape, [kh, kw, , m] = attrs.filterShape;
   const sum = new Float64Array(kh * kw * c * m);
   const src = backend.typedArrayFromHeap(x), grad = backend.typedArrayFromHeap(dy);
-  eachTap({ n, h, w, c, m, oh, ow, kh, kw }, attrs, (input, output, filter) => {
-    for (let ch = 0; ch < c; ch++) for (let q = 0; q < m; q++) sum[filter + ch * m + q] += src[input + ch] * grad[output + ch * m + q];
-  });
+  eachTap({ n, h, w, c, m, oh, ow, kh, kw }, attrs, m === 1
+    ? (input, output, filter) => { for (let ch = 0; ch < c; ch++) sum[filter + ch] += src[input + ch] * grad[output + ch]; }
+    : (input, output, filter) => { for (let ch = 0; ch < c; ch++) for (let q = 0; q < m; q++) sum[filter + ch * m + q] += src[input + ch] * grad[output + ch * m + q]; });
   const out = backend.makeOutput(attrs.filterShape, 'float32');
   backend.typedArrayFromHeap(out).set(sum);
   return out;
 }
 
-function depthwiseInputGrad(args: Parameters<KernelFunc>[0]): TensorInfo {
+/**
+ * A depthwise convolution's input gradient, on the backend's own depthwise convolution where the
+ * window allows (unitPads, one filter per channel): the output gradient, padded by what the
+ * window did not, correlated with the filter turned by 180°.
+ */
+function depthwiseInputGrad(tf: Tf, backendName: string): KernelFunc {
+  return (args) => {
+    const { dy, filter } = (args.inputs as unknown as { dy: TensorInfo; filter: TensorInfo });
+    const backend = args.backend as unknown as WasmBackend, attrs = args.attrs as unknown as Geometry & { inputShape: number[] };
+    const [, h, w, c] = attrs.inputShape, [, oh, ow] = dy.shape, [kh, kw, , m] = filter.shape;
+    const pads = m === 1 ? unitPads(attrs, h, w, oh, ow, kh, kw) : undefined;
+    if (!pads) return depthwiseInputGradLoops(args);
+    checkNhwc(attrs, 'DepthwiseConv2dNativeBackpropInput');
+    const turned = backend.makeOutput([kh, kw, c, 1], 'float32');
+    const from = backend.typedArrayFromHeap(filter), to = backend.typedArrayFromHeap(turned);
+    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) to.set(from.subarray(((kh - 1 - i) * kw + kw - 1 - j) * c, ((kh - 1 - i) * kw + kw - j) * c), (i * kw + j) * c);
+    const [top, bottom, left, right] = pads;
+    const pad = [[0, 0], [kh - 1 - top, kh - 1 - bottom], [kw - 1 - left, kw - 1 - right], [0, 0]];
+    try {
+      return tf.getKernel('DepthwiseConv2dNative', backendName)!.kernelFunc({ inputs: { x: dy, filter: turned }, backend: backend as never, attrs: { strides: [1, 1], dilations: [1, 1], pad, dataFormat: 'NHWC' } }) as TensorInfo;
+    } finally {
+      backend.disposeData(turned.dataId);
+    }
+  };
+}
+
+function depthwiseInputGradLoops(args: Parameters<KernelFunc>[0]): TensorInfo {
   const { inputs: { dy, filter }, backend, attrs } = args as unknown as { inputs: { dy: TensorInfo; filter: TensorInfo }; backend: WasmBackend; attrs: Geometry & { inputShape: number[] } };
   checkNhwc(attrs, 'DepthwiseConv2dNativeBackpropInput');
   const [n, h, w, c] = attrs.inputShape, [, oh, ow] = dy.shape, [kh, kw, , m] = filter.shape;
   const sum = new Float64Array(n * h * w * c);
   const grad = backend.typedArrayFromHeap(dy), f = backend.typedArrayFromHeap(filter);
-  eachTap({ n, h, w, c, m, oh, ow, kh, kw }, attrs, (input, output, tap) => {
-    for (let ch = 0; ch < c; ch++) {
-      let acc = 0;
-      for (let q = 0; q < m; q++) acc += grad[output + ch * m + q] * f[tap + ch * m + q];
-      sum[input + ch] += acc;
-    }
-  });
+  eachTap({ n, h, w, c, m, oh, ow, kh, kw }, attrs, m === 1
+    ? (input, output, tap) => { for (let ch = 0; ch < c; ch++) sum[input + ch] += grad[output + ch] * f[tap + ch]; }
+    : (input, output, tap) => {
+      for (let ch = 0; ch < c; ch++) {
+        let acc = 0;
+        for (let q = 0; q < m; q++) acc += grad[output + ch * m + q] * f[tap + ch * m + q];
+        sum[input + ch] += acc;
+      }
+    });
   const out = backend.makeOutput(attrs.inputShape, 'float32');
   backend.typedArrayFromHeap(out).set(sum);
   return out;
@@ -146,8 +220,8 @@ function depthwiseInputGrad(args: Parameters<KernelFunc>[0]): TensorInfo {
 export function convolutionGradients(tf: Tf, backendName: string): void {
   const kernels: Record<string, KernelFunc> = {
     Conv2DBackpropFilter: conv2dFilterGrad(tf, backendName),
-    DepthwiseConv2dNativeBackpropFilter: depthwiseFilterGrad,
-    DepthwiseConv2dNativeBackpropInput: depthwiseInputGrad,
+    DepthwiseConv2dNativeBackpropFilter: depthwiseFilterGrad(tf, backendName),
+    DepthwiseConv2dNativeBackpropInput: depthwiseInputGrad(tf, backendName),
   };
   for (const [kernelName, kernelFunc] of Object.entries(kernels)) {
     if (!tf.getKernel(kernelName, backendName)) tf.registerKernel({ kernelName, backendName, kernelFunc });
