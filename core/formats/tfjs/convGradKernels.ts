@@ -34,6 +34,13 @@ function padBefore(pad: Pad, inH: number, inW: number, outH: number, outW: numbe
   return [pad[1][0], pad[2][0]];
 }
 
+/** A float32 output of `shape` holding `values`. */
+function output(backend: WasmBackend, shape: number[], values: Float64Array): TensorInfo {
+  const out = backend.makeOutput(shape, 'float32');
+  backend.typedArrayFromHeap(out).set(values);
+  return out;
+}
+
 function checkNhwc(g: Geometry, what: string): void {
   if (g.dataFormat !== undefined && g.dataFormat !== 'NHWC') throw new Error(`${what}: only NHWC convolutions have gradients here`);
 }
@@ -79,9 +86,7 @@ function conv2dFilterGrad(tf: Tf, backendName: string): KernelFunc {
       for (let i = 0; i < sum.length; i++) sum[i] += values[i];
       for (const t of whole ? [patches, part] : [patches, dyPart, part]) backend.disposeData(t.dataId);
     }
-    const out = backend.makeOutput(attrs.filterShape, 'float32');
-    backend.typedArrayFromHeap(out).set(sum);
-    return out;
+    return output(backend, attrs.filterShape, sum);
   };
 }
 
@@ -90,7 +95,8 @@ function conv2dFilterGrad(tf: Tf, backendName: string): KernelFunc {
  * inside the image: `visit(inputOffset, outputOffset, filterOffset)`, each the start of a
  * channel run (input: c values; output and filter: c·m, channel-major).
  */
-function eachTap(shape: { n: number; h: number; w: number; c: number; m: number; oh: number; ow: number; kh: number; kw: number }, g: Geometry, visit: (input: number, output: number, filter: number) => void): void {
+function eachTap(kernel: string, shape: { n: number; h: number; w: number; c: number; m: number; oh: number; ow: number; kh: number; kw: number }, g: Geometry, visit: (input: number, output: number, filter: number) => void): void {
+  checkNhwc(g, kernel);
   const { n, h, w, c, m, oh, ow, kh, kw } = shape;
   const s = pair(g.strides), d = pair(g.dilations);
   const [top, left] = padBefore(g.pad, h, w, oh, ow, kh, kw, s, d);
@@ -150,24 +156,19 @@ function depthwiseFilterGrad(tf: Tf, backendName: string): KernelFunc {
       for (const t of [part, filter]) backend.disposeData(t.dataId);
     }
     backend.disposeData(image.dataId);
-    const out = backend.makeOutput(attrs.filterShape, 'float32');
-    backend.typedArrayFromHeap(out).set(sum);
-    return out;
+    return output(backend, attrs.filterShape, sum);
   };
 }
 
 function depthwiseFilterGradLoops(args: Parameters<KernelFunc>[0]): TensorInfo {
   const { inputs: { x, dy }, backend, attrs } = args as unknown as { inputs: { x: TensorInfo; dy: TensorInfo }; backend: WasmBackend; attrs: Geometry & { filterShape: number[] } };
-  checkNhwc(attrs, 'DepthwiseConv2dNativeBackpropFilter');
   const [n, h, w, c] = x.shape, [, oh, ow] = dy.shape, [kh, kw, , m] = attrs.filterShape;
   const sum = new Float64Array(kh * kw * c * m);
   const src = backend.typedArrayFromHeap(x), grad = backend.typedArrayFromHeap(dy);
-  eachTap({ n, h, w, c, m, oh, ow, kh, kw }, attrs, m === 1
-    ? (input, output, filter) => { for (let ch = 0; ch < c; ch++) sum[filter + ch] += src[input + ch] * grad[output + ch]; }
-    : (input, output, filter) => { for (let ch = 0; ch < c; ch++) for (let q = 0; q < m; q++) sum[filter + ch * m + q] += src[input + ch] * grad[output + ch * m + q]; });
-  const out = backend.makeOutput(attrs.filterShape, 'float32');
-  backend.typedArrayFromHeap(out).set(sum);
-  return out;
+  eachTap('DepthwiseConv2dNativeBackpropFilter', { n, h, w, c, m, oh, ow, kh, kw }, attrs, m === 1
+    ? (input, out, filter) => { for (let ch = 0; ch < c; ch++) sum[filter + ch] += src[input + ch] * grad[out + ch]; }
+    : (input, out, filter) => { for (let ch = 0; ch < c; ch++) for (let q = 0; q < m; q++) sum[filter + ch * m + q] += src[input + ch] * grad[out + ch * m + q]; });
+  return output(backend, attrs.filterShape, sum);
 }
 
 /**
@@ -198,22 +199,19 @@ function depthwiseInputGrad(tf: Tf, backendName: string): KernelFunc {
 
 function depthwiseInputGradLoops(args: Parameters<KernelFunc>[0]): TensorInfo {
   const { inputs: { dy, filter }, backend, attrs } = args as unknown as { inputs: { dy: TensorInfo; filter: TensorInfo }; backend: WasmBackend; attrs: Geometry & { inputShape: number[] } };
-  checkNhwc(attrs, 'DepthwiseConv2dNativeBackpropInput');
   const [n, h, w, c] = attrs.inputShape, [, oh, ow] = dy.shape, [kh, kw, , m] = filter.shape;
   const sum = new Float64Array(n * h * w * c);
   const grad = backend.typedArrayFromHeap(dy), f = backend.typedArrayFromHeap(filter);
-  eachTap({ n, h, w, c, m, oh, ow, kh, kw }, attrs, m === 1
-    ? (input, output, tap) => { for (let ch = 0; ch < c; ch++) sum[input + ch] += grad[output + ch] * f[tap + ch]; }
-    : (input, output, tap) => {
+  eachTap('DepthwiseConv2dNativeBackpropInput', { n, h, w, c, m, oh, ow, kh, kw }, attrs, m === 1
+    ? (input, out, tap) => { for (let ch = 0; ch < c; ch++) sum[input + ch] += grad[out + ch] * f[tap + ch]; }
+    : (input, out, tap) => {
       for (let ch = 0; ch < c; ch++) {
         let acc = 0;
-        for (let q = 0; q < m; q++) acc += grad[output + ch * m + q] * f[tap + ch * m + q];
+        for (let q = 0; q < m; q++) acc += grad[out + ch * m + q] * f[tap + ch * m + q];
         sum[input + ch] += acc;
       }
     });
-  const out = backend.makeOutput(attrs.inputShape, 'float32');
-  backend.typedArrayFromHeap(out).set(sum);
-  return out;
+  return output(backend, attrs.inputShape, sum);
 }
 
 /** Registers each gradient kernel `backendName` lacks. */
