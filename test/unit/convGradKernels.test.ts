@@ -1,8 +1,8 @@
 // The convolution gradients Reducible registers for tfjs-backend-wasm (core/formats/tfjs/
 // convGradKernels.ts) against the cpu backend's own kernels, through tf.grads as fine-tuning
 // takes them: strides, padding (valid, same, explicit), odd sizes, channel multipliers, a batch
-// large enough to be cut into runs of images, and the depthwise gradients both on the backend's
-// own convolution and in loops.
+// large enough to be cut into runs of images, and the depthwise and Conv2D input gradients both
+// on the backend's own forward convolutions (stride 1) and elsewhere.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tfjs } from '../../core/formats/tfjs/runtime.js';

@@ -2,12 +2,16 @@
 // fine-tuning trains convolutions (runners/tfjsFinetune.ts, onnx/finetune.ts) instead of
 // freezing them: a Conv2D filter's gradient (Aᵀ·dY over the input's patches, on the backend's
 // fast product), and a depthwise convolution's filter and input gradients (depthwise
-// convolutions themselves on the backend where the window has stride 1, loops elsewhere). NHWC
-// only, as TF.js's convolution gradients are; the results are what the cpu backend's kernels
-// give (test/unit/convGradKernels.test.ts).
+// convolutions themselves on the backend where the window has stride 1, loops elsewhere). And
+// the one it has but runs slowly: a Conv2D's input gradient, a loop 10× the cost of the forward
+// convolution (56 feature maps of 6×100×48 through a 3×3 filter: 380 against 41 ms), at stride 1
+// the forward convolution of the output gradient with the filter turned. NHWC only, as TF.js's
+// convolution gradients are; the results are what the cpu backend's kernels give
+// (test/unit/convGradKernels.test.ts).
 type Tf = typeof import('@tensorflow/tfjs');
 type TensorInfo = import('@tensorflow/tfjs').TensorInfo;
 type KernelFunc = import('@tensorflow/tfjs').KernelConfig['kernelFunc'];
+import { override } from './wasmKernels.js';
 
 interface WasmBackend {
   makeOutput(shape: number[], dtype: string): TensorInfo;
@@ -214,8 +218,37 @@ function depthwiseInputGradLoops(args: Parameters<KernelFunc>[0]): TensorInfo {
   return output(backend, attrs.inputShape, sum);
 }
 
-/** Registers each gradient kernel `backendName` lacks. */
+/**
+ * A Conv2D's input gradient at stride 1 (unitPads): the output gradient, padded by what the window
+ * did not, through the backend's forward convolution with the filter turned by 180° and its
+ * input and output channels swapped. Undefined elsewhere (the backend's own kernel then runs).
+ */
+function conv2dInputGrad(tf: Tf, backendName: string, args: Parameters<KernelFunc>[0]): TensorInfo | undefined {
+  const { dy, filter } = (args.inputs as unknown as { dy: TensorInfo; filter: TensorInfo });
+  const backend = args.backend as unknown as WasmBackend, attrs = args.attrs as unknown as Geometry & { inputShape: number[] };
+  const [, h, w] = attrs.inputShape, [, oh, ow] = dy.shape, [kh, kw, ci, co] = filter.shape;
+  const pads = attrs.dataFormat === 'NHWC' || attrs.dataFormat === undefined ? unitPads(attrs, h, w, oh, ow, kh, kw) : undefined;
+  if (!pads) return undefined;
+  const turned = backend.makeOutput([kh, kw, co, ci], 'float32');
+  const from = backend.typedArrayFromHeap(filter), to = backend.typedArrayFromHeap(turned);
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const src = ((kh - 1 - i) * kw + kw - 1 - j) * ci * co, dst = (i * kw + j) * co * ci;
+      for (let c = 0; c < ci; c++) for (let o = 0; o < co; o++) to[dst + o * ci + c] = from[src + c * co + o];
+    }
+  }
+  const [top, bottom, left, right] = pads;
+  const pad = [[0, 0], [kh - 1 - top, kh - 1 - bottom], [kw - 1 - left, kw - 1 - right], [0, 0]];
+  try {
+    return tf.getKernel('Conv2D', backendName)!.kernelFunc({ inputs: { x: dy, filter: turned }, backend: backend as never, attrs: { strides: [1, 1], dilations: [1, 1], pad, dataFormat: 'NHWC' } }) as TensorInfo;
+  } finally {
+    backend.disposeData(turned.dataId);
+  }
+}
+
+/** Registers each gradient kernel `backendName` lacks, and replaces the slow one. */
 export function convolutionGradients(tf: Tf, backendName: string): void {
+  override(tf, 'Conv2DBackpropInput', backendName, (args, original) => conv2dInputGrad(tf, backendName, args) ?? original(args));
   const kernels: Record<string, KernelFunc> = {
     Conv2DBackpropFilter: conv2dFilterGrad(tf, backendName),
     DepthwiseConv2dNativeBackpropFilter: depthwiseFilterGrad(tf, backendName),

@@ -47,7 +47,7 @@ function swapLastAxes(backend: WasmBackend, x: TensorInfo): TensorInfo {
 }
 
 /** Replaces kernel `name` on `backend` by `replace`, which may hand a call back to the original. */
-function override(tf: Tf, name: string, backend: string, replace: (args: KernelArgs, original: KernelConfig['kernelFunc']) => ReturnType<KernelConfig['kernelFunc']>): void {
+export function override(tf: Tf, name: string, backend: string, replace: (args: KernelArgs, original: KernelConfig['kernelFunc']) => ReturnType<KernelConfig['kernelFunc']>): void {
   const kernel = tf.getKernel(name, backend);
   if (!kernel) return;
   tf.unregisterKernel(name, backend);
