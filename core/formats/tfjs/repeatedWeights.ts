@@ -29,8 +29,13 @@ function signature(t: StoredTensor): string {
   return JSON.stringify([t.dtype, t.shape, t.affine ?? null]);
 }
 
+/** Bytes hashed at a time: a large weight's bytes never sit in memory whole. */
+const HASH_CHUNK = 8 * 2 ** 20;
+
 async function digest(t: StoredTensor): Promise<string> {
-  return createHash('sha256').update(await t.source.read(t.offset, t.storedBytes)).digest('hex');
+  const hash = createHash('sha256');
+  for (let at = 0; at < t.storedBytes; at += HASH_CHUNK) hash.update(await t.source.read(t.offset + at, Math.min(HASH_CHUNK, t.storedBytes - at)));
+  return hash.digest('hex');
 }
 
 /** The copy each repeated Const weight stands for, by name: only tensors of the same signature are read and hashed. */
