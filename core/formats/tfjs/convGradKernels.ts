@@ -188,16 +188,7 @@ function depthwiseInputGrad(tf: Tf, backendName: string): KernelFunc {
     const pads = m === 1 ? unitPads(attrs, h, w, oh, ow, kh, kw) : undefined;
     if (!pads) return depthwiseInputGradLoops(args);
     checkNhwc(attrs, 'DepthwiseConv2dNativeBackpropInput');
-    const turned = backend.makeOutput([kh, kw, c, 1], 'float32');
-    const from = backend.typedArrayFromHeap(filter), to = backend.typedArrayFromHeap(turned);
-    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) to.set(from.subarray(((kh - 1 - i) * kw + kw - 1 - j) * c, ((kh - 1 - i) * kw + kw - j) * c), (i * kw + j) * c);
-    const [top, bottom, left, right] = pads;
-    const pad = [[0, 0], [kh - 1 - top, kh - 1 - bottom], [kw - 1 - left, kw - 1 - right], [0, 0]];
-    try {
-      return tf.getKernel('DepthwiseConv2dNative', backendName)!.kernelFunc({ inputs: { x: dy, filter: turned }, backend: backend as never, attrs: { strides: [1, 1], dilations: [1, 1], pad, dataFormat: 'NHWC' } }) as TensorInfo;
-    } finally {
-      backend.disposeData(turned.dataId);
-    }
+    return throughTurned(tf.getKernel('DepthwiseConv2dNative', backendName)!.kernelFunc, backend, dy, filter, pads, [kh, kw, c, 1]);
   };
 }
 
@@ -228,8 +219,18 @@ function conv2dInputGrad(tf: Tf, backendName: string, args: Parameters<KernelFun
   const backend = args.backend as unknown as WasmBackend, attrs = args.attrs as unknown as Geometry & { inputShape: number[] };
   const [, h, w] = attrs.inputShape, [, oh, ow] = dy.shape, [kh, kw, ci, co] = filter.shape;
   const pads = attrs.dataFormat === 'NHWC' || attrs.dataFormat === undefined ? unitPads(attrs, h, w, oh, ow, kh, kw) : undefined;
-  if (!pads) return undefined;
-  const turned = backend.makeOutput([kh, kw, co, ci], 'float32');
+  return pads && throughTurned(tf.getKernel('Conv2D', backendName)!.kernelFunc, backend, dy, filter, pads, [kh, kw, co, ci]);
+}
+
+/**
+ * An input gradient at stride 1 through the forward convolution `forward`: the output gradient
+ * `dy`, padded by what the window (`pads`, unitPads) did not, against `filter` [kh, kw, in, out]
+ * turned by 180° with its channel axes swapped, given `shape` (a depthwise filter keeps its own:
+ * with one output channel, swapping moves no value).
+ */
+function throughTurned(forward: KernelFunc, backend: WasmBackend, dy: TensorInfo, filter: TensorInfo, pads: [number, number, number, number], shape: number[]): TensorInfo {
+  const [kh, kw, ci, co] = filter.shape;
+  const turned = backend.makeOutput(shape, 'float32');
   const from = backend.typedArrayFromHeap(filter), to = backend.typedArrayFromHeap(turned);
   for (let i = 0; i < kh; i++) {
     for (let j = 0; j < kw; j++) {
@@ -240,7 +241,7 @@ function conv2dInputGrad(tf: Tf, backendName: string, args: Parameters<KernelFun
   const [top, bottom, left, right] = pads;
   const pad = [[0, 0], [kh - 1 - top, kh - 1 - bottom], [kw - 1 - left, kw - 1 - right], [0, 0]];
   try {
-    return tf.getKernel('Conv2D', backendName)!.kernelFunc({ inputs: { x: dy, filter: turned }, backend: backend as never, attrs: { strides: [1, 1], dilations: [1, 1], pad, dataFormat: 'NHWC' } }) as TensorInfo;
+    return forward({ inputs: { x: dy, filter: turned }, backend: backend as never, attrs: { strides: [1, 1], dilations: [1, 1], pad, dataFormat: 'NHWC' } }) as TensorInfo;
   } finally {
     backend.disposeData(turned.dataId);
   }
