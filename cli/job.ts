@@ -3,6 +3,7 @@
 // `--job -|file.json` speaks the IDE's contract (shared/jobProtocol.ts): the request is JSON,
 // and stdout carries JobEvents, one per line — progress, then one `done` or `error`; the
 // error's line also goes to stderr as every other failure's does.
+import type { FinetuneRuntime } from '../core/runners/runner.js';
 import { readFile } from 'node:fs/promises';
 import { compressFile } from '../core/compress/job.js';
 import type { Goal } from '../core/compress/plan.js';
@@ -59,7 +60,8 @@ export async function runCompressRequest(request: CompressRequest, o: RunOptions
       goal, dtype: request.dtype, method: request.method ?? 'svd', allocation: request.allocation, calibration,
       finetune: request.finetune, torchModel: request.torchModel, python: request.python, out: request.out, force: request.force === true, allowDeepCuts: request.allowDeepCuts === true, analysis: request.analysis,
       // checkCompressRequest took the engine from ENGINE_CHOICES.
-      engine: () => createEngine((request.engine ?? 'auto') as EngineChoice, { python: request.python }), signal: abort.signal, progress: o.progress,
+      engine: () => createEngine((request.engine ?? 'auto') as EngineChoice, { python: request.python }), finetuneIn: finetuneRuntime(request.engine),
+      signal: abort.signal, progress: o.progress,
     });
   } catch (e) {
     throw abort.signal.aborted && !(e instanceof CancelledError) ? new CancelledError() : e;
@@ -70,6 +72,11 @@ export async function runCompressRequest(request: CompressRequest, o: RunOptions
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** Where a format that trains either way fine-tunes, by the engine asked for: PyTorch for `torch`, TF.js for the embedded engine. */
+function finetuneRuntime(engine: string | undefined): FinetuneRuntime {
+  return engine === 'torch' ? 'pytorch' : engine === 'embedded' || engine === 'wasm' ? 'tfjs' : 'auto';
 }
 
 /** `reducible compress --job -|file.json`: the exit code, every outcome written as JobEvents. */

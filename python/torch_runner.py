@@ -64,6 +64,13 @@ class BadInput(Exception):
         self.file = file
 
 
+def open_graph(graph, arrays, path):
+    """An ONNX graph Node read (torch_runner's `open` with `graph`), as onnx_graph.OnnxModule; every stored name is its own."""
+    from onnx_graph import OnnxModule
+    floats = {name: arrays["t:" + name].reshape(shape) for name, shape in graph["floats"].items()}
+    return OnnxModule(graph, floats, path).to(DEVICE).eval(), set(floats)
+
+
 def open_module(spec, checkpoint):
     """(The module that runs `checkpoint`, its state dict loaded (strict): the user's
     (`--torch-model file.py:factory`), else a Hugging Face folder's own, built by transformers;
@@ -176,6 +183,12 @@ class Session:
         self.tokens = any(isinstance(m, nn.Embedding) for m in model.modules())
         self.reference = None
         self.training = None
+        # Layer name → submodule path where they differ (an ONNX graph's layers, onnx_graph.py).
+        self.alias = getattr(model, "alias", {})
+
+    def factors_of(self, arrays):
+        """factors_of(arrays) keyed by submodule path."""
+        return {self.alias.get(n, n): f for n, f in factors_of(arrays).items()}
 
     def inputs(self, x):
         return x.long() if self.tokens else x
@@ -334,13 +347,19 @@ def perplexity(logits, ids):
 class Training:
     """Label-free distillation of the factors toward the original module's outputs. The search
     over temperatures and learning rates, and which weights are kept, is decided in Node
-    (core/compress/distil.ts's searchTraining) by the rule every held-out choice uses."""
+    (core/compress/distil.ts's searchTraining) by the rule every held-out choice uses.
+    `also`: stored tensors trained besides the factors (an ONNX graph's biases and layers left
+    dense, as core/formats/onnx/finetune.ts trains them in TF.js), given back under `t:<name>`."""
 
     # Tokens per step for a language model: as many as examples/tiny-lm trains on (16 × 64), so
     # a fine-tuning step costs about what a training step did.
     TOKENS_PER_STEP = 1024
+    # The teacher's outputs on every training input are computed once where they take at most
+    # this much (a step then runs the student only); a language model's logits over its
+    # vocabulary for every token usually take more, and are computed per step.
+    TARGET_BYTES = 1 << 30
 
-    def __init__(self, session, factors, x, held):
+    def __init__(self, session, factors, x, held, also):
         self.session, self.teacher = session, session.model
         self.student = copy.deepcopy(session.model)
         for name, (a, b, bias) in factors.items():
@@ -349,13 +368,30 @@ class Training:
         for p in self.student.parameters():
             p.requires_grad_(False)
         self.params = [p for n in self.names for p in self.student.get_submodule(n).parameters()]
+        self.also = [(name, *self.student.trainable(name)) for name in also]
+        self.params += [p for _, p, _ in self.also]
         for p in self.params:
             p.requires_grad_(True)
+        # An ONNX softmax classifier is distilled on its logits (the value its final Softmax
+        # reads) by KL, any other ONNX output by squared error (distil.ts's rule); a module's
+        # class scores by KL.
+        self.graph_logits = getattr(self.student, "logits_name", False)
+        self.outputs = (lambda m, xb: m.logits(xb)) if self.graph_logits is not False else (lambda m, xb: output_of(m(xb)))
         n = x.shape[0]
         self.x_train, self.x_held = x[:n - held], x[n - held:]
         self.y_held = session.run(self.x_held)
+        self.classifier = bool(self.graph_logits) if self.graph_logits is not False else self.y_held.dim() > 1 and self.y_held.shape[-1] > 1
+        self.y_train = self.targets()
         self.start = self.snapshot()
         self.best = None
+
+    @torch.no_grad()
+    def targets(self):
+        """The teacher's outputs on every training input, or None where they would take more than TARGET_BYTES."""
+        first = self.outputs(self.teacher, self.session.inputs(self.x_train[:1].to(DEVICE))).float()
+        if first.numel() * 4 * self.x_train.shape[0] > self.TARGET_BYTES:
+            return None
+        return torch.cat([self.outputs(self.teacher, b).float() for b in self.session.batches(self.x_train)])
 
     def snapshot(self):
         return [p.detach().clone() for p in self.params]
@@ -368,46 +404,61 @@ class Training:
     def score(self):
         return fidelity(self.y_held, self.session.run(self.x_held, self.student))
 
-    def train(self, temperature, lr, steps, batch_size, seed):
-        """Trains from the starting factors (Adam, cosine-decayed rate, seeded minibatches)."""
+    def begin(self, temperature, lr, steps, batch_size, seed):
+        """Starts a training from the starting factors (Adam, cosine-decayed rate, seeded minibatches)."""
         self.restore(self.start)
-        opt = torch.optim.Adam(self.params, lr=lr)
-        gen = torch.Generator().manual_seed(seed)
         n = self.x_train.shape[0]
         per = self.x_train[0].numel() if self.session.tokens else 1
         bs = max(1, min(batch_size, n, self.TOKENS_PER_STEP // per if self.session.tokens else batch_size))
-        for step in range(steps):
+        self.run = {"T": temperature, "lr": lr, "steps": steps, "bs": bs, "done": 0,
+                    "opt": torch.optim.Adam(self.params, lr=lr), "gen": torch.Generator().manual_seed(seed)}
+
+    def steps(self, count):
+        """The next `count` steps of the training begun (Node asks a slice at a time, for progress and cancellation)."""
+        r = self.run
+        n = self.x_train.shape[0]
+        x_train = self.x_train if self.x_train.device == DEVICE else self.x_train.to(DEVICE)
+        self.x_train = x_train
+        kl = self.classifier if self.graph_logits is not False else None
+        T, opt = r["T"], r["opt"]
+        for step in range(r["done"], min(r["steps"], r["done"] + count)):
             for group in opt.param_groups:
-                group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * step / steps))
-            xb = self.session.inputs(self.x_train[torch.randint(n, (bs,), generator=gen)].to(DEVICE))
-            with torch.no_grad():
-                t = output_of(self.teacher(xb)).float()
-            s = output_of(self.student(xb)).float()
-            if t.dim() > 1 and t.shape[-1] > 1:
+                group["lr"] = r["lr"] * 0.5 * (1 + math.cos(math.pi * step / r["steps"]))
+            rows = torch.randint(n, (r["bs"],), generator=r["gen"]).to(DEVICE)
+            xb = self.session.inputs(x_train[rows])
+            if self.y_train is not None:
+                t = self.y_train[rows]
+            else:
+                with torch.no_grad():
+                    t = self.outputs(self.teacher, xb).float()
+            s = self.outputs(self.student, xb).float()
+            if kl if kl is not None else t.dim() > 1 and t.shape[-1] > 1:
                 # T²·KL(softmax(t/T) ‖ softmax(s/T)) over the classes (an LM's next tokens), as distil.ts's.
                 v = t.shape[-1]
-                loss = F.kl_div(F.log_softmax(s.reshape(-1, v) / temperature, -1), F.log_softmax(t.reshape(-1, v) / temperature, -1),
-                                log_target=True, reduction="batchmean") * temperature ** 2
+                loss = F.kl_div(F.log_softmax(s.reshape(-1, v) / T, -1), F.log_softmax(t.reshape(-1, v) / T, -1),
+                                log_target=True, reduction="batchmean") * T ** 2
             else:
                 loss = F.mse_loss(s, t)
             opt.zero_grad()
             loss.backward()
             opt.step()
-        return self.score()
+            r["done"] = step + 1
 
     def factors(self, keep):
-        """The kept (best) or the starting factors, in the job's orientation."""
+        """The kept (best) or the starting factors, in the job's orientation, named by layer; then the other trained tensors."""
         self.restore(self.best if keep else self.start)
+        layer = {path: name for name, path in self.session.alias.items()}
         out = []
         for name in self.names:
             seq = self.student.get_submodule(name)
             w0, w1 = seq[0].weight.detach(), seq[1].weight.detach()
             k = w0.shape[0] if not isinstance(seq[0], nn.Embedding) else w0.shape[1]
             a = w0 if isinstance(seq[0], nn.Embedding) else w0.reshape(k, -1).T
+            name = layer.get(name, name)
             out += [("a:" + name, a), ("b:" + name, w1.reshape(w1.shape[0], k).T)]
             if seq[1].bias is not None:
                 out.append(("bias:" + name, seq[1].bias.detach()))
-        return out
+        return out + [("t:" + name, stored()) for name, _, stored in self.also]
 
 
 def read_parts(header, raw):
@@ -439,7 +490,8 @@ def reply(id_, value, parts=()):
 def handle(state, h, arrays):
     op, s = h["op"], state.get("session")
     if op == "open":
-        state["session"] = Session(*open_module(h.get("module"), h["checkpoint"]))
+        opened = open_graph(h["graph"], arrays, h["checkpoint"]) if h.get("graph") else open_module(h.get("module"), h["checkpoint"])
+        state["session"] = Session(*opened)
         return {"tokens": state["session"].tokens}, ()
     if s is None:
         raise RuntimeError("no module open")
@@ -452,7 +504,7 @@ def handle(state, h, arrays):
         return {"classifier": y.dim() > 1 and y.shape[-1] > 1}, ()
     if op in ("score", "probe"):
         x, y = s.reference
-        with Swapped(s, factors_of(arrays)) as variant:
+        with Swapped(s, s.factors_of(arrays)) as variant:
             yb = s.run(x, variant)
         if op == "score":
             return fidelity(y, yb), ()
@@ -461,11 +513,16 @@ def handle(state, h, arrays):
         s.reference = s.training = None
         return {}, ()
     if op == "train_begin":
-        s.training = Training(s, factors_of(arrays), arrays["x"], h["held"])
-        y = s.training.y_held
-        return {"before": s.training.score(), "classifier": y.dim() > 1 and y.shape[-1] > 1}, ()
+        s.training = Training(s, s.factors_of(arrays), arrays["x"], h["held"], h.get("alsoTrained", []))
+        return {"before": s.training.score(), "classifier": s.training.classifier}, ()
     if op == "train":
-        return s.training.train(h["temperature"], h["learningRate"], h["steps"], h["batchSize"], h["seed"]), ()
+        s.training.begin(h["temperature"], h["learningRate"], h["steps"], h["batchSize"], h["seed"])
+        return {}, ()
+    if op == "train_steps":
+        s.training.steps(h["count"])
+        return {}, ()
+    if op == "train_score":
+        return s.training.score(), ()
     if op == "train_keep":
         s.training.best = s.training.snapshot()
         return {}, ()

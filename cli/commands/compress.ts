@@ -34,7 +34,8 @@ function heldOutLines(r: CompressReport): string[] {
   const f = r.finetune;
   if (f) {
     const outcome = f.discarded ? `no better than the start (${fid(f.discarded)}): trained weights discarded` : fid(f.after);
-    lines.push(`fine-tuning, ${f.steps} steps at temperature ${f.temperature}, on ${f.before.samples} held-out inputs: ${fid(f.before)} → ${outcome}`);
+    lines.push(`fine-tuning${f.trainedIn ? ` in ${f.trainedIn}` : ''}, ${f.steps} steps at temperature ${f.temperature}, on ${f.before.samples} held-out inputs: ${fid(f.before)} → ${outcome}`);
+    if (f.notInPyTorch) lines.push(`trained in TF.js, not PyTorch: ${f.notInPyTorch}`);
     if (f.frozen) lines.push(`not trained (no gradient for them on this backend): ${f.frozen.join(', ')}`);
   }
   return lines;

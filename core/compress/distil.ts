@@ -42,6 +42,10 @@ export interface FinetuneResult {
    * equals `before`.
    */
   discarded?: Fidelity;
+  /** Where the steps ran, for formats that can train in more than one runtime: "PyTorch (CPU · torch 1.13.1)", "TF.js". */
+  trainedIn?: string;
+  /** Why PyTorch did not train a model it could have (Python or torch missing, an operator it does not run). */
+  notInPyTorch?: string;
 }
 
 export interface FinetuneOptions extends JobOptions {

@@ -13,7 +13,7 @@ import type { StoredModel } from '../formats/storedModel.js';
 import { AtomicOutput, removeStaleTemporaries } from '../io/atomicOutput.js';
 import { lanesFor, lanesOn, mapInLanes } from '../lanes.js';
 import { breakEvenRank } from '../ranks/ranks.js';
-import type { ModelRunner } from '../runners/runner.js';
+import type { FinetuneRuntime, ModelRunner } from '../runners/runner.js';
 import type { Layer } from '../types.js';
 import { checkpoint, InputError, stageOf, throwIfAborted, type JobOptions } from '../types.js';
 import { heldOut, type FinetuneResult } from './distil.js';
@@ -55,6 +55,8 @@ export interface CompressOptions extends JobOptions {
   /** `file.py:factory`: the module that runs a PyTorch or safetensors checkpoint (runners/torch.ts), run by `python`. */
   torchModel?: string;
   python?: string;
+  /** Where ONNX fine-tuning runs (runner.ts's FinetuneRuntime; the CLI derives it from --engine). */
+  finetuneIn?: FinetuneRuntime;
 }
 
 /** Whether factorising the layer can store it in fewer parameters, in the layout the method factorises. */
@@ -96,7 +98,7 @@ export async function compressFile(path: string, o: CompressOptions): Promise<Co
     if (o.calibration && format.runner) {
       // Running the model computes with every tensor, not only the layers' (checked as they are read).
       await model.checkNoNaN();
-      runner = format.runner(model, { out, dtype: o.dtype, torchModel: o.torchModel, python: o.python });
+      runner = format.runner(model, { out, dtype: o.dtype, torchModel: o.torchModel, python: o.python, finetuneIn: o.finetuneIn });
       // A model that cannot run (a bad module, a folder's interpreter without transformers, an operator fine-tuning lacks) is refused before any work.
       await runner.ready?.({ finetune: Boolean(runs.finetune) });
     }

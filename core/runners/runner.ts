@@ -16,7 +16,14 @@ import type { JobOptions } from '../types.js';
  * would), and the module that runs a checkpoint which is weights only (`--torch-model
  * file.py:factory`, run by `python`: runners/torch.ts).
  */
-export interface RunnerSite { out: string; dtype?: StorageDType; torchModel?: string; python?: string }
+export interface RunnerSite { out: string; dtype?: StorageDType; torchModel?: string; python?: string; finetuneIn?: FinetuneRuntime }
+
+/**
+ * Where a format that can train either way fine-tunes (ONNX: formats/onnx/inTorch.ts): PyTorch
+ * where it starts and runs the model, else TF.js (`auto`, the default); only PyTorch (`--engine
+ * torch`); only TF.js (`--engine embedded`).
+ */
+export type FinetuneRuntime = 'auto' | 'pytorch' | 'tfjs';
 
 /** One layer approximated alone at its probe rank, and the share of its spectrum energy that discards. */
 export interface FactorProbe { factors: Factorisation; discarded: number }

@@ -9,24 +9,39 @@ import type { Tensor } from '../eval/tensor.js';
 import { checkpoint } from '../types.js';
 import { factorArrays, inputArrays, type TorchRunnerProcess } from './torchProcess.js';
 
-/** Trains `factors` (replaced in place by the kept training's) on the calibration inputs `x`, the last of them held out. */
-export async function torchFinetune(p: TorchRunnerProcess, factors: Map<string, Factorisation>, x: Tensor, o: FinetuneOptions): Promise<FinetuneResult> {
+/** Steps one request runs are sized to take about this long: progress and cancellation come between requests. */
+const SLICE_MS = 500;
+
+/**
+ * Trains `factors` (replaced in place by the kept training's) on the calibration inputs `x`, the
+ * last of them held out. `also`: stored tensors trained too (an ONNX graph's biases and dense
+ * layers), their kept values put into `retrained`.
+ */
+export async function torchFinetune(p: TorchRunnerProcess, factors: Map<string, Factorisation>, x: Tensor, o: FinetuneOptions,
+  also: { names: string[]; retrained: Map<string, Float32Array> } = { names: [], retrained: new Map() }): Promise<FinetuneResult> {
   const arrays = [...await factorArrays(factorsInMemory(factors)), ...inputArrays(x)];
-  const { before, classifier } = (await p.call('train_begin', { held: heldOut(x).shape[0] }, arrays, x.shape)).value;
+  const { before, classifier } = (await p.call('train_begin', { held: heldOut(x).shape[0], alsoTrained: also.names }, arrays, x.shape)).value;
   const result = await searchTraining(before, classifier, o, {
     async train(temperature, learningRate, done, runs) {
-      await checkpoint(o.signal);
-      o.progress?.report(done / runs, 'fine-tuning');
-      const { value } = await p.call('train', {
+      await p.call('train', {
         temperature, learningRate, steps: o.steps, batchSize: o.batchSize ?? FINETUNE_DEFAULTS.batchSize, seed: o.seed ?? FINETUNE_DEFAULTS.seed,
       });
-      o.progress?.report((done + o.steps) / runs, 'fine-tuning');
-      return value;
+      // The first slice is one step; each next one is sized from the last's time per step.
+      for (let step = 0, count = 1; step < o.steps;) {
+        await checkpoint(o.signal);
+        const slice = Math.min(count, o.steps - step), t0 = performance.now();
+        await p.call('train_steps', { count: slice });
+        step += slice;
+        o.progress?.report((done + step) / runs, `fine-tuning, step ${done + step} of at most ${runs}`);
+        count = Math.max(1, Math.min(2 * slice, Math.round(SLICE_MS * slice / Math.max(performance.now() - t0, 1e-3))));
+      }
+      return (await p.call('train_score', {})).value;
     },
     keep: async () => { await p.call('train_keep', {}); },
   });
   const kept = !result.discarded;
   const { arrays: trained } = await p.call('train_end', { keep: kept });
+  if (kept) for (const name of also.names) also.retrained.set(name, trained.get(`t:${name}`) as Float32Array);
   for (const [name, f] of factors) {
     const bias = trained.get(`bias:${name}`) as Float32Array | undefined;
     factors.set(name, { ...f, a: trained.get(`a:${name}`) as Float32Array, b: trained.get(`b:${name}`) as Float32Array, ...(kept && bias ? { bias } : {}) });

@@ -44,6 +44,11 @@ export class TorchRunnerProcess {
     return { value: frame.header.value as RunnerOps[K]['result'], arrays: parts(frame) };
   }
 
+  /** Where it computes, as its hello says ("CPU · torch 1.13.1", "CUDA · NVIDIA H100 …"). */
+  async device(): Promise<string> {
+    return (await this.worker.hello).device;
+  }
+
   /** Ends the process now (what it holds is the job's scratch state only). */
   dispose(): void {
     this.worker.kill(new Error('the PyTorch runner was closed'));

@@ -24,6 +24,8 @@ export interface WrittenSteps<M> {
   inputMoments(model: M, x: Tensor, opts: JobOptions): Promise<Map<string, InputMoments>>;
   finetune?(model: M, factors: Map<string, Factorisation>, x: Tensor, o: FinetuneOptions, retrained: Map<string, Float32Array>): Promise<FinetuneResult>;
   checkFinetune?(model: M): Promise<void>;
+  /** Ends what the steps started (a process they train in). */
+  dispose?(): void;
 }
 
 /**
@@ -135,6 +137,9 @@ export function writtenRunner<M extends StoredModel<unknown>>(model: M, format: 
     sensitivity: (probes, x, opts) => writtenSensitivity(variants, probes, x, opts),
     ...(finetune ? { finetune: (factors, x, o, retrained) => finetune(model, factors, x, o, retrained) } : {}),
     ...(checkFinetune ? { ready: async ({ finetune: planned }) => { if (planned) await checkFinetune(model); } } : {}),
-    dispose: () => written.dispose(),
+    dispose: async () => {
+      steps.dispose?.();
+      await written.dispose();
+    },
   };
 }

@@ -1,9 +1,8 @@
 // ONNX models: a protobuf ModelProto, written back by splicing, run in onnxruntime; fine-tuned
-// by running the graph in TF.js operator by operator (inTfjs.ts).
+// in PyTorch (inTorch.ts) or TF.js (inTfjs.ts), running the graph operator by operator.
 import { writtenRunner } from '../../runners/written.js';
 import { storedOverhead, type FormatModule, type Runtime } from '../format.js';
-import { finetuneOnnx } from './finetune.js';
-import { checkRunsInTfjs } from './inTfjs.js';
+import { OnnxTrainer } from './inTorch.js';
 import { onnxInputMoments } from './moments.js';
 import { readOnnx, type OnnxModel } from './read.js';
 import { loadOnnx } from './runtime.js';
@@ -23,7 +22,15 @@ export const onnx: FormatModule<OnnxModel> = {
   outputOverhead: (model) => ({ base: storedOverhead(model), perLayer: 128 }),
   runtime,
   runsWritten: true,
-  runner: (model, site) => writtenRunner(model, { write: writeOnnx, runtime }, site, { inputMoments: onnxInputMoments, finetune: finetuneOnnx, checkFinetune: checkRunsInTfjs }),
+  runner: (model, site) => {
+    const trainer = new OnnxTrainer(model, site.finetuneIn ?? 'auto', site.python);
+    return writtenRunner(model, { write: writeOnnx, runtime }, site, {
+      inputMoments: onnxInputMoments,
+      finetune: (_, factors, x, o, retrained) => trainer.finetune(factors, x, o, retrained),
+      checkFinetune: () => trainer.check(),
+      dispose: () => trainer.dispose(),
+    });
+  },
   // Re-layout needs Reshape and Slice between the factors: ONNX is the format with both.
   capabilities: { compress: true, evaluate: true, whiten: true, sensitivity: true, refine: true, finetune: true, relayout: true },
 };
