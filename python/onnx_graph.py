@@ -188,7 +188,8 @@ def _gemm_layer(m, a, args):
 def _conv_layer(m, a, args):
     x = args[0]
     spatial = x.dim() - 2
-    _, _, pads = _window({**a, "kernel_shape": _spatial_kernel(a, m.weight)}, spatial, x)
+    first = m[0] if isinstance(m, nn.Sequential) else m  # factorised: the first factor has the layer's kernel
+    _, _, pads = _window({**a, "kernel_shape": _spatial_kernel(a, first.weight)}, spatial, x)
     y = m(_pad(x, pads))
     if len(args) > 2 and args[2] is not None:
         y = y + args[2].reshape(1, -1, *[1] * spatial)
