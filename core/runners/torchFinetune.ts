@@ -2,7 +2,7 @@
 // a copy of the user's module toward the original's outputs (python/torch_runner.py's
 // Training); which training is kept is decided here, by the search every runner shares
 // (compress/distil.ts's searchTraining).
-import { FINETUNE_DEFAULTS, heldOut, searchTraining, type FinetuneOptions, type FinetuneResult } from '../compress/distil.js';
+import { FINETUNE_DEFAULTS, heldOut, rowsWithin, searchTraining, type FinetuneOptions, type FinetuneResult } from '../compress/distil.js';
 import { factorsInMemory } from '../compress/factorSource.js';
 import type { Factorisation } from '../compress/types.js';
 import type { Tensor } from '../eval/tensor.js';
@@ -21,10 +21,12 @@ export async function torchFinetune(p: TorchRunnerProcess, factors: Map<string, 
   also: { names: string[]; retrained: Map<string, Float32Array> } = { names: [], retrained: new Map() }): Promise<FinetuneResult> {
   const arrays = [...await factorArrays(factorsInMemory(factors)), ...inputArrays(x)];
   const { before, classifier } = (await p.call('train_begin', { held: heldOut(x).shape[0], alsoTrained: also.names }, arrays, x.shape)).value;
+  // Minibatch rows bounded by their values, as in TF.js (distil.ts): 256 Fashion-MNIST images, 9 of PaddleOCR's 3×48×192 crops.
+  const batchSize = rowsWithin(o.batchSize ?? FINETUNE_DEFAULTS.batchSize, x.data.length / Math.max(1, x.shape[0]));
   const result = await searchTraining(before, classifier, o, {
     async train(temperature, learningRate, done, runs) {
       await p.call('train', {
-        temperature, learningRate, steps: o.steps, batchSize: o.batchSize ?? FINETUNE_DEFAULTS.batchSize, seed: o.seed ?? FINETUNE_DEFAULTS.seed,
+        temperature, learningRate, steps: o.steps, batchSize, seed: o.seed ?? FINETUNE_DEFAULTS.seed,
       });
       // The first slice is one step; each next one is sized from the last's time per step.
       for (let step = 0, count = 1; step < o.steps;) {
