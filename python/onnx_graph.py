@@ -62,11 +62,10 @@ def _spatial_kernel(attrs, w):
 
 
 class OnnxModule(nn.Module):
-    """`graph`: the OnnxGraph message; `floats`: name → f32 tensor (every float tensor it lists)."""
+    """`graph`: the OnnxGraphMessage (core/runners/torchRunnerProtocol.ts); `floats`: name → f32 tensor (every float tensor it lists)."""
 
-    def __init__(self, graph, floats, path):
+    def __init__(self, graph, floats):
         super().__init__()
-        self.path = path
         self.nodes = graph["nodes"]
         for n in self.nodes:
             if n["op"] in ("Softmax", "LogSoftmax"):

@@ -64,11 +64,11 @@ class BadInput(Exception):
         self.file = file
 
 
-def open_graph(graph, arrays, path):
+def open_graph(graph, arrays):
     """An ONNX graph Node read (torch_runner's `open` with `graph`), as onnx_graph.OnnxModule; every stored name is its own."""
     from onnx_graph import OnnxModule
     floats = {name: arrays["t:" + name].reshape(shape) for name, shape in graph["floats"].items()}
-    return OnnxModule(graph, floats, path).to(DEVICE).eval(), set(floats)
+    return OnnxModule(graph, floats).to(DEVICE).eval(), set(floats)
 
 
 def open_module(spec, checkpoint):
@@ -490,7 +490,7 @@ def reply(id_, value, parts=()):
 def handle(state, h, arrays):
     op, s = h["op"], state.get("session")
     if op == "open":
-        opened = open_graph(h["graph"], arrays, h["checkpoint"]) if h.get("graph") else open_module(h.get("module"), h["checkpoint"])
+        opened = open_graph(h["graph"], arrays) if h.get("graph") else open_module(h.get("module"), h["checkpoint"])
         state["session"] = Session(*opened)
         return {"tokens": state["session"].tokens}, ()
     if s is None:

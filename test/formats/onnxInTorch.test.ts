@@ -16,7 +16,7 @@ import { inputsFromFile } from '../../core/eval/evaluate.js';
 import { encodeNpy } from '../../core/io/npy.js';
 import { cli, tempDir } from '../helpers/cli.js';
 import { randomMatrix } from '../helpers/random.js';
-import { describe, fixture, relativeDifference } from './onnxKit.js';
+import { describe, fixture, INTERPRETER_CASES, relativeDifference } from './onnxKit.js';
 
 const PY = '/usr/bin/python3';
 
@@ -37,19 +37,8 @@ async function inTorch(path: string, x: { data: Float32Array; shape: number[] })
   return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
 }
 
-const cases: [string, string][] = [
-  ['the Fashion-MNIST CNN as PyTorch exports it', 'examples/fashion-cnn/model.onnx'],
-  ['dilated and depthwise Conv, BatchNormalization, LeakyRelu, padded MaxPool, Pad, AveragePool, Sigmoid, Mul, Flatten, Gemm, Erf, Tanh, LogSoftmax', fixture('ops.onnx')],
-  ['a grouped Conv (groups 4) and a strided one', fixture('cnn.onnx')],
-  ['MatMul + Add', fixture('mlp.onnx')],
-  ['Gemm with transB, alpha and beta, then Tanh', fixture('gemm.onnx')],
-  ['Gemm with transA', fixture('gemm-transa.onnx')],
-  ['a weight held by a Constant node', fixture('constant.onnx')],
-  ['opset 9', fixture('mlp-opset9.onnx')],
-  ['Max and Min over several inputs', fixture('maxmin.onnx')],
-];
 
-for (const [what, path] of cases) {
+for (const [what, path] of INTERPRETER_CASES) {
   test(`run in PyTorch, ${what} computes what onnxruntime does`, async () => {
     const shape = (await onnxInputShape(path)).map((d, i) => (d > 0 ? d : i === 0 ? 6 : 1));
     const x = { data: randomMatrix(shape[0], shape.slice(1).reduce((a, b) => a * b, 1), 3), shape };

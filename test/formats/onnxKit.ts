@@ -70,3 +70,16 @@ export function relativeDifference(a: Float32Array, b: Float32Array): number {
   for (let i = 0; i < b.length; i++) { num += (a[i] - b[i]) ** 2; den += b[i] ** 2; }
   return Math.sqrt(num / den);
 }
+
+/** Graphs the TF.js and PyTorch interpreters of ONNX (what fine-tuning trains) are each checked against onnxruntime on. */
+export const INTERPRETER_CASES: [string, string][] = [
+  ['the Fashion-MNIST CNN as PyTorch exports it (Div, Reshape, Conv, MaxPool, Shape → Gather → Unsqueeze → Concat, Gemm, Softmax)', 'examples/fashion-cnn/model.onnx'],
+  ['PyTorch operators: dilated and depthwise Conv, BatchNormalization, LeakyRelu, padded MaxPool, Pad, AveragePool, Sigmoid, Mul, Flatten, Gemm, GELU (Erf), Tanh, LogSoftmax', fixture('ops.onnx')],
+  ['a grouped Conv (groups 4) and a strided one', fixture('cnn.onnx')],
+  ['MatMul + Add', fixture('mlp.onnx')],
+  ['Gemm with transB, alpha and beta, then Tanh', fixture('gemm.onnx')],
+  ['Gemm with transA', fixture('gemm-transa.onnx')],
+  ['a weight held by a Constant node', fixture('constant.onnx')],
+  ['opset 9', fixture('mlp-opset9.onnx')],
+  ['Max and Min over several inputs, broadcasting a vector and a scalar', fixture('maxmin.onnx')],
+];

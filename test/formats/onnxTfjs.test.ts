@@ -8,7 +8,7 @@ import { tfjs } from '../../core/formats/tfjs/runtime.js';
 import { readOnnx } from '../../core/formats/onnx/read.js';
 import { InputError } from '../../core/types.js';
 import { randomMatrix } from '../helpers/random.js';
-import { fixture } from './onnxKit.js';
+import { fixture, INTERPRETER_CASES } from './onnxKit.js';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,19 +31,8 @@ async function inTfjs(path: string, x: { data: Float32Array; shape: number[] }):
   }
 }
 
-const cases: [string, string][] = [
-  ['the Fashion-MNIST CNN as PyTorch exports it (Div, Reshape, Conv, MaxPool, Shape → Gather → Unsqueeze → Concat, Gemm, Softmax)', 'examples/fashion-cnn/model.onnx'],
-  ['PyTorch operators: dilated and depthwise Conv, BatchNormalization, LeakyRelu, padded MaxPool, Pad, AveragePool, Sigmoid, Mul, Flatten, Gemm, GELU (Erf), Tanh, LogSoftmax', fixture('ops.onnx')],
-  ['a grouped Conv (groups 4) and a strided one', fixture('cnn.onnx')],
-  ['MatMul + Add', fixture('mlp.onnx')],
-  ['Gemm with transB, alpha and beta, then Tanh', fixture('gemm.onnx')],
-  ['Gemm with transA', fixture('gemm-transa.onnx')],
-  ['a weight held by a Constant node', fixture('constant.onnx')],
-  ['opset 9', fixture('mlp-opset9.onnx')],
-  ['Max and Min over several inputs, broadcasting a vector and a scalar', fixture('maxmin.onnx')],
-];
 
-for (const [what, path] of cases) {
+for (const [what, path] of INTERPRETER_CASES) {
   test(`run in TF.js, ${what} computes what onnxruntime does`, async () => {
     const shape = (await onnxInputShape(path)).map((d, i) => (d > 0 ? d : i === 0 ? 6 : 1));
     const rows = shape[0], per = shape.slice(1).reduce((a, b) => a * b, 1);

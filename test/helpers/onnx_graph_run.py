@@ -25,7 +25,7 @@ def main(graph_path, arrays_path, x_path, out_path):
     floats = {name: arrays["t:" + name].reshape(shape) for name, shape in graph["floats"].items()}
     x = torch.from_numpy(np.fromfile(x_path, dtype="<f4").reshape(msg["shape"]))
     with torch.no_grad():
-        y = OnnxModule(graph, floats, graph_path)(x)
+        y = OnnxModule(graph, floats)(x)
     y.float().numpy().astype("<f4").tofile(out_path)
 
 

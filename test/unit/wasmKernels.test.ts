@@ -64,7 +64,7 @@ test('batched transposes swap the last two axes of every matrix; other permutati
   assert.equal(z.dataSync()[1], x[cols]); // z[c][b][r] = x[b][r][c]: element 1 is x[0][1][0]
 });
 
-test('sums over leading axes add rows in order (keepDims too); other sums go to the backend', async () => {
+test('sums over leading axes equal the definition (keepDims too); other sums go to the backend', async () => {
   const tf = await tfjs();
   const [a, b, c] = [5, 7, 40];
   const x = values(a * b * c);
