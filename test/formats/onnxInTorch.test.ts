@@ -16,7 +16,7 @@ import { inputsFromFile } from '../../core/eval/evaluate.js';
 import { encodeNpy } from '../../core/io/npy.js';
 import { cli, tempDir } from '../helpers/cli.js';
 import { randomMatrix } from '../helpers/random.js';
-import { describe, fixture, INTERPRETER_CASES, relativeDifference } from './onnxKit.js';
+import { describe, INTERPRETER_CASES, relativeDifference } from './onnxKit.js';
 
 const PY = '/usr/bin/python3';
 
