@@ -131,6 +131,11 @@ export function toHost(t: TfTensor): Tensor {
   }
 }
 
+/** Progress after `step` of the search's `runs` steps, in the words every trainer uses (the fine-tuning bench reads them). */
+export function reportStep(o: FinetuneOptions, step: number, runs: number): void {
+  o.progress?.report(step / runs, `fine-tuning, step ${step} of at most ${runs}`);
+}
+
 /** Small seeded LCG: the minibatch order depends on the seed only. */
 function sampler(seed: number, n: number): (count: number) => Int32Array {
   let s = seed >>> 0;
@@ -209,7 +214,7 @@ export async function distil(tf: Tf, student: Student, t: Targets, o: FinetuneOp
             const xb = xRows(idx), yb = yRows(idx);
             optimizer.minimize(() => loss(yb, student.logits(xb), T), false, vars);
           });
-          if (step % 50 === 0 || step === o.steps - 1) o.progress?.report((done + step + 1) / runs, `fine-tuning, step ${done + step + 1} of at most ${runs}`);
+          if (step % 50 === 0 || step === o.steps - 1) reportStep(o, done + step + 1, runs);
         }
         optimizer.dispose();
         return score();

@@ -2,7 +2,7 @@
 // a copy of the user's module toward the original's outputs (python/torch_runner.py's
 // Training); which training is kept is decided here, by the search every runner shares
 // (compress/distil.ts's searchTraining).
-import { FINETUNE_DEFAULTS, heldOut, rowsWithin, searchTraining, type FinetuneOptions, type FinetuneResult } from '../compress/distil.js';
+import { FINETUNE_DEFAULTS, heldOut, reportStep, rowsWithin, searchTraining, type FinetuneOptions, type FinetuneResult } from '../compress/distil.js';
 import { factorsInMemory } from '../compress/factorSource.js';
 import type { Factorisation } from '../compress/types.js';
 import type { Tensor } from '../eval/tensor.js';
@@ -34,7 +34,7 @@ export async function torchFinetune(p: TorchRunnerProcess, factors: Map<string, 
         const slice = Math.min(count, o.steps - step), t0 = performance.now();
         await p.call('train_steps', { count: slice });
         step += slice;
-        o.progress?.report((done + step) / runs, `fine-tuning, step ${done + step} of at most ${runs}`);
+        reportStep(o, done + step, runs);
         count = Math.max(1, Math.min(2 * slice, Math.round(SLICE_MS * slice / Math.max(performance.now() - t0, 1e-3))));
       }
       return (await p.call('train_score', {})).value;
