@@ -8,8 +8,9 @@ layer (a Gemm, MatMul or Conv reading a stored weight) becomes a submodule, nn.L
 nn.ConvNd holding the weight in PyTorch's layout, so the runner's swap_in replaces it by its
 factors as it does in a user's module; biases and every other float tensor are parameters of
 their own. The operators are those the TF.js interpreter runs (core/formats/onnx/inTfjsOps.ts),
-with the same semantics; a graph using any other is refused when it is built, naming the node,
-and Node then fine-tunes in TF.js.
+with the same semantics, and the upsampling ones of segmentation and detection models (Resize,
+ConvTranspose); a graph using any other is refused when it is built, naming the node, and Node
+then fine-tunes in TF.js where it can.
 """
 import math
 
@@ -242,6 +243,43 @@ def _pool(kind):
     return op
 
 
+def _conv_transpose(a, args):
+    x, w = args[0], args[1]
+    spatial = x.dim() - 2
+    pads = a.get("pads") or [0] * (2 * spatial)
+    if a.get("auto_pad", "NOTSET") not in ("NOTSET", "") or a.get("output_shape") or pads[:spatial] != pads[spatial:]:
+        raise Unsupported("ConvTranspose with auto_pad, output_shape or uneven pads")
+    fn = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}[spatial]
+    return [fn(x, w, args[2] if len(args) > 2 else None, a.get("strides") or 1, pads[:spatial],
+               a.get("output_padding") or 0, a.get("group", 1), a.get("dilations") or 1)]
+
+
+def _resize(a, args):
+    """Resize's modes F.interpolate computes the same way: nearest with asymmetric coordinates
+    and floor (what PyTorch and Paddle export for upsampling), linear with half_pixel or
+    align_corners."""
+    x = args[0]
+    spatial = x.dim() - 2
+    mode, coords = a.get("mode", "nearest"), a.get("coordinate_transformation_mode", "half_pixel")
+    scales = args[2] if len(args) > 2 and args[2] is not None and args[2].numel() else None
+    sizes = args[3] if len(args) > 3 and args[3] is not None and args[3].numel() else None
+    if sizes is not None:
+        size = _ints(sizes)[2:]
+    elif scales is not None:
+        factors = [float(v) for v in scales.tolist()]
+        if factors[:2] != [1.0, 1.0]:
+            raise Unsupported("Resize of the batch or channel axis")
+        size = [int(math.floor(n * f)) for n, f in zip(x.shape[2:], factors[2:])]
+    else:
+        raise Unsupported("Resize without scales or sizes")
+    if mode == "nearest" and coords == "asymmetric" and a.get("nearest_mode", "round_prefer_floor") == "floor":
+        return [F.interpolate(x, size=size, mode="nearest")]
+    if mode == "linear" and coords in ("half_pixel", "pytorch_half_pixel", "align_corners") and spatial in (1, 2, 3):
+        kind = {1: "linear", 2: "bilinear", 3: "trilinear"}[spatial]
+        return [F.interpolate(x, size=size, mode=kind, align_corners=coords == "align_corners")]
+    raise Unsupported("Resize mode {} with {} coordinates".format(mode, coords))
+
+
 def _batch_norm(a, args):
     x, scale, bias, mean, var = args[:5]
     shape = (1, -1) + (1,) * (x.dim() - 2)
@@ -420,6 +458,8 @@ OPS = {
     "Gemm": _gemm,
     "MatMul": _binary(torch.matmul),
     "Conv": _conv,
+    "ConvTranspose": _conv_transpose,
+    "Resize": _resize,
     "MaxPool": _pool("max"),
     "AveragePool": _pool("avg"),
     "GlobalAveragePool": _unary(lambda x: x.mean(dim=tuple(range(2, x.dim())), keepdim=True)),

@@ -10,6 +10,7 @@
 import { GRAPH_FIELD, initializerNames, isDefaultDomain, type OnnxModel } from './read.js';
 import { InputError } from '../../types.js';
 import { execute, floatValue, readNodes, type LoadedGraph, type Weights } from './inTfjsGraph.js';
+import type { NodeMessage } from './schema.js';
 import { OPS } from './inTfjsOps.js';
 import { trainedPart, type TrainedPart } from './inTfjsTrained.js';
 import { Host, type Tf, type TfTensor } from './inTfjsValues.js';
@@ -47,14 +48,26 @@ function refuseUnsupported(nodes: Awaited<ReturnType<typeof readNodes>>, path: s
   }
 }
 
+/**
+ * The graph's (first) input and output, and the value a final Softmax (or LogSoftmax) that
+ * alone reads it turns into the output: a softmax classifier's logits, which distillation matches.
+ */
+export function graphEnds(model: OnnxModel, nodes: NodeMessage[]): { input: string; output: string; logits?: string } {
+  const g = model.extra;
+  const initializers = initializerNames(g);
+  const input = g.entries.find((e) => e.range.field === GRAPH_FIELD.input && e.name && !initializers.has(e.name))?.name;
+  const output = g.entries.find((e) => e.range.field === GRAPH_FIELD.output && e.name)?.name;
+  if (!input || !output) throw new InputError(model.path, 'the graph declares no input or no output');
+  const last = nodes.find((n) => n.output.includes(output));
+  const logits = (last?.opType === 'Softmax' || last?.opType === 'LogSoftmax') && nodes.filter((n) => n.input.includes(last.input[0])).length === 1 ? last.input[0] : undefined;
+  return { input, output, logits };
+}
+
 export async function onnxProgram(model: OnnxModel): Promise<OnnxProgram> {
   const g = model.extra;
   const path = model.path;
   const nodes = await readNodes(g);
-  const initializers = initializerNames(g);
-  const input = g.entries.find((e) => e.range.field === GRAPH_FIELD.input && e.name && !initializers.has(e.name))?.name;
-  const output = g.entries.find((e) => e.range.field === GRAPH_FIELD.output && e.name)?.name;
-  if (!input || !output) throw new InputError(path, 'the graph declares no input or no output');
+  const { input, output, logits } = graphEnds(model, nodes);
   refuseUnsupported(nodes, path);
   // Stored tensors: float ones are weights, fetched when the graph runs; integer ones are host values.
   const host = new Map<string, Host>();
@@ -65,8 +78,6 @@ export async function onnxProgram(model: OnnxModel): Promise<OnnxProgram> {
     if (count > MAX_HOST) continue;
     host.set(t.name, new Host(t.shape, Array.from(await model.readTensor(t.name))));
   }
-  const last = nodes.find((n) => n.output.includes(output));
-  const logits = (last?.opType === 'Softmax' || last?.opType === 'LogSoftmax') && nodes.filter((n) => n.input.includes(last.input[0])).length === 1 ? last.input[0] : undefined;
   const weightSet = new Set(weights);
   const graph: LoadedGraph = { path, nodes, opset: g.opset, input, output, host, weightSet };
   return {

@@ -7,7 +7,7 @@
 import { initializerNames, isDefaultDomain, type OnnxModel } from './read.js';
 import { readNodes } from './inTfjsGraph.js';
 import { ATTR, int64, type AttributeMessage } from './schema.js';
-import { checkRunsInTfjs, onnxProgram } from './inTfjs.js';
+import { checkRunsInTfjs, graphEnds } from './inTfjs.js';
 import { finetuneOnnx } from './finetune.js';
 import type { FinetuneOptions, FinetuneResult } from '../../compress/distil.js';
 import type { Factorisation } from '../../compress/types.js';
@@ -37,8 +37,8 @@ function attribute(a: AttributeMessage): OnnxAttribute | undefined {
 
 /** The graph as the runner builds it, and its float tensors as arrays `t:<name>`. */
 export async function graphMessage(model: OnnxModel): Promise<{ graph: OnnxGraphMessage; arrays: Arrays }> {
-  const program = await onnxProgram(model);
-  const nodes = (await readNodes(model.extra)).map((n) => ({
+  const read = await readNodes(model.extra);
+  const nodes = read.map((n) => ({
     op: isDefaultDomain(n) ? n.opType : `${n.domain}.${n.opType}`, name: n.name, inputs: n.input, outputs: n.output,
     attrs: Object.fromEntries(n.attribute.flatMap((a) => { const v = attribute(a); return v === undefined ? [] : [[a.name, v]]; })),
   }));
@@ -53,7 +53,7 @@ export async function graphMessage(model: OnnxModel): Promise<{ graph: OnnxGraph
     }
   }
   const layers = model.layers.map((l) => ({ name: l.name, kind: l.kind, weight: l.weight, transposed: l.transposed === true }));
-  return { graph: { input: program.input, output: program.output, logits: program.logits, opset: model.extra.opset, nodes, floats, ints, layers }, arrays };
+  return { graph: { ...graphEnds(model, read), opset: model.extra.opset, nodes, floats, ints, layers }, arrays };
 }
 
 /**
