@@ -81,6 +81,9 @@ class OnnxModule(nn.Module):
         self.alias = {}
         self.spec = {}      # submodule key → the layer it holds
         self.by_node = {}   # node index → submodule key
+        # Each value's last reader: a run drops it there, so a pass without gradients holds the
+        # activations still needed, not every one (autograd keeps its own references).
+        self.last_use = {name: i for i, n in enumerate(self.nodes) for name in n["inputs"] if name}
         self.weight_of = {}  # stored weight name → submodule key
         for i, spec in enumerate(graph["layers"]):
             node = next((j for j, n in enumerate(self.nodes) if n["op"] in LAYERS and len(n["inputs"]) > 1 and n["inputs"][1] == spec["weight"]), None)
@@ -139,6 +142,9 @@ class OnnxModule(nn.Module):
             for name, v in zip(n["outputs"], outs):
                 if name:
                     values[name] = v
+            for name in n["inputs"]:
+                if name != until and self.last_use.get(name) == i:
+                    values.pop(name, None)
         return values[until]
 
     def value(self, values, name):
