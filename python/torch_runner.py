@@ -329,13 +329,15 @@ class Swapped:
 
 
 def fidelity(ya, yb):
-    """core/compress/fidelity.ts's outputFidelity, one row per output position (an LM's per token)."""
+    """core/compress/fidelity.ts's outputFidelity: agreement over every output position (an LM's
+    tokens, a text line's steps), `samples` the inputs (the rows of the first axis), as in TF.js,
+    since positions of one input are not independent trials for the significance test."""
     width = ya.shape[-1] if ya.dim() > 1 else 1
     a, b = ya.reshape(-1, width).double(), yb.reshape(-1, width).double()
     den = (a ** 2).sum().item()
     num = ((a - b) ** 2).sum().item()
     return {"top1Agreement": (a.argmax(1) == b.argmax(1)).double().mean().item(),
-            "relativeOutputError": math.sqrt(num / den) if den > 0 else math.sqrt(num), "samples": a.shape[0]}
+            "relativeOutputError": math.sqrt(num / den) if den > 0 else math.sqrt(num), "samples": ya.shape[0]}
 
 
 def perplexity(logits, ids):

@@ -122,7 +122,8 @@ test('the compress summary says which factors the guard kept and what fine-tunin
   const r = cli('compress', c.model, '--ranks', plan, '--method', 'whitened', '--calibration', c.calib, '--finetune', '50', '-o', join(tempDir(), 'out.onnx'));
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^kept (whitened|plain) SVD factors on \d+ held-out inputs \(whitened: [\d.]+ % top-1 agreement, output error [\d.]+; plain: [\d.]+ % top-1 agreement, output error [\d.]+\)$/m);
-  assert.match(r.stdout, /^fine-tuning, 50 steps at temperature [12], on \d+ held-out inputs: [\d.]+ % top-1 agreement, output error [\d.]+ → .+$/m);
+  const held = /^kept .* factors on (\d+) held-out inputs/m.exec(r.stdout)![1];
+  assert.match(r.stdout, new RegExp(`^fine-tuning in PyTorch \\(CPU · torch [^)]+\\), 50 steps at temperature [12], on ${held} held-out inputs: [\\d.]+ % top-1 agreement, output error [\\d.]+ → .+$`, 'm'));
 });
 
 test('a Keras file at --ratio gets what TF.js layers models get: sensitivity allocation, its refinement and the whitened/plain guard', () => {
