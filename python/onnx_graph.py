@@ -81,10 +81,10 @@ class OnnxModule(nn.Module):
         self.alias = {}
         self.spec = {}      # submodule key → the layer it holds
         self.by_node = {}   # node index → submodule key
+        self.weight_of = {}  # stored weight name → submodule key
         # Each value's last reader: a run drops it there, so a pass without gradients holds the
         # activations still needed, not every one (autograd keeps its own references).
         self.last_use = {name: i for i, n in enumerate(self.nodes) for name in n["inputs"] if name}
-        self.weight_of = {}  # stored weight name → submodule key
         for i, spec in enumerate(graph["layers"]):
             node = next((j for j, n in enumerate(self.nodes) if n["op"] in LAYERS and len(n["inputs"]) > 1 and n["inputs"][1] == spec["weight"]), None)
             if node is None or node in self.by_node:
@@ -104,11 +104,8 @@ class OnnxModule(nn.Module):
     def trainable(self, name):
         """The parameter holding stored tensor `name` (a layer's weight: its module's), and how to give it back in the file's layout."""
         key = self.tensor_key.get(name)
-        if key is not None:
-            p = self.tensor[key]
-            return p, lambda: p.detach()
-        m, spec = self.layer[self.weight_of[name]], self.spec[self.weight_of[name]]
-        return m.weight, lambda: stored_weight(m, spec).detach()
+        p = self.tensor[key] if key is not None else self.layer[self.weight_of[name]].weight
+        return p, lambda: self.stored(name).detach()
 
     def stored(self, name):
         """A stored float tensor in the file's layout (a layer's weight from its module)."""
