@@ -376,13 +376,13 @@ class Training:
             p.requires_grad_(True)
         # An ONNX softmax classifier is distilled on its logits (the value its final Softmax
         # reads) by KL, any other ONNX output by squared error (distil.ts's rule); a module's
-        # class scores by KL.
-        self.graph_logits = getattr(self.student, "logits_name", False)
-        self.outputs = (lambda m, xb: m.logits(xb)) if self.graph_logits is not False else (lambda m, xb: output_of(m(xb)))
+        # class scores (a last axis wider than 1) by KL.
+        graph = hasattr(self.student, "logits_name")
+        self.outputs = (lambda m, xb: m.logits(xb)) if graph else (lambda m, xb: output_of(m(xb)))
         n = x.shape[0]
-        self.x_train, self.x_held = x[:n - held], x[n - held:]
+        self.x_train, self.x_held = x[:n - held].to(DEVICE), x[n - held:]
         self.y_held = session.run(self.x_held)
-        self.classifier = bool(self.graph_logits) if self.graph_logits is not False else self.y_held.dim() > 1 and self.y_held.shape[-1] > 1
+        self.classifier = self.student.logits_name is not None if graph else self.y_held.dim() > 1 and self.y_held.shape[-1] > 1
         self.y_train = self.targets()
         self.start = self.snapshot()
         self.best = None
@@ -390,7 +390,7 @@ class Training:
     @torch.no_grad()
     def targets(self):
         """The teacher's outputs on every training input, or None where they would take more than TARGET_BYTES."""
-        first = self.outputs(self.teacher, self.session.inputs(self.x_train[:1].to(DEVICE))).float()
+        first = self.outputs(self.teacher, self.session.inputs(self.x_train[:1])).float()
         if first.numel() * 4 * self.x_train.shape[0] > self.TARGET_BYTES:
             return None
         return torch.cat([self.outputs(self.teacher, b).float() for b in self.session.batches(self.x_train)])
@@ -412,29 +412,26 @@ class Training:
         n = self.x_train.shape[0]
         per = self.x_train[0].numel() if self.session.tokens else 1
         bs = max(1, min(batch_size, n, self.TOKENS_PER_STEP // per if self.session.tokens else batch_size))
-        self.run = {"T": temperature, "lr": lr, "steps": steps, "bs": bs, "done": 0,
+        self.current = {"T": temperature, "lr": lr, "steps": steps, "bs": bs, "done": 0,
                     "opt": torch.optim.Adam(self.params, lr=lr), "gen": torch.Generator().manual_seed(seed)}
 
     def steps(self, count):
         """The next `count` steps of the training begun (Node asks a slice at a time, for progress and cancellation)."""
-        r = self.run
+        r = self.current
         n = self.x_train.shape[0]
-        x_train = self.x_train if self.x_train.device == DEVICE else self.x_train.to(DEVICE)
-        self.x_train = x_train
-        kl = self.classifier if self.graph_logits is not False else None
         T, opt = r["T"], r["opt"]
         for step in range(r["done"], min(r["steps"], r["done"] + count)):
             for group in opt.param_groups:
                 group["lr"] = r["lr"] * 0.5 * (1 + math.cos(math.pi * step / r["steps"]))
             rows = torch.randint(n, (r["bs"],), generator=r["gen"]).to(DEVICE)
-            xb = self.session.inputs(x_train[rows])
+            xb = self.session.inputs(self.x_train[rows])
             if self.y_train is not None:
                 t = self.y_train[rows]
             else:
                 with torch.no_grad():
                     t = self.outputs(self.teacher, xb).float()
             s = self.outputs(self.student, xb).float()
-            if kl if kl is not None else t.dim() > 1 and t.shape[-1] > 1:
+            if self.classifier:
                 # T²·KL(softmax(t/T) ‖ softmax(s/T)) over the classes (an LM's next tokens), as distil.ts's.
                 v = t.shape[-1]
                 loss = F.kl_div(F.log_softmax(s.reshape(-1, v) / T, -1), F.log_softmax(t.reshape(-1, v) / T, -1),

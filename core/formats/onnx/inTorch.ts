@@ -72,9 +72,11 @@ export class OnnxTrainer {
     if (this.where !== 'tfjs') {
       const proc = new TorchRunnerProcess(this.python);
       try {
+        // The handshake first: where Python or torch is missing, the model's tensors are not read for nothing.
+        const device = await proc.device();
         const { graph, arrays } = await graphMessage(this.model);
         await proc.call('open', { checkpoint: this.model.path, graph }, arrays);
-        this.torch = { proc, device: await proc.device() };
+        this.torch = { proc, device };
         return;
       } catch (e) {
         proc.dispose();
